@@ -1,0 +1,37 @@
+# The affect book. Two commands do everything on a fresh machine:
+#   make book   builds the environment if needed, runs every chapter (cpu profile) and builds the HTML site
+#   make test   builds the environment if needed and runs the tests (what CI runs, via .ci/run)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PROFILE ?= cpu
+
+.PHONY: book test env html lab golden clean
+
+env: $(VENV)/.installed
+
+# The pins of environment.yml, turned into pip constraints; reinstalled when the pins or ranges change.
+$(VENV)/.installed: pyproject.toml environment.yml tools/pip_constraints.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PYTHON) tools/pip_constraints.py environment.yml > $(VENV)/constraints.txt
+	$(BIN)/python -m pip install --quiet --constraint $(VENV)/constraints.txt --editable ".[dev,book]"
+	touch $@
+
+book: env
+	$(BIN)/python -m affect_book.book --profile $(PROFILE) --html
+
+test: env
+	$(BIN)/python -m pytest
+
+html: env
+	$(BIN)/python -m affect_book.book --html-only
+
+lab: env
+	$(BIN)/jupyter lab notebooks/
+
+# Regenerate the golden reference notebooks that nbval checks (after a deliberate change of a published number).
+golden: env
+	$(BIN)/python tools/make_golden.py
+
+clean:
+	rm -rf _build

@@ -1,0 +1,74 @@
+"""On-disk cache keyed by a hash of a full configuration. Introduced in chapter 00.
+
+Trained models and study results live under ``cache_root()/<kind>/<hash>/``: the same configuration always maps
+to the same directory, so chapters that share a run load it instead of recomputing. Files are written atomically
+(temporary file, then rename), so an interrupted run never leaves a file that looks complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["atomic_write_bytes", "cache_root", "config_hash", "run_dir"]
+
+
+def cache_root() -> Path:
+    """``$AFFECT_BOOK_CACHE`` if set, else ``$XDG_CACHE_HOME/affect-book`` (default ``~/.cache/affect-book``)."""
+    env = os.environ.get("AFFECT_BOOK_CACHE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "affect-book"
+
+
+def _canonical(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {"__type__": type(obj).__name__, **{f.name: _canonical(getattr(obj, f.name))
+                                                   for f in dataclasses.fields(obj)}}
+    if isinstance(obj, dict):
+        return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, (list, tuple)):
+        return [_canonical(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, float) and obj != obj:
+        return "nan"
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    if hasattr(obj, "tolist"):  # numpy scalars and arrays
+        return _canonical(obj.tolist())
+    raise TypeError(f"cannot hash a {type(obj).__name__} in a config; use plain values, lists, dicts, dataclasses")
+
+
+def config_hash(config: Any, length: int = 16) -> str:
+    """Hex digest of a configuration (dataclass, dict, list of plain values); key order does not matter."""
+    text = json.dumps(_canonical(config), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def run_dir(kind: str, config: Any) -> Path:
+    """Directory for one cached result: ``cache_root()/kind/config_hash(config)`` (not created)."""
+    return cache_root() / kind / config_hash(config)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same directory and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

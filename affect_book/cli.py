@@ -1,0 +1,28 @@
+"""The ``affect-book`` command line. ``affect-book book ...`` runs the book (see :mod:`affect_book.book`)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+COMMANDS = {"book": "run the chapters with papermill and build the HTML site"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        lines = "\n".join(f"  {name:<8} {text}" for name, text in COMMANDS.items())
+        print(f"usage: affect-book COMMAND [options]\n\ncommands:\n{lines}")
+        if argv and argv[0] not in ("-h", "--help"):
+            print(f"\naffect-book: unknown command {argv[0]!r}", file=sys.stderr)
+            return 2
+        return 0
+    if argv[0] == "book":
+        from .book import main as book_main
+
+        return book_main(argv[1:])
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

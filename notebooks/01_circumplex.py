@@ -1,0 +1,384 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,jupyter,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 01 · Russell's circumplex and the degenerate pairs
+#
+# Russell (1980) arranged emotion words on a circle in a plane of two axes: **valence** (pleasant to unpleasant)
+# and **arousal** (calm to excited). Affect-recognition benchmarks label faces with both a category (anger, fear,
+# ...) and a valence-arousal point, and the study this book follows prices a confusion between two categories by
+# how far apart they sit on this plane. So before any model, we need the geometry itself: where the classes sit,
+# how far apart they are, and which of them nearly coincide.
+#
+# **You will learn** to place the two benchmarks' class sets on the circumplex from published coordinates, mapped
+# by name; to build the cost matrices the later chapters use (valence-arousal, angular, valence-arousal-dominance
+# and a uniform cost of matched scale); and to find the degenerate pairs by computation. **Time:** seconds on a CPU.
+#
+# **Sources.** Russell & Mehrabian (1977), *Evidence for a three-factor theory of emotions*, J. Research in
+# Personality 11: pleasure-arousal-dominance means of emotion terms. Russell (1980), *A circumplex model of
+# affect*, J. Personality and Social Psychology 39: positions digitized from its figure. The numbers are in
+# `affect_book/circumplex.py`, each with its source.
+
+# %% tags=["parameters"]
+PROFILE = "cpu"
+COORDINATES = "russell1977"  # published set: "russell1977" or "russell1980"
+CLASS_SET = "affwild2"  # "affwild2", "affectnet8" or "affectnet7"
+CONTEMPT_AT = "disgust"  # hand placement of contempt: "disgust", "anger" or "midpoint" (of the two)
+OTHER_AT = "origin"  # hand placement of Aff-Wild2's Other: "origin" or "centroid" (mean of the other classes)
+SEED = 0
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from affect_book import circumplex as cx
+from affect_book.params import check_choice, check_number
+from affect_book.profiles import get_profile
+
+profile = get_profile(PROFILE)
+check_choice("COORDINATES", COORDINATES, cx.COORDINATE_SETS)
+check_choice("CLASS_SET", CLASS_SET, cx.CLASS_SETS)
+check_choice("CONTEMPT_AT", CONTEMPT_AT, ("disgust", "anger", "midpoint"))
+check_choice("OTHER_AT", OTHER_AT, ("origin", "centroid"))
+check_number("SEED", SEED, low=0, integer=True)
+sns.set_theme(context="notebook", style="whitegrid")
+pd.set_option("display.precision", 3)
+
+# %% [markdown]
+# ## The published coordinates
+#
+# Two coordinate sets are built in. Russell & Mehrabian (1977) give mean pleasure (valence), arousal and dominance
+# for emotion terms; Russell (1980) places 28 terms on the circle, of which the package holds the digitized
+# positions that matter here. Neither places *contempt*; the 1980 figure has no *disgust*; and *neutral* is the
+# centre of the circle by construction, not a measurement. The package says so rather than inventing a value.
+
+# %%
+table_1977 = cx.coordinates(["Neutral", "Happy", "Surprise", "Anger", "Fear", "Disgust", "Sad"], "russell1977")
+table_1977.to_frame()
+
+# %%
+table_1980 = cx.coordinates(["Neutral", "Happy", "Surprise", "Anger", "Fear", "Disgust", "Sad"], "russell1980")
+table_1980.to_frame()
+
+# %% [markdown]
+# Drawn on the plane, with Russell's anchor directions around the circle (pleasure at 0 degrees, arousal at 90,
+# displeasure at 180, sleepiness at 270):
+
+# %%
+fig, ax = plt.subplots(figsize=(6.5, 6.5))
+theta = np.linspace(0, 2 * np.pi, 361)
+ax.plot(np.cos(theta), np.sin(theta), color="0.8", lw=1)
+ax.axhline(0, color="0.6", lw=0.8)
+ax.axvline(0, color="0.6", lw=0.8)
+anchors = {0: "pleasure", 45: "excitement", 90: "arousal", 135: "distress", 180: "displeasure",
+           225: "depression", 270: "sleepiness", 315: "relaxation"}
+for deg, word in anchors.items():
+    r = np.deg2rad(deg)
+    ax.text(1.12 * np.cos(r), 1.12 * np.sin(r), word, ha="center", va="center", color="0.45", fontsize=9)
+for term, (v, a) in cx.RUSSELL_1980_TERMS.items():
+    ax.scatter(v, a, marker="x", color="0.5")
+    ax.annotate(term, (v, a), textcoords="offset points", xytext=(4, -11), fontsize=8, color="0.4")
+frame_1977 = table_1977.to_frame()
+ax.scatter(frame_1977.valence, frame_1977.arousal, s=60, color="C3", label="Russell & Mehrabian 1977", zorder=3)
+for name, row in frame_1977.iterrows():
+    ax.annotate(name, (row.valence, row.arousal), textcoords="offset points", xytext=(5, 5), color="C3")
+ax.scatter([], [], marker="x", color="0.5", label="Russell 1980 (digitized terms)")
+ax.set(xlim=(-1.3, 1.3), ylim=(-1.3, 1.3), xlabel="valence", ylabel="arousal", aspect="equal",
+       title="Emotion terms on the valence-arousal plane")
+ax.legend(loc="lower right", fontsize=8)
+plt.show()
+
+# %% [markdown]
+# ## Distances, in the open
+#
+# The cost an optimal-transport term charges for confusing class *i* with class *j* is, in its simplest form, the
+# Euclidean distance between their valence-arousal points. Here it is in three lines of NumPy, checked against the
+# package's `va_distance_cost`:
+
+# %%
+points = table_1977.va  # (classes, 2): valence, arousal
+by_hand = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=-1))
+package = cx.va_distance_cost(table_1977)
+print("by hand == package:", np.allclose(by_hand, package))
+
+# %% [markdown]
+# The full table for the 1977 set, in valence-arousal units (the largest possible distance, between opposite
+# corners of the [-1, 1] square, is 2√2 ≈ 2.83). This cell's output is a golden reference: the tests re-execute it
+# and fail if a change to the package alters a single printed digit.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+distance_1977 = pd.DataFrame(package, index=table_1977.classes, columns=table_1977.classes)
+print(distance_1977.round(3).to_string())
+
+# %% [markdown]
+# ## The degenerate pairs, by computation
+#
+# A pair is *degenerate* when its two classes sit much closer than a typical pair. For every class we find its
+# nearest neighbour, and express that distance relative to the median pairwise distance:
+
+# %%
+cx.nearest_neighbours(distance_1977)
+
+# %%
+pairs_1977 = cx.degenerate_pairs(distance_1977)
+pairs_1977.head(5)
+
+# %%
+nearest = pairs_1977.iloc[0]
+happy_angry = distance_1977.loc["Happy", "Anger"]
+angles = np.degrees(np.arctan2(table_1977.va[:, 1], table_1977.va[:, 0]))
+angle_of = dict(zip(table_1977.classes, angles))
+assert {nearest.a, nearest.b} == {"Anger", "Fear"}, "the text below assumes anger-fear is the nearest 1977 pair"
+print(f"nearest pair: {nearest.a}-{nearest.b}, {nearest.distance:.3f} apart "
+      f"({nearest.relative:.2f} of the median pairwise distance)")
+print(f"that is {nearest.distance / happy_angry:.3f} of the Happy-Anger distance ({happy_angry:.3f}), "
+      f"and {abs(angle_of['Anger'] - angle_of['Fear']):.1f} degrees of angle around the circle")
+print("next nearest:", "; ".join(f"{r.a}-{r.b} {r.distance:.3f}" for r in pairs_1977.iloc[1:3].itertuples()))
+
+# %% [markdown]
+# Anger and fear, the pair the study names as degenerate on Aff-Wild2, are the nearest pair of the 1977 set, and
+# the lines above say by how much. An optimal-transport cost built on these points will charge almost nothing for
+# mistaking one for the other. That is the crux of the book: a cost can only reward *where* an error lands; it
+# cannot make two classes that sit on the same spot distinguishable.
+#
+# ## Three more costs
+#
+# - **Angular distance** keeps only the direction around the circle (a fraction of a half turn, 0 to 1). Neutral,
+#   at the origin, has no direction; the package charges it a quarter turn (0.5) to every other class, an
+#   assumption you can change with `origin_cost`.
+# - **Valence-arousal-dominance distance** adds the third axis of the 1977 set. Dominance is where anger (in
+#   control) and fear (not in control) part ways.
+# - **Uniform cost, matched scale**: every confusion costs the same, scaled so that its mean off-diagonal price
+#   equals that of the valence-arousal cost. This is the study's control: same weight, same average price, no
+#   geometry. It turns the optimal-transport term into a generic confidence penalty (chapter 04 shows why).
+
+# %%
+costs = {
+    "valence-arousal": cx.va_distance_cost(table_1977),
+    "angular": cx.angular_cost(table_1977),
+    "valence-arousal-dominance": cx.vad_distance_cost(table_1977),
+}
+costs["uniform (matched)"] = cx.uniform_cost(len(table_1977.classes), match=costs["valence-arousal"])
+def rank_of(pairs: pd.DataFrame, a: str, b: str) -> int:
+    """Position (1 = nearest) of the pair a-b in a degenerate_pairs table."""
+    hit = pairs.index[((pairs.a == a) & (pairs.b == b)) | ((pairs.a == b) & (pairs.b == a))]
+    return int(hit[0]) + 1
+
+
+anger, fear = table_1977.classes.index("Anger"), table_1977.classes.index("Fear")
+rows = {}
+for name, c in costs.items():
+    pairs = cx.degenerate_pairs(c, table_1977.classes)
+    rows[name] = {"mean off-diagonal": cx.mean_off_diagonal(c), "Anger-Fear": c[anger, fear],
+                  "Anger-Fear / mean": c[anger, fear] / cx.mean_off_diagonal(c),
+                  "rank of Anger-Fear (1 = nearest)": rank_of(pairs, "Anger", "Fear"),
+                  "nearest pair": f"{pairs.a[0]}-{pairs.b[0]}"}
+summary = pd.DataFrame(rows).T
+summary
+
+# %% [markdown]
+# The table is the computed answer to "how cheap is the anger-fear confusion under each cost". Read the rank
+# column: under a uniform cost every pair ties, so the rank only reflects the table's ordering of ties, not
+# geometry.
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+for ax, name in zip(axes, ["valence-arousal", "angular", "valence-arousal-dominance"]):
+    sns.heatmap(pd.DataFrame(costs[name], index=table_1977.classes, columns=table_1977.classes), annot=True,
+                fmt=".2f", cmap="viridis", cbar=False, square=True, ax=ax)
+    ax.set(title=f"{name} cost (Russell & Mehrabian 1977)", xlabel="predicted class", ylabel="true class")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## The benchmarks' class sets, mapped by name
+#
+# AffectNet numbers its classes Neutral, Happy, Sad, Surprise, Fear, Disgust, Anger, Contempt (codes 0 to 7);
+# Aff-Wild2 numbers them Neutral, Anger, Disgust, Fear, Happiness, Sadness, Surprise, Other. Public code often maps
+# labels to coordinates by position and silently swaps classes. The package maps every name to a concept
+# ("Happy" and "Happiness" are both *happy*) and looks the concept up, so the order of a class set never matters:
+
+# %%
+mapping = pd.DataFrame({
+    set_name: pd.Series({c: cx.concept_of(c) for c in cx.class_set(set_name)})
+    for set_name in ("affectnet8", "affwild2")
+})
+mapping
+
+# %%
+chosen = cx.coordinates(CLASS_SET, COORDINATES)
+print(f"class set {CLASS_SET!r} on {COORDINATES!r}: no published coordinate for {list(chosen.missing) or 'none'}")
+chosen.to_frame()
+
+# %% [markdown]
+# ## Where do contempt and Other sit?
+#
+# No published coordinate exists for **contempt** (AffectNet) or **Other** (Aff-Wild2's catch-all). A cost matrix
+# needs every class, so the choice has to be made, stated, and its consequences measured. Two routes:
+#
+# 1. **Place them by hand**, with `fill={...}`. The package records which classes were filled, and every table says
+#    "placed by hand". The placements offered by this chapter's `CONTEMPT_AT` parameter are assumptions: contempt at
+#    disgust's position, at anger's, or at their midpoint. For Other (`OTHER_AT`): the origin, or the centroid of
+#    the other classes.
+# 2. **Derive them from data**: the class-mean valence-arousal of labelled samples,
+#    `class_mean_coordinates(va, labels, classes)`. AffectNet and Aff-Wild2 both label valence-arousal per image,
+#    so with the data every class, contempt and Other included, gets a position measured the same way. That needs
+#    the licensed data; this chapter does not have it, and does not guess.
+#
+# Why it matters: the placement decides which pair is degenerate. The study reports anger-contempt as the
+# degenerate pair on AffectNet, measured on AffectNet's own data. The table below computes, for each hand placement
+# of contempt on the chosen coordinate set, how far contempt lands from anger and what its nearest class is.
+
+# %%
+def placement(name: str, at: str, coords: cx.Coordinates) -> tuple[float, float]:
+    """A hand placement of ``name`` (contempt or Other): an assumption stated by the caller."""
+    pos = dict(zip(coords.classes, coords.va))
+    if at in ("disgust", "anger"):
+        return tuple(pos[next(c for c in coords.classes if cx.concept_of(c) == at)])
+    if at == "midpoint":
+        return tuple((pos["Anger"] + pos["Disgust"]) / 2)
+    if at == "origin":
+        return (0.0, 0.0)
+    placed = [p for c, p in pos.items() if c not in coords.missing]
+    return tuple(np.mean(placed, axis=0))
+
+
+affectnet = cx.coordinates("affectnet8", "russell1977")
+rows = []
+for at in ("disgust", "anger", "midpoint"):
+    filled = cx.coordinates("affectnet8", "russell1977", fill={"Contempt": placement("Contempt", at, affectnet)})
+    cost = pd.DataFrame(cx.va_distance_cost(filled), index=filled.classes, columns=filled.classes)
+    nn = cx.nearest_neighbours(cost)
+    rows.append({"contempt placed at": at, "Anger-Contempt distance": cost.loc["Anger", "Contempt"],
+                 "contempt's nearest": nn.loc["Contempt", "nearest"],
+                 "relative to median": nn.loc["Contempt", "relative"]})
+pd.DataFrame(rows).set_index("contempt placed at")
+
+# %% [markdown]
+# Every hand placement above makes contempt a near-duplicate of some class, and which one depends entirely on the
+# assumption. That is the honest state of things without data: the position of contempt is an input to the
+# experiment, not a fact. The same holds for Other: at the origin it lands exactly on Neutral (which sits at the
+# origin by construction), so the two would cost nothing to confuse.
+#
+# The chosen class set with this run's placements (`CONTEMPT_AT`, `OTHER_AT`), as a heatmap:
+
+# %%
+fill = {}
+if "Contempt" in chosen.missing:
+    fill["Contempt"] = placement("Contempt", CONTEMPT_AT, chosen)
+if "Other" in chosen.missing:
+    fill["Other"] = placement("Other", OTHER_AT, chosen)
+if "Disgust" in chosen.missing:  # the 1980 figure has no disgust: no hand placement is offered, so it stays out
+    print("Disgust has no coordinate in this set; it is left out of the heatmap rather than placed by guess.")
+    kept = [c for c in chosen.classes if c != "Disgust"]
+    if "Contempt" in fill and CONTEMPT_AT in ("disgust", "midpoint"):
+        fill.pop("Contempt")
+        kept.remove("Contempt")
+        print("Contempt's placement needs disgust's position; it is left out too.")
+    placed = cx.coordinates(kept, COORDINATES, fill=fill)
+else:
+    placed = cx.coordinates(chosen.classes, COORDINATES, fill=fill)
+print(f"placed by hand: {list(placed.filled) or 'none'}")
+cost_chosen = pd.DataFrame(cx.va_distance_cost(placed), index=placed.classes, columns=placed.classes)
+fig, ax = plt.subplots(figsize=(7, 6))
+sns.heatmap(cost_chosen, annot=True, fmt=".2f", cmap="viridis", square=True, ax=ax,
+            cbar_kws={"label": "valence-arousal distance"})
+ax.set(title=f"{CLASS_SET} on {COORDINATES} (contempt at {CONTEMPT_AT}, Other at {OTHER_AT})",
+       xlabel="predicted class", ylabel="true class")
+plt.show()
+cx.degenerate_pairs(cost_chosen).head(3)
+
+# %% [markdown]
+# ## Degeneracy in labelled samples: the separability index
+#
+# Class centroids are half the story: a pair can have distant centroids but spread so wide that its samples
+# overlap. With per-sample valence-arousal labels, the package computes for each pair the centroid distance over
+# the pooled within-class spread (`separability_index`): near 0, the two classes overlap on the circumplex.
+#
+# The real benchmarks provide such labels; the simulator of chapter 03 does too. Here, only to show the function at
+# work, we draw **toy samples**: Gaussian clouds of a fixed spread around the 1977 positions. These are not data,
+# and the index below describes the toy, not faces. (`PROFILE` sets how many toy samples are drawn.)
+
+# %%
+rng = np.random.default_rng(SEED)
+toy_classes = table_1977.classes
+n_per_class = max(50, profile.n_train // 50)
+toy_labels = np.repeat(np.arange(len(toy_classes)), n_per_class)
+toy_va = np.clip(table_1977.va[toy_labels] + rng.normal(0, 0.15, size=(toy_labels.size, 2)), -1, 1)
+print(f"{n_per_class} toy samples per class, spread 0.15 per axis")
+separability = cx.separability_index(toy_va, toy_labels, toy_classes)
+separability.head(5)
+
+# %% [markdown]
+# ## Summary
+#
+# - The package places classes on the circumplex **by name**, from cited published coordinates, and refuses to
+#   invent a position: contempt, Other (and disgust in the 1980 set) must be placed by hand, with the assumption
+#   stated, or derived from labelled data.
+# - Computed above: with Russell & Mehrabian (1977), anger and fear are the nearest pair, by a wide margin (see the
+#   printed ratios). A valence-arousal cost therefore barely prices the confusion between them.
+# - Dominance pulls anger and fear apart; the angular cost ignores arousal intensity; the uniform cost of matched
+#   scale has the same mean price and no geometry at all.
+# - Where contempt sits is an assumption without data, and it decides contempt's degenerate partner.
+#
+# ## Exercises
+#
+# **1.** Rerun the degeneracy analysis with the 1980 coordinates. Is anger-fear still the nearest pair, and is it
+# nearer or farther than in the 1977 set?
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+# Solution 1
+names_1980 = [c for c in table_1980.classes if c not in table_1980.missing]
+coords_1980 = cx.coordinates(names_1980, "russell1980")
+pairs_1980 = cx.degenerate_pairs(cx.va_distance_cost(coords_1980), names_1980)
+print(pairs_1980.head(3).to_string(index=False))
+print(f"Anger-Fear: 1977 {distance_1977.loc['Anger', 'Fear']:.3f}, "
+      f"1980 {cx.va_distance_cost(coords_1980)[names_1980.index('Anger'), names_1980.index('Fear')]:.3f}")
+
+# %% [markdown]
+# **2.** Build the matched-scale uniform cost by hand for the 1977 set (a scalar times `1 - I`) and check that its
+# mean off-diagonal entry equals that of the valence-arousal cost.
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+# Solution 2
+va_cost = cx.va_distance_cost(table_1977)
+n = va_cost.shape[0]
+scale = va_cost.sum() / (n * (n - 1))  # the diagonal is zero, so the off-diagonal mean is sum / (n(n-1))
+mine = scale * (1 - np.eye(n))
+print(f"scale {scale:.4f}; equals the package's uniform_cost: {np.allclose(mine, cx.uniform_cost(n, va_cost))}")
+
+# %% [markdown]
+# **3.** Which pair does dominance separate the most, relative to its valence-arousal distance? Compute the ratio
+# of the valence-arousal-dominance distance to the valence-arousal distance for every pair.
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+# Solution 3
+vad_cost = cx.vad_distance_cost(table_1977)
+i, j = np.triu_indices(n, k=1)
+ratio = pd.DataFrame({"a": np.array(table_1977.classes)[i], "b": np.array(table_1977.classes)[j],
+                      "VA": va_cost[i, j], "VAD": vad_cost[i, j], "VAD / VA": vad_cost[i, j] / va_cost[i, j]})
+ratio.sort_values("VAD / VA", ascending=False).head(3)
+
+# %% [markdown]
+# ## Next
+#
+# The next chapters put class **frequencies** beside this geometry (which of the two predicts which classes fail is
+# a question for trained models, not for a table), build the face simulator, and turn these cost matrices into
+# optimal-transport losses.

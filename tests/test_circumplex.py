@@ -1,0 +1,170 @@
+"""Circumplex coordinates, costs and degeneracy measures against hand-computed values."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from affect_book import circumplex as cx
+
+# Russell & Mehrabian (1977) means, typed here from the paper's table (FACTS.md section 4), independent of the module.
+V_A_D = {"happy": (0.81, 0.51, 0.46), "surprise": (0.40, 0.67, -0.13), "anger": (-0.51, 0.59, 0.25),
+         "fear": (-0.64, 0.60, -0.43), "disgust": (-0.60, 0.35, 0.11), "sad": (-0.63, -0.27, -0.33)}
+
+
+def test_anger_fear_distance_by_hand():
+    coords = cx.coordinates(["Anger", "Fear", "Happy"], "russell1977")
+    cost = cx.va_distance_cost(coords)
+    # sqrt(0.13^2 + 0.01^2) = sqrt(0.0170) and sqrt(1.32^2 + 0.08^2) = sqrt(1.7488)
+    assert cost[0, 1] == pytest.approx(math.sqrt(0.0170), abs=1e-12)
+    assert cost[0, 1] == pytest.approx(0.130, abs=5e-4)
+    assert cost[0, 2] == pytest.approx(math.sqrt(1.7488), abs=1e-12)
+    assert np.allclose(cost, cost.T) and np.all(np.diag(cost) == 0)
+
+
+def test_all_1977_distances_match_hand_table():
+    names = list(V_A_D)
+    coords = cx.coordinates([n.capitalize() for n in names], "russell1977")
+    cost = cx.va_distance_cost(coords)
+    vad = cx.vad_distance_cost(coords)
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            (va, aa, da), (vb, ab, db) = V_A_D[a], V_A_D[b]
+            assert cost[i, j] == pytest.approx(math.hypot(va - vb, aa - ab), abs=1e-12)
+            assert vad[i, j] == pytest.approx(math.sqrt((va - vb) ** 2 + (aa - ab) ** 2 + (da - db) ** 2), abs=1e-12)
+
+
+def test_anger_fear_is_the_nearest_1977_pair_and_next_ones():
+    cost = cx.cost_matrix(["Neutral", "Happy", "Surprise", "Anger", "Fear", "Disgust", "Sad"], "va", "russell1977")
+    pairs = cx.degenerate_pairs(cost)
+    assert {pairs.a[0], pairs.b[0]} == {"Anger", "Fear"}
+    assert pairs.distance[0] == pytest.approx(0.1304, abs=1e-4)
+    assert {pairs.a[1], pairs.b[1]} == {"Fear", "Disgust"} and pairs.distance[1] == pytest.approx(0.253, abs=1e-3)
+    assert {pairs.a[2], pairs.b[2]} == {"Anger", "Disgust"} and pairs.distance[2] == pytest.approx(0.256, abs=1e-3)
+    # relative: over the median of the 21 pairwise distances
+    upper = cost.to_numpy()[np.triu_indices(7, 1)]
+    assert pairs.relative[0] == pytest.approx(pairs.distance[0] / np.median(upper))
+
+
+def test_nearest_neighbours_by_hand():
+    # three points on a line: 0, 1, 3 -> nearest of 0 is 1 (d=1), of 1 is 0 (d=1), of 3 is 1 (d=2); median of {1,3,2}=2
+    cost = np.array([[0, 1, 3], [1, 0, 2], [3, 2, 0]], float)
+    nn = cx.nearest_neighbours(cost, ["a", "b", "c"])
+    assert list(nn.nearest) == ["b", "a", "b"]
+    assert list(nn.distance) == [1, 1, 2]
+    assert list(nn.relative) == [0.5, 0.5, 1.0]
+
+
+def test_angular_cost_by_hand():
+    pts = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, 0.0], [1.0, -1.0]])
+    cost = cx.angular_cost(pts)
+    assert cost[0, 1] == pytest.approx(0.5)      # 90 degrees
+    assert cost[0, 2] == pytest.approx(1.0)      # 180 degrees
+    assert cost[1, 4] == pytest.approx(0.75)     # 90 to -45: 135 degrees
+    assert cost[2, 4] == pytest.approx(0.75)     # 180 to -45 wraps: 135 degrees
+    assert cost[3, 0] == cost[0, 3] == 0.5       # origin: documented default
+    assert cx.angular_cost(pts, origin_cost=0.2)[3, 1] == pytest.approx(0.2)
+    assert np.all(np.diag(cost) == 0)
+
+
+def test_uniform_cost_matches_scale():
+    va = cx.cost_matrix("affectnet7", "va").to_numpy()
+    uni = cx.uniform_cost(7, match=va)
+    off = ~np.eye(7, dtype=bool)
+    assert np.allclose(uni[off], uni[off][0])            # every confusion the same price
+    assert uni[off].mean() == pytest.approx(va[off].mean())  # same mean price
+    assert va[off].mean() == pytest.approx(va.sum() / 42)
+    assert np.all(np.diag(uni) == 0)
+    assert np.array_equal(cx.uniform_cost(3), 1 - np.eye(3))
+    frame = cx.cost_matrix("affectnet7", "uniform")
+    assert cx.mean_off_diagonal(frame.to_numpy()) == pytest.approx(cx.mean_off_diagonal(va))
+
+
+def test_normalizations():
+    coords = cx.coordinates("affectnet7")
+    raw = cx.va_distance_cost(coords)
+    assert cx.va_distance_cost(coords, "max").max() == pytest.approx(1.0)
+    assert cx.mean_off_diagonal(cx.va_distance_cost(coords, "mean")) == pytest.approx(1.0)
+    assert np.allclose(cx.va_distance_cost(coords, "max") * raw.max(), raw)
+    with pytest.raises(ValueError, match="normalize"):
+        cx.va_distance_cost(coords, "sum")
+
+
+def test_mapping_by_name_not_position():
+    a = cx.coordinates("affectnet8", "russell1977")
+    w = cx.coordinates("affwild2", "russell1977")
+    pos_a = dict(zip(map(cx.concept_of, a.classes), map(tuple, a.values)))
+    pos_w = dict(zip(map(cx.concept_of, w.classes), map(tuple, w.values)))
+    for concept in ("neutral", "happy", "sad", "surprise", "fear", "disgust", "anger"):
+        assert pos_a[concept] == pos_w[concept] == tuple(V_A_D.get(concept, (0.0, 0.0, 0.0)))
+    shuffled = cx.coordinates(["Fear", "Happiness", "Anger"], "russell1977")
+    assert tuple(shuffled.values[1]) == V_A_D["happy"]
+    assert cx.class_set("affwild2")[1] == "Anger" and cx.class_set("affectnet8")[6] == "Anger"
+
+
+def test_missing_classes_are_explicit():
+    a = cx.coordinates("affectnet8", "russell1977")
+    assert a.missing == ("Contempt",) and np.isnan(a.values[7]).all()
+    assert cx.coordinates("affwild2", "russell1977").missing == ("Other",)
+    assert cx.coordinates("affectnet8", "russell1980").missing == ("Disgust", "Contempt")
+    with pytest.raises(ValueError, match=r"\['Contempt'\].*fill=.*class_mean_coordinates"):
+        cx.va_distance_cost(a)
+    filled = cx.coordinates("affectnet8", "russell1977", fill={"contempt": (-0.6, 0.35)})
+    assert filled.missing == () and filled.filled == ("Contempt",)
+    assert cx.va_distance_cost(filled)[5, 7] == pytest.approx(0.0)  # placed on disgust
+    assert filled.to_frame().loc["Contempt", "from"] == "placed by hand"
+    with pytest.raises(ValueError, match="dominance"):
+        cx.vad_distance_cost(filled)
+
+
+def test_bad_input_errors():
+    with pytest.raises(ValueError, match="unknown coordinate set 'russel1980'.*russell1980"):
+        cx.coordinates("affwild2", "russel1980")
+    with pytest.raises(ValueError, match="unknown class set"):
+        cx.class_set("affectnet9")
+    with pytest.raises(ValueError, match="unknown class name 'Joyful'"):
+        cx.coordinates(["Joyful"])
+    with pytest.raises(ValueError, match="same emotion twice"):
+        cx.coordinates(["Happy", "Happiness"])
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        cx.coordinates("affectnet8", fill={"Contempt": (2.0, 0.0)})
+    with pytest.raises(ValueError, match="not among the classes"):
+        cx.coordinates("affwild2", fill={"Contempt": (0.0, 0.0)})
+    with pytest.raises(ValueError, match="unknown cost kind"):
+        cx.cost_matrix("affectnet7", "euclid")
+
+
+def test_class_mean_coordinates_by_hand():
+    va = np.array([[0.2, 0.4], [0.4, 0.6], [-0.5, -0.5], [np.nan, 0.1], [-2.0, -2.0], [0.9, 0.9]])
+    labels = np.array([0, 0, 1, 1, 1, -1])
+    coords = cx.class_mean_coordinates(va, labels, ["Happy", "Sad", "Fear"])
+    assert coords.va[0] == pytest.approx([0.3, 0.5])
+    assert coords.va[1] == pytest.approx([-0.5, -0.5])  # NaN row and the -2 marker are ignored
+    assert coords.counts == {"Happy": 2, "Sad": 1, "Fear": 0}
+    assert coords.missing == ("Fear",)
+    with pytest.raises(ValueError, match="labels range"):
+        cx.class_mean_coordinates(va, np.array([0, 0, 1, 1, 3, -1]), ["Happy", "Sad", "Fear"])
+
+
+def test_separability_index_by_hand():
+    # class a: points (0,0),(2,0): centroid (1,0), mean sq dist 1. class b: (5,1),(5,-1): centroid (5,0), msd 1.
+    # class c: (1,0) x2: centroid (1,0), msd 0.
+    va = np.array([[0, 0], [2, 0], [5, 1], [5, -1], [1, 0], [1, 0]], float) / 10
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    out = cx.separability_index(va, labels, ["Happy", "Sad", "Fear"]).set_index(["a", "b"])
+    assert out.loc[("Happy", "Sad"), "centroid_distance"] == pytest.approx(0.4)
+    assert out.loc[("Happy", "Sad"), "index"] == pytest.approx(0.4 / math.sqrt(0.01))
+    assert out.loc[("Sad", "Fear"), "index"] == pytest.approx(0.4 / math.sqrt((2 * 0.01 + 2 * 0) / 4))
+    assert out.loc[("Happy", "Fear"), "index"] == pytest.approx(0.0)  # same centroid
+    assert isinstance(out, pd.DataFrame)
+
+
+def test_separability_sorted_and_degenerate_first():
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.8, 0.5], [-0.5, 0.6], [-0.55, 0.6]])
+    labels = np.repeat([0, 1, 2], 200)
+    va = centres[labels] + rng.normal(0, 0.05, (600, 2))
+    out = cx.separability_index(va, labels, ["Happy", "Anger", "Fear"])
+    assert (out.a[0], out.b[0]) == ("Anger", "Fear")
+    assert out["index"].is_monotonic_increasing

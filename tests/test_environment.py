@@ -1,0 +1,70 @@
+"""environment.yml (conda, exact pins) and pyproject.toml (ranges) name the same runtime dependencies."""
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDA_NAME = {"torch": "pytorch"}  # PyPI name -> conda-forge name where they differ
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].strip().lower()
+
+
+def _environment():
+    return yaml.safe_load((ROOT / "environment.yml").read_text())
+
+
+def _conda_pins():
+    pins = {}
+    for dep in _environment()["dependencies"]:
+        if isinstance(dep, str):
+            name, _, version = dep.partition("=")
+            pins[name.strip().lower()] = version
+    return pins
+
+
+def test_every_runtime_dependency_is_pinned_in_environment_yml():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = _conda_pins()
+    runtime = [_name(r) for r in project["dependencies"]]
+    extras = [_name(r) for group in ("dev", "book") for r in project["optional-dependencies"][group]]
+    for name in runtime + extras:
+        conda = CONDA_NAME.get(name, name)
+        assert conda in pins, f"{name} is in pyproject.toml but not in environment.yml"
+        assert re.fullmatch(r"\d+(\.\d+)*", pins[conda]), f"{conda} is not pinned exactly: {pins[conda]!r}"
+    pypi_names = {CONDA_NAME.get(n, n) for n in runtime + extras}
+    extra_in_env = set(pins) - pypi_names - {"python", "pip"}
+    assert not extra_in_env, f"environment.yml pins packages pyproject.toml does not name: {extra_in_env}"
+
+
+def test_environment_yml_shape():
+    env = _environment()
+    assert env["channels"] == ["conda-forge"]
+    assert "python=3.11" in env["dependencies"]
+    pip_part = [d for d in env["dependencies"] if isinstance(d, dict)]
+    assert pip_part == [{"pip": ["-e ."]}]
+    for needed in ("jupyterlab", "jupytext", "papermill", "pytorch", "torchvision", "pot", "seaborn", "pandas",
+                   "nbval", "pytest"):
+        assert needed in _conda_pins()
+
+
+def test_pyproject_uses_ranges_not_pins():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.10"
+    for req in project["dependencies"]:
+        assert "==" not in req, f"{req}: exact pins belong in environment.yml"
+    assert any(_name(r) == "jupyter-book" and "<2" in r for r in project["optional-dependencies"]["book"])
+
+
+def test_pip_constraints_follow_the_pins():
+    out = subprocess.run([sys.executable, str(ROOT / "tools" / "pip_constraints.py"), str(ROOT / "environment.yml")],
+                         capture_output=True, text=True, check=True).stdout.split()
+    pins = _conda_pins()
+    expected = {f"{('torch' if n == 'pytorch' else n)}=={v}.*" for n, v in pins.items() if n not in ("python", "pip")}
+    assert set(out) == expected
