@@ -1,0 +1,111 @@
+"""The dataset interface shared by the face simulator and the real benchmarks.
+
+Every source (simulator, AffectNet, Aff-Wild2, a manifest) ends as an :class:`ArrayDataset`: decoded uint8 images
+in one array plus a label table, so training reads memory, not JPEGs. One record per image:
+
+=============  ==========================================  =====================================
+key            value                                       missing label
+=============  ==========================================  =====================================
+``image``      uint8 tensor (3, H, W), RGB                 --
+``expression`` int64 index into ``classes``                -1
+``va``         float32 tensor (2,): valence, arousal       NaN
+``au``         int64 tensor (12,): ABAW AUs, 0/1           -1 (per AU)
+``subject``    str: identity or video id (splits by it)    --
+``source``     str: where the record comes from            --
+``index``      int: position in the dataset                --
+=============  ==========================================  =====================================
+
+A standard ``torch.utils.data.DataLoader`` batches these records (strings become lists).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..facs import ABAW_AUS
+
+__all__ = ["AU_COLUMNS", "ArrayDataset"]
+
+#: Names of the 12 AU label columns, in ABAW order.
+AU_COLUMNS: tuple[str, ...] = tuple(f"AU{a}" for a in ABAW_AUS)
+
+
+def _torch_dataset_base():
+    import torch.utils.data
+
+    return torch.utils.data.Dataset
+
+
+class ArrayDataset(_torch_dataset_base()):
+    """Images and labels held in arrays.
+
+    ``images``: (N, H, W, 3) uint8 RGB; ``expression``: (N,) int, -1 for no label; ``va``: (N, 2) float, NaN for
+    no label; ``au``: (N, 12) int, -1 for no label; ``subject``: (N,) identity or video ids; ``classes``: the
+    expression class names in label order; ``source``: a short name of the source; ``transform``: optional
+    callable applied to the (3, H, W) uint8 image tensor.
+    """
+
+    def __init__(self, images: np.ndarray, expression: np.ndarray, va: np.ndarray, au: np.ndarray,
+                 subject: Sequence, classes: Sequence[str], source: str,
+                 transform: Callable | None = None):
+        n = len(images)
+        images = np.asarray(images)
+        if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
+            raise ValueError(f"images: expected (N, H, W, 3) uint8, found {images.shape} {images.dtype}")
+        expression = np.asarray(expression, dtype=np.int64)
+        va = np.asarray(va, dtype=np.float32)
+        au = np.asarray(au, dtype=np.int64)
+        subject = np.asarray(subject)
+        for name, arr, shape in (("expression", expression, (n,)), ("va", va, (n, 2)),
+                                 ("au", au, (n, len(AU_COLUMNS))), ("subject", subject, (n,))):
+            if arr.shape != shape:
+                raise ValueError(f"{name}: expected shape {shape}, found {arr.shape}")
+        if n and (expression.min() < -1 or expression.max() >= len(classes)):
+            raise ValueError(f"expression labels range over [{expression.min()}, {expression.max()}]; expected -1 "
+                             f"or 0..{len(classes) - 1} for classes {list(classes)}")
+        if n and not np.isin(au, (-1, 0, 1)).all():
+            raise ValueError("au labels must be 0, 1 or -1 (missing)")
+        finite = va[np.isfinite(va)]
+        if finite.size and (finite.min() < -1 or finite.max() > 1):
+            raise ValueError("va labels must lie in [-1, 1] (NaN for missing)")
+        self.images, self.expression, self.va, self.au, self.subject = images, expression, va, au, subject
+        self.classes = tuple(classes)
+        self.source = source
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> dict:
+        import torch
+
+        image = torch.from_numpy(np.ascontiguousarray(self.images[index].transpose(2, 0, 1)))
+        if self.transform is not None:
+            image = self.transform(image)
+        return {"image": image, "expression": int(self.expression[index]),
+                "va": torch.from_numpy(self.va[index].copy()), "au": torch.from_numpy(self.au[index].copy()),
+                "subject": str(self.subject[index]), "source": self.source, "index": int(index)}
+
+    @property
+    def has_expression(self) -> np.ndarray:
+        """(N,) bool: the record has an expression label."""
+        return self.expression >= 0
+
+    @property
+    def has_va(self) -> np.ndarray:
+        """(N,) bool: the record has valence and arousal."""
+        return np.isfinite(self.va).all(axis=1)
+
+    @property
+    def has_au(self) -> np.ndarray:
+        """(N,) bool: the record has all 12 AU labels."""
+        return (self.au >= 0).all(axis=1)
+
+    def label_counts(self) -> dict:
+        """Valid labels per task and expression counts by class name."""
+        counts = np.bincount(self.expression[self.has_expression], minlength=len(self.classes))
+        return {"n_records": len(self), "expression": dict(zip(self.classes, counts.tolist())),
+                "valid": {"expression": int(self.has_expression.sum()), "va": int(self.has_va.sum()),
+                          "au": int(self.has_au.sum())}}
