@@ -301,18 +301,18 @@ def render_faces(au: np.ndarray, face: dict, nuisance: dict, size: int,
     my, mw, lip = fp["mouth_y"], fp["mouth_w"], fp["lip_th"]
     mx = yaw * 0.22
     a23, a24, a25, a26, a10, a16 = A(23), A(24), A(25), A(26), A(10), A(16)
-    opening_up = 0.012 * a25 + 0.045 * a10 + 0.035 * a26
-    opening_lo = 0.012 * a25 + 0.05 * a16 + 0.2 * a26
-    thin = np.clip(1 - 0.65 * a23 - 0.6 * a24, 0.15, None)
+    opening_up = 0.022 * a25 + 0.045 * a10 + 0.035 * a26
+    opening_lo = 0.025 * a25 + 0.05 * a16 + 0.2 * a26
+    thin = np.clip(1 - 0.7 * a23 - 0.9 * a24, 0.08, None)
     width_max = mw * 1.6 + 0.05
     win = cv.window(mx - width_max - 0.08, mx + width_max + 0.08, my - 0.25, my + 0.35)
     uu, vv = cv.uv(win)
     du = uu - _p(mx)
     right = du < 0  # side 0: the face's right, the image's left
     per_side = {}
-    for name, sidevals in (("w", [mw * (1 + 0.25 * A(12, sd) + 0.4 * A(20, sd) + 0.08 * A(14, sd)
-                                        - 0.18 * a23 - 0.1 * a24) for sd in (0, 1)]),
-                           ("lift", [0.075 * A(15, sd) + 0.02 * A(20, sd) - 0.11 * A(12, sd) - 0.04 * A(14, sd)
+    for name, sidevals in (("w", [mw * (1 + 0.25 * A(12, sd) + 0.6 * A(20, sd) + 0.08 * A(14, sd)
+                                        - 0.22 * a23 - 0.15 * a24) for sd in (0, 1)]),
+                           ("lift", [0.075 * A(15, sd) + 0.04 * A(20, sd) - 0.11 * A(12, sd) - 0.04 * A(14, sd)
                                      for sd in (0, 1)]),
                            ("smile_open", [0.035 * A(12, sd) for sd in (0, 1)])):
         per_side[name] = np.where(right, _p(sidevals[0]), _p(sidevals[1]))
@@ -340,13 +340,13 @@ def render_faces(au: np.ndarray, face: dict, nuisance: dict, size: int,
     d_tl = np.maximum(np.maximum((yc + lo_open - teeth_lo) - vv, vv - (yc + lo_open)), inside_w * 1.15)
     cv.paint(win, d_tl, teeth)
     # the seam between closed lips (makes the lip-corner curve visible when the mouth is shut)
-    d_seam = np.maximum(np.abs(vv - yc) - f32(0.008) - f32(0.006) * _p(a24), inside_w)
+    d_seam = np.maximum(np.abs(vv - yc) - f32(0.008) - f32(0.012) * _p(a24), inside_w)
     cv.paint(win, d_seam, np.broadcast_to(np.array([60, 20, 25], f32), (b, 3)))
     # dimples (AU14) at the corners
     for sd, sgn in ((0, -1.0), (1, 1.0)):
         a14 = A(14, sd)
-        wc = mw * (1 + 0.25 * A(12, sd) + 0.4 * A(20, sd) + 0.08 * a14 - 0.18 * a23 - 0.1 * a24)
-        lift = 0.075 * A(15, sd) + 0.02 * A(20, sd) - 0.11 * A(12, sd) - 0.04 * a14
+        wc = mw * (1 + 0.25 * A(12, sd) + 0.6 * A(20, sd) + 0.08 * a14 - 0.22 * a23 - 0.15 * a24)
+        lift = 0.075 * A(15, sd) + 0.04 * A(20, sd) - 0.11 * A(12, sd) - 0.04 * a14
         d_dim = _ellipse(uu, vv, mx + sgn * (wc + 0.035), my + lift - 0.01, zero + 0.014, zero + 0.03)
         cv.paint(win, d_dim, skin * f32(0.45), opacity=np.clip(1.3 * a14, 0, 1))
 
