@@ -207,21 +207,24 @@ for name, splits in datasets.items():
 # %% [markdown]
 # ## Random training samples, per class
 #
-# Each row holds random training faces of one class, with every nuisance on: head pose, lighting, blur, pixel noise,
-# occluding rectangles and backgrounds. Happiness (smile, raised cheeks), sadness (oblique brows, lowered lip
+# Each row holds random training faces of one class, drawn with the preset's settings at the figure's resolution
+# (the datasets themselves use the profile's), with every nuisance on: head pose, lighting, blur, pixel noise,
+# occluding rectangles and backgrounds; intensities vary from weak to full. Happiness (smile, raised cheeks), sadness (oblique brows, lowered lip
 # corners), surprise (raised brows, wide eyes, dropped jaw) and anger (brows down and together, pressed lips) should
 # be told apart without the labels; fear and anger share AUs 4, 5 and 7, which is part of the point.
 
 # %%
 rng = np.random.default_rng(SEED)
-for name, splits in datasets.items():
-    ds = splits["train"]
-    truth = ds.truth["true_expression"]
-    grid = np.stack([np.asarray(ds.images)[np.sort(rng.choice(np.flatnonzero(truth == k), SAMPLES_PER_CLASS,
-                                                             replace=False))]
-                     for k in range(len(ds.classes))])
-    show_grid(grid, row_labels=ds.classes, title=f"preset {name!r}: random training faces "
-              f"({ds.images.shape[1]} px)", scale=0.95)
+for name in datasets:
+    # the same preset and seed, drawn at the figure's resolution so the faces can be read (a small training set)
+    preview = simulate_all(make_config(name, PROFILE, seed=SEED, image_size=FIGURE_PIXELS, n_train=1200, n_val=0,
+                                       n_test=0))["train"]
+    truth = preview.truth["true_expression"]
+    grid = np.stack([preview.images[np.sort(rng.choice(np.flatnonzero(truth == k), SAMPLES_PER_CLASS,
+                                                      replace=False))]
+                     for k in range(len(preview.classes))])
+    show_grid(grid, row_labels=preview.classes, title=f"preset {name!r}: random training faces "
+              f"({FIGURE_PIXELS} px)", scale=1.2)
 
 # %% [markdown]
 # ## Valence and arousal

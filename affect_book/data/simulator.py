@@ -332,7 +332,7 @@ def sample_identities(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]
     u = lambda lo, hi: rng.uniform(lo, hi, n)  # noqa: E731
     p = {
         "face_rx": u(0.58, 0.72), "face_ry": u(0.78, 0.9), "eye_sep": u(0.27, 0.33), "eye_y": u(-0.14, -0.06),
-        "eye_rx": u(0.11, 0.14), "eye_h": u(0.05, 0.065), "brow_gap": u(0.15, 0.19), "brow_thick": u(0.05, 0.075),
+        "eye_rx": u(0.11, 0.14), "eye_h": u(0.05, 0.065), "brow_gap": u(0.15, 0.19), "brow_thick": u(0.06, 0.085),
         "brow_arch": u(0.0, 0.04), "nose_y": u(0.18, 0.26), "mouth_y": u(0.46, 0.54), "mouth_w": u(0.2, 0.26),
         "lip_th": u(0.035, 0.055), "hairline": u(-0.62, -0.48),
     }
