@@ -407,8 +407,9 @@ print(f"mean recall of the six other classes at degeneracy 0: "
 #
 # 1. Cross the two degeneracy knobs: build the `balanced` preset with `va_degeneracy=1` and `visual_degeneracy=0`.
 #    Does the linear probe's anger-fear confusion change compared with both at 0? Why (or why not)?
-# 2. Train the probe on the `affectnet` preset with `confound_strength=1` and compare contempt's recall on test
-#    faces with and without the mark.
+# 2. Train the probe on the `affectnet` preset with `confound_strength=1` and equal class counts
+#    (`class_counts=`, so that contempt is not also rare), and compare contempt's recall on test faces with and
+#    without the mark.
 
 # %% tags=["hide-input"] jupyter={"source_hidden": true}
 # Solution 1: VA degeneracy changes labels of valence-arousal only; the images and expression labels are identical,
@@ -424,7 +425,8 @@ print("same images:", np.array_equal(a.images, b.images), "| same expression lab
 # %% tags=["hide-input"] jupyter={"source_hidden": true}
 # Solution 2
 cfg_c = make_config("affectnet", PROFILE, n_train=n_probe_train, n_val=0, n_test=n_probe_test,
-                    image_size=PROBE_PIXELS, seed=SEED, confound_strength=1.0)
+                    image_size=PROBE_PIXELS, seed=SEED, confound_strength=1.0,
+                    class_counts={c: 1 for c in cx.CLASS_SETS["affectnet8"]})
 sp_c = simulate_all(cfg_c)
 probe_c = make_pipeline(StandardScaler(), RidgeClassifier(alpha=float(n_probe_train)))
 probe_c.fit(grey_pixels(sp_c["train"]), sp_c["train"].expression)
