@@ -250,3 +250,10 @@ def test_each_rendered_au_moves_the_face():
 def test_clear_errors(call, match):
     with pytest.raises(ParameterError, match=match):
         call()
+
+
+@pytest.mark.parametrize("size", [32, 112, 224])
+def test_resolutions_and_empty_splits(size):
+    splits = simulate_all(make_config("affwild2", "smoke", n_train=20, n_val=0, n_test=5, image_size=size))
+    assert splits["train"].images.shape == (20, size, size, 3) and len(splits["val"]) == 0
+    assert splits["train"].images.std() > 10  # faces, not a blank canvas

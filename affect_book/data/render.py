@@ -109,9 +109,14 @@ class _Canvas:
         alpha = np.clip(np.float32(0.5) - dist / (self.pw if pw is None else pw), 0, 1)
         if opacity is not None:
             alpha = alpha * opacity[:, None, None]
-        bi, yi, xi = np.nonzero(alpha)  # only covered pixels: thin shapes cost what they cover
-        if not bi.size:
+        covered = np.count_nonzero(alpha)
+        if not covered:
             return
+        if faces is None and covered > 0.25 * alpha.size:  # large shapes: blend the whole window
+            patch = self.img[:, win[0], win[1]]
+            patch += alpha[..., None] * (color[:, None, None, :] - patch)
+            return
+        bi, yi, xi = np.nonzero(alpha)  # only covered pixels: thin shapes cost what they cover
         a = alpha[bi, yi, xi][:, None]
         col = color[bi]
         if faces is not None:

@@ -537,7 +537,8 @@ def _render_chunk(args) -> np.ndarray:
     return render_faces(au, face, nuis, size, noise_field=noise)
 
 
-def _render_all(config: SimulatorConfig, split: str, params: _SplitParams, workers: int) -> np.ndarray:
+def _render_all(config: SimulatorConfig, split: str, params: _SplitParams, workers: int,
+                out: np.ndarray | None = None) -> np.ndarray:
     n, size = len(params.true_class), config.image_size
     jobs = []
     for c, start in enumerate(range(0, n, _CHUNK)):
@@ -545,7 +546,7 @@ def _render_all(config: SimulatorConfig, split: str, params: _SplitParams, worke
         jobs.append((params.au_act[sl], {k: v[sl] for k, v in params.face.items()},
                      {k: v[sl] for k, v in params.nuisance.items()}, size,
                      [config.seed, _SPLIT_CODE[split], _STREAMS["noise"], c]))
-    images = np.empty((n, size, size, 3), np.uint8)
+    images = np.empty((n, size, size, 3), np.uint8) if out is None else out
     if workers > 1 and len(jobs) > 1:
         import multiprocessing as mp
 
@@ -559,17 +560,20 @@ def _render_all(config: SimulatorConfig, split: str, params: _SplitParams, worke
     return images
 
 
-def generate_split(config: SimulatorConfig, split: str, workers: int = 1) -> dict[str, np.ndarray]:
+def generate_split(config: SimulatorConfig, split: str, workers: int = 1,
+                   out: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Generate one split without the cache: a dict of arrays.
 
     ``images`` (N, S, S, 3) uint8; ``expression`` (N,) int64 (-1 where masked); ``va`` (N, 2) float32 (NaN where
     masked); ``au`` (N, 12) int64 ABAW AUs (-1 where masked); ``subject`` (N,) identity ids; and the ground truth
     behind them: ``true_expression`` (before label noise and masks), ``true_va``, ``intensity``, ``au_intensity``
-    (N, len(RENDERED_AUS), 2) and ``confound`` (N,) 0/1 (the corner mark).
+    (N, len(RENDERED_AUS), 2) and ``confound`` (N,) 0/1 (the corner mark). ``out``: optional (N, S, S, 3) uint8
+    array (e.g. a memory map) the images are written into; ``workers``: processes (the output does not depend on
+    it).
     """
     check_choice("split", split, SPLITS)
     params = _split_params(config, split)
-    images = _render_all(config, split, params, workers)
+    images = _render_all(config, split, params, workers, out)
     abaw = [RENDERED_AUS.index(a) for a in ABAW_AUS]
     au_bin = (params.au_act[:, abaw, :].max(axis=2) >= AU_THRESHOLD).astype(np.int64)
     m = params.masks
@@ -602,18 +606,19 @@ def simulate_all(config: SimulatorConfig, workers: int | None = None,
     """All three splits as :class:`~affect_book.data.base.ArrayDataset` objects, built once and cached.
 
     Each dataset also carries ``truth`` (a dict of ground-truth arrays, see :func:`generate_split`), ``config`` and
-    ``split``. ``workers``: processes used to render (default: up to 2; the output does not depend on it).
+    ``split``. ``workers``: processes used to render (default: every core, at most 16; the output does not
+    depend on it). Images are written straight into memory-mapped files, so the ``gpu`` profile's sets need disk,
+    not memory.
     """
     if not isinstance(config, SimulatorConfig):
         raise ParameterError(f"config: expected a SimulatorConfig (see make_config), found {type(config).__name__}")
-    workers = workers or min(2, os.cpu_count() or 1)
+    workers = workers or min(16, os.cpu_count() or 1)
     directory = cache_root() / "simulator" / config_hash(config)
-    if use_cache and (directory / "done.json").is_file():
-        return {s: _to_dataset(config, _load(directory / s), s) for s in SPLITS}
-    arrays = {s: generate_split(config, s, workers) for s in SPLITS}
-    if use_cache:
-        _store(directory, config, arrays)
-    return {s: _to_dataset(config, arrays[s], s) for s in SPLITS}
+    if not use_cache:
+        return {s: _to_dataset(config, generate_split(config, s, workers), s) for s in SPLITS}
+    if not (directory / "done.json").is_file():
+        _build(directory, config, workers)
+    return {s: _to_dataset(config, _load(directory / s), s) for s in SPLITS}
 
 
 def simulate(config: SimulatorConfig | str = "balanced", split: str = "train", profile: str = "cpu",
@@ -632,12 +637,19 @@ def _load(directory: Path) -> dict[str, np.ndarray]:
     return {p.stem: np.load(p, mmap_mode="r" if p.stem == "images" else None) for p in directory.glob("*.npy")}
 
 
-def _store(directory: Path, config: SimulatorConfig, arrays: Mapping[str, Mapping[str, np.ndarray]]) -> None:
+def _build(directory: Path, config: SimulatorConfig, workers: int) -> None:
+    """Generate every split into a temporary directory next to ``directory``, then rename it (atomic)."""
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
     try:
-        for split, parts in arrays.items():
+        for split in SPLITS:
             (tmp / split).mkdir()
+            size = config.image_size
+            images = np.lib.format.open_memmap(tmp / split / "images.npy", mode="w+", dtype=np.uint8,
+                                               shape=(config.size(split), size, size, 3))
+            parts = generate_split(config, split, workers, out=images)
+            images.flush()
+            del images, parts["images"]
             for name, arr in parts.items():
                 np.save(tmp / split / f"{name}.npy", np.asarray(arr), allow_pickle=False)
         (tmp / "done.json").write_text(json.dumps(asdict(config), indent=1, default=str))
