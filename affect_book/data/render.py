@@ -309,8 +309,12 @@ def render_faces(au: np.ndarray, face: dict, nuisance: dict, size: int,
     opening_up = 0.022 * a25 + 0.045 * a10 + 0.035 * a26
     opening_lo = 0.025 * a25 + 0.05 * a16 + 0.2 * a26
     thin = np.clip(1 - 0.7 * a23 - 0.9 * a24, 0.08, None)
-    width_max = mw * 1.6 + 0.05
-    win = cv.window(mx - width_max - 0.08, mx + width_max + 0.08, my - 0.25, my + 0.35)
+    # a window bounding the mouth of every face: widest corner, highest and lowest lip edges, dimples
+    a12m, a14m, a15m, a20m = A(12), A(14), A(15), A(20)
+    width_max = mw * (1 + 0.25 * a12m + 0.6 * a20m + 0.08 * a14m) + 0.1
+    top = my - 0.11 * a12m - 0.04 * a14m - opening_up - 0.0105 - lip * 1.3 - 0.05
+    bottom = my + 0.075 * a15m + 0.04 * a20m + opening_lo + 0.035 + lip * 1.3 + 0.05
+    win = cv.window(mx - width_max, mx + width_max, top, bottom)
     uu, vv = cv.uv(win)
     du = uu - _p(mx)
     right = du < 0  # side 0: the face's right, the image's left
@@ -377,11 +381,8 @@ def render_faces(au: np.ndarray, face: dict, nuisance: dict, size: int,
     if blurred.size:
         sub = img[blurred]
         pad = np.pad(sub, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
-        box = np.zeros_like(sub)
-        for dy in range(3):
-            for dx in range(3):
-                box += pad[:, dy:dy + size, dx:dx + size]
-        box *= f32(1.0 / 9.0)
+        rows = pad[:, :, 0:size] + pad[:, :, 1:size + 1] + pad[:, :, 2:size + 2]  # separable 3x3 box sum
+        box = (rows[:, 0:size] + rows[:, 1:size + 1] + rows[:, 2:size + 2]) * f32(1.0 / 9.0)
         img[blurred] = sub + nz["blur"][blurred, None, None, None] * (box - sub)
     if noise_field is not None:
         img += nz["noise"][:, None, None, None] * noise_field
