@@ -220,7 +220,7 @@ def render_faces(au: np.ndarray, face: dict, nuisance: dict, size: int,
         a1, a2, a4, a5, a6, a7 = (A(n, side) for n in (1, 2, 4, 5, 6, 7))
         # cheeks (AU6): a rounded blush that rises with the cheek raiser
         cx_, cy_ = ex + sign * 0.04, ey + 0.27 - 0.07 * a6
-        win = cv.window(cx_ - 0.2, cx_ + 0.2, cy_ - 0.2, cy_ + 0.2)
+        win = cv.window(cx_ - 0.17, cx_ + 0.17, cy_ - 0.14, cy_ + 0.12)
         uu, vv = cv.uv(win)
         blush = np.array([205, 80, 80], f32)[None, :] * f32(0.5) + skin * f32(0.5)
         cv.paint(win, _ellipse(uu, vv, cx_, cy_, zero + 0.15, zero + 0.1), np.broadcast_to(blush, (b, 3)),
@@ -234,7 +234,8 @@ def render_faces(au: np.ndarray, face: dict, nuisance: dict, size: int,
         erx = fp["eye_rx"]
         h_up = fp["eye_h"] * np.clip(1 + 1.1 * a5 - 0.55 * a7 - 0.25 * a6, 0.08, None)
         h_lo = fp["eye_h"] * np.clip(0.8 - 0.5 * a7 - 0.6 * a6 + 0.3 * a5, 0.05, None)
-        win = cv.window(ex - erx - 0.05, ex + erx + 0.05, ey - 0.2, ey + 0.15)
+        iris_r = fp["eye_h"] * 1.05
+        win = cv.window(ex - erx - 0.03, ex + erx + 0.03, ey - h_up - 0.04, ey + np.maximum(h_lo, iris_r) + 0.05)
         uu, vv = cv.uv(win)
         q = (uu - _p(ex)) / _p(erx)
         bump = 1 - q * q
@@ -242,7 +243,6 @@ def render_faces(au: np.ndarray, face: dict, nuisance: dict, size: int,
         d_lid_lo = vv - _p(ey) - _p(h_lo) * bump
         d_open = np.maximum(np.maximum(d_lid_up, d_lid_lo), np.abs(q) * _p(erx) - _p(erx))
         cv.paint(win, d_open, np.broadcast_to(np.array([250, 250, 250], f32), (b, 3)))
-        iris_r = fp["eye_h"] * 1.05
         d_iris = np.maximum(_ellipse(uu, vv, ex + yaw * 0.03, ey + fp["eye_h"] * 0.1, iris_r, iris_r), d_open)
         cv.paint(win, d_iris, _rgb(fp, "iris"))
         d_pupil = np.maximum(_ellipse(uu, vv, ex + yaw * 0.03, ey + fp["eye_h"] * 0.1, iris_r * 0.45,
@@ -256,7 +256,7 @@ def render_faces(au: np.ndarray, face: dict, nuisance: dict, size: int,
         bw = f32(0.13)
         bx = ex - sign * 0.05 * a4
         by = ey - fp["brow_gap"] + 0.08 * a4 - 0.05 * (a1 + a2) * 0.5 - 0.06 * a5 * 0
-        win = cv.window(bx - bw - 0.05, bx + bw + 0.05, by - 0.25, by + 0.15)
+        win = cv.window(bx - bw - 0.02, bx + bw + 0.02, by - fp["brow_arch"] - 0.3 * (a1 + a2) - 0.06, by + 0.15 * a4 + 0.06)
         uu, vv = cv.uv(win)
         tt = sign * (uu - _p(bx)) / bw
         inner = (1 - tt) * f32(0.5)
