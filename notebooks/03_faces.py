@@ -211,9 +211,11 @@ for name, splits in datasets.items():
 # (the datasets themselves use the profile's), with every nuisance on: head pose, lighting, blur, pixel noise,
 # occluding rectangles and backgrounds; intensities vary from weak to full. Happiness (smile, raised cheeks), sadness (oblique brows, lowered lip
 # corners), surprise (raised brows, wide eyes, dropped jaw) and anger (brows down and together, pressed lips) should
-# be told apart without the labels; fear and anger share AUs 4, 5 and 7, which is part of the point.
+# be told apart without the labels; fear and anger share several AUs (printed below), which is part of the point.
 
 # %%
+shared_aus = sorted(set(facs.PROTOTYPES["anger"][0]) & set(facs.PROTOTYPES["fear"][0]))
+print("AUs shared by the anger and fear prototypes:", ", ".join(f"AU{a} ({facs.AU_NAMES[a]})" for a in shared_aus))
 rng = np.random.default_rng(SEED)
 for name in datasets:
     # the same preset and seed, drawn at the figure's resolution so the faces can be read (a small training set)

@@ -257,3 +257,23 @@ def test_resolutions_and_empty_splits(size):
     splits = simulate_all(make_config("affwild2", "smoke", n_train=20, n_val=0, n_test=5, image_size=size))
     assert splits["train"].images.shape == (20, size, size, 3) and len(splits["val"]) == 0
     assert splits["train"].images.std() > 10  # faces, not a blank canvas
+
+
+def test_a_face_does_not_depend_on_the_other_faces_in_its_batch():
+    """Shapes are evaluated in windows bounding the whole batch; a window too small would clip a face differently
+    alone than in company. Extreme AU intensities included."""
+    from affect_book.data.render import render_faces
+    from affect_book.data.simulator import _sample_nuisance, sample_identities
+
+    rng = np.random.default_rng(5)
+    n = 24
+    au = rng.uniform(0, 1, (n, len(RENDERED_AUS), 2)).astype(np.float32)
+    au[:4] = 1.0
+    au[4:8] = 0.0
+    face = sample_identities(rng, n)
+    nuis = _sample_nuisance(rng, n, 1.0)
+    together = render_faces(au, face, nuis, 48)
+    for i in range(n):
+        alone = render_faces(au[i:i + 1], {k: v[i:i + 1] for k, v in face.items()},
+                             {k: v[i:i + 1] for k, v in nuis.items()}, 48)
+        assert np.array_equal(alone[0], together[i]), i

@@ -57,7 +57,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -629,7 +629,8 @@ def simulate(config: SimulatorConfig | str = "balanced", split: str = "train", p
     if isinstance(config, str):
         config = make_config(config, profile, **knobs)
     elif knobs:
-        config = replace(config, **knobs)
+        raise ParameterError(f"knobs {sorted(knobs)} given with a ready SimulatorConfig; pass them to make_config "
+                             f"instead, so they are validated")
     return simulate_all(config)[split]
 
 
