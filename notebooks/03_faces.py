@@ -138,9 +138,13 @@ display_classes = ["Neutral", "Happy", "Sad", "Surprise", "Fear", "Anger", "Disg
 intensities = [0.35, 0.7, 1.0]
 proto_faces = render_examples(display_classes, intensity=intensities, n_identities=3, size=FIGURE_PIXELS,
                               identity_seed=SEED)
-show_grid(proto_faces, row_labels=[f"identity {i}" for i in range(3)],
-          col_labels=[f"{c}\n{t:.2f}" for c in display_classes for t in intensities],
-          title="Prototypes by intensity (columns) and identity (rows)", scale=0.9)
+# (identities, classes x intensities) -> rows: classes; columns: identity-major, intensity-minor
+by_class = proto_faces.reshape(3, len(display_classes), len(intensities), *proto_faces.shape[2:])
+by_class = by_class.transpose(1, 0, 2, 3, 4, 5).reshape(len(display_classes), 3 * len(intensities),
+                                                         *proto_faces.shape[2:])
+show_grid(by_class, row_labels=display_classes,
+          col_labels=[f"identity {i}\nintensity {t:.2f}" for i in range(3) for t in intensities],
+          title="Prototypes by class (rows), identity and intensity (columns)", scale=1.2)
 
 # %% [markdown]
 # ## The presets and their calibration
