@@ -547,9 +547,10 @@ def _render_all(config: SimulatorConfig, split: str, params: _SplitParams, worke
                      {k: v[sl] for k, v in params.nuisance.items()}, size,
                      [config.seed, _SPLIT_CODE[split], _STREAMS["noise"], c]))
     images = np.empty((n, size, size, 3), np.uint8) if out is None else out
-    if workers > 1 and len(jobs) > 1:
-        import multiprocessing as mp
+    import multiprocessing as mp
 
+    if workers > 1 and len(jobs) > 1 and "fork" in mp.get_all_start_methods():
+        # fork: workers inherit the arrays without re-importing the package; they run NumPy only (no OpenMP)
         with mp.get_context("fork").Pool(workers) as pool:
             for c, out in enumerate(pool.imap(_render_chunk, jobs)):
                 images[c * _CHUNK:c * _CHUNK + len(out)] = out
