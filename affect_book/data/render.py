@@ -255,7 +255,7 @@ def render_faces(au: np.ndarray, face: dict, nuisance: dict, size: int,
         # brow: a thick arc; t = -1 at the inner end, +1 at the outer end
         bw = f32(0.13)
         bx = ex - sign * 0.05 * a4
-        by = ey - fp["brow_gap"] + 0.08 * a4 - 0.05 * (a1 + a2) * 0.5 - 0.06 * a5 * 0
+        by = ey - fp["brow_gap"] + 0.08 * a4 - 0.05 * (a1 + a2) * 0.5
         win = cv.window(bx - bw - 0.02, bx + bw + 0.02, by - fp["brow_arch"] - 0.3 * (a1 + a2) - 0.06, by + 0.15 * a4 + 0.06)
         uu, vv = cv.uv(win)
         tt = sign * (uu - _p(bx)) / bw
