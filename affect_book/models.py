@@ -27,13 +27,20 @@ BACKBONES = ("small_cnn", "resnet18", "resnet50", "mobilenet_v3_small", "mobilen
 
 
 class SmallCNN(nn.Module):
-    """Four conv-BN-ReLU blocks with max-pooling, then global average pooling: (B, 3, H, W) -> (B, 8 * width)."""
+    """Four conv-norm-ReLU blocks with max-pooling, then global average pooling: (B, 3, H, W) -> (B, 8 * width).
 
-    def __init__(self, width: int = 32):
+    ``norm``: ``"batch"`` (BatchNorm) or ``"group"`` (GroupNorm, per sample: its output does not depend on the
+    rest of the batch, so data-parallel training on CPUs matches one process exactly).
+    """
+
+    def __init__(self, width: int = 32, norm: str = "batch"):
         super().__init__()
+        if norm not in ("batch", "group"):
+            raise ValueError(f"norm={norm!r}; expected 'batch' or 'group'")
         layers, c_in = [], 3
         for c_out in (width, 2 * width, 4 * width, 8 * width):
-            layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+            norm_layer = nn.BatchNorm2d(c_out) if norm == "batch" else nn.GroupNorm(min(8, c_out), c_out)
+            layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), norm_layer, nn.ReLU(inplace=True),
                        nn.MaxPool2d(2)]
             c_in = c_out
         self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
@@ -43,14 +50,16 @@ class SmallCNN(nn.Module):
         return self.body(x)
 
 
-def build_backbone(name: str, weights_path: str | Path | None = None, width: int = 32) -> tuple[nn.Module, int]:
-    """A feature extractor and its feature size. ``weights_path``: a local torchvision state dict (optional)."""
+def build_backbone(name: str, weights_path: str | Path | None = None, width: int = 32,
+                   norm: str = "batch") -> tuple[nn.Module, int]:
+    """A feature extractor and its feature size. ``weights_path``: a local torchvision state dict (optional);
+    ``width`` and ``norm`` apply to ``small_cnn`` only."""
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; expected one of {list(BACKBONES)}")
     if name == "small_cnn":
         if weights_path is not None:
             raise ValueError("small_cnn has no pretrained weights; leave weights_path as None")
-        net = SmallCNN(width)
+        net = SmallCNN(width, norm)
         return net, net.out_features
     import torchvision
 
@@ -111,7 +120,7 @@ class MultiTaskNet(nn.Module):
 
 
 def build_model(backbone: str, n_classes: int, n_aus: int = 12, weights_path: str | Path | None = None,
-                width: int = 32, dropout: float = 0.0) -> MultiTaskNet:
+                width: int = 32, dropout: float = 0.0, norm: str = "batch") -> MultiTaskNet:
     """A :class:`MultiTaskNet` on the named backbone."""
-    net, dim = build_backbone(backbone, weights_path, width)
+    net, dim = build_backbone(backbone, weights_path, width, norm)
     return MultiTaskNet(net, dim, n_classes, n_aus, dropout)
