@@ -60,7 +60,8 @@ class TrainConfig:
     data: ``dataset`` and ``data`` (source-specific options as sorted (key, value) pairs), ``classes``;
     model: ``backbone``, ``width`` and ``norm`` (small CNN), ``weights_path``, ``dropout``;
     loss: ``expression_loss``, ``lambda_ot``, ``cost`` (``none``, ``va``, ``vad``, ``angular``, ``uniform`` or an
-    explicit matrix in ``cost_matrix``), ``coordinates``, ``lambda_va``, ``lambda_au``;
+    explicit matrix in ``cost_matrix``), ``coordinates``, ``cost_fill`` (hand placements of classes the coordinate set
+    lacks, as ((name, (valence, arousal)), ...)), ``lambda_va``, ``lambda_au``;
     optimisation: ``epochs``, ``batch_size``, ``lr``, ``weight_decay``, ``warmup_epochs``, ``grad_clip``;
     ``seed``, ``profile``, ``device`` (auto/cpu/cuda/mps), ``amp`` (bf16 autocast on GPU), ``channels_last``,
     ``compile``, ``augment`` (random horizontal flip), ``au_threshold``.
@@ -79,6 +80,7 @@ class TrainConfig:
     cost: str = "none"
     cost_matrix: tuple | None = None
     coordinates: str = "russell1977"
+    cost_fill: tuple = ()
     lambda_va: float = 1.0
     lambda_au: float = 1.0
     epochs: int = 5
@@ -133,6 +135,7 @@ def validate_config(config: TrainConfig) -> None:
             bad("cost_matrix", f"shape {cost.shape}", f"({n}, {n}) for classes {list(config.classes)}")
         if (cost < 0).any() or np.any(np.diag(cost) != 0):
             bad("cost_matrix", "with negative or non-zero diagonal entries", "non-negative, zero diagonal")
+    cost_tensor(config)  # a cost that cannot be built (a class without a coordinate) fails here, before training
 
 
 def cost_tensor(config: TrainConfig) -> torch.Tensor | None:
@@ -144,7 +147,7 @@ def cost_tensor(config: TrainConfig) -> torch.Tensor | None:
     if config.cost == "matrix":
         return torch.tensor(config.cost_matrix, dtype=torch.float32)
     kind = {"va": "va", "vad": "vad", "angular": "angular", "uniform": "uniform"}[config.cost]
-    frame = cx.cost_matrix(config.classes, kind, config.coordinates)
+    frame = cx.cost_matrix(config.classes, kind, config.coordinates, fill=dict(config.cost_fill))
     return torch.tensor(frame.to_numpy(), dtype=torch.float32)
 
 

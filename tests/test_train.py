@@ -79,6 +79,7 @@ def test_config_hash_changes_with_every_field():
                "norm": "group",
                "width": 8, "weights_path": "/w.pt", "dropout": 0.1, "expression_loss": "focal", "lambda_ot": 1.0,
                "cost": "uniform", "cost_matrix": ((0, 1), (1, 0)), "coordinates": "russell1980", "lambda_va": 0.5,
+               "cost_fill": (("Other", (0.0, 0.0)),),
                "lambda_au": 0.5, "epochs": 9, "batch_size": 7, "lr": 0.1, "weight_decay": 0.2, "warmup_epochs": 2.0,
                "grad_clip": 1.0, "seed": 3, "profile": "gpu", "device": "cuda", "amp": False,
                "channels_last": False, "compile": True, "augment": False, "au_threshold": 0.4}
@@ -127,3 +128,23 @@ def test_two_process_gloo_ddp_matches_one_process(tmp_path):
     assert a.keys() == b.keys()
     for k in a:
         assert torch.allclose(a[k], b[k], atol=2e-5, rtol=1e-4), k
+
+
+def test_cost_for_a_class_without_coordinate_fails_before_training():
+    classes = ("Neutral", "Anger", "Other")
+    with pytest.raises(ValueError, match=r"\['Other'\] have no coordinate"):
+        validate_config(TrainConfig(classes=classes, lambda_ot=0.5, cost="va"))
+    validate_config(TrainConfig(classes=classes, lambda_ot=0.5, cost="va", cost_fill=(("Other", (0.0, 0.0)),)))
+
+
+def test_gpu_check_script_runs_on_cpu():
+    """The GPU check itself must work; on a CPU it runs a few tiny steps (numbers not meaningful)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "tools" / "gpu_check.py"
+    proc = subprocess.run([sys.executable, str(script), "--device", "cpu", "--steps", "3", "--batch", "4", "--size",
+                           "32", "--tolerance", "100"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "bf16 / fp32 throughput" in proc.stdout and "verdict: same loss" in proc.stdout
