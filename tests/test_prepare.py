@@ -36,8 +36,11 @@ def test_prepare_crops_faces_and_keeps_labels_with_pixels(an_root, tmp_path):
     row_of = {r[0]: k for k, r in enumerate(AFFECTNET_ROWS)}
     for i, path in enumerate(cache.paths()):
         k = row_of[Path(path).stem]
-        # the face box is filled with colour k, the rest grey: a correct crop is colour k everywhere
-        assert np.abs(data.images[i].astype(int) - color_of(k)).max() <= 12, Path(path).stem
+        # the face box is filled with colour k, the rest grey: a correct crop is colour k everywhere (up to JPEG
+        # error, larger at the box edge where chroma subsampling mixes in the grey)
+        interior = data.images[i, 2:-2, 2:-2].astype(int)
+        assert np.abs(interior - color_of(k)).max() <= 15, Path(path).stem
+        assert np.abs(data.images[i].astype(int) - color_of(k)).mean() <= 12, Path(path).stem
         assert data.classes[data.expression[i]] == affectnet.CODE_NAMES[AFFECTNET_ROWS[k][1]]
     assert "a09" not in {Path(p).stem for p in cache.paths()}
     assert open_prepared(cache.path).manifest == cache.manifest
