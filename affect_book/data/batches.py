@@ -2,8 +2,10 @@
 augmentation done on batched tensors rather than image by image.
 
 A ``DataLoader`` over single records builds one dict per image and collates them; at 112 px that costs more than
-the model's input needs. :func:`iterate_batches` indexes the array once per batch; :func:`random_flip` and
-:func:`random_crop` transform the whole (B, C, H, W) uint8 batch at once; :func:`to_float` scales it last.
+the model's input needs. :func:`iterate_batches` reads the array once per batch; :func:`random_flip` and
+:func:`random_crop` transform the (B, C, H, W) uint8 batch (one tensor copy per image, no padded batch, no index
+gather: measured the fastest on one core); :func:`to_float` scales it last, ideally on the training device.
+``benchmarks/bench_data.py`` measures the rate.
 """
 
 from __future__ import annotations
@@ -33,35 +35,46 @@ def iterate_batches(dataset, batch_size: int = 256, shuffle: bool = True, seed: 
     stop = len(order) - (len(order) % batch_size if drop_last else 0)
     for start in range(0, stop, batch_size):
         rows = np.sort(order[start:start + batch_size])
-        images = torch.from_numpy(np.ascontiguousarray(dataset.images[rows])).permute(0, 3, 1, 2)
+        images = torch.from_numpy(np.take(dataset.images, rows, axis=0)).permute(0, 3, 1, 2)
         yield {"image": images, "expression": torch.from_numpy(dataset.expression[rows]),
                "va": torch.from_numpy(dataset.va[rows]), "au": torch.from_numpy(dataset.au[rows]),
                "index": torch.from_numpy(rows)}
 
 
 def random_flip(images: torch.Tensor, generator: torch.Generator | None = None, p: float = 0.5) -> torch.Tensor:
-    """Mirror each image of a (B, C, H, W) batch left-right with probability ``p``."""
-    flip = torch.rand(images.shape[0], generator=generator) < p
-    return torch.where(flip[:, None, None, None], images.flip(-1), images)
+    """Mirror each image of a (B, C, H, W) batch left-right with probability ``p``; returns a new batch."""
+    flip = (torch.rand(images.shape[0], generator=generator) < p).tolist()
+    out = images.clone()
+    for i, do in enumerate(flip):
+        if do:
+            out[i] = images[i].flip(-1)
+    return out
 
 
 def random_crop(images: torch.Tensor, padding: int = 8, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Pad a (B, C, H, W) batch by ``padding`` pixels of zeros on each side and cut a random H x W window per
-    image (the translation augmentation of CIFAR-style training). Returns (B, C, H, W), same dtype."""
+    """Random translation by up to ``padding`` pixels per image, the gap filled with zeros: the same as padding
+    each image by ``padding`` zeros on every side and cutting a random H x W window (CIFAR-style crop), without
+    building the padded batch. (B, C, H, W) in, (B, C, H, W) out, same dtype. Offsets are drawn per image."""
     if padding == 0:
-        return images
+        return images.clone()
     b, c, h, w = images.shape
-    padded = torch.nn.functional.pad(images, (padding, padding, padding, padding))
-    oy = torch.randint(0, 2 * padding + 1, (b,), generator=generator)
-    ox = torch.randint(0, 2 * padding + 1, (b,), generator=generator)
-    rows = (oy[:, None] + torch.arange(h))[:, :, None]  # (B, H, 1)
-    cols = (ox[:, None] + torch.arange(w))[:, None, :]  # (B, 1, W)
-    batch = torch.arange(b)[:, None, None]
-    return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)  # gather (B, H, W, C), back to BCHW
+    oy = torch.randint(0, 2 * padding + 1, (b,), generator=generator).tolist()
+    ox = torch.randint(0, 2 * padding + 1, (b,), generator=generator).tolist()
+    out = torch.zeros_like(images)
+    for i in range(b):
+        dy, dx = oy[i] - padding, ox[i] - padding  # the window's top-left corner in image coordinates
+        y0, y1, x0, x1 = max(0, dy), min(h, h + dy), max(0, dx), min(w, w + dx)
+        if y1 > y0 and x1 > x0:
+            out[i, :, y0 - dy:y1 - dy, x0 - dx:x1 - dx] = images[i, :, y0:y1, x0:x1]
+    return out
 
 
 def to_float(images: torch.Tensor, mean: float | tuple = 0.5, std: float | tuple = 0.5) -> torch.Tensor:
-    """uint8 (B, C, H, W) in [0, 255] -> float32 ``(x / 255 - mean) / std`` (default: [-1, 1])."""
-    mean = torch.as_tensor(mean, dtype=torch.float32).reshape(-1, 1, 1)
-    std = torch.as_tensor(std, dtype=torch.float32).reshape(-1, 1, 1)
-    return (images.float().div_(255.0) - mean) / std
+    """uint8 (B, C, H, W) in [0, 255] -> float32 ``(x / 255 - mean) / std`` (default: [-1, 1]), computed in place
+    on one float copy. On a GPU, move the uint8 batch first and convert there (4x less to transfer)."""
+    x = images.float()
+    if isinstance(mean, (int, float)) and isinstance(std, (int, float)):
+        return x.mul_(1.0 / (255.0 * std)).sub_(mean / std)
+    mean = torch.as_tensor(mean, dtype=torch.float32, device=x.device).reshape(-1, 1, 1)
+    std = torch.as_tensor(std, dtype=torch.float32, device=x.device).reshape(-1, 1, 1)
+    return x.div_(255.0).sub_(mean).div_(std)
