@@ -280,6 +280,10 @@ tables["AffectNet (train)"]
 tables["s-Aff-Wild2 (train)"]
 
 # %%
+if data_records is not None:  # your copy, positions from its valence-arousal labels where it has them
+    display(tables[f"your {DATASET} ({SPLIT})"])
+
+# %%
 for name, table in tables.items():
     coincide = table.index[table["nearest distance"] == 0].tolist()
     if coincide:
