@@ -172,9 +172,16 @@ def test_affwild2_malformed_files_name_file_line_and_form(tmp_path, lines, match
 def test_affwild2_bad_expr_header_and_code(tmp_path):
     root = affwild2_unitask(tmp_path)
     path = root / "Annotations" / "EXPR_Classification_Challenge" / "Train_Set" / "vidA.txt"
-    path.write_text("Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise\n0\n")
+    path.write_text("Neutral,Anger,Disgust,Fear,Happiness,Sadness,Contempt,Other\n0\n")
     with pytest.raises(DataFormatError, match=r"vidA\.txt, line 1: expected the header Neutral,Anger"):
         affwild2.index(root, "train")
+    # the early 7-class header (no Other) is read by name; code 7 is then out of range
+    path.write_text("Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise\n6\n7\n")
+    with pytest.raises(DataFormatError, match=r"line 3: expected an expression code 0\.\.6 or -1"):
+        affwild2.index(root, "train")
+    path.write_text("Happiness,Neutral,Anger,Disgust,Fear,Sadness,Surprise,Other\n0\n1\n")
+    rec = affwild2.index(root, "train", track="expr")
+    assert [AW2[e] for e in rec.expression[:2]] == ["Happiness", "Neutral"]  # a reordered header, mapped by name
     path.write_text("Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other\n0\n8\n")
     with pytest.raises(DataFormatError, match=r"line 3: expected an expression code 0\.\.7 or -1"):
         affwild2.index(root, "train")

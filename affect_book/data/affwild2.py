@@ -151,16 +151,17 @@ def _names(line: str) -> list[str]:
 
 
 def _expr_header(path: Path, line: str) -> np.ndarray:
-    """Map file code -> canonical class index, from the header's class names."""
+    """Map file code -> canonical class index, from the header's class names (any order; the 7-class header of
+    the early ABAW editions, without Other, is accepted)."""
     names = _names(line)
     expected = ",".join(CLASSES)
+    canonical = [concept_of(c) for c in CLASSES]
     try:
         concepts = [concept_of(n) for n in names]
     except ValueError:
         raise DataFormatError(path, 1, f"the header {expected}", repr(line)) from None
-    canonical = [concept_of(c) for c in CLASSES]
-    if sorted(concepts) != sorted(canonical):
-        raise DataFormatError(path, 1, f"the header {expected} (8 classes, any order)", repr(line))
+    if len(set(concepts)) != len(concepts) or not set(concepts) <= set(canonical) or len(concepts) < 7:
+        raise DataFormatError(path, 1, f"the header {expected} (class names, any order, each once)", repr(line))
     return np.array([canonical.index(c) for c in concepts])
 
 
@@ -190,10 +191,10 @@ def _va_value(text: str, path: Path, line: int, what: str) -> float:
     return value
 
 
-def _expr_value(text: str, path: Path, line: int) -> int:
+def _expr_value(text: str, path: Path, line: int, n_classes: int = 8) -> int:
     value = parse_int(text, path, line, "expression")
-    if not -1 <= value <= 7:
-        raise DataFormatError(path, line, "an expression code 0..7 or -1 (invalid)", repr(text))
+    if not -1 <= value < n_classes:
+        raise DataFormatError(path, line, f"an expression code 0..{n_classes - 1} or -1 (invalid)", repr(text))
     return value
 
 
@@ -242,7 +243,7 @@ def _read_track(path: Path, track: str) -> tuple[np.ndarray, ...]:
             fields = text.split(",")
             if len(fields) != 1:
                 raise DataFormatError(path, number, "1 field: the expression code", f"{len(fields)} fields")
-            code = _expr_value(fields[0], path, number)
+            code = _expr_value(fields[0], path, number, len(code_to_class))
             expr[k] = code_to_class[code] if code >= 0 else -1
         return (expr,)
     columns = _au_header(path, header)
