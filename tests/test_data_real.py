@@ -269,3 +269,10 @@ def test_console_script_is_installed(tmp_path):
     out = subprocess.run([str(script), "data", "summary", "--dataset", "affwild2", "--root", str(root), "--split",
                           "val", "--json"], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout)["n_records"] == 2
+
+
+def test_folder_copy_with_an_unknown_class_folder_is_an_error(an_root, tmp_path):
+    root = affectnet_folders(tmp_path, an_root, "names")
+    (root / "train" / "jealousy").mkdir()
+    with pytest.raises(DataFormatError, match=r"jealousy: expected a class folder named after an AffectNet class"):
+        affectnet.index(root, "train")

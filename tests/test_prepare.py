@@ -161,3 +161,17 @@ def test_iterate_batches_covers_every_record_once(an_root, tmp_path):
         np.testing.assert_array_equal(batch["expression"].numpy(), data.expression[rows])
         seen += rows.tolist()
     assert sorted(seen) == list(range(len(data)))
+
+
+def test_load_indexes_prepares_and_returns_an_array_dataset(tmp_path, monkeypatch):
+    from affect_book.data import sources
+    from real_fixtures import affwild2_multitask
+
+    monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path / "cache"))
+    root = affwild2_multitask(tmp_path / "aw")
+    data = sources.load("affwild2", root, "train", image_size=8, workers=0, progress=False)
+    assert len(data) == 6 and data.images.shape == (6, 8, 8, 3) and data.source == "affwild2:train"
+    assert data.expression.tolist() == [4, 1, -1, -1, 3, 0] and data.has_va.sum() == 4
+    assert data.prepared.path.parent == tmp_path / "cache" / "prepared"
+    record = data[0]
+    assert record["image"].shape == (3, 8, 8) and record["subject"] == "116"
