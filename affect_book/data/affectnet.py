@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..circumplex import CLASS_SETS, concept_of
-from .records import DataFormatError, RecordBuilder, RecordIndex, existing_files, parse_float, parse_int
+from .records import DataFormatError, RecordBuilder, RecordIndex, ExistingFiles, parse_float, parse_int
 
 __all__ = ["CODE_NAMES", "LAYOUTS", "ORIGINAL_COLUMNS", "detect_layout", "index"]
 
@@ -155,7 +155,7 @@ def _index_original(root: Path, split: str, task: tuple[str, ...]) -> RecordInde
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist (split {split!r} of the original AffectNet layout)")
     images = _image_folder(root)
-    exists = existing_files()
+    exists = ExistingFiles()
     code_to_class = _code_to_class(task)
     out = RecordBuilder("affectnet", split, "original", task)
     wanted = {_normalize_column(c): c for c in ORIGINAL_COLUMNS}

@@ -42,7 +42,7 @@ import numpy as np
 
 from ..circumplex import CLASS_SETS, concept_of
 from .base import AU_COLUMNS
-from .records import (DataFormatError, RecordBuilder, RecordIndex, existing_files, parse_float, parse_int,
+from .records import (DataFormatError, RecordBuilder, RecordIndex, ExistingFiles, parse_float, parse_int,
                       read_lines)
 
 __all__ = ["LAYOUTS", "MTL_FILES", "TRACKS", "TRACK_FOLDERS", "detect_layout", "index", "split_by_video",
@@ -280,7 +280,7 @@ def _index_unitask(root: Path, split: str, tracks: tuple[str, ...]) -> RecordInd
     out = RecordBuilder("affwild2", split, "unitask", CLASSES)
     out.notes.append("tracks read: " + ", ".join(found_tracks))
     out.notes += [f"track not read: {text}" for text in lacking]
-    exists = existing_files()
+    exists = ExistingFiles()
     no_folder = []
     for video in sorted(per_video):
         labels = per_video[video]
@@ -327,7 +327,7 @@ def _index_multitask(root: Path, split: str) -> RecordIndex:
         raise DataFormatError(path, 1, f"the header {expected}", repr(header))
     au_columns = _au_header(path, header, prefix=4) + 4
     out = RecordBuilder("affwild2", split, "multitask", CLASSES)
-    exists = existing_files()
+    exists = ExistingFiles()
     for number, text in body:
         fields = text.split(",")
         if len(fields) != len(names):

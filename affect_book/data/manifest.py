@@ -29,7 +29,7 @@ import numpy as np
 
 from ..circumplex import CLASS_SETS, concept_of
 from .base import AU_COLUMNS
-from .records import DataFormatError, RecordBuilder, RecordIndex, existing_files, parse_float, parse_int
+from .records import DataFormatError, RecordBuilder, RecordIndex, ExistingFiles, parse_float, parse_int
 
 __all__ = ["BOX_COLUMNS", "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "index", "write_manifest"]
 
@@ -109,7 +109,7 @@ def index(root: str | os.PathLike, split: str = "all", classes: str | Sequence[s
         out.notes.append(note)
     if split_note:
         out.notes.append(split_note)
-    exists = existing_files()
+    exists = ExistingFiles()
     for number, row in body:
         if "split" in col and split != "all" and row[col["split"]].strip().lower() != split.lower():
             continue

@@ -21,7 +21,7 @@ import numpy as np
 
 from .base import AU_COLUMNS
 
-__all__ = ["DataFormatError", "RecordIndex", "RecordBuilder", "existing_files", "format_skipped"]
+__all__ = ["DataFormatError", "RecordIndex", "RecordBuilder", "ExistingFiles", "format_skipped"]
 
 
 class DataFormatError(ValueError):
@@ -161,7 +161,7 @@ class RecordBuilder:
                            np.array(self.subject, dtype=object), self.skipped, self.notes)
 
 
-class existing_files:
+class ExistingFiles:
     """Answers "does this image exist?" with one directory listing per folder (fast on 500k-frame trees)."""
 
     def __init__(self):
