@@ -276,3 +276,14 @@ def test_folder_copy_with_an_unknown_class_folder_is_an_error(an_root, tmp_path)
     (root / "train" / "jealousy").mkdir()
     with pytest.raises(DataFormatError, match=r"jealousy: expected a class folder named after an AffectNet class"):
         affectnet.index(root, "train")
+
+
+def test_vectorized_and_line_by_line_readers_agree(tmp_path, monkeypatch):
+    root = affwild2_unitask(tmp_path)
+    fast = affwild2.index(root, "train")
+    monkeypatch.setattr(affwild2, "_read_track_fast", lambda *args: None)
+    slow = affwild2.index(root, "train")
+    for key in ("expression", "au", "subject", "paths"):
+        assert getattr(fast, key).tolist() == getattr(slow, key).tolist()
+    np.testing.assert_array_equal(fast.va, slow.va)
+    assert fast.skipped == slow.skipped

@@ -221,9 +221,55 @@ def _data_lines(path: Path) -> tuple[str, list[tuple[int, str]]]:
     return header, body
 
 
+def _fast_table(body: list[tuple[int, str]], n_fields: int) -> np.ndarray | None:
+    """All lines parsed at once as a (lines, n_fields) float table, or None when any line is off (then the
+    line-by-line reader finds and names it)."""
+    try:
+        table = np.array([text.split(",") for _, text in body], dtype=np.float64)
+    except ValueError:
+        return None
+    if table.shape != (len(body), n_fields) or not np.isfinite(table).all():
+        return None
+    return table
+
+
+def _read_track_fast(path: Path, track: str, header: str, body) -> np.ndarray | None:
+    """The common case of a well-formed file, vectorized; None sends the file to the line-by-line reader."""
+    if track == "va":
+        iv, ia = _va_header(path, header)
+        table = _fast_table(body, 2)
+        if table is None:
+            return None
+        table = table[:, [iv, ia]]
+        invalid = table == _VA_INVALID
+        if ((np.abs(table) > 1) & ~invalid).any():
+            return None
+        va = table.astype(np.float32)
+        va[invalid.any(axis=1)] = np.nan
+        return va
+    if track == "expr":
+        code_to_class = _expr_header(path, header)
+        table = _fast_table(body, 1)
+        if table is None:
+            return None
+        codes = table[:, 0]
+        if (codes != np.round(codes)).any() or (codes < -1).any() or (codes >= len(code_to_class)).any():
+            return None
+        codes = codes.astype(np.int64)
+        return np.where(codes >= 0, code_to_class[np.maximum(codes, 0)], -1)
+    columns = _au_header(path, header)
+    table = _fast_table(body, len(AU_COLUMNS))
+    if table is None or not np.isin(table, (0, 1, -1)).all():
+        return None
+    return table[:, columns].astype(np.int64)
+
+
 def _read_track(path: Path, track: str) -> tuple[np.ndarray, ...]:
     """Per frame (index k - 1 for frame k) labels of one video file of one track."""
     header, body = _data_lines(path)
+    fast = _read_track_fast(path, track, header, body) if body else None
+    if fast is not None:
+        return (fast,)
     n = len(body)
     if track == "va":
         iv, ia = _va_header(path, header)
@@ -280,7 +326,6 @@ def _index_unitask(root: Path, split: str, tracks: tuple[str, ...]) -> RecordInd
     out = RecordBuilder("affwild2", split, "unitask", CLASSES)
     out.notes.append("tracks read: " + ", ".join(found_tracks))
     out.notes += [f"track not read: {text}" for text in lacking]
-    exists = ExistingFiles()
     no_folder = []
     for video in sorted(per_video):
         labels = per_video[video]
@@ -297,15 +342,13 @@ def _index_unitask(root: Path, split: str, tracks: tuple[str, ...]) -> RecordInd
         has_label = (expr >= 0) | np.isfinite(va).all(1) | (au >= 0).all(1)
         if not (images / video).is_dir():
             no_folder.append(video)
-        for k in range(n):
-            if not has_label[k]:
-                out.skip("frame without any valid label (invalid markers only)")
-                continue
-            path = images / video / f"{k + 1:05d}.jpg"
-            if not exists(path):
-                out.skip("frame image missing")
-                continue
-            out.add(path, expr[k], tuple(va[k]), au[k], subject=video)
+        folder = os.path.join(str(images), video)
+        names = set(os.listdir(folder)) if os.path.isdir(folder) else set()
+        has_image = np.array([f"{k + 1:05d}.jpg" in names for k in range(n)], dtype=bool)
+        out.skip("frame without any valid label (invalid markers only)", int((~has_label).sum()))
+        out.skip("frame image missing", int((has_label & ~has_image).sum()))
+        keep = np.flatnonzero(has_label & has_image)
+        out.extend([f"{folder}/{k + 1:05d}.jpg" for k in keep], expr[keep], va[keep], au[keep], [video] * len(keep))
     if no_folder:
         out.notes.append(f"{len(no_folder)} annotated videos have no image folder: {no_folder[:5]}"
                          + (" ..." if len(no_folder) > 5 else ""))

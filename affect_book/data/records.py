@@ -148,8 +148,19 @@ class RecordBuilder:
         self.au.append(au if au is not None else (-1,) * len(AU_COLUMNS))
         self.subject.append(subject)
 
+    def extend(self, paths: Sequence[str], expression: np.ndarray, va: np.ndarray, au: np.ndarray,
+               subject: Sequence[str]):
+        """Add many records without face boxes at once (arrays of matching length)."""
+        self.paths.extend(map(str, paths))
+        self.boxes.extend([(-1, -1, -1, -1)] * len(paths))
+        self.expression.extend(np.asarray(expression, dtype=np.int64).tolist())
+        self.va.extend(map(tuple, np.asarray(va, dtype=np.float32).tolist()))
+        self.au.extend(np.asarray(au, dtype=np.int64).tolist())
+        self.subject.extend(subject)
+
     def skip(self, reason: str, count: int = 1):
-        self.skipped[reason] += count
+        if count:
+            self.skipped[reason] += count
 
     def build(self) -> RecordIndex:
         n = len(self.paths)
