@@ -27,7 +27,7 @@
 # ways (max/min ratio, the effective number of samples of Cui et al. 2019, entropy); to name the rare classes by a
 # stated rule instead of by habit; to recompute all of it from your own licensed copy with one parameter
 # (`DATA_ROOT`); and to build the table the rest of the book keeps returning to: each class's frequency beside its
-# circumplex degeneracy. **Time:** seconds on a CPU (a minute or two to index a full licensed copy).
+# circumplex degeneracy. **Time:** seconds on a CPU (longer with DATA_ROOT: every annotation file is read).
 #
 # **Sources.** AffectNet: Mollahosseini, Hasani & Mahoor (2017), *AffectNet: A Database for Facial Expression,
 # Valence, and Arousal Computing in the Wild*, IEEE Trans. Affective Computing. s-Aff-Wild2: Kollias (2022), *ABAW:
@@ -303,17 +303,29 @@ for name, table in tables.items():
 # As a figure: frequency on one axis, degeneracy on the other, one point per class.
 
 # %%
+from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+
 fig, axes = plt.subplots(1, len(tables), figsize=(6.5 * len(tables), 5.5), squeeze=False)
 for ax, (name, table) in zip(axes[0], tables.items()):
     shown = table[table["share"] > 0]
     ax.scatter(100 * shown["share"], shown["relative to median"], s=60, color="C0")
+    # classes that (nearly) coincide on this plot share one label
+    spots = {}
     for cls, row in shown.iterrows():
-        ax.annotate(cls, (100 * row["share"], row["relative to median"]), textcoords="offset points",
-                    xytext=(5, 4), fontsize=9)
-    ax.axhline(1, color="0.6", ls="--", lw=1)
-    ax.axvline(100 / len(table), color="C3", ls="--", lw=1)
+        key = (round(np.log10(100 * row["share"]), 1), round(row["relative to median"], 2))
+        spots.setdefault(key, []).append((cls, row))
+    for i, members in enumerate(sorted(spots.values(), key=lambda m: m[0][1]["share"])):
+        cls, row = members[0]
+        ax.annotate(" / ".join(c for c, _ in members), (100 * row["share"], row["relative to median"]),
+                    textcoords="offset points", xytext=(5, 5 if i % 2 == 0 else -13), fontsize=9)
+    ax.axhline(1, color="0.6", ls="--", lw=1, label="median pairwise distance")
+    ax.axvline(100 / len(table), color="C3", ls="--", lw=1, label="uniform share")
     ax.set(xscale="log", title=name, xlabel="share of expression labels (%, log scale)",
            ylabel="nearest-class distance / median distance")
+    ax.xaxis.set_major_locator(FixedLocator([0.5, 1, 2, 5, 10, 20, 50]))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+axes[0][0].legend(loc="upper left", fontsize=8)
 plt.tight_layout()
 plt.show()
 
