@@ -1,11 +1,13 @@
-"""The ``affect-book`` command line. ``affect-book book ...`` runs the book (see :mod:`affect_book.book`)."""
+"""The ``affect-book`` command line. ``affect-book book ...`` runs the book (see :mod:`affect_book.book`);
+``affect-book data summary ...`` counts a data source (see :mod:`affect_book.data.sources`)."""
 
 from __future__ import annotations
 
 import sys
 from typing import Sequence
 
-COMMANDS = {"book": "run the chapters with papermill and build the HTML site"}
+COMMANDS = {"book": "run the chapters with papermill and build the HTML site",
+            "data": "inspect a data source: `affect-book data summary --dataset NAME --root PATH`"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -21,6 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .book import main as book_main
 
         return book_main(argv[1:])
+    if argv[0] == "data":
+        from .data.sources import main as data_main
+
+        return data_main(argv[1:])
     return 2
 
 

@@ -96,10 +96,13 @@ for term, (v, a) in cx.RUSSELL_1980_TERMS.items():
     ax.annotate(term, (v, a), textcoords="offset points", xytext=(4, -11), fontsize=8, color="0.4")
 frame_1977 = table_1977.to_frame()
 ax.scatter(frame_1977.valence, frame_1977.arousal, s=60, color="C3", label="Russell & Mehrabian 1977", zorder=3)
+label_offset = {"Fear": (-34, 6), "Anger": (4, 7)}  # anger and fear nearly coincide: keep both labels readable
 for name, row in frame_1977.iterrows():
-    ax.annotate(name, (row.valence, row.arousal), textcoords="offset points", xytext=(5, 5), color="C3")
+    ax.annotate(name, (row.valence, row.arousal), textcoords="offset points", xytext=label_offset.get(name, (5, 5)),
+                color="C3")
 ax.scatter([], [], marker="x", color="0.5", label="Russell 1980 (digitized terms)")
-ax.set(xlim=(-1.3, 1.3), ylim=(-1.3, 1.3), xlabel="valence", ylabel="arousal", aspect="equal",
+ax.set(xlim=(-1.3, 1.3), ylim=(-1.3, 1.3), xlabel="valence (unpleasant -1 to pleasant +1)",
+       ylabel="arousal (calm -1 to excited +1)", aspect="equal",
        title="Emotion terms on the valence-arousal plane")
 ax.legend(loc="lower right", fontsize=8)
 plt.show()
@@ -300,7 +303,8 @@ cost_chosen = pd.DataFrame(cx.va_distance_cost(placed), index=placed.classes, co
 fig, ax = plt.subplots(figsize=(7, 6))
 sns.heatmap(cost_chosen, annot=True, fmt=".2f", cmap="viridis", square=True, ax=ax,
             cbar_kws={"label": "valence-arousal distance"})
-ax.set(title=f"{CLASS_SET} on {COORDINATES} (contempt at {CONTEMPT_AT}, Other at {OTHER_AT})",
+placements = ", ".join(f"{name} at {CONTEMPT_AT if name == 'Contempt' else OTHER_AT}" for name in placed.filled)
+ax.set(title=f"{CLASS_SET} on {COORDINATES}" + (f"\n(placed by hand: {placements})" if placements else ""),
        xlabel="predicted class", ylabel="true class")
 plt.show()
 cx.degenerate_pairs(cost_chosen).head(3)

@@ -1,0 +1,316 @@
+"""Decode, crop and resize every image once into an on-disk cache that training reads as an ArrayDataset.
+
+Decoding a JPEG costs far more than reading its pixels back from an uncompressed array, so the book decodes each
+image once (:func:`prepare`) and trains from the cache (:meth:`PreparedCache.dataset`, images memory-mapped).
+
+The cache of a :class:`~affect_book.data.records.RecordIndex` lives in ``cache_root()/prepared/<hash>/``, the
+hash taken over the records (paths, boxes, labels) and the image size::
+
+    config.json            what the cache is for (written first)
+    chunks/00000.npz ...   decoded images of chunk k and the records that failed, one atomic file per chunk
+    images.npy             (N, S, S, 3) uint8 RGB, assembled from the chunks once all exist
+    labels.npz             expression, va, au, subject, path of the N kept records
+    manifest.json          written LAST: its presence is what makes the cache complete
+
+Chunks are decoded in parallel (``multiprocessing``), each written to a temporary file and renamed, so an
+interrupted run leaves whole chunks or nothing; rerunning :func:`prepare` skips the finished chunks. Unreadable
+images (corrupt bytes, a face box outside the image) are left out and counted by reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..cache import atomic_write_bytes, cache_root, config_hash
+from .records import RecordIndex, format_skipped
+
+__all__ = ["FORMAT_VERSION", "PreparedCache", "cache_dir_for", "decode_face", "open_prepared", "prepare",
+           "records_fingerprint"]
+
+#: Bumped whenever the decoding or the cache layout changes, so old caches are not reused.
+FORMAT_VERSION = 1
+_MANIFEST, _CONFIG, _IMAGES, _LABELS, _CHUNKS = "manifest.json", "config.json", "images.npy", "labels.npz", "chunks"
+
+
+class UnusableImage(Exception):
+    """An image that cannot be decoded or cropped; ``reason`` is the count key."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def decode_face(path: str | os.PathLike, box=(-1, -1, -1, -1), size: int = 112) -> np.ndarray:
+    """Decode an image, crop the face box (``x, y, width, height`` in source pixels; -1s: no crop, the image is
+    the face), resize to ``size`` x ``size`` (bilinear, antialiased; aspect not kept) and return (size, size, 3)
+    uint8 RGB. Large JPEGs are decoded at a reduced scale first (libjpeg DCT scaling), never below ``size``.
+
+    Raises :class:`UnusableImage` with a reason for unreadable files and boxes outside the image.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            x, y, w, h = (int(v) for v in box)
+            has_box = w > 0 and h > 0
+            region_w, region_h = (w, h) if has_box else (width, height)
+            if img.format == "JPEG":
+                scale_request = (max(1, -(-width * size // region_w)), max(1, -(-height * size // region_h)))
+                img.draft("RGB", scale_request)
+            scale = img.size[0] / width
+            img = img.convert("RGB")
+            if has_box:
+                x0, y0 = max(0, x), max(0, y)
+                x1, y1 = min(width, x + w), min(height, y + h)
+                if x1 <= x0 or y1 <= y0:
+                    raise UnusableImage("face box outside the image")
+                img = img.crop((round(x0 * scale), round(y0 * scale), max(round(x1 * scale), round(x0 * scale) + 1),
+                                max(round(y1 * scale), round(y0 * scale) + 1)))
+            img = img.resize((size, size), Image.Resampling.BILINEAR)
+            return np.asarray(img, dtype=np.uint8)
+    except UnusableImage:
+        raise
+    except FileNotFoundError:
+        raise UnusableImage("image missing") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise UnusableImage("image unreadable (corrupt or not an image)") from None
+
+
+def records_fingerprint(records: RecordIndex) -> str:
+    """SHA-256 over the paths, boxes and labels of the records (the identity of what a cache holds)."""
+    digest = hashlib.sha256()
+    digest.update("\n".join(map(str, records.paths)).encode())
+    digest.update("\n".join(map(str, records.subject)).encode())
+    for arr in (records.boxes, records.expression, records.va, records.au):
+        digest.update(np.ascontiguousarray(arr).tobytes())
+    digest.update(",".join(records.classes).encode())
+    return digest.hexdigest()
+
+
+def _config(records: RecordIndex, image_size: int, chunk_size: int) -> dict:
+    return {"version": FORMAT_VERSION, "dataset": records.dataset, "split": records.split, "layout": records.layout,
+            "classes": list(records.classes), "image_size": int(image_size), "chunk_size": int(chunk_size),
+            "n_candidates": len(records), "records": records_fingerprint(records)}
+
+
+def cache_dir_for(records: RecordIndex, image_size: int = 112, chunk_size: int = 512) -> Path:
+    """Where :func:`prepare` puts the cache of these records by default: ``cache_root()/prepared/<hash>``."""
+    return cache_root() / "prepared" / config_hash(_config(records, image_size, chunk_size))
+
+
+def _atomic_save_npz(target: Path, /, **arrays) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _chunk_path(folder: Path, chunk: int) -> Path:
+    return folder / _CHUNKS / f"{chunk:05d}.npz"
+
+
+def _prepare_chunk(folder: str, chunk: int, paths: list, boxes: np.ndarray, size: int) -> int:
+    """Decode one chunk and write it atomically; returns the chunk number. Runs in a worker process."""
+    images = np.zeros((len(paths), size, size, 3), dtype=np.uint8)
+    ok = np.zeros(len(paths), dtype=bool)
+    reasons = []
+    for i, (path, box) in enumerate(zip(paths, boxes)):
+        try:
+            images[i] = decode_face(path, box, size)
+            ok[i] = True
+            reasons.append("")
+        except UnusableImage as err:
+            reasons.append(err.reason)
+    _atomic_save_npz(_chunk_path(Path(folder), chunk), images=images[ok], ok=ok, reasons=np.array(reasons))
+    return chunk
+
+
+@dataclass
+class PreparedCache:
+    """A complete prepared cache: decoded images plus labels, and what was left out.
+
+    ``path``: the cache folder; ``manifest``: the contents of ``manifest.json`` (config, counts, skipped items by
+    reason, the loader's notes).
+    """
+
+    path: Path
+    manifest: dict
+
+    @property
+    def skipped(self) -> Counter:
+        """Reason -> count, over the loader's index and the decoding step."""
+        return Counter(self.manifest["skipped"])
+
+    def __len__(self) -> int:
+        return int(self.manifest["n_records"])
+
+    def dataset(self, transform: Callable | None = None, mmap: bool = True):
+        """The cache as an :class:`~affect_book.data.base.ArrayDataset`; images memory-mapped unless ``mmap`` is
+        False (then read into memory)."""
+        from .base import ArrayDataset
+
+        images = np.load(self.path / _IMAGES, mmap_mode="r" if mmap else None)
+        with np.load(self.path / _LABELS, allow_pickle=False) as labels:
+            arrays = {k: labels[k] for k in ("expression", "va", "au", "subject")}
+        cfg = self.manifest["config"]
+        return ArrayDataset(images, arrays["expression"], arrays["va"], arrays["au"], arrays["subject"],
+                            cfg["classes"], f"{cfg['dataset']}:{cfg['split']}", transform=transform)
+
+    def paths(self) -> np.ndarray:
+        """(N,) source image path of each cached image."""
+        with np.load(self.path / _LABELS, allow_pickle=False) as labels:
+            return labels["path"]
+
+    def report(self) -> str:
+        cfg = self.manifest["config"]
+        lines = [f"prepared {cfg['dataset']} {cfg['split']} at {cfg['image_size']} px: {len(self)} images in "
+                 f"{self.path}", "skipped: " + format_skipped(self.skipped)]
+        lines += [f"note: {n}" for n in self.manifest.get("notes", [])]
+        return "\n".join(lines)
+
+
+def open_prepared(path: str | os.PathLike) -> PreparedCache:
+    """Open a complete cache; raises FileNotFoundError if ``path`` holds none or an unfinished one."""
+    path = Path(path)
+    manifest = path / _MANIFEST
+    if not manifest.is_file():
+        raise FileNotFoundError(f"{path} holds no complete prepared cache (no {_MANIFEST}); run prepare() again "
+                                f"to finish it")
+    return PreparedCache(path, json.loads(manifest.read_text()))
+
+
+def _mp_context():
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
+def prepare(records: RecordIndex, image_size: int = 112, cache_dir: str | os.PathLike | None = None,
+            workers: int | None = None, chunk_size: int = 512, progress: bool = False,
+            on_chunk_done: Callable[[int], None] | None = None) -> PreparedCache:
+    """Decode, crop and resize every record's image once into a cache; return the (complete) cache.
+
+    ``image_size``: pixels per side of the cached images; ``cache_dir``: default :func:`cache_dir_for`;
+    ``workers``: processes (default: CPU count; 0 or 1 decodes in this process); ``chunk_size``: images per
+    chunk, the unit of parallel work and of resumption; ``on_chunk_done(chunk)``: called in this process after
+    each chunk is on disk (a progress hook). An existing complete cache is returned at once; an unfinished one
+    is resumed, skipping its finished chunks.
+    """
+    if image_size < 8:
+        raise ValueError(f"image_size={image_size}; expected at least 8 pixels")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size={chunk_size}; expected at least 1")
+    config = _config(records, image_size, chunk_size)
+    folder = Path(cache_dir) if cache_dir is not None else cache_dir_for(records, image_size, chunk_size)
+    if (folder / _MANIFEST).is_file():
+        cache = open_prepared(folder)
+        if cache.manifest["config"] != config:
+            raise ValueError(f"{folder} holds a cache of other records or settings; pass another cache_dir")
+        return cache
+    (folder / _CHUNKS).mkdir(parents=True, exist_ok=True)
+    config_path = folder / _CONFIG
+    if config_path.is_file():
+        if json.loads(config_path.read_text()) != config:
+            raise ValueError(f"{folder} holds an unfinished cache of other records or settings; pass another "
+                             f"cache_dir or delete the folder")
+    else:
+        atomic_write_bytes(config_path, json.dumps(config, indent=1).encode())
+    for stale in (folder / _CHUNKS).glob(".*.tmp"):
+        stale.unlink()
+    n = len(records)
+    n_chunks = -(-n // chunk_size)
+    pending = [c for c in range(n_chunks) if not _chunk_path(folder, c).is_file()]
+    bar = None
+    if progress and pending:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(pending), desc=f"decoding {records.dataset} {records.split}", unit="chunk")
+
+    def done(chunk: int):
+        if bar is not None:
+            bar.update(1)
+        if on_chunk_done is not None:
+            on_chunk_done(chunk)
+
+    def job(chunk: int):
+        lo, hi = chunk * chunk_size, min(n, (chunk + 1) * chunk_size)
+        return (str(folder), chunk, list(records.paths[lo:hi]), records.boxes[lo:hi], image_size)
+
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    workers = min(workers, len(pending))
+    try:
+        if workers <= 1:
+            for chunk in pending:
+                done(_prepare_chunk(*job(chunk)))
+        elif pending:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as pool:
+                futures = [pool.submit(_prepare_chunk, *job(chunk)) for chunk in pending]
+                try:
+                    for future in as_completed(futures):
+                        done(future.result())
+                except BaseException:
+                    for future in futures:
+                        future.cancel()
+                    raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return _assemble(folder, records, config, n_chunks)
+
+
+def _assemble(folder: Path, records: RecordIndex, config: dict, n_chunks: int) -> PreparedCache:
+    """Concatenate the chunks into images.npy and labels.npz, then write the manifest (last) and drop the chunks."""
+    from numpy.lib.format import open_memmap
+
+    size = config["image_size"]
+    ok = np.zeros(len(records), dtype=bool)
+    unreadable: Counter = Counter()
+    for chunk in range(n_chunks):
+        with np.load(_chunk_path(folder, chunk), allow_pickle=False) as data:
+            lo = chunk * config["chunk_size"]
+            ok[lo:lo + len(data["ok"])] = data["ok"]
+            unreadable.update(r for r in data["reasons"].tolist() if r)
+    n_ok = int(ok.sum())
+    tmp = folder / f".{_IMAGES}.tmp"
+    images = open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n_ok, size, size, 3))
+    at = 0
+    for chunk in range(n_chunks):
+        with np.load(_chunk_path(folder, chunk), allow_pickle=False) as data:
+            block = data["images"]
+            images[at:at + len(block)] = block
+            at += len(block)
+    images.flush()
+    del images
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, folder / _IMAGES)
+    _atomic_save_npz(folder / _LABELS, expression=records.expression[ok], va=records.va[ok], au=records.au[ok],
+                     subject=records.subject[ok].astype(str), path=records.paths[ok].astype(str))
+    skipped = Counter(records.skipped)
+    skipped.update(unreadable)
+    manifest = {"config": config, "n_records": n_ok, "skipped": dict(skipped), "notes": list(records.notes),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    atomic_write_bytes(folder / _MANIFEST, json.dumps(manifest, indent=1).encode())
+    shutil.rmtree(folder / _CHUNKS, ignore_errors=True)
+    return PreparedCache(folder, manifest)

@@ -1,0 +1,86 @@
+"""Published class counts of the benchmarks, with their sources, for chapters that run without the data.
+
+Every number here is copied from the book's reference notes (``shared/reference/FACTS.md``, sections 2 and 3),
+which record where each was read. Chapters print these tables and, given ``DATA_ROOT``, recompute the same
+counts from the reader's copy (:func:`affect_book.data.sources.summary`) beside them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..circumplex import CLASS_SETS
+
+__all__ = ["PUBLISHED", "PublishedCounts", "published_counts", "published_table"]
+
+
+@dataclass(frozen=True)
+class PublishedCounts:
+    """Expression counts of one split as published. ``counts``: class name (canonical) -> images or frames;
+    ``rows``: all rows of the split including those without an expression label (None if not published);
+    ``extra``: other published numbers of the split (e.g. AU positives)."""
+
+    key: str
+    dataset: str
+    split: str
+    classes: tuple[str, ...]
+    counts: dict[str, int]
+    source: str
+    rows: int | None = None
+    note: str = ""
+    extra: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        """Number of expression labels (sum over classes)."""
+        return sum(self.counts.values())
+
+
+_AFFECTNET_SOURCE = ("Mollahosseini, Hasani & Mahoor (2017), AffectNet: A Database for Facial Expression, Valence, "
+                     "and Arousal Computing in the Wild, IEEE Trans. Affective Computing; manually annotated "
+                     "training set, 8 classes (FACTS.md section 3)")
+_SAW2_SOURCE = ("Kollias (2022), ABAW: Learning from Synthetic Data & Multi-Task Learning Challenges (ABAW4, "
+                "ECCV workshops); s-Aff-Wild2 multi-task annotation files, valid expression labels "
+                "(FACTS.md section 2)")
+_EXPR_SOURCE = "ABAW5/6 uni-task expression track of Aff-Wild2, training set (FACTS.md section 2)"
+
+PUBLISHED: dict[str, PublishedCounts] = {p.key: p for p in (
+    PublishedCounts("affectnet-train", "affectnet", "train", CLASS_SETS["affectnet8"],
+                    {"Neutral": 74_874, "Happy": 134_415, "Sad": 25_459, "Surprise": 14_090, "Fear": 6_378,
+                     "Disgust": 3_803, "Anger": 24_882, "Contempt": 3_750}, _AFFECTNET_SOURCE,
+                    note="codes 8-10 (None, Uncertain, Non-Face) are not counted"),
+    PublishedCounts("affectnet-val", "affectnet", "val", CLASS_SETS["affectnet8"],
+                    {c: 500 for c in CLASS_SETS["affectnet8"]}, _AFFECTNET_SOURCE,
+                    note="balanced by design; the .npy redistribution holds 3,999 images (Contempt 499); the test "
+                         "set was never released, so papers report on this set"),
+    PublishedCounts("s-affwild2-train", "affwild2", "train", CLASS_SETS["affwild2"],
+                    {"Neutral": 23_976, "Anger": 4_555, "Disgust": 3_168, "Fear": 3_122, "Happiness": 18_135,
+                     "Sadness": 7_609, "Surprise": 5_228, "Other": 24_852}, _SAW2_SOURCE, rows=142_333,
+                    extra={"AU valid": 103_316, "AU1": 18_713, "AU2": 8_745, "AU4": 20_342, "AU6": 30_605,
+                           "AU7": 41_337, "AU10": 38_286, "AU12": 26_783, "AU15": 2_460, "AU23": 2_980,
+                           "AU24": 5_003, "AU25": 70_584, "AU26": 10_756}),
+    PublishedCounts("s-affwild2-val", "affwild2", "val", CLASS_SETS["affwild2"],
+                    {"Neutral": 1_886, "Anger": 487, "Disgust": 565, "Fear": 1_254, "Happiness": 3_751,
+                     "Sadness": 1_893, "Surprise": 1_003, "Other": 4_601}, _SAW2_SOURCE, rows=26_876),
+    PublishedCounts("affwild2-expr-train", "affwild2", "train", CLASS_SETS["affwild2"],
+                    {"Neutral": 177_198, "Anger": 16_573, "Disgust": 10_771, "Fear": 9_080, "Happiness": 95_463,
+                     "Sadness": 78_751, "Surprise": 31_615, "Other": 165_866}, _EXPR_SOURCE, rows=585_317,
+                    note="uni-task frames; its validation set has 280,532 frames"),
+)}
+
+
+def published_counts(key: str) -> pd.Series:
+    """Published expression counts of ``key`` (see :data:`PUBLISHED`) as a Series indexed by class name."""
+    if key not in PUBLISHED:
+        raise ValueError(f"no published counts {key!r}; expected one of {sorted(PUBLISHED)}")
+    entry = PUBLISHED[key]
+    return pd.Series(entry.counts, name=key).reindex(list(entry.classes))
+
+
+def published_table() -> pd.DataFrame:
+    """One row per published split: dataset, split, classes, expression labels, rows, source."""
+    return pd.DataFrame([{"key": p.key, "dataset": p.dataset, "split": p.split, "classes": len(p.classes),
+                          "expression labels": p.total, "rows": p.rows, "source": p.source}
+                         for p in PUBLISHED.values()]).set_index("key")

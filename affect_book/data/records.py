@@ -1,0 +1,217 @@
+"""The index of a real dataset before decoding: image paths, face boxes and labels, plus what was skipped and why.
+
+Every real-data loader (:mod:`.affectnet`, :mod:`.affwild2`, :mod:`.manifest`) reads annotation files into a
+:class:`RecordIndex` without touching pixels. :func:`affect_book.data.prepare.prepare` then decodes, crops and
+resizes every image once into an on-disk cache that training reads as an :class:`~affect_book.data.base.ArrayDataset`.
+
+Malformed annotation files raise :class:`DataFormatError`, naming the file, the line and what was expected. Items
+that cannot be used (an image missing on disk, an excluded code, a frame without any valid label) are not fatal:
+they are counted by reason in ``RecordIndex.skipped`` and reported.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .base import AU_COLUMNS
+
+__all__ = ["DataFormatError", "RecordIndex", "RecordBuilder", "ExistingFiles", "format_skipped"]
+
+
+class DataFormatError(ValueError):
+    """An annotation file does not have the expected form. The message names the file, the line and the form."""
+
+    def __init__(self, path: str | os.PathLike, line: int | None, expected: str, found: str | None = None):
+        where = f"{path}" if line is None else f"{path}, line {line}"
+        text = f"{where}: expected {expected}"
+        if found is not None:
+            text += f"; found {found}"
+        super().__init__(text)
+        self.path, self.line, self.expected, self.found = str(path), line, expected, found
+
+
+@dataclass
+class RecordIndex:
+    """Image paths and labels of one split of a dataset, before any image is decoded.
+
+    ``paths``: (N,) absolute image paths; ``boxes``: (N, 4) int face boxes ``x, y, width, height`` in source
+    pixels, all -1 where the image is already a face crop; ``expression``: (N,) int index into ``classes``, -1 for
+    no label; ``va``: (N, 2) float valence, arousal in [-1, 1], NaN for no label; ``au``: (N, 12) int 0/1 in
+    :data:`~affect_book.data.base.AU_COLUMNS` order, -1 for no label; ``subject``: (N,) identity or video id
+    (the unit to split by); ``skipped``: reason -> number of items left out; ``notes``: things the loader
+    detected and wants the reader to know (a label order, a layout).
+    """
+
+    dataset: str
+    split: str
+    layout: str
+    classes: tuple[str, ...]
+    paths: np.ndarray
+    boxes: np.ndarray
+    expression: np.ndarray
+    va: np.ndarray
+    au: np.ndarray
+    subject: np.ndarray
+    skipped: Counter = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        n = len(self.paths)
+        self.paths = np.asarray(self.paths, dtype=object)
+        self.boxes = np.asarray(self.boxes, dtype=np.int64).reshape(n, 4)
+        self.expression = np.asarray(self.expression, dtype=np.int64).reshape(n)
+        self.va = np.asarray(self.va, dtype=np.float32).reshape(n, 2)
+        self.au = np.asarray(self.au, dtype=np.int64).reshape(n, len(AU_COLUMNS))
+        self.subject = np.asarray(self.subject, dtype=object).reshape(n)
+        self.classes = tuple(self.classes)
+        self.skipped = Counter(self.skipped)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @property
+    def has_expression(self) -> np.ndarray:
+        """(N,) bool: the record has an expression label."""
+        return self.expression >= 0
+
+    @property
+    def has_va(self) -> np.ndarray:
+        """(N,) bool: the record has valence and arousal."""
+        return np.isfinite(self.va).all(axis=1)
+
+    @property
+    def has_au(self) -> np.ndarray:
+        """(N,) bool: the record has all 12 AU labels."""
+        return (self.au >= 0).all(axis=1)
+
+    def expression_counts(self) -> dict[str, int]:
+        """Number of records per expression class, by class name, in class order."""
+        counts = np.bincount(self.expression[self.has_expression], minlength=len(self.classes))
+        return dict(zip(self.classes, (int(c) for c in counts)))
+
+    def label_counts(self) -> dict:
+        """Valid labels per task and expression counts by class name (same form as ``ArrayDataset``)."""
+        return {"n_records": len(self), "expression": self.expression_counts(),
+                "valid": {"expression": int(self.has_expression.sum()), "va": int(self.has_va.sum()),
+                          "au": int(self.has_au.sum())}}
+
+    def select(self, keep: np.ndarray) -> "RecordIndex":
+        """A new index holding the records where ``keep`` (bool mask or integer positions) selects them."""
+        return RecordIndex(self.dataset, self.split, self.layout, self.classes, self.paths[keep], self.boxes[keep],
+                           self.expression[keep], self.va[keep], self.au[keep], self.subject[keep],
+                           Counter(self.skipped), list(self.notes))
+
+    def report(self) -> str:
+        """A few human-readable lines: records, valid labels, skipped items by reason, notes."""
+        counts = self.label_counts()
+        lines = [f"{self.dataset} {self.split} ({self.layout}): {len(self)} records; valid labels: "
+                 + ", ".join(f"{k} {v}" for k, v in counts["valid"].items())]
+        lines.append("skipped: " + format_skipped(self.skipped))
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def format_skipped(skipped: Counter | dict) -> str:
+    """``reason: count`` pairs, largest first, or ``nothing``."""
+    if not skipped or not sum(skipped.values()):
+        return "nothing"
+    items = sorted(((r, c) for r, c in skipped.items() if c), key=lambda rc: (-rc[1], rc[0]))
+    return "; ".join(f"{reason}: {count}" for reason, count in items)
+
+
+class RecordBuilder:
+    """Collects records one by one and turns them into a :class:`RecordIndex`."""
+
+    def __init__(self, dataset: str, split: str, layout: str, classes: Sequence[str]):
+        self.dataset, self.split, self.layout, self.classes = dataset, split, layout, tuple(classes)
+        self.paths: list[str] = []
+        self.boxes: list[tuple[int, int, int, int]] = []
+        self.expression: list[int] = []
+        self.va: list[tuple[float, float]] = []
+        self.au: list[Sequence[int]] = []
+        self.subject: list[str] = []
+        self.skipped: Counter = Counter()
+        self.notes: list[str] = []
+
+    def add(self, path: str, expression: int = -1, va: tuple[float, float] = (np.nan, np.nan),
+            au: Sequence[int] | None = None, subject: str = "", box: tuple[int, int, int, int] = (-1, -1, -1, -1)):
+        self.paths.append(str(path))
+        self.boxes.append(box)
+        self.expression.append(int(expression))
+        self.va.append(va)
+        self.au.append(au if au is not None else (-1,) * len(AU_COLUMNS))
+        self.subject.append(subject)
+
+    def extend(self, paths: Sequence[str], expression: np.ndarray, va: np.ndarray, au: np.ndarray,
+               subject: Sequence[str]):
+        """Add many records without face boxes at once (arrays of matching length)."""
+        self.paths.extend(map(str, paths))
+        self.boxes.extend([(-1, -1, -1, -1)] * len(paths))
+        self.expression.extend(np.asarray(expression, dtype=np.int64).tolist())
+        self.va.extend(map(tuple, np.asarray(va, dtype=np.float32).tolist()))
+        self.au.extend(np.asarray(au, dtype=np.int64).tolist())
+        self.subject.extend(subject)
+
+    def skip(self, reason: str, count: int = 1):
+        if count:
+            self.skipped[reason] += count
+
+    def build(self) -> RecordIndex:
+        n = len(self.paths)
+        return RecordIndex(self.dataset, self.split, self.layout, self.classes, np.array(self.paths, dtype=object),
+                           np.array(self.boxes, dtype=np.int64).reshape(n, 4),
+                           np.array(self.expression, dtype=np.int64),
+                           np.array(self.va, dtype=np.float32).reshape(n, 2),
+                           np.array(self.au, dtype=np.int64).reshape(n, len(AU_COLUMNS)),
+                           np.array(self.subject, dtype=object), self.skipped, self.notes)
+
+
+class ExistingFiles:
+    """Answers "does this image exist?" with one directory listing per folder (fast on 500k-frame trees)."""
+
+    def __init__(self):
+        self._listing: dict[str, frozenset[str]] = {}
+
+    def __call__(self, path: str | os.PathLike) -> bool:
+        folder, name = os.path.split(os.fspath(path))
+        names = self._listing.get(folder)
+        if names is None:
+            try:
+                names = frozenset(os.listdir(folder))
+            except OSError:
+                names = frozenset()
+            self._listing[folder] = names
+        return name in names
+
+
+def read_lines(path: Path) -> Iterable[tuple[int, str]]:
+    """(line number from 1, text without the line ending) of a text file; a decoding error names the file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataFormatError(path, None, "a UTF-8 text file", f"undecodable bytes ({err.reason})") from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        yield number, line.rstrip("\r")
+
+
+def parse_float(text: str, path: Path, line: int, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataFormatError(path, line, f"a number for {what}", repr(text)) from None
+    if not np.isfinite(value):
+        raise DataFormatError(path, line, f"a finite number for {what}", repr(text))
+    return value
+
+
+def parse_int(text: str, path: Path, line: int, what: str) -> int:
+    value = parse_float(text, path, line, what)
+    if value != int(value):
+        raise DataFormatError(path, line, f"an integer for {what}", repr(text))
+    return int(value)

@@ -1,0 +1,193 @@
+"""One entry point for every data source: a registry of loaders, ``load`` (index, prepare, dataset) and ``summary``.
+
+Sources are registered by name (:func:`register_source`): ``affectnet``, ``affwild2`` and ``manifest`` read
+licensed copies from a root folder; ``synthetic`` (the face simulator) is reserved and raises
+:class:`SourceNotAvailable` until the simulator registers itself here.
+
+A loader returns either a :class:`~affect_book.data.records.RecordIndex` (real data: paths and labels, decoded later
+by :func:`~affect_book.data.prepare.prepare`) or an :class:`~affect_book.data.base.ArrayDataset` (generated data).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .records import RecordIndex, format_skipped
+
+__all__ = ["SOURCES", "Source", "SourceNotAvailable", "get_records", "load", "register_source", "summary",
+           "summary_of", "format_summary"]
+
+
+class SourceNotAvailable(RuntimeError):
+    """The data source is known but its loader is not installed in this version of the package."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A registered data source. ``loader(root, split, **options)`` returns a RecordIndex or an ArrayDataset;
+    ``options``: the keyword options it accepts (``layout``, ``track``, ...); ``needs_root``: whether it reads a
+    folder; ``unavailable``: why it cannot be used yet (None when it can)."""
+
+    name: str
+    loader: Callable[..., Any] | None
+    options: tuple[str, ...] = ()
+    needs_root: bool = True
+    description: str = ""
+    unavailable: str | None = None
+
+
+SOURCES: dict[str, Source] = {}
+
+
+def register_source(name: str, loader: Callable[..., Any] | None, options: tuple[str, ...] = (),
+                    needs_root: bool = True, description: str = "", unavailable: str | None = None) -> Source:
+    """Add (or replace) a data source in :data:`SOURCES`."""
+    SOURCES[name] = Source(name, loader, tuple(options), needs_root, description, unavailable)
+    return SOURCES[name]
+
+
+def _affectnet(root, split, layout=None, classes=None, numeric_order=None):
+    from . import affectnet
+
+    return affectnet.index(root, split, layout or "auto", classes or "affectnet8", numeric_order)
+
+
+def _affwild2(root, split, layout=None, track=None):
+    from . import affwild2
+
+    return affwild2.index(root, split, layout or "auto", track or "all")
+
+
+def _manifest(root, split, classes=None):
+    from . import manifest
+
+    return manifest.index(root, split, classes or "auto")
+
+
+register_source("affectnet", _affectnet, ("layout", "classes", "numeric_order"),
+                description="AffectNet: original CSV release, per-image .npy, or class-named folders")
+register_source("affwild2", _affwild2, ("layout", "track"),
+                description="Aff-Wild2 (ABAW): uni-task annotation folders or s-Aff-Wild2 multi-task files")
+register_source("manifest", _manifest, ("classes",), description="any collection described by a manifest CSV")
+register_source("synthetic", None, needs_root=False, description="the face simulator (chapter 03)",
+                unavailable="the face simulator (dataset 'synthetic') is not available yet in this version: it "
+                            "arrives with chapter 03 (affect_book/data/simulator.py) and registers itself with "
+                            "affect_book.data.sources.register_source")
+
+
+def _source(name: str) -> Source:
+    if name not in SOURCES:
+        raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(SOURCES)}")
+    source = SOURCES[name]
+    if source.loader is None or source.unavailable:
+        raise SourceNotAvailable(source.unavailable or f"dataset {name!r} has no loader")
+    return source
+
+
+def get_records(dataset: str, root: str | os.PathLike | None = None, split: str = "train", **options):
+    """Run a source's loader: a RecordIndex for real data, an ArrayDataset for generated data.
+
+    ``options`` set to None are dropped; an option the source does not take is an error naming the ones it does.
+    """
+    source = _source(dataset)
+    options = {k: v for k, v in options.items() if v is not None}
+    bad = [k for k in options if k not in source.options]
+    if bad:
+        raise ValueError(f"dataset {dataset!r} takes no option {bad}; it takes {list(source.options) or 'none'}")
+    if source.needs_root:
+        if root is None:
+            raise ValueError(f"dataset {dataset!r} needs root= (the folder of your licensed copy)")
+        if not os.path.exists(root):
+            raise FileNotFoundError(f"root {str(root)!r} for dataset {dataset!r} does not exist")
+        return source.loader(root, split, **options)
+    return source.loader(split=split, **options)
+
+
+def load(dataset: str, root: str | os.PathLike | None = None, split: str = "train", image_size: int = 112,
+         workers: int | None = None, progress: bool = True, transform: Callable | None = None, **options):
+    """The dataset ready for training: for real data, index it, decode once into the prepared cache
+    (:func:`~affect_book.data.prepare.prepare`), and return the cache as an ArrayDataset (images memory-mapped).
+    The prepared cache's report (skipped items by reason, notes) is in ``dataset.prepared.report()``."""
+    from .prepare import prepare
+
+    records = get_records(dataset, root, split, **options)
+    if not isinstance(records, RecordIndex):
+        return records
+    cache = prepare(records, image_size=image_size, workers=workers, progress=progress)
+    data = cache.dataset(transform=transform)
+    data.prepared = cache
+    return data
+
+
+def summary_of(records, dataset: str, split: str) -> dict:
+    """The summary dict (see :func:`summary`) of a RecordIndex or an ArrayDataset already loaded."""
+    counts = records.label_counts()
+    skipped = dict(records.skipped) if isinstance(records, RecordIndex) else {}
+    return {"dataset": dataset, "split": split, "n_records": counts["n_records"],
+            "expression_counts": counts["expression"], "valid": counts["valid"],
+            "skipped": {k: int(v) for k, v in sorted(skipped.items()) if v}}
+
+
+def summary(dataset: str, root: str | os.PathLike | None = None, split: str = "train", **options) -> dict:
+    """Counts of one split without decoding any image.
+
+    Returns ``{"dataset", "split", "n_records", "expression_counts" (class name -> count), "valid" (expression,
+    va, au -> number of records with that label), "skipped" (reason -> count)}``. The loader's notes (a detected
+    label order, a layout) are on the records: ``get_records(...).notes``.
+    """
+    return summary_of(get_records(dataset, root, split, **options), dataset, split)
+
+
+def format_summary(result: dict, notes: list[str] = ()) -> str:
+    """A summary as readable text: records, per-class counts, valid labels, skipped items, notes."""
+    total = sum(result["expression_counts"].values())
+    lines = [f"{result['dataset']} / {result['split']}: {result['n_records']} records"]
+    lines.append("expression counts:")
+    width = max((len(c) for c in result["expression_counts"]), default=5)
+    for name, count in result["expression_counts"].items():
+        share = f"{100 * count / total:5.1f} %" if total else ""
+        lines.append(f"  {name:<{width}} {count:>9}  {share}")
+    lines.append("valid labels: " + ", ".join(f"{k} {v}" for k, v in result["valid"].items()))
+    lines.append("skipped: " + format_skipped(Counter(result["skipped"])))
+    for note in notes:
+        lines.append(f"note: {note}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    """``affect-book data summary --dataset NAME --root PATH --split SPLIT [--layout L] [--track T] [--json]``."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="affect-book data",
+                                     description="Inspect a data source: counts per class, valid labels, skipped "
+                                                 "items by reason (no image is decoded).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("summary", help="per-class counts, valid VA/AU labels, skipped items by reason")
+    s.add_argument("--dataset", required=True, choices=sorted(SOURCES))
+    s.add_argument("--root", help="folder of the licensed copy (a manifest CSV for --dataset manifest)")
+    s.add_argument("--split", default="train", help="train or val (default: train); manifest: a split value or all")
+    s.add_argument("--layout", help="affectnet: original, npy, folders; affwild2: unitask, multitask (default auto)")
+    s.add_argument("--track", help="affwild2 uni-task: all, or any of va, expr, au (comma-separated)")
+    s.add_argument("--classes", help="affectnet: affectnet8 or affectnet7; manifest: a class-set name")
+    s.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    args = parser.parse_args(argv)
+    options = {"layout": args.layout, "track": args.track, "classes": args.classes}
+    try:
+        records = get_records(args.dataset, args.root, args.split, **options)
+    except (SourceNotAvailable, ValueError, FileNotFoundError) as err:
+        print(f"affect-book data summary: {err}", file=sys.stderr)
+        return 2
+    result = summary_of(records, args.dataset, args.split)
+    notes = list(getattr(records, "notes", []))
+    if args.json:
+        print(json.dumps(result, indent=1))
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+    else:
+        print(format_summary(result, notes))
+    return 0

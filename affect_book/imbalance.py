@@ -1,0 +1,86 @@
+"""Measures of class imbalance over a vector of class counts. Introduced in chapter 02.
+
+``counts``: (classes,) non-negative numbers of samples per class (a list, an array or a pandas Series; a Series
+keeps its class names in the results).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["class_entropy", "effective_number", "imbalance_ratio", "imbalance_summary", "normalized_entropy",
+           "rare_classes", "shares"]
+
+
+def _counts(counts) -> np.ndarray:
+    values = np.asarray(counts, dtype=float)
+    if values.ndim != 1 or values.size < 2:
+        raise ValueError(f"counts has shape {values.shape}; expected (classes,) with at least 2 classes")
+    if not np.isfinite(values).all() or (values < 0).any() or values.sum() == 0:
+        raise ValueError("counts must be finite, non-negative and not all zero")
+    return values
+
+
+def shares(counts) -> np.ndarray:
+    """(classes,) fraction of the samples in each class, summing to 1."""
+    values = _counts(counts)
+    return values / values.sum()
+
+
+def imbalance_ratio(counts) -> float:
+    """Largest class count over smallest (infinite if a class is empty). 1 means balanced."""
+    values = _counts(counts)
+    return float(values.max() / values.min()) if values.min() > 0 else float("inf")
+
+
+def effective_number(counts, beta: float = 0.999) -> np.ndarray:
+    """Effective number of samples per class (Cui et al. 2019, Class-Balanced Loss): ``(1 - beta^n) / (1 - beta)``.
+
+    Each new sample adds less than the one before (overlap), so ``E_n`` saturates at ``1 / (1 - beta)``: with
+    beta = 0.999, at most 1,000. ``beta = 0`` gives 1 per class (no sample counts more than one); beta -> 1 gives
+    back n.
+    """
+    if not 0 <= beta < 1:
+        raise ValueError(f"beta={beta}; expected 0 <= beta < 1")
+    values = _counts(counts)
+    return (1.0 - np.power(beta, values)) / (1.0 - beta)
+
+
+def class_entropy(counts) -> float:
+    """Shannon entropy of the class distribution, in nats (0 for a single class, log C when uniform)."""
+    p = shares(counts)
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
+def normalized_entropy(counts) -> float:
+    """Entropy divided by its maximum log C: 1 for balanced classes, toward 0 as one class dominates."""
+    return class_entropy(counts) / float(np.log(len(_counts(counts))))
+
+
+def rare_classes(counts, classes: Sequence[str] | None = None, fraction: float = 0.5) -> list[str]:
+    """Classes whose share is below ``fraction`` of a uniform share (1 / C): with 0.5, under half their fair share.
+
+    ``classes`` names the entries (default: the Series index, or positions).
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction={fraction}; expected 0 < fraction <= 1")
+    p = shares(counts)
+    names = list(classes) if classes is not None else (list(counts.index) if isinstance(counts, pd.Series)
+                                                        else list(range(len(p))))
+    return [n for n, share in zip(names, p) if share < fraction / len(p)]
+
+
+def imbalance_summary(counts, betas: Sequence[float] = (0.99, 0.999, 0.9999)) -> dict:
+    """All measures at once: classes, samples, max/min ratio, entropy, normalized entropy, and the ratio of the
+    largest to the smallest effective number for each beta (how imbalanced the class-balanced weights see it)."""
+    values = _counts(counts)
+    out = {"classes": int(values.size), "samples": float(values.sum()), "max/min ratio": imbalance_ratio(values),
+           "entropy (nats)": class_entropy(values), "normalized entropy": normalized_entropy(values)}
+    for beta in betas:
+        eff = effective_number(values, beta)
+        out[f"effective-number ratio (beta={beta})"] = float(eff.max() / eff.min()) if eff.min() > 0 else np.inf
+    return out

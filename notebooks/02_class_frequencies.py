@@ -1,0 +1,389 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,jupyter,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 · How rare are the rare classes? Class frequencies beside the circumplex
+#
+# The usual explanation for why anger, fear, disgust and contempt fail in the wild is that they are **rare**: few
+# training images, so the model sees too few to learn them. Chapter 01 gave a second candidate: some classes sit
+# almost on top of each other on the valence-arousal plane (**degenerate**). This chapter puts numbers on the
+# first candidate and sets the two side by side, class by class.
+#
+# **You will learn** to read the published class counts of AffectNet and s-Aff-Wild2; to measure imbalance three
+# ways (max/min ratio, the effective number of samples of Cui et al. 2019, entropy); to name the rare classes by a
+# stated rule instead of by habit; to recompute all of it from your own licensed copy with one parameter
+# (`DATA_ROOT`); and to build the table the rest of the book keeps returning to: each class's frequency beside its
+# circumplex degeneracy. **Time:** seconds on a CPU (longer with DATA_ROOT: every annotation file is read).
+#
+# **Sources.** AffectNet: Mollahosseini, Hasani & Mahoor (2017), *AffectNet: A Database for Facial Expression,
+# Valence, and Arousal Computing in the Wild*, IEEE Trans. Affective Computing. s-Aff-Wild2: Kollias (2022), *ABAW:
+# Learning from Synthetic Data & Multi-Task Learning Challenges* (ABAW4). Effective number: Cui, Jia, Lin, Song &
+# Belongie (2019), *Class-Balanced Loss Based on Effective Number of Samples*, CVPR. The counts, each with its
+# source, are in `affect_book/data/published.py`.
+
+# %% tags=["parameters"]
+PROFILE = "cpu"
+DATASET = "affwild2"  # what DATA_ROOT holds: "affwild2", "affectnet" or "manifest"
+DATA_ROOT = None  # a licensed copy (folder, or manifest CSV); None: published counts only
+SPLIT = "train"  # "train" or "val" (manifest: a value of its split column, or "all")
+LAYOUT = "auto"  # affectnet: "original", "npy", "folders"; affwild2: "unitask", "multitask"
+COORDINATES = "russell1977"  # published coordinate set of chapter 01: "russell1977" or "russell1980"
+CONTEMPT_AT = "midpoint"  # hand placement of contempt (no published coordinate): "disgust", "anger", "midpoint"
+OTHER_AT = "origin"  # hand placement of Aff-Wild2's Other: "origin" or "centroid"
+RARE_FRACTION = 0.5  # a class is rare when its share is below RARE_FRACTION / (number of classes)
+BETA = 0.9999  # Cui et al.'s beta for the effective number of samples
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from affect_book import circumplex as cx
+from affect_book import imbalance as im
+from affect_book.data import sources
+from affect_book.data.published import PUBLISHED, published_counts, published_table
+from affect_book.params import check_choice, check_number, check_path
+from affect_book.profiles import get_profile
+
+profile = get_profile(PROFILE)
+check_choice("DATASET", DATASET, ("affwild2", "affectnet", "manifest"))
+data_root = check_path("DATA_ROOT", DATA_ROOT)
+check_choice("LAYOUT", LAYOUT, ("auto", "original", "npy", "folders", "unitask", "multitask"))
+check_choice("COORDINATES", COORDINATES, cx.COORDINATE_SETS)
+check_choice("CONTEMPT_AT", CONTEMPT_AT, ("disgust", "anger", "midpoint"))
+check_choice("OTHER_AT", OTHER_AT, ("origin", "centroid"))
+check_number("RARE_FRACTION", RARE_FRACTION, low=0.01, high=1)
+check_number("BETA", BETA, low=0, high=0.999999)
+sns.set_theme(context="notebook", style="whitegrid")
+pd.set_option("display.precision", 3)
+
+# %% [markdown]
+# ## The published counts
+#
+# Three training sets: AffectNet's manually annotated images (8 classes), the multi-task s-Aff-Wild2 frames the
+# study trains on (8 classes, Other included), and the larger uni-task expression track of Aff-Wild2. The table
+# lists what each count is and where it comes from.
+
+# %%
+published_table()
+
+# %%
+keys = {"AffectNet (train)": "affectnet-train", "s-Aff-Wild2 (train)": "s-affwild2-train",
+        "Aff-Wild2 EXPR track (train)": "affwild2-expr-train"}
+counts = {name: published_counts(key) for name, key in keys.items()}
+rows = []
+for name, series in counts.items():
+    for cls, n in series.items():
+        rows.append({"dataset": name, "class": cls, "concept": cx.concept_of(cls), "count": int(n),
+                     "share": n / series.sum()})
+frequencies = pd.DataFrame(rows)
+frequencies.pivot(index="concept", columns="dataset", values="count").astype("Int64")
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(16, 4.5), sharey=True)
+for ax, (name, series) in zip(axes, counts.items()):
+    share = (series / series.sum()).sort_values(ascending=False)
+    sns.barplot(x=share.index, y=100 * share.values, ax=ax, color="C0")
+    ax.axhline(100 / len(share), color="C3", ls="--", lw=1, label="uniform share")
+    ax.axhline(100 * RARE_FRACTION / len(share), color="C1", ls=":", lw=1.5, label="rare threshold")
+    ax.set(title=name, xlabel="class (most to least frequent)", ylabel="share of expression labels (%)")
+    ax.tick_params(axis="x", rotation=45)
+axes[0].legend()
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Imbalance, in the open
+#
+# Three measures of one count vector `n` over `C` classes:
+#
+# - **max/min ratio**: `max(n) / min(n)`. Simple, and blind to everything between the extremes.
+# - **effective number of samples** (Cui et al. 2019): `E(n) = (1 - beta^n) / (1 - beta)`. Each extra image of a
+#   class adds less than the one before (they overlap), so `E` saturates at `1 / (1 - beta)`. The ratio of the
+#   largest to the smallest `E` is the imbalance a class-balanced loss with this beta actually corrects.
+# - **entropy** `H = -sum p log p` of the shares, and **normalized entropy** `H / log C`: 1 when balanced.
+#
+# By hand with NumPy, then checked against `affect_book.imbalance`:
+
+# %%
+n = counts["AffectNet (train)"].to_numpy(dtype=float)
+p = n / n.sum()
+by_hand = {"max/min ratio": n.max() / n.min(),
+           "entropy (nats)": -(p * np.log(p)).sum(),
+           "normalized entropy": -(p * np.log(p)).sum() / np.log(len(n)),
+           "effective numbers": (1 - BETA ** n) / (1 - BETA)}
+assert np.isclose(by_hand["max/min ratio"], im.imbalance_ratio(n))
+assert np.isclose(by_hand["entropy (nats)"], im.class_entropy(n))
+assert np.isclose(by_hand["normalized entropy"], im.normalized_entropy(n))
+assert np.allclose(by_hand["effective numbers"], im.effective_number(n, BETA))
+print("by hand == package: True (all four asserted)")
+print(f"AffectNet train, beta={BETA}: effective numbers "
+      + ", ".join(f"{c} {e:,.0f}" for c, e in zip(counts["AffectNet (train)"].index, by_hand["effective numbers"])))
+
+# %%
+imbalance = pd.DataFrame({name: im.imbalance_summary(series, betas=(0.999, BETA)) for name, series in counts.items()})
+imbalance
+
+# %%
+ratio_an = imbalance.loc["max/min ratio", "AffectNet (train)"]
+ratio_aw = imbalance.loc["max/min ratio", "s-Aff-Wild2 (train)"]
+eff_key = f"effective-number ratio (beta={BETA})"
+print(f"max/min ratio: AffectNet {ratio_an:.1f}, s-Aff-Wild2 {ratio_aw:.1f} "
+      f"(AffectNet is {ratio_an / ratio_aw:.1f} times as skewed by this measure)")
+print(f"normalized entropy: AffectNet {imbalance.loc['normalized entropy', 'AffectNet (train)']:.3f}, "
+      f"s-Aff-Wild2 {imbalance.loc['normalized entropy', 's-Aff-Wild2 (train)']:.3f}")
+print(f"effective-number ratio at beta={BETA}: AffectNet {imbalance.loc[eff_key, 'AffectNet (train)']:.2f}, "
+      f"s-Aff-Wild2 {imbalance.loc[eff_key, 's-Aff-Wild2 (train)']:.2f}; at beta=0.999 "
+      f"{imbalance.loc['effective-number ratio (beta=0.999)', 'AffectNet (train)']:.3f} and "
+      f"{imbalance.loc['effective-number ratio (beta=0.999)', 's-Aff-Wild2 (train)']:.3f}")
+low_beta = imbalance.loc["effective-number ratio (beta=0.999)"]
+assert (low_beta < 1.1).all() and (low_beta < imbalance.loc["max/min ratio"]).all(), \
+    "the text below says beta=0.999 sees the classes as nearly balanced"
+
+# %% [markdown]
+# The effective-number ratio depends on beta more than on the data: with `beta = 0.999` every class with a few
+# thousand images already counts as about 1,000 effective samples, so the classes look balanced; only as beta
+# approaches 1 does the ratio climb back toward the raw max/min ratio. A class-balanced loss therefore corrects as
+# much imbalance as its beta lets it: a choice to state in every experiment.
+#
+# ## Which classes are rare? A rule, not a habit
+#
+# "Rare" here means: a share below `RARE_FRACTION` of a uniform share (with the default 0.5, under half of `1/C`).
+# The lists are computed; compare them with the four classes the field usually calls rare (anger, fear, disgust,
+# contempt).
+
+# %%
+usual = {"anger", "fear", "disgust", "contempt"}
+rare = {name: im.rare_classes(series, fraction=RARE_FRACTION) for name, series in counts.items()}
+for name, series in counts.items():
+    names = rare[name]
+    ranks = series.rank(ascending=False, method="min").astype(int)
+    present = [c for c in series.index if cx.concept_of(c) in usual]
+    not_rare = [f"{c} (rank {ranks[c]} of {len(series)}, {100 * series[c] / series.sum():.1f} %)" for c in present
+                if c not in names]
+    extra = [c for c in names if cx.concept_of(c) not in usual]
+    print(f"{name}: rare = {names}")
+    print(f"   usually-called-rare classes that are not rare by this rule: {not_rare or 'none'}")
+    print(f"   rare by this rule but not usually called rare: {extra or 'none'}")
+
+# %% [markdown]
+# ## Recomputed from your copy
+#
+# With `DATA_ROOT` pointing at a licensed copy (and `DATASET`, `SPLIT`, `LAYOUT` saying what it is), the same counts
+# are recomputed from the annotation files, with every skipped item counted by reason: invalid markers, excluded
+# codes, frames without an image. No image is decoded here; `affect-book data summary` prints the same numbers from
+# the command line. Without `DATA_ROOT`, the chapter continues on the published counts alone.
+
+# %%
+PUBLISHED_FOR = {("affectnet", "train"): "affectnet-train", ("affectnet", "val"): "affectnet-val",
+                 ("affwild2", "train", "multitask"): "s-affwild2-train",
+                 ("affwild2", "val", "multitask"): "s-affwild2-val",
+                 ("affwild2", "train", "unitask"): "affwild2-expr-train"}
+data_records = None
+if data_root is None:
+    print("DATA_ROOT is not set: every number in this chapter comes from the published counts above.")
+else:
+    options = {} if LAYOUT == "auto" else {"layout": LAYOUT}
+    data_records = sources.get_records(DATASET, data_root, SPLIT, **options)
+    summary = sources.summary_of(data_records, DATASET, SPLIT)
+    print(sources.format_summary(summary, data_records.notes))
+    key = PUBLISHED_FOR.get((DATASET, SPLIT)) or PUBLISHED_FOR.get((DATASET, SPLIT, data_records.layout))
+    mine = pd.Series(summary["expression_counts"], name="your copy")
+    if key is not None:
+        published = published_counts(key).rename(f"published ({key})")
+        comparison = pd.concat([mine, published], axis=1)
+        comparison["difference"] = comparison["your copy"] - comparison.iloc[:, 1]
+        display(comparison)
+    else:
+        print("no published counts to compare with for this dataset, split and layout")
+
+# %% [markdown]
+# ## The question of the book, as a table
+#
+# For every class: how frequent it is, and how degenerate it is on the circumplex (chapter 01): the distance to its
+# nearest other class, relative to the median distance between classes. Below 1 means closer than a typical pair.
+#
+# Positions come from the published coordinate set `COORDINATES`. Two classes have none and are **placed by hand**,
+# an assumption this chapter states and you can change: **contempt** at `CONTEMPT_AT` (disgust's point, anger's, or
+# their midpoint) and **Other** at `OTHER_AT` (the origin, or the centroid of the placed classes). With
+# `DATA_ROOT`, the classes of `DATASET` are placed instead at their **class-mean valence-arousal in your data**
+# (where the data has VA labels for the class), and the frequencies are your copy's.
+
+# %%
+def positions(classes, va=None, labels=None):
+    """Each class's (valence, arousal) and where it comes from: data mean, published, or placed by hand."""
+    published = cx.coordinates(classes, COORDINATES)
+    pos = {c: tuple(v) for c, v in zip(classes, published.va) if c not in published.missing}
+    origin = {c: (f"{COORDINATES}") for c in pos}
+    if va is not None:
+        means = cx.class_mean_coordinates(va, labels, classes)
+        for c, v in zip(classes, means.va):
+            if c not in means.missing:
+                pos[c], origin[c] = tuple(v), f"data mean of {means.counts[c]} samples"
+    concept = {cx.concept_of(c): c for c in classes}
+    if "contempt" in concept and concept["contempt"] not in pos:
+        ends = [np.array(pos[concept[k]]) for k in ("anger", "disgust") if concept.get(k) in pos]
+        if len(ends) < 2:
+            raise ValueError(f"{COORDINATES} lacks anger or disgust; contempt cannot be placed at {CONTEMPT_AT}")
+        point = {"anger": ends[0], "disgust": ends[1], "midpoint": (ends[0] + ends[1]) / 2}[CONTEMPT_AT]
+        pos[concept["contempt"]], origin[concept["contempt"]] = tuple(point), f"placed by hand at {CONTEMPT_AT}"
+    if "other" in concept and concept["other"] not in pos:
+        point = (0.0, 0.0) if OTHER_AT == "origin" else tuple(np.mean(list(pos.values()), axis=0))
+        pos[concept["other"]], origin[concept["other"]] = point, f"placed by hand at {OTHER_AT}"
+    lacking = [c for c in classes if c not in pos]
+    if lacking:
+        raise ValueError(f"no position for {lacking} in {COORDINATES}; choose COORDINATES='russell1977'")
+    return np.array([pos[c] for c in classes]), [origin[c] for c in classes]
+
+
+def frequency_and_degeneracy(series, va=None, labels=None):
+    """One row per class: count, share, frequency rank, nearest class and its relative distance."""
+    classes = list(series.index)
+    points, origin = positions(classes, va, labels)
+    cost = cx.va_distance_cost(points)
+    nn = cx.nearest_neighbours(cost, classes)
+    table = pd.DataFrame({"count": series.astype(int), "share": series / series.sum(),
+                          "frequency rank": series.rank(ascending=False, method="min").astype(int),
+                          "nearest class": nn["nearest"], "nearest distance": nn["distance"],
+                          "relative to median": nn["relative"],
+                          "degeneracy rank": nn["relative"].rank(method="min").astype(int),
+                          "position from": origin})
+    return table.rename_axis("class")
+
+
+study = {"AffectNet (train)": counts["AffectNet (train)"], "s-Aff-Wild2 (train)": counts["s-Aff-Wild2 (train)"]}
+placement_data = {}
+if data_records is not None:
+    name = f"your {DATASET} ({SPLIT})"
+    study[name] = pd.Series(data_records.expression_counts())
+    placement_data[name] = (data_records.va, data_records.expression)
+tables = {name: frequency_and_degeneracy(series, *placement_data.get(name, (None, None)))
+          for name, series in study.items()}
+tables["AffectNet (train)"]
+
+# %%
+tables["s-Aff-Wild2 (train)"]
+
+# %%
+if data_records is not None:  # your copy, positions from its valence-arousal labels where it has them
+    display(tables[f"your {DATASET} ({SPLIT})"])
+
+# %%
+for name, table in tables.items():
+    coincide = table.index[table["nearest distance"] == 0].tolist()
+    if coincide:
+        print(f"{name}: {coincide} sit on the same point (distance 0): "
+              + "; ".join(f"{c} ({table.loc[c, 'position from']})" for c in coincide))
+    most = table["relative to median"].idxmin()
+    rarest = table["share"].idxmin()
+    print(f"{name}: most degenerate {most} (nearest {table.loc[most, 'nearest class']}, "
+          f"{table.loc[most, 'relative to median']:.2f} of the median); rarest {rarest} "
+          f"({100 * table.loc[rarest, 'share']:.1f} %)")
+
+# %% [markdown]
+# With `OTHER_AT = "origin"`, Other lands exactly on Neutral (which is at the origin by construction), so the two
+# show a distance of 0: that is the hand placement speaking, not a measurement; the data-mean placement (with
+# `DATA_ROOT`) replaces it. The same caution holds for contempt.
+#
+# As a figure: frequency on one axis, degeneracy on the other, one point per class.
+
+# %%
+from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+
+fig, axes = plt.subplots(1, len(tables), figsize=(6.5 * len(tables), 5.5), squeeze=False)
+for ax, (name, table) in zip(axes[0], tables.items()):
+    shown = table[table["share"] > 0]
+    ax.scatter(100 * shown["share"], shown["relative to median"], s=60, color="C0")
+    # classes that (nearly) coincide on this plot share one label
+    spots = {}
+    for cls, row in shown.iterrows():
+        key = (round(np.log10(100 * row["share"]), 1), round(row["relative to median"], 2))
+        spots.setdefault(key, []).append((cls, row))
+    for i, members in enumerate(sorted(spots.values(), key=lambda m: m[0][1]["share"])):
+        cls, row = members[0]
+        ax.annotate(" / ".join(c for c, _ in members), (100 * row["share"], row["relative to median"]),
+                    textcoords="offset points", xytext=(5, 5 if i % 2 == 0 else -13), fontsize=9)
+    ax.axhline(1, color="0.6", ls="--", lw=1, label="median pairwise distance")
+    ax.axvline(100 / len(table), color="C3", ls="--", lw=1, label="uniform share")
+    ax.set(xscale="log", title=name, xlabel="share of expression labels (%, log scale)",
+           ylabel="nearest-class distance / median distance")
+    ax.xaxis.set_major_locator(FixedLocator([0.5, 1, 2, 5, 10, 20, 50]))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+axes[0][0].legend(loc="upper left", fontsize=8)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Read the figure as a map, not as a verdict. Rare classes sit to the left, degenerate ones low. A class can be
+# rare without being degenerate, degenerate without being rare, or both. **Which of the two predicts how well a
+# model recognizes a class is not something counts and coordinates can answer**: it needs trained models, per-class
+# scores, and interventions that change one factor while holding the other fixed. That is what the later chapters
+# do; this chapter only lays out the two candidates.
+#
+# ## Simulator presets
+#
+# <!-- PLACE FOR THE LEAD: the face simulator's preset class frequencies (affect_book/data/simulator.py, chapter
+# 03) go here, as a third table and figure panel built with frequency_and_degeneracy(...). -->
+# **To be added with the simulator (chapter 03):** the class frequencies of the simulator's presets, in the same
+# table and figure, so that its imbalance can be compared with the two benchmarks'.
+#
+# ## Summary
+#
+# - The published counts are in the package with their sources; the chapter computed their imbalance three ways
+#   and printed the values above. The effective-number ratio depends strongly on beta.
+# - The rare classes were named by a stated rule (share below `RARE_FRACTION` of a uniform share) for each
+#   dataset, and compared with the four classes the field usually calls rare.
+# - With `DATA_ROOT`, every count is recomputed from your copy, skipped items counted by reason, and class
+#   positions taken from your data's valence-arousal labels.
+# - The table and figure set each class's frequency beside its circumplex degeneracy. Which one predicts
+#   difficulty is left open here.
+#
+# ## Exercises
+#
+# **1.** How many of AffectNet's training images would the largest class need to lose for the max/min ratio to
+# equal s-Aff-Wild2's?
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+# Solution 1
+an = counts["AffectNet (train)"]
+target = im.imbalance_ratio(counts["s-Aff-Wild2 (train)"])
+keep = target * an.min()
+others = [c for c in an.index if an[c] > keep and c != an.idxmax()]
+print(f"{an.idxmax()} would have to shrink from {an.max():,} to {keep:,.0f} images (lose {an.max() - keep:,.0f}); "
+      f"other classes above {keep:,.0f} would have to shrink too: {others or 'none'}")
+
+# %% [markdown]
+# **2.** Move contempt from `CONTEMPT_AT` to each of the other two placements. Does its nearest class change, and
+# does AffectNet's most degenerate class change?
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+# Solution 2
+saved = CONTEMPT_AT
+for CONTEMPT_AT in ("disgust", "anger", "midpoint"):
+    table = frequency_and_degeneracy(counts["AffectNet (train)"])
+    print(f"contempt at {CONTEMPT_AT:8}: nearest {table.loc['Contempt', 'nearest class']:8} "
+          f"({table.loc['Contempt', 'relative to median']:.2f} of the median); most degenerate class: "
+          f"{table['relative to median'].idxmin()}")
+CONTEMPT_AT = saved
+
+# %% [markdown]
+# ## Next
+#
+# The next chapters build the face simulator, where frequency and geometry can be set independently: the controlled
+# experiment that counts and coordinates alone cannot provide.

@@ -1,0 +1,177 @@
+"""The prepared cache: right pixels with right labels, parallel equals serial, interruption and resumption."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from affect_book.data import affectnet, affwild2
+from affect_book.data.batches import iterate_batches, random_crop, random_flip, to_float
+from affect_book.data.prepare import decode_face, open_prepared, prepare
+from real_fixtures import AFFECTNET_ROWS, affectnet_original, affwild2_unitask, color_of
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def an_root(tmp_path_factory):
+    return affectnet_original(tmp_path_factory.mktemp("affectnet"))
+
+
+def test_prepare_crops_faces_and_keeps_labels_with_pixels(an_root, tmp_path):
+    records = affectnet.index(an_root, "train")
+    cache = prepare(records, image_size=16, cache_dir=tmp_path / "c", workers=0, chunk_size=3)
+    data = cache.dataset()
+    assert data.images.shape == (7, 16, 16, 3)
+    assert not data.images.flags.owndata and not data.images.flags.writeable  # a read-only view of the mapped file
+    assert cache.skipped["image unreadable (corrupt or not an image)"] == 1  # a09's bytes
+    assert cache.skipped["image missing"] == 1 and len(cache) == 7
+    row_of = {r[0]: k for k, r in enumerate(AFFECTNET_ROWS)}
+    for i, path in enumerate(cache.paths()):
+        k = row_of[Path(path).stem]
+        # the face box is filled with colour k, the rest grey: a correct crop is colour k everywhere (up to JPEG
+        # error, larger at the box edge where chroma subsampling mixes in the grey)
+        interior = data.images[i, 2:-2, 2:-2].astype(int)
+        assert np.abs(interior - color_of(k)).max() <= 15, Path(path).stem
+        assert np.abs(data.images[i].astype(int) - color_of(k)).mean() <= 12, Path(path).stem
+        assert data.classes[data.expression[i]] == affectnet.CODE_NAMES[AFFECTNET_ROWS[k][1]]
+    assert "a09" not in {Path(p).stem for p in cache.paths()}
+    assert open_prepared(cache.path).manifest == cache.manifest
+
+
+def test_decode_face_matches_a_plain_pil_crop_and_resize(tmp_path):
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "x.png")
+    box = (5, 3, 30, 28)
+    expected = np.asarray(Image.fromarray(pixels).crop((5, 3, 35, 31)).resize((12, 12), Image.BILINEAR))
+    np.testing.assert_array_equal(decode_face(tmp_path / "x.png", box, 12), expected)
+
+
+def test_parallel_prepare_equals_serial(tmp_path):
+    records = affwild2.index(affwild2_unitask(tmp_path / "aw"), "train")
+    serial = prepare(records, image_size=8, cache_dir=tmp_path / "s", workers=0, chunk_size=2)
+    parallel = prepare(records, image_size=8, cache_dir=tmp_path / "p", workers=2, chunk_size=2)
+    np.testing.assert_array_equal(serial.dataset().images, parallel.dataset().images)
+    assert serial.manifest["skipped"] == parallel.manifest["skipped"]
+    # a complete cache is reused, not rebuilt
+    assert prepare(records, image_size=8, cache_dir=tmp_path / "s", workers=0, chunk_size=2,
+                   on_chunk_done=lambda c: pytest.fail("rebuilt")).path == serial.path
+
+
+def test_killed_prepare_resumes_to_the_same_cache(an_root, tmp_path):
+    """A prepare killed (SIGKILL, no clean-up) after 2 of 4 chunks leaves no complete-looking cache; rerun, it
+    decodes only the missing chunks and ends byte-identical to an uninterrupted run."""
+    cache_dir = tmp_path / "interrupted"
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(HERE)!r})
+        from affect_book.data import affectnet
+        from affect_book.data.prepare import prepare
+        records = affectnet.index({str(an_root)!r}, "train")
+        done = []
+        def kill_after_two(chunk):
+            done.append(chunk)
+            if len(done) == 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+        prepare(records, image_size=16, cache_dir={str(cache_dir)!r}, workers=0, chunk_size=2,
+                on_chunk_done=kill_after_two)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == -9, result.stderr
+    assert not (cache_dir / "manifest.json").exists() and not (cache_dir / "images.npy").exists()
+    assert sorted(p.name for p in (cache_dir / "chunks").glob("*.npz")) == ["00000.npz", "00001.npz"]
+    with pytest.raises(FileNotFoundError, match="no complete prepared cache"):
+        open_prepared(cache_dir)
+
+    records = affectnet.index(an_root, "train")
+    redone = []
+    resumed = prepare(records, image_size=16, cache_dir=cache_dir, workers=0, chunk_size=2,
+                      on_chunk_done=redone.append)
+    assert redone == [2, 3]
+    clean = prepare(records, image_size=16, cache_dir=tmp_path / "clean", workers=0, chunk_size=2)
+    assert (resumed.path / "images.npy").read_bytes() == (clean.path / "images.npy").read_bytes()
+    for key in ("expression", "va", "au", "subject", "path"):
+        np.testing.assert_array_equal(np.load(resumed.path / "labels.npz")[key],
+                                      np.load(clean.path / "labels.npz")[key])
+    assert resumed.manifest["skipped"] == clean.manifest["skipped"]
+    assert not (cache_dir / "chunks").exists()
+
+
+def test_a_failure_inside_prepare_leaves_an_incomplete_cache(an_root, tmp_path):
+    records = affectnet.index(an_root, "train")
+
+    def fail(chunk):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        prepare(records, image_size=8, cache_dir=tmp_path / "c", workers=0, chunk_size=2, on_chunk_done=fail)
+    with pytest.raises(FileNotFoundError):
+        open_prepared(tmp_path / "c")
+    assert len(prepare(records, image_size=8, cache_dir=tmp_path / "c", workers=0, chunk_size=2)) == 7
+
+
+def test_a_cache_dir_of_other_records_is_refused(an_root, tmp_path):
+    records = affectnet.index(an_root, "train")
+    prepare(records, image_size=8, cache_dir=tmp_path / "c", workers=0)
+    with pytest.raises(ValueError, match="other records or settings"):
+        prepare(records, image_size=12, cache_dir=tmp_path / "c", workers=0)
+
+
+# --- batches and tensor augmentation ----------------------------------------------------------------------------
+
+def test_random_crop_matches_a_per_image_reference():
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (5, 3, 6, 7), dtype=torch.uint8)
+    out = random_crop(images, padding=2, generator=g)
+    g = torch.Generator().manual_seed(0)
+    oy = torch.randint(0, 5, (5,), generator=g)
+    ox = torch.randint(0, 5, (5,), generator=g)
+    for b in range(5):
+        padded = np.zeros((3, 10, 11), dtype=np.uint8)
+        padded[:, 2:8, 2:9] = images[b].numpy()
+        np.testing.assert_array_equal(out[b].numpy(), padded[:, oy[b]:oy[b] + 6, ox[b]:ox[b] + 7])
+
+
+def test_random_flip_and_to_float():
+    g = torch.Generator().manual_seed(1)
+    images = torch.randint(0, 256, (64, 3, 4, 5), dtype=torch.uint8)
+    out = random_flip(images, generator=g)
+    flipped = [bool((out[b] == images[b].flip(-1)).all() and not (out[b] == images[b]).all()) for b in range(64)]
+    kept = [bool((out[b] == images[b]).all()) for b in range(64)]
+    assert all(f or k for f, k in zip(flipped, kept)) and 10 < sum(flipped) < 54
+    x = to_float(torch.tensor([[[[0, 255]]]], dtype=torch.uint8))
+    assert x.dtype == torch.float32 and x.flatten().tolist() == [-1.0, 1.0]
+
+
+def test_iterate_batches_covers_every_record_once(an_root, tmp_path):
+    data = prepare(affectnet.index(an_root, "train"), image_size=8, cache_dir=tmp_path / "c", workers=0).dataset()
+    seen = []
+    for batch in iterate_batches(data, batch_size=3, shuffle=True, seed=0):
+        assert batch["image"].shape[1:] == (3, 8, 8) and batch["image"].dtype == torch.uint8
+        rows = batch["index"].numpy()
+        np.testing.assert_array_equal(batch["image"].permute(0, 2, 3, 1).numpy(), data.images[rows])
+        np.testing.assert_array_equal(batch["expression"].numpy(), data.expression[rows])
+        seen += rows.tolist()
+    assert sorted(seen) == list(range(len(data)))
+
+
+def test_load_indexes_prepares_and_returns_an_array_dataset(tmp_path, monkeypatch):
+    from affect_book.data import sources
+    from real_fixtures import affwild2_multitask
+
+    monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path / "cache"))
+    root = affwild2_multitask(tmp_path / "aw")
+    data = sources.load("affwild2", root, "train", image_size=8, workers=0, progress=False)
+    assert len(data) == 6 and data.images.shape == (6, 8, 8, 3) and data.source == "affwild2:train"
+    assert data.expression.tolist() == [4, 1, -1, -1, 3, 0] and data.has_va.sum() == 4
+    assert data.prepared.path.parent == tmp_path / "cache" / "prepared"
+    record = data[0]
+    assert record["image"].shape == (3, 8, 8) and record["subject"] == "116"

@@ -1,0 +1,150 @@
+"""The trainer: exact resume, load-or-train caching, config hashing, clear config errors."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from affect_book.cache import config_hash
+from affect_book.data import ArrayDataset
+from affect_book.train import TrainConfig, train, validate_config
+
+CLASSES = ("Neutral", "Happy", "Sad", "Anger")
+
+
+def _toy(n, seed, size=16):
+    """Learnable toy images: the class sets the mean brightness of one colour channel; labels partly missing."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, len(CLASSES), n)
+    images = rng.integers(0, 60, (n, size, size, 3)).astype(np.uint8)
+    images[np.arange(n), :, :, y % 3] += np.uint8(120)
+    va = np.stack([np.where(y == 1, 0.8, -0.4), np.where(y == 3, 0.7, 0.0)], 1) + rng.normal(0, 0.1, (n, 2))
+    va = np.clip(va, -1, 1)
+    va[rng.random(n) < 0.2] = np.nan
+    au = rng.integers(0, 2, (n, 12))
+    au[rng.random(n) < 0.3] = -1
+    y[rng.random(n) < 0.1] = -1
+    return ArrayDataset(images, y, va, au, [f"s{i % 7}" for i in range(n)], CLASSES, "toy")
+
+
+@pytest.fixture(scope="module")
+def sets():
+    return _toy(192, 0), _toy(64, 1), _toy(64, 2)
+
+
+def _config(**kw):
+    base = dict(classes=CLASSES, width=4, epochs=3, batch_size=32, lr=3e-3, device="cpu", lambda_ot=0.5, cost="va",
+                profile="smoke")
+    return TrainConfig(**{**base, **kw})
+
+
+def test_exact_resume_matches_an_uninterrupted_run(sets, tmp_path):
+    train_set, val_set, test_set = sets
+    config = _config(dropout=0.2)  # dropout draws from the global RNG: its state must be restored too
+    full = train(config, train_set, val_set, test_set, root=tmp_path / "a", progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, train_set, val_set, test_set, root=tmp_path / "b", stop_after_epoch=1, progress=False)
+    assert (tmp_path / "b" / config_hash(config) / "checkpoint.pt").is_file()
+    resumed = train(config, train_set, val_set, test_set, root=tmp_path / "b", progress=False)
+    a, b = full.model_state(), resumed.model_state()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [r["train_loss"] for r in full.history] == [r["train_loss"] for r in resumed.history]
+    assert np.array_equal(full.predictions()["logits"], resumed.predictions()["logits"])
+
+
+def test_finished_run_is_loaded_not_retrained(sets, tmp_path):
+    train_set, val_set, test_set = sets
+    config = _config(epochs=1)
+    first = train(config, train_set, val_set, test_set, root=tmp_path, progress=False)
+    second = train(config, train_set, val_set, test_set, root=tmp_path, progress=False)
+    assert not first.loaded_from_cache and second.loaded_from_cache
+    assert second.test_metrics == first.test_metrics and second.run_dir == first.run_dir
+    pred = second.predictions()
+    assert pred["logits"].shape == (64, 4) and pred["features"].shape[0] == 64 and pred["au_prob"].shape == (64, 12)
+    assert (first.run_dir / "log.csv").read_text().startswith("epoch,")
+
+
+def test_training_learns_the_toy_task(sets, tmp_path):
+    train_set, val_set, _ = sets
+    result = train(_config(epochs=4, lambda_ot=0.0, cost="none"), train_set, val_set, root=tmp_path,
+                   progress=False)
+    assert result.val_metrics["accuracy"] > 0.5  # chance is 0.25
+
+
+def test_config_hash_changes_with_every_field():
+    base = _config()
+    seen = {config_hash(base)}
+    changed = {"classes": CLASSES[::-1], "dataset": "affectnet", "data": (("preset", "x"),), "backbone": "resnet18",
+               "norm": "group",
+               "width": 8, "weights_path": "/w.pt", "dropout": 0.1, "expression_loss": "focal", "lambda_ot": 1.0,
+               "cost": "uniform", "cost_matrix": ((0, 1), (1, 0)), "coordinates": "russell1980", "lambda_va": 0.5,
+               "cost_fill": (("Other", (0.0, 0.0)),),
+               "lambda_au": 0.5, "epochs": 9, "batch_size": 7, "lr": 0.1, "weight_decay": 0.2, "warmup_epochs": 2.0,
+               "grad_clip": 1.0, "seed": 3, "profile": "gpu", "device": "cuda", "amp": False,
+               "channels_last": False, "compile": True, "augment": False, "au_threshold": 0.4}
+    assert set(changed) == {f.name for f in dataclasses.fields(TrainConfig)}
+    for name, value in changed.items():
+        digest = config_hash(dataclasses.replace(base, **{name: value}))
+        assert digest not in seen, name
+        seen.add(digest)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"backbone": "resnet19"}, "backbone='resnet19'.*resnet18"),
+    ({"lambda_ot": -1.0}, "lambda_ot=-1.0.*>= 0"),
+    ({"cost": "circle"}, "cost='circle'"),
+    ({"cost": "matrix", "cost_matrix": ((0, 1), (1, 0))}, r"cost_matrix.*\(4, 4\)"),
+    ({"epochs": 0}, "epochs=0"),
+    ({"lambda_ot": 0.5, "cost": "none"}, "a cost when lambda_ot > 0"),
+])
+def test_bad_config_fails_before_training(change, message):
+    with pytest.raises(ValueError, match=message):
+        validate_config(_config(**change))
+
+
+def test_class_list_must_match_the_data(sets, tmp_path):
+    train_set, val_set, _ = sets
+    with pytest.raises(ValueError, match="classes"):
+        train(_config(classes=("Neutral", "Happy", "Sad", "Fear")), train_set, val_set, root=tmp_path,
+              progress=False)
+
+
+def test_two_process_gloo_ddp_matches_one_process(tmp_path):
+    """Two ranks, each on half of every global batch, end with the weights of one process on the whole batch."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    worker = Path(__file__).with_name("ddp_worker.py")
+    env = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}
+    one = subprocess.run([sys.executable, str(worker), str(tmp_path)], capture_output=True, text=True, env=env)
+    assert one.returncode == 0, one.stderr[-2000:]
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                          str(worker), str(tmp_path)], capture_output=True, text=True, env=env, timeout=240)
+    assert two.returncode == 0, two.stderr[-3000:]
+    a = torch.load(tmp_path / "weights_world1.pt", weights_only=True)
+    b = torch.load(tmp_path / "weights_world2.pt", weights_only=True)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=2e-5, rtol=1e-4), k
+
+
+def test_cost_for_a_class_without_coordinate_fails_before_training():
+    classes = ("Neutral", "Anger", "Other")
+    with pytest.raises(ValueError, match=r"\['Other'\] have no coordinate"):
+        validate_config(TrainConfig(classes=classes, lambda_ot=0.5, cost="va"))
+    validate_config(TrainConfig(classes=classes, lambda_ot=0.5, cost="va", cost_fill=(("Other", (0.0, 0.0)),)))
+
+
+def test_gpu_check_script_runs_on_cpu():
+    """The GPU check itself must work; on a CPU it runs a few tiny steps (numbers not meaningful)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "tools" / "gpu_check.py"
+    proc = subprocess.run([sys.executable, str(script), "--device", "cpu", "--steps", "3", "--batch", "4", "--size",
+                           "32", "--tolerance", "100"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "bf16 / fp32 throughput" in proc.stdout and "verdict: same loss" in proc.stdout
