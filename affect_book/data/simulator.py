@@ -720,3 +720,30 @@ def render_examples(classes: Sequence[str], intensity: float | Sequence[float] =
     imgs = render_faces(_q(au), face, nuis, size,
                         noise_field=rng.standard_normal((n, size, size, 3), dtype=np.float32) if nuisance else None)
     return imgs.reshape(n_identities, len(cols), size, size, 3)
+
+
+# ------------------------------------------------------------------------------- the "synthetic" data source
+
+#: Options the ``synthetic`` source of :mod:`affect_book.data.sources` accepts (passed to :func:`make_config`).
+SOURCE_OPTIONS: tuple[str, ...] = tuple(sorted(
+    {"preset", "profile", "class_counts", "eval_counts", "placements"}
+    | (set(SimulatorConfig.__dataclass_fields__) - {"preset", "version"})))
+
+
+def load_synthetic(split: str = "train", preset: str = "balanced", profile: str = "cpu", **options) -> ArrayDataset:
+    """The ``synthetic`` source: one split of the simulator's ``preset`` at ``profile`` sizes (cached).
+
+    ``options``: any :func:`make_config` keyword (knobs, sizes, ``seed``). Used by
+    ``affect_book.data.sources.load("synthetic", split=..., preset=..., ...)`` and ``affect-book data summary``.
+    """
+    return simulate(preset, split, profile, **options)
+
+
+def _register_source() -> None:
+    from .sources import register_source
+
+    register_source("synthetic", load_synthetic, SOURCE_OPTIONS, needs_root=False,
+                    description="the face simulator (chapter 03): presets affwild2, affectnet, balanced")
+
+
+_register_source()

@@ -1,8 +1,8 @@
 """One entry point for every data source: a registry of loaders, ``load`` (index, prepare, dataset) and ``summary``.
 
 Sources are registered by name (:func:`register_source`): ``affectnet``, ``affwild2`` and ``manifest`` read
-licensed copies from a root folder; ``synthetic`` (the face simulator) is reserved and raises
-:class:`SourceNotAvailable` until the simulator registers itself here.
+licensed copies from a root folder; ``synthetic`` is the face simulator, which registers itself here when
+:mod:`affect_book.data.simulator` is imported (the package does so); the placeholder below stands until then.
 
 A loader returns either a :class:`~affect_book.data.records.RecordIndex` (real data: paths and labels, decoded later
 by :func:`~affect_book.data.prepare.prepare`) or an :class:`~affect_book.data.base.ArrayDataset` (generated data).
