@@ -229,6 +229,11 @@ def make_config(preset: str = "balanced", profile: str = "cpu", *, class_counts:
                              f"class_counts, eval_counts, placements")
     base.update(n_train=prof.n_train, n_val=prof.n_val, n_test=prof.n_test, image_size=prof.image_size)
     base.update(overrides)
+    if isinstance(base["classes"], str):  # a class-set name
+        if base["classes"] not in cx.CLASS_SETS:
+            raise ParameterError(f"classes={base['classes']!r}: expected a class-set name among "
+                                 f"{sorted(cx.CLASS_SETS)} or a list of class names")
+        base["classes"] = cx.CLASS_SETS[base["classes"]]
     classes = tuple(base["classes"])
     if "classes" in overrides:
         for c in classes:
