@@ -338,11 +338,30 @@ plt.show()
 #
 # ## Simulator presets
 #
-# <!-- PLACE FOR THE LEAD: the face simulator's preset class frequencies (affect_book/data/simulator.py, chapter
-# 03) go here, as a third table and figure panel built with frequency_and_degeneracy(...). -->
-# **To be added with the simulator (chapter 03):** the class frequencies of the simulator's presets, in the same
-# table and figure, so that its imbalance can be compared with the two benchmarks'.
-#
+# The face simulator of chapter 03 (the book's embedded default) mirrors the benchmarks: its `affwild2` preset
+# draws training classes in s-Aff-Wild2's multi-task proportions, its `affectnet` preset in AffectNet's, and
+# `balanced` draws every class equally. The counts below are the preset's design at this profile's size (computed
+# from its configuration, no image is generated), with the same degeneracy columns, so the simulator's imbalance can
+# be read against the benchmarks'.
+
+# %%
+from affect_book.data.simulator import PRESETS, make_config
+
+sim_tables = {}
+for preset in PRESETS:
+    design = make_config(preset, PROFILE)
+    sim_tables[f"simulator {preset} ({PROFILE}, train)"] = frequency_and_degeneracy(
+        pd.Series(design.class_counts("train")))
+mirrors = {"simulator affwild2": "s-Aff-Wild2 (train)", "simulator affectnet": "AffectNet (train)"}
+for preset_name, published_name in mirrors.items():
+    name = next(n for n in sim_tables if n.startswith(preset_name + " "))
+    gap = (sim_tables[name]["share"] - tables[published_name]["share"]).abs().max()
+    print(f"{name}: ratio {im.imbalance_ratio(sim_tables[name]['count']):.1f}, published "
+          f"{im.imbalance_ratio(tables[published_name]['count']):.1f}; largest share difference "
+          f"{100 * gap:.2f} percentage points")
+pd.DataFrame({name: t["share"] for name, t in {**tables, **sim_tables}.items()}).round(3)
+
+# %% [markdown]
 # ## Summary
 #
 # - The published counts are in the package with their sources; the chapter computed their imbalance three ways
@@ -385,5 +404,5 @@ CONTEMPT_AT = saved
 # %% [markdown]
 # ## Next
 #
-# The next chapters build the face simulator, where frequency and geometry can be set independently: the controlled
+# Chapter 03 builds the face simulator, where frequency and geometry can be set independently: the controlled
 # experiment that counts and coordinates alone cannot provide.

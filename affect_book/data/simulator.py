@@ -165,6 +165,11 @@ class SimulatorConfig:
         """Number of images in ``split``."""
         return {"train": self.n_train, "val": self.n_val, "test": self.n_test}[split]
 
+    def class_counts(self, split: str = "train") -> dict[str, int]:
+        """Images per true class in ``split`` (before any training label noise), without generating anything."""
+        props = self.train_proportions if split == "train" else self.eval_proportions
+        return dict(zip(self.classes, _quota(props, self.size(split)).tolist()))
+
     def centroids(self) -> np.ndarray:
         """(classes, 2) valence-arousal centroids after hand placements and the VA-degeneracy knob."""
         coords = cx.coordinates(self.classes, self.coordinates, fill=dict(self.placements))
@@ -478,8 +483,7 @@ def _identity_offset(config: SimulatorConfig, split: str) -> tuple[int, int]:
 def _split_params(config: SimulatorConfig, split: str) -> _SplitParams:
     n = config.size(split)
     classes = config.classes
-    props = config.train_proportions if split == "train" else config.eval_proportions
-    counts = _quota(props, n)
+    counts = np.array(list(config.class_counts(split).values()))
     true_class = np.repeat(np.arange(len(classes)), counts)
     true_class = true_class[_rng(config, split, "class").permutation(n)]
 
