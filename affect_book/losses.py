@@ -30,6 +30,7 @@ Sinkhorn in torch (GPU or CPU); :func:`pot_ot` calls POT, the reference it is te
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Mapping, Sequence
 
@@ -271,7 +272,10 @@ def _reduce(per_sample: torch.Tensor, valid: torch.Tensor, reduction: str,
 
 
 def _no_autocast(device: torch.device):
-    return torch.autocast(device_type=device.type, enabled=False)
+    """Disable autocast inside a loss (devices without autocast, such as "meta", need nothing)."""
+    if torch.amp.is_autocast_available(device.type):
+        return torch.autocast(device_type=device.type, enabled=False)
+    return contextlib.nullcontext()
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -359,7 +363,7 @@ def _sinkhorn_scaling(a, b, cn, n_iter):
     consistent with the last update (columns exact)."""
     kernel = torch.exp(-cn)
     kernel_t = kernel.t().contiguous()
-    v = torch.ones_like(b)
+    v = b.clone()  # v = b * exp(G) with G = 0: the same start, hence the same iterates, as the log method
     if torch.is_grad_enabled() and (a.requires_grad or b.requires_grad):
         for i in range(n_iter - 1):
             u = a / (v @ kernel_t)
@@ -524,7 +528,7 @@ class OTLoss(torch.nn.Module):
                  n_iter: int = 100, value: str = "kl", method: str = "auto"):
         super().__init__()
         checked = validate_cost(cost, classes)
-        self.register_buffer("cost", torch.as_tensor(checked, dtype=torch.float32))
+        self.register_buffer("cost", torch.tensor(checked, dtype=torch.float64))
         if method not in SINKHORN_METHODS:
             raise ValueError(f"method={method!r}; expected one of {list(SINKHORN_METHODS)}")
         ratio = float(checked.max()) / reg
