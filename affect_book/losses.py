@@ -445,8 +445,11 @@ def entropic_ot(inputs: torch.Tensor, target_probs: torch.Tensor, cost, reg: flo
     with _no_autocast(inputs.device):
         a, log_a = _log_probs(inputs, from_logits, dtype)
         b, valid = _soft_targets(target_probs, batch, k, dtype)
-        log_b = b.clamp_min(torch.finfo(dtype).tiny).log()
-        log_b = torch.where(b > 0, log_b, torch.full_like(log_b, -math.inf))
+        if method == "log" or value != "kl":  # the scaling method's "kl" value needs no log of the target
+            log_b = b.clamp_min(torch.finfo(dtype).tiny).log()
+            log_b = torch.where(b > 0, log_b, torch.full_like(log_b, -math.inf))
+        else:
+            log_b = None
         c = _cost_tensor(cost, inputs, dtype)
         cn = c / reg
         solve = _sinkhorn_log if method == "log" else _sinkhorn_scaling
@@ -456,9 +459,10 @@ def entropic_ot(inputs: torch.Tensor, target_probs: torch.Tensor, cost, reg: flo
             per_sample = (log_plan.exp() * c).sum((1, 2))
         else:
             with torch.no_grad():
-                la, lb = log_a.detach(), log_b.detach()
-                fpot, gpot = (solve(la, lb, cn, n_iter) if method == "log" else solve(a.detach(), b.detach(), cn,
-                                                                                        n_iter))
+                if method == "log":
+                    fpot, gpot = solve(log_a.detach(), log_b, cn, n_iter)
+                else:
+                    fpot, gpot = solve(a.detach(), b, cn, n_iter)
             # Dual value reg * (<a, F> + <b, G>); with F, G fixed its gradient is the potential (envelope theorem).
             # Zero-mass entries contribute 0 (their potential is finite by construction).
             per_sample = reg * ((a * fpot).sum(-1) + (b * gpot).sum(-1))

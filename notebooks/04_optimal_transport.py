@@ -106,6 +106,11 @@ plan = ot.emd(p, q, C)
 value = ot.emd2(p, q, C)
 print(f"rows sum to p: {np.allclose(plan.sum(1), p)}; columns sum to q: {np.allclose(plan.sum(0), q)}")
 print(f"OT value = {value:.4f} = sum(T * C) = {(plan * C).sum():.4f}")
+kept = np.trace(plan)
+moved_mean_cost = (plan * C).sum() / (1 - kept)
+assert np.isclose(kept, np.minimum(p, q).sum())
+print(f"the diagonal (free) keeps {kept:.1%} of the mass, all it can (sum of min(p, q)); the mass that moves "
+      f"pays {moved_mean_cost:.3f} per unit, against {cx.mean_off_diagonal(C):.3f} for an average confusion")
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1, 2.2]})
 pd.DataFrame({"prediction p": p, "target q": q}, index=classes).plot.barh(ax=axes[0])
 axes[0].set(xlabel="probability", ylabel="class", title="two label distributions")
@@ -117,7 +122,8 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Most of the mass stays on the diagonal (free) and what moves, moves to near classes where it can.
+# The plan keeps on the diagonal (free) all the mass it can; the rest goes where it is cheapest to send, and the
+# printed line compares its price with that of an average confusion.
 #
 # ## A hard label: the plan is forced
 #
@@ -417,14 +423,16 @@ for name, cost3 in trio_costs.items():
     moves[name] = -(edge * g - edge * (edge * g).sum())
 moves = pd.DataFrame(moves, index=pd.Index(trio, name="probability change")).T
 ratio_anger = moves.loc["uniform (matched)", "Anger"] / moves.loc["circumplex", "Anger"]
-assert ratio_anger > 1
+assert ratio_anger > 1 and moves.loc["uniform (matched)", "Fear"] < 0
+assert moves.loc["circumplex"].idxmin() == "Happy" and moves.loc["circumplex", "Fear"] > 0
 print(f"at p = (anger {edge[0]}, fear {edge[1]}, happy {edge[2]}), the uniform step raises p(anger) "
       f"{ratio_anger:.1f} times more than the circumplex step")
 moves
 
 # %% [markdown]
 # On the left, near the anger-fear edge, the circumplex arrows are short and mostly drain *happiness*: mass on fear
-# is nearly free, so the term has little reason to move it to anger. On the right the uniform cost pulls every
+# is nearly free, so the term has little reason to move it to anger (at the point in the table, p(fear) even
+# grows). On the right the uniform cost pulls every
 # point towards the anger corner, fear included. The table reads the same from one point: the step raises p(anger)
 # by the factor printed above more under the uniform cost. The figure is the study's finding in miniature: a cost
 # can only say where errors should land; it cannot separate classes that the cost itself treats as one.
