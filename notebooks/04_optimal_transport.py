@@ -1,0 +1,540 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,jupyter,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 · Optimal transport: pricing a confusion by where it lands
+#
+# Cross-entropy asks one thing of a prediction: how much probability it puts on the true class. Where the rest of
+# the probability goes does not matter to it: an anger face read as fear and an anger face read as happiness cost
+# the same. The study this book follows adds an **optimal-transport (OT) term** that prices each confusion by the
+# distance between the two classes on Russell's circumplex, so that errors land near the truth. Its decisive control
+# is a **uniform cost** of the same scale, which prices every confusion the same.
+#
+# **You will learn** what optimal transport between two label distributions is, and compute it with POT; why, for
+# a one-hot label, the OT term needs no solver (the plan is forced and the value is an expected cost); why the
+# uniform cost reduces to `1 - p(true)` and acts as a confidence term; why a circumplex cost barely prices the
+# confusion between two classes that sit on top of each other, and even pulls the prediction *towards* the near
+# neighbour; how Sinkhorn handles soft targets and what its regularisation does; and what each cost's gradient does
+# on the probability simplex. **Time:** under a minute on a CPU; no GPU needed.
+#
+# The package's tested versions live in `affect_book/losses.py`; here each is first written in a few open lines and
+# checked against it, and against POT, the reference library for OT.
+
+# %% tags=["parameters"]
+PROFILE = "cpu"
+COORDINATES = "russell1977"  # published coordinate set for the circumplex cost: "russell1977" or "russell1980"
+REG = 0.05  # entropic regularisation of the Sinkhorn sections, in cost units (valence-arousal distance)
+CONFIDENCE = 0.9  # probability a confident wrong prediction puts on its wrong class
+SEED = 0
+
+# %%
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import ot
+import pandas as pd
+import seaborn as sns
+import torch
+
+from affect_book import circumplex as cx
+from affect_book import losses as L
+from affect_book.params import check_choice, check_number
+from affect_book.profiles import get_profile
+
+profile = get_profile(PROFILE)
+check_choice("COORDINATES", COORDINATES, cx.COORDINATE_SETS)
+check_number("REG", REG, low=1e-3, high=10.0)
+check_number("CONFIDENCE", CONFIDENCE, low=0.0, high=1.0)
+check_number("SEED", SEED, low=0, integer=True)
+rng = np.random.default_rng(SEED)
+sns.set_theme(context="notebook", style="whitegrid")
+pd.set_option("display.precision", 3)
+# Sizes that depend on the profile: how many random cases the checks draw, how fine the simplex grid is.
+N_CHECKS = {"smoke": 50, "cpu": 500, "gpu": 2000}[profile.name]
+GRID = {"smoke": 9, "cpu": 13, "gpu": 17}[profile.name]
+
+# %% [markdown]
+# ## The classes and the cost
+#
+# We use AffectNet's seven basic classes, placed on the circumplex by published coordinates (chapter 01); a class
+# the chosen set has no coordinate for is left out rather than placed by guess. The cost of confusing two classes is
+# their valence-arousal distance. `losses.ot_cost` builds it (and checks it: square, non-negative, zero diagonal);
+# the matched uniform cost prices every confusion at the circumplex cost's mean off-diagonal value.
+
+# %%
+coords = cx.coordinates("affectnet7", COORDINATES)
+classes = [c for c in coords.classes if c not in coords.missing]
+if coords.missing:
+    print(f"left out (no coordinate in {COORDINATES}): {list(coords.missing)}")
+circumplex_cost = L.ot_cost(classes, "va", COORDINATES)
+uniform_cost = L.ot_cost(classes, "uniform", COORDINATES)
+C, U = circumplex_cost.to_numpy(), uniform_cost.to_numpy()
+K = len(classes)
+idx = {c: i for i, c in enumerate(classes)}
+print(f"{K} classes; mean off-diagonal cost: circumplex {cx.mean_off_diagonal(C):.3f}, "
+      f"uniform {cx.mean_off_diagonal(U):.3f} (every confusion at {U[0, 1]:.3f})")
+circumplex_cost
+
+# %% [markdown]
+# ## Optimal transport between two label distributions
+#
+# Take a prediction `p` and a target distribution `q` over the classes (say, the votes of several annotators). A
+# **transport plan** `T` is a table whose row `i` says how the predicted mass `p_i` is split among the target
+# classes: `T >= 0`, rows sum to `p`, columns sum to `q`. Its cost is `sum_ij T_ij C_ij`. The OT value (the
+# Wasserstein distance under `C`) is the cheapest plan's cost: moving mass between near classes is cheap, between
+# far classes dear. POT solves it exactly with `ot.emd` (the plan) and `ot.emd2` (the value).
+
+# %%
+p = rng.dirichlet(np.full(K, 0.8))
+q = rng.dirichlet(np.full(K, 0.8))
+plan = ot.emd(p, q, C)
+value = ot.emd2(p, q, C)
+print(f"rows sum to p: {np.allclose(plan.sum(1), p)}; columns sum to q: {np.allclose(plan.sum(0), q)}")
+print(f"OT value = {value:.4f} = sum(T * C) = {(plan * C).sum():.4f}")
+kept = np.trace(plan)
+moved_mean_cost = (plan * C).sum() / (1 - kept)
+assert np.isclose(kept, np.minimum(p, q).sum())
+print(f"the diagonal (free) keeps {kept:.1%} of the mass, all it can (sum of min(p, q)); the mass that moves "
+      f"pays {moved_mean_cost:.3f} per unit, against {cx.mean_off_diagonal(C):.3f} for an average confusion")
+fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1, 2.2]})
+pd.DataFrame({"prediction p": p, "target q": q}, index=classes).plot.barh(ax=axes[0])
+axes[0].set(xlabel="probability", ylabel="class", title="two label distributions")
+axes[0].invert_yaxis()
+sns.heatmap(pd.DataFrame(plan, index=classes, columns=classes), annot=True, fmt=".3f", cmap="rocket_r",
+            ax=axes[1], cbar_kws={"label": "mass moved"})
+axes[1].set(xlabel="target class", ylabel="predicted class", title=f"optimal plan (ot.emd), cost {value:.3f}")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The plan keeps on the diagonal (free) all the mass it can; the rest goes where it is cheapest to send, and the
+# printed line compares its price with that of an average confusion.
+#
+# ## A hard label: the plan is forced
+#
+# Training labels are usually one class `y`, the target `q = e_y`. Then the column constraints say every column
+# but `y` receives nothing, and column `y` receives everything: `T_iy = p_i`. There is exactly **one** feasible plan,
+# so it is optimal, and
+#
+# $$W_C(p, e_y) = \sum_j p_j \, C[j, y],$$
+#
+# the *expected cost* of the prediction. No solver, no regularisation, exact; it is one gather and one dot product
+# per sample. Here it is by hand and against POT on random predictions and labels:
+
+# %%
+probs = rng.dirichlet(np.full(K, 0.5), size=N_CHECKS)
+labels = rng.integers(0, K, size=N_CHECKS)
+by_hand = (probs * C[:, labels].T).sum(axis=1)  # sum_j p_j C[j, y] for every row
+with_pot = np.array([ot.emd2(probs[i], np.eye(K)[labels[i]], C) for i in range(N_CHECKS)])
+package = L.expected_cost(torch.tensor(probs), torch.tensor(labels), C, from_logits=False, reduction="none")
+gap_pot = np.abs(by_hand - with_pot).max()
+gap_package = np.abs(by_hand - package.numpy()).max()
+assert gap_pot < 1e-12 and gap_package < 1e-12
+print(f"{N_CHECKS} random cases: largest |closed form - ot.emd2| = {gap_pot:.1e}, "
+      f"|closed form - losses.expected_cost| = {gap_package:.1e}")
+
+# %% [markdown]
+# ## The uniform cost is `1 - p(true)`
+#
+# With the uniform cost `s (1 - I)` every confusion costs `s`, so the expected cost is `s` times the mass off the
+# true class: `W = s (1 - p_y)`. The geometry is gone; what is left is "how sure are you of the right class".
+# The matched scale `s` only rescales it.
+
+# %%
+s = U[0, 1]
+uniform_value = L.expected_cost(torch.tensor(probs), torch.tensor(labels), U, from_logits=False,
+                                reduction="none").numpy()
+p_true = probs[np.arange(N_CHECKS), labels]
+assert np.allclose(uniform_value, s * (1 - p_true))
+print(f"uniform OT term == {s:.3f} * (1 - p_true) on all {N_CHECKS} cases")
+
+# %% [markdown]
+# **What its gradient does.** With logits `z` and `p = softmax(z)`, the gradient of the expected cost is
+# `dW/dz_k = p_k (C[k, y] - W)` (differentiate `sum_j p_j C[j, y]` through the softmax). For the uniform cost
+# with `s = 1` this is `-p_y (1 - p_y)` on the true logit and `p_k p_y` on every other: exactly **cross-entropy's
+# gradient `p - e_y` multiplied by `p_y`**. The check below compares autograd with that formula:
+
+# %%
+z = torch.tensor(rng.normal(0, 2, size=(N_CHECKS, K)), requires_grad=True)
+y = torch.tensor(labels)
+L.expected_cost(z, y, cx.uniform_cost(K), reduction="sum").backward()
+p_z = torch.softmax(z.detach(), -1)
+ce_grad = p_z - torch.nn.functional.one_hot(y, K)
+py = p_z[torch.arange(N_CHECKS), y][:, None]
+assert torch.allclose(z.grad, py * ce_grad)
+print("d(1 - p_y)/dz == p_y * d(cross-entropy)/dz on every case:", torch.allclose(z.grad, py * ce_grad))
+
+# %%
+grid_p = np.linspace(0.001, 0.999, 200)
+frame = pd.concat([
+    pd.DataFrame({"p(true class)": grid_p, "|d loss / d z_true|": 1 - grid_p, "loss": "cross-entropy"}),
+    pd.DataFrame({"p(true class)": grid_p, "|d loss / d z_true|": grid_p * (1 - grid_p),
+                  "loss": "uniform OT, 1 - p(true)"}),
+])
+fig, ax = plt.subplots(figsize=(6.5, 4))
+sns.lineplot(frame, x="p(true class)", y="|d loss / d z_true|", hue="loss", ax=ax)
+ax.set(title="How hard each loss pushes the true logit")
+plt.show()
+peak = grid_p[np.argmax(grid_p * (1 - grid_p))]
+low = np.argmin(np.abs(grid_p - 0.01))
+print(f"the uniform term pushes hardest at p(true) = {peak:.2f}; at p(true) = {grid_p[low]:.3f} it pushes "
+      f"{grid_p[low] * (1 - grid_p[low]) / (1 - grid_p[low]):.1%} as hard as cross-entropy")
+
+# %% [markdown]
+# Cross-entropy pushes hardest on the examples it gets most wrong. The uniform OT term does the opposite at that
+# end: it leaves confidently wrong examples almost alone and acts on the ones the model is unsure of, moving them
+# towards a confident answer. Added to cross-entropy at a weight `lambda`, it reweights the per-sample gradient by
+# `1 + lambda p_y`: more weight on examples the model already half-believes. That is a statement about
+# **confidence**, not about which classes resemble which: the study calls it a generic confidence penalty. (Its
+# entropic version makes the confidence term explicit, see the Sinkhorn section.)
+#
+# ## The circumplex cost on concrete predictions
+#
+# An anger face, predicted with confidence `CONFIDENCE` as each class in turn (the rest spread evenly): what does
+# each cost charge?
+
+# %%
+true = "Anger"
+rows = []
+for wrong in classes:
+    if wrong == true:
+        continue
+    pred = np.full(K, (1 - CONFIDENCE) / (K - 1))
+    pred[idx[wrong]] = CONFIDENCE
+    rows.append({"predicted as": wrong, "circumplex OT": (pred * C[:, idx[true]]).sum(),
+                 "uniform OT (matched)": (pred * U[:, idx[true]]).sum()})
+priced = pd.DataFrame(rows).set_index("predicted as").sort_values("circumplex OT")
+priced["circumplex / uniform"] = priced["circumplex OT"] / priced["uniform OT (matched)"]
+priced
+
+# %%
+cheapest, dearest = priced.index[0], priced.index[-1]
+assert cheapest == "Fear" and dearest == "Happy", "the text below assumes fear is cheapest and happy dearest"
+ratio = priced.loc["Happy", "circumplex OT"] / priced.loc["Fear", "circumplex OT"]
+print(f"anger read as fear costs {priced.loc['Fear', 'circumplex OT']:.3f}; read as happiness "
+      f"{priced.loc['Happy', 'circumplex OT']:.3f}, {ratio:.1f} times more. The uniform cost charges "
+      f"{priced['uniform OT (matched)'].iloc[0]:.3f} for either.")
+
+# %% [markdown]
+# The circumplex cost does what it was designed to do: mistaking anger for happiness is dear, mistaking it for fear
+# nearly free. But anger and fear are the **degenerate pair** (chapter 01): nearly the same point on the circumplex.
+# A cost built on that point cannot tell them apart, and the gradient shows what follows. For an anger face with a
+# hesitant prediction, the circumplex term's gradient `p_k (C[k, y] - W)` is *negative* for every class cheaper than
+# the current expected cost, so a gradient step *raises* those logits:
+
+# %%
+hesitant = np.full(K, 0.5 / (K - 1))
+hesitant[idx[true]] = 0.5
+zz = torch.tensor(np.log(hesitant), requires_grad=True)
+label = torch.tensor([idx[true]])
+grads = {}
+for name, cost in (("circumplex", C), ("uniform (matched)", U)):
+    zz.grad = None
+    L.expected_cost(zz[None], label, cost).backward()
+    grads[name] = zz.grad.numpy().copy()
+step = pd.DataFrame({name: -g for name, g in grads.items()}, index=pd.Index(classes, name="logit"))
+step.columns = [f"-gradient, {c}" for c in step.columns]
+step
+
+# %%
+fear_push = step.loc["Fear", "-gradient, circumplex"]
+assert fear_push > 0 and step.loc["Fear", "-gradient, uniform (matched)"] < 0
+print(f"a descent step on the circumplex term raises the Fear logit (by {fear_push:.4f} per unit step) while "
+      f"raising Anger by {step.loc['Anger', '-gradient, circumplex']:.4f}; the uniform term lowers Fear "
+      f"({step.loc['Fear', '-gradient, uniform (matched)']:.4f})")
+
+# %% [markdown]
+# Read the first column: the circumplex term moves probability out of the far classes (happy, surprise) into the
+# true class **and into fear**, because fear is cheaper than the current average. It rewards errors that land near
+# the truth, which is its purpose, and by the same token it does nothing to separate anger from fear. Only a
+# representation that sees a difference between the two faces can do that.
+#
+# ## Soft targets need a solver: Sinkhorn
+#
+# With label smoothing, annotator distributions or neighbouring frames, the target is no longer one-hot and the
+# plan is no longer forced. Exact OT (`ot.emd2`) is a linear program per sample, solved on the CPU one problem at a
+# time. **Entropic OT** adds `reg * KL(T || p q^T)` to the plan's cost; its solution has the form
+# `T_ij = p_i q_j exp((f_i + g_j - C_ij) / reg)`, and Sinkhorn's algorithm finds the potentials `f, g` by
+# alternately matching rows and columns. In log space, ten lines:
+
+# %%
+def sinkhorn_by_hand(p, q, cost, reg, n_iter):
+    """Log-domain Sinkhorn for one pair of distributions; returns the plan."""
+    f, g = np.zeros(len(p)), np.zeros(len(q))
+    log_p, log_q = np.log(p), np.log(q)
+    for _ in range(n_iter):
+        f = -reg * np.logaddexp.reduce(log_q[None, :] + (g[None, :] - cost) / reg, axis=1)
+        g = -reg * np.logaddexp.reduce(log_p[:, None] + (f[:, None] - cost) / reg, axis=0)
+    return np.exp(log_p[:, None] + log_q[None, :] + (f[:, None] + g[None, :] - cost) / reg)
+
+
+smoothed = L.smooth_labels(torch.tensor([idx[true]]), K, 0.1).numpy()[0].astype(float)
+smoothed /= smoothed.sum()  # exact in float64 (the float32 rows sum to 1 only within 1e-7)
+pred = rng.dirichlet(np.full(K, 1.0))
+mine = sinkhorn_by_hand(pred, smoothed, C, REG, 500)
+with warnings.catch_warnings():  # 500 iterations on purpose, same for all three: POT would warn about stopThr=0
+    warnings.simplefilter("ignore", UserWarning)
+    theirs = ot.sinkhorn(pred, smoothed, C, REG, method="sinkhorn_log", numItermax=500, stopThr=0)
+    theirs_value = ot.sinkhorn2(pred, smoothed, C, REG, method="sinkhorn_log", numItermax=500, stopThr=0)
+package_linear = L.entropic_ot(torch.tensor(pred[None]), torch.tensor(smoothed[None]), C, reg=REG, n_iter=500,
+                               value="linear", from_logits=False)
+print(f"by hand vs ot.sinkhorn: largest plan difference {np.abs(mine - theirs).max():.1e}")
+print(f"<T, C>: by hand {(mine * C).sum():.6f}, ot.sinkhorn2 {theirs_value:.6f}, package {float(package_linear):.6f}")
+
+# %% [markdown]
+# **The regularisation.** `reg` is in cost units. Large, the plan blurs towards the independent plan `p q^T`;
+# small, it approaches the exact plan, but Sinkhorn needs more iterations (about `max(C) / reg` times more) and
+# plain exponentials would underflow, which is why the iterations run in log space. The plans between the two
+# distributions of the first section, for three values (same colour scale):
+
+# %%
+regs = [1.0, 0.2, REG]
+fig, axes = plt.subplots(1, len(regs) + 1, figsize=(18, 4.2))
+top = plan.max()
+for ax, reg in zip(axes, regs):
+    T = ot.sinkhorn(p, q, C, reg, method="sinkhorn_log", numItermax=20_000, stopThr=1e-9)
+    sns.heatmap(pd.DataFrame(T, index=classes, columns=classes), cmap="rocket_r", vmin=0, vmax=top, cbar=False,
+                ax=ax)
+    ax.set(title=f"Sinkhorn, reg = {reg:g}", xlabel="target class", ylabel="predicted class")
+sns.heatmap(pd.DataFrame(plan, index=classes, columns=classes), cmap="rocket_r", vmin=0, vmax=top, cbar=False,
+            ax=axes[-1])
+axes[-1].set(title="exact (ot.emd)", xlabel="target class", ylabel="predicted class")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **Which value is the loss?** Three readings of the same plan are in use, and the package returns the one you ask
+# for (`entropic_ot(value=...)`): `"linear"` is the plan's cost `<T, C>` alone (POT's `sinkhorn2`); `"kl"` adds
+# `reg * KL(T || p q^T)` (POT's `ot.solve(reg_type="KL")`); `"entropy"` adds `reg * sum T log T` (POT's
+# `reg_type="entropy"`). As `reg` shrinks all three approach the exact value:
+
+# %%
+exact = ot.emd2(pred, smoothed, C)
+rows = []
+for reg in [1.0, 0.5, 0.2, 0.1, 0.05, 0.02]:
+    row = {"reg": reg}
+    for value in ("linear", "kl", "entropy"):
+        row[value] = float(L.entropic_ot(torch.tensor(pred[None]), torch.tensor(smoothed[None]), C, reg=reg,
+                                         n_iter=2000, value=value, from_logits=False))
+    row["ot.solve KL"] = ot.solve(C, pred, smoothed, reg=reg, reg_type="KL", max_iter=20000, tol=1e-12).value
+    rows.append(row)
+by_reg = pd.DataFrame(rows).set_index("reg")
+assert np.allclose(by_reg["kl"], by_reg["ot.solve KL"], atol=1e-6)
+by_reg["exact (ot.emd2)"] = exact
+by_reg
+
+# %%
+fig, ax = plt.subplots(figsize=(6.5, 4))
+for value in ("linear", "kl", "entropy"):
+    ax.plot(by_reg.index, by_reg[value], marker="o", label=f'value="{value}"')
+ax.axhline(exact, color="0.3", ls="--", label="exact OT (ot.emd2)")
+ax.set(xscale="log", xlabel="regularisation reg (cost units)", ylabel="OT term",
+       title="Entropic OT values approach exact OT as reg shrinks")
+ax.legend()
+plt.show()
+gap = (by_reg[["linear", "kl", "entropy"]] - exact).abs()
+assert gap.iloc[-1].max() < gap.iloc[0].max()
+print(f"largest gap to exact OT: {gap.iloc[0].max():.3f} at reg {by_reg.index[0]:g}, "
+      f"{gap.iloc[-1].max():.4f} at reg {by_reg.index[-1]:g}")
+
+# %% [markdown]
+# With a **one-hot** target the plan is forced whatever `reg` is, so the `"kl"` value *equals* the closed form
+# (the KL term is zero for the forced plan), and the `"entropy"` value is the closed form plus `reg * sum p log p`,
+# that is, minus `reg` times the prediction's entropy: an explicit confidence penalty. Checked:
+
+# %%
+logits = torch.tensor(rng.normal(0, 2, size=(N_CHECKS, K)))
+one_hot = torch.nn.functional.one_hot(torch.tensor(labels), K).double()
+closed = L.expected_cost(logits, torch.tensor(labels), C, reduction="none")
+kl_value = L.entropic_ot(logits, one_hot, C, reg=REG, value="kl", reduction="none")
+entropy_value = L.entropic_ot(logits, one_hot, C, reg=REG, value="entropy", reduction="none")
+plog = torch.log_softmax(logits, -1)
+assert torch.allclose(kl_value, closed, atol=1e-9)
+assert torch.allclose(entropy_value, closed + REG * (plog.exp() * plog).sum(-1), atol=1e-9)
+print(f"one-hot targets, {N_CHECKS} cases: kl value == closed form; entropy value == closed form - "
+      f"{REG} * entropy(p)")
+
+# %% [markdown]
+# In training, `losses.entropic_ot` runs a whole batch at once on the GPU (or CPU), with a fixed number of
+# iterations (a convergence test would make the GPU wait for the host), and returns the `"kl"` value by default,
+# whose gradient is the dual potential `f` (no backpropagation through the iterations). `benchmarks/bench_losses.py`
+# times it against a loop of `ot.emd2` calls.
+#
+# ## The gradient on the probability simplex
+#
+# With three classes every prediction is a point of a triangle. Take anger, fear and happiness, an anger face, and
+# follow a small gradient step on the logits for each cost: the arrows show how the prediction moves. (The step on
+# the logits `-grad_z W` moves the probabilities by `-J grad_z W`, with `J = diag(p) - p p^T` the softmax Jacobian.)
+
+# %%
+trio = ["Anger", "Fear", "Happy"]
+sub = [idx[c] for c in trio]
+trio_costs = {"circumplex": C[np.ix_(sub, sub)], "uniform (matched)": U[np.ix_(sub, sub)]}
+corners = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, np.sqrt(3) / 2]])  # Anger, Fear, Happy
+points = []
+for i in range(1, GRID):
+    for j in range(1, GRID - i):
+        k = GRID - i - j
+        points.append(np.array([i, j, k], dtype=float) / GRID)
+points = np.array(points)
+steps = {}
+for name, cost3 in trio_costs.items():
+    zt = torch.tensor(np.log(points), requires_grad=True)
+    L.expected_cost(zt, torch.zeros(len(points), dtype=torch.long), cost3, reduction="sum").backward()
+    g = zt.grad.numpy()
+    steps[name] = -(points * g - points * (points * g).sum(1, keepdims=True))  # -J grad, in probabilities
+longest = max(np.linalg.norm(st @ corners, axis=1).max() for st in steps.values())
+fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+for ax, (name, st) in zip(axes, steps.items()):
+    xy, dxy = points @ corners, st @ corners
+    ax.quiver(xy[:, 0], xy[:, 1], dxy[:, 0], dxy[:, 1], np.linalg.norm(dxy, axis=1), cmap="viridis",
+              angles="xy", scale_units="xy", scale=longest / (0.6 / GRID), clim=(0, longest))
+    ax.plot(*np.vstack([corners, corners[:1]]).T, color="0.3")
+    for (cx_, cy_), label_ in zip(corners, trio):
+        ax.annotate(label_, (cx_, cy_), textcoords="offset points", xytext=(0, -14 if cy_ == 0 else 6),
+                    ha="center")
+    ax.set(title=f"{name} cost, true class Anger (same arrow scale)", aspect="equal", xticks=[], yticks=[])
+    ax.set_xlabel("probability simplex (corner = all mass on that class)")
+plt.tight_layout()
+plt.show()
+
+# %%
+edge = np.array([0.3, 0.6, 0.1])  # mostly fear, some anger
+moves = {}
+for name, cost3 in trio_costs.items():
+    zt = torch.tensor(np.log(edge[None]), requires_grad=True)
+    L.expected_cost(zt, torch.zeros(1, dtype=torch.long), cost3).backward()
+    g = zt.grad.numpy()[0]
+    moves[name] = -(edge * g - edge * (edge * g).sum())
+moves = pd.DataFrame(moves, index=pd.Index(trio, name="probability change")).T
+ratio_anger = moves.loc["uniform (matched)", "Anger"] / moves.loc["circumplex", "Anger"]
+assert ratio_anger > 1 and moves.loc["uniform (matched)", "Fear"] < 0
+assert moves.loc["circumplex"].idxmin() == "Happy" and moves.loc["circumplex", "Fear"] > 0
+print(f"at p = (anger {edge[0]}, fear {edge[1]}, happy {edge[2]}), the uniform step raises p(anger) "
+      f"{ratio_anger:.1f} times more than the circumplex step")
+moves
+
+# %% [markdown]
+# On the left, near the anger-fear edge, the circumplex arrows are short and mostly drain *happiness*: mass on fear
+# is nearly free, so the term has little reason to move it to anger (at the point in the table, p(fear) even
+# grows). On the right the uniform cost pulls every
+# point towards the anger corner, fear included. The table reads the same from one point: the step raises p(anger)
+# by the factor printed above more under the uniform cost. The figure is the study's finding in miniature: a cost
+# can only say where errors should land; it cannot separate classes that the cost itself treats as one.
+#
+# ## The controls the OT term is compared with
+#
+# The study also tries frequency-based remedies for the rare classes. The package has each one
+# (`losses.inverse_frequency_weights`, `class_balanced_weights`, `focal_loss`, `ldam_margins`/`ldam_loss`,
+# `logit_adjusted_loss`/`logit_adjust`, `balanced_softmax_loss`, `smooth_labels`, `confidence_penalty_loss`,
+# `sampling_weights`), each tested on a hand-computed case. Their per-class numbers, computed from the published
+# AffectNet-8 training counts (Mollahosseini et al. 2017, as listed in `shared/reference/FACTS.md`):
+
+# %%
+affectnet_counts = pd.Series({"Neutral": 74_874, "Happy": 134_415, "Sad": 25_459, "Surprise": 14_090,
+                              "Fear": 6_378, "Disgust": 3_803, "Anger": 24_882, "Contempt": 3_750})
+controls = pd.DataFrame({
+    "train count": affectnet_counts,
+    "inverse frequency weight": L.inverse_frequency_weights(affectnet_counts.to_numpy()),
+    "class-balanced weight (beta 0.9999)": L.class_balanced_weights(affectnet_counts.to_numpy(), 0.9999),
+    "LDAM margin (max 0.5)": L.ldam_margins(affectnet_counts.to_numpy(), 0.5),
+    "logit adjustment, -log prior": -np.log(affectnet_counts / affectnet_counts.sum()),
+})
+controls
+
+# %%
+print(f"Happy/Contempt count ratio: {affectnet_counts['Happy'] / affectnet_counts['Contempt']:.1f}; "
+      f"inverse-frequency weight ratio Contempt/Happy: "
+      f"{controls.loc['Contempt', 'inverse frequency weight'] / controls.loc['Happy', 'inverse frequency weight']:.1f}")
+
+# %% [markdown]
+# Every one of these acts on **frequency**: it gives rare classes more weight, a larger margin or a prior
+# correction. None of them knows that anger and contempt, or anger and fear, look alike. Whether frequency or
+# geometry limits the rare classes is a question for trained models; the chapters that train them compare these
+# controls with the OT terms on the same data.
+#
+# ## Summary
+#
+# - OT between label distributions prices moving probability mass by a ground cost; POT solves it exactly.
+# - For a one-hot label the plan is forced and the OT term is the expected cost `sum_j p_j C[j, y]`: exact, one
+#   line, checked above against `ot.emd2` on random cases.
+# - The uniform cost reduces it to `1 - p(true)`, whose gradient is cross-entropy's scaled by `p(true)`: a
+#   confidence term with no geometry in it.
+# - The circumplex cost charges little for confusing neighbours: for anger, fear is the cheapest error, and a
+#   gradient step even raises the fear logit. It shapes where errors land; it cannot separate a degenerate pair.
+# - Soft targets need Sinkhorn; its regularisation blurs the plan, and which value (linear, KL, entropy) is the
+#   loss must be stated. With a one-hot target the KL value is the closed form, the entropy value adds an explicit
+#   confidence penalty.
+#
+# ## Exercises
+#
+# **1.** Use the valence-arousal-dominance cost (`losses.ot_cost(classes, "vad")`) and redo the "anger predicted as
+# each class" table. Is fear still the cheapest error?
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+# Solution 1
+if COORDINATES == "russell1977":
+    vad = L.ot_cost(classes, "vad", COORDINATES).to_numpy()
+    rows = []
+    for wrong in classes:
+        if wrong != true:
+            pred_ = np.full(K, (1 - CONFIDENCE) / (K - 1))
+            pred_[idx[wrong]] = CONFIDENCE
+            rows.append({"predicted as": wrong, "VA": (pred_ * C[:, idx[true]]).sum(),
+                         "VAD": (pred_ * vad[:, idx[true]]).sum()})
+    print(pd.DataFrame(rows).set_index("predicted as").sort_values("VAD").round(3).to_string())
+else:
+    print("the 1980 coordinates have no dominance axis; rerun with COORDINATES='russell1977'")
+
+# %% [markdown]
+# **2.** Show that for any cost, adding a constant `c` to every off-diagonal entry adds `c (1 - p_y)` to the
+# closed-form OT term, so the term is "uniform cost plus geometry". Check it numerically.
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+# Solution 2
+c_shift = 0.7
+shifted = C + c_shift * (1 - np.eye(K))
+lhs = L.expected_cost(torch.tensor(probs), torch.tensor(labels), shifted, from_logits=False, reduction="none")
+rhs = L.expected_cost(torch.tensor(probs), torch.tensor(labels), C, from_logits=False, reduction="none") \
+    + c_shift * (1 - torch.tensor(p_true))
+print("W_{C + c(1-I)} == W_C + c (1 - p_y):", torch.allclose(lhs, rhs))
+
+# %% [markdown]
+# **3.** Sinkhorn with `reg` 10 times smaller than `REG`: how many iterations does the package's `entropic_ot` need
+# before its linear value is within 1e-4 of `ot.sinkhorn2` (converged) for the smoothed anger target above?
+
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
+# Solution 3
+small = REG / 10
+reference = ot.sinkhorn2(pred, smoothed, C, small, method="sinkhorn_log", numItermax=50_000, stopThr=1e-12)
+needed = None
+for n_iter in [10, 30, 100, 300, 1000, 3000]:  # max(C)/reg is above the scaling method's limit: log method
+    got = float(L.entropic_ot(torch.tensor(pred[None]), torch.tensor(smoothed[None]), C, reg=small, n_iter=n_iter,
+                              value="linear", from_logits=False, method="log"))
+    print(f"{n_iter:6d} iterations: |value - converged| = {abs(got - reference):.2e}")
+    if abs(got - reference) < 1e-4:
+        needed = n_iter
+        break
+print(f"first count within 1e-4: {needed or 'more than 3000'}")
+
+# %% [markdown]
+# ## Next
+#
+# The OT terms are now losses you can add to any classifier: `losses.OTLoss(cost)` takes integer labels (closed
+# form) or target distributions (Sinkhorn). The training chapters put them, the uniform control and the
+# frequency-based controls side by side on the same data and seeds.

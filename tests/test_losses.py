@@ -1,0 +1,546 @@
+"""affect_book.losses against independent references: POT (exact and entropic OT), NumPy (CCC, finite
+differences), torch's own cross-entropy, and hand-computed cases.
+
+Random inputs are fresh draws on every run (the seed is printed in each failure message), over several class
+counts and random valid costs (metric and non-metric, symmetric and asymmetric).
+"""
+
+import math
+
+import numpy as np
+import ot
+import pandas as pd
+import pytest
+import torch
+
+from affect_book import circumplex as cx
+from affect_book import losses as L
+from affect_book.facs import prototype_matrix
+
+SEED = int(np.random.SeedSequence().entropy % 2**32)
+CLASS_COUNTS = (2, 3, 5, 8, 12)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(SEED)
+
+
+def random_cost(k, rng, kind=None):
+    """A random valid cost: Euclidean distances between random points, or a random non-negative matrix."""
+    kind = kind or rng.choice(["metric", "asymmetric"])
+    if kind == "metric":
+        pts = rng.normal(size=(k, int(rng.integers(1, 4))))
+        cost = np.sqrt(((pts[:, None] - pts[None]) ** 2).sum(-1))
+    else:
+        cost = rng.uniform(0.05, 2.0, size=(k, k))
+    np.fill_diagonal(cost, 0.0)
+    return cost
+
+
+def random_problem(k, batch, rng, scale=3.0):
+    logits = torch.tensor(scale * rng.normal(size=(batch, k)))
+    labels = torch.tensor(rng.integers(0, k, size=batch))
+    return logits, labels
+
+
+def softmax_np(z):
+    z = z - z.max(-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(-1, keepdims=True)
+
+
+# ----------------------------------------------------------------------------------------------- closed form
+
+@pytest.mark.parametrize("k", CLASS_COUNTS)
+def test_closed_form_equals_emd2_for_one_hot_targets(k, rng):
+    logits, labels = random_problem(k, 16, rng)
+    cost = random_cost(k, rng)
+    probs = softmax_np(logits.numpy())
+    ref = np.array([ot.emd2(probs[i], np.eye(k)[labels[i]], cost) for i in range(16)])
+    got = L.expected_cost(logits, labels, cost, reduction="none").numpy()
+    np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12, err_msg=f"seed {SEED}")
+    got_p = L.expected_cost(torch.tensor(probs), labels, cost, from_logits=False, reduction="none").numpy()
+    np.testing.assert_allclose(got_p, ref, rtol=1e-9, atol=1e-12, err_msg=f"seed {SEED}")
+
+
+def test_missing_labels_are_masked_without_nan(rng):
+    logits, labels = random_problem(5, 10, rng)
+    cost = random_cost(5, rng)
+    labels[[1, 4, 7]] = -1
+    per = L.expected_cost(logits, labels, cost, reduction="none")
+    assert torch.all(per[[1, 4, 7]] == 0)
+    keep = labels >= 0
+    assert torch.isclose(L.expected_cost(logits, labels, cost), per[keep].mean())
+    assert torch.isclose(L.expected_cost(logits, labels, cost, reduction="sum"), per[keep].sum())
+    none = torch.full((10,), -1)
+    logits.requires_grad_()
+    loss = L.expected_cost(logits, none, cost)
+    loss.backward()
+    assert loss.item() == 0.0 and torch.all(logits.grad == 0)
+
+
+@pytest.mark.parametrize("k", CLASS_COUNTS)
+def test_uniform_cost_is_one_minus_p_true(k, rng):
+    logits, labels = random_problem(k, 32, rng)
+    got = L.expected_cost(logits, labels, cx.uniform_cost(k), reduction="none")
+    p_true = torch.softmax(logits, -1)[torch.arange(32), labels]
+    torch.testing.assert_close(got, 1 - p_true, msg=f"seed {SEED}")
+
+
+def test_matched_uniform_cost_has_the_circumplex_mean_off_diagonal():
+    for classes in ("affectnet7", "affwild2"):
+        fill = {"Other": (0.0, 0.0)} if classes == "affwild2" else None
+        va = L.ot_cost(classes, "va", fill=fill).to_numpy()
+        uni = L.ot_cost(classes, "uniform", fill=fill).to_numpy()
+        off = ~np.eye(len(va), dtype=bool)
+        assert np.allclose(uni[off], va[off].sum() / off.sum())  # every confusion at the mean price
+        assert np.all(np.diag(uni) == 0)
+    au = L.ot_cost("affectnet8", "au", fill={"Contempt": (-0.6, 0.35)}).to_numpy()
+    uni_au = L.ot_cost("affectnet8", "uniform", fill={"Contempt": (-0.6, 0.35)}, match="au").to_numpy()
+    off = ~np.eye(8, dtype=bool)
+    assert np.allclose(uni_au[off], au[off].mean())
+
+
+@pytest.mark.parametrize("k", (3, 8))
+def test_closed_form_gradient_matches_finite_differences(k, rng):
+    logits, labels = random_problem(k, 6, rng)
+    cost = random_cost(k, rng)
+    z = logits.numpy()
+
+    def value(zz):  # NumPy only: no autograd anywhere
+        p = softmax_np(zz)
+        return (p * cost[:, labels.numpy()].T).sum(-1)
+
+    h = 1e-6
+    fd = np.zeros_like(z)
+    for j in range(k):
+        dz = np.zeros_like(z)
+        dz[:, j] = h
+        fd[:, j] = (value(z + dz) - value(z - dz)) / (2 * h)
+    leaf = logits.clone().requires_grad_()
+    L.expected_cost(leaf, labels, cost, reduction="sum").backward()
+    np.testing.assert_allclose(leaf.grad.numpy(), fd, atol=1e-7, err_msg=f"seed {SEED}")
+    np.testing.assert_allclose(L.expected_cost_logit_grad(logits, labels, cost).numpy(), fd, atol=1e-7)
+
+
+# ----------------------------------------------------------------------------------------------- Sinkhorn
+
+def soft_targets(k, batch, rng):
+    return torch.tensor(rng.dirichlet(np.full(k, 0.7), size=batch))
+
+
+@pytest.mark.parametrize("k", (3, 5, 8))
+@pytest.mark.parametrize("method", ("log", "scaling"))
+def test_sinkhorn_matches_pot(k, method, rng):
+    batch, reg = 8, 0.1
+    logits, _ = random_problem(k, batch, rng, scale=1.5)
+    cost = random_cost(k, rng)
+    cost = cost / cost.max()  # max(C)/reg = 10: converged in the iterations given (slow cases need ~1/reg more)
+    targets = soft_targets(k, batch, rng)
+    a, b = softmax_np(logits.numpy()), targets.numpy()
+    opts = dict(reg=reg, n_iter=2000, method=method, reduction="none")
+    lin = L.entropic_ot(logits, targets, cost, value="linear", **opts).detach().numpy()
+    kl = L.entropic_ot(logits, targets, cost, value="kl", **opts).numpy()
+    ent = L.entropic_ot(logits, targets, cost, value="entropy", **opts).numpy()
+    ref_lin = [ot.sinkhorn2(a[i], b[i], cost, reg, method="sinkhorn_log", numItermax=20000, stopThr=1e-13)
+               for i in range(batch)]
+    ref_kl = [ot.solve(cost, a[i], b[i], reg=reg, reg_type="KL", max_iter=20000, tol=1e-13).value
+              for i in range(batch)]
+    ref_ent = [ot.solve(cost, a[i], b[i], reg=reg, reg_type="entropy", max_iter=20000, tol=1e-13).value
+               for i in range(batch)]
+    for got, ref in ((lin, ref_lin), (kl, ref_kl), (ent, ref_ent)):
+        np.testing.assert_allclose(got, np.array(ref, dtype=float), atol=1e-6, err_msg=f"seed {SEED}")
+
+
+def test_sinkhorn_batch_solver_of_pot_agrees(rng):
+    k, batch, reg = 6, 10, 0.1
+    logits, labels = random_problem(k, batch, rng, scale=1.0)
+    cost = random_cost(k, rng, "metric")
+    cost = cost / cost.max()
+    targets = L.smooth_labels(labels, k, 0.2).double()
+    ours = L.entropic_ot(logits, targets, cost, reg=reg, n_iter=2000, reduction="none")
+    pots = L.pot_ot(logits, targets, cost, "batch", reg=reg, reduction="none", max_iter=5000, tol=1e-12)
+    torch.testing.assert_close(ours, pots, atol=1e-6, rtol=0, msg=f"seed {SEED}")
+
+
+@pytest.mark.parametrize("k", (4, 8))
+def test_sinkhorn_tends_to_exact_ot_as_regularisation_shrinks(k, rng):
+    batch = 6
+    logits, _ = random_problem(k, batch, rng, scale=1.0)
+    cost = random_cost(k, rng, "metric")
+    cost = cost / cost.max()
+    targets = soft_targets(k, batch, rng)
+    exact = np.array([ot.emd2(softmax_np(logits.numpy())[i], targets.numpy()[i], cost) for i in range(batch)])
+    gaps = []
+    for reg in (0.2, 0.01):
+        got = L.entropic_ot(logits, targets, cost, reg=reg, n_iter=5000, value="linear", method="scaling",
+                            reduction="none").detach().numpy()
+        gaps.append(np.abs(got - exact).max())
+    assert gaps[1] < gaps[0], f"seed {SEED}: gaps {gaps} do not shrink"
+    assert gaps[1] < 0.01, f"seed {SEED}: at reg 0.01 the gap to ot.emd2 is {gaps[1]:.4f}"
+    pot_exact = L.pot_ot(logits, targets, cost, "emd2", reduction="none").numpy()
+    np.testing.assert_allclose(pot_exact, exact, atol=1e-12)
+
+
+@pytest.mark.parametrize("reg", (0.02, 0.3))
+def test_entropic_values_with_one_hot_targets(reg, rng):
+    """KL value = closed form for every reg; entropy value adds reg * sum p log p (a confidence term)."""
+    k = 7
+    logits, labels = random_problem(k, 12, rng, scale=2.0)
+    cost = random_cost(k, rng, "metric")
+    onehot = torch.nn.functional.one_hot(labels, k).double()
+    closed = L.expected_cost(logits, labels, cost, reduction="none")
+    kl = L.entropic_ot(logits, onehot, cost, reg=reg, n_iter=50, reduction="none")
+    torch.testing.assert_close(kl, closed, atol=1e-9, rtol=0, msg=f"seed {SEED}")
+    p = softmax_np(logits.numpy())
+    ent = L.entropic_ot(logits, onehot, cost, reg=reg, n_iter=50, value="entropy", reduction="none").numpy()
+    np.testing.assert_allclose(ent, closed.numpy() + reg * (p * np.log(p)).sum(-1), atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ("log", "scaling"))
+def test_sinkhorn_gradients_match_finite_differences(method, rng):
+    k, batch, reg, h = 5, 3, 0.1, 1e-5
+    logits, _ = random_problem(k, batch, rng, scale=1.0)
+    cost = random_cost(k, rng, "metric")
+    cost = cost / cost.max()
+    targets = soft_targets(k, batch, rng)
+    z = logits.numpy()
+    b = targets.numpy()
+
+    def pot_kl(zz, i):  # POT, not our solver, gives the values differenced (row i: the only one that changes)
+        a = softmax_np(zz[i])
+        return ot.solve(cost, a, b[i], reg=reg, reg_type="KL", max_iter=20000, tol=1e-14).value
+
+    for value, n_iter in (("kl", 2000), ("linear", 40)):
+        leaf = logits.clone().requires_grad_()
+        L.entropic_ot(leaf, targets, cost, reg=reg, n_iter=n_iter, value=value, method=method,
+                      reduction="sum").backward()
+        fd = np.zeros_like(z)
+        for j in range(k):
+            for i in range(batch):
+                dz = np.zeros_like(z)
+                dz[i, j] = h
+                if value == "kl":
+                    fd[i, j] = (pot_kl(z + dz, i) - pot_kl(z - dz, i)) / (2 * h)
+                else:  # the linear value of exactly n_iter iterations, evaluated without autograd
+                    with torch.no_grad():
+                        plus = L.entropic_ot(torch.tensor(z + dz), targets, cost, reg=reg, n_iter=n_iter,
+                                             value=value, method=method, reduction="sum")
+                        minus = L.entropic_ot(torch.tensor(z - dz), targets, cost, reg=reg, n_iter=n_iter,
+                                              value=value, method=method, reduction="sum")
+                    fd[i, j] = float(plus - minus) / (2 * h)
+        np.testing.assert_allclose(leaf.grad.numpy(), fd, atol=2e-6, err_msg=f"{value}, seed {SEED}")
+
+
+def test_scaling_method_refuses_a_too_small_regularisation():
+    cost = L.ot_cost("affectnet7")
+    z, t = torch.zeros(2, 7), torch.full((2, 7), 1 / 7)
+    with pytest.raises(ValueError, match="max\\(cost\\)/reg"):
+        L.entropic_ot(z, t, cost, reg=1e-3, method="scaling")
+    assert torch.isfinite(L.entropic_ot(z, t, cost, reg=1e-3, n_iter=5))  # auto falls back to the log method
+
+
+def test_missing_soft_targets_are_masked(rng):
+    logits, labels = random_problem(4, 6, rng)
+    labels[2] = -1
+    targets = L.smooth_labels(labels, 4, 0.1)
+    assert torch.all(targets[2] == -1)
+    per = L.entropic_ot(logits, targets, random_cost(4, rng), reduction="none")
+    assert per[2] == 0 and torch.isfinite(per).all()
+
+
+# ----------------------------------------------------------------------------------------------- stability
+
+def test_stable_with_logits_of_magnitude_1e4(rng):
+    k = 8
+    raw = 1e4 * rng.uniform(-1.0, 0.5, size=(16, k))
+    raw[np.arange(16), rng.integers(0, k, 16)] = 1e4  # one clear winner per row, the rest 5e3 or more below
+    logits = torch.tensor(raw, dtype=torch.float32, requires_grad=True)
+    labels = torch.tensor(rng.integers(0, k, 16))
+    cost = L.ot_cost("affectnet8", fill={"Contempt": (-0.555, 0.47)}).to_numpy()
+    targets = L.smooth_labels(labels, k, 0.1)
+    counts = rng.integers(5, 500, size=k)
+    losses = {
+        "closed": L.expected_cost(logits, labels, cost),
+        "sinkhorn log": L.entropic_ot(logits, targets, cost, method="log", n_iter=20),
+        "sinkhorn scaling": L.entropic_ot(logits, targets, cost, method="scaling", n_iter=20),
+        "sinkhorn linear": L.entropic_ot(logits, targets, cost, value="linear", n_iter=20),
+        "sinkhorn entropy": L.entropic_ot(logits, targets, cost, value="entropy", n_iter=20),
+        "focal": L.focal_loss(logits, labels),
+        "ldam": L.ldam_loss(logits, labels, L.ldam_margins(counts)),
+        "logit adjusted": L.logit_adjusted_loss(logits, labels, counts),
+        "balanced softmax": L.balanced_softmax_loss(logits, labels, counts),
+        "confidence penalty": L.confidence_penalty_loss(logits, labels),
+        "weighted ce": L.weighted_cross_entropy(logits, labels, L.class_balanced_weights(counts)),
+        "soft ce": L.soft_cross_entropy(logits, targets),
+        "bce": L.masked_bce_with_logits(logits, (labels[:, None] == torch.arange(k)).float()),
+    }
+    for name, loss in losses.items():
+        logits.grad = None
+        loss.backward()
+        assert torch.isfinite(loss), name
+        assert torch.isfinite(logits.grad).all(), name
+    # at this magnitude p is one-hot on the argmax: the closed form is the cost of the argmax
+    top = logits.detach().argmax(-1)
+    expected = torch.tensor(cost, dtype=torch.float32)[top, labels].mean()
+    torch.testing.assert_close(losses["closed"], expected)
+
+
+def test_exact_under_bf16_autocast(rng):
+    k = 8
+    layer = torch.nn.Linear(16, k)
+    x = torch.tensor(rng.normal(size=(32, 16)), dtype=torch.float32)
+    labels = torch.tensor(rng.integers(0, k, 32))
+    labels[0] = -1
+    cost = L.ot_cost("affectnet8", fill={"Contempt": (-0.555, 0.47)}).to_numpy()
+    targets = L.smooth_labels(labels, k, 0.1)
+    va_targets = torch.tensor(rng.uniform(-1, 1, size=(32, 2)), dtype=torch.float32)
+    fns = {
+        "closed": lambda z: L.expected_cost(z, labels, cost),
+        "sinkhorn": lambda z: L.entropic_ot(z, targets, cost, n_iter=30),
+        "focal": lambda z: L.focal_loss(z, labels),
+        "ccc": lambda z: L.ccc_loss(z[:, :2], va_targets),
+        "bce": lambda z: L.masked_bce_with_logits(z, (labels[:, None] == torch.arange(k)).float()),
+    }
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        z16 = layer(x)
+        assert z16.dtype == torch.bfloat16
+        inside = {name: fn(z16) for name, fn in fns.items()}
+    for name, fn in fns.items():
+        assert inside[name].dtype == torch.float32, name
+        torch.testing.assert_close(inside[name], fn(z16.detach().float()), msg=name)
+
+
+def test_forward_pass_has_no_data_dependent_host_operation():
+    """On the "meta" device tensors have no data: an .item(), a boolean index or a data-dependent branch raises.
+    (On a GPU the same property means no host synchronisation.)"""
+    meta = torch.device("meta")
+    cost = torch.empty(7, 7, device=meta)
+    z = torch.empty(4, 7, device=meta, requires_grad=True)
+    y = torch.empty(4, dtype=torch.long, device=meta)
+    t = torch.empty(4, 7, device=meta)
+    counts = np.arange(1, 8)
+    calls = [
+        lambda: L.expected_cost(z, y, cost),
+        lambda: L.entropic_ot(z, t, cost, method="log", n_iter=3),
+        lambda: L.entropic_ot(z, t, cost, method="scaling", n_iter=3),
+        lambda: L.entropic_ot(z, t, cost, value="linear", n_iter=3),
+        lambda: L.ccc_loss(z[:, :2], torch.empty(4, 2, device=meta)),
+        lambda: L.masked_bce_with_logits(z, torch.empty(4, 7, device=meta)),
+        lambda: L.focal_loss(z, y, alpha=np.ones(7)),
+        lambda: L.ldam_loss(z, y, L.ldam_margins(counts)),
+        lambda: L.logit_adjusted_loss(z, y, counts),
+        lambda: L.balanced_softmax_loss(z, y, counts),
+        lambda: L.confidence_penalty_loss(z, y),
+        lambda: L.weighted_cross_entropy(z, y, L.inverse_frequency_weights(counts)),
+        lambda: L.soft_cross_entropy(z, L.smooth_labels(y, 7, 0.1)),
+    ]
+    for call in calls:
+        call().backward()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_no_host_synchronisation_on_gpu():
+    dev = torch.device("cuda")
+    z = torch.randn(64, 8, device=dev, requires_grad=True)
+    y = torch.randint(-1, 8, (64,), device=dev)
+    loss_module = L.OTLoss(L.ot_cost("affectnet8", fill={"Contempt": (-0.555, 0.47)})).to(dev)
+    soft = L.smooth_labels(y, 8, 0.1)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        total = loss_module(z, y) + loss_module(z, soft) + L.ccc_loss(z[:, :2], z[:, 2:4].detach())
+        total.backward()
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+
+
+# ----------------------------------------------------------------------------------------------- costs
+
+def test_validate_cost_errors():
+    good = cx.uniform_cost(3)
+    assert L.validate_cost(good).shape == (3, 3)
+    with pytest.raises(ValueError, match="square"):
+        L.validate_cost(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="non-negative"):
+        L.validate_cost(np.array([[0, -1.0], [1, 0]]))
+    with pytest.raises(ValueError, match="zero diagonal"):
+        L.validate_cost(np.array([[0.5, 1.0], [1, 0]]))
+    with pytest.raises(ValueError, match="finite"):
+        L.validate_cost(np.array([[0, np.nan], [1, 0]]))
+    with pytest.raises(ValueError, match="3 classes"):
+        L.validate_cost(np.zeros((2, 2)), classes=["Anger", "Fear", "Sad"])
+    frame = pd.DataFrame(good, index=["Anger", "Fear", "Sad"], columns=["Anger", "Fear", "Sad"])
+    assert L.validate_cost(frame, ["anger", "fearful", "Sadness"]).shape == (3, 3)  # names mapped by concept
+    with pytest.raises(ValueError, match="rows are labelled"):
+        L.validate_cost(frame, ["Fear", "Anger", "Sad"])
+    with pytest.raises(ValueError, match="unknown cost kind"):
+        L.ot_cost("affectnet7", "euclid")
+
+
+def test_au_augmented_cost():
+    classes = ("Neutral", "Happy", "Sad", "Surprise", "Fear", "Disgust", "Anger")
+    coords = cx.coordinates(classes)
+    va = cx.va_distance_cost(coords)
+    au = L.au_prototype_distance(classes)
+    protos = prototype_matrix(classes)
+    i, j = classes.index("Happy"), classes.index("Anger")
+    assert math.isclose(au[i, j], math.sqrt(len({6, 12} ^ {4, 5, 7, 23})))  # 0/1 prototypes: sqrt(# AUs differing)
+    assert math.isclose(au[i, j], np.linalg.norm(protos[i] - protos[j]))
+    off = ~np.eye(7, dtype=bool)
+    mixed = L.au_augmented_cost(coords, au_weight=0.3)
+    assert math.isclose(mixed[off].mean(), va[off].mean())  # same scale as the valence-arousal cost
+    np.testing.assert_allclose(L.au_augmented_cost(coords, au_weight=0.0), va)
+    np.testing.assert_allclose(L.au_augmented_cost(coords, au_weight=1.0), au * va[off].mean() / au[off].mean())
+    np.testing.assert_allclose(mixed, 0.7 * va + 0.3 * au * va[off].mean() / au[off].mean())
+    # Other has no prototype: its AU distance to every class is the mean between prototyped classes
+    with_other = L.au_prototype_distance(classes + ("Other",))
+    assert np.allclose(with_other[-1, :-1], au[off].mean()) and with_other[-1, -1] == 0
+    assert np.allclose(L.au_prototype_distance(classes + ("Other",), other=0.4)[-1, :-1], 0.4)
+    with pytest.raises(ValueError, match="au_weight"):
+        L.au_augmented_cost(coords, au_weight=1.5)
+
+
+def test_ot_loss_module_dispatches(rng):
+    cost = L.ot_cost("affectnet7")
+    module = L.OTLoss(cost, classes=cx.class_set("affectnet7"), weight=0.5)
+    logits, labels = random_problem(7, 8, rng)
+    torch.testing.assert_close(module(logits, labels), 0.5 * L.expected_cost(logits, labels, cost))
+    soft = L.smooth_labels(labels, 7, 0.1).double()
+    # the module resolves "auto" to the scaling method; the log method runs the same iterates
+    torch.testing.assert_close(module(logits, soft), 0.5 * L.entropic_ot(logits, soft, cost, method="log"))
+    z, t = torch.randn(5, 7, dtype=torch.float64), L.smooth_labels(torch.randint(0, 7, (5,)), 7, 0.3).double()
+    for n_iter in (1, 3, 10):
+        torch.testing.assert_close(L.entropic_ot(z, t, cost, n_iter=n_iter, method="scaling"),
+                                   L.entropic_ot(z, t, cost, n_iter=n_iter, method="log"))
+    with pytest.raises(ValueError, match="zero diagonal"):
+        L.OTLoss(np.ones((7, 7)))
+
+
+# ----------------------------------------------------------------------------------------------- VA and AU
+
+def ccc_numpy(x, y):
+    mx, my = x.mean(), y.mean()
+    cov = ((x - mx) * (y - my)).mean()
+    return 2 * cov / (x.var() + y.var() + (mx - my) ** 2)  # np.var: ddof = 0
+
+
+def test_ccc_matches_numpy_and_is_one_for_identical_inputs(rng):
+    x = rng.uniform(-1, 1, size=(200, 2))
+    y = np.clip(0.6 * x + rng.normal(0, 0.3, size=(200, 2)) + 0.1, -1, 1)
+    got = L.ccc(torch.tensor(x), torch.tensor(y)).numpy()
+    np.testing.assert_allclose(got, [ccc_numpy(x[:, d], y[:, d]) for d in range(2)], rtol=1e-12)
+    np.testing.assert_allclose(L.ccc(torch.tensor(y), torch.tensor(y)).numpy(), [1.0, 1.0], rtol=1e-12)
+    assert math.isclose(float(L.ccc_loss(torch.tensor(y), torch.tensor(y))), 0.0, abs_tol=1e-12)
+    # invalid markers (-5 as in Aff-Wild2) are left out of every moment
+    y_bad = y.copy()
+    y_bad[:30, 0] = -5.0
+    got = L.ccc(torch.tensor(x), torch.tensor(y_bad)).numpy()
+    assert math.isclose(got[0], ccc_numpy(x[30:, 0], y[30:, 0]), rel_tol=1e-12)
+    assert math.isclose(got[1], ccc_numpy(x[:, 1], y[:, 1]), rel_tol=1e-12)
+
+
+def test_masked_bce_matches_the_labelled_entries(rng):
+    logits = torch.tensor(rng.normal(size=(20, 12)))
+    targets = torch.tensor(rng.integers(-1, 2, size=(20, 12)), dtype=torch.float64)
+    keep = targets >= 0
+    ref = torch.nn.functional.binary_cross_entropy_with_logits(logits[keep], targets[keep])
+    torch.testing.assert_close(L.masked_bce_with_logits(logits, targets), ref)
+    assert float(L.masked_bce_with_logits(logits, torch.full_like(targets, -1.0))) == 0.0
+
+
+# ----------------------------------------------------------------------------------------------- controls
+
+def test_class_weights_hand_computed():
+    np.testing.assert_allclose(L.inverse_frequency_weights([10, 30, 60]), [2.0, 2 / 3, 1 / 3])
+    # Cui et al.: (1 - b) / (1 - b^n), b = 0.9, n = (1, 2): (1, 1/1.9), normalised to sum 2
+    raw = np.array([1.0, 0.1 / 0.19])
+    np.testing.assert_allclose(L.class_balanced_weights([1, 2], beta=0.9), raw * 2 / raw.sum())
+    np.testing.assert_allclose(L.class_balanced_weights([5, 500], beta=0.0), [1.0, 1.0])
+    np.testing.assert_allclose(L.deferred_reweighting(0, 2, [5, 50]), [1, 1])
+    np.testing.assert_allclose(L.deferred_reweighting(2, 2, [5, 50], beta=0.9),
+                               L.class_balanced_weights([5, 50], beta=0.9))
+    np.testing.assert_array_equal(L.class_counts(np.array([0, 2, 2, -1]), 3), [1, 0, 2])
+    with pytest.raises(ValueError, match="positive count"):
+        L.inverse_frequency_weights([3, 0])
+
+
+def test_weighted_cross_entropy_matches_torch(rng):
+    logits, labels = random_problem(5, 30, rng)
+    w = L.inverse_frequency_weights(rng.integers(1, 100, size=5))
+    labels[3] = -1
+    ref = torch.nn.functional.cross_entropy(logits, labels, weight=torch.tensor(w), ignore_index=-1)
+    torch.testing.assert_close(L.weighted_cross_entropy(logits, labels, w), ref)
+    ref_plain = torch.nn.functional.cross_entropy(logits, labels, ignore_index=-1)
+    torch.testing.assert_close(L.weighted_cross_entropy(logits, labels), ref_plain)
+
+
+def test_controls_hand_computed():
+    two = torch.log(torch.tensor([[0.8, 0.2]], dtype=torch.float64))
+    y0 = torch.tensor([0])
+    assert math.isclose(float(L.focal_loss(two, y0, gamma=2.0)), 0.2 ** 2 * -math.log(0.8), rel_tol=1e-12)
+    assert math.isclose(float(L.focal_loss(two, y0, gamma=0.0, alpha=[0.25, 0.75])), -0.25 * math.log(0.8),
+                        rel_tol=1e-12)
+    np.testing.assert_allclose(L.ldam_margins([1, 16], max_margin=0.5), [0.5, 0.25])
+    zero = torch.zeros(1, 2, dtype=torch.float64)
+    # true logit 0 lowered by 0.5: CE on (-0.5, 0) = log(1 + e^0.5)
+    assert math.isclose(float(L.ldam_loss(zero, y0, [0.5, 0.25])), math.log(1 + math.exp(0.5)), rel_tol=1e-12)
+    y1 = torch.tensor([1])
+    assert math.isclose(float(L.logit_adjusted_loss(zero, y1, [0.75, 0.25])), -math.log(0.25), rel_tol=1e-12)
+    assert math.isclose(float(L.balanced_softmax_loss(zero, y1, [30, 10])), -math.log(0.25), rel_tol=1e-12)
+    adjusted = L.logit_adjust(zero, [0.75, 0.25])
+    np.testing.assert_allclose(adjusted.numpy(), [[-math.log(0.75), -math.log(0.25)]])
+    assert int(adjusted.argmax()) == 1  # post hoc, the rare class wins a tie
+    smooth = L.smooth_labels(torch.tensor([0, -1]), 4, 0.2)
+    np.testing.assert_allclose(smooth.numpy(), [[0.85, 0.05, 0.05, 0.05], [-1, -1, -1, -1]])
+    assert math.isclose(float(L.soft_cross_entropy(torch.zeros(1, 4), smooth[:1])), math.log(4), rel_tol=1e-6)
+    # uniform prediction over 4 classes: CE = log 4, H = log 4
+    assert math.isclose(float(L.confidence_penalty_loss(torch.zeros(1, 4, dtype=torch.float64), y0, beta=0.5)),
+                        0.5 * math.log(4), rel_tol=1e-12)
+    np.testing.assert_allclose(L.sampling_weights([0, 0, 1]), [0.5, 0.5, 1.0])
+    np.testing.assert_allclose(L.sampling_weights([0, -1, 1], missing="zero"), [1.0, 0.0, 1.0])
+    with pytest.raises(ValueError, match="1 of 3 samples have no label"):
+        L.sampling_weights([0, -1, 1])
+
+
+def test_bad_shapes_fail_clearly():
+    with pytest.raises(ValueError, match="expected \\(4,\\) integer class indices"):
+        L.expected_cost(torch.zeros(4, 3), torch.zeros(4, 3), cx.uniform_cost(3))
+    with pytest.raises(ValueError, match="expected \\(3, 3\\)"):
+        L.expected_cost(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long), cx.uniform_cost(4))
+    with pytest.raises(ValueError, match="reduction"):
+        L.expected_cost(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long), cx.uniform_cost(3), reduction="avg")
+    with pytest.raises(ValueError, match="target distributions"):
+        L.entropic_ot(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long), cx.uniform_cost(3))
+
+
+def test_pot_backend_solvers_agree_with_the_torch_path(rng):
+    k, batch, reg = 5, 6, 0.1
+    logits, labels = random_problem(k, batch, rng, scale=1.0)
+    cost = random_cost(k, rng, "metric")
+    cost = cost / cost.max()
+    targets = soft_targets(k, batch, rng)
+    exact = L.pot_ot(logits, targets, cost, "emd2", reduction="none")
+    torch.testing.assert_close(L.pot_ot(logits, targets, cost, "solve", reduction="none"), exact)
+    torch.testing.assert_close(L.pot_ot(logits, targets, cost, "solve", reg=reg, reduction="none", tol=1e-12,
+                                        max_iter=20000),
+                               L.entropic_ot(logits, targets, cost, reg=reg, n_iter=2000, reduction="none"),
+                               atol=1e-6, rtol=0)
+    torch.testing.assert_close(L.pot_ot(logits, targets, cost, "sinkhorn2", reg=reg, reduction="none",
+                                        stopThr=1e-12, numItermax=20000),
+                               L.entropic_ot(logits, targets, cost, reg=reg, n_iter=2000, value="linear",
+                                             reduction="none"), atol=1e-6, rtol=0)
+
+
+def test_pot_emd2_gradient_equals_the_closed_form_gradient(rng):
+    """ot.emd2's torch backend differentiates through the dual potentials, independently of the closed form."""
+    k = 6
+    logits, labels = random_problem(k, 8, rng)
+    cost = random_cost(k, rng)
+    onehot = torch.nn.functional.one_hot(labels, k).double()
+    via_pot = logits.clone().requires_grad_()
+    L.pot_ot(via_pot, onehot, cost, "emd2", reduction="sum").backward()
+    closed = logits.clone().requires_grad_()
+    L.expected_cost(closed, labels, cost, reduction="sum").backward()
+    torch.testing.assert_close(via_pot.grad, closed.grad, msg=f"seed {SEED}")
