@@ -49,8 +49,22 @@ from .models import BACKBONES, build_model
 
 __all__ = ["RunResult", "TrainConfig", "evaluate", "train", "validate_config"]
 
-EXPRESSION_LOSSES = ("ce",)
-COSTS = ("none", "va", "vad", "angular", "uniform")
+#: Expression terms: plain cross-entropy and the rare-class controls of :mod:`affect_book.losses`, with the meaning
+#: and default of ``expression_param`` for each.
+EXPRESSION_LOSSES: dict[str, str] = {
+    "ce": "cross-entropy (expression_param unused)",
+    "inverse_frequency": "cross-entropy weighted by 1 / n_c (unused)",
+    "class_balanced": "cross-entropy weighted by Cui et al.'s effective number (beta, default 0.999)",
+    "focal": "focal loss (gamma, default 2.0)",
+    "ldam": "LDAM margins (largest margin, default 0.5)",
+    "logit_adjusted": "logit-adjusted cross-entropy (tau, default 1.0)",
+    "balanced_softmax": "balanced softmax (unused)",
+    "label_smoothing": "cross-entropy on smoothed labels (eps, default 0.1)",
+    "confidence_penalty": "cross-entropy minus beta * entropy (beta, default 0.1)",
+}
+_PARAM_DEFAULT = {"class_balanced": 0.999, "focal": 2.0, "ldam": 0.5, "logit_adjusted": 1.0, "label_smoothing": 0.1,
+                  "confidence_penalty": 0.1}
+COSTS = ("none", "va", "vad", "angular", "au", "uniform")
 
 
 @dataclass(frozen=True)
@@ -59,9 +73,10 @@ class TrainConfig:
 
     data: ``dataset`` and ``data`` (source-specific options as sorted (key, value) pairs), ``classes``;
     model: ``backbone``, ``width`` and ``norm`` (small CNN), ``weights_path``, ``dropout``;
-    loss: ``expression_loss``, ``lambda_ot``, ``cost`` (``none``, ``va``, ``vad``, ``angular``, ``uniform`` or an
-    explicit matrix in ``cost_matrix``), ``coordinates``, ``cost_fill`` (hand placements of classes the coordinate set
-    lacks, as ((name, (valence, arousal)), ...)), ``lambda_va``, ``lambda_au``;
+    loss: ``expression_loss`` (see ``EXPRESSION_LOSSES``) and its ``expression_param``, ``lambda_ot``, ``cost``
+    (``none``, ``va``, ``vad``, ``angular``, ``au``, ``uniform`` matched to the ``va`` cost's mean, or ``matrix``
+    with an explicit (predicted, true) matrix in ``cost_matrix``), ``coordinates``, ``cost_fill`` (hand placements
+    of classes the coordinate set lacks, as ((name, (valence, arousal)), ...)), ``lambda_va``, ``lambda_au``;
     optimisation: ``epochs``, ``batch_size``, ``lr``, ``weight_decay``, ``warmup_epochs``, ``grad_clip``;
     ``seed``, ``profile``, ``device`` (auto/cpu/cuda/mps), ``amp`` (bf16 autocast on GPU), ``channels_last``,
     ``compile``, ``augment`` (random horizontal flip), ``au_threshold``.
@@ -76,6 +91,7 @@ class TrainConfig:
     weights_path: str | None = None
     dropout: float = 0.0
     expression_loss: str = "ce"
+    expression_param: float | None = None
     lambda_ot: float = 0.0
     cost: str = "none"
     cost_matrix: tuple | None = None
@@ -114,6 +130,9 @@ def validate_config(config: TrainConfig) -> None:
         value = getattr(config, name)
         if not isinstance(value, (int, float)) or value < 0 or not math.isfinite(value):
             bad(name, value, "a finite number >= 0")
+    if config.expression_param is not None and (not isinstance(config.expression_param, (int, float))
+                                                or config.expression_param < 0):
+        bad("expression_param", config.expression_param, "None or a number >= 0")
     if config.lambda_ot > 0 and config.cost == "none":
         bad("cost", config.cost, "a cost when lambda_ot > 0")
     for name in ("epochs", "batch_size", "width"):
@@ -133,57 +152,71 @@ def validate_config(config: TrainConfig) -> None:
         n = len(config.classes)
         if cost.shape != (n, n):
             bad("cost_matrix", f"shape {cost.shape}", f"({n}, {n}) for classes {list(config.classes)}")
-        if (cost < 0).any() or np.any(np.diag(cost) != 0):
-            bad("cost_matrix", "with negative or non-zero diagonal entries", "non-negative, zero diagonal")
     cost_tensor(config)  # a cost that cannot be built (a class without a coordinate) fails here, before training
 
 
 def cost_tensor(config: TrainConfig) -> torch.Tensor | None:
-    """The (classes, classes) cost matrix of the OT term, from the circumplex module, or None."""
-    from . import circumplex as cx
+    """The (classes, classes) cost matrix of the OT term (rows predicted, columns true), or None."""
+    from . import losses
 
     if config.lambda_ot == 0 or config.cost == "none":
         return None
     if config.cost == "matrix":
-        return torch.tensor(config.cost_matrix, dtype=torch.float32)
-    kind = {"va": "va", "vad": "vad", "angular": "angular", "uniform": "uniform"}[config.cost]
-    frame = cx.cost_matrix(config.classes, kind, config.coordinates, fill=dict(config.cost_fill))
+        cost = losses.validate_cost(np.asarray(config.cost_matrix, dtype=float), config.classes, where="cost_matrix")
+        return torch.tensor(np.asarray(cost), dtype=torch.float32)
+    frame = losses.ot_cost(config.classes, config.cost, config.coordinates, fill=dict(config.cost_fill) or None)
     return torch.tensor(frame.to_numpy(), dtype=torch.float32)
 
 
-def multitask_loss(out: dict, batch: dict, config: TrainConfig, cost: torch.Tensor | None) -> tuple[torch.Tensor, dict]:
-    """The masked multi-task loss of one batch and its terms (tensors; no host synchronisation)."""
+def expression_term(logits: torch.Tensor, y: torch.Tensor, config: TrainConfig,
+                    counts: np.ndarray | None) -> torch.Tensor:
+    """The masked expression term (``config.expression_loss``); ``counts``: training class counts (controls)."""
+    from . import losses as L
+
+    name = config.expression_loss
+    param = config.expression_param if config.expression_param is not None else _PARAM_DEFAULT.get(name)
+    if name == "ce":
+        return L.weighted_cross_entropy(logits, y)
+    if counts is None:
+        raise ValueError(f"expression_loss={name!r} needs the training class counts")
+    if name == "inverse_frequency":
+        return L.weighted_cross_entropy(logits, y, L.inverse_frequency_weights(counts))
+    if name == "class_balanced":
+        return L.weighted_cross_entropy(logits, y, L.class_balanced_weights(counts, param))
+    if name == "focal":
+        return L.focal_loss(logits, y, gamma=param)
+    if name == "ldam":
+        return L.ldam_loss(logits, y, L.ldam_margins(counts, param))
+    if name == "logit_adjusted":
+        return L.logit_adjusted_loss(logits, y, counts / counts.sum(), tau=param)
+    if name == "balanced_softmax":
+        return L.balanced_softmax_loss(logits, y, counts)
+    if name == "label_smoothing":
+        return L.soft_cross_entropy(logits, L.smooth_labels(y, logits.shape[1], param))
+    return L.confidence_penalty_loss(logits, y, beta=param)
+
+
+def multitask_loss(out: dict, batch: dict, config: TrainConfig, cost: torch.Tensor | None,
+                   counts: np.ndarray | None = None) -> tuple[torch.Tensor, dict]:
+    """The masked multi-task loss of one batch and its terms (tensors; no host synchronisation).
+
+    Each term is normalized over the labelled entries of the batch; a batch without a label for a task contributes
+    0 for that task.
+    """
+    from . import losses as L
+
     y = batch["expression"]
-    has_y = y >= 0
-    n_y = has_y.sum().clamp_min(1)
-    logits = out["logits"].float()
-    ce = F.cross_entropy(logits, y.clamp_min(0), reduction="none")
-    terms = {"expression": (ce * has_y).sum() / n_y}
+    logits = out["logits"]
+    terms = {"expression": expression_term(logits, y, config, counts)}
     total = terms["expression"]
     if cost is not None:
-        probs = logits.softmax(-1)
-        expected = (probs * cost.to(probs.device)[y.clamp_min(0)]).sum(-1)  # sum_j p_j C[y, j]
-        terms["ot"] = (expected * has_y).sum() / n_y
+        terms["ot"] = L.expected_cost(logits, y, cost)
         total = total + config.lambda_ot * terms["ot"]
     if config.lambda_va > 0:
-        va_true = batch["va"]
-        has_va = torch.isfinite(va_true).all(-1)
-        w = has_va.float()
-        n = w.sum().clamp_min(1)
-        target = torch.where(has_va[:, None], va_true, torch.zeros_like(va_true))
-        pred = out["va"].float()
-        mp, mt = (pred * w[:, None]).sum(0) / n, (target * w[:, None]).sum(0) / n
-        vp = (((pred - mp) ** 2) * w[:, None]).sum(0) / n
-        vt = (((target - mt) ** 2) * w[:, None]).sum(0) / n
-        cov = (((pred - mp) * (target - mt)) * w[:, None]).sum(0) / n
-        ccc = 2 * cov / (vp + vt + (mp - mt) ** 2 + 1e-8)
-        terms["va"] = (1 - ccc).mean()
+        terms["va"] = L.ccc_loss(out["va"], batch["va"])
         total = total + config.lambda_va * terms["va"]
     if config.lambda_au > 0:
-        au = batch["au"]
-        has_au = au >= 0
-        bce = F.binary_cross_entropy_with_logits(out["au_logits"].float(), au.clamp_min(0).float(), reduction="none")
-        terms["au"] = (bce * has_au).sum() / has_au.sum().clamp_min(1)
+        terms["au"] = L.masked_bce_with_logits(out["au_logits"], batch["au"])
         total = total + config.lambda_au * terms["au"]
     return total, terms
 
@@ -337,6 +370,12 @@ def train(config: TrainConfig, train_set, val_set, test_set=None, root: Path | N
     steps = math.ceil(len(data["image"]) / config.batch_size)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, _schedule(config, steps))
     cost = cost_tensor(config)
+    counts = np.bincount(np.asarray(train_set.expression)[np.asarray(train_set.expression) >= 0],
+                         minlength=len(config.classes)).astype(float)
+    if config.expression_loss not in ("ce", "focal", "label_smoothing", "confidence_penalty") and (counts == 0).any():
+        empty = [c for c, n in zip(config.classes, counts) if n == 0]
+        raise ValueError(f"expression_loss={config.expression_loss!r} needs every class in the training set; "
+                         f"{empty} have no labelled sample")
     history, best_epoch, best_score, start_epoch = [], -1, -math.inf, 0
     checkpoint = folder / "checkpoint.pt"
     if checkpoint.is_file():
@@ -382,7 +421,7 @@ def train(config: TrainConfig, train_set, val_set, test_set=None, root: Path | N
                 batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
             with _autocast(device, config.amp):
                 out = step_fn(batch["image"])
-            loss, terms = multitask_loss(out, batch, config, cost)
+            loss, terms = multitask_loss(out, batch, config, cost, counts)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip > 0:

@@ -77,7 +77,7 @@ def test_config_hash_changes_with_every_field():
     seen = {config_hash(base)}
     changed = {"classes": CLASSES[::-1], "dataset": "affectnet", "data": (("preset", "x"),), "backbone": "resnet18",
                "norm": "group",
-               "width": 8, "weights_path": "/w.pt", "dropout": 0.1, "expression_loss": "focal", "lambda_ot": 1.0,
+               "width": 8, "weights_path": "/w.pt", "dropout": 0.1, "expression_loss": "focal", "expression_param": 3.0, "lambda_ot": 1.0,
                "cost": "uniform", "cost_matrix": ((0, 1), (1, 0)), "coordinates": "russell1980", "lambda_va": 0.5,
                "cost_fill": (("Other", (0.0, 0.0)),),
                "lambda_au": 0.5, "epochs": 9, "batch_size": 7, "lr": 0.1, "weight_decay": 0.2, "warmup_epochs": 2.0,
@@ -148,3 +148,37 @@ def test_gpu_check_script_runs_on_cpu():
                            "32", "--tolerance", "100"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "bf16 / fp32 throughput" in proc.stdout and "verdict: same loss" in proc.stdout
+
+
+@pytest.mark.parametrize("loss", ["ce", "inverse_frequency", "class_balanced", "focal", "ldam", "logit_adjusted",
+                                  "balanced_softmax", "label_smoothing", "confidence_penalty"])
+def test_every_expression_control_trains(sets, tmp_path, loss):
+    from affect_book.train import EXPRESSION_LOSSES
+
+    assert loss in EXPRESSION_LOSSES
+    train_set, val_set, _ = sets
+    result = train(_config(epochs=1, expression_loss=loss, cost="au", lambda_ot=0.3), train_set, val_set,
+                   root=tmp_path, progress=False)
+    assert np.isfinite(result.history[0]["train_loss"]) and result.history[0]["train_expression"] > 0
+
+
+def test_multitask_loss_terms_match_the_losses_module():
+    from affect_book import losses as L
+    from affect_book.train import cost_tensor, multitask_loss
+
+    torch.manual_seed(0)
+    config = _config(lambda_ot=0.7, cost="va", lambda_va=0.5, lambda_au=2.0)
+    out = {"logits": torch.randn(6, 4), "va": torch.rand(6, 2) * 2 - 1, "au_logits": torch.randn(6, 12)}
+    batch = {"expression": torch.tensor([0, 1, -1, 3, 2, 1]), "va": torch.rand(6, 2) * 2 - 1,
+             "au": torch.randint(-1, 2, (6, 12))}
+    batch["va"][1] = float("nan")
+    cost = cost_tensor(config)
+    total, terms = multitask_loss(out, batch, config, cost)
+    keep = batch["expression"] >= 0
+    ce = torch.nn.functional.cross_entropy(out["logits"][keep], batch["expression"][keep])
+    p = out["logits"][keep].softmax(-1)
+    ot_ref = (p * cost[:, batch["expression"][keep]].T).sum(-1).mean()
+    assert torch.allclose(terms["expression"], ce, atol=1e-6)
+    assert torch.allclose(terms["ot"], ot_ref, atol=1e-6)
+    assert torch.allclose(terms["va"], L.ccc_loss(out["va"], batch["va"]))
+    assert torch.allclose(total, ce + 0.7 * ot_ref + 0.5 * terms["va"] + 2.0 * terms["au"], atol=1e-6)
