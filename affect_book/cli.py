@@ -1,5 +1,6 @@
 """The ``affect-book`` command line. ``affect-book book ...`` runs the book (see :mod:`affect_book.book`);
-``affect-book data summary ...`` counts a data source (see :mod:`affect_book.data.sources`)."""
+``affect-book data summary ...`` counts a data source (see :mod:`affect_book.data.sources`); ``affect-book train
+--config run.json`` trains one run (see :mod:`affect_book.train`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import sys
 from typing import Sequence
 
 COMMANDS = {"book": "run the chapters with papermill and build the HTML site",
-            "data": "inspect a data source: `affect-book data summary --dataset NAME --root PATH`"}
+            "data": "inspect a data source: `affect-book data summary --dataset NAME --root PATH`",
+            "train": "train one run from a JSON config: `affect-book train --config run.json --set epochs=3`"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,6 +29,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .data.sources import main as data_main
 
         return data_main(argv[1:])
+    if argv[0] == "train":
+        from .train import main as train_main
+
+        return train_main(argv[1:])
     return 2
 
 

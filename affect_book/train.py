@@ -484,3 +484,78 @@ def _write_log(path: Path, history: Sequence[dict]) -> None:
     writer.writeheader()
     writer.writerows(history)
     atomic_write_bytes(path, buffer.getvalue().encode())
+
+
+def config_from_dict(values: dict[str, Any], classes: Sequence[str] | None = None) -> TrainConfig:
+    """A :class:`TrainConfig` from plain values (a JSON config file): ``data`` may be a dict, lists become tuples,
+    ``classes`` defaults to the data's. An unknown key is an error naming the valid ones."""
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise ValueError(f"unknown config key(s) {unknown}; expected among {sorted(fields)}")
+
+    def frozen(v):
+        if isinstance(v, dict):
+            return tuple(sorted((k, frozen(x)) for k, x in v.items()))
+        if isinstance(v, list):
+            return tuple(frozen(x) for x in v)
+        return v
+
+    values = {k: frozen(v) for k, v in values.items()}
+    if "classes" not in values:
+        if classes is None:
+            raise ValueError("the config names no classes and no data was loaded to take them from")
+        values["classes"] = tuple(classes)
+    return TrainConfig(**values)
+
+
+def _parse_override(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise ValueError(f"--set {text!r}: expected KEY=VALUE")
+    key, raw = text.split("=", 1)
+    try:
+        return key, json.loads(raw)
+    except json.JSONDecodeError:
+        return key, raw
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``affect-book train --config run.json [--set key=value ...]`` (also ``python -m affect_book.train``, which
+    ``torchrun`` can launch on several GPUs). Loads the data named by the config, trains (or loads the cached run)
+    and prints the validation and test metrics as JSON."""
+    parser = argparse.ArgumentParser(prog="affect-book train", description=main.__doc__.split("\n")[0])
+    parser.add_argument("--config", type=Path, help="JSON file of TrainConfig fields; data options under 'data'")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config field (JSON value, e.g. --set lambda_ot=0.5 --set cost='\"va\"')")
+    parser.add_argument("--root", type=Path, default=None, help="run directory root (default: the cache)")
+    args = parser.parse_args(argv)
+    values = json.loads(args.config.read_text()) if args.config else {}
+    values.update(dict(_parse_override(t) for t in args.set))
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:
+        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    try:
+        from .data.sources import load_splits
+
+        data_options = dict(values.get("data") or {})
+        profile = values.get("profile", "cpu")
+        splits = load_splits(values.get("dataset", "synthetic"), profile=profile, **data_options)
+        config = config_from_dict(values, splits["train"].classes)
+        validate_config(config)
+        result = train(config, splits["train"], splits["val"], splits["test"], root=args.root)
+        if _distributed()[0] == 0:
+            print(json.dumps({"run_dir": str(result.run_dir), "config_hash": result.config_hash,
+                              "best_epoch": result.best_epoch, "val": result.val_metrics,
+                              "test": result.test_metrics, "loaded_from_cache": result.loaded_from_cache},
+                             indent=1, default=float))
+    except (ValueError, FileNotFoundError) as err:
+        print(f"affect-book train: {err}", file=sys.stderr)
+        return 2
+    finally:
+        if distributed:
+            torch.distributed.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

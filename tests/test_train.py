@@ -182,3 +182,25 @@ def test_multitask_loss_terms_match_the_losses_module():
     assert torch.allclose(terms["ot"], ot_ref, atol=1e-6)
     assert torch.allclose(terms["va"], L.ccc_loss(out["va"], batch["va"]))
     assert torch.allclose(total, ce + 0.7 * ot_ref + 0.5 * terms["va"] + 2.0 * terms["au"], atol=1e-6)
+
+
+def test_train_command_line(tmp_path, monkeypatch, capsys):
+    import json
+
+    from affect_book.cli import main
+
+    monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path / "cache"))
+    config = {"dataset": "synthetic", "data": {"preset": "balanced", "n_train": 64, "n_val": 32, "n_test": 32},
+              "profile": "smoke", "epochs": 1, "width": 4, "batch_size": 32, "lambda_ot": 0.5, "cost": "uniform",
+              "cost_fill": [["Contempt", [-0.555, 0.47]]],
+              "device": "cpu"}
+    (tmp_path / "run.json").write_text(json.dumps(config))
+    assert main(["train", "--config", str(tmp_path / "run.json"), "--root", str(tmp_path / "runs")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["best_epoch"] == 1 and "p_mtl" in out["test"] and not out["loaded_from_cache"]
+    assert main(["train", "--config", str(tmp_path / "run.json"), "--root", str(tmp_path / "runs")]) == 0
+    assert json.loads(capsys.readouterr().out)["loaded_from_cache"]
+    assert main(["train", "--config", str(tmp_path / "run.json"), "--set", "backbone=\"resnet19\""]) == 2
+    assert "resnet19" in capsys.readouterr().err
+    assert main(["train", "--config", str(tmp_path / "run.json"), "--set", "epoch=3"]) == 2
+    assert "unknown config key" in capsys.readouterr().err

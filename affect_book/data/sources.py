@@ -18,8 +18,8 @@ from typing import Any, Callable
 
 from .records import RecordIndex, format_skipped
 
-__all__ = ["SOURCES", "Source", "SourceNotAvailable", "get_records", "load", "register_source", "summary",
-           "summary_of", "format_summary"]
+__all__ = ["SOURCES", "Source", "SourceNotAvailable", "get_records", "load", "load_splits", "register_source",
+           "summary", "summary_of", "format_summary"]
 
 
 class SourceNotAvailable(RuntimeError):
@@ -121,6 +121,30 @@ def load(dataset: str, root: str | os.PathLike | None = None, split: str = "trai
     data = cache.dataset(transform=transform)
     data.prepared = cache
     return data
+
+
+def load_splits(dataset: str, root: str | os.PathLike | None = None, profile: str = "cpu",
+                image_size: int | None = None, progress: bool = True, **options) -> dict:
+    """Train, val and test datasets for a training run: ``{"train": ..., "val": ..., "test": ...}``.
+
+    ``synthetic``: the simulator's three identity-disjoint splits at ``profile`` sizes (options: ``preset`` and
+    any knob). Real data (``affectnet``, ``affwild2``, ``manifest``): the official training split as ``train``, and
+    the official validation split as both ``val`` (model selection) and ``test``: AffectNet's and Aff-Wild2's test
+    labels were never released, so published results are validation results, and so are these (selecting the
+    epoch on the split you report is optimistic; the book says so where it reports them). Images are prepared at
+    ``image_size`` (default: the profile's).
+    """
+    from ..profiles import get_profile
+
+    if dataset == "synthetic":
+        if image_size is not None:
+            options["image_size"] = image_size
+        return {split: get_records("synthetic", None, split, profile=profile, **options)
+                for split in ("train", "val", "test")}
+    size = image_size or get_profile(profile).image_size
+    train = load(dataset, root, "train", image_size=size, progress=progress, **options)
+    val = load(dataset, root, "val", image_size=size, progress=progress, **options)
+    return {"train": train, "val": val, "test": val}
 
 
 def summary_of(records, dataset: str, split: str) -> dict:
