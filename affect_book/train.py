@@ -539,10 +539,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         data_options = dict(values.get("data") or {})
         profile = values.get("profile", "cpu")
-        splits = load_splits(values.get("dataset", "synthetic"), profile=profile, **data_options)
-        config = config_from_dict(values, splits["train"].classes)
-        validate_config(config)
-        result = train(config, splits["train"], splits["val"], splits["test"], root=args.root)
+        with contextlib.redirect_stdout(sys.stderr):  # progress and notes to stderr: stdout is the JSON result
+            splits = load_splits(values.get("dataset", "synthetic"), profile=profile, **data_options)
+            config = config_from_dict(values, splits["train"].classes)
+            validate_config(config)
+            result = train(config, splits["train"], splits["val"], splits["test"], root=args.root)
         if _distributed()[0] == 0:
             print(json.dumps({"run_dir": str(result.run_dir), "config_hash": result.config_hash,
                               "best_epoch": result.best_epoch, "val": result.val_metrics,
