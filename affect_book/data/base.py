@@ -26,10 +26,29 @@ import numpy as np
 
 from ..facs import ABAW_AUS
 
-__all__ = ["AU_COLUMNS", "ArrayDataset"]
+__all__ = ["AU_COLUMNS", "ArrayDataset", "LabelMasks"]
 
 #: Names of the 12 AU label columns, in ABAW order.
 AU_COLUMNS: tuple[str, ...] = tuple(f"AU{a}" for a in ABAW_AUS)
+
+
+class LabelMasks:
+    """Label masks of anything holding ``expression`` (N,), ``va`` (N, 2) and ``au`` (N, 12) label arrays."""
+
+    @property
+    def has_expression(self) -> np.ndarray:
+        """(N,) bool: the record has an expression label."""
+        return self.expression >= 0
+
+    @property
+    def has_va(self) -> np.ndarray:
+        """(N,) bool: the record has valence and arousal."""
+        return np.isfinite(self.va).all(axis=1)
+
+    @property
+    def has_au(self) -> np.ndarray:
+        """(N,) bool: the record has all 12 AU labels."""
+        return (self.au >= 0).all(axis=1)
 
 
 def _torch_dataset_base():
@@ -38,7 +57,7 @@ def _torch_dataset_base():
     return torch.utils.data.Dataset
 
 
-class ArrayDataset(_torch_dataset_base()):
+class ArrayDataset(LabelMasks, _torch_dataset_base()):
     """Images and labels held in arrays.
 
     ``images``: (N, H, W, 3) uint8 RGB; ``expression``: (N,) int, -1 for no label; ``va``: (N, 2) float, NaN for
@@ -87,21 +106,6 @@ class ArrayDataset(_torch_dataset_base()):
         return {"image": image, "expression": int(self.expression[index]),
                 "va": torch.from_numpy(self.va[index].copy()), "au": torch.from_numpy(self.au[index].copy()),
                 "subject": str(self.subject[index]), "source": self.source, "index": int(index)}
-
-    @property
-    def has_expression(self) -> np.ndarray:
-        """(N,) bool: the record has an expression label."""
-        return self.expression >= 0
-
-    @property
-    def has_va(self) -> np.ndarray:
-        """(N,) bool: the record has valence and arousal."""
-        return np.isfinite(self.va).all(axis=1)
-
-    @property
-    def has_au(self) -> np.ndarray:
-        """(N,) bool: the record has all 12 AU labels."""
-        return (self.au >= 0).all(axis=1)
 
     def label_counts(self) -> dict:
         """Valid labels per task and expression counts by class name."""

@@ -20,12 +20,12 @@ images (corrupt bytes, a face box outside the image) are left out and counted by
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import multiprocessing
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -114,16 +114,9 @@ def cache_dir_for(records: RecordIndex, image_size: int = 112, chunk_size: int =
 
 
 def _atomic_save_npz(target: Path, /, **arrays) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write_bytes(target, buffer.getvalue())
 
 
 def _chunk_path(folder: Path, chunk: int) -> Path:

@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .base import AU_COLUMNS
+from .base import AU_COLUMNS, LabelMasks
 
 __all__ = ["DataFormatError", "RecordIndex", "RecordBuilder", "ExistingFiles", "format_skipped"]
 
@@ -37,7 +37,7 @@ class DataFormatError(ValueError):
 
 
 @dataclass
-class RecordIndex:
+class RecordIndex(LabelMasks):
     """Image paths and labels of one split of a dataset, before any image is decoded.
 
     ``paths``: (N,) absolute image paths; ``boxes``: (N, 4) int face boxes ``x, y, width, height`` in source
@@ -74,21 +74,6 @@ class RecordIndex:
 
     def __len__(self) -> int:
         return len(self.paths)
-
-    @property
-    def has_expression(self) -> np.ndarray:
-        """(N,) bool: the record has an expression label."""
-        return self.expression >= 0
-
-    @property
-    def has_va(self) -> np.ndarray:
-        """(N,) bool: the record has valence and arousal."""
-        return np.isfinite(self.va).all(axis=1)
-
-    @property
-    def has_au(self) -> np.ndarray:
-        """(N,) bool: the record has all 12 AU labels."""
-        return (self.au >= 0).all(axis=1)
 
     def expression_counts(self) -> dict[str, int]:
         """Number of records per expression class, by class name, in class order."""
