@@ -153,6 +153,28 @@ def test_sinkhorn_matches_pot(k, method, rng):
         np.testing.assert_allclose(got, np.array(ref, dtype=float), atol=1e-6, err_msg=f"seed {SEED}")
 
 
+def test_float32_sinkhorn_matches_pot_and_the_float64_path(rng):
+    """Float32 logits with max(C)/reg <= FLOAT32_MAX_RATIO iterate in float32 (the default training path)."""
+    k, batch = 8, 16
+    cost = L.ot_cost("affectnet8", fill={"Contempt": (-0.555, 0.47)}).to_numpy()
+    logits, labels = random_problem(k, batch, rng, scale=2.0)
+    targets = L.smooth_labels(labels, k, 0.1).double()
+    for reg, n_iter in ((0.2, 2000), (0.05, 100)):
+        assert cost.max() / reg <= L.FLOAT32_MAX_RATIO
+        z32 = logits.float().requires_grad_()
+        got = L.entropic_ot(z32, targets.float(), cost, reg=reg, n_iter=n_iter, reduction="none")
+        assert got.dtype == torch.float32
+        got.sum().backward()
+        z64 = logits.clone().requires_grad_()
+        ref64 = L.entropic_ot(z64, targets, cost, reg=reg, n_iter=n_iter, reduction="none")
+        ref64.sum().backward()
+        np.testing.assert_allclose(got.detach().numpy(), ref64.detach().numpy(), atol=2e-6, err_msg=f"seed {SEED}")
+        np.testing.assert_allclose(z32.grad.numpy(), z64.grad.numpy(), atol=2e-6, err_msg=f"seed {SEED}")
+        if n_iter == 2000:  # converged: against POT
+            ref = L.pot_ot(logits, targets, cost, "batch", reg=reg, reduction="none", max_iter=5000, tol=1e-12)
+            np.testing.assert_allclose(got.detach().numpy(), ref.numpy(), atol=2e-6, err_msg=f"seed {SEED}")
+
+
 def test_sinkhorn_batch_solver_of_pot_agrees(rng):
     k, batch, reg = 6, 10, 0.1
     logits, labels = random_problem(k, batch, rng, scale=1.0)
