@@ -392,27 +392,38 @@ def _sinkhorn_scaling(at, bt, kernel, n_iter):
 
 
 class _ScalingKL(torch.autograd.Function):
-    """The "kl" value from logits by the scaling method, per sample, with its envelope-theorem gradient.
+    """The "kl" value from logits by the scaling method, masked and reduced, with its envelope-theorem gradient.
 
-    ``forward(logits_t, bt, kernel, reg, n_iter)``: ``logits_t`` (classes, batch) logits, ``bt`` (classes, batch)
-    targets, ``kernel`` ``exp(-C/reg)``; returns ``reg * (<a, F> + <b, G>)``, (batch,), with ``a`` the softmax.
-    Backward: with ``F`` held fixed, ``d/dz reg <softmax(z), F> = reg * a * (F - <a, F>)``, the same gradient
-    autograd would give for the dual value with detached potentials, in 4 operations and without a graph."""
+    ``forward(logits, b, valid, kernel, reg, n_iter, reduction)``: ``logits`` and ``b`` (batch, classes), ``valid``
+    (batch,) bool, ``kernel`` ``exp(-C/reg)``; per sample ``reg * (<a, F> + <b, G>)`` with ``a`` the softmax, 0 on
+    invalid rows, then reduced exactly as :func:`_reduce` does. Backward: with ``F`` held fixed,
+    ``d/dz reg <softmax(z), F> = reg * a * (F - <a, F>)`` times the reduction's weight of the row: the gradient
+    autograd would give for the dual value with detached potentials, computed without a graph."""
 
     @staticmethod
-    def forward(ctx, logits_t, bt, kernel, reg, n_iter):
-        at = torch.softmax(logits_t, dim=0).contiguous()
-        fpot, gpot = _sinkhorn_scaling(at, bt, kernel, n_iter)
-        ctx.save_for_backward(at, fpot)
+    def forward(ctx, logits, b, valid, kernel, reg, n_iter, reduction):
+        at = torch.softmax(logits.t(), dim=0).contiguous()
+        fpot, gpot = _sinkhorn_scaling(at, b.t().contiguous(), kernel, n_iter)
+        per_sample = ((at * fpot).sum(0) + (b.t() * gpot).sum(0)) * reg
+        per_sample = torch.where(valid, per_sample, torch.zeros_like(per_sample))
+        weights = valid.to(per_sample.dtype)
+        if reduction == "none":
+            out = per_sample
+        elif reduction == "sum":
+            out = per_sample.sum()
+        else:
+            weights = weights / weights.sum().clamp_min(1.0)
+            out = (per_sample * weights).sum()
+        ctx.save_for_backward(at, fpot, weights)
         ctx.reg = reg
-        return reg * ((at * fpot).sum(0) + (bt * gpot).sum(0))
+        return out
 
     @staticmethod
     def backward(ctx, grad_out):
-        at, fpot = ctx.saved_tensors
+        at, fpot, weights = ctx.saved_tensors
         scaled = fpot * ctx.reg
-        grad = at * (scaled - (at * scaled).sum(0, keepdim=True)) * grad_out
-        return grad, None, None, None, None
+        grad = at * (scaled - (at * scaled).sum(0, keepdim=True)) * (weights * grad_out)
+        return grad.t(), None, None, None, None, None, None
 
 
 def entropic_ot(inputs: torch.Tensor, target_probs: torch.Tensor, cost, reg: float = 0.05, n_iter: int = 100,
@@ -487,10 +498,11 @@ def entropic_ot(inputs: torch.Tensor, target_probs: torch.Tensor, cost, reg: flo
     dtype = torch.float32 if single else torch.float64
     with _no_autocast(inputs.device):
         if method == "scaling" and value == "kl" and from_logits:  # the default path: one autograd node
+            if reduction not in REDUCTIONS:
+                raise ValueError(f"reduction={reduction!r}; expected one of {list(REDUCTIONS)}")
             b, valid = _soft_targets(target_probs, batch, k, dtype)
             kernel = torch.exp(_cost_tensor(cost, inputs, dtype) * (-1.0 / reg))
-            per_sample = _ScalingKL.apply(inputs.t().to(dtype), b.t().contiguous(), kernel, reg, n_iter)
-            return _reduce(per_sample, valid, reduction).to(out_dtype)
+            return _ScalingKL.apply(inputs.to(dtype), b, valid, kernel, reg, n_iter, reduction).to(out_dtype)
         a, log_a = _log_probs(inputs, from_logits, dtype)
         b, valid = _soft_targets(target_probs, batch, k, dtype)
         if method == "log" or value != "kl":
