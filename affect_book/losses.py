@@ -336,6 +336,8 @@ SCALING_MAX_RATIO = 120.0
 #: exp(+-2 * 40) stays inside float32's normal range (1.2e-38 to 3.4e38) with a margin of 1000. Above it, or when
 #: the ratio is not known (a cost tensor on a GPU is not inspected), the iterations run in float64.
 FLOAT32_MAX_RATIO = 40.0
+#: Run the no-autograd "scaling" loop of CPU tensors through NumPy (same arithmetic, lower per-call overhead).
+NUMPY_LOOP_ON_CPU = True
 
 
 def _soft_targets(targets: torch.Tensor, batch: int, k: int, dtype) -> tuple[torch.Tensor, torch.Tensor]:
@@ -372,19 +374,34 @@ def _sinkhorn_scaling(at, bt, kernel, n_iter):
     point) stays there. Starting from ``v = b`` (the same start, hence the same iterates, as the log method) and
     using ``exp(-max(C)/reg) <= K <= 1``, every ``v_j / b_j`` stays within ``exp(+-R)``, ``R = max(C)/reg``, and
     ``K v``, ``u``, ``K^T u`` within ``exp(+-2R)``: finite and normal in float64 while ``R <= SCALING_MAX_RATIO``
-    and in float32 while ``R <= FLOAT32_MAX_RATIO``. Without autograd the loop writes into preallocated buffers."""
+    and in float32 while ``R <= FLOAT32_MAX_RATIO``. Without autograd the loop writes into preallocated buffers,
+    through NumPy on a CPU (while ``NUMPY_LOOP_ON_CPU``), through torch elsewhere."""
     kernel_t = kernel.t().contiguous()
     if torch.is_grad_enabled() and (at.requires_grad or bt.requires_grad):
         v = bt
         for _ in range(n_iter - 1):
             v = bt / (kernel_t @ (at / (kernel @ v)))
+    elif at.device.type == "cpu" and NUMPY_LOOP_ON_CPU:
+        # The same 4 operations on NumPy views of the same memory: for these tiny arrays the time is per-call
+        # overhead, about half of torch's on a CPU (benchmarks/bench_losses.py).
+        kn, ktn, an, bn = (x.detach().numpy() for x in (kernel, kernel_t, at, bt))
+        v = bt.detach().clone()
+        vn, u, w = v.numpy(), np.empty_like(an), np.empty_like(bn)
+        dot, divide = np.dot, np.divide
+        with np.errstate(all="ignore"):  # as torch: no warnings; the bound above keeps everything finite
+            for _ in range(n_iter - 1):
+                dot(kn, vn, out=w)
+                divide(an, w, out=u)
+                dot(ktn, u, out=w)
+                divide(bn, w, out=vn)
     else:
         v, u, w = bt.clone(), torch.empty_like(at), torch.empty_like(bt)
+        mm, div = torch.mm, torch.div
         for _ in range(n_iter - 1):
-            torch.mm(kernel, v, out=w)
-            torch.div(at, w, out=u)
-            torch.mm(kernel_t, u, out=w)
-            torch.div(bt, w, out=v)
+            mm(kernel, v, out=w)
+            div(at, w, out=u)
+            mm(kernel_t, u, out=w)
+            div(bt, w, out=v)
     v = v / v.amax(0, keepdim=True)  # fixes the free constant of (F, G); the plan and the value do not depend on it
     w = kernel @ v
     z = kernel_t @ (at / w)
@@ -440,10 +457,10 @@ def entropic_ot(inputs: torch.Tensor, target_probs: torch.Tensor, cost, reg: flo
     the last update makes the columns (target marginals) exact, the rows are exact at convergence. At reg 0.05
     with the valence-arousal cost, 100 iterations are not fully converged on diffuse predictions (measured once,
     256 samples): against 20000 iterations, label-smoothed targets (eps 0.1) and logits ``2 * randn`` left a
-    per-sample value error of up to about 2e-3 and a logit-gradient error of up to about 3e-2 (largest gradient entry about 0.34); confident
-    predictions and annotator-vote targets converge much faster. Fewer iterations were measured to be worse
-    (50: up to 4e-3 and 5e-2), so 100 stays the default; raise ``n_iter`` (or ``reg``) where gradients must be
-    tighter.
+    per-sample value error of up to about 2e-3 and a logit-gradient error of up to about 3e-2 (largest gradient
+    entry about 0.34); confident predictions and annotator-vote targets converge much faster. Fewer iterations
+    were measured to be worse (50: up to 4e-3 and 5e-2), so 100 stays the default; raise ``n_iter`` (or
+    ``reg``) where gradients must be tighter.
 
     ``value`` says what is returned, per sample, with ``T`` the Sinkhorn plan:
 
@@ -459,8 +476,8 @@ def entropic_ot(inputs: torch.Tensor, target_probs: torch.Tensor, cost, reg: flo
 
     ``method``: ``"log"``: log-sum-exp over each entry of a (batch, classes, classes) tensor, stable for any
     ``reg``; ``"scaling"``: the same iteration as matrix products with the kernel ``exp(-C/reg)`` (no rescaling
-    needed, see ``_sinkhorn_scaling``), many times faster (``benchmarks/bench_losses.py``), valid while ``max(C) / reg <= 120``;
-    ``"auto"`` (default): "scaling" when that ratio is known to hold (a host cost, checked here), else "log".
+    needed, see ``_sinkhorn_scaling``), many times faster (``benchmarks/bench_losses.py``), valid while
+    ``max(C) / reg <= 120``; ``"auto"`` (default): "scaling" when that ratio is known to hold (a host cost, checked here), else "log".
     A CUDA cost tensor is not inspected (that would synchronise): "auto" then means "log"; :class:`OTLoss`
     checks its cost once at construction and picks "scaling" when it can. Both agree with POT's
     ``sinkhorn_log`` (tests/test_losses.py).
@@ -469,7 +486,9 @@ def entropic_ot(inputs: torch.Tensor, target_probs: torch.Tensor, cost, reg: flo
     inputs and a known ``max(C)/reg <= FLOAT32_MAX_RATIO`` (40; the valence-arousal cost at reg 0.05 gives 33),
     where they run in float32: every iterate then stays within exp(+-80), inside float32's range, and the result
     agrees with the float64 path to about 1e-6. That path is one autograd node (``_ScalingKL``) whose backward
-    applies the potential's gradient directly; nothing is recorded over the iterations.
+    applies the potential's gradient directly; nothing is recorded over the iterations. On a CPU that path's
+    loop runs through NumPy on the same memory (``NUMPY_LOOP_ON_CPU``; lower per-call overhead), elsewhere
+    through torch; both give the same numbers (tests/test_losses.py).
     """
     _check_2d(inputs, "inputs")
     if value not in OT_VALUES:

@@ -8,7 +8,9 @@ Prints, as ratios measured here and now (forward + backward each):
    gradients (what a training loop would have to do without a batched solver: a loss needs gradients, so this
    is the like-for-like comparison, and the acceptance target of at least 50x is measured against it). For
    context also: the same loop on NumPy arrays (forward only, no gradient: not a usable loss), the "log" Sinkhorn
-   method, the default path on float64 logits, and POT's own batched solver.
+   method, the default path on float64 logits, the default path with its inner loop in torch instead of NumPy
+   (on a CPU the loop runs through NumPy, see ``losses.NUMPY_LOOP_ON_CPU``; a GPU runs the torch loop), and
+   POT's own batched solver.
 
 Usage: ``python benchmarks/bench_losses.py [--device cpu|cuda] [--repeats 30]``.
 """
@@ -84,6 +86,10 @@ def main(argv=None) -> dict:
         L.entropic_ot(logits64, soft.double(), c.double(), reg=0.05, n_iter=args.n_iter).backward()
 
     t_sk_64 = timed(default_float64, args.repeats, device)
+    saved, L.NUMPY_LOOP_ON_CPU = L.NUMPY_LOOP_ON_CPU, False  # the torch loop, which a GPU runs
+    t_sk_torch_loop = timed(run(lambda: L.entropic_ot(logits, soft, c, reg=0.05, n_iter=args.n_iter)),
+                            args.repeats, device)
+    L.NUMPY_LOOP_ON_CPU = saved
     loop_repeats = max(3, args.repeats // 5)
     t_emd_loop = timed(run(lambda: L.pot_ot(logits, soft, c, "emd2")), loop_repeats, device)
     t_pot_batch = timed(run(lambda: L.pot_ot(logits, soft, c, "batch", reg=0.05, max_iter=args.n_iter, tol=0.0)),
@@ -103,10 +109,13 @@ def main(argv=None) -> dict:
     rows = [
         ("cross-entropy", t_ce, None),
         ("OT closed form (hard labels)", t_closed, f"{t_closed / t_ce:.2f} x cross-entropy"),
-        (f"torch Sinkhorn, default (scaling), {args.n_iter} it", t_sk_scaling,
+        (f"batched Sinkhorn, default (scaling), {args.n_iter} it", t_sk_scaling,
          f"{t_emd_loop / t_sk_scaling:.1f} x faster than emd2 loop (torch)"),
         (f"  same, float64 logits", t_sk_64, f"{t_emd_loop / t_sk_64:.1f} x faster than emd2 loop (torch)"),
-        (f"torch Sinkhorn, log, {args.n_iter} it", t_sk, f"{t_emd_loop / t_sk:.1f} x faster than emd2 loop (torch)"),
+        ("  same, torch loop instead of NumPy on CPU", t_sk_torch_loop,
+         f"{t_emd_loop / t_sk_torch_loop:.1f} x faster than emd2 loop (torch)"),
+        (f"batched Sinkhorn, log (torch), {args.n_iter} it", t_sk,
+         f"{t_emd_loop / t_sk:.1f} x faster than emd2 loop (torch)"),
         ("loop of 256 ot.emd2, torch backend + grad", t_emd_loop, None),
         ("loop of 256 ot.emd2, numpy (forward only)", t_emd_numpy,
          f"{t_emd_numpy / t_sk_scaling:.1f} x the default Sinkhorn's time"),
@@ -118,6 +127,7 @@ def main(argv=None) -> dict:
         "closed_form_over_cross_entropy": t_closed / t_ce,
         "emd2_torch_loop_over_sinkhorn_default": t_emd_loop / t_sk_scaling,
         "emd2_torch_loop_over_sinkhorn_default_float64": t_emd_loop / t_sk_64,
+        "emd2_torch_loop_over_sinkhorn_default_torch_loop": t_emd_loop / t_sk_torch_loop,
         "emd2_torch_loop_over_sinkhorn_log": t_emd_loop / t_sk,
         "emd2_numpy_forward_loop_over_sinkhorn_default": t_emd_numpy / t_sk_scaling,
     }

@@ -200,6 +200,24 @@ def test_default_sinkhorn_path_masks_and_reduces_like_the_autograd_path(reductio
     assert torch.all(grads[0][3] == 0)
 
 
+@pytest.mark.parametrize("dtype", (torch.float32, torch.float64))
+def test_numpy_and_torch_scaling_loops_agree(dtype, rng, monkeypatch):
+    """On a CPU the no-autograd scaling loop runs through NumPy; the torch loop (what a GPU runs) gives the same."""
+    cost = L.ot_cost("affectnet8", fill={"Contempt": (-0.555, 0.47)}).to_numpy()
+    logits, labels = random_problem(8, 32, rng, scale=2.0)
+    targets = L.smooth_labels(labels, 8, 0.1).to(dtype)
+    results = []
+    for numpy_loop in (True, False):
+        monkeypatch.setattr(L, "NUMPY_LOOP_ON_CPU", numpy_loop)
+        leaf = logits.to(dtype).requires_grad_()
+        value = L.entropic_ot(leaf, targets, cost, reduction="none")
+        value.sum().backward()
+        results.append((value.detach(), leaf.grad))
+    tol = 1e-12 if dtype == torch.float64 else 1e-6
+    for got, ref in zip(*results):
+        torch.testing.assert_close(got, ref, atol=tol, rtol=0, msg=lambda m: f"seed {SEED}: {m}")
+
+
 def test_sinkhorn_batch_solver_of_pot_agrees(rng):
     k, batch, reg = 6, 10, 0.1
     logits, labels = random_problem(k, batch, rng, scale=1.0)
