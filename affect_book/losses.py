@@ -477,8 +477,8 @@ def entropic_ot(inputs: torch.Tensor, target_probs: torch.Tensor, cost, reg: flo
     ``method``: ``"log"``: log-sum-exp over each entry of a (batch, classes, classes) tensor, stable for any
     ``reg``; ``"scaling"``: the same iteration as matrix products with the kernel ``exp(-C/reg)`` (no rescaling
     needed, see ``_sinkhorn_scaling``), many times faster (``benchmarks/bench_losses.py``), valid while
-    ``max(C) / reg <= 120``; ``"auto"`` (default): "scaling" when that ratio is known to hold (a host cost, checked here), else "log".
-    A CUDA cost tensor is not inspected (that would synchronise): "auto" then means "log"; :class:`OTLoss`
+    ``max(C) / reg <= 120``; ``"auto"`` (default): "scaling" when that ratio is known to hold (a host cost,
+    checked here), else "log". A CUDA cost tensor is not inspected (that would synchronise): "auto" then means "log"; :class:`OTLoss`
     checks its cost once at construction and picks "scaling" when it can. Both agree with POT's
     ``sinkhorn_log`` (tests/test_losses.py).
 
