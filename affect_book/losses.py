@@ -478,9 +478,9 @@ def entropic_ot(inputs: torch.Tensor, target_probs: torch.Tensor, cost, reg: flo
     ``reg``; ``"scaling"``: the same iteration as matrix products with the kernel ``exp(-C/reg)`` (no rescaling
     needed, see ``_sinkhorn_scaling``), many times faster (``benchmarks/bench_losses.py``), valid while
     ``max(C) / reg <= 120``; ``"auto"`` (default): "scaling" when that ratio is known to hold (a host cost,
-    checked here), else "log". A CUDA cost tensor is not inspected (that would synchronise): "auto" then means "log"; :class:`OTLoss`
-    checks its cost once at construction and picks "scaling" when it can. Both agree with POT's
-    ``sinkhorn_log`` (tests/test_losses.py).
+    checked here), else "log". A CUDA cost tensor is not inspected (that would synchronise): "auto" then means
+    "log"; :class:`OTLoss` checks its cost once at construction and picks "scaling" when it can. Both agree with
+    POT's ``sinkhorn_log`` (tests/test_losses.py).
 
     Precision: the iterations run in float64, except on the default path ("scaling", "kl", logits) with float32
     inputs and a known ``max(C)/reg <= FLOAT32_MAX_RATIO`` (40; the valence-arousal cost at reg 0.05 gives 33),
