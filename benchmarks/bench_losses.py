@@ -3,10 +3,14 @@
 Prints, as ratios measured here and now (forward + backward each):
 
 1. the closed-form OT term (hard labels) against cross-entropy;
-2. the batched torch Sinkhorn (soft targets: label smoothing 0.1) against a loop of ``ot.emd2`` calls, one per
-   sample, through POT's torch backend (what a training loop would have to do without a batched solver);
-   the acceptance target is at least 50x. Also against the same loop on NumPy arrays (forward only, no gradient),
-   and the "scaling" Sinkhorn method and POT's own batched solver, for context.
+2. the batched torch Sinkhorn (soft targets: label smoothing 0.1, reg 0.05, the default 100 iterations, float32
+   logits as in training) against a loop of ``ot.emd2`` calls, one per sample, through POT's torch backend with
+   gradients (what a training loop would have to do without a batched solver: a loss needs gradients, so this
+   is the like-for-like comparison, and the acceptance target of at least 50x is measured against it). For
+   context also: the same loop on NumPy arrays (forward only, no gradient: not a usable loss), the "log" Sinkhorn
+   method, the default path on float64 logits, the default path with its inner loop in torch instead of NumPy
+   (on a CPU the loop runs through NumPy, see ``losses.NUMPY_LOOP_ON_CPU``; a GPU runs the torch loop), and
+   POT's own batched solver.
 
 Usage: ``python benchmarks/bench_losses.py [--device cpu|cuda] [--repeats 30]``.
 """
@@ -72,8 +76,20 @@ def main(argv=None) -> dict:
     t_closed = timed(run(lambda: L.expected_cost(logits, labels, c)), args.repeats, device)
     t_sk = timed(run(lambda: L.entropic_ot(logits, soft, c, reg=0.05, n_iter=args.n_iter,
                                                    method="log")), args.repeats, device)
-    t_sk_scaling = timed(run(lambda: L.entropic_ot(logits, soft, c, reg=0.05, n_iter=args.n_iter,
-                                                   method="scaling")), args.repeats, device)
+    # the default path: method "auto" resolves to "scaling" for this cost (max(C)/reg = 33)
+    t_sk_scaling = timed(run(lambda: L.entropic_ot(logits, soft, c, reg=0.05, n_iter=args.n_iter)),
+                         args.repeats, device)
+    logits64 = logits.detach().double().requires_grad_()
+
+    def default_float64():
+        logits64.grad = None
+        L.entropic_ot(logits64, soft.double(), c.double(), reg=0.05, n_iter=args.n_iter).backward()
+
+    t_sk_64 = timed(default_float64, args.repeats, device)
+    saved, L.NUMPY_LOOP_ON_CPU = L.NUMPY_LOOP_ON_CPU, False  # the torch loop, which a GPU runs
+    t_sk_torch_loop = timed(run(lambda: L.entropic_ot(logits, soft, c, reg=0.05, n_iter=args.n_iter)),
+                            args.repeats, device)
+    L.NUMPY_LOOP_ON_CPU = saved
     loop_repeats = max(3, args.repeats // 5)
     t_emd_loop = timed(run(lambda: L.pot_ot(logits, soft, c, "emd2")), loop_repeats, device)
     t_pot_batch = timed(run(lambda: L.pot_ot(logits, soft, c, "batch", reg=0.05, max_iter=args.n_iter, tol=0.0)),
@@ -93,24 +109,32 @@ def main(argv=None) -> dict:
     rows = [
         ("cross-entropy", t_ce, None),
         ("OT closed form (hard labels)", t_closed, f"{t_closed / t_ce:.2f} x cross-entropy"),
-        (f"torch Sinkhorn, log, {args.n_iter} it (soft)", t_sk, f"{t_emd_loop / t_sk:.1f} x faster than emd2 loop"),
-        (f"torch Sinkhorn, scaling, {args.n_iter} it", t_sk_scaling,
-         f"{t_emd_loop / t_sk_scaling:.1f} x faster than emd2 loop"),
-        ("loop of 256 ot.emd2, torch backend", t_emd_loop, None),
-        ("loop of 256 ot.emd2, numpy (forward only)", t_emd_numpy, None),
+        (f"batched Sinkhorn, default (scaling), {args.n_iter} it", t_sk_scaling,
+         f"{t_emd_loop / t_sk_scaling:.1f} x faster than emd2 loop (torch)"),
+        (f"  same, float64 logits", t_sk_64, f"{t_emd_loop / t_sk_64:.1f} x faster than emd2 loop (torch)"),
+        ("  same, torch loop instead of NumPy on CPU", t_sk_torch_loop,
+         f"{t_emd_loop / t_sk_torch_loop:.1f} x faster than emd2 loop (torch)"),
+        (f"batched Sinkhorn, log (torch), {args.n_iter} it", t_sk,
+         f"{t_emd_loop / t_sk:.1f} x faster than emd2 loop (torch)"),
+        ("loop of 256 ot.emd2, torch backend + grad", t_emd_loop, None),
+        ("loop of 256 ot.emd2, numpy (forward only)", t_emd_numpy,
+         f"{t_emd_numpy / t_sk_scaling:.1f} x the default Sinkhorn's time"),
         (f"ot.batch.solve_batch log_sinkhorn {args.n_iter} it", t_pot_batch, None),
     ]
     for label, seconds, note in rows:
-        print(f"  {label:<44s} {seconds * 1e3:9.3f} ms   {note or ''}")
+        print(f"  {label:<46s} {seconds * 1e3:9.3f} ms   {note or ''}")
     ratios = {
         "closed_form_over_cross_entropy": t_closed / t_ce,
-        "emd2_loop_over_sinkhorn_log": t_emd_loop / t_sk,
-        "emd2_loop_over_sinkhorn_scaling": t_emd_loop / t_sk_scaling,
-        "emd2_numpy_loop_over_sinkhorn_log": t_emd_numpy / t_sk,
+        "emd2_torch_loop_over_sinkhorn_default": t_emd_loop / t_sk_scaling,
+        "emd2_torch_loop_over_sinkhorn_default_float64": t_emd_loop / t_sk_64,
+        "emd2_torch_loop_over_sinkhorn_default_torch_loop": t_emd_loop / t_sk_torch_loop,
+        "emd2_torch_loop_over_sinkhorn_log": t_emd_loop / t_sk,
+        "emd2_numpy_forward_loop_over_sinkhorn_default": t_emd_numpy / t_sk_scaling,
     }
     print("ratios: " + ", ".join(f"{k} = {v:.2f}" for k, v in ratios.items()))
-    best = max(ratios["emd2_loop_over_sinkhorn_log"], ratios["emd2_loop_over_sinkhorn_scaling"])
-    print(f"batched Sinkhorn vs emd2 loop: {best:.1f}x ({'meets' if best >= 50 else 'BELOW'} the 50x target)")
+    target = ratios["emd2_torch_loop_over_sinkhorn_default"]
+    print(f"acceptance: default batched Sinkhorn (forward + backward) vs loop of ot.emd2 through POT's torch backend "
+          f"(forward + backward): {target:.1f}x ({'meets' if target >= 50 else 'BELOW'} the 50x target)")
     return ratios
 
 

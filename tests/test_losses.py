@@ -153,6 +153,71 @@ def test_sinkhorn_matches_pot(k, method, rng):
         np.testing.assert_allclose(got, np.array(ref, dtype=float), atol=1e-6, err_msg=f"seed {SEED}")
 
 
+def test_float32_sinkhorn_matches_pot_and_the_float64_path(rng):
+    """Float32 logits with max(C)/reg <= FLOAT32_MAX_RATIO iterate in float32 (the default training path)."""
+    k, batch = 8, 16
+    cost = L.ot_cost("affectnet8", fill={"Contempt": (-0.555, 0.47)}).to_numpy()
+    logits, labels = random_problem(k, batch, rng, scale=2.0)
+    targets = L.smooth_labels(labels, k, 0.1).double()
+    for reg, n_iter in ((0.2, 2000), (0.05, 100)):
+        assert cost.max() / reg <= L.FLOAT32_MAX_RATIO
+        z32 = logits.float().requires_grad_()
+        got = L.entropic_ot(z32, targets.float(), cost, reg=reg, n_iter=n_iter, reduction="none")
+        assert got.dtype == torch.float32
+        got.sum().backward()
+        z64 = logits.clone().requires_grad_()
+        ref64 = L.entropic_ot(z64, targets, cost, reg=reg, n_iter=n_iter, reduction="none")
+        ref64.sum().backward()
+        np.testing.assert_allclose(got.detach().numpy(), ref64.detach().numpy(), atol=2e-6, err_msg=f"seed {SEED}")
+        np.testing.assert_allclose(z32.grad.numpy(), z64.grad.numpy(), atol=2e-6, err_msg=f"seed {SEED}")
+        if n_iter == 2000:  # converged: against POT
+            ref = L.pot_ot(logits, targets, cost, "batch", reg=reg, reduction="none", max_iter=5000, tol=1e-12)
+            np.testing.assert_allclose(got.detach().numpy(), ref.numpy(), atol=2e-6, err_msg=f"seed {SEED}")
+
+
+@pytest.mark.parametrize("reduction", ("mean", "sum", "none"))
+def test_default_sinkhorn_path_masks_and_reduces_like_the_autograd_path(reduction, rng):
+    """The default path (scaling, kl, one autograd node) gives the value and gradient of the log method (whose
+    gradient autograd computes through the generic masked reduction), with a missing row and every reduction."""
+    k, batch = 6, 7
+    logits, labels = random_problem(k, batch, rng, scale=1.5)
+    labels[3] = -1
+    # smoothed in float64 so that rows sum to 1 to float64 precision (the dual value of rows that do not sum
+    # exactly to 1 depends on the free constant of the potentials, which the two methods fix differently)
+    targets = torch.nn.functional.one_hot(labels.clamp_min(0), k).double() * 0.8 + 0.2 / k
+    targets[3] = -1.0
+    cost = random_cost(k, rng, "metric")
+    weights = torch.tensor(rng.uniform(0.5, 2.0, size=batch) if reduction == "none" else 1.0)
+    grads, values = [], []
+    for method in ("scaling", "log"):
+        leaf = logits.clone().requires_grad_()
+        value = L.entropic_ot(leaf, targets, cost, reg=0.1, n_iter=50, method=method, reduction=reduction)
+        (value * weights).sum().backward()
+        grads.append(leaf.grad)
+        values.append(value.detach())
+    torch.testing.assert_close(values[0], values[1], atol=1e-10, rtol=0, msg=lambda m: f"seed {SEED}: {m}")
+    torch.testing.assert_close(grads[0], grads[1], atol=1e-10, rtol=0, msg=lambda m: f"seed {SEED}: {m}")
+    assert torch.all(grads[0][3] == 0)
+
+
+@pytest.mark.parametrize("dtype", (torch.float32, torch.float64))
+def test_numpy_and_torch_scaling_loops_agree(dtype, rng, monkeypatch):
+    """On a CPU the no-autograd scaling loop runs through NumPy; the torch loop (what a GPU runs) gives the same."""
+    cost = L.ot_cost("affectnet8", fill={"Contempt": (-0.555, 0.47)}).to_numpy()
+    logits, labels = random_problem(8, 32, rng, scale=2.0)
+    targets = L.smooth_labels(labels, 8, 0.1).to(dtype)
+    results = []
+    for numpy_loop in (True, False):
+        monkeypatch.setattr(L, "NUMPY_LOOP_ON_CPU", numpy_loop)
+        leaf = logits.to(dtype).requires_grad_()
+        value = L.entropic_ot(leaf, targets, cost, reduction="none")
+        value.sum().backward()
+        results.append((value.detach(), leaf.grad))
+    tol = 1e-12 if dtype == torch.float64 else 1e-6
+    for got, ref in zip(*results):
+        torch.testing.assert_close(got, ref, atol=tol, rtol=0, msg=lambda m: f"seed {SEED}: {m}")
+
+
 def test_sinkhorn_batch_solver_of_pot_agrees(rng):
     k, batch, reg = 6, 10, 0.1
     logits, labels = random_problem(k, batch, rng, scale=1.0)
