@@ -203,8 +203,8 @@ print(f"resumed vs uninterrupted: all {len(a)} weight tensors identical: {identi
       f"{same_logits}")
 
 # %% [markdown]
-# Identical to the last bit, on this CPU. (On a GPU some kernels are not deterministic; the resumed run then matches
-# closely, not exactly.)
+# Identical to the last bit, on this CPU (asserted above). On a GPU some kernels are not deterministic, so exact
+# equality is not promised there; it was not checked on a GPU for this chapter.
 #
 # ## Training curves and throughput
 #
