@@ -27,7 +27,8 @@ BACKBONES = ("small_cnn", "resnet18", "resnet50", "mobilenet_v3_small", "mobilen
 
 
 class SmallCNN(nn.Module):
-    """Four conv-norm-ReLU blocks with max-pooling, then global average pooling: (B, 3, H, W) -> (B, 8 * width).
+    """Four conv-norm-ReLU blocks (a stride-2 stem, then max-pooling), global average pooling:
+    (B, 3, H, W) -> (B, 8 * width); each block halves the resolution.
 
     ``norm``: ``"batch"`` (BatchNorm) or ``"group"`` (GroupNorm, per sample: its output does not depend on the
     rest of the batch, so data-parallel training on CPUs matches one process exactly).
@@ -38,10 +39,14 @@ class SmallCNN(nn.Module):
         if norm not in ("batch", "group"):
             raise ValueError(f"norm={norm!r}; expected 'batch' or 'group'")
         layers, c_in = [], 3
-        for c_out in (width, 2 * width, 4 * width, 8 * width):
+        for block, c_out in enumerate((width, 2 * width, 4 * width, 8 * width)):
             norm_layer = nn.BatchNorm2d(c_out) if norm == "batch" else nn.GroupNorm(min(8, c_out), c_out)
-            layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), norm_layer, nn.ReLU(inplace=True),
-                       nn.MaxPool2d(2)]
+            if block == 0:  # a stride-2 stem: the full-resolution layer costs a quarter of a conv + max-pool
+                layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False), norm_layer,
+                           nn.ReLU(inplace=True)]
+            else:
+                layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), norm_layer, nn.ReLU(inplace=True),
+                           nn.MaxPool2d(2)]
             c_in = c_out
         self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.out_features = c_in

@@ -49,6 +49,10 @@ from .models import BACKBONES, build_model
 
 __all__ = ["RunResult", "TrainConfig", "evaluate", "train", "validate_config"]
 
+#: Bumped when the trainer or the models change what a config produces, so cached runs of older code are not
+#: loaded as if they were current (it is a field of every config, hence part of its hash).
+TRAINER_VERSION = 2
+
 #: Expression terms: plain cross-entropy and the rare-class controls of :mod:`affect_book.losses`, with the meaning
 #: and default of ``expression_param`` for each.
 EXPRESSION_LOSSES: dict[str, str] = {
@@ -79,7 +83,7 @@ class TrainConfig:
     of classes the coordinate set lacks, as ((name, (valence, arousal)), ...)), ``lambda_va``, ``lambda_au``;
     optimisation: ``epochs``, ``batch_size``, ``lr``, ``weight_decay``, ``warmup_epochs``, ``grad_clip``;
     ``seed``, ``profile``, ``device`` (auto/cpu/cuda/mps), ``amp`` (bf16 autocast on GPU), ``channels_last``,
-    ``compile``, ``augment`` (random horizontal flip), ``au_threshold``.
+    ``compile``, ``augment`` (random horizontal flip), ``au_threshold``; ``version``: the trainer's code version.
     """
 
     classes: tuple[str, ...]
@@ -113,6 +117,7 @@ class TrainConfig:
     compile: bool = False
     augment: bool = True
     au_threshold: float = 0.5
+    version: int = TRAINER_VERSION
 
 
 def validate_config(config: TrainConfig) -> None:

@@ -82,7 +82,7 @@ def test_config_hash_changes_with_every_field():
                "cost_fill": (("Other", (0.0, 0.0)),),
                "lambda_au": 0.5, "epochs": 9, "batch_size": 7, "lr": 0.1, "weight_decay": 0.2, "warmup_epochs": 2.0,
                "grad_clip": 1.0, "seed": 3, "profile": "gpu", "device": "cuda", "amp": False,
-               "channels_last": False, "compile": True, "augment": False, "au_threshold": 0.4}
+               "channels_last": False, "compile": True, "augment": False, "au_threshold": 0.4, "version": 99}
     assert set(changed) == {f.name for f in dataclasses.fields(TrainConfig)}
     for name, value in changed.items():
         digest = config_hash(dataclasses.replace(base, **{name: value}))
