@@ -1,10 +1,14 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,jupyter,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -95,11 +99,11 @@ print(f"cache root: {cache_root()}")
 # ## The data, honestly
 #
 # The study used **AffectNet** and **Aff-Wild2**. Both are licence-gated: this book cannot ship them, and the
-# chapters never download anything. The book is designed so that every chapter runs end to end on an **embedded
-# default**, a face simulator inside the package whose causes (class frequency, closeness on the circumplex,
-# visual similarity, a visual confound) can be switched on and off one at a time; it arrives with a later chapter.
-# A reader with licensed copies will point a chapter at them with its `DATA_ROOT` parameter. Until then, where a
-# claim needs real data this book says so rather than borrowing a number.
+# chapters never download anything. Every chapter runs end to end on an **embedded default**, a face simulator
+# inside the package (chapter 03) whose causes (class frequency, closeness on the circumplex, visual similarity, a
+# visual confound) can be switched on and off one at a time. A reader with licensed copies points a chapter at
+# them with its `DATA_ROOT` parameter. Without them, where a claim needs real data this book says so rather than
+# borrowing a number.
 #
 # What the simulator can tell you is how a mechanism behaves when you control its causes; what it cannot tell you
 # is how strong that mechanism is in real faces.
@@ -108,6 +112,11 @@ print(f"cache root: {cache_root()}")
 #
 # - **01 Russell's circumplex**: published valence-arousal coordinates, the distances that an optimal-transport
 #   cost will charge, and which expression classes are degenerate.
+# - **02 Class frequencies**: how rare the rare classes are, measured three ways, beside their degeneracy.
+# - **03 Faces from action units**: the face simulator, its presets and knobs, and what it can and cannot tell.
+# - **04 Optimal transport**: the OT term, its closed form for hard labels, and the uniform cost as a control.
+# - **05 The multi-task model**: expression, valence-arousal and action-unit heads, CCC, the ABAW score.
+# - **06 Training at scale**: the trainer, its cache, exact resume, and what changes on a GPU.
 #
 # ## Summary
 #
