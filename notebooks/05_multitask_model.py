@@ -28,8 +28,9 @@
 # arousal; the population-moment convention of the CCC and what getting it wrong does on a small sample; the ABAW
 # score `P_MTL = P_VA + P_EXPR + P_AU`; how partial labels are masked; and what a first training run on the
 # simulator's Aff-Wild2-like data gives **per class**, with the rare classes named by a rule.
-# **Time:** under a minute in the `smoke` profile; in `cpu`, one training run of about 11 minutes on a 2-core CPU
-# (measured once when the chapter was written; loaded from the cache afterwards); a GPU is not needed.
+# **Time:** under a minute in the `smoke` profile; in `cpu`, one training run of a few minutes on a 2-core CPU
+# (`benchmarks/bench_train.py` measures it: 8 epochs at width 16 took about 4 minutes when last run; loaded from
+# the cache afterwards); a GPU is not needed.
 
 # %% tags=["parameters"]
 PROFILE = "cpu"
