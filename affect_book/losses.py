@@ -722,11 +722,10 @@ def class_balanced_weights(counts, beta: float = 0.999) -> np.ndarray:
 
     ``beta`` in [0, 1): 0 gives equal weights; towards 1 approaches inverse frequency.
     """
-    if not 0.0 <= beta < 1.0:
-        raise ValueError(f"beta={beta}; expected a value in [0, 1)")
-    c = _counts(counts)
-    w = (1.0 - beta) / (1.0 - np.power(beta, c))
-    return w * len(c) / w.sum()
+    from .imbalance import effective_number
+
+    w = 1.0 / effective_number(_counts(counts), beta)  # (1 - beta) / (1 - beta^n_c)
+    return w * len(w) / w.sum()
 
 
 def _class_vector(values, like: torch.Tensor, dtype) -> torch.Tensor:

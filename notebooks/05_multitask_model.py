@@ -69,8 +69,8 @@ if EPOCHS is not None:
 if WIDTH is not None:
     check_number("WIDTH", WIDTH, low=1, high=512, integer=True)
 check_number("RARE_FRACTION", RARE_FRACTION, low=0.01, high=1.0)
-epochs = EPOCHS or {"smoke": 2}.get(profile.name, profile.epochs)
-width = WIDTH or {"smoke": 8, "cpu": 16, "gpu": 32}[profile.name]
+epochs = EPOCHS or profile.epochs
+width = WIDTH or profile.width
 rng = np.random.default_rng(SEED)
 sns.set_theme(context="notebook", style="whitegrid")
 pd.set_option("display.precision", 3)

@@ -76,8 +76,8 @@ if EPOCHS is not None:
 if WIDTH is not None:
     check_number("WIDTH", WIDTH, low=1, high=512, integer=True)
 check_number("RESUME_IMAGES", RESUME_IMAGES, low=16, integer=True)
-epochs = EPOCHS or {"smoke": 2}.get(profile.name, profile.epochs)
-width = WIDTH or {"smoke": 8, "cpu": 16, "gpu": 32}[profile.name]
+epochs = EPOCHS or profile.epochs
+width = WIDTH or profile.width
 sns.set_theme(context="notebook", style="whitegrid")
 pd.set_option("display.precision", 3)
 
