@@ -251,13 +251,20 @@ class RunResult:
         return torch.load(self.run_dir / "best_model.pt", map_location="cpu", weights_only=True)
 
 
-def _arrays(dataset) -> dict[str, torch.Tensor]:
-    """Tensors of a dataset: uint8 images (N, 3, H, W) and labels."""
-    images = torch.from_numpy(np.ascontiguousarray(np.asarray(dataset.images).transpose(0, 3, 1, 2)))
-    return {"image": images, "expression": torch.from_numpy(np.asarray(dataset.expression, dtype=np.int64)),
+def _arrays(dataset) -> dict:
+    """A dataset's arrays: its (N, H, W, 3) uint8 images as they are (memory-mapped ones stay on disk; batches are
+    gathered by :func:`_images`) and its labels as tensors."""
+    return {"image": dataset.images, "expression": torch.from_numpy(np.asarray(dataset.expression, dtype=np.int64)),
             "va": torch.from_numpy(np.asarray(dataset.va, dtype=np.float32)),
             "au": torch.from_numpy(np.asarray(dataset.au, dtype=np.int64)),
             "index": torch.arange(len(dataset))}
+
+
+def _images(images, rows) -> torch.Tensor:
+    """The (B, 3, H, W) uint8 batch of ``rows`` (a tensor or slice) from (N, H, W, 3) images."""
+    rows = rows.numpy() if isinstance(rows, torch.Tensor) else rows
+    batch = np.array(images[rows]) if isinstance(rows, slice) else np.take(images, rows, axis=0)  # own copies
+    return torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()
 
 
 def _distributed() -> tuple[int, int]:
@@ -292,7 +299,7 @@ def evaluate(model, data: dict[str, torch.Tensor], config: TrainConfig, device: 
     model.eval()
     chunks: dict[str, list] = {"logits": [], "va": [], "au_prob": [], "features": []}
     for start in range(0, len(data["image"]), batch_size):
-        x = data["image"][start:start + batch_size].to(device)
+        x = _images(data["image"], slice(start, start + batch_size)).to(device)
         if config.channels_last and device.type == "cuda":
             x = x.contiguous(memory_format=torch.channels_last)
         with _autocast(device, config.amp):
@@ -418,7 +425,8 @@ def train(config: TrainConfig, train_set, val_set, test_set=None, root: Path | N
             flip = flips[step * config.batch_size:(step + 1) * config.batch_size]
             if world > 1:
                 idx, flip = idx[rank::world], flip[rank::world]
-            batch = {k: data[k][idx].to(device, non_blocking=True) for k in ("image", "expression", "va", "au")}
+            batch = {k: data[k][idx].to(device, non_blocking=True) for k in ("expression", "va", "au")}
+            batch["image"] = _images(data["image"], idx).to(device, non_blocking=True)
             if config.augment:
                 flip = flip.to(device)
                 batch["image"] = torch.where(flip[:, None, None, None], batch["image"].flip(-1), batch["image"])

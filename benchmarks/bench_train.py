@@ -32,7 +32,7 @@ from affect_book.data.sources import load_splits
 from affect_book.device import seed_everything
 from affect_book.models import build_model
 from affect_book.profiles import get_profile
-from affect_book.train import TrainConfig, _arrays, _schedule, multitask_loss, train
+from affect_book.train import TrainConfig, _arrays, _images, _schedule, multitask_loss, train
 
 
 def subset(data: ArrayDataset, n: int) -> ArrayDataset:
@@ -53,7 +53,8 @@ def bare_epoch(config: TrainConfig, tensors: dict, epoch: int) -> float:
     start = time.perf_counter()
     for step in range(math.ceil(n / config.batch_size)):
         idx = order[step * config.batch_size:(step + 1) * config.batch_size]
-        batch = {k: tensors[k][idx] for k in ("image", "expression", "va", "au")}
+        batch = {k: tensors[k][idx] for k in ("expression", "va", "au")}
+        batch["image"] = _images(tensors["image"], idx)
         loss, _ = multitask_loss(model(batch["image"]), batch, config, None)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
