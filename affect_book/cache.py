@@ -12,10 +12,11 @@ import hashlib
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write_bytes", "cache_root", "config_hash", "run_dir"]
+__all__ = ["atomic_write_bytes", "cache_root", "config_hash", "file_lock", "run_dir"]
 
 
 def cache_root() -> Path:
@@ -72,3 +73,27 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+@contextmanager
+def file_lock(path: str | os.PathLike, timeout: float | None = None, what: str = "this cache entry"):
+    """Hold an exclusive inter-process lock on ``path`` (a lock file, created if missing) for the ``with`` block.
+
+    Built on ``filelock.FileLock``, which on POSIX uses ``fcntl.flock``: the operating system releases the lock when
+    its holder dies (SIGKILL included), so a killed process never leaves a stale lock behind. ``timeout`` (seconds,
+    None = wait for ever) raises ``TimeoutError`` naming the lock file and ``what`` it protects. Locks on network
+    file systems depend on the server's flock support (NFSv4 and Lustre have it).
+    """
+    import filelock
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(path), timeout=-1 if timeout is None else timeout)
+    try:
+        lock.acquire()
+    except filelock.Timeout as err:
+        raise TimeoutError(f"could not lock {path} ({what}) within {timeout} s: another process holds it") from err
+    try:
+        yield path
+    finally:
+        lock.release()

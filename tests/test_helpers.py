@@ -116,3 +116,33 @@ def test_cache_root_and_atomic_write(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert cache.cache_root() == tmp_path / "xdg" / "affect-book"
     assert os.environ.get("AFFECT_BOOK_CACHE") is None
+
+
+def test_file_lock_excludes_a_second_process_and_is_released_when_its_holder_is_killed(tmp_path):
+    """Two processes: while one holds the lock the other times out; SIGKILL of the holder frees it (no stale lock)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from affect_book.cache import file_lock
+
+    lock = tmp_path / "run.lock"
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import sys, time\nfrom affect_book.cache import file_lock\n"
+                               f"with file_lock({str(lock)!r}):\n    print('held', flush=True)\n    time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        t0 = time.perf_counter()
+        with pytest.raises(TimeoutError, match="run.lock"):
+            with file_lock(lock, timeout=0.3):
+                pass
+        assert time.perf_counter() - t0 >= 0.25
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=10)
+        with file_lock(lock, timeout=5):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
