@@ -1,0 +1,39 @@
+"""Statistics of paired comparisons across seeds: exact tests, intervals, multiplicity and equivalence.
+Introduced in chapter 07 (the controlled study).
+
+- :func:`wilcoxon_paired`: exact Wilcoxon signed-rank test (zeros dropped, ties by average ranks, exact over the
+  observed ranks), with :func:`wilcoxon_null_distribution` and :func:`plot_wilcoxon_null` to show why 5 seeds give
+  p >= 0.0625 two-sided and p >= 0.03125 one-sided;
+- :func:`hodges_lehmann`: the paired shift with its exact interval (achieved coverage stated);
+  :func:`bootstrap_interval`: a paired bootstrap interval through ``scipy.stats.bootstrap``;
+- :func:`holm`: Holm-adjusted p-values across the comparisons of a table;
+- :func:`tost_paired`: paired equivalence (TOST) within a stated margin, exact or t;
+- :func:`sign_flip_test`: sign-flip permutation test of the mean difference (exact or seeded Monte Carlo);
+- :func:`paired_comparison` and :func:`comparison_table`: one tidy row per comparison, and the table.
+
+Results are frozen dataclasses shaped like scipy.stats' results (``statistic``, ``pvalue``, and an interval where
+one is defined).
+"""
+
+from ._plot import plot_wilcoxon_null
+from ._shift import (
+    BootstrapInterval,
+    HodgesLehmannResult,
+    bootstrap_interval,
+    hodges_lehmann,
+    hodges_lehmann_estimate,
+    walsh_averages,
+)
+from ._signed_rank import (
+    SignedRankDistribution,
+    WilcoxonResult,
+    wilcoxon_null_distribution,
+    wilcoxon_paired,
+)
+from ._table import PairedComparison, comparison_table, paired_comparison
+from ._tests import SignFlipResult, TOSTResult, holm, sign_flip_test, tost_paired
+
+__all__ = ["BootstrapInterval", "HodgesLehmannResult", "PairedComparison", "SignFlipResult",
+           "SignedRankDistribution", "TOSTResult", "WilcoxonResult", "bootstrap_interval", "comparison_table",
+           "hodges_lehmann", "hodges_lehmann_estimate", "holm", "paired_comparison", "plot_wilcoxon_null",
+           "sign_flip_test", "tost_paired", "walsh_averages", "wilcoxon_null_distribution", "wilcoxon_paired"]
