@@ -265,11 +265,15 @@ def test_paired_comparison_row_and_table():
         assert row.hl_estimate == stats.hodges_lehmann(d).estimate
         assert (row.hl_low, row.hl_high) == stats.hodges_lehmann(d, level=0.9).confidence_interval()
         assert row.tost_pvalue == stats.tost_paired(d, margin=0.4).pvalue
+        assert row.equivalent == (row.tost_pvalue <= 0.05) and (row.margin_low, row.margin_high) == (-0.4, 0.4)
         assert row.boot_low <= row.boot_high
         rows[name] = row
     table = stats.comparison_table(rows)
     assert list(table["label"]) == list(rows)
     np.testing.assert_allclose(table["pvalue_holm"], multipletests(table["pvalue"], method="holm")[1])
+    near = base + 0.1 + rng.normal(scale=0.05, size=5)
+    t_row = stats.paired_comparison(near, base, margin=0.4, tost_method="t", n_resamples=99)
+    assert t_row.tost_method == "t" and t_row.tost_pvalue == pytest.approx(ttost_paired(near, base, -0.4, 0.4)[0])
     from_dicts = stats.comparison_table([r.to_dict() for r in rows.values()])
     np.testing.assert_allclose(from_dicts["pvalue_holm"], table["pvalue_holm"])
 
@@ -295,6 +299,7 @@ def test_plot_wilcoxon_null():
     (lambda: stats.wilcoxon_null_distribution(-1), "n must be"),
     (lambda: stats.sign_flip_test(np.ones(30), method="exact"), "monte_carlo"),
     (lambda: stats.comparison_table([]), "at least one"),
+    (lambda: stats.wilcoxon_paired([]), "at least one"),
 ])
 def test_bad_input_is_named(call, match):
     with pytest.raises(ValueError, match=match):

@@ -59,8 +59,22 @@ def hodges_lehmann_estimate(d, axis: int = -1) -> np.ndarray | float:
     return float(est) if np.ndim(est) == 0 else est
 
 
+class _Interval:
+    """Shared by the interval results (dataclasses with ``low`` and ``high`` fields)."""
+
+    def confidence_interval(self) -> tuple[float, float]:
+        """The interval as ``(low, high)``.
+
+        Returns
+        -------
+        tuple of float
+            ``(low, high)``.
+        """
+        return (self.low, self.high)
+
+
 @dataclass(frozen=True)
-class HodgesLehmannResult:
+class HodgesLehmannResult(_Interval):
     """Result of :func:`hodges_lehmann`.
 
     Attributes
@@ -87,16 +101,6 @@ class HodgesLehmannResult:
     achieved_level: float
     n: int
     alternative: str
-
-    def confidence_interval(self) -> tuple[float, float]:
-        """The interval as ``(low, high)``.
-
-        Returns
-        -------
-        tuple of float
-            ``(low, high)``.
-        """
-        return (self.low, self.high)
 
 
 def _order_index(dist, tail: float) -> int:
@@ -152,7 +156,7 @@ _STATISTICS = {"hodges_lehmann": hodges_lehmann_estimate,
 
 
 @dataclass(frozen=True)
-class BootstrapInterval:
+class BootstrapInterval(_Interval):
     """Result of :func:`bootstrap_interval`.
 
     Attributes
@@ -178,16 +182,6 @@ class BootstrapInterval:
     method: str
     n_resamples: int
     standard_error: float
-
-    def confidence_interval(self) -> tuple[float, float]:
-        """The interval as ``(low, high)``.
-
-        Returns
-        -------
-        tuple of float
-            ``(low, high)``.
-        """
-        return (self.low, self.high)
 
 
 def bootstrap_interval(a, b=None, *, statistic: str = "hodges_lehmann", level: float = 0.95,

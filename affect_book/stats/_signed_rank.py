@@ -215,7 +215,8 @@ def wilcoxon_paired(a, b=None, *, alternative: str = "two-sided", method: str = 
     Zeros of ``d = a - b`` are dropped (scipy's ``zero_method="wilcox"``) and counted; ``|d|`` is ranked with
     average ranks for ties; the p-value enumerates all ``2**n`` sign patterns over the observed ranks (dynamic
     programming, so n = 1000 is as cheap as n = 5). Without ties and zeros the p-value equals
-    ``scipy.stats.wilcoxon(a, b, method="exact", alternative=...)``.
+    ``scipy.stats.wilcoxon(a, b, method="exact", alternative=...)``. When every difference is zero, ``n = 0``,
+    W+ = W- = 0 and the p-value is 1 (no evidence either way).
 
     Parameters
     ----------
@@ -245,6 +246,8 @@ def wilcoxon_paired(a, b=None, *, alternative: str = "two-sided", method: str = 
     if method != "exact":
         raise ValueError(f"method must be 'exact'; found {method!r}")
     d = paired_differences(a, b)
+    if d.size == 0:
+        raise ValueError("a must hold at least one paired difference; found none")
     nonzero = d[d != 0]
     n = nonzero.size
     ranks = rankdata(np.abs(nonzero)) if n else np.zeros(0)

@@ -35,7 +35,7 @@ class PairedComparison:
     boot_low, boot_high : float
         Paired percentile-bootstrap interval of the Hodges-Lehmann shift (NaN when n < 2).
     margin_low, margin_high, tost_method, tost_pvalue, equivalent : float, float, str, float, bool or None
-        Equivalence test (exact TOST) when a margin was given, else None.
+        Equivalence test (TOST, exact by default) when a margin was given, else None.
     label : str or None
         Name of the comparison (e.g. "circumplex - base").
     """
@@ -75,7 +75,7 @@ class PairedComparison:
 
 
 def paired_comparison(a, b, *, alternative: str = "two-sided", margin=None, level: float = 0.95,
-                      tost_alpha: float = 0.05, n_resamples: int = 9999, random_state=0,
+                      tost_alpha: float = 0.05, tost_method: str = "exact", n_resamples: int = 9999, random_state=0,
                       label: str | None = None) -> PairedComparison:
     """Everything a table reports about one paired comparison ``a - b`` (e.g. one condition against base).
 
@@ -91,6 +91,8 @@ def paired_comparison(a, b, *, alternative: str = "two-sided", margin=None, leve
         Nominal level of the Hodges-Lehmann and bootstrap intervals.
     tost_alpha : float
         Level of the equivalence test.
+    tost_method : {"exact", "t"}
+        Exact Wilcoxon TOST (default; distribution-free) or the paired t version.
     n_resamples : int
         Bootstrap resamples.
     random_state : int or numpy.random.Generator
@@ -113,7 +115,7 @@ def paired_comparison(a, b, *, alternative: str = "two-sided", margin=None, leve
         boot_low, boot_high = boot.low, boot.high
     extra = {}
     if margin is not None:
-        tost = tost_paired(d, margin=margin, method="exact", alpha=tost_alpha)
+        tost = tost_paired(d, margin=margin, method=tost_method, alpha=tost_alpha)
         extra = {"margin_low": tost.margin[0], "margin_high": tost.margin[1], "tost_method": tost.method,
                  "tost_pvalue": tost.pvalue, "equivalent": tost.equivalent}
     return PairedComparison(n=int(d.size), n_zeros=test.n_zeros, mean_difference=float(d.mean()),
