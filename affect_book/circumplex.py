@@ -359,7 +359,10 @@ def coordinates(classes: Sequence[str] | str, source: str = "russell1977",
     if unknown:
         raise ValueError(f"fill names {unknown}, which are not among the classes {list(classes)}")
     if placement is not None:
-        named = {k: v for k, v in hand_placements(placement, source).items() if k in present and k not in table}
+        if placement not in HAND_PLACEMENTS:
+            raise ValueError(f"unknown hand placement {placement!r}; expected one of {list(HAND_PLACEMENTS)}")
+        needed = [k for k in HAND_PLACEMENTS[placement].at if k in present and k not in table]
+        named = {k: v for k, v in hand_placements(placement, source).items() if k in needed} if needed else {}
         both = sorted(set(named) & set(by_concept))
         if both:
             raise ValueError(f"fill and placement={placement!r} both place {both}; use one of the two")
@@ -540,8 +543,15 @@ def cost_matrix(classes: Sequence[str] | str, kind: str = "va", source: str = "r
     return pd.DataFrame(cost, index=pd.Index(coords.classes, name="true"), columns=list(coords.classes))
 
 
-def _labelled(cost: np.ndarray | pd.DataFrame, classes: Sequence[str] | None,
+def _labelled(cost: np.ndarray | pd.DataFrame | Coordinates, classes: Sequence[str] | None,
               exclude_other: bool = True) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
+    unplaced: tuple[str, ...] = ()
+    if isinstance(cost, Coordinates):  # valence-arousal distances between the classes that have a position
+        if classes is not None:
+            raise ValueError("classes must be None with Coordinates (they carry their class names)")
+        unplaced, placed = cost.missing, cost.placed_only()
+        classes, points = placed.classes, placed.va
+        cost = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(-1))
     if isinstance(cost, pd.DataFrame):
         names = tuple(cost.index) if classes is None else tuple(classes)
         cost = cost.to_numpy()
@@ -554,6 +564,7 @@ def _labelled(cost: np.ndarray | pd.DataFrame, classes: Sequence[str] | None,
         raise ValueError(f"cost has shape {cost.shape}; expected ({len(names)}, {len(names)}) for classes {names}")
     excluded = tuple(c for c in names if exclude_other and is_other(c))
     keep = [i for i, c in enumerate(names) if c not in excluded]
+    excluded = unplaced + excluded
     if len(keep) < 2:
         raise ValueError(f"degeneracy needs at least 2 classes with a position; found {[names[i] for i in keep]}")
     if not np.isfinite(cost[np.ix_(keep, keep)]).all():
@@ -569,21 +580,22 @@ def _tie_groups(values: np.ndarray, tol: float) -> np.ndarray:
     return rank
 
 
-def nearest_neighbours(cost: np.ndarray | pd.DataFrame, classes: Sequence[str] | None = None, *,
+def nearest_neighbours(cost: np.ndarray | pd.DataFrame | Coordinates, classes: Sequence[str] | None = None, *,
                        tol: float = 1e-9, exclude_other: bool = True) -> pd.DataFrame:
     """Each class's nearest other class(es), the distance, and that distance relative to the median pair.
 
     Parameters
     ----------
-    cost : (classes, classes) array or DataFrame
-        Symmetric distances (e.g. a valence-arousal cost); a DataFrame supplies the class names from its index.
+    cost : (classes, classes) array, DataFrame or Coordinates
+        Symmetric distances (e.g. a valence-arousal cost); a DataFrame supplies the class names from its index;
+        :class:`Coordinates` give the valence-arousal distances of their placed classes (unplaced ones excluded).
     classes : sequence of str, optional
         Class names, required for a plain array.
     tol : float
         Distances within ``tol`` of the smallest count as tied: every tied neighbour is listed, never one chosen.
     exclude_other : bool
-        Leave Aff-Wild2's Other out (the book's rule: it has no coordinate); the excluded names are in
-        ``frame.attrs["excluded"]``.
+        Leave Aff-Wild2's Other out (the book's rule: it has no coordinate); the excluded names (and classes of
+        ``Coordinates`` without a position) are in ``frame.attrs["excluded"]``.
 
     Returns
     -------
@@ -604,7 +616,7 @@ def nearest_neighbours(cost: np.ndarray | pd.DataFrame, classes: Sequence[str] |
     return frame
 
 
-def degenerate_pairs(cost: np.ndarray | pd.DataFrame, classes: Sequence[str] | None = None,
+def degenerate_pairs(cost: np.ndarray | pd.DataFrame | Coordinates, classes: Sequence[str] | None = None,
                      top: int | None = None, *, tol: float = 1e-9, exclude_other: bool = True) -> pd.DataFrame:
     """All class pairs from nearest to farthest; pairs whose distances agree within ``tol`` share a rank.
 
@@ -613,8 +625,8 @@ def degenerate_pairs(cost: np.ndarray | pd.DataFrame, classes: Sequence[str] | N
 
     Parameters
     ----------
-    cost : (classes, classes) array or DataFrame
-        Symmetric distances; a DataFrame supplies the class names from its index.
+    cost : (classes, classes) array, DataFrame or Coordinates
+        As in :func:`nearest_neighbours`.
     classes : sequence of str, optional
         Class names, required for a plain array.
     top : int, optional
@@ -669,15 +681,15 @@ class NearestPair:
                 f"{name} chosen by the caller among the tied pairs")
 
 
-def nearest_pair(cost: np.ndarray | pd.DataFrame, classes: Sequence[str] | None = None, *,
+def nearest_pair(cost: np.ndarray | pd.DataFrame | Coordinates, classes: Sequence[str] | None = None, *,
                  involving: str | None = None, prefer: Sequence[str] | None = None, tol: float = 1e-9,
                  exclude_other: bool = True) -> NearestPair:
     """The designated degenerate pair, derived from the geometry, with any tie stated.
 
     Parameters
     ----------
-    cost : (classes, classes) array or DataFrame
-        Symmetric distances; a DataFrame supplies the class names from its index.
+    cost : (classes, classes) array, DataFrame or Coordinates
+        As in :func:`nearest_neighbours`.
     classes : sequence of str, optional
         Class names, required for a plain array.
     involving : str, optional

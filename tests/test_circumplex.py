@@ -275,3 +275,24 @@ def test_other_is_left_out_of_degeneracy_measures():
     assert len(kept) == 28
     with pytest.raises(ValueError, match="non-finite"):
         cx.degenerate_pairs(np.array([[0, np.nan], [np.nan, 0]]), ["Anger", "Fear"])
+
+
+def test_degeneracy_measures_read_coordinates_directly():
+    coords = cx.coordinates("affwild2")  # Other has no coordinate: excluded, and said so
+    pairs = cx.degenerate_pairs(coords)
+    assert pairs.attrs["excluded"] == ["Other"] and len(pairs) == 21
+    assert (pairs.a[0], pairs.b[0]) == ("Anger", "Fear") and pairs.distance[0] == pytest.approx(math.sqrt(0.0170))
+    nn = cx.nearest_neighbours(cx.coordinates("affectnet8", placement=cx.DEFAULT_PLACEMENT))
+    assert nn.loc["Contempt", "n_nearest"] == 2
+    with pytest.raises(ValueError, match="classes must be None"):
+        cx.degenerate_pairs(coords, ["a"])
+
+
+def test_placement_only_computed_where_needed():
+    # Aff-Wild2 has no contempt, so the midpoint set (which needs disgust, absent in 1980) is not needed there
+    w = cx.coordinates("affwild2", "russell1980", placement=cx.DEFAULT_PLACEMENT)
+    assert w.filled == () and "Disgust" in w.missing
+    with pytest.raises(ValueError, match="no coordinate for"):
+        cx.coordinates("affectnet8", "russell1980", placement=cx.DEFAULT_PLACEMENT)
+    with pytest.raises(ValueError, match="unknown hand placement"):
+        cx.coordinates("affwild2", placement="origin")
