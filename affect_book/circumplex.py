@@ -1,4 +1,5 @@
-"""Russell's circumplex: published coordinates, class sets, cost matrices and degeneracy measures.
+"""Russell's circumplex: published coordinates, class sets, hand placements, cost matrices and degeneracy measures
+(the measures live in :mod:`affect_book.degeneracy` and are re-exported here).
 
 Introduced in chapter 01 (``notebooks/01_circumplex``).
 
@@ -25,11 +26,13 @@ off-diagonal cost of the placed classes, in both its row and its column (never 0
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from .degeneracy import NearestPair, degenerate_pairs, is_other, nearest_neighbours, nearest_pair, separability_index
 
 __all__ = [
     "CLASS_SETS",
@@ -193,11 +196,6 @@ def hand_placements(name: str = DEFAULT_PLACEMENT, source: str = "russell1977") 
     return out
 
 
-def is_other(name: str) -> bool:
-    """True for Aff-Wild2's catch-all class "Other" (any capitalization), which has no circumplex coordinate."""
-    return str(name).strip().lower() == "other"
-
-
 def class_set(name: str) -> tuple[str, ...]:
     """The class names of a canonical class set, in the benchmark's label order.
 
@@ -248,13 +246,24 @@ def _check_classes(classes: Sequence[str]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Coordinates:
-    """Class positions on the circumplex.
+    """Class positions on the circumplex (built by :func:`coordinates` or :func:`class_mean_coordinates`).
 
-    ``values``: (classes, 3) array of valence, arousal, dominance (dominance NaN when the source has none);
-    ``missing``: classes without a published or data-derived position (rows of NaN);
-    ``filled``: classes placed by hand (an assumption of the caller);
-    ``source``: the coordinate set's name;
-    ``placement``: the name of the :data:`HAND_PLACEMENTS` set used, or ``"fill"`` for an ad-hoc ``fill=``.
+    Parameters
+    ----------
+    classes : tuple of str
+        Class names, in label order.
+    values : (classes, 3) array
+        Valence, arousal, dominance (dominance NaN when the source has none; rows of NaN for ``missing``).
+    source : str
+        The coordinate set's name, or ``"data"``.
+    missing : tuple of str
+        Classes without a published, placed or data-derived position (e.g. Other).
+    filled : tuple of str
+        Classes placed by hand (an assumption of the caller).
+    counts : mapping of str to int
+        Samples per class behind a data-derived position (empty otherwise).
+    placement : str, optional
+        The :data:`HAND_PLACEMENTS` set used, ``"fill"`` for an ad-hoc ``fill=``, or None when nothing was placed.
     """
 
     classes: tuple[str, ...]
@@ -276,7 +285,15 @@ class Coordinates:
         return self.values
 
     def require_complete(self, what: str = "this computation", dims: int = 2) -> None:
-        """Raise a clear error if a class has no position (or no dominance when ``dims == 3``)."""
+        """Raise a clear error if a class has no position (or no dominance when ``dims == 3``).
+
+        Parameters
+        ----------
+        what : str
+            The computation that needs the positions, named in the error.
+        dims : int
+            2 (valence, arousal) or 3 (with dominance).
+        """
         if self.missing:
             raise ValueError(
                 f"{what} needs a position for every class, but {list(self.missing)} have no coordinate in "
@@ -289,7 +306,14 @@ class Coordinates:
                              f"the russell1977 set has dominance, or fill with (valence, arousal, dominance)")
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per class: valence, arousal, dominance, and where the position comes from."""
+        """One row per class: valence, arousal, dominance, and where the position comes from.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by class; ``from`` names the published term, "placed by hand (<name>)", the data, or
+            "no coordinate".
+        """
         origin = []
         for c in self.classes:
             if c in self.missing:
@@ -305,7 +329,13 @@ class Coordinates:
                             index=pd.Index(self.classes, name="class"))
 
     def placed_only(self) -> Coordinates:
-        """The same positions without the classes that have none (``missing``, e.g. Other)."""
+        """The same positions without the classes that have none (``missing``, e.g. Other).
+
+        Returns
+        -------
+        Coordinates
+            Only the placed classes, in the same order.
+        """
         keep = [i for i, c in enumerate(self.classes) if c not in self.missing]
         return Coordinates(tuple(self.classes[i] for i in keep), self.values[keep], self.source, (),
                            tuple(c for c in self.filled if c not in self.missing),
@@ -541,242 +571,3 @@ def cost_matrix(classes: Sequence[str] | str, kind: str = "va", source: str = "r
     else:
         cost = uniform_cost(len(coords.classes), va_distance_cost(coords, normalize))
     return pd.DataFrame(cost, index=pd.Index(coords.classes, name="true"), columns=list(coords.classes))
-
-
-def _labelled(cost: np.ndarray | pd.DataFrame | Coordinates, classes: Sequence[str] | None,
-              exclude_other: bool = True) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
-    unplaced: tuple[str, ...] = ()
-    if isinstance(cost, Coordinates):  # valence-arousal distances between the classes that have a position
-        if classes is not None:
-            raise ValueError("classes must be None with Coordinates (they carry their class names)")
-        unplaced, placed = cost.missing, cost.placed_only()
-        classes, points = placed.classes, placed.va
-        cost = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(-1))
-    if isinstance(cost, pd.DataFrame):
-        names = tuple(cost.index) if classes is None else tuple(classes)
-        cost = cost.to_numpy()
-    else:
-        if classes is None:
-            raise ValueError("classes is required when cost is a plain array")
-        names = tuple(classes)
-    cost = np.asarray(cost, dtype=float)
-    if cost.shape != (len(names), len(names)):
-        raise ValueError(f"cost has shape {cost.shape}; expected ({len(names)}, {len(names)}) for classes {names}")
-    excluded = tuple(c for c in names if exclude_other and is_other(c))
-    keep = [i for i, c in enumerate(names) if c not in excluded]
-    excluded = unplaced + excluded
-    if len(keep) < 2:
-        raise ValueError(f"degeneracy needs at least 2 classes with a position; found {[names[i] for i in keep]}")
-    if not np.isfinite(cost[np.ix_(keep, keep)]).all():
-        raise ValueError("cost has non-finite entries; place every class (or leave it out) before measuring")
-    return cost[np.ix_(keep, keep)], tuple(names[i] for i in keep), excluded
-
-
-def _tie_groups(values: np.ndarray, tol: float) -> np.ndarray:
-    """Dense rank (1 = smallest) of sorted ``values``, equal within ``tol`` of the previous value."""
-    rank = np.ones(len(values), dtype=int)
-    for k in range(1, len(values)):
-        rank[k] = rank[k - 1] + int(values[k] - values[k - 1] > tol)
-    return rank
-
-
-def nearest_neighbours(cost: np.ndarray | pd.DataFrame | Coordinates, classes: Sequence[str] | None = None, *,
-                       tol: float = 1e-9, exclude_other: bool = True) -> pd.DataFrame:
-    """Each class's nearest other class(es), the distance, and that distance relative to the median pair.
-
-    Parameters
-    ----------
-    cost : (classes, classes) array, DataFrame or Coordinates
-        Symmetric distances (e.g. a valence-arousal cost); a DataFrame supplies the class names from its index;
-        :class:`Coordinates` give the valence-arousal distances of their placed classes (unplaced ones excluded).
-    classes : sequence of str, optional
-        Class names, required for a plain array.
-    tol : float
-        Distances within ``tol`` of the smallest count as tied: every tied neighbour is listed, never one chosen.
-    exclude_other : bool
-        Leave Aff-Wild2's Other out (the book's rule: it has no coordinate); the excluded names (and classes of
-        ``Coordinates`` without a position) are in ``frame.attrs["excluded"]``.
-
-    Returns
-    -------
-    DataFrame
-        Indexed by class: ``nearest`` (the nearest class, or tied classes joined by " = "), ``n_nearest`` (how many
-        tie), ``distance``, ``relative`` (distance over the median off-diagonal distance; < 1 is closer than a
-        typical pair).
-    """
-    cost, names, excluded = _labelled(cost, classes, exclude_other)
-    n = len(names)
-    median = float(np.median(cost[np.triu_indices(n, k=1)]))
-    masked = cost + np.diag(np.full(n, np.inf))
-    dist = masked.min(axis=1)
-    tied = [[names[j] for j in np.flatnonzero(masked[i] <= dist[i] + tol)] for i in range(n)]
-    frame = pd.DataFrame({"nearest": [" = ".join(t) for t in tied], "n_nearest": [len(t) for t in tied],
-                          "distance": dist, "relative": dist / median}, index=pd.Index(names, name="class"))
-    frame.attrs["excluded"] = list(excluded)
-    return frame
-
-
-def degenerate_pairs(cost: np.ndarray | pd.DataFrame | Coordinates, classes: Sequence[str] | None = None,
-                     top: int | None = None, *, tol: float = 1e-9, exclude_other: bool = True) -> pd.DataFrame:
-    """All class pairs from nearest to farthest; pairs whose distances agree within ``tol`` share a rank.
-
-    Ties are reported as ties, never broken by name: within a tie the rows keep the class order of ``cost``
-    and ``rank`` is the same for all of them.
-
-    Parameters
-    ----------
-    cost : (classes, classes) array, DataFrame or Coordinates
-        As in :func:`nearest_neighbours`.
-    classes : sequence of str, optional
-        Class names, required for a plain array.
-    top : int, optional
-        Keep the pairs of the ``top`` nearest rows, extended to every pair tied with the last one kept.
-    tol : float
-        Absolute tolerance under which two distances are equal.
-    exclude_other : bool
-        Leave Aff-Wild2's Other out (it has no coordinate); excluded names are in ``frame.attrs["excluded"]``.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``a``, ``b``, ``distance``, ``relative`` (over the median pairwise distance), ``rank`` (dense,
-        1 = nearest) and ``tied`` (True when another pair has the same rank).
-    """
-    cost, names, excluded = _labelled(cost, classes, exclude_other)
-    i, j = np.triu_indices(len(names), k=1)
-    d = cost[i, j]
-    order = np.argsort(d, kind="stable")
-    i, j, d = i[order], j[order], d[order]
-    rank = _tie_groups(d, tol)
-    frame = pd.DataFrame({"a": [names[k] for k in i], "b": [names[k] for k in j], "distance": d,
-                          "relative": d / np.median(d), "rank": rank})
-    frame["tied"] = frame["rank"].map(frame["rank"].value_counts()) > 1
-    if top is not None:
-        frame = frame[frame["rank"] <= frame["rank"].iloc[min(top, len(frame)) - 1]]
-    frame.attrs["excluded"] = list(excluded)
-    return frame.reset_index(drop=True)
-
-
-@dataclass(frozen=True)
-class NearestPair:
-    """The nearest pair of a cost, with every pair tied with it.
-
-    ``pair``: the designated pair; ``distance``: its distance; ``tied``: all pairs at that distance (``pair``
-    included; one entry when there is no tie); ``chosen_by``: how ``pair`` was picked among ``tied``
-    (``"geometry"`` when unique, ``"prefer"`` when the caller chose among tied pairs).
-    """
-
-    pair: tuple[str, str]
-    distance: float
-    tied: tuple[tuple[str, str], ...]
-    chosen_by: str
-
-    def statement(self) -> str:
-        """One sentence for tables and logs, stating the tie when there is one."""
-        name = "-".join(self.pair)
-        if len(self.tied) == 1:
-            return f"{name} is the nearest pair ({self.distance:.3f} apart)"
-        others = ", ".join("-".join(p) for p in self.tied if set(p) != set(self.pair))
-        return (f"{name} is a nearest pair ({self.distance:.3f} apart), tied with {others}; "
-                f"{name} chosen by the caller among the tied pairs")
-
-
-def nearest_pair(cost: np.ndarray | pd.DataFrame | Coordinates, classes: Sequence[str] | None = None, *,
-                 involving: str | None = None, prefer: Sequence[str] | None = None, tol: float = 1e-9,
-                 exclude_other: bool = True) -> NearestPair:
-    """The designated degenerate pair, derived from the geometry, with any tie stated.
-
-    Parameters
-    ----------
-    cost : (classes, classes) array, DataFrame or Coordinates
-        As in :func:`nearest_neighbours`.
-    classes : sequence of str, optional
-        Class names, required for a plain array.
-    involving : str, optional
-        Only pairs that contain this class (e.g. the nearest partner of ``"Contempt"``).
-    prefer : (str, str), optional
-        The pair to designate when several tie at the smallest distance; it must be one of them.
-    tol, exclude_other
-        As in :func:`degenerate_pairs`.
-
-    Returns
-    -------
-    NearestPair
-        The pair, its distance and every pair tied with it.
-
-    Raises
-    ------
-    ValueError
-        When pairs tie and ``prefer`` is not given (the caller must state the choice), or ``prefer`` is not among
-        the tied pairs.
-    """
-    pairs = degenerate_pairs(cost, classes, tol=tol, exclude_other=exclude_other)
-    if involving is not None:
-        if involving not in set(pairs.a) | set(pairs.b):
-            raise ValueError(f"involving={involving!r} is not among the classes {sorted(set(pairs.a) | set(pairs.b))}")
-        pairs = pairs[(pairs.a == involving) | (pairs.b == involving)].reset_index(drop=True)
-    first = pairs[np.abs(pairs.distance - pairs.distance.iloc[0]) <= tol]
-    tied = tuple((r.a, r.b) for r in first.itertuples())
-    if len(tied) == 1:
-        return NearestPair(tied[0], float(first.distance.iloc[0]), tied, "geometry")
-    listed = [f"{a}-{b}" for a, b in tied]
-    if prefer is None:
-        raise ValueError(f"the nearest pairs tie within {tol}: {listed} ({first.distance.iloc[0]:.6f} apart); "
-                         f"pass prefer=(a, b) to designate one of them and state the tie")
-    match = [p for p in tied if set(p) == set(prefer)]
-    if not match:
-        raise ValueError(f"prefer={tuple(prefer)} is not among the tied nearest pairs {listed}")
-    return NearestPair(match[0], float(first.distance.iloc[0]), tied, "prefer")
-
-
-def separability_index(va: np.ndarray, labels: np.ndarray, classes: Sequence[str], *,
-                       exclude_other: bool = True) -> pd.DataFrame:
-    """Per pair of classes: centroid distance over pooled within-class spread, from per-sample labels.
-
-    For classes i, j with ``n`` valid samples, centroid ``m`` and mean squared distance to the centroid ``s2``
-    (the trace of the population covariance)::
-
-        index = |m_i - m_j| / sqrt((n_i * s2_i + n_j * s2_j) / (n_i + n_j))
-
-    Near 0: the pair overlaps on the circumplex. Rows with no label (-1) or invalid valence-arousal are ignored;
-    pairs where a class has no valid sample get NaN.
-
-    Parameters
-    ----------
-    va, labels, classes
-        As in :func:`class_mean_coordinates`.
-    exclude_other : bool
-        Leave pairs with Aff-Wild2's Other out (the book's rule; listed in ``frame.attrs["excluded"]``).
-
-    Returns
-    -------
-    DataFrame
-        Columns ``a``, ``b``, ``centroid_distance``, ``index``; sorted from least to most separable (NaN last).
-    """
-    coords = class_mean_coordinates(va, labels, classes)
-    va = np.asarray(va, dtype=float)
-    labels = np.asarray(labels)
-    valid = (labels >= 0) & np.isfinite(va).all(axis=1) & (va >= -1).all(axis=1) & (va <= 1).all(axis=1)
-    spread = {}
-    for k, c in enumerate(coords.classes):
-        rows = va[valid & (labels == k)]
-        spread[c] = float(((rows - rows.mean(0)) ** 2).sum(1).mean()) if len(rows) else math.nan
-    out = []
-    names = coords.classes
-    for a in range(len(names)):
-        for b in range(a + 1, len(names)):
-            na, nb = coords.counts[names[a]], coords.counts[names[b]]
-            dist = float(np.linalg.norm(coords.va[a] - coords.va[b]))
-            if na and nb:
-                pooled = math.sqrt((na * spread[names[a]] + nb * spread[names[b]]) / (na + nb))
-                index = dist / pooled if pooled > 0 else math.inf
-            else:
-                index = math.nan
-            out.append({"a": names[a], "b": names[b], "centroid_distance": dist, "index": index})
-    excluded = [c for c in names if exclude_other and is_other(c)]
-    frame = pd.DataFrame(out)
-    frame = frame[~frame.a.isin(excluded) & ~frame.b.isin(excluded)]
-    frame = frame.sort_values("index", kind="mergesort", na_position="last").reset_index(drop=True)
-    frame.attrs["excluded"] = excluded
-    return frame
-

@@ -257,7 +257,7 @@ chosen.to_frame()
 
 # %%
 rows = []
-for name, spec in cx.HAND_PLACEMENTS.items():
+for name in cx.HAND_PLACEMENTS:
     filled = cx.coordinates("affectnet8", "russell1977", placement=name)
     distance = pd.DataFrame(cx.va_distance_cost(filled), index=filled.classes, columns=filled.classes)
     nn = cx.nearest_neighbours(filled)
