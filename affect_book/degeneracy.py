@@ -149,6 +149,8 @@ def degenerate_pairs(cost, classes: Sequence[str] | None = None,
                           "relative": d / np.median(d), "rank": rank})
     frame["tied"] = frame["rank"].map(frame["rank"].value_counts()) > 1
     if top is not None:
+        if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+            raise ValueError(f"top={top!r}; expected a positive integer (or None for every pair)")
         frame = frame[frame["rank"] <= frame["rank"].iloc[min(top, len(frame)) - 1]]
     frame.attrs["excluded"] = list(excluded)
     return frame.reset_index(drop=True)
@@ -198,10 +200,8 @@ def nearest_pair(cost, classes: Sequence[str] | None = None, *,
 
     Parameters
     ----------
-    cost : (classes, classes) array, DataFrame or Coordinates
-        As in :func:`nearest_neighbours`.
-    classes : sequence of str, optional
-        Class names, required for a plain array.
+    cost, classes
+        The distances and, for a plain array, the class names, as in :func:`nearest_neighbours`.
     involving : str, optional
         Only pairs that contain this class (e.g. the nearest partner of ``"Contempt"``).
     prefer : (str, str), optional

@@ -286,6 +286,8 @@ def test_degeneracy_measures_read_coordinates_directly():
     assert nn.loc["Contempt", "n_nearest"] == 2
     with pytest.raises(ValueError, match="classes must be None"):
         cx.degenerate_pairs(coords, ["a"])
+    with pytest.raises(ValueError, match="top=0; expected a positive integer"):
+        cx.degenerate_pairs(coords, top=0)
 
 
 def test_placement_only_computed_where_needed():
