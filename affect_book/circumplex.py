@@ -1,4 +1,5 @@
-"""Russell's circumplex: published coordinates, class sets, cost matrices and degeneracy measures.
+"""Russell's circumplex: published coordinates, class sets, hand placements, cost matrices and degeneracy measures
+(the measures live in :mod:`affect_book.degeneracy` and are re-exported here).
 
 Introduced in chapter 01 (``notebooks/01_circumplex``).
 
@@ -12,23 +13,34 @@ Russell & Mehrabian (1977) set. Two canonical class sets are defined:
 Class names are mapped onto published terms **by name, never by position** (``concept_of``), so "Happy" and
 "Happiness" both land on the published term "happy". Where a class has no published coordinate (contempt in every
 set; Other; disgust in Russell 1980), the coordinate is NaN, the class is listed in ``missing`` and functions that
-need every class raise an error that says so and names the remedies: place it by hand with ``fill=`` (an assumption
-the caller states) or derive it from labelled data with :func:`class_mean_coordinates`.
+need every class raise an error that says so and names the remedies: place it by hand with a named set of
+:func:`hand_placements` (``placement=``) or ``fill=`` (an assumption the caller states), or derive it from labelled
+data with :func:`class_mean_coordinates`.
+
+**The book's rule for Other.** Aff-Wild2's "Other" is a catch-all, not an emotion: it has no circumplex coordinate
+(no hand placement set places it), it is left out of every degeneracy measure (:func:`nearest_neighbours`,
+:func:`degenerate_pairs`, :func:`nearest_pair`), and in every optimal-transport cost it is charged the mean
+off-diagonal cost of the placed classes, in both its row and its column (never 0; see ``affect_book.costs``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from .degeneracy import NearestPair, degenerate_pairs, is_other, nearest_neighbours, nearest_pair, separability_index
+
 __all__ = [
     "CLASS_SETS",
     "COORDINATE_SETS",
+    "DEFAULT_PLACEMENT",
+    "HAND_PLACEMENTS",
     "Coordinates",
+    "NearestPair",
     "angular_cost",
     "class_mean_coordinates",
     "class_set",
@@ -36,8 +48,11 @@ __all__ = [
     "coordinates",
     "cost_matrix",
     "degenerate_pairs",
+    "hand_placements",
+    "is_other",
     "mean_off_diagonal",
     "nearest_neighbours",
+    "nearest_pair",
     "separability_index",
     "uniform_cost",
     "va_distance_cost",
@@ -64,7 +79,7 @@ _CONCEPTS: dict[str, str] = {
     "other": "other",
 }
 
-#: Published coordinate sets. Values are the numbers in ``shared/reference/FACTS.md`` section 4.
+#: Published coordinate sets, each value typed from the source cited above its entry.
 #: Each entry: concept -> (valence, arousal, dominance or NaN). Concepts absent from a set have no published value.
 _PUBLISHED: dict[str, dict[str, tuple[float, float, float]]] = {
     # Russell, J. A. & Mehrabian, A. (1977). Evidence for a three-factor theory of emotions.
@@ -111,8 +126,89 @@ RUSSELL_1980_TERMS: dict[str, tuple[float, float]] = {
 }
 
 
+@dataclass(frozen=True)
+class _Placement:
+    """A named hand placement: each placed concept sits at the mean of some published concepts' points."""
+
+    at: Mapping[str, tuple[str, ...]]
+    why: str
+
+
+#: Named hand placements for classes no published set places (contempt). Each is an assumption, stated in every
+#: table that uses it as "placed by hand (<name>)". No set places Other (the book's rule: Other has no coordinate).
+HAND_PLACEMENTS: dict[str, _Placement] = {
+    "contempt_at_midpoint": _Placement(
+        {"contempt": ("anger", "disgust")},
+        "Contempt at the midpoint of anger and disgust. Contempt forms the 'hostility triad' with anger and disgust "
+        "(Izard, C. E. (1977). Human Emotions. New York: Plenum) and the CAD triad with them (Rozin, P., Lowery, L., "
+        "Imada, S. & Haidt, J. (1999). The CAD triad hypothesis. Journal of Personality and Social Psychology 76, "
+        "574-586); no published valence-arousal position favours either partner, so the midpoint commits to "
+        "neither. By construction contempt is then equally far from anger and from disgust: the two pairs tie."),
+    "contempt_at_disgust": _Placement(
+        {"contempt": ("disgust",)},
+        "Contempt on disgust's point, the reading that treats contempt as a variant of disgust. Disgust-contempt "
+        "then costs 0: a sensitivity check, unusable in an optimal-transport cost (a zero-cost confusion between "
+        "two classes)."),
+    "contempt_at_anger": _Placement(
+        {"contempt": ("anger",)},
+        "Contempt on anger's point, the reading that treats contempt as cold anger. Anger-contempt then costs 0: a "
+        "sensitivity check, unusable in an optimal-transport cost."),
+}
+
+#: The book's placement, used by chapters 01 and 02 and by the simulator.
+DEFAULT_PLACEMENT = "contempt_at_midpoint"
+
+
+def hand_placements(name: str = DEFAULT_PLACEMENT, source: str = "russell1977") -> dict[str, tuple[float, float]]:
+    """The named hand-placement set ``name``, computed on the published coordinate set ``source``.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`HAND_PLACEMENTS` (``"contempt_at_midpoint"``, the book's default; ``"contempt_at_disgust"``;
+        ``"contempt_at_anger"``). ``HAND_PLACEMENTS[name].why`` says why the set exists and what it implies.
+    source : str
+        The published coordinate set the reference points are read from (``"russell1977"`` by default).
+
+    Returns
+    -------
+    dict of str to (float, float)
+        Concept name (``"contempt"``) to its (valence, arousal); pass it as ``fill=`` to :func:`coordinates`, or
+        use ``coordinates(..., placement=name)``, which also records the set's name for tables.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name or source, or when ``source`` lacks a reference point (Russell 1980 has no disgust).
+    """
+    if name not in HAND_PLACEMENTS:
+        raise ValueError(f"unknown hand placement {name!r}; expected one of {list(HAND_PLACEMENTS)}")
+    if source not in _PUBLISHED:
+        raise ValueError(f"unknown coordinate set {source!r}; expected one of {list(COORDINATE_SETS)}")
+    table, out = _PUBLISHED[source], {}
+    for concept, refs in HAND_PLACEMENTS[name].at.items():
+        lacking = [r for r in refs if r not in table]
+        if lacking:
+            raise ValueError(f"hand placement {name!r} places {concept} from {list(refs)}, but {source!r} has no "
+                             f"coordinate for {lacking}; use source='russell1977'")
+        point = np.mean([table[r][:2] for r in refs], axis=0)
+        out[concept] = (float(point[0]), float(point[1]))
+    return out
+
+
 def class_set(name: str) -> tuple[str, ...]:
-    """Return the class names of a canonical class set (``affectnet8``, ``affectnet7``, ``affwild2``)."""
+    """The class names of a canonical class set, in the benchmark's label order.
+
+    Parameters
+    ----------
+    name : str
+        ``"affectnet8"``, ``"affectnet7"`` or ``"affwild2"``.
+
+    Returns
+    -------
+    tuple of str
+        The class names, index = the benchmark's label code.
+    """
     try:
         return CLASS_SETS[name]
     except KeyError:
@@ -120,7 +216,18 @@ def class_set(name: str) -> tuple[str, ...]:
 
 
 def concept_of(name: str) -> str:
-    """Map a class name in any benchmark spelling ("Happy", "happiness", "ANGRY") to its concept."""
+    """Map a class name in any benchmark spelling ("Happy", "happiness", "ANGRY") to its concept.
+
+    Parameters
+    ----------
+    name : str
+        A class name as a benchmark or paper spells it.
+
+    Returns
+    -------
+    str
+        The concept (``"happy"``, ``"anger"``, ..., ``"contempt"``, ``"other"``).
+    """
     key = str(name).strip().lower()
     if key not in _CONCEPTS:
         raise ValueError(f"unknown class name {name!r}; expected one of {sorted(set(_CONCEPTS))}")
@@ -139,12 +246,24 @@ def _check_classes(classes: Sequence[str]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Coordinates:
-    """Class positions on the circumplex.
+    """Class positions on the circumplex (built by :func:`coordinates` or :func:`class_mean_coordinates`).
 
-    ``values``: (classes, 3) array of valence, arousal, dominance (dominance NaN when the source has none);
-    ``missing``: classes without a published or data-derived position (rows of NaN);
-    ``filled``: classes placed by hand through ``fill=`` (an assumption of the caller);
-    ``source``: the coordinate set's name.
+    Parameters
+    ----------
+    classes : tuple of str
+        Class names, in label order.
+    values : (classes, 3) array
+        Valence, arousal, dominance (dominance NaN when the source has none; rows of NaN for ``missing``).
+    source : str
+        The coordinate set's name, or ``"data"``.
+    missing : tuple of str
+        Classes without a published, placed or data-derived position (e.g. Other).
+    filled : tuple of str
+        Classes placed by hand (an assumption of the caller).
+    counts : mapping of str to int
+        Samples per class behind a data-derived position (empty otherwise).
+    placement : str, optional
+        The :data:`HAND_PLACEMENTS` set used, ``"fill"`` for an ad-hoc ``fill=``, or None when nothing was placed.
     """
 
     classes: tuple[str, ...]
@@ -153,6 +272,7 @@ class Coordinates:
     missing: tuple[str, ...] = ()
     filled: tuple[str, ...] = ()
     counts: Mapping[str, int] = field(default_factory=dict)
+    placement: str | None = None
 
     @property
     def va(self) -> np.ndarray:
@@ -165,7 +285,15 @@ class Coordinates:
         return self.values
 
     def require_complete(self, what: str = "this computation", dims: int = 2) -> None:
-        """Raise a clear error if a class has no position (or no dominance when ``dims == 3``)."""
+        """Raise a clear error if a class has no position (or no dominance when ``dims == 3``).
+
+        Parameters
+        ----------
+        what : str
+            The computation that needs the positions, named in the error.
+        dims : int
+            2 (valence, arousal) or 3 (with dominance).
+        """
         if self.missing:
             raise ValueError(
                 f"{what} needs a position for every class, but {list(self.missing)} have no coordinate in "
@@ -178,13 +306,20 @@ class Coordinates:
                              f"the russell1977 set has dominance, or fill with (valence, arousal, dominance)")
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per class: valence, arousal, dominance, and where the position comes from."""
+        """One row per class: valence, arousal, dominance, and where the position comes from.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by class; ``from`` names the published term, "placed by hand (<name>)", the data, or
+            "no coordinate".
+        """
         origin = []
         for c in self.classes:
             if c in self.missing:
                 origin.append("no coordinate")
             elif c in self.filled:
-                origin.append("placed by hand")
+                origin.append(f"placed by hand ({self.placement or 'fill'})")
             elif self.source == "data":
                 origin.append(f"class mean of {self.counts.get(c, 0)} samples")
             else:
@@ -192,6 +327,19 @@ class Coordinates:
         return pd.DataFrame({"valence": self.values[:, 0], "arousal": self.values[:, 1],
                              "dominance": self.values[:, 2], "from": origin},
                             index=pd.Index(self.classes, name="class"))
+
+    def placed_only(self) -> Coordinates:
+        """The same positions without the classes that have none (``missing``, e.g. Other).
+
+        Returns
+        -------
+        Coordinates
+            Only the placed classes, in the same order.
+        """
+        keep = [i for i, c in enumerate(self.classes) if c not in self.missing]
+        return Coordinates(tuple(self.classes[i] for i in keep), self.values[keep], self.source, (),
+                           tuple(c for c in self.filled if c not in self.missing),
+                           {c: n for c, n in self.counts.items() if c not in self.missing}, self.placement)
 
 
 def _as_point(name: str, value: Sequence[float]) -> tuple[float, float, float]:
@@ -205,11 +353,27 @@ def _as_point(name: str, value: Sequence[float]) -> tuple[float, float, float]:
 
 
 def coordinates(classes: Sequence[str] | str, source: str = "russell1977",
-                fill: Mapping[str, Sequence[float]] | None = None) -> Coordinates:
-    """Place ``classes`` (a class-set name or a list of names) on the circumplex from a published set.
+                fill: Mapping[str, Sequence[float]] | None = None, *, placement: str | None = None) -> Coordinates:
+    """Place ``classes`` on the circumplex from a published set, with the hand placements the caller states.
 
-    ``fill`` places classes the set lacks (or overrides one) by hand: ``{"Contempt": (-0.6, 0.35)}``. The result
-    records which classes were filled, so tables can say so.
+    Parameters
+    ----------
+    classes : str or sequence of str
+        A class-set name (``"affwild2"``, ...) or class names in any benchmark spelling (mapped by name).
+    source : str
+        The published coordinate set, one of :data:`COORDINATE_SETS`.
+    fill : mapping of str to (valence, arousal) or (valence, arousal, dominance), optional
+        Ad-hoc hand placements (or overrides), e.g. ``{"Contempt": (-0.6, 0.35)}``; every name must be a class.
+    placement : str, optional
+        A named set of :func:`hand_placements` (e.g. :data:`DEFAULT_PLACEMENT`), applied to the classes of
+        ``classes`` that ``source`` lacks; its entries for classes not in ``classes`` are ignored. Cannot name a
+        class that ``fill`` also places.
+
+    Returns
+    -------
+    Coordinates
+        Positions, with ``missing`` (no position, e.g. Other), ``filled`` (placed by hand) and ``placement``
+        (the set's name, or ``"fill"``) recorded so tables can say "placed by hand (<name>)".
     """
     if isinstance(classes, str):
         classes = class_set(classes)
@@ -220,9 +384,19 @@ def coordinates(classes: Sequence[str] | str, source: str = "russell1977",
     table = _PUBLISHED[source]
     fill = dict(fill or {})
     by_concept = {concept_of(k): (k, v) for k, v in fill.items()}
-    unknown = [k for k in fill if concept_of(k) not in {concept_of(c) for c in classes}]
+    present = {concept_of(c) for c in classes}
+    unknown = [k for k in fill if concept_of(k) not in present]
     if unknown:
         raise ValueError(f"fill names {unknown}, which are not among the classes {list(classes)}")
+    if placement is not None:
+        if placement not in HAND_PLACEMENTS:
+            raise ValueError(f"unknown hand placement {placement!r}; expected one of {list(HAND_PLACEMENTS)}")
+        needed = [k for k in HAND_PLACEMENTS[placement].at if k in present and k not in table]
+        named = {k: v for k, v in hand_placements(placement, source).items() if k in needed} if needed else {}
+        both = sorted(set(named) & set(by_concept))
+        if both:
+            raise ValueError(f"fill and placement={placement!r} both place {both}; use one of the two")
+        by_concept.update({k: (k, v) for k, v in named.items()})
     values = np.full((len(classes), 3), np.nan)
     missing, filled = [], []
     for i, c in enumerate(classes):
@@ -234,15 +408,27 @@ def coordinates(classes: Sequence[str] | str, source: str = "russell1977",
             values[i] = table[concept]
         else:
             missing.append(c)
-    return Coordinates(classes, values, source, tuple(missing), tuple(filled))
+    label = " + ".join(part for part in (placement, "fill" if fill else None) if part) if filled else None
+    return Coordinates(classes, values, source, tuple(missing), tuple(filled), placement=label)
 
 
 def class_mean_coordinates(va: np.ndarray, labels: np.ndarray, classes: Sequence[str]) -> Coordinates:
     """Data-derived positions: the mean valence-arousal of each class's samples.
 
-    ``va``: (samples, 2) valence, arousal; rows with a NaN or an invalid marker (< -1, e.g. AffectNet's -2 or
-    Aff-Wild2's -5) are ignored. ``labels``: (samples,) class indices into ``classes``; -1 means no label and is
-    ignored. A class with no valid sample is reported in ``missing``; per-class sample counts are in ``counts``.
+    Parameters
+    ----------
+    va : (samples, 2) array
+        Valence, arousal; rows with a NaN or an invalid marker (< -1, e.g. AffectNet's -2 or Aff-Wild2's -5) are
+        ignored.
+    labels : (samples,) int array
+        Class indices into ``classes``; -1 means no label and is ignored.
+    classes : sequence of str
+        Class names, in label order.
+
+    Returns
+    -------
+    Coordinates
+        ``source="data"``; a class with no valid sample is in ``missing``; per-class sample counts in ``counts``.
     """
     classes = _check_classes(classes)
     va = np.asarray(va, dtype=float)
@@ -385,82 +571,3 @@ def cost_matrix(classes: Sequence[str] | str, kind: str = "va", source: str = "r
     else:
         cost = uniform_cost(len(coords.classes), va_distance_cost(coords, normalize))
     return pd.DataFrame(cost, index=pd.Index(coords.classes, name="true"), columns=list(coords.classes))
-
-
-def _labelled(cost: np.ndarray | pd.DataFrame, classes: Sequence[str] | None) -> tuple[np.ndarray, tuple[str, ...]]:
-    if isinstance(cost, pd.DataFrame):
-        names = tuple(cost.index) if classes is None else tuple(classes)
-        cost = cost.to_numpy()
-    else:
-        if classes is None:
-            raise ValueError("classes is required when cost is a plain array")
-        names = tuple(classes)
-    cost = np.asarray(cost, dtype=float)
-    if cost.shape != (len(names), len(names)):
-        raise ValueError(f"cost has shape {cost.shape}; expected ({len(names)}, {len(names)}) for classes {names}")
-    return cost, names
-
-
-def nearest_neighbours(cost: np.ndarray | pd.DataFrame, classes: Sequence[str] | None = None) -> pd.DataFrame:
-    """Each class's nearest other class, its distance, and that distance relative to the median pairwise distance.
-
-    ``relative`` < 1 means closer than a typical pair; the median is over the off-diagonal upper triangle.
-    """
-    cost, names = _labelled(cost, classes)
-    n = len(names)
-    upper = cost[np.triu_indices(n, k=1)]
-    median = float(np.median(upper))
-    masked = cost + np.diag(np.full(n, np.inf))
-    nearest = masked.argmin(axis=1)
-    dist = masked[np.arange(n), nearest]
-    return pd.DataFrame({"nearest": [names[j] for j in nearest], "distance": dist, "relative": dist / median},
-                        index=pd.Index(names, name="class"))
-
-
-def degenerate_pairs(cost: np.ndarray | pd.DataFrame, classes: Sequence[str] | None = None,
-                     top: int | None = None) -> pd.DataFrame:
-    """All class pairs sorted from nearest to farthest, with distance relative to the median pairwise distance."""
-    cost, names = _labelled(cost, classes)
-    n = len(names)
-    i, j = np.triu_indices(n, k=1)
-    d = cost[i, j]
-    frame = pd.DataFrame({"a": [names[k] for k in i], "b": [names[k] for k in j], "distance": d,
-                          "relative": d / np.median(d)})
-    frame = frame.sort_values(["distance", "a", "b"], kind="mergesort").reset_index(drop=True)
-    return frame.head(top) if top is not None else frame
-
-
-def separability_index(va: np.ndarray, labels: np.ndarray, classes: Sequence[str]) -> pd.DataFrame:
-    """Per pair of classes: centroid distance over pooled within-class spread, from per-sample labels.
-
-    For classes i, j with ``n`` valid samples, centroid ``m`` and mean squared distance to the centroid ``s2``
-    (the trace of the population covariance)::
-
-        index = |m_i - m_j| / sqrt((n_i * s2_i + n_j * s2_j) / (n_i + n_j))
-
-    Near 0: the pair overlaps on the circumplex. Rows with no label (-1) or invalid valence-arousal are ignored;
-    pairs where a class has no valid sample get NaN. Sorted from least to most separable.
-    """
-    coords = class_mean_coordinates(va, labels, classes)
-    va = np.asarray(va, dtype=float)
-    labels = np.asarray(labels)
-    valid = (labels >= 0) & np.isfinite(va).all(axis=1) & (va >= -1).all(axis=1) & (va <= 1).all(axis=1)
-    spread = {}
-    for k, c in enumerate(coords.classes):
-        rows = va[valid & (labels == k)]
-        spread[c] = float(((rows - rows.mean(0)) ** 2).sum(1).mean()) if len(rows) else math.nan
-    out = []
-    names = coords.classes
-    for a in range(len(names)):
-        for b in range(a + 1, len(names)):
-            na, nb = coords.counts[names[a]], coords.counts[names[b]]
-            dist = float(np.linalg.norm(coords.va[a] - coords.va[b]))
-            if na and nb:
-                pooled = math.sqrt((na * spread[names[a]] + nb * spread[names[b]]) / (na + nb))
-                index = dist / pooled if pooled > 0 else math.inf
-            else:
-                index = math.nan
-            out.append({"a": names[a], "b": names[b], "centroid_distance": dist, "index": index})
-    frame = pd.DataFrame(out)
-    return frame.sort_values(["index", "a", "b"], kind="mergesort", na_position="last").reset_index(drop=True)
-

@@ -314,10 +314,11 @@ def evaluate(model, data: dict[str, torch.Tensor], config: TrainConfig, device: 
               "au_true": data["au"].numpy(), "index": data["index"].numpy()}
     has_va = np.isfinite(labels["va_true"]).all(1).any()
     has_au = (labels["au_true"] >= 0).any()
-    scores = metrics.mtl_score(pred["logits"].argmax(1), labels["expression"], len(config.classes),
-                               pred["va"] if has_va else None, labels["va_true"] if has_va else None,
-                               pred["au_prob"] if has_au else None, labels["au_true"] if has_au else None,
-                               config.au_threshold)
+    scores = metrics.mtl_score(true_expr=labels["expression"], pred_expr=pred["logits"].argmax(1),
+                               n_classes=len(config.classes),
+                               true_va=labels["va_true"] if has_va else None, pred_va=pred["va"] if has_va else None,
+                               true_au=labels["au_true"] if has_au else None,
+                               au_prob=pred["au_prob"] if has_au else None, au_threshold=config.au_threshold)
     return scores, {**pred, **labels}
 
 

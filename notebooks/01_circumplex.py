@@ -37,8 +37,7 @@
 PROFILE = "cpu"
 COORDINATES = "russell1977"  # published set: "russell1977" or "russell1980"
 CLASS_SET = "affwild2"  # "affwild2", "affectnet8" or "affectnet7"
-CONTEMPT_AT = "disgust"  # hand placement of contempt: "disgust", "anger" or "midpoint" (of the two)
-OTHER_AT = "origin"  # hand placement of Aff-Wild2's Other: "origin" or "centroid" (mean of the other classes)
+PLACEMENT = "contempt_at_midpoint"  # named hand placement of contempt (circumplex.HAND_PLACEMENTS)
 SEED = 0
 
 # %%
@@ -54,8 +53,7 @@ from affect_book.profiles import get_profile
 profile = get_profile(PROFILE)
 check_choice("COORDINATES", COORDINATES, cx.COORDINATE_SETS)
 check_choice("CLASS_SET", CLASS_SET, cx.CLASS_SETS)
-check_choice("CONTEMPT_AT", CONTEMPT_AT, ("disgust", "anger", "midpoint"))
-check_choice("OTHER_AT", OTHER_AT, ("origin", "centroid"))
+check_choice("PLACEMENT", PLACEMENT, cx.HAND_PLACEMENTS)
 check_number("SEED", SEED, low=0, integer=True)
 sns.set_theme(context="notebook", style="whitegrid")
 pd.set_option("display.precision", 3)
@@ -180,9 +178,17 @@ costs = {
 }
 costs["uniform (matched)"] = cx.uniform_cost(len(table_1977.classes), match=costs["valence-arousal"])
 def rank_of(pairs: pd.DataFrame, a: str, b: str) -> int:
-    """Position (1 = nearest) of the pair a-b in a degenerate_pairs table."""
+    """Rank (1 = nearest; tied pairs share a rank) of the pair a-b in a degenerate_pairs table."""
     hit = pairs.index[((pairs.a == a) & (pairs.b == b)) | ((pairs.a == b) & (pairs.b == a))]
-    return int(hit[0]) + 1
+    return int(pairs.loc[hit[0], "rank"])
+
+
+def nearest_of(pairs: pd.DataFrame) -> str:
+    """The nearest pair, or the tie of nearest pairs, as text."""
+    first = pairs[pairs["rank"] == 1]
+    if len(first) > 3:
+        return f"all {len(first)} pairs tie" if len(first) == len(pairs) else f"{len(first)} pairs tie"
+    return " = ".join(f"{r.a}-{r.b}" for r in first.itertuples())
 
 
 anger, fear = table_1977.classes.index("Anger"), table_1977.classes.index("Fear")
@@ -192,21 +198,21 @@ for name, c in costs.items():
     rows[name] = {"mean off-diagonal": cx.mean_off_diagonal(c), "Anger-Fear": c[anger, fear],
                   "Anger-Fear / mean": c[anger, fear] / cx.mean_off_diagonal(c),
                   "rank of Anger-Fear (1 = nearest)": rank_of(pairs, "Anger", "Fear"),
-                  "nearest pair": f"{pairs.a[0]}-{pairs.b[0]}"}
+                  "nearest pair": nearest_of(pairs)}
 summary = pd.DataFrame(rows).T
 summary
 
 # %% [markdown]
 # The table is the computed answer to "how cheap is the anger-fear confusion under each cost". Read the rank
-# column: under a uniform cost every pair ties, so the rank only reflects the table's ordering of ties, not
-# geometry.
+# column: tied pairs share a rank (`degenerate_pairs` reports ties as ties, within a tolerance, and never breaks
+# them by name), so under the uniform cost every pair has rank 1 and the nearest-pair column says they all tie.
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
 for ax, name in zip(axes, ["valence-arousal", "angular", "valence-arousal-dominance"]):
     sns.heatmap(pd.DataFrame(costs[name], index=table_1977.classes, columns=table_1977.classes), annot=True,
                 fmt=".2f", cmap="viridis", cbar=False, square=True, ax=ax)
-    ax.set(title=f"{name} cost (Russell & Mehrabian 1977)", xlabel="predicted class", ylabel="true class")
+    ax.set(title=f"{name} cost (Russell & Mehrabian 1977)", xlabel="true class", ylabel="predicted class")
 plt.tight_layout()
 plt.show()
 
@@ -233,81 +239,88 @@ chosen.to_frame()
 # %% [markdown]
 # ## Where do contempt and Other sit?
 #
-# No published coordinate exists for **contempt** (AffectNet) or **Other** (Aff-Wild2's catch-all). A cost matrix
-# needs every class, so the choice has to be made, stated, and its consequences measured. Two routes:
+# No published coordinate exists for **contempt** (AffectNet) or **Other** (Aff-Wild2's catch-all). The book treats
+# the two differently, and says so wherever it matters:
 #
-# 1. **Place them by hand**, with `fill={...}`. The package records which classes were filled, and every table says
-#    "placed by hand". The placements offered by this chapter's `CONTEMPT_AT` parameter are assumptions: contempt at
-#    disgust's position, at anger's, or at their midpoint. For Other (`OTHER_AT`): the origin, or the centroid of
-#    the other classes.
-# 2. **Derive them from data**: the class-mean valence-arousal of labelled samples,
-#    `class_mean_coordinates(va, labels, classes)`. AffectNet and Aff-Wild2 both label valence-arousal per image,
-#    so with the data every class, contempt and Other included, gets a position measured the same way. That needs
-#    the licensed data; this chapter does not have it, and does not guess.
+# 1. **Contempt is placed by hand**, from a named set of `circumplex.hand_placements`, each an assumption with its
+#    reason recorded in `circumplex.HAND_PLACEMENTS`. Every table says "placed by hand (<name>)". The book's
+#    default, `contempt_at_midpoint`, is used by this chapter, chapter 02 and the simulator; the other sets are
+#    sensitivity checks. With the data, contempt can instead be placed at its class-mean valence-arousal
+#    (`class_mean_coordinates(va, labels, classes)`); that needs the licensed data, which this chapter does not have.
+# 2. **Other has no coordinate.** It is a catch-all, not an emotion, so no placement can be defended: the book leaves
+#    it out of every degeneracy measure, and in an optimal-transport cost charges it the **mean off-diagonal cost
+#    of the placed classes**, in both its row and its column. Never 0: at the origin Other would sit exactly on
+#    Neutral, and the cost would reward confusing the two largest Aff-Wild2 classes.
 #
-# Why it matters: the placement decides which pair is degenerate. The study reports anger-contempt as the
-# degenerate pair on AffectNet, measured on AffectNet's own data. The table below computes, for each hand placement
-# of contempt on the chosen coordinate set, how far contempt lands from anger and what its nearest class is.
+# Why the contempt placement matters: it decides contempt's degenerate partner. The study reports anger-contempt as
+# the degenerate pair on AffectNet, measured on AffectNet's own data. For each named placement, on the 1977 set:
 
 # %%
-def placement(name: str, at: str, coords: cx.Coordinates) -> tuple[float, float]:
-    """A hand placement of ``name`` (contempt or Other): an assumption stated by the caller."""
-    pos = dict(zip(coords.classes, coords.va))
-    if at in ("disgust", "anger"):
-        return tuple(pos[next(c for c in coords.classes if cx.concept_of(c) == at)])
-    if at == "midpoint":
-        return tuple((pos["Anger"] + pos["Disgust"]) / 2)
-    if at == "origin":
-        return (0.0, 0.0)
-    placed = [p for c, p in pos.items() if c not in coords.missing]
-    return tuple(np.mean(placed, axis=0))
-
-
-affectnet = cx.coordinates("affectnet8", "russell1977")
 rows = []
-for at in ("disgust", "anger", "midpoint"):
-    filled = cx.coordinates("affectnet8", "russell1977", fill={"Contempt": placement("Contempt", at, affectnet)})
-    cost = pd.DataFrame(cx.va_distance_cost(filled), index=filled.classes, columns=filled.classes)
-    nn = cx.nearest_neighbours(cost)
-    rows.append({"contempt placed at": at, "Anger-Contempt distance": cost.loc["Anger", "Contempt"],
-                 "contempt's nearest": nn.loc["Contempt", "nearest"],
+for name in cx.HAND_PLACEMENTS:
+    filled = cx.coordinates("affectnet8", "russell1977", placement=name)
+    distance = pd.DataFrame(cx.va_distance_cost(filled), index=filled.classes, columns=filled.classes)
+    nn = cx.nearest_neighbours(filled)
+    rows.append({"placement": name, "contempt at": tuple(np.round(cx.hand_placements(name)["contempt"], 3)),
+                 "Anger-Contempt": distance.loc["Anger", "Contempt"],
+                 "Disgust-Contempt": distance.loc["Disgust", "Contempt"],
+                 "contempt's nearest (ties joined by =)": nn.loc["Contempt", "nearest"],
                  "relative to median": nn.loc["Contempt", "relative"]})
-pd.DataFrame(rows).set_index("contempt placed at")
+placements_table = pd.DataFrame(rows).set_index("placement")
+print("\n".join(f"{name}: {spec.why}" for name, spec in cx.HAND_PLACEMENTS.items()))
+placements_table
 
 # %% [markdown]
-# Every hand placement above makes contempt a near-duplicate of some class, and which one depends entirely on the
-# assumption. That is the honest state of things without data: the position of contempt is an input to the
-# experiment, not a fact. The same holds for Other: at the origin it lands exactly on Neutral (which sits at the
-# origin by construction), so the two would cost nothing to confuse.
+# Every hand placement makes contempt a near-duplicate of some class, and which one depends entirely on the
+# assumption: at disgust's or anger's point it *coincides* with that class (distance 0, a confusion an
+# optimal-transport cost could not price at all), and at the midpoint it is equally near to both, a tie the package
+# reports as a tie rather than picking one by name. That is the honest state of things without data: the position
+# of contempt is an input to the experiment, not a fact.
 #
-# The chosen class set with this run's placements (`CONTEMPT_AT`, `OTHER_AT`), as a heatmap:
+# The chosen class set (`CLASS_SET`) with the chosen placement (`PLACEMENT`): first the valence-arousal distances of
+# the classes that have a position, then the cost an optimal-transport term would use, with the rule for Other
+# applied in the open.
 
 # %%
-fill = {}
-if "Contempt" in chosen.missing:
-    fill["Contempt"] = placement("Contempt", CONTEMPT_AT, chosen)
-if "Other" in chosen.missing:
-    fill["Other"] = placement("Other", OTHER_AT, chosen)
-if "Disgust" in chosen.missing:  # the 1980 figure has no disgust: no hand placement is offered, so it stays out
-    print("Disgust has no coordinate in this set; it is left out of the heatmap rather than placed by guess.")
-    kept = [c for c in chosen.classes if c != "Disgust"]
-    if "Contempt" in fill and CONTEMPT_AT in ("disgust", "midpoint"):
-        fill.pop("Contempt")
-        kept.remove("Contempt")
-        print("Contempt's placement needs disgust's position; it is left out too.")
-    placed = cx.coordinates(kept, COORDINATES, fill=fill)
-else:
-    placed = cx.coordinates(chosen.classes, COORDINATES, fill=fill)
-print(f"placed by hand: {list(placed.filled) or 'none'}")
-cost_chosen = pd.DataFrame(cx.va_distance_cost(placed), index=placed.classes, columns=placed.classes)
+try:
+    placed = cx.coordinates(CLASS_SET, COORDINATES, placement=PLACEMENT)
+except ValueError as err:  # the 1980 figure has no disgust, which some placements are computed from
+    print(f"{PLACEMENT} cannot be computed on {COORDINATES}: {err}")
+    placed = cx.coordinates(CLASS_SET, COORDINATES)
+unplaced = list(placed.missing)
+other = [c for c in unplaced if cx.is_other(c)]
+left_out = [c for c in unplaced if not cx.is_other(c)]
+print(f"placed by hand ({placed.placement or 'none'}): {list(placed.filled) or 'none'}; no coordinate: "
+      f"{unplaced or 'none'}")
+if left_out:
+    print(f"{left_out} have no coordinate in {COORDINATES} and no placement here: left out of the tables below")
+positioned = placed.placed_only()
+distance_chosen = pd.DataFrame(cx.va_distance_cost(positioned), index=positioned.classes,
+                               columns=positioned.classes)
+cx.degenerate_pairs(placed, top=3)
+
+# %%
+# The optimal-transport cost: placed classes by distance; Other (if any) charged their mean off-diagonal cost.
+n_placed = len(positioned.classes)
+mean_placed = distance_chosen.to_numpy()[~np.eye(n_placed, dtype=bool)].mean()
+names = list(positioned.classes) + other
+ot = np.full((len(names), len(names)), mean_placed)  # rows: predicted class, columns: true class
+ot[:n_placed, :n_placed] = distance_chosen.to_numpy()
+np.fill_diagonal(ot, 0.0)
+ot_cost = pd.DataFrame(ot, index=pd.Index(names, name="predicted"), columns=pd.Index(names, name="true"))
+off_diagonal = ot[~np.eye(len(names), dtype=bool)]
+assert off_diagonal.min() > 0 or PLACEMENT != cx.DEFAULT_PLACEMENT, "the default set has no zero-cost confusion"
+print(f"mean off-diagonal distance of the {n_placed} placed classes: {mean_placed:.3f}"
+      + (f"; {other} charged it in their row and column" if other else "")
+      + f"; cheapest confusion in the cost: {off_diagonal.min():.3f}")
 fig, ax = plt.subplots(figsize=(7, 6))
-sns.heatmap(cost_chosen, annot=True, fmt=".2f", cmap="viridis", square=True, ax=ax,
-            cbar_kws={"label": "valence-arousal distance"})
-placements = ", ".join(f"{name} at {CONTEMPT_AT if name == 'Contempt' else OTHER_AT}" for name in placed.filled)
-ax.set(title=f"{CLASS_SET} on {COORDINATES}" + (f"\n(placed by hand: {placements})" if placements else ""),
-       xlabel="predicted class", ylabel="true class")
+sns.heatmap(ot_cost, annot=True, fmt=".2f", cmap="viridis", square=True, ax=ax,
+            cbar_kws={"label": "cost (valence-arousal distance)"})
+hand = (f"placed by hand ({placed.placement}): {', '.join(placed.filled)}" if placed.filled
+        else "nothing placed by hand")
+ax.set(title=f"{CLASS_SET} on {COORDINATES}\n{hand}" + (f"; {', '.join(other)}: mean cost" if other else ""),
+       xlabel="true class", ylabel="predicted class")
 plt.show()
-cx.degenerate_pairs(cost_chosen).head(3)
 
 # %% [markdown]
 # ## Degeneracy in labelled samples: the separability index
@@ -334,13 +347,16 @@ separability.head(5)
 # ## Summary
 #
 # - The package places classes on the circumplex **by name**, from cited published coordinates, and refuses to
-#   invent a position: contempt, Other (and disgust in the 1980 set) must be placed by hand, with the assumption
-#   stated, or derived from labelled data.
+#   invent a position: contempt (and disgust in the 1980 set) must be placed by hand, with a named, stated
+#   assumption (`hand_placements`), or derived from labelled data.
+# - Other has no coordinate: it is left out of the degeneracy measures and charged the mean off-diagonal cost of
+#   the placed classes in an optimal-transport cost, never 0.
 # - Computed above: with Russell & Mehrabian (1977), anger and fear are the nearest pair, by a wide margin (see the
 #   printed ratios). A valence-arousal cost therefore barely prices the confusion between them.
 # - Dominance pulls anger and fear apart; the angular cost ignores arousal intensity; the uniform cost of matched
 #   scale has the same mean price and no geometry at all.
-# - Where contempt sits is an assumption without data, and it decides contempt's degenerate partner.
+# - Where contempt sits is an assumption without data, and it decides contempt's degenerate partner; the book's
+#   default (the anger-disgust midpoint) leaves anger and disgust tied as its nearest classes.
 #
 # ## Exercises
 #

@@ -42,8 +42,7 @@ DATA_ROOT = None  # a licensed copy (folder, or manifest CSV); None: published c
 SPLIT = "train"  # "train" or "val" (manifest: a value of its split column, or "all")
 LAYOUT = "auto"  # affectnet: "original", "npy", "folders"; affwild2: "unitask", "multitask"
 COORDINATES = "russell1977"  # published coordinate set of chapter 01: "russell1977" or "russell1980"
-CONTEMPT_AT = "midpoint"  # hand placement of contempt (no published coordinate): "disgust", "anger", "midpoint"
-OTHER_AT = "origin"  # hand placement of Aff-Wild2's Other: "origin" or "centroid"
+PLACEMENT = "contempt_at_midpoint"  # named hand placement of contempt (chapter 01; circumplex.HAND_PLACEMENTS)
 RARE_FRACTION = 0.5  # a class is rare when its share is below RARE_FRACTION / (number of classes)
 BETA = 0.9999  # Cui et al.'s beta for the effective number of samples
 
@@ -65,8 +64,7 @@ check_choice("DATASET", DATASET, ("affwild2", "affectnet", "manifest"))
 data_root = check_path("DATA_ROOT", DATA_ROOT)
 check_choice("LAYOUT", LAYOUT, ("auto", "original", "npy", "folders", "unitask", "multitask"))
 check_choice("COORDINATES", COORDINATES, cx.COORDINATE_SETS)
-check_choice("CONTEMPT_AT", CONTEMPT_AT, ("disgust", "anger", "midpoint"))
-check_choice("OTHER_AT", OTHER_AT, ("origin", "centroid"))
+check_choice("PLACEMENT", PLACEMENT, cx.HAND_PLACEMENTS)
 check_number("RARE_FRACTION", RARE_FRACTION, low=0.01, high=1)
 check_number("BETA", BETA, low=0, high=0.999999)
 sns.set_theme(context="notebook", style="whitegrid")
@@ -218,50 +216,52 @@ else:
 # For every class: how frequent it is, and how degenerate it is on the circumplex (chapter 01): the distance to its
 # nearest other class, relative to the median distance between classes. Below 1 means closer than a typical pair.
 #
-# Positions come from the published coordinate set `COORDINATES`. Two classes have none and are **placed by hand**,
-# an assumption this chapter states and you can change: **contempt** at `CONTEMPT_AT` (disgust's point, anger's, or
-# their midpoint) and **Other** at `OTHER_AT` (the origin, or the centroid of the placed classes). With
-# `DATA_ROOT`, the classes of `DATASET` are placed instead at their **class-mean valence-arousal in your data**
-# (where the data has VA labels for the class), and the frequencies are your copy's.
+# Positions come from the published coordinate set `COORDINATES`, as in chapter 01. Two classes have none, and the
+# book treats them by its stated rules (chapter 01):
+#
+# - **contempt** is **placed by hand** with the named set `PLACEMENT` (the book's default, `contempt_at_midpoint`:
+#   the midpoint of anger and disgust, the same set chapter 01 and the simulator use); the table says
+#   "placed by hand (<name>)";
+# - **Other** has **no coordinate**: a catch-all is not a point on the circumplex, so it is left out of the
+#   degeneracy columns (its frequency still counts). In an optimal-transport cost it is charged the mean
+#   off-diagonal cost of the placed classes, never 0.
+#
+# With `DATA_ROOT`, the classes of `DATASET` are placed instead at their **class-mean valence-arousal in your data**
+# (where the data has VA labels for the class; Other still has no coordinate), and the frequencies are your copy's.
 
 # %%
-def positions(classes, va=None, labels=None):
-    """Each class's (valence, arousal) and where it comes from: data mean, published, or placed by hand."""
-    published = cx.coordinates(classes, COORDINATES)
+def positions(classes, va=None, labels=None, placement=None):
+    """Each placed class's (valence, arousal) and, for every class, where its position comes from."""
+    placement = placement or PLACEMENT
+    published = cx.coordinates(classes, COORDINATES, placement=placement)
     pos = {c: tuple(v) for c, v in zip(classes, published.va) if c not in published.missing}
-    origin = {c: (f"{COORDINATES}") for c in pos}
+    origin = {c: f"placed by hand ({published.placement})" if c in published.filled else COORDINATES for c in pos}
     if va is not None:
         means = cx.class_mean_coordinates(va, labels, classes)
         for c, v in zip(classes, means.va):
-            if c not in means.missing:
+            if c not in means.missing and not cx.is_other(c):
                 pos[c], origin[c] = tuple(v), f"data mean of {means.counts[c]} samples"
-    concept = {cx.concept_of(c): c for c in classes}
-    if "contempt" in concept and concept["contempt"] not in pos:
-        ends = [np.array(pos[concept[k]]) for k in ("anger", "disgust") if concept.get(k) in pos]
-        if len(ends) < 2:
-            raise ValueError(f"{COORDINATES} lacks anger or disgust; contempt cannot be placed at {CONTEMPT_AT}")
-        point = {"anger": ends[0], "disgust": ends[1], "midpoint": (ends[0] + ends[1]) / 2}[CONTEMPT_AT]
-        pos[concept["contempt"]], origin[concept["contempt"]] = tuple(point), f"placed by hand at {CONTEMPT_AT}"
-    if "other" in concept and concept["other"] not in pos:
-        point = (0.0, 0.0) if OTHER_AT == "origin" else tuple(np.mean(list(pos.values()), axis=0))
-        pos[concept["other"]], origin[concept["other"]] = point, f"placed by hand at {OTHER_AT}"
-    lacking = [c for c in classes if c not in pos]
+    for c in classes:
+        if cx.is_other(c):
+            origin[c] = "no coordinate (the book's rule for Other)"
+    lacking = [c for c in classes if c not in pos and not cx.is_other(c)]
     if lacking:
         raise ValueError(f"no position for {lacking} in {COORDINATES}; choose COORDINATES='russell1977'")
-    return np.array([pos[c] for c in classes]), [origin[c] for c in classes]
+    return pos, [origin[c] for c in classes]
 
 
-def frequency_and_degeneracy(series, va=None, labels=None):
-    """One row per class: count, share, frequency rank, nearest class and its relative distance."""
+def frequency_and_degeneracy(series, va=None, labels=None, placement=None):
+    """One row per class: count, share, frequency rank, nearest class(es) and relative distance (placed classes)."""
     classes = list(series.index)
-    points, origin = positions(classes, va, labels)
-    cost = cx.va_distance_cost(points)
-    nn = cx.nearest_neighbours(cost, classes)
+    pos, origin = positions(classes, va, labels, placement)
+    placed = [c for c in classes if c in pos]
+    nn = cx.nearest_neighbours(cx.va_distance_cost(np.array([pos[c] for c in placed])), placed).reindex(classes)
     table = pd.DataFrame({"count": series.astype(int), "share": series / series.sum(),
                           "frequency rank": series.rank(ascending=False, method="min").astype(int),
                           "nearest class": nn["nearest"], "nearest distance": nn["distance"],
                           "relative to median": nn["relative"],
-                          "degeneracy rank": nn["relative"].rank(method="min").astype(int),
+                          # ties (equal within 1e-9) share a rank: rounding first keeps float noise out
+                          "degeneracy rank": nn["relative"].round(9).rank(method="min").astype("Int64"),
                           "position from": origin})
     return table.rename_axis("class")
 
@@ -289,16 +289,17 @@ for name, table in tables.items():
     if coincide:
         print(f"{name}: {coincide} sit on the same point (distance 0): "
               + "; ".join(f"{c} ({table.loc[c, 'position from']})" for c in coincide))
-    most = table["relative to median"].idxmin()
+    most = table.index[table["degeneracy rank"] == 1]  # every class tied for most degenerate
+    nearest = ", ".join(f"{c}'s nearest {table.loc[c, 'nearest class']}" for c in most)
     rarest = table["share"].idxmin()
-    print(f"{name}: most degenerate {most} (nearest {table.loc[most, 'nearest class']}, "
-          f"{table.loc[most, 'relative to median']:.2f} of the median); rarest {rarest} "
-          f"({100 * table.loc[rarest, 'share']:.1f} %)")
+    print(f"{name}: most degenerate {' = '.join(most)} ({table.loc[most[0], 'relative to median']:.2f} of the "
+          f"median; {nearest}); rarest {rarest} ({100 * table.loc[rarest, 'share']:.1f} %)")
 
 # %% [markdown]
-# With `OTHER_AT = "origin"`, Other lands exactly on Neutral (which is at the origin by construction), so the two
-# show a distance of 0: that is the hand placement speaking, not a measurement; the data-mean placement (with
-# `DATA_ROOT`) replaces it. The same caution holds for contempt.
+# Other's degeneracy columns are empty by the book's rule, not by accident. Contempt's row is the hand placement
+# speaking, not a measurement: with the default midpoint placement, contempt is exactly as near to anger as to
+# disgust, and the table lists both (joined by "=") rather than picking one by name; the data-mean placement (with
+# `DATA_ROOT`) replaces it.
 #
 # As a figure: frequency on one axis, degeneracy on the other, one point per class.
 
@@ -307,7 +308,7 @@ from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
 
 fig, axes = plt.subplots(1, len(tables), figsize=(6.5 * len(tables), 5.5), squeeze=False)
 for ax, (name, table) in zip(axes[0], tables.items()):
-    shown = table[table["share"] > 0]
+    shown = table[(table["share"] > 0) & table["relative to median"].notna()]  # Other: no coordinate
     ax.scatter(100 * shown["share"], shown["relative to median"], s=60, color="C0")
     # classes that (nearly) coincide on this plot share one label
     spots = {}
@@ -388,18 +389,16 @@ print(f"{an.idxmax()} would have to shrink from {an.max():,} to {keep:,.0f} imag
       f"other classes above {keep:,.0f} would have to shrink too: {others or 'none'}")
 
 # %% [markdown]
-# **2.** Move contempt from `CONTEMPT_AT` to each of the other two placements. Does its nearest class change, and
+# **2.** Move contempt from `PLACEMENT` to each of the other named placements. Does its nearest class change, and
 # does AffectNet's most degenerate class change?
 
 # %% tags=["hide-input"] jupyter={"source_hidden": true}
 # Solution 2
-saved = CONTEMPT_AT
-for CONTEMPT_AT in ("disgust", "anger", "midpoint"):
-    table = frequency_and_degeneracy(counts["AffectNet (train)"])
-    print(f"contempt at {CONTEMPT_AT:8}: nearest {table.loc['Contempt', 'nearest class']:8} "
-          f"({table.loc['Contempt', 'relative to median']:.2f} of the median); most degenerate class: "
-          f"{table['relative to median'].idxmin()}")
-CONTEMPT_AT = saved
+for name in cx.HAND_PLACEMENTS:
+    table = frequency_and_degeneracy(counts["AffectNet (train)"], placement=name)
+    most = table.index[table["degeneracy rank"] == 1].tolist()
+    print(f"{name:21}: contempt's nearest {table.loc['Contempt', 'nearest class']:17} "
+          f"({table.loc['Contempt', 'relative to median']:.2f} of the median); most degenerate: {' = '.join(most)}")
 
 # %% [markdown]
 # ## Next

@@ -32,7 +32,10 @@
 # `cpu` (it builds and caches two 40,000-image datasets, then reuses them).
 #
 # **Sources.** Ekman & Friesen's FACS and EMFACS predictions (as summarised by Matsumoto et al. 2008) for the
-# prototypes in `affect_book/facs.py`; class counts from `shared/reference/FACTS.md` (sections 2 and 3).
+# prototypes in `affect_book/facs.py`; class counts from `affect_book.data.published`, which cites each: AffectNet
+# (Mollahosseini, Hasani & Mahoor, *AffectNet*, IEEE Trans. Affective Computing 10, 2019) and the s-Aff-Wild2
+# multi-task files (Kollias, *ABAW: Learning from Synthetic Data & Multi-Task Learning Challenges*, ECCV 2022
+# Workshops).
 
 # %% tags=["parameters"]
 PROFILE = "cpu"
@@ -54,6 +57,7 @@ from sklearn.preprocessing import StandardScaler
 from affect_book import circumplex as cx
 from affect_book import facs
 from affect_book.data import PRESETS, make_config, render_examples, simulate_all
+from affect_book.data.published import PUBLISHED, published_counts
 from affect_book.params import check_number
 from affect_book.profiles import get_profile
 
@@ -151,32 +155,50 @@ show_grid(by_class, row_labels=display_classes,
 #
 # Three presets fix the class set, the class frequencies, which labels each row carries and the designated pair:
 #
-# - `affwild2`: Aff-Wild2-8 (with Other), train frequencies of the s-Aff-Wild2 multi-task file (FACTS section 2),
-#   validation and test at its validation frequencies; 63.7 % of rows carry an expression label and 72.6 % carry AU
-#   labels, as in that file; every row keeps valence-arousal (FACTS has no count of VA rows: an assumption).
-#   Designated pair: anger-fear.
-# - `affectnet`: AffectNet-8 (with contempt), AffectNet training frequencies (FACTS section 3), balanced validation
+# - `affwild2`: Aff-Wild2-8 (with Other), train frequencies of the s-Aff-Wild2 multi-task file (Kollias 2022),
+#   validation and test at its validation frequencies; the shares of rows with an expression label and with AU
+#   labels are those of that file (printed below); every row keeps valence-arousal (the paper gives no count of
+#   rows with valid valence-arousal: an assumption). Designated pair: anger-fear.
+# - `affectnet`: AffectNet-8 (with contempt), AffectNet training frequencies (Mollahosseini et al.), balanced validation
 #   and test like AffectNet's 500-per-class validation set, no AU labels. Designated pair: anger-contempt, with a
 #   visual confound at that corner (below).
 # - `balanced`: AffectNet-8 classes at equal frequencies, every label.
 #
-# Valence-arousal centroids come from Russell & Mehrabian (1977). Neither contempt nor Other has a published
-# position, so the simulator **places them by hand**: contempt at the midpoint of anger and disgust, Other at the
-# origin with a wide spread. These are assumptions (chapter 01 discusses the alternatives). The frequencies below are
-# measured on the generated training sets and compared with the published counts:
+# Valence-arousal centroids come from Russell & Mehrabian (1977). Contempt has no published position, so it is
+# **placed by hand** with the book's default set (`circumplex.DEFAULT_PLACEMENT`: contempt at the midpoint of anger
+# and disgust; chapter 01 compares the alternatives). Other has no circumplex coordinate (the book's rule: it is
+# left out of every degeneracy measure and charged the mean cost in an optimal-transport term); to give Other faces
+# valence-arousal labels at all, the simulator draws them around the origin with a wide spread, a generative
+# choice, not a position on the circumplex.
+#
+# The designated pairs, derived from that geometry: the nearest pair of each preset's placed classes, with any tie
+# stated. On AffectNet's classes the midpoint placement makes contempt exactly as near to anger as to disgust, so
+# the geometry alone does not single out anger-contempt; the preset designates it because the study names it.
+
+# %%
+for preset_name, class_set, study_pair in (("affwild2", "affwild2", ("Anger", "Fear")),
+                                          ("affectnet", "affectnet8", ("Anger", "Contempt"))):
+    placed = cx.coordinates(class_set, placement=cx.DEFAULT_PLACEMENT)
+    tied = cx.degenerate_pairs(placed, top=1)
+    nearest = cx.nearest_pair(placed, prefer=study_pair if len(tied) > 1 else None)
+    print(f"{preset_name}: {nearest.statement()}; left out (no coordinate): {tied.attrs['excluded'] or 'none'}")
+cx.degenerate_pairs(cx.coordinates("affectnet8", placement=cx.DEFAULT_PLACEMENT), top=3)
+
+# %% [markdown]
+# The frequencies below are measured on the generated training sets and compared with the published counts
+# (`affect_book.data.published`):
 
 # %%
 datasets = {name: simulate_all(make_config(name, PROFILE, seed=SEED)) for name in ("affwild2", "affectnet")}
-published = {
-    "affwild2": {"Neutral": 23976, "Anger": 4555, "Disgust": 3168, "Fear": 3122, "Happiness": 18135,
-                 "Sadness": 7609, "Surprise": 5228, "Other": 24852},
-    "affectnet": {"Neutral": 74874, "Happy": 134415, "Sad": 25459, "Surprise": 14090, "Fear": 6378,
-                  "Disgust": 3803, "Anger": 24882, "Contempt": 3750},
-}
+published = {"affwild2": published_counts("s-affwild2-train"), "affectnet": published_counts("affectnet-train")}
+mtl = PUBLISHED["s-affwild2-train"]
+print(f"s-Aff-Wild2 multi-task training file: {mtl.total:,} of {mtl.rows:,} rows carry an expression label "
+      f"({mtl.total / mtl.rows:.1%}), {mtl.extra['AU valid']:,} carry AU labels "
+      f"({mtl.extra['AU valid'] / mtl.rows:.1%})")
 rows = []
 for name, splits in datasets.items():
     counts = splits["train"].label_counts()
-    total_pub = sum(published[name].values())
+    total_pub = published[name].sum()
     n_labelled = counts["valid"]["expression"]
     for cls, k in counts["expression"].items():
         rows.append({"preset": name, "class": cls, "simulated %": 100 * k / n_labelled,

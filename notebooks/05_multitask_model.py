@@ -29,8 +29,7 @@
 # score `P_MTL = P_VA + P_EXPR + P_AU`; how partial labels are masked; and what a first training run on the
 # simulator's Aff-Wild2-like data gives **per class**, with the rare classes named by a rule.
 # **Time:** under a minute in the `smoke` profile; in `cpu`, one training run of a few minutes on a 2-core CPU
-# (`benchmarks/bench_train.py` measures it: 8 epochs at width 16 took about 4 minutes when last run; loaded from
-# the cache afterwards); a GPU is not needed.
+# (the run prints its own measured time and throughput; loaded from the cache afterwards); a GPU is not needed.
 
 # %% tags=["parameters"]
 PROFILE = "cpu"
@@ -43,13 +42,16 @@ RARE_FRACTION = 0.5  # a class is rare when its training share is below RARE_FRA
 
 # %%
 import dataclasses
+import time
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
+from sklearn.metrics import f1_score
 
+from affect_book import circumplex as cx
 from affect_book import imbalance as im
 from affect_book import losses as L
 from affect_book import metrics
@@ -177,7 +179,7 @@ noisy = 0.8 * valence + 0.1 + rng.normal(0, 0.2, valence.shape)
 rho = np.corrcoef(noisy, valence)[0, 1]
 via_pearson = 2 * rho * noisy.std() * valence.std() / (noisy.var() + valence.var()
                                                           + (noisy.mean() - valence.mean()) ** 2)
-values = [ccc_by_hand(noisy, valence), metrics.ccc(noisy, valence), via_pearson,
+values = [ccc_by_hand(noisy, valence), metrics.ccc(valence, noisy), via_pearson,
           float(L.ccc(torch.tensor(noisy), torch.tensor(valence)))]
 assert np.allclose(values, values[0])
 print(f"CCC of a noisy, shifted prediction: by hand {values[0]:.4f}, metrics.ccc {values[1]:.4f}, "
@@ -198,7 +200,7 @@ candidates = {
                                                                                           valence.shape),
     "right scale, noisy": valence + rng.normal(0, spread, valence.shape),
 }
-va_table = pd.DataFrame({name: {"MSE": np.mean((p - valence) ** 2), "CCC": metrics.ccc(p, valence),
+va_table = pd.DataFrame({name: {"MSE": np.mean((p - valence) ** 2), "CCC": metrics.ccc(valence, p),
                                 "Pearson r": np.corrcoef(p, valence)[0, 1] if p.std() > 0 else np.nan}
                          for name, p in candidates.items()}).T
 shrunk, right = va_table.loc["shrunk (0.1 x truth)"], va_table.loc["right scale, noisy"]
@@ -231,7 +233,7 @@ for n in (5, 50, len(valence)):
     idx = rng.choice(len(valence), size=n, replace=False)
     x, y = noisy[idx] + 0.3, valence[idx]
     pitfall.append({"n": n, "ddof=0 (official)": ccc_ddof(x, y, 0), "ddof=1": ccc_ddof(x, y, 1),
-                    "metrics.ccc": metrics.ccc(x, y)})
+                    "metrics.ccc": metrics.ccc(y, x)})
 pitfall = pd.DataFrame(pitfall).set_index("n")
 pitfall["difference"] = pitfall["ddof=1"] - pitfall["ddof=0 (official)"]
 assert np.allclose(pitfall["metrics.ccc"], pitfall["ddof=0 (official)"])
@@ -249,7 +251,28 @@ pitfall
 # - `P_AU`: the mean over the twelve AUs of the binary F1 at threshold 0.5.
 #
 # Each task is scored on its labelled rows only. `P_MTL` ranges over [-1, 3]. The trainer selects its best epoch on
-# the validation `P_MTL`.
+# the validation `P_MTL`. A set without AU labels (AffectNet) has no `P_AU`: its score is `P_VA + P_EXPR` (range
+# [-1, 2]), and `metrics.mtl_score` names the terms it summed (`p_mtl_terms`), so a table never passes that sum off
+# as the three-term score. A term that is NaN (a head that predicts NaN) makes `P_MTL` NaN, never a silent 0.
+#
+# `P_EXPR` follows ABAW: the mean over **all** classes of the set. scikit-learn's `f1_score(..., average="macro")`
+# averages only the classes that occur in the labels or the predictions unless `labels=` lists them all, so the two
+# differ on a split where a class is absent and never predicted; here on a toy split of four classes, the last one
+# absent:
+
+# %%
+toy_true, toy_pred = np.array([0, 0, 1, 1, 2, 2]), np.array([0, 1, 1, 1, 2, 0])
+toy = {"metrics.expression_f1 (ABAW, 4 classes)": metrics.expression_f1(toy_true, toy_pred, n_classes=4),
+       "sklearn average='macro', labels=range(4)": f1_score(toy_true, toy_pred, labels=range(4), average="macro",
+                                                            zero_division=0),
+       "sklearn average='macro' (classes present)": f1_score(toy_true, toy_pred, average="macro")}
+assert np.isclose(toy["metrics.expression_f1 (ABAW, 4 classes)"], toy["sklearn average='macro', labels=range(4)"])
+pd.Series(toy, name="macro-F1")
+
+# %% [markdown]
+# Metrics take the truth first, `metrics.f(y_true, y_pred, *, options)`, as scikit-learn's do: chapter 03's
+# `sklearn.metrics.confusion_matrix(y, pred)` and this chapter's `metrics.confusion_matrix(y, pred, n_classes=...)`
+# read the same way (rows are the true classes).
 #
 # ## Masks: each loss term on its own labelled rows
 #
@@ -280,21 +303,40 @@ print(f"batch of {len(batch_rows)}: {int(keep.sum())} expression labels, {int(au
 #
 # The base model: plain cross-entropy for the expression, no optimal-transport term (`lambda_ot=0`), `1 - CCC` and
 # the AU term at weight 1. `train` is load-or-train: a run with the same configuration hash is loaded from the cache
-# (`$AFFECT_BOOK_CACHE`, chapter 06 opens the trainer). Had we used an OT cost (chapter 04), the Aff-Wild2 classes
-# Russell's coordinates lack would need the placements the simulator uses, passed as `TrainConfig.cost_fill`:
+# (`$AFFECT_BOOK_CACHE`, chapter 06 opens the trainer). Had we used an OT cost (chapter 04), the classes Russell's
+# coordinates lack would follow the book's rules: **contempt** (AffectNet) is placed by hand
+# (`circumplex.DEFAULT_PLACEMENT`, contempt at the anger-disgust midpoint), and **Other** (Aff-Wild2) has no
+# coordinate at all: in the OT cost it is charged the mean off-diagonal cost of the placed classes, in its row and
+# its column, never 0 (a zero would reward confusing Other with Neutral, the two largest classes), and it is left
+# out of every degeneracy measure. For this preset's classes, computed by hand from the placed classes:
 
 # %%
-sim_config = simulator.make_config(PRESET, profile.name)
-print(f"simulator placements (would go to cost_fill with an OT cost): {dict(sim_config.placements)}")
+placed = cx.coordinates(classes, placement=cx.DEFAULT_PLACEMENT)
+print(f"no coordinate: {list(placed.missing) or 'none'}; placed by hand ({cx.DEFAULT_PLACEMENT}): "
+      f"{list(placed.filled) or 'none'}")
+points = placed.placed_only().va
+va_distance = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(-1))
+off_diagonal = va_distance[~np.eye(len(points), dtype=bool)]
+print(f"mean off-diagonal valence-arousal cost of the {len(points)} placed classes: {off_diagonal.mean():.3f} "
+      f"(what {list(placed.missing) or 'no class'} would be charged per confusion); cheapest placed pair "
+      f"{off_diagonal.min():.3f}")
+
+# %%
 config = TrainConfig(classes=tuple(classes), data=(("preset", PRESET),), epochs=epochs,
                      batch_size=profile.batch_size, width=width, profile=profile.name, device=DEVICE, seed=SEED, lambda_ot=0.0)
+started = time.perf_counter()
 result = train(config, train_set, val_set, test_set)
-print(f"run {result.config_hash} ({'loaded from the cache' if result.loaded_from_cache else 'trained'}); best "
-      f"epoch {result.best_epoch} of {epochs}")
+wall = time.perf_counter() - started
+print(f"run {result.config_hash} ({'loaded from the cache' if result.loaded_from_cache else 'trained'} in "
+      f"{wall:.1f} s); best epoch {result.best_epoch} of {epochs}")
+print(f"measured when trained: {result.images_per_second:.0f} training images per second, so the {epochs} "
+      f"epochs of {len(train_set)} images took about {epochs * len(train_set) / result.images_per_second:.0f} s "
+      f"of training steps (validation not included)")
 scores = pd.Series(result.test_metrics)
-assert np.isclose(scores["p_mtl"], np.nansum([scores["p_va"], scores["p_expr"], scores["p_au"]]))
-print(f"test: P_VA {scores['p_va']:.3f} + P_EXPR {scores['p_expr']:.3f} + P_AU {scores['p_au']:.3f} = "
-      f"P_MTL {scores['p_mtl']:.3f}")
+terms = scores["p_mtl_terms"].split(" + ")
+assert np.isclose(scores["p_mtl"], sum(scores[t.lower()] for t in terms))
+print(f"test: {' + '.join(f'{t} {scores[t.lower()]:.3f}' for t in terms)} = P_MTL {scores['p_mtl']:.3f} "
+      f"(P_MTL = {scores['p_mtl_terms']})")
 
 # %% [markdown]
 # ## Per class: which classes fail?
@@ -305,7 +347,7 @@ print(f"test: P_VA {scores['p_va']:.3f} + P_EXPR {scores['p_expr']:.3f} + P_AU {
 
 # %%
 pred = result.predictions()
-report = metrics.per_class_report(pred["logits"].argmax(1), pred["expression"], classes)
+report = metrics.per_class_report(pred["expression"], pred["logits"].argmax(1), classes=classes)
 assert np.isclose(report["f1"].mean(), scores["p_expr"])
 counts = pd.Series(np.bincount(train_set.expression[train_set.has_expression], minlength=len(classes)),
                    index=classes)
@@ -325,7 +367,7 @@ sns.barplot(x=report.loc[order, "f1"], y=list(order), hue=report.loc[order, "rar
                                                                                         False: "not rare"}),
             dodge=False, ax=axes[0])
 axes[0].set(xlabel="test F1", ylabel="class", title=f"per-class F1 (macro-F1 = {scores['p_expr']:.3f})")
-cm = metrics.confusion_matrix(pred["logits"].argmax(1), pred["expression"], len(classes))
+cm = metrics.confusion_matrix(pred["expression"], pred["logits"].argmax(1), n_classes=len(classes))
 row_share = cm / np.maximum(cm.sum(1, keepdims=True), 1)
 sns.heatmap(pd.DataFrame(row_share, index=classes, columns=classes), annot=True, fmt=".2f", cmap="rocket_r",
             ax=axes[1], cbar_kws={"label": "share of the true class"})
@@ -353,13 +395,14 @@ plt.show()
 #
 # ## Exercises
 #
-# 1. Show that CCC is not symmetric in scale: compute `metrics.ccc(2 * valence, valence)` and explain the value.
+# 1. Show that CCC is not symmetric in scale: compute `metrics.ccc(valence, 2 * valence)` and explain the value.
 # 2. What does the expression term of `multitask_loss` return for a batch with no expression label at all?
 # 3. Count the parameters of the model with `width` doubled. How does the backbone count scale, and why?
 
 # %% tags=["hide-input"] jupyter={"source_hidden": true}
 # Solution 1: the scale error enters the denominator (s_x^2 = 4 s_y^2): CCC = 2*2 s^2 / (4 s^2 + s^2 + m^2) < 0.8.
-print(f"CCC(2 v, v) = {metrics.ccc(2 * valence, valence):.3f}, Pearson r = {np.corrcoef(2 * valence, valence)[0, 1]:.3f}")
+print(f"CCC(v, 2 v) = {metrics.ccc(valence, 2 * valence):.3f}, "
+      f"Pearson r = {np.corrcoef(2 * valence, valence)[0, 1]:.3f}")
 # Solution 2: 0 (the masked mean over no entries), so the batch still trains VA and AUs.
 empty = {**batch, "expression": torch.full_like(batch["expression"], -1)}
 print(f"expression term without labels: {float(multitask_loss(out, empty, config_probe, None)[1]['expression']):.3f}")

@@ -8,7 +8,9 @@ import pytest
 
 from affect_book import circumplex as cx
 
-# Russell & Mehrabian (1977) means, typed here from the paper's table (FACTS.md section 4), independent of the module.
+# Russell, J. A. & Mehrabian, A. (1977). Evidence for a three-factor theory of emotions. Journal of Research in
+# Personality 11, 273-294: pleasure-arousal-dominance means, typed here from the paper's table, independent of the
+# module.
 V_A_D = {"happy": (0.81, 0.51, 0.46), "surprise": (0.40, 0.67, -0.13), "anger": (-0.51, 0.59, 0.25),
          "fear": (-0.64, 0.60, -0.43), "disgust": (-0.60, 0.35, 0.11), "sad": (-0.63, -0.27, -0.33)}
 
@@ -113,7 +115,7 @@ def test_missing_classes_are_explicit():
     filled = cx.coordinates("affectnet8", "russell1977", fill={"contempt": (-0.6, 0.35)})
     assert filled.missing == () and filled.filled == ("Contempt",)
     assert cx.va_distance_cost(filled)[5, 7] == pytest.approx(0.0)  # placed on disgust
-    assert filled.to_frame().loc["Contempt", "from"] == "placed by hand"
+    assert filled.to_frame().loc["Contempt", "from"] == "placed by hand (fill)"
     with pytest.raises(ValueError, match="dominance"):
         cx.vad_distance_cost(filled)
 
@@ -168,3 +170,131 @@ def test_separability_sorted_and_degenerate_first():
     out = cx.separability_index(va, labels, ["Happy", "Anger", "Fear"])
     assert (out.a[0], out.b[0]) == ("Anger", "Fear")
     assert out["index"].is_monotonic_increasing
+
+
+# --- hand placements, the rule for Other, and ties -----------------------------------------------------------------
+
+ANGER_DISGUST_MIDPOINT = ((-0.51 - 0.60) / 2, (0.59 + 0.35) / 2)  # from the 1977 table, by hand: (-0.555, 0.47)
+
+
+def test_hand_placements_by_hand():
+    assert cx.DEFAULT_PLACEMENT == "contempt_at_midpoint"
+    assert cx.hand_placements()["contempt"] == pytest.approx(ANGER_DISGUST_MIDPOINT, abs=1e-12)
+    assert cx.hand_placements("contempt_at_disgust") == {"contempt": (-0.60, 0.35)}
+    assert cx.hand_placements("contempt_at_anger") == {"contempt": (-0.51, 0.59)}
+    assert all(len(p.why) > 80 for p in cx.HAND_PLACEMENTS.values())  # each set documents why it exists
+    assert not any("other" in p.at for p in cx.HAND_PLACEMENTS.values())  # the book's rule: Other is never placed
+    with pytest.raises(ValueError, match="unknown hand placement 'midpoint'.*contempt_at_midpoint"):
+        cx.hand_placements("midpoint")
+    with pytest.raises(ValueError, match="no coordinate for \\['disgust'\\]"):
+        cx.hand_placements("contempt_at_midpoint", "russell1980")
+
+
+def test_coordinates_with_a_named_placement_say_so():
+    a = cx.coordinates("affectnet8", placement=cx.DEFAULT_PLACEMENT)
+    assert a.missing == () and a.filled == ("Contempt",) and a.placement == "contempt_at_midpoint"
+    assert tuple(a.va[7]) == pytest.approx(ANGER_DISGUST_MIDPOINT, abs=1e-12)
+    assert a.to_frame().loc["Contempt", "from"] == "placed by hand (contempt_at_midpoint)"
+    assert a.to_frame().loc["Anger", "from"] == "angry"
+    w = cx.coordinates("affwild2", placement=cx.DEFAULT_PLACEMENT)  # no contempt here; Other stays unplaced
+    assert w.missing == ("Other",) and w.filled == () and w.placement is None
+    placed = w.placed_only()
+    assert placed.classes == cx.class_set("affwild2")[:7] and not np.isnan(placed.va).any()
+    with pytest.raises(ValueError, match="both place \\['contempt'\\]"):
+        cx.coordinates("affectnet8", fill={"Contempt": (0.0, 0.5)}, placement=cx.DEFAULT_PLACEMENT)
+
+
+def test_default_placement_ties_anger_and_disgust_with_contempt():
+    coords = cx.coordinates("affectnet8", placement=cx.DEFAULT_PLACEMENT)
+    d_anger = math.dist(V_A_D["anger"][:2], ANGER_DISGUST_MIDPOINT)
+    d_disgust = math.dist(V_A_D["disgust"][:2], ANGER_DISGUST_MIDPOINT)
+    assert d_anger == pytest.approx(d_disgust, abs=1e-15) and d_anger < math.dist(V_A_D["anger"][:2],
+                                                                                   V_A_D["fear"][:2])
+    cost = pd.DataFrame(cx.va_distance_cost(coords), index=coords.classes, columns=coords.classes)
+    pairs = cx.degenerate_pairs(cost)
+    first = pairs[pairs["rank"] == 1]
+    assert {frozenset((r.a, r.b)) for r in first.itertuples()} == {frozenset(("Anger", "Contempt")),
+                                                                     frozenset(("Disgust", "Contempt"))}
+    assert first.tied.all() and not pairs.tied.iloc[2] and pairs["rank"].iloc[2] == 2
+    assert first.distance.to_numpy() == pytest.approx([d_anger, d_anger], abs=1e-12)
+    # top=1 keeps the whole tie, not one pair of it chosen by name
+    assert len(cx.degenerate_pairs(cost, top=1)) == 2
+    nn = cx.nearest_neighbours(cost)
+    assert nn.loc["Contempt", "n_nearest"] == 2 and set(nn.loc["Contempt", "nearest"].split(" = ")) == {
+        "Anger", "Disgust"}
+    assert nn.loc["Anger", "nearest"] == "Contempt" and nn.loc["Anger", "n_nearest"] == 1
+
+
+def test_ties_do_not_depend_on_names():
+    # an equilateral triangle plus a far point: the three short sides tie whatever the names
+    cost = np.array([[0, 1, 1, 5], [1, 0, 1, 5], [1, 1, 0, 5], [5, 5, 5, 0]], float)
+    for names in (["a", "b", "c", "d"], ["z", "y", "x", "w"]):
+        pairs = cx.degenerate_pairs(cost, names)
+        assert list(pairs["rank"]) == [1, 1, 1, 2, 2, 2] and list(pairs.tied) == [True] * 6
+        assert [(r.a, r.b) for r in pairs.head(3).itertuples()] == [(names[0], names[1]), (names[0], names[2]),
+                                                                   (names[1], names[2])]  # class order, not names
+    near_tie = cost.copy()
+    near_tie[0, 1] = near_tie[1, 0] = 1 - 1e-6
+    assert list(cx.degenerate_pairs(near_tie, list("abcd"))["rank"])[:3] == [1, 2, 2]
+    assert list(cx.degenerate_pairs(near_tie, list("abcd"), tol=1e-5)["rank"])[:3] == [1, 1, 1]
+
+
+def test_nearest_pair_states_the_tie():
+    coords = cx.coordinates("affectnet8", placement=cx.DEFAULT_PLACEMENT)
+    cost = pd.DataFrame(cx.va_distance_cost(coords), index=coords.classes, columns=coords.classes)
+    with pytest.raises(ValueError, match="tie.*Anger-Contempt.*Disgust-Contempt.*prefer="):
+        cx.nearest_pair(cost)
+    chosen = cx.nearest_pair(cost, prefer=("Contempt", "Anger"))
+    assert chosen.pair == ("Anger", "Contempt") and chosen.chosen_by == "prefer" and len(chosen.tied) == 2
+    assert "tied with Disgust-Contempt" in chosen.statement()
+    with pytest.raises(ValueError, match="not among the tied"):
+        cx.nearest_pair(cost, prefer=("Anger", "Fear"))
+    # Aff-Wild2 without Other: anger-fear, unique, 0.130 apart (by hand above)
+    w = cx.coordinates("affwild2").placed_only()
+    unique = cx.nearest_pair(cx.va_distance_cost(w), w.classes)
+    assert unique.pair == ("Anger", "Fear") and unique.tied == (("Anger", "Fear"),)
+    assert unique.distance == pytest.approx(math.sqrt(0.0170)) and unique.chosen_by == "geometry"
+    assert set(cx.nearest_pair(cost, involving="Fear").pair) == {"Anger", "Fear"}  # 0.130 < 0.155 to contempt
+
+
+def test_other_is_left_out_of_degeneracy_measures():
+    # Other charged the mean off-diagonal cost of the placed classes (the book's rule for the OT term)
+    coords = cx.coordinates("affwild2").placed_only()
+    placed = cx.va_distance_cost(coords)
+    mean = placed[~np.eye(7, dtype=bool)].mean()
+    full = np.full((8, 8), mean)
+    full[:7, :7] = placed
+    full[7, 7] = 0
+    names = cx.class_set("affwild2")
+    pairs = cx.degenerate_pairs(full, names)
+    assert "Other" not in set(pairs.a) | set(pairs.b) and pairs.attrs["excluded"] == ["Other"]
+    assert len(pairs) == 21
+    nn = cx.nearest_neighbours(full, names)
+    assert "Other" not in nn.index and nn.attrs["excluded"] == ["Other"]
+    kept = cx.degenerate_pairs(full, names, exclude_other=False)
+    assert len(kept) == 28
+    with pytest.raises(ValueError, match="non-finite"):
+        cx.degenerate_pairs(np.array([[0, np.nan], [np.nan, 0]]), ["Anger", "Fear"])
+
+
+def test_degeneracy_measures_read_coordinates_directly():
+    coords = cx.coordinates("affwild2")  # Other has no coordinate: excluded, and said so
+    pairs = cx.degenerate_pairs(coords)
+    assert pairs.attrs["excluded"] == ["Other"] and len(pairs) == 21
+    assert (pairs.a[0], pairs.b[0]) == ("Anger", "Fear") and pairs.distance[0] == pytest.approx(math.sqrt(0.0170))
+    nn = cx.nearest_neighbours(cx.coordinates("affectnet8", placement=cx.DEFAULT_PLACEMENT))
+    assert nn.loc["Contempt", "n_nearest"] == 2
+    with pytest.raises(ValueError, match="classes must be None"):
+        cx.degenerate_pairs(coords, ["a"])
+    with pytest.raises(ValueError, match="top=0; expected a positive integer"):
+        cx.degenerate_pairs(coords, top=0)
+
+
+def test_placement_only_computed_where_needed():
+    # Aff-Wild2 has no contempt, so the midpoint set (which needs disgust, absent in 1980) is not needed there
+    w = cx.coordinates("affwild2", "russell1980", placement=cx.DEFAULT_PLACEMENT)
+    assert w.filled == () and "Disgust" in w.missing
+    with pytest.raises(ValueError, match="no coordinate for"):
+        cx.coordinates("affectnet8", "russell1980", placement=cx.DEFAULT_PLACEMENT)
+    with pytest.raises(ValueError, match="unknown hand placement"):
+        cx.coordinates("affwild2", placement="origin")
