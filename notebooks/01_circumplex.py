@@ -48,6 +48,7 @@ import pandas as pd
 import seaborn as sns
 
 from affect_book import circumplex as cx
+from affect_book import costs as costlib  # cost matrices (the name costs is a table below)
 from affect_book.params import check_choice, check_number
 from affect_book.profiles import get_profile
 
@@ -117,7 +118,7 @@ plt.show()
 # %%
 points = table_1977.va  # (classes, 2): valence, arousal
 by_hand = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=-1))
-package = cx.va_distance_cost(table_1977)
+package = costlib.va_distance_cost(table_1977)
 print("by hand == package:", np.allclose(by_hand, package))
 
 # %% [markdown]
@@ -174,11 +175,11 @@ print("next nearest:", "; ".join(f"{r.a}-{r.b} {r.distance:.3f}" for r in pairs_
 
 # %%
 costs = {
-    "valence-arousal": cx.va_distance_cost(table_1977),
-    "angular": cx.angular_cost(table_1977),
-    "valence-arousal-dominance": cx.vad_distance_cost(table_1977),
+    "valence-arousal": costlib.va_distance_cost(table_1977),
+    "angular": costlib.angular_cost(table_1977),
+    "valence-arousal-dominance": costlib.vad_distance_cost(table_1977),
 }
-costs["uniform (matched)"] = cx.uniform_cost(len(table_1977.classes), match=costs["valence-arousal"])
+costs["uniform (matched)"] = costlib.uniform_cost(len(table_1977.classes), match=costs["valence-arousal"])
 def rank_of(pairs: pd.DataFrame, a: str, b: str) -> int:
     """Position (1 = nearest) of the pair a-b in a degenerate_pairs table."""
     hit = pairs.index[((pairs.a == a) & (pairs.b == b)) | ((pairs.a == b) & (pairs.b == a))]
@@ -189,8 +190,8 @@ anger, fear = table_1977.classes.index("Anger"), table_1977.classes.index("Fear"
 rows = {}
 for name, c in costs.items():
     pairs = cx.degenerate_pairs(c, table_1977.classes)
-    rows[name] = {"mean off-diagonal": cx.mean_off_diagonal(c), "Anger-Fear": c[anger, fear],
-                  "Anger-Fear / mean": c[anger, fear] / cx.mean_off_diagonal(c),
+    rows[name] = {"mean off-diagonal": costlib.mean_off_diagonal(c), "Anger-Fear": c[anger, fear],
+                  "Anger-Fear / mean": c[anger, fear] / costlib.mean_off_diagonal(c),
                   "rank of Anger-Fear (1 = nearest)": rank_of(pairs, "Anger", "Fear"),
                   "nearest pair": f"{pairs.a[0]}-{pairs.b[0]}"}
 summary = pd.DataFrame(rows).T
@@ -267,7 +268,7 @@ affectnet = cx.coordinates("affectnet8", "russell1977")
 rows = []
 for at in ("disgust", "anger", "midpoint"):
     filled = cx.coordinates("affectnet8", "russell1977", fill={"Contempt": placement("Contempt", at, affectnet)})
-    cost = pd.DataFrame(cx.va_distance_cost(filled), index=filled.classes, columns=filled.classes)
+    cost = pd.DataFrame(costlib.va_distance_cost(filled), index=filled.classes, columns=filled.classes)
     nn = cx.nearest_neighbours(cost)
     rows.append({"contempt placed at": at, "Anger-Contempt distance": cost.loc["Anger", "Contempt"],
                  "contempt's nearest": nn.loc["Contempt", "nearest"],
@@ -299,7 +300,7 @@ if "Disgust" in chosen.missing:  # the 1980 figure has no disgust: no hand place
 else:
     placed = cx.coordinates(chosen.classes, COORDINATES, fill=fill)
 print(f"placed by hand: {list(placed.filled) or 'none'}")
-cost_chosen = pd.DataFrame(cx.va_distance_cost(placed), index=placed.classes, columns=placed.classes)
+cost_chosen = pd.DataFrame(costlib.va_distance_cost(placed), index=placed.classes, columns=placed.classes)
 fig, ax = plt.subplots(figsize=(7, 6))
 sns.heatmap(cost_chosen, annot=True, fmt=".2f", cmap="viridis", square=True, ax=ax,
             cbar_kws={"label": "valence-arousal distance"})
@@ -351,10 +352,10 @@ separability.head(5)
 # Solution 1
 names_1980 = [c for c in table_1980.classes if c not in table_1980.missing]
 coords_1980 = cx.coordinates(names_1980, "russell1980")
-pairs_1980 = cx.degenerate_pairs(cx.va_distance_cost(coords_1980), names_1980)
+pairs_1980 = cx.degenerate_pairs(costlib.va_distance_cost(coords_1980), names_1980)
 print(pairs_1980.head(3).to_string(index=False))
 print(f"Anger-Fear: 1977 {distance_1977.loc['Anger', 'Fear']:.3f}, "
-      f"1980 {cx.va_distance_cost(coords_1980)[names_1980.index('Anger'), names_1980.index('Fear')]:.3f}")
+      f"1980 {costlib.va_distance_cost(coords_1980)[names_1980.index('Anger'), names_1980.index('Fear')]:.3f}")
 
 # %% [markdown]
 # **2.** Build the matched-scale uniform cost by hand for the 1977 set (a scalar times `1 - I`) and check that its
@@ -362,11 +363,11 @@ print(f"Anger-Fear: 1977 {distance_1977.loc['Anger', 'Fear']:.3f}, "
 
 # %% tags=["hide-input"] jupyter={"source_hidden": true}
 # Solution 2
-va_cost = cx.va_distance_cost(table_1977)
+va_cost = costlib.va_distance_cost(table_1977)
 n = va_cost.shape[0]
 scale = va_cost.sum() / (n * (n - 1))  # the diagonal is zero, so the off-diagonal mean is sum / (n(n-1))
 mine = scale * (1 - np.eye(n))
-print(f"scale {scale:.4f}; equals the package's uniform_cost: {np.allclose(mine, cx.uniform_cost(n, va_cost))}")
+print(f"scale {scale:.4f}; equals the package's uniform_cost: {np.allclose(mine, costlib.uniform_cost(n, va_cost))}")
 
 # %% [markdown]
 # **3.** Which pair does dominance separate the most, relative to its valence-arousal distance? Compute the ratio
@@ -374,7 +375,7 @@ print(f"scale {scale:.4f}; equals the package's uniform_cost: {np.allclose(mine,
 
 # %% tags=["hide-input"] jupyter={"source_hidden": true}
 # Solution 3
-vad_cost = cx.vad_distance_cost(table_1977)
+vad_cost = costlib.vad_distance_cost(table_1977)
 i, j = np.triu_indices(n, k=1)
 ratio = pd.DataFrame({"a": np.array(table_1977.classes)[i], "b": np.array(table_1977.classes)[j],
                       "VA": va_cost[i, j], "VAD": vad_cost[i, j], "VAD / VA": vad_cost[i, j] / va_cost[i, j]})

@@ -54,6 +54,7 @@ import pandas as pd
 import seaborn as sns
 
 from affect_book import circumplex as cx
+from affect_book import costs
 from affect_book import imbalance as im
 from affect_book.data import sources
 from affect_book.data.published import PUBLISHED, published_counts, published_table
@@ -255,7 +256,7 @@ def frequency_and_degeneracy(series, va=None, labels=None):
     """One row per class: count, share, frequency rank, nearest class and its relative distance."""
     classes = list(series.index)
     points, origin = positions(classes, va, labels)
-    cost = cx.va_distance_cost(points)
+    cost = costs.va_distance_cost(points)
     nn = cx.nearest_neighbours(cost, classes)
     table = pd.DataFrame({"count": series.astype(int), "share": series / series.sum(),
                           "frequency rank": series.rank(ascending=False, method="min").astype(int),
