@@ -95,6 +95,29 @@ print(f"{K} classes; mean off-diagonal cost: circumplex {costs.mean_off_diagonal
 circumplex_cost
 
 # %% [markdown]
+# **Aff-Wild2's "Other".** Aff-Wild2's eighth class holds the faces outside the basic emotions; it has no place on the
+# circumplex. Putting it at the origin, where Neutral is, would make the Neutral-Other confusion free, and the OT
+# term would *reward* confusing the two largest classes of Aff-Wild2. The book's one rule, in every OT cost
+# (`costs.ot_cost`, the trainer, the study): **Other is charged the mean off-diagonal cost of the placed classes**,
+# in its row and its column; and `costs.validate_cost` refuses a zero between two distinct classes.
+
+# %%
+aw_coords = cx.coordinates("affwild2", COORDINATES)
+aw_classes = [c for c in aw_coords.classes if c == "Other" or c not in aw_coords.missing]
+aw_cost = costs.ot_cost(aw_classes, "va", COORDINATES)
+placed = [c for c in aw_classes if c != "Other"]
+mean_placed = costs.mean_off_diagonal(aw_cost.loc[placed, placed].to_numpy())
+assert np.allclose(aw_cost.loc["Other", placed], mean_placed) and np.allclose(aw_cost.loc[placed, "Other"],
+                                                                              mean_placed)
+at_origin = costs.va_distance_cost(cx.coordinates(aw_classes, COORDINATES, fill={"Other": (0.0, 0.0)}))
+print(f"Other costs {mean_placed:.3f} against every class (the mean over {len(placed)} placed classes); at the "
+      f"origin it would cost {at_origin[aw_classes.index('Neutral'), aw_classes.index('Other')]:.3f} against Neutral")
+try:
+    costs.validate_cost(at_origin, aw_classes)
+except ValueError as err:
+    print(f"validate_cost refuses it: {err}")
+
+# %% [markdown]
 # ## Optimal transport between two label distributions
 #
 # Take a prediction `p` and a target distribution `q` over the classes (say, the votes of several annotators). A
@@ -579,6 +602,8 @@ weight_ratios
 # - OT between label distributions prices moving probability mass by a ground cost; POT solves it exactly.
 # - For a one-hot label the plan is forced and the OT term is the expected cost `sum_j p_j C[j, y]`: exact, one
 #   line, checked above against `ot.emd2` on random cases.
+# - Aff-Wild2's Other has no place on the circumplex: every OT cost charges it the mean cost of the placed
+#   classes, never 0, and `costs.validate_cost` refuses a free confusion between two distinct classes.
 # - The uniform cost `s (1 - I)` reduces it to `s (1 - p(true))`, whose gradient is cross-entropy's scaled by
 #   `s p(true)`; added to cross-entropy it reweights each sample by `1 + lambda s p(true)`, down-weighting hard
 #   samples as noise-robust losses do (checked against finite differences). Reading it as a "generic confidence

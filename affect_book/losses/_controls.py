@@ -14,7 +14,18 @@ from ._common import (_check_2d, _check_labels, _class_vector, _compute_dtype, _
 
 
 def class_counts(labels, n_classes: int) -> np.ndarray:
-    """Samples per class, (n_classes,), from integer labels; -1 (no label) is not counted. Host-side (numpy)."""
+    """Samples per class from integer labels; -1 (no label) is not counted. Host-side (NumPy).
+
+    Parameters
+    ----------
+    labels : array-like or torch.Tensor, (samples,)
+        Integer labels in -1..n_classes-1.
+    n_classes : int
+
+    Returns
+    -------
+    numpy.ndarray of int, (n_classes,)
+    """
     labels = np.asarray(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"labels: expected a 1-D integer array, got dtype {labels.dtype} shape {labels.shape}")
@@ -24,7 +35,17 @@ def class_counts(labels, n_classes: int) -> np.ndarray:
 
 
 def inverse_frequency_weights(counts) -> np.ndarray:
-    """Class weights ``w_c`` proportional to ``1 / n_c``, normalised to sum to the number of classes."""
+    """Class weights ``w_c`` proportional to ``1 / n_c``, normalised to sum to the number of classes.
+
+    Parameters
+    ----------
+    counts : array-like, (classes,)
+        Training samples per class, all positive.
+
+    Returns
+    -------
+    numpy.ndarray, (classes,)
+    """
     c = _counts(counts)
     w = 1.0 / c
     return w * len(c) / w.sum()
@@ -61,7 +82,20 @@ def weighted_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, weight=N
                            reduction: str = "mean") -> torch.Tensor:
     """Cross-entropy with optional class weights (e.g. :func:`inverse_frequency_weights`), -1 = no label.
 
-    ``mean`` divides by the summed weight of the labelled samples, as ``torch.nn.functional.cross_entropy``.
+    ``"mean"`` divides by the summed weight of the labelled samples, as ``torch.nn.functional.cross_entropy``.
+
+    Parameters
+    ----------
+    logits : torch.Tensor, (batch, classes)
+    targets : torch.Tensor, (batch,)
+        Integer class indices, -1 = no label.
+    weight : array-like, Series or tensor, (classes,), optional
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar, or (batch,) for ``reduction="none"`` (0 on unlabelled rows).
     """
     _check_2d(logits, "logits")
     _check_labels(targets, logits.shape[0])
@@ -79,9 +113,26 @@ def weighted_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, weight=N
 
 def focal_loss(logits: torch.Tensor, targets: torch.Tensor, gamma: float = 2.0, alpha=None,
                reduction: str = "mean") -> torch.Tensor:
-    """Focal loss (Lin et al. 2017): ``-alpha_y (1 - p_y)^gamma log p_y``; ``alpha``: (classes,) or None (1).
+    """Focal loss (Lin et al. 2017, "Focal loss for dense object detection", ICCV):
+    ``-alpha_y (1 - p_y)^gamma log p_y``.
 
     The mean is over labelled samples (not weighted by alpha). ``gamma = 0`` and no alpha is cross-entropy.
+
+    Parameters
+    ----------
+    logits : torch.Tensor, (batch, classes)
+    targets : torch.Tensor, (batch,)
+        Integer class indices, -1 = no label.
+    gamma : float
+        Focusing parameter, default 2.
+    alpha : array-like, (classes,), optional
+        Per-class factor (None: 1).
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar, or (batch,) for ``reduction="none"`` (0 on unlabelled rows).
     """
     _check_2d(logits, "logits")
     _check_labels(targets, logits.shape[0])
@@ -97,7 +148,20 @@ def focal_loss(logits: torch.Tensor, targets: torch.Tensor, gamma: float = 2.0, 
 
 
 def ldam_margins(counts, max_margin: float = 0.5) -> np.ndarray:
-    """LDAM margins (Cao et al. 2019): ``Delta_c = const / n_c^(1/4)``, ``const`` so the largest is max_margin."""
+    """LDAM margins (Cao et al. 2019, "Learning imbalanced datasets with label-distribution-aware margin loss",
+    NeurIPS): ``Delta_c = const / n_c^(1/4)``, ``const`` chosen so the largest margin is ``max_margin``.
+
+    Parameters
+    ----------
+    counts : array-like, (classes,)
+        Training samples per class, all positive.
+    max_margin : float
+        The rarest class's margin, default 0.5.
+
+    Returns
+    -------
+    numpy.ndarray, (classes,)
+    """
     c = _counts(counts)
     m = 1.0 / np.power(c, 0.25)
     return m * (max_margin / m.max())
@@ -107,8 +171,24 @@ def ldam_loss(logits: torch.Tensor, targets: torch.Tensor, margins, scale: float
               reduction: str = "mean") -> torch.Tensor:
     """LDAM loss: cross-entropy on ``scale * (z - Delta_y e_y)`` (the true logit lowered by its class margin).
 
-    Cao et al. use ``scale = 30`` with cosine-normalised logits; 1 suits plain logits. ``weight``: class weights
-    for the deferred re-weighting phase (:func:`deferred_reweighting`).
+    Cao et al. use ``scale = 30`` with cosine-normalised logits; 1 suits plain logits.
+
+    Parameters
+    ----------
+    logits : torch.Tensor, (batch, classes)
+    targets : torch.Tensor, (batch,)
+        Integer class indices, -1 = no label.
+    margins : array-like, (classes,)
+        From :func:`ldam_margins`.
+    scale : float
+    weight : array-like, (classes,), optional
+        Class weights for the deferred re-weighting phase (:func:`deferred_reweighting`).
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar, or (batch,) for ``reduction="none"`` (0 on unlabelled rows).
     """
     _check_2d(logits, "logits")
     _check_labels(targets, logits.shape[0])
@@ -122,7 +202,20 @@ def ldam_loss(logits: torch.Tensor, targets: torch.Tensor, margins, scale: float
 
 
 def deferred_reweighting(epoch: int, defer_epoch: int, counts, beta: float = 0.9999) -> np.ndarray:
-    """DRW schedule (Cao et al. 2019): equal weights before ``defer_epoch``, class-balanced weights from it on."""
+    """Deferred re-weighting schedule (Cao et al. 2019): equal weights before ``defer_epoch``, class-balanced
+    weights (:func:`class_balanced_weights`) from it on.
+
+    Parameters
+    ----------
+    epoch, defer_epoch : int
+    counts : array-like, (classes,)
+    beta : float
+        Of the class-balanced weights, default 0.9999.
+
+    Returns
+    -------
+    numpy.ndarray, (classes,)
+    """
     c = _counts(counts)
     if epoch < defer_epoch:
         return np.ones_like(c)
@@ -136,9 +229,23 @@ def _log_priors(priors, like, dtype) -> torch.Tensor:
 
 def logit_adjusted_loss(logits: torch.Tensor, targets: torch.Tensor, priors, tau: float = 1.0,
                         reduction: str = "mean") -> torch.Tensor:
-    """Logit-adjusted loss (Menon et al. 2021): cross-entropy on ``z_c + tau log pi_c``.
+    """Logit-adjusted loss (Menon et al. 2021, "Long-tail learning via logit adjustment", ICLR): cross-entropy
+    on ``z_c + tau log pi_c``. Predict with the raw logits.
 
-    ``priors``: (classes,) class frequencies or counts (normalised here). Predict with the raw logits.
+    Parameters
+    ----------
+    logits : torch.Tensor, (batch, classes)
+    targets : torch.Tensor, (batch,)
+        Integer class indices, -1 = no label.
+    priors : array-like, (classes,)
+        Class frequencies or counts (normalised here).
+    tau : float
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar, or (batch,) for ``reduction="none"`` (0 on unlabelled rows).
     """
     dtype = _compute_dtype(logits)
     return weighted_cross_entropy(logits.to(dtype) + tau * _log_priors(priors, logits, dtype), targets,
@@ -146,21 +253,61 @@ def logit_adjusted_loss(logits: torch.Tensor, targets: torch.Tensor, priors, tau
 
 
 def logit_adjust(logits: torch.Tensor, priors, tau: float = 1.0) -> torch.Tensor:
-    """Post-hoc logit adjustment (Menon et al. 2021): ``z_c - tau log pi_c``; predict with its argmax."""
+    """Post-hoc logit adjustment (Menon et al. 2021): ``z_c - tau log pi_c``; predict with its argmax.
+
+    Parameters
+    ----------
+    logits : torch.Tensor, (batch, classes)
+    priors : array-like, (classes,)
+        Class frequencies or counts (normalised here).
+    tau : float
+
+    Returns
+    -------
+    torch.Tensor, (batch, classes)
+    """
     dtype = _compute_dtype(logits)
     return logits.to(dtype) - tau * _log_priors(priors, logits, dtype)
 
 
 def balanced_softmax_loss(logits: torch.Tensor, targets: torch.Tensor, counts,
                           reduction: str = "mean") -> torch.Tensor:
-    """Balanced softmax (Ren et al. 2020): cross-entropy on ``z_c + log n_c``."""
+    """Balanced softmax (Ren et al. 2020, "Balanced meta-softmax for long-tailed visual recognition", NeurIPS):
+    cross-entropy on ``z_c + log n_c``.
+
+    Parameters
+    ----------
+    logits : torch.Tensor, (batch, classes)
+    targets : torch.Tensor, (batch,)
+        Integer class indices, -1 = no label.
+    counts : array-like, (classes,)
+        Training samples per class, all positive.
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar, or (batch,) for ``reduction="none"`` (0 on unlabelled rows).
+    """
     dtype = _compute_dtype(logits)
     log_n = _class_vector(np.log(_counts(counts)), logits, dtype)
     return weighted_cross_entropy(logits.to(dtype) + log_n, targets, reduction=reduction)
 
 
 def smooth_labels(targets: torch.Tensor, n_classes: int, eps: float = 0.1) -> torch.Tensor:
-    """Label smoothing: ``(1 - eps) e_y + eps / C``, (batch, classes); rows with no label (-1) are filled with -1."""
+    """Label smoothing: ``(1 - eps) e_y + eps / C``; rows with no label (-1) are filled with -1 (missing).
+
+    Parameters
+    ----------
+    targets : torch.Tensor, (batch,)
+        Integer class indices, -1 = no label.
+    n_classes : int
+    eps : float in [0, 1]
+
+    Returns
+    -------
+    torch.Tensor, (batch, n_classes), float32
+    """
     if not 0.0 <= eps <= 1.0:
         raise ValueError(f"eps={eps}; expected a value in [0, 1]")
     if targets.ndim != 1 or targets.is_floating_point():
@@ -171,7 +318,19 @@ def smooth_labels(targets: torch.Tensor, n_classes: int, eps: float = 0.1) -> to
 
 
 def soft_cross_entropy(logits: torch.Tensor, target_probs: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
-    """Cross-entropy against target distributions, ``-sum_c t_c log p_c``; a row with a negative entry is missing."""
+    """Cross-entropy against target distributions, ``-sum_c t_c log p_c``; a row with a negative entry is missing.
+
+    Parameters
+    ----------
+    logits : torch.Tensor, (batch, classes)
+    target_probs : torch.Tensor, (batch, classes)
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar, or (batch,) for ``reduction="none"`` (0 on unlabelled rows).
+    """
     _check_2d(logits, "logits")
     dtype = _compute_dtype(logits)
     with _no_autocast(logits.device):
@@ -182,7 +341,24 @@ def soft_cross_entropy(logits: torch.Tensor, target_probs: torch.Tensor, reducti
 
 def confidence_penalty_loss(logits: torch.Tensor, targets: torch.Tensor, beta: float = 0.1,
                             reduction: str = "mean") -> torch.Tensor:
-    """Confidence penalty (Pereyra et al. 2017): ``CE - beta H(p)``, rewarding less peaked predictions."""
+    """Confidence penalty (Pereyra et al. 2017, "Regularizing neural networks by penalizing confident output
+    distributions", ICLR workshop): ``CE - beta H(p)``, an entropy bonus that pushes every prediction towards
+    higher entropy.
+
+    Parameters
+    ----------
+    logits : torch.Tensor, (batch, classes)
+    targets : torch.Tensor, (batch,)
+        Integer class indices, -1 = no label.
+    beta : float
+        Weight of the entropy bonus, default 0.1.
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar, or (batch,) for ``reduction="none"`` (0 on unlabelled rows).
+    """
     _check_2d(logits, "logits")
     _check_labels(targets, logits.shape[0])
     dtype = _compute_dtype(logits)
@@ -228,10 +404,19 @@ def gce_loss(logits: torch.Tensor, targets: torch.Tensor, q: float = 0.7, reduct
 
 
 def sampling_weights(labels, missing: str = "raise") -> np.ndarray:
-    """Per-sample weights for a class-balanced sampler: ``1 / n_y`` (every class drawn equally often).
+    """Per-sample weights for a class-balanced sampler: ``1 / n_y`` (every class drawn equally often), for
+    ``torch.utils.data.WeightedRandomSampler``.
 
-    For ``torch.utils.data.WeightedRandomSampler``. ``missing`` decides unlabelled samples (-1): ``"raise"``
-    (default, with their count), ``"zero"`` (never drawn) or ``"mean"`` (drawn at the mean labelled weight).
+    Parameters
+    ----------
+    labels : array-like, (samples,)
+        Integer labels, -1 = no label.
+    missing : {"raise", "zero", "mean"}
+        Unlabelled samples: raise (default, with their count), never drawn, or drawn at the mean labelled weight.
+
+    Returns
+    -------
+    numpy.ndarray, (samples,)
     """
     labels = np.asarray(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels)
     if missing not in ("raise", "zero", "mean"):

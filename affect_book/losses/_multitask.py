@@ -14,10 +14,20 @@ from ._common import _compute_dtype, _no_autocast, _reduce
 def ccc(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Concordance correlation coefficient per column, population (ddof = 0) moments, masked.
 
-    ``pred``, ``target``: (batch,) or (batch, dims), e.g. dims = (valence, arousal). A target entry is missing when
-    it is not finite or outside [-1, 1] (Aff-Wild2 marks -5, AffectNet -2), or where ``mask`` (same shape) is
-    False. ``CCC = 2 s_xy / (s_x^2 + s_y^2 + (m_x - m_y)^2)``; returns (dims,) (a scalar for 1-D input); a column
-    with no valid entry or no variance gives 0.
+    ``CCC = 2 s_xy / (s_x^2 + s_y^2 + (m_x - m_y)^2)``; a column with no valid entry or no variance gives 0.
+
+    Parameters
+    ----------
+    pred, target : torch.Tensor, (batch,) or (batch, dims)
+        E.g. dims = (valence, arousal). A target entry is missing when it is not finite or outside [-1, 1]
+        (Aff-Wild2 marks -5, AffectNet -2).
+    mask : torch.Tensor of bool, same shape, optional
+        False marks further missing entries.
+
+    Returns
+    -------
+    torch.Tensor
+        (dims,), or a scalar for 1-D input.
     """
     if pred.shape != target.shape or pred.ndim not in (1, 2):
         raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)}: expected equal shapes "
@@ -39,16 +49,36 @@ def ccc(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = No
 
 
 def ccc_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """The valence-arousal loss: ``1 - CCC``, averaged over columns (range [0, 2]); masking as in :func:`ccc`."""
+    """The valence-arousal loss: ``1 - CCC``, averaged over columns (range [0, 2]); masking as in :func:`ccc`.
+
+    Parameters
+    ----------
+    pred, target : torch.Tensor, (batch,) or (batch, dims)
+    mask : torch.Tensor of bool, optional
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
+    """
     return 1.0 - ccc(pred, target, mask).mean()
 
 
 def masked_bce_with_logits(logits: torch.Tensor, targets: torch.Tensor, pos_weight: torch.Tensor | None = None,
                            reduction: str = "mean") -> torch.Tensor:
-    """Binary cross-entropy for action units, (batch, aus) logits and 0/1 targets, -1 = missing (masked).
+    """Binary cross-entropy for action units, 0/1 targets, -1 = missing (masked).
 
-    ``mean`` averages over the labelled entries. ``pos_weight``: (aus,) weight on positives, as in
-    ``torch.nn.BCEWithLogitsLoss``. ``"none"`` returns (batch, aus) with 0 where missing.
+    Parameters
+    ----------
+    logits, targets : torch.Tensor, (batch, aus)
+    pos_weight : torch.Tensor, (aus,), optional
+        Weight on positives, as in ``torch.nn.BCEWithLogitsLoss``.
+    reduction : {"mean", "sum", "none"}
+        "mean" averages over the labelled entries; "none" returns (batch, aus) with 0 where missing.
+
+    Returns
+    -------
+    torch.Tensor
     """
     if logits.shape != targets.shape:
         raise ValueError(f"logits {tuple(logits.shape)} and targets {tuple(targets.shape)}: expected equal shapes")

@@ -19,10 +19,24 @@ def expected_cost(inputs: torch.Tensor, targets: torch.Tensor, cost, from_logits
                   reduction: str = "mean") -> torch.Tensor:
     """OT term for hard labels, in closed form: ``W_C(p, e_y) = sum_j p_j C[j, y]`` (cost units).
 
-    ``inputs``: (batch, classes) logits (or probabilities with ``from_logits=False``); ``targets``: (batch,)
-    class indices, -1 = no label; ``cost``: (classes, classes) array, DataFrame or tensor (see the module
-    conventions). Exact (the plan to a one-hot target is forced), differentiable, no host sync. Its gradient with
-    respect to the logits is ``p * (C[:, y] - W)`` (:func:`expected_cost_logit_grad`).
+    Exact (the plan to a one-hot target is forced), differentiable, no host sync. Its gradient with respect to the
+    logits is ``p * (C[:, y] - W)`` (:func:`expected_cost_logit_grad`).
+
+    Parameters
+    ----------
+    inputs : torch.Tensor, (batch, classes)
+        Logits (or probabilities with ``from_logits=False``).
+    targets : torch.Tensor, (batch,)
+        Integer class indices, -1 = no label.
+    cost : array, DataFrame or tensor, (classes, classes)
+        Rows predicted, columns true (:mod:`affect_book.costs`).
+    from_logits : bool
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar, or (batch,) for ``reduction="none"`` (0 on unlabelled rows).
     """
     _check_2d(inputs, "inputs")
     _check_labels(targets, inputs.shape[0])
@@ -37,9 +51,19 @@ def expected_cost(inputs: torch.Tensor, targets: torch.Tensor, cost, from_logits
 
 
 def expected_cost_logit_grad(logits: torch.Tensor, targets: torch.Tensor, cost) -> torch.Tensor:
-    """Analytic gradient of the per-sample closed-form OT term with respect to the logits, (batch, classes).
+    """Analytic gradient of the per-sample closed-form OT term with respect to the logits.
 
     ``d/dz_k sum_j p_j C[j, y] = p_k (C[k, y] - W)`` with ``W`` the term's value; rows with no label are 0.
+
+    Parameters
+    ----------
+    logits : torch.Tensor, (batch, classes)
+    targets : torch.Tensor, (batch,)
+    cost : array, DataFrame or tensor, (classes, classes)
+
+    Returns
+    -------
+    torch.Tensor, (batch, classes)
     """
     _check_2d(logits, "logits")
     _check_labels(targets, logits.shape[0])
@@ -56,14 +80,33 @@ POT_SOLVERS = ("emd2", "sinkhorn2", "solve", "batch")
 
 def pot_ot(inputs: torch.Tensor, target_probs: torch.Tensor, cost, solver: str = "emd2", reg: float | None = None,
            from_logits: bool = True, reduction: str = "mean", **options) -> torch.Tensor:
-    """The OT term through POT, differentiable through POT's torch backend.
+    """The OT term through POT, differentiable through POT's torch backend: the reference the torch path is tested
+    against (loops are slow).
 
-    ``solver``: ``"emd2"`` exact OT, one ``ot.emd2`` call per sample (CPU network simplex; GPU tensors are copied
-    to the host); ``"sinkhorn2"`` ``ot.sinkhorn2(method="sinkhorn_log")`` per sample (linear value, like
-    ``entropic_ot(value="linear")``); ``"solve"`` ``ot.solve(reg=reg, reg_type="KL")`` per sample (exact when
-    ``reg`` is None, else the "kl" value); ``"batch"`` one ``ot.batch.solve_batch`` call (log-Sinkhorn, KL value;
-    needs ``reg``; it returns NaN for targets with zero entries in POT 0.9.7, so use it with smoothed targets).
-    ``options`` go to the POT function. Loops are slow: this is the reference the torch path is tested against.
+    Parameters
+    ----------
+    inputs : torch.Tensor, (batch, classes)
+        Logits (or probabilities with ``from_logits=False``).
+    target_probs : torch.Tensor, (batch, classes)
+        A row with a negative entry is missing.
+    cost : array, DataFrame or tensor, (classes, classes)
+    solver : {"emd2", "sinkhorn2", "solve", "batch"}
+        "emd2": exact OT, one ``ot.emd2`` call per sample (CPU network simplex; GPU tensors are copied to the
+        host); "sinkhorn2": ``ot.sinkhorn2(method="sinkhorn_log")`` per sample (linear value, like
+        ``entropic_ot(value="linear")``); "solve": ``ot.solve(reg=reg, reg_type="KL")`` per sample (exact when
+        ``reg`` is None, else the "kl" value); "batch": one ``ot.batch.solve_batch`` call (log-Sinkhorn, KL value;
+        needs ``reg``; it returns NaN for targets with zero entries in POT 0.9.7, so use smoothed targets).
+    reg : float, optional
+        Entropic regularisation, cost units.
+    from_logits : bool
+    reduction : {"mean", "sum", "none"}
+    **options
+        Passed to the POT function.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar, or (batch,) for ``reduction="none"``.
     """
     import ot
 
@@ -97,16 +140,27 @@ def pot_ot(inputs: torch.Tensor, target_probs: torch.Tensor, cost, solver: str =
 class OTLoss(torch.nn.Module):
     """The study's OT term as a module: ``weight * W_C(p, target)`` with a cost validated once at construction.
 
-    ``cost``: (classes, classes) array or DataFrame (validated by :func:`validate_cost`, against ``classes`` when
-    given). ``forward(logits, targets)``: integer ``targets`` (batch,) use the closed form :func:`expected_cost`;
-    float ``targets`` (batch, classes) use :func:`entropic_ot` with ``reg``, ``n_iter``, ``value``, ``method``
-    ("auto" is resolved here, once, from the validated cost).
+    ``forward(logits, targets)``: integer ``targets`` (batch,) use the closed form :func:`expected_cost`; float
+    ``targets`` (batch, classes) use :func:`entropic_ot` ("auto" method resolved here, once, from the cost).
+
+    Parameters
+    ----------
+    cost : array or DataFrame, (classes, classes)
+        Rows predicted, columns true; checked by :func:`affect_book.costs.validate_cost` (against ``classes`` when
+        given).
+    classes : sequence of str, optional
+    weight : float
+        The OT term's weight (lambda).
+    reg, n_iter, value, method
+        Of :func:`entropic_ot`, for soft targets.
+    allow_zero_off_diagonal : bool
+        Accept a zero cost between two distinct classes (see :func:`affect_book.costs.validate_cost`).
     """
 
     def __init__(self, cost, classes: Sequence[str] | None = None, weight: float = 1.0, reg: float = 0.05,
-                 n_iter: int = 100, value: str = "kl", method: str = "auto"):
+                 n_iter: int = 100, value: str = "kl", method: str = "auto", allow_zero_off_diagonal: bool = False):
         super().__init__()
-        checked = validate_cost(cost, classes)
+        checked = validate_cost(cost, classes, allow_zero_off_diagonal=allow_zero_off_diagonal)
         self.register_buffer("cost", torch.tensor(checked, dtype=torch.float64))
         if method not in SINKHORN_METHODS:
             raise ValueError(f"method={method!r}; expected one of {list(SINKHORN_METHODS)}")
