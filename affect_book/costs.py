@@ -67,11 +67,15 @@ def mean_off_diagonal(cost) -> float:
     float
         The mean over the ``classes * (classes - 1)`` entries off the diagonal.
     """
-    cost = np.asarray(cost, dtype=float)
-    n = cost.shape[0] if cost.ndim else 0
-    if cost.ndim != 2 or cost.shape != (n, n) or n < 2:
-        raise ValueError(f"cost has shape {cost.shape}; expected a square matrix with at least 2 classes")
-    return float(cost[~np.eye(n, dtype=bool)].mean())
+    cost = _square(cost)
+    return float(cost[~np.eye(len(cost), dtype=bool)].mean())
+
+
+def _square(cost) -> np.ndarray:
+    c = np.asarray(cost, dtype=float)
+    if c.ndim != 2 or c.shape[0] != c.shape[1] or c.shape[0] < 2:
+        raise ValueError(f"cost has shape {c.shape}; expected a square matrix with at least 2 classes")
+    return c
 
 
 def _normalize(cost: np.ndarray, normalize: str | None) -> np.ndarray:
@@ -214,10 +218,8 @@ def uniform_column_cost(cost) -> np.ndarray:
     numpy.ndarray, (classes, classes)
         Same column means off the diagonal as ``cost``, hence the same mean off-diagonal value.
     """
-    c = np.asarray(cost, dtype=float)
-    n = c.shape[0] if c.ndim == 2 else 0
-    if c.ndim != 2 or c.shape != (n, n) or n < 2:
-        raise ValueError(f"cost has shape {c.shape}; expected a square matrix with at least 2 classes")
+    c = _square(cost)
+    n = len(c)
     off = ~np.eye(n, dtype=bool)
     column_means = (c * off).sum(0) / (n - 1)
     return np.where(off, column_means[None, :], 0.0)
@@ -243,10 +245,8 @@ def permuted_cost(cost, seed: int) -> tuple[np.ndarray, np.ndarray]:
     permutation : numpy.ndarray of int, (classes,)
         ``perm``: row ``j`` of ``matrix`` is row ``perm[j]`` of ``cost`` (columns alike).
     """
-    c = np.asarray(cost, dtype=float)
-    n = c.shape[0] if c.ndim == 2 else 0
-    if c.ndim != 2 or c.shape != (n, n) or n < 2:
-        raise ValueError(f"cost has shape {c.shape}; expected a square matrix with at least 2 classes")
+    c = _square(cost)
+    n = len(c)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed={seed!r}; expected a non-negative integer")
     rng = np.random.default_rng(int(seed))
@@ -452,10 +452,14 @@ def ot_cost(classes: Sequence[str] | str, kind: str = "va", source: str = "russe
     if match not in BASE_KINDS:
         raise ValueError(f"match={match!r}; expected one of {list(BASE_KINDS)}")
     concepts = [cx.concept_of(c) for c in cx_names]
+    if len(set(concepts)) != len(concepts):
+        raise ValueError(f"classes {list(cx_names)} name the same emotion twice")
     if fill and any(cx.concept_of(k) == _OTHER for k in fill):
         raise ValueError("fill places 'Other', but Other has no place on the circumplex: the OT term charges it "
                          "the mean off-diagonal cost of the placed classes (affect_book.costs); remove it from fill")
     placed_idx = [i for i, c in enumerate(concepts) if c != _OTHER]
+    if len(placed_idx) < 2:
+        raise ValueError(f"classes {list(cx_names)}: an OT cost needs at least 2 classes besides Other")
     coords = cx.coordinates([cx_names[i] for i in placed_idx], source, fill)
     block = _base_cost(coords, kind if kind in BASE_KINDS else match, au_weight, other_au)
     priced_as = None
@@ -480,15 +484,12 @@ def ot_cost(classes: Sequence[str] | str, kind: str = "va", source: str = "russe
 def cost_matrix(classes: Sequence[str] | str, kind: str = "va", source: str = "russell1977",
                 fill: Mapping[str, Sequence[float]] | None = None, normalize: str | None = None,
                 **options) -> pd.DataFrame:
-    """The labelled cost matrix of ``kind`` between ``classes``: :func:`ot_cost`, the same matrix by its
-    chapter-01 name.
+    """:func:`ot_cost` under its chapter-01 name: the labelled cost matrix of ``kind`` between ``classes``.
 
     Parameters
     ----------
-    classes, kind, source, fill, normalize
-        As in :func:`ot_cost`.
-    **options
-        Further arguments of :func:`ot_cost` (``au_weight``, ``other_au``, ``match``, ``seed``).
+    classes, kind, source, fill, normalize, **options
+        As in :func:`ot_cost` (``options``: ``au_weight``, ``other_au``, ``match``, ``seed``).
 
     Returns
     -------

@@ -182,3 +182,12 @@ def test_cost_matrix_is_ot_cost_with_predicted_rows():
     assert costs.mean_off_diagonal(costs.cost_matrix("affectnet7", "va", normalize="mean")) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="match="):
         costs.ot_cost("affectnet7", "uniform", match="uniform")
+
+
+def test_ot_cost_bad_class_lists():
+    with pytest.raises(ValueError, match="same emotion twice"):
+        costs.ot_cost(["Other", "other", "Happy"])
+    with pytest.raises(ValueError, match="at least 2 classes besides Other"):
+        costs.ot_cost(["Other", "Happy"])
+    with pytest.raises(ValueError, match=r"\['Contempt'\].*fill="):
+        costs.ot_cost("affectnet8")
