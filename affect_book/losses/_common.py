@@ -45,6 +45,13 @@ def _check_labels(targets: torch.Tensor, batch: int) -> None:
         raise ValueError(f"targets has shape {shape}; expected ({batch},) integer class indices, -1 = no label")
 
 
+def _checked_dtype(x: torch.Tensor, targets: torch.Tensor, name: str = "logits") -> torch.dtype:
+    """Check (batch, classes) ``x`` and (batch,) integer ``targets``; return the dtype to compute in."""
+    _check_2d(x, name)
+    _check_labels(targets, x.shape[0])
+    return _compute_dtype(x)
+
+
 def _log_probs(inputs: torch.Tensor, from_logits: bool, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
     """(probs, log_probs) in ``dtype``; log 0 is clamped to log(tiny) with zero gradient there."""
     x = inputs.to(dtype)

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._common import (_check_2d, _check_labels, _class_vector, _compute_dtype, _counts, _no_autocast, _reduce,
-                      _soft_targets)
+from ._common import (_check_2d, _checked_dtype, _class_vector, _compute_dtype, _counts,
+                      _no_autocast, _reduce, _soft_targets)
 
 
 def class_counts(labels, n_classes: int) -> np.ndarray:
@@ -95,11 +95,9 @@ def weighted_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, weight=N
     Returns
     -------
     torch.Tensor
-        A scalar, or (batch,) for ``reduction="none"`` (0 on unlabelled rows).
+        Weighted mean negative log-likelihood; or (batch,) per-sample values, 0 where unlabelled.
     """
-    _check_2d(logits, "logits")
-    _check_labels(targets, logits.shape[0])
-    dtype = _compute_dtype(logits)
+    dtype = _checked_dtype(logits, targets)
     with _no_autocast(logits.device):
         logp = torch.log_softmax(logits.to(dtype), -1)
         valid = targets >= 0
@@ -132,11 +130,9 @@ def focal_loss(logits: torch.Tensor, targets: torch.Tensor, gamma: float = 2.0, 
     Returns
     -------
     torch.Tensor
-        A scalar, or (batch,) for ``reduction="none"`` (0 on unlabelled rows).
+        Mean focal loss over the labelled samples; or (batch,) per sample, 0 where unlabelled.
     """
-    _check_2d(logits, "logits")
-    _check_labels(targets, logits.shape[0])
-    dtype = _compute_dtype(logits)
+    dtype = _checked_dtype(logits, targets)
     with _no_autocast(logits.device):
         logp = torch.log_softmax(logits.to(dtype), -1)
         y = targets.clamp_min(0)
@@ -188,11 +184,9 @@ def ldam_loss(logits: torch.Tensor, targets: torch.Tensor, margins, scale: float
     Returns
     -------
     torch.Tensor
-        A scalar, or (batch,) for ``reduction="none"`` (0 on unlabelled rows).
+        LDAM cross-entropy (weighted mean when ``weight`` is given); or (batch,) per sample.
     """
-    _check_2d(logits, "logits")
-    _check_labels(targets, logits.shape[0])
-    dtype = _compute_dtype(logits)
+    dtype = _checked_dtype(logits, targets)
     with _no_autocast(logits.device):
         delta = _class_vector(margins, logits, dtype)
         y = targets.clamp_min(0)
@@ -245,7 +239,7 @@ def logit_adjusted_loss(logits: torch.Tensor, targets: torch.Tensor, priors, tau
     Returns
     -------
     torch.Tensor
-        A scalar, or (batch,) for ``reduction="none"`` (0 on unlabelled rows).
+        Mean cross-entropy of the adjusted logits; or (batch,) per sample, 0 where unlabelled.
     """
     dtype = _compute_dtype(logits)
     return weighted_cross_entropy(logits.to(dtype) + tau * _log_priors(priors, logits, dtype), targets,
@@ -287,7 +281,7 @@ def balanced_softmax_loss(logits: torch.Tensor, targets: torch.Tensor, counts,
     Returns
     -------
     torch.Tensor
-        A scalar, or (batch,) for ``reduction="none"`` (0 on unlabelled rows).
+        Mean balanced-softmax cross-entropy; or (batch,) per sample, 0 where unlabelled.
     """
     dtype = _compute_dtype(logits)
     log_n = _class_vector(np.log(_counts(counts)), logits, dtype)
@@ -329,7 +323,7 @@ def soft_cross_entropy(logits: torch.Tensor, target_probs: torch.Tensor, reducti
     Returns
     -------
     torch.Tensor
-        A scalar, or (batch,) for ``reduction="none"`` (0 on unlabelled rows).
+        Mean over the rows with a target; or (batch,) per row, 0 where missing.
     """
     _check_2d(logits, "logits")
     dtype = _compute_dtype(logits)
@@ -357,11 +351,9 @@ def confidence_penalty_loss(logits: torch.Tensor, targets: torch.Tensor, beta: f
     Returns
     -------
     torch.Tensor
-        A scalar, or (batch,) for ``reduction="none"`` (0 on unlabelled rows).
+        Mean of ``CE - beta H(p)`` over the labelled samples; or (batch,) per sample.
     """
-    _check_2d(logits, "logits")
-    _check_labels(targets, logits.shape[0])
-    dtype = _compute_dtype(logits)
+    dtype = _checked_dtype(logits, targets)
     with _no_autocast(logits.device):
         logp = torch.log_softmax(logits.to(dtype), -1)
         entropy = -(logp.exp() * logp).sum(-1)
@@ -393,11 +385,9 @@ def gce_loss(logits: torch.Tensor, targets: torch.Tensor, q: float = 0.7, reduct
     torch.Tensor
         A scalar, or (batch,) for ``reduction="none"``.
     """
-    _check_2d(logits, "logits")
-    _check_labels(targets, logits.shape[0])
+    dtype = _checked_dtype(logits, targets)
     if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0.0 < q <= 1.0:
         raise ValueError(f"q={q!r}; expected a number in (0, 1] (q -> 0 is cross-entropy, q = 1 is 1 - p_y)")
-    dtype = _compute_dtype(logits)
     with _no_autocast(logits.device):
         logp_y = torch.log_softmax(logits.to(dtype), -1).gather(1, targets.clamp_min(0)[:, None]).squeeze(1)
         return _reduce(-torch.expm1(q * logp_y) / q, targets >= 0, reduction)

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 import torch
 
 from ..costs import validate_cost
-from ._common import _check_2d, _check_labels, _compute_dtype, _cost_tensor, _log_probs, _no_autocast, _reduce
+from ._common import _check_2d, _checked_dtype, _compute_dtype, _cost_tensor, _log_probs
+from ._common import _no_autocast, _reduce
 from ._common import _soft_targets
 from ._sinkhorn import SCALING_MAX_RATIO, SINKHORN_METHODS, entropic_ot
 
@@ -36,11 +37,9 @@ def expected_cost(inputs: torch.Tensor, targets: torch.Tensor, cost, from_logits
     Returns
     -------
     torch.Tensor
-        A scalar, or (batch,) for ``reduction="none"`` (0 on unlabelled rows).
+        Mean expected cost over the labelled rows, in cost units; or (batch,) per row, 0 where unlabelled.
     """
-    _check_2d(inputs, "inputs")
-    _check_labels(targets, inputs.shape[0])
-    dtype = _compute_dtype(inputs)
+    dtype = _checked_dtype(inputs, targets, "inputs")
     with _no_autocast(inputs.device):
         probs, _ = _log_probs(inputs, from_logits, dtype)
         c = _cost_tensor(cost, inputs, dtype)
@@ -65,9 +64,7 @@ def expected_cost_logit_grad(logits: torch.Tensor, targets: torch.Tensor, cost) 
     -------
     torch.Tensor, (batch, classes)
     """
-    _check_2d(logits, "logits")
-    _check_labels(targets, logits.shape[0])
-    dtype = _compute_dtype(logits)
+    dtype = _checked_dtype(logits, targets)
     probs = torch.softmax(logits.to(dtype), dim=-1)
     column = _cost_tensor(cost, logits, dtype).t().index_select(0, targets.clamp_min(0))
     value = (probs * column).sum(-1, keepdim=True)
