@@ -1,4 +1,4 @@
-"""Russell's circumplex: published coordinates, class sets, hand placements, cost matrices and degeneracy measures
+"""Russell's circumplex: published coordinates, class sets, hand placements and degeneracy measures
 (the measures live in :mod:`affect_book.degeneracy` and are re-exported here).
 
 Introduced in chapter 01 (``notebooks/01_circumplex``).
@@ -41,22 +41,16 @@ __all__ = [
     "HAND_PLACEMENTS",
     "Coordinates",
     "NearestPair",
-    "angular_cost",
     "class_mean_coordinates",
     "class_set",
     "concept_of",
     "coordinates",
-    "cost_matrix",
     "degenerate_pairs",
     "hand_placements",
     "is_other",
-    "mean_off_diagonal",
     "nearest_neighbours",
     "nearest_pair",
     "separability_index",
-    "uniform_cost",
-    "va_distance_cost",
-    "vad_distance_cost",
 ]
 
 #: Canonical class sets, in the label order of each benchmark's files.
@@ -453,121 +447,3 @@ def class_mean_coordinates(va: np.ndarray, labels: np.ndarray, classes: Sequence
     return Coordinates(classes, values, "data", tuple(missing), (), counts)
 
 
-def _pairwise(points: np.ndarray) -> np.ndarray:
-    diff = points[:, None, :] - points[None, :, :]
-    return np.sqrt((diff ** 2).sum(-1))
-
-
-def mean_off_diagonal(cost: np.ndarray) -> float:
-    """Mean of the off-diagonal entries of a square matrix."""
-    cost = np.asarray(cost, dtype=float)
-    n = cost.shape[0]
-    if cost.ndim != 2 or cost.shape != (n, n) or n < 2:
-        raise ValueError(f"cost has shape {cost.shape}; expected a square matrix with at least 2 classes")
-    return float(cost[~np.eye(n, dtype=bool)].mean())
-
-
-def _normalize(cost: np.ndarray, normalize: str | None) -> np.ndarray:
-    if normalize in (None, "none"):
-        return cost
-    if normalize == "max":
-        return cost / cost.max()
-    if normalize == "mean":
-        return cost / mean_off_diagonal(cost)
-    raise ValueError(f"normalize={normalize!r}; expected None, 'max' or 'mean'")
-
-
-def va_distance_cost(coords: Coordinates | np.ndarray, normalize: str | None = None) -> np.ndarray:
-    """Euclidean valence-arousal distance between classes, (classes, classes).
-
-    Unnormalized (``normalize=None``) the entries are in valence-arousal units: 0 on the diagonal, at most
-    2 * sqrt(2) between opposite corners of the [-1, 1] square. ``"max"`` divides by the largest entry (range
-    [0, 1]); ``"mean"`` divides by the mean off-diagonal entry (mean 1).
-    """
-    if isinstance(coords, Coordinates):
-        coords.require_complete("a valence-arousal cost")
-        points = coords.va
-    else:
-        points = np.asarray(coords, dtype=float)[:, :2]
-    return _normalize(_pairwise(points), normalize)
-
-
-def vad_distance_cost(coords: Coordinates | np.ndarray, normalize: str | None = None) -> np.ndarray:
-    """Euclidean valence-arousal-dominance distance between classes (needs dominance for every class).
-
-    Units and ``normalize`` as in :func:`va_distance_cost`; the largest possible raw entry is 2 * sqrt(3).
-    """
-    if isinstance(coords, Coordinates):
-        coords.require_complete("a valence-arousal-dominance cost", dims=3)
-        points = coords.vad
-    else:
-        points = np.asarray(coords, dtype=float)
-        if points.shape[1] != 3 or np.isnan(points).any():
-            raise ValueError("vad_distance_cost needs (classes, 3) finite valence, arousal, dominance")
-    return _normalize(_pairwise(points), normalize)
-
-
-def angular_cost(coords: Coordinates | np.ndarray, origin_cost: float = 0.5, tol: float = 1e-9) -> np.ndarray:
-    """Angular distance around the circumplex, as a fraction of a half turn: 0 same direction, 1 opposite.
-
-    The angle of a class is ``atan2(arousal, valence)``. A class at the origin (neutral) has no angle; its cost to
-    every other class is ``origin_cost`` (default 0.5, a quarter turn: an assumption, documented, overridable),
-    and 0 to another class at the origin.
-    """
-    if isinstance(coords, Coordinates):
-        coords.require_complete("an angular cost")
-        points = coords.va
-    else:
-        points = np.asarray(coords, dtype=float)[:, :2]
-    if not 0 <= origin_cost <= 1:
-        raise ValueError(f"origin_cost={origin_cost}; expected a value in [0, 1]")
-    angle = np.arctan2(points[:, 1], points[:, 0])
-    diff = np.abs(angle[:, None] - angle[None, :])
-    cost = np.minimum(diff, 2 * np.pi - diff) / np.pi
-    at_origin = np.hypot(points[:, 0], points[:, 1]) < tol
-    cost[at_origin, :] = origin_cost
-    cost[:, at_origin] = origin_cost
-    cost[np.ix_(at_origin, at_origin)] = 0.0
-    np.fill_diagonal(cost, 0.0)
-    return cost
-
-
-def uniform_cost(n_classes: int, match: np.ndarray | None = None) -> np.ndarray:
-    """Uniform cost ``scale * (1 - I)``: every confusion costs the same.
-
-    With ``match`` (another cost matrix of the same size) the scale is its mean off-diagonal value, so the two
-    costs have the same mean price per confusion: the fair control for a circumplex cost at the same weight.
-    Without it the scale is 1 and the optimal-transport term reduces to ``1 - p(true class)``.
-    """
-    if n_classes < 2:
-        raise ValueError(f"n_classes={n_classes}; expected at least 2")
-    scale = 1.0
-    if match is not None:
-        match = np.asarray(match, dtype=float)
-        if match.shape != (n_classes, n_classes):
-            raise ValueError(f"match has shape {match.shape}; expected ({n_classes}, {n_classes})")
-        scale = mean_off_diagonal(match)
-    return scale * (1.0 - np.eye(n_classes))
-
-
-_COST_KINDS = ("va", "vad", "angular", "uniform")
-
-
-def cost_matrix(classes: Sequence[str] | str, kind: str = "va", source: str = "russell1977",
-                fill: Mapping[str, Sequence[float]] | None = None, normalize: str | None = None) -> pd.DataFrame:
-    """A labelled cost matrix between classes: ``kind`` in ``va``, ``vad``, ``angular``, ``uniform``.
-
-    ``uniform`` is scaled to the valence-arousal cost's mean off-diagonal value of the same classes and source.
-    """
-    if kind not in _COST_KINDS:
-        raise ValueError(f"unknown cost kind {kind!r}; expected one of {list(_COST_KINDS)}")
-    coords = coordinates(classes, source, fill)
-    if kind == "va":
-        cost = va_distance_cost(coords, normalize)
-    elif kind == "vad":
-        cost = vad_distance_cost(coords, normalize)
-    elif kind == "angular":
-        cost = angular_cost(coords)
-    else:
-        cost = uniform_cost(len(coords.classes), va_distance_cost(coords, normalize))
-    return pd.DataFrame(cost, index=pd.Index(coords.classes, name="true"), columns=list(coords.classes))

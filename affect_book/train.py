@@ -45,6 +45,10 @@ import torch.nn.functional as F
 
 from . import metrics
 from .cache import atomic_write_bytes, config_hash, run_dir
+from .costs import COST_KINDS
+from .device import DEVICES
+from .losses import EXPRESSION_LOSSES
+from .losses import expression_param as check_expression_param
 from .models import BACKBONES, build_model
 
 __all__ = ["RunResult", "TrainConfig", "evaluate", "train", "validate_config"]
@@ -53,22 +57,8 @@ __all__ = ["RunResult", "TrainConfig", "evaluate", "train", "validate_config"]
 #: loaded as if they were current (it is a field of every config, hence part of its hash).
 TRAINER_VERSION = 2
 
-#: Expression terms: plain cross-entropy and the rare-class controls of :mod:`affect_book.losses`, with the meaning
-#: and default of ``expression_param`` for each.
-EXPRESSION_LOSSES: dict[str, str] = {
-    "ce": "cross-entropy (expression_param unused)",
-    "inverse_frequency": "cross-entropy weighted by 1 / n_c (unused)",
-    "class_balanced": "cross-entropy weighted by Cui et al.'s effective number (beta, default 0.999)",
-    "focal": "focal loss (gamma, default 2.0)",
-    "ldam": "LDAM margins (largest margin, default 0.5)",
-    "logit_adjusted": "logit-adjusted cross-entropy (tau, default 1.0)",
-    "balanced_softmax": "balanced softmax (unused)",
-    "label_smoothing": "cross-entropy on smoothed labels (eps, default 0.1)",
-    "confidence_penalty": "cross-entropy minus beta * entropy (beta, default 0.1)",
-}
-_PARAM_DEFAULT = {"class_balanced": 0.999, "focal": 2.0, "ldam": 0.5, "logit_adjusted": 1.0, "label_smoothing": 0.1,
-                  "confidence_penalty": 0.1}
-COSTS = ("none", "va", "vad", "angular", "au", "uniform")
+#: Cost kinds of ``TrainConfig.cost``: none, the kinds :func:`affect_book.costs.ot_cost` builds, or a matrix.
+COSTS = ("none", *COST_KINDS, "matrix")
 
 
 @dataclass(frozen=True)
@@ -78,7 +68,8 @@ class TrainConfig:
     data: ``dataset`` and ``data`` (source-specific options as sorted (key, value) pairs), ``classes``;
     model: ``backbone``, ``width`` and ``norm`` (small CNN), ``weights_path``, ``dropout``;
     loss: ``expression_loss`` (see ``EXPRESSION_LOSSES``) and its ``expression_param``, ``lambda_ot``, ``cost``
-    (``none``, ``va``, ``vad``, ``angular``, ``au``, ``uniform`` matched to the ``va`` cost's mean, or ``matrix``
+    (one of ``COSTS``: ``none``; a kind of :func:`affect_book.costs.ot_cost`, whose controls ``uniform``,
+    ``uniform_column`` and ``permuted`` (permutation chosen by ``seed``) derive from the ``va`` cost; or ``matrix``
     with an explicit (predicted, true) matrix in ``cost_matrix``), ``coordinates``, ``cost_fill`` (hand placements
     of classes the coordinate set lacks, as ((name, (valence, arousal)), ...)), ``lambda_va``, ``lambda_au``;
     optimisation: ``epochs``, ``batch_size``, ``lr``, ``weight_decay``, ``warmup_epochs``, ``grad_clip``;
@@ -129,15 +120,16 @@ def validate_config(config: TrainConfig) -> None:
         bad("backbone", config.backbone, f"one of {list(BACKBONES)}")
     if config.expression_loss not in EXPRESSION_LOSSES:
         bad("expression_loss", config.expression_loss, f"one of {list(EXPRESSION_LOSSES)}")
-    if config.cost not in COSTS and config.cost != "matrix":
-        bad("cost", config.cost, f"one of {list(COSTS)} or 'matrix' with cost_matrix")
+    if config.cost not in COSTS:
+        bad("cost", config.cost, f"one of {list(COSTS)} ('matrix' with cost_matrix)")
     for name in ("lambda_ot", "lambda_va", "lambda_au", "weight_decay", "dropout", "warmup_epochs", "grad_clip"):
         value = getattr(config, name)
         if not isinstance(value, (int, float)) or value < 0 or not math.isfinite(value):
             bad(name, value, "a finite number >= 0")
-    if config.expression_param is not None and (not isinstance(config.expression_param, (int, float))
-                                                or config.expression_param < 0):
-        bad("expression_param", config.expression_param, "None or a number >= 0")
+    try:  # the loss table's range for its parameter (None for a loss without one)
+        check_expression_param(config.expression_loss, config.expression_param)
+    except ValueError as err:
+        raise ValueError(f"TrainConfig.{err}") from None
     if config.lambda_ot > 0 and config.cost == "none":
         bad("cost", config.cost, "a cost when lambda_ot > 0")
     for name in ("epochs", "batch_size", "width"):
@@ -148,8 +140,8 @@ def validate_config(config: TrainConfig) -> None:
         bad("lr", config.lr, "a positive number")
     if config.norm not in ("batch", "group"):
         bad("norm", config.norm, "'batch' or 'group'")
-    if config.device not in ("auto", "cpu", "cuda", "mps"):
-        bad("device", config.device, "'auto', 'cpu', 'cuda' or 'mps'")
+    if config.device not in DEVICES:
+        bad("device", config.device, f"one of {list(DEVICES)}")
     if len(config.classes) < 2:
         bad("classes", config.classes, "at least two class names")
     if config.cost == "matrix":
@@ -162,43 +154,25 @@ def validate_config(config: TrainConfig) -> None:
 
 def cost_tensor(config: TrainConfig) -> torch.Tensor | None:
     """The (classes, classes) cost matrix of the OT term (rows predicted, columns true), or None."""
-    from . import losses
+    from . import costs
 
     if config.lambda_ot == 0 or config.cost == "none":
         return None
     if config.cost == "matrix":
-        cost = losses.validate_cost(np.asarray(config.cost_matrix, dtype=float), config.classes, where="cost_matrix")
+        cost = costs.validate_cost(np.asarray(config.cost_matrix, dtype=float), config.classes, where="cost_matrix")
         return torch.tensor(np.asarray(cost), dtype=torch.float32)
-    frame = losses.ot_cost(config.classes, config.cost, config.coordinates, fill=dict(config.cost_fill) or None)
+    frame = costs.ot_cost(config.classes, config.cost, config.coordinates, fill=dict(config.cost_fill) or None,
+                          seed=config.seed)
     return torch.tensor(frame.to_numpy(), dtype=torch.float32)
 
 
 def expression_term(logits: torch.Tensor, y: torch.Tensor, config: TrainConfig,
                     counts: np.ndarray | None) -> torch.Tensor:
-    """The masked expression term (``config.expression_loss``); ``counts``: training class counts (controls)."""
+    """The masked expression term (``config.expression_loss``, see :data:`affect_book.losses.EXPRESSION_LOSSES`);
+    ``counts``: training class counts (for the losses that need them)."""
     from . import losses as L
 
-    name = config.expression_loss
-    param = config.expression_param if config.expression_param is not None else _PARAM_DEFAULT.get(name)
-    if name == "ce":
-        return L.weighted_cross_entropy(logits, y)
-    if counts is None:
-        raise ValueError(f"expression_loss={name!r} needs the training class counts")
-    if name == "inverse_frequency":
-        return L.weighted_cross_entropy(logits, y, L.inverse_frequency_weights(counts))
-    if name == "class_balanced":
-        return L.weighted_cross_entropy(logits, y, L.class_balanced_weights(counts, param))
-    if name == "focal":
-        return L.focal_loss(logits, y, gamma=param)
-    if name == "ldam":
-        return L.ldam_loss(logits, y, L.ldam_margins(counts, param))
-    if name == "logit_adjusted":
-        return L.logit_adjusted_loss(logits, y, counts / counts.sum(), tau=param)
-    if name == "balanced_softmax":
-        return L.balanced_softmax_loss(logits, y, counts)
-    if name == "label_smoothing":
-        return L.soft_cross_entropy(logits, L.smooth_labels(y, logits.shape[1], param))
-    return L.confidence_penalty_loss(logits, y, beta=param)
+    return L.expression_loss(config.expression_loss, logits, y, config.expression_param, counts)
 
 
 def multitask_loss(out: dict, batch: dict, config: TrainConfig, cost: torch.Tensor | None,
@@ -385,7 +359,7 @@ def train(config: TrainConfig, train_set, val_set, test_set=None, root: Path | N
     cost = cost_tensor(config)
     counts = np.bincount(np.asarray(train_set.expression)[np.asarray(train_set.expression) >= 0],
                          minlength=len(config.classes)).astype(float)
-    if config.expression_loss not in ("ce", "focal", "label_smoothing", "confidence_penalty") and (counts == 0).any():
+    if EXPRESSION_LOSSES[config.expression_loss].needs_counts and (counts == 0).any():
         empty = [c for c, n in zip(config.classes, counts) if n == 0]
         raise ValueError(f"expression_loss={config.expression_loss!r} needs every class in the training set; "
                          f"{empty} have no labelled sample")

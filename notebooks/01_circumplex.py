@@ -47,6 +47,7 @@ import pandas as pd
 import seaborn as sns
 
 from affect_book import circumplex as cx
+from affect_book import costs as costlib  # cost matrices (the name costs is a table below)
 from affect_book.params import check_choice, check_number
 from affect_book.profiles import get_profile
 
@@ -115,7 +116,7 @@ plt.show()
 # %%
 points = table_1977.va  # (classes, 2): valence, arousal
 by_hand = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=-1))
-package = cx.va_distance_cost(table_1977)
+package = costlib.va_distance_cost(table_1977)
 print("by hand == package:", np.allclose(by_hand, package))
 
 # %% [markdown]
@@ -172,11 +173,11 @@ print("next nearest:", "; ".join(f"{r.a}-{r.b} {r.distance:.3f}" for r in pairs_
 
 # %%
 costs = {
-    "valence-arousal": cx.va_distance_cost(table_1977),
-    "angular": cx.angular_cost(table_1977),
-    "valence-arousal-dominance": cx.vad_distance_cost(table_1977),
+    "valence-arousal": costlib.va_distance_cost(table_1977),
+    "angular": costlib.angular_cost(table_1977),
+    "valence-arousal-dominance": costlib.vad_distance_cost(table_1977),
 }
-costs["uniform (matched)"] = cx.uniform_cost(len(table_1977.classes), match=costs["valence-arousal"])
+costs["uniform (matched)"] = costlib.uniform_cost(len(table_1977.classes), match=costs["valence-arousal"])
 def rank_of(pairs: pd.DataFrame, a: str, b: str) -> int:
     """Rank (1 = nearest; tied pairs share a rank) of the pair a-b in a degenerate_pairs table."""
     hit = pairs.index[((pairs.a == a) & (pairs.b == b)) | ((pairs.a == b) & (pairs.b == a))]
@@ -195,8 +196,8 @@ anger, fear = table_1977.classes.index("Anger"), table_1977.classes.index("Fear"
 rows = {}
 for name, c in costs.items():
     pairs = cx.degenerate_pairs(c, table_1977.classes)
-    rows[name] = {"mean off-diagonal": cx.mean_off_diagonal(c), "Anger-Fear": c[anger, fear],
-                  "Anger-Fear / mean": c[anger, fear] / cx.mean_off_diagonal(c),
+    rows[name] = {"mean off-diagonal": costlib.mean_off_diagonal(c), "Anger-Fear": c[anger, fear],
+                  "Anger-Fear / mean": c[anger, fear] / costlib.mean_off_diagonal(c),
                   "rank of Anger-Fear (1 = nearest)": rank_of(pairs, "Anger", "Fear"),
                   "nearest pair": nearest_of(pairs)}
 summary = pd.DataFrame(rows).T
@@ -259,7 +260,7 @@ chosen.to_frame()
 rows = []
 for name in cx.HAND_PLACEMENTS:
     filled = cx.coordinates("affectnet8", "russell1977", placement=name)
-    distance = pd.DataFrame(cx.va_distance_cost(filled), index=filled.classes, columns=filled.classes)
+    distance = pd.DataFrame(costlib.va_distance_cost(filled), index=filled.classes, columns=filled.classes)
     nn = cx.nearest_neighbours(filled)
     rows.append({"placement": name, "contempt at": tuple(np.round(cx.hand_placements(name)["contempt"], 3)),
                  "Anger-Contempt": distance.loc["Anger", "Contempt"],
@@ -295,7 +296,7 @@ print(f"placed by hand ({placed.placement or 'none'}): {list(placed.filled) or '
 if left_out:
     print(f"{left_out} have no coordinate in {COORDINATES} and no placement here: left out of the tables below")
 positioned = placed.placed_only()
-distance_chosen = pd.DataFrame(cx.va_distance_cost(positioned), index=positioned.classes,
+distance_chosen = pd.DataFrame(costlib.va_distance_cost(positioned), index=positioned.classes,
                                columns=positioned.classes)
 cx.degenerate_pairs(placed, top=3)
 
@@ -313,6 +314,11 @@ assert off_diagonal.min() > 0 or PLACEMENT != cx.DEFAULT_PLACEMENT, "the default
 print(f"mean off-diagonal distance of the {n_placed} placed classes: {mean_placed:.3f}"
       + (f"; {other} charged it in their row and column" if other else "")
       + f"; cheapest confusion in the cost: {off_diagonal.min():.3f}")
+if not left_out and off_diagonal.min() > 0:  # the package's OT cost (affect_book.costs.ot_cost) builds the same
+    package_ot = costlib.ot_cost(names, "va", COORDINATES, fill={c: placed.va[placed.classes.index(c)]
+                                                                 for c in placed.filled})
+    print("equals the package's ot_cost:", np.allclose(package_ot.to_numpy(), ot))
+    assert np.allclose(package_ot.to_numpy(), ot)
 fig, ax = plt.subplots(figsize=(7, 6))
 sns.heatmap(ot_cost, annot=True, fmt=".2f", cmap="viridis", square=True, ax=ax,
             cbar_kws={"label": "cost (valence-arousal distance)"})
@@ -367,10 +373,10 @@ separability.head(5)
 # Solution 1
 names_1980 = [c for c in table_1980.classes if c not in table_1980.missing]
 coords_1980 = cx.coordinates(names_1980, "russell1980")
-pairs_1980 = cx.degenerate_pairs(cx.va_distance_cost(coords_1980), names_1980)
+pairs_1980 = cx.degenerate_pairs(costlib.va_distance_cost(coords_1980), names_1980)
 print(pairs_1980.head(3).to_string(index=False))
 print(f"Anger-Fear: 1977 {distance_1977.loc['Anger', 'Fear']:.3f}, "
-      f"1980 {cx.va_distance_cost(coords_1980)[names_1980.index('Anger'), names_1980.index('Fear')]:.3f}")
+      f"1980 {costlib.va_distance_cost(coords_1980)[names_1980.index('Anger'), names_1980.index('Fear')]:.3f}")
 
 # %% [markdown]
 # **2.** Build the matched-scale uniform cost by hand for the 1977 set (a scalar times `1 - I`) and check that its
@@ -378,11 +384,11 @@ print(f"Anger-Fear: 1977 {distance_1977.loc['Anger', 'Fear']:.3f}, "
 
 # %% tags=["hide-input"] jupyter={"source_hidden": true}
 # Solution 2
-va_cost = cx.va_distance_cost(table_1977)
+va_cost = costlib.va_distance_cost(table_1977)
 n = va_cost.shape[0]
 scale = va_cost.sum() / (n * (n - 1))  # the diagonal is zero, so the off-diagonal mean is sum / (n(n-1))
 mine = scale * (1 - np.eye(n))
-print(f"scale {scale:.4f}; equals the package's uniform_cost: {np.allclose(mine, cx.uniform_cost(n, va_cost))}")
+print(f"scale {scale:.4f}; equals the package's uniform_cost: {np.allclose(mine, costlib.uniform_cost(n, va_cost))}")
 
 # %% [markdown]
 # **3.** Which pair does dominance separate the most, relative to its valence-arousal distance? Compute the ratio
@@ -390,7 +396,7 @@ print(f"scale {scale:.4f}; equals the package's uniform_cost: {np.allclose(mine,
 
 # %% tags=["hide-input"] jupyter={"source_hidden": true}
 # Solution 3
-vad_cost = cx.vad_distance_cost(table_1977)
+vad_cost = costlib.vad_distance_cost(table_1977)
 i, j = np.triu_indices(n, k=1)
 ratio = pd.DataFrame({"a": np.array(table_1977.classes)[i], "b": np.array(table_1977.classes)[j],
                       "VA": va_cost[i, j], "VAD": vad_cost[i, j], "VAD / VA": vad_cost[i, j] / va_cost[i, j]})

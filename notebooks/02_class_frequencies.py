@@ -53,6 +53,7 @@ import pandas as pd
 import seaborn as sns
 
 from affect_book import circumplex as cx
+from affect_book import costs
 from affect_book import imbalance as im
 from affect_book.data import sources
 from affect_book.data.published import PUBLISHED, published_counts, published_table
@@ -255,7 +256,7 @@ def frequency_and_degeneracy(series, va=None, labels=None, placement=None):
     classes = list(series.index)
     pos, origin = positions(classes, va, labels, placement)
     placed = [c for c in classes if c in pos]
-    nn = cx.nearest_neighbours(cx.va_distance_cost(np.array([pos[c] for c in placed])), placed).reindex(classes)
+    nn = cx.nearest_neighbours(costs.va_distance_cost(np.array([pos[c] for c in placed])), placed).reindex(classes)
     table = pd.DataFrame({"count": series.astype(int), "share": series / series.sum(),
                           "frequency rank": series.rank(ascending=False, method="min").astype(int),
                           "nearest class": nn["nearest"], "nearest distance": nn["distance"],

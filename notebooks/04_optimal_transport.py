@@ -26,13 +26,14 @@
 #
 # **You will learn** what optimal transport between two label distributions is, and compute it with POT; why, for
 # a one-hot label, the OT term needs no solver (the plan is forced and the value is an expected cost); why the
-# uniform cost reduces to `1 - p(true)` and acts as a confidence term; why a circumplex cost barely prices the
+# uniform cost reduces to `s (1 - p(true))` and what its gradient does to cross-entropy's; why a circumplex cost barely prices the
 # confusion between two classes that sit on top of each other, and even pulls the prediction *towards* the near
 # neighbour; how Sinkhorn handles soft targets and what its regularisation does; and what each cost's gradient does
 # on the probability simplex. **Time:** under a minute on a CPU; no GPU needed.
 #
-# The package's tested versions live in `affect_book/losses.py`; here each is first written in a few open lines and
-# checked against it, and against POT, the reference library for OT.
+# The package's tested versions live in `affect_book/losses/` (the OT term and the other losses) and
+# `affect_book/costs.py` (the cost matrices); here each is first written in a few open lines and checked against
+# it, and against POT, the reference library for OT.
 
 # %% tags=["parameters"]
 PROFILE = "cpu"
@@ -52,7 +53,9 @@ import seaborn as sns
 import torch
 
 from affect_book import circumplex as cx
+from affect_book import costs
 from affect_book import losses as L
+from affect_book.data.published import published_counts
 from affect_book.params import check_choice, check_number
 from affect_book.profiles import get_profile
 
@@ -73,22 +76,46 @@ GRID = {"smoke": 9, "cpu": 13, "gpu": 17}[profile.name]
 #
 # We use AffectNet's seven basic classes, placed on the circumplex by published coordinates (chapter 01); a class
 # the chosen set has no coordinate for is left out rather than placed by guess. The cost of confusing two classes is
-# their valence-arousal distance. `losses.ot_cost` builds it (and checks it: square, non-negative, zero diagonal);
-# the matched uniform cost prices every confusion at the circumplex cost's mean off-diagonal value.
+# their valence-arousal distance. `costs.ot_cost` builds it (and checks it: square, non-negative, zero diagonal, no
+# free confusion between two distinct classes), rows the predicted class, columns the true one; the matched uniform
+# cost prices every confusion at the circumplex cost's mean off-diagonal value.
 
 # %%
 coords = cx.coordinates("affectnet7", COORDINATES)
 classes = [c for c in coords.classes if c not in coords.missing]
 if coords.missing:
     print(f"left out (no coordinate in {COORDINATES}): {list(coords.missing)}")
-circumplex_cost = L.ot_cost(classes, "va", COORDINATES)
-uniform_cost = L.ot_cost(classes, "uniform", COORDINATES)
+circumplex_cost = costs.ot_cost(classes, "va", COORDINATES)
+uniform_cost = costs.ot_cost(classes, "uniform", COORDINATES)
 C, U = circumplex_cost.to_numpy(), uniform_cost.to_numpy()
 K = len(classes)
 idx = {c: i for i, c in enumerate(classes)}
-print(f"{K} classes; mean off-diagonal cost: circumplex {cx.mean_off_diagonal(C):.3f}, "
-      f"uniform {cx.mean_off_diagonal(U):.3f} (every confusion at {U[0, 1]:.3f})")
+print(f"{K} classes; mean off-diagonal cost: circumplex {costs.mean_off_diagonal(C):.3f}, "
+      f"uniform {costs.mean_off_diagonal(U):.3f} (every confusion at {U[0, 1]:.3f})")
 circumplex_cost
+
+# %% [markdown]
+# **Aff-Wild2's "Other".** Aff-Wild2's eighth class holds the faces outside the basic emotions; it has no place on the
+# circumplex. Putting it at the origin, where Neutral is, would make the Neutral-Other confusion free, and the OT
+# term would *reward* confusing the two largest classes of Aff-Wild2. The book's one rule, in every OT cost
+# (`costs.ot_cost`, the trainer, the study): **Other is charged the mean off-diagonal cost of the placed classes**,
+# in its row and its column; and `costs.validate_cost` refuses a zero between two distinct classes.
+
+# %%
+aw_coords = cx.coordinates("affwild2", COORDINATES)
+aw_classes = [c for c in aw_coords.classes if c == "Other" or c not in aw_coords.missing]
+aw_cost = costs.ot_cost(aw_classes, "va", COORDINATES)
+placed = [c for c in aw_classes if c != "Other"]
+mean_placed = costs.mean_off_diagonal(aw_cost.loc[placed, placed].to_numpy())
+assert np.allclose(aw_cost.loc["Other", placed], mean_placed) and np.allclose(aw_cost.loc[placed, "Other"],
+                                                                              mean_placed)
+at_origin = costs.va_distance_cost(cx.coordinates(aw_classes, COORDINATES, fill={"Other": (0.0, 0.0)}))
+print(f"Other costs {mean_placed:.3f} against every class (the mean over {len(placed)} placed classes); at the "
+      f"origin it would cost {at_origin[aw_classes.index('Neutral'), aw_classes.index('Other')]:.3f} against Neutral")
+try:
+    costs.validate_cost(at_origin, aw_classes)
+except ValueError as err:
+    print(f"validate_cost refuses it: {err}")
 
 # %% [markdown]
 # ## Optimal transport between two label distributions
@@ -110,7 +137,7 @@ kept = np.trace(plan)
 moved_mean_cost = (plan * C).sum() / (1 - kept)
 assert np.isclose(kept, np.minimum(p, q).sum())
 print(f"the diagonal (free) keeps {kept:.1%} of the mass, all it can (sum of min(p, q)); the mass that moves "
-      f"pays {moved_mean_cost:.3f} per unit, against {cx.mean_off_diagonal(C):.3f} for an average confusion")
+      f"pays {moved_mean_cost:.3f} per unit, against {costs.mean_off_diagonal(C):.3f} for an average confusion")
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1, 2.2]})
 pd.DataFrame({"prediction p": p, "target q": q}, index=classes).plot.barh(ax=axes[0])
 axes[0].set(xlabel="probability", ylabel="class", title="two label distributions")
@@ -149,11 +176,11 @@ print(f"{N_CHECKS} random cases: largest |closed form - ot.emd2| = {gap_pot:.1e}
       f"|closed form - losses.expected_cost| = {gap_package:.1e}")
 
 # %% [markdown]
-# ## The uniform cost is `1 - p(true)`
+# ## The uniform cost is `s (1 - p(true))`
 #
 # With the uniform cost `s (1 - I)` every confusion costs `s`, so the expected cost is `s` times the mass off the
-# true class: `W = s (1 - p_y)`. The geometry is gone; what is left is "how sure are you of the right class".
-# The matched scale `s` only rescales it.
+# true class: `W = s (1 - p_y)`, the expected 0-1 loss of the prediction, scaled. The geometry is gone; what is
+# left is "how much probability is on the right class".
 
 # %%
 s = U[0, 1]
@@ -166,43 +193,127 @@ print(f"uniform OT term == {s:.3f} * (1 - p_true) on all {N_CHECKS} cases")
 # %% [markdown]
 # **What its gradient does.** With logits `z` and `p = softmax(z)`, the gradient of the expected cost is
 # `dW/dz_k = p_k (C[k, y] - W)` (differentiate `sum_j p_j C[j, y]` through the softmax). For the uniform cost
-# with `s = 1` this is `-p_y (1 - p_y)` on the true logit and `p_k p_y` on every other: exactly **cross-entropy's
-# gradient `p - e_y` multiplied by `p_y`**. The check below compares autograd with that formula:
+# `C = s (1 - I)`, where `W = s (1 - p_y)` and `dp_y/dz_k = p_y (delta_ky - p_k)`, this is
+#
+# $$\frac{\partial}{\partial z} \, s (1 - p_y) = s \, p_y \, (p - e_y),$$
+#
+# cross-entropy's gradient `p - e_y` multiplied by `s p_y`. Added to cross-entropy at a weight `lambda`, the
+# per-sample gradient of `CE + lambda W` is therefore
+#
+# $$(1 + \lambda s \, p_y)(p - e_y):$$
+#
+# cross-entropy's own gradient, reweighted per sample by `1 + lambda s p_y`. Both formulas are checked below against
+# central finite differences of the losses' values (NumPy only, no autograd), at the matched scale `s` of this
+# chapter and an illustrative weight `lambda = 1`:
 
 # %%
-z = torch.tensor(rng.normal(0, 2, size=(N_CHECKS, K)), requires_grad=True)
-y = torch.tensor(labels)
-L.expected_cost(z, y, cx.uniform_cost(K), reduction="sum").backward()
-p_z = torch.softmax(z.detach(), -1)
-ce_grad = p_z - torch.nn.functional.one_hot(y, K)
-py = p_z[torch.arange(N_CHECKS), y][:, None]
-assert torch.allclose(z.grad, py * ce_grad)
-print("d(1 - p_y)/dz == p_y * d(cross-entropy)/dz on every case:", torch.allclose(z.grad, py * ce_grad))
+LAMBDA = 1.0  # an illustrative weight of the OT term
+z_np = rng.normal(0, 2, size=(N_CHECKS, K))
+y_np = labels
+
+
+def softmax_rows(zz):
+    e = np.exp(zz - zz.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def uniform_term(zz):  # s (1 - p_y), per sample
+    return s * (1 - softmax_rows(zz)[np.arange(len(zz)), y_np])
+
+
+def ce_plus_uniform(zz):  # -log p_y + lambda s (1 - p_y), per sample
+    return -np.log(softmax_rows(zz)[np.arange(len(zz)), y_np]) + LAMBDA * uniform_term(zz)
+
+
+def finite_difference(f, zz, h=1e-6):
+    grad = np.zeros_like(zz)
+    for k in range(zz.shape[1]):
+        step = np.zeros_like(zz)
+        step[:, k] = h
+        grad[:, k] = (f(zz + step) - f(zz - step)) / (2 * h)
+    return grad
+
+
+p_np = softmax_rows(z_np)
+py_np = p_np[np.arange(N_CHECKS), y_np][:, None]
+ce_grad_np = p_np - np.eye(K)[y_np]  # cross-entropy's gradient p - e_y
+gap_ot = np.abs(finite_difference(uniform_term, z_np) - s * py_np * ce_grad_np).max()
+gap_sum = np.abs(finite_difference(ce_plus_uniform, z_np) - (1 + LAMBDA * s * py_np) * ce_grad_np).max()
+assert gap_ot < 1e-7 and gap_sum < 1e-7, (gap_ot, gap_sum)
+print(f"{N_CHECKS} random cases, s = {s:.3f}: largest |finite difference - s p_y (p - e_y)| = {gap_ot:.1e}; "
+      f"|finite difference - (1 + lambda s p_y)(p - e_y)| = {gap_sum:.1e}")
+z = torch.tensor(z_np, requires_grad=True)
+L.expected_cost(z, torch.tensor(y_np), costs.uniform_cost(K, match=C), reduction="sum").backward()
+assert np.allclose(z.grad.numpy(), s * py_np * ce_grad_np)
+print("the package's expected_cost with the matched uniform cost has the same gradient (autograd)")
 
 # %%
 grid_p = np.linspace(0.001, 0.999, 200)
-frame = pd.concat([
-    pd.DataFrame({"p(true class)": grid_p, "|d loss / d z_true|": 1 - grid_p, "loss": "cross-entropy"}),
-    pd.DataFrame({"p(true class)": grid_p, "|d loss / d z_true|": grid_p * (1 - grid_p),
-                  "loss": "uniform OT, 1 - p(true)"}),
-])
-fig, ax = plt.subplots(figsize=(6.5, 4))
+Q = 0.7  # generalised cross-entropy's q, the default of losses.gce_loss
+pushes = {"cross-entropy": 1 - grid_p, f"uniform OT, s (1 - p(true)), s = {s:.2f}": s * grid_p * (1 - grid_p),
+          f"CE + {LAMBDA:g} x uniform OT": (1 + LAMBDA * s * grid_p) * (1 - grid_p),
+          f"generalised CE, q = {Q}": grid_p ** Q * (1 - grid_p)}
+frame = pd.concat([pd.DataFrame({"p(true class)": grid_p, "|d loss / d z_true|": v, "loss": k})
+                   for k, v in pushes.items()])
+fig, ax = plt.subplots(figsize=(7, 4))
 sns.lineplot(frame, x="p(true class)", y="|d loss / d z_true|", hue="loss", ax=ax)
 ax.set(title="How hard each loss pushes the true logit")
 plt.show()
-peak = grid_p[np.argmax(grid_p * (1 - grid_p))]
-low = np.argmin(np.abs(grid_p - 0.01))
-print(f"the uniform term pushes hardest at p(true) = {peak:.2f}; at p(true) = {grid_p[low]:.3f} it pushes "
-      f"{grid_p[low] * (1 - grid_p[low]) / (1 - grid_p[low]):.1%} as hard as cross-entropy")
+weight = 1 + LAMBDA * s * grid_p
+print(f"CE + {LAMBDA:g} x uniform OT weighs a sample by 1 + lambda s p_y: {weight[0]:.3f} at p(true) = "
+      f"{grid_p[0]:.3f}, {weight[-1]:.3f} at p(true) = {grid_p[-1]:.3f}; relative to the easiest samples, the "
+      f"hardest get {weight[0] / weight[-1]:.2f} of the weight cross-entropy alone would give them")
 
 # %% [markdown]
-# Cross-entropy pushes hardest on the examples it gets most wrong. The uniform OT term does the opposite at that
-# end: it leaves confidently wrong examples almost alone and acts on the ones the model is unsure of, moving them
-# towards a confident answer. Added to cross-entropy at a weight `lambda`, it reweights the per-sample gradient by
-# `1 + lambda p_y`: more weight on examples the model already half-believes. That is a statement about
-# **confidence**, not about which classes resemble which: the study calls it a generic confidence penalty. (Its
-# entropic version makes the confidence term explicit, see the Sinkhorn section.)
+# Cross-entropy pushes hardest on the examples it gets most wrong. The uniform OT term alone does the opposite at
+# that end: it leaves confidently wrong examples almost alone (`s p_y` is near 0) and acts on the ones the model
+# already half-believes. Added to cross-entropy it keeps cross-entropy's direction and multiplies each sample's
+# gradient by `1 + lambda s p_y`, so hard samples, the ones most likely to carry a wrong label, are relatively
+# **down-weighted**. That is the mechanism of the noise-robust losses: the uniform term is the expected 0-1 loss,
+# `s/2` times the mean absolute error between `p` and `e_y`, a symmetric loss that Ghosh, Kumar & Sastry (2017,
+# "Robust loss functions under label noise for deep neural networks", AAAI) showed tolerant to label noise, and
+# generalised cross-entropy (Zhang & Sabuncu 2018, NeurIPS; `losses.gce_loss`, the last curve) interpolates between
+# cross-entropy and it with the same `p_y^q` reweighting.
 #
+# The study calls the uniform term a "generic confidence penalty". In the usual sense of that phrase (Pereyra et
+# al. 2017, "Regularizing neural networks by penalizing confident output distributions", ICLR workshop;
+# `losses.confidence_penalty_loss`) a confidence penalty subtracts `beta H(p)` and so pushes every prediction
+# towards higher entropy, whatever its label. The uniform term only raises `p_y`. Where the true class is already
+# the most probable one, that *sharpens* the prediction, the opposite of an entropy bonus; where it is not, moving
+# mass to it can raise the entropy. The direction of each step, on random cases:
+
+# %%
+zc = torch.tensor(rng.normal(0, 2, size=(N_CHECKS, K)), requires_grad=True)
+yc = torch.tensor(rng.integers(0, K, size=N_CHECKS))
+pc = torch.softmax(zc, -1)
+entropy = -(pc * torch.log(pc)).sum(-1)
+grad_entropy = torch.autograd.grad(entropy.sum(), zc, retain_graph=True)[0]
+grad_uniform = torch.autograd.grad(L.expected_cost(zc, yc, U, reduction="sum"), zc)[0]
+# rate of change of the entropy along a descent step: grad H . (-grad loss); Pereyra's term -beta H descends
+# along +beta grad H, so its rate is beta |grad H|^2 >= 0 for every sample
+rate_uniform = (grad_entropy * -grad_uniform).sum(-1)
+rate_pereyra = (grad_entropy * grad_entropy).sum(-1)
+top = pc.argmax(-1) == yc
+direction = pd.DataFrame({
+    "cases": [int(top.sum()), int((~top).sum())],
+    "uniform OT lowers entropy": [float((rate_uniform[top] < 0).double().mean()),
+                                  float((rate_uniform[~top] < 0).double().mean())],
+    "confidence penalty lowers entropy": [float((rate_pereyra[top] < 0).double().mean()),
+                                          float((rate_pereyra[~top] < 0).double().mean())],
+}, index=pd.Index(["true class most probable", "another class most probable"], name="prediction"))
+assert direction.iloc[0, 1] == 1.0 and (direction["confidence penalty lowers entropy"] == 0).all()
+direction
+
+# %% [markdown]
+# Where the model already ranks the true class first, every descent step on the uniform term lowers the entropy
+# (first row); the confidence penalty never does. So "generic confidence penalty" is, for now, the study's
+# **hypothesis** about why the uniform control does as well as the circumplex cost, not a derivation: the
+# gradient says "reweighting towards easy samples, as noise-robust losses do". Chapter 07 tests it by training
+# both readings as conditions: `confidence_penalty` (Pereyra et al.) and `gce` (Zhang & Sabuncu) beside the
+# uniform OT term. (The entropic OT value of the Sinkhorn section, with a one-hot target, adds an explicit
+# `reg * sum p log p` to the closed form: that one *is* an entropy term.)
+
+# %% [markdown]
 # ## The circumplex cost on concrete predictions
 #
 # An anger face, predicted with confidence `CONFIDENCE` as each class in turn (the rest spread evenly): what does
@@ -442,12 +553,13 @@ moves
 # The study also tries frequency-based remedies for the rare classes. The package has each one
 # (`losses.inverse_frequency_weights`, `class_balanced_weights`, `focal_loss`, `ldam_margins`/`ldam_loss`,
 # `logit_adjusted_loss`/`logit_adjust`, `balanced_softmax_loss`, `smooth_labels`, `confidence_penalty_loss`,
-# `sampling_weights`), each tested on a hand-computed case. Their per-class numbers, computed from the published
-# AffectNet-8 training counts (Mollahosseini et al. 2017, as listed in `shared/reference/FACTS.md`):
+# `sampling_weights`), each tested on a hand-computed case, and the trainer names each in one table,
+# `losses.EXPRESSION_LOSSES`, beside the two readings of the uniform term above (`confidence_penalty`, `gce`).
+# Their per-class numbers, computed from the published AffectNet-8 training counts (Mollahosseini, Hasani & Mahoor
+# 2017, read from `affect_book.data.published`):
 
 # %%
-affectnet_counts = pd.Series({"Neutral": 74_874, "Happy": 134_415, "Sad": 25_459, "Surprise": 14_090,
-                              "Fear": 6_378, "Disgust": 3_803, "Anger": 24_882, "Contempt": 3_750})
+affectnet_counts = published_counts("affectnet-train")
 controls = pd.DataFrame({
     "train count": affectnet_counts,
     "inverse frequency weight": L.inverse_frequency_weights(affectnet_counts.to_numpy()),
@@ -463,6 +575,23 @@ print(f"Happy/Contempt count ratio: {affectnet_counts['Happy'] / affectnet_count
       f"{controls.loc['Contempt', 'inverse frequency weight'] / controls.loc['Happy', 'inverse frequency weight']:.1f}")
 
 # %% [markdown]
+# The class-balanced weights depend on the **absolute** counts, through `beta^n_c`: once every class has many more
+# than `1 / (1 - beta)` samples, all the weights are nearly equal. The largest-to-smallest weight ratio at the
+# trainer's default beta (Cui et al. 2019 recommend 0.9999 for counts like these) and at 0.999:
+
+# %%
+default_beta = L.EXPRESSION_LOSSES["class_balanced"].default
+ratios = {}
+for key in ("affectnet-train", "s-affwild2-train"):
+    n = published_counts(key).to_numpy()
+    ratios[key] = {f"beta {beta:g}": (lambda w: w.max() / w.min())(L.class_balanced_weights(n, beta))
+                   for beta in (default_beta, 0.999)}
+weight_ratios = pd.DataFrame(ratios).T
+weight_ratios.index.name = "published training counts"
+assert (weight_ratios[f"beta {default_beta:g}"] > weight_ratios["beta 0.999"]).all()
+weight_ratios
+
+# %% [markdown]
 # Every one of these acts on **frequency**: it gives rare classes more weight, a larger margin or a prior
 # correction. None of them knows that anger and contempt, or anger and fear, look alike. Whether frequency or
 # geometry limits the rare classes is a question for trained models; the chapters that train them compare these
@@ -473,8 +602,13 @@ print(f"Happy/Contempt count ratio: {affectnet_counts['Happy'] / affectnet_count
 # - OT between label distributions prices moving probability mass by a ground cost; POT solves it exactly.
 # - For a one-hot label the plan is forced and the OT term is the expected cost `sum_j p_j C[j, y]`: exact, one
 #   line, checked above against `ot.emd2` on random cases.
-# - The uniform cost reduces it to `1 - p(true)`, whose gradient is cross-entropy's scaled by `p(true)`: a
-#   confidence term with no geometry in it.
+# - Aff-Wild2's Other has no place on the circumplex: every OT cost charges it the mean cost of the placed
+#   classes, never 0, and `costs.validate_cost` refuses a free confusion between two distinct classes.
+# - The uniform cost `s (1 - I)` reduces it to `s (1 - p(true))`, whose gradient is cross-entropy's scaled by
+#   `s p(true)`; added to cross-entropy it reweights each sample by `1 + lambda s p(true)`, down-weighting hard
+#   samples as noise-robust losses do (checked against finite differences). Reading it as a "generic confidence
+#   penalty" is a hypothesis the study chapter tests, with the confidence penalty and generalised cross-entropy as
+#   conditions.
 # - The circumplex cost charges little for confusing neighbours: for anger, fear is the cheapest error, and a
 #   gradient step even raises the fear logit. It shapes where errors land; it cannot separate a degenerate pair.
 # - Soft targets need Sinkhorn; its regularisation blurs the plan, and which value (linear, KL, entropy) is the
@@ -483,13 +617,13 @@ print(f"Happy/Contempt count ratio: {affectnet_counts['Happy'] / affectnet_count
 #
 # ## Exercises
 #
-# **1.** Use the valence-arousal-dominance cost (`losses.ot_cost(classes, "vad")`) and redo the "anger predicted as
+# **1.** Use the valence-arousal-dominance cost (`costs.ot_cost(classes, "vad")`) and redo the "anger predicted as
 # each class" table. Is fear still the cheapest error?
 
 # %% tags=["hide-input"] jupyter={"source_hidden": true}
 # Solution 1
 if COORDINATES == "russell1977":
-    vad = L.ot_cost(classes, "vad", COORDINATES).to_numpy()
+    vad = costs.ot_cost(classes, "vad", COORDINATES).to_numpy()
     rows = []
     for wrong in classes:
         if wrong != true:

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from affect_book import circumplex as cx
+from affect_book import costs
 
 # Russell, J. A. & Mehrabian, A. (1977). Evidence for a three-factor theory of emotions. Journal of Research in
 # Personality 11, 273-294: pleasure-arousal-dominance means, typed here from the paper's table, independent of the
@@ -17,7 +18,7 @@ V_A_D = {"happy": (0.81, 0.51, 0.46), "surprise": (0.40, 0.67, -0.13), "anger": 
 
 def test_anger_fear_distance_by_hand():
     coords = cx.coordinates(["Anger", "Fear", "Happy"], "russell1977")
-    cost = cx.va_distance_cost(coords)
+    cost = costs.va_distance_cost(coords)
     # sqrt(0.13^2 + 0.01^2) = sqrt(0.0170) and sqrt(1.32^2 + 0.08^2) = sqrt(1.7488)
     assert cost[0, 1] == pytest.approx(math.sqrt(0.0170), abs=1e-12)
     assert cost[0, 1] == pytest.approx(0.130, abs=5e-4)
@@ -28,8 +29,8 @@ def test_anger_fear_distance_by_hand():
 def test_all_1977_distances_match_hand_table():
     names = list(V_A_D)
     coords = cx.coordinates([n.capitalize() for n in names], "russell1977")
-    cost = cx.va_distance_cost(coords)
-    vad = cx.vad_distance_cost(coords)
+    cost = costs.va_distance_cost(coords)
+    vad = costs.vad_distance_cost(coords)
     for i, a in enumerate(names):
         for j, b in enumerate(names):
             (va, aa, da), (vb, ab, db) = V_A_D[a], V_A_D[b]
@@ -38,7 +39,7 @@ def test_all_1977_distances_match_hand_table():
 
 
 def test_anger_fear_is_the_nearest_1977_pair_and_next_ones():
-    cost = cx.cost_matrix(["Neutral", "Happy", "Surprise", "Anger", "Fear", "Disgust", "Sad"], "va", "russell1977")
+    cost = costs.cost_matrix(["Neutral", "Happy", "Surprise", "Anger", "Fear", "Disgust", "Sad"], "va", "russell1977")
     pairs = cx.degenerate_pairs(cost)
     assert {pairs.a[0], pairs.b[0]} == {"Anger", "Fear"}
     assert pairs.distance[0] == pytest.approx(0.1304, abs=1e-4)
@@ -56,41 +57,6 @@ def test_nearest_neighbours_by_hand():
     assert list(nn.nearest) == ["b", "a", "b"]
     assert list(nn.distance) == [1, 1, 2]
     assert list(nn.relative) == [0.5, 0.5, 1.0]
-
-
-def test_angular_cost_by_hand():
-    pts = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, 0.0], [1.0, -1.0]])
-    cost = cx.angular_cost(pts)
-    assert cost[0, 1] == pytest.approx(0.5)      # 90 degrees
-    assert cost[0, 2] == pytest.approx(1.0)      # 180 degrees
-    assert cost[1, 4] == pytest.approx(0.75)     # 90 to -45: 135 degrees
-    assert cost[2, 4] == pytest.approx(0.75)     # 180 to -45 wraps: 135 degrees
-    assert cost[3, 0] == cost[0, 3] == 0.5       # origin: documented default
-    assert cx.angular_cost(pts, origin_cost=0.2)[3, 1] == pytest.approx(0.2)
-    assert np.all(np.diag(cost) == 0)
-
-
-def test_uniform_cost_matches_scale():
-    va = cx.cost_matrix("affectnet7", "va").to_numpy()
-    uni = cx.uniform_cost(7, match=va)
-    off = ~np.eye(7, dtype=bool)
-    assert np.allclose(uni[off], uni[off][0])            # every confusion the same price
-    assert uni[off].mean() == pytest.approx(va[off].mean())  # same mean price
-    assert va[off].mean() == pytest.approx(va.sum() / 42)
-    assert np.all(np.diag(uni) == 0)
-    assert np.array_equal(cx.uniform_cost(3), 1 - np.eye(3))
-    frame = cx.cost_matrix("affectnet7", "uniform")
-    assert cx.mean_off_diagonal(frame.to_numpy()) == pytest.approx(cx.mean_off_diagonal(va))
-
-
-def test_normalizations():
-    coords = cx.coordinates("affectnet7")
-    raw = cx.va_distance_cost(coords)
-    assert cx.va_distance_cost(coords, "max").max() == pytest.approx(1.0)
-    assert cx.mean_off_diagonal(cx.va_distance_cost(coords, "mean")) == pytest.approx(1.0)
-    assert np.allclose(cx.va_distance_cost(coords, "max") * raw.max(), raw)
-    with pytest.raises(ValueError, match="normalize"):
-        cx.va_distance_cost(coords, "sum")
 
 
 def test_mapping_by_name_not_position():
@@ -111,13 +77,13 @@ def test_missing_classes_are_explicit():
     assert cx.coordinates("affwild2", "russell1977").missing == ("Other",)
     assert cx.coordinates("affectnet8", "russell1980").missing == ("Disgust", "Contempt")
     with pytest.raises(ValueError, match=r"\['Contempt'\].*fill=.*class_mean_coordinates"):
-        cx.va_distance_cost(a)
+        costs.va_distance_cost(a)
     filled = cx.coordinates("affectnet8", "russell1977", fill={"contempt": (-0.6, 0.35)})
     assert filled.missing == () and filled.filled == ("Contempt",)
-    assert cx.va_distance_cost(filled)[5, 7] == pytest.approx(0.0)  # placed on disgust
+    assert costs.va_distance_cost(filled)[5, 7] == pytest.approx(0.0)  # placed on disgust
     assert filled.to_frame().loc["Contempt", "from"] == "placed by hand (fill)"
     with pytest.raises(ValueError, match="dominance"):
-        cx.vad_distance_cost(filled)
+        costs.vad_distance_cost(filled)
 
 
 def test_bad_input_errors():
@@ -134,7 +100,7 @@ def test_bad_input_errors():
     with pytest.raises(ValueError, match="not among the classes"):
         cx.coordinates("affwild2", fill={"Contempt": (0.0, 0.0)})
     with pytest.raises(ValueError, match="unknown cost kind"):
-        cx.cost_matrix("affectnet7", "euclid")
+        costs.cost_matrix("affectnet7", "euclid")
 
 
 def test_class_mean_coordinates_by_hand():
@@ -210,7 +176,7 @@ def test_default_placement_ties_anger_and_disgust_with_contempt():
     d_disgust = math.dist(V_A_D["disgust"][:2], ANGER_DISGUST_MIDPOINT)
     assert d_anger == pytest.approx(d_disgust, abs=1e-15) and d_anger < math.dist(V_A_D["anger"][:2],
                                                                                    V_A_D["fear"][:2])
-    cost = pd.DataFrame(cx.va_distance_cost(coords), index=coords.classes, columns=coords.classes)
+    cost = pd.DataFrame(costs.va_distance_cost(coords), index=coords.classes, columns=coords.classes)
     pairs = cx.degenerate_pairs(cost)
     first = pairs[pairs["rank"] == 1]
     assert {frozenset((r.a, r.b)) for r in first.itertuples()} == {frozenset(("Anger", "Contempt")),
@@ -241,7 +207,7 @@ def test_ties_do_not_depend_on_names():
 
 def test_nearest_pair_states_the_tie():
     coords = cx.coordinates("affectnet8", placement=cx.DEFAULT_PLACEMENT)
-    cost = pd.DataFrame(cx.va_distance_cost(coords), index=coords.classes, columns=coords.classes)
+    cost = pd.DataFrame(costs.va_distance_cost(coords), index=coords.classes, columns=coords.classes)
     with pytest.raises(ValueError, match="tie.*Anger-Contempt.*Disgust-Contempt.*prefer="):
         cx.nearest_pair(cost)
     chosen = cx.nearest_pair(cost, prefer=("Contempt", "Anger"))
@@ -251,7 +217,7 @@ def test_nearest_pair_states_the_tie():
         cx.nearest_pair(cost, prefer=("Anger", "Fear"))
     # Aff-Wild2 without Other: anger-fear, unique, 0.130 apart (by hand above)
     w = cx.coordinates("affwild2").placed_only()
-    unique = cx.nearest_pair(cx.va_distance_cost(w), w.classes)
+    unique = cx.nearest_pair(costs.va_distance_cost(w), w.classes)
     assert unique.pair == ("Anger", "Fear") and unique.tied == (("Anger", "Fear"),)
     assert unique.distance == pytest.approx(math.sqrt(0.0170)) and unique.chosen_by == "geometry"
     assert set(cx.nearest_pair(cost, involving="Fear").pair) == {"Anger", "Fear"}  # 0.130 < 0.155 to contempt
@@ -260,7 +226,7 @@ def test_nearest_pair_states_the_tie():
 def test_other_is_left_out_of_degeneracy_measures():
     # Other charged the mean off-diagonal cost of the placed classes (the book's rule for the OT term)
     coords = cx.coordinates("affwild2").placed_only()
-    placed = cx.va_distance_cost(coords)
+    placed = costs.va_distance_cost(coords)
     mean = placed[~np.eye(7, dtype=bool)].mean()
     full = np.full((8, 8), mean)
     full[:7, :7] = placed

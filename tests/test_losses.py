@@ -9,13 +9,12 @@ import math
 
 import numpy as np
 import ot
-import pandas as pd
 import pytest
 import torch
 
 from affect_book import circumplex as cx
+from affect_book import costs
 from affect_book import losses as L
-from affect_book.facs import prototype_matrix
 
 SEED = int(np.random.SeedSequence().entropy % 2**32)
 CLASS_COUNTS = (2, 3, 5, 8, 12)
@@ -83,23 +82,9 @@ def test_missing_labels_are_masked_without_nan(rng):
 @pytest.mark.parametrize("k", CLASS_COUNTS)
 def test_uniform_cost_is_one_minus_p_true(k, rng):
     logits, labels = random_problem(k, 32, rng)
-    got = L.expected_cost(logits, labels, cx.uniform_cost(k), reduction="none")
+    got = L.expected_cost(logits, labels, costs.uniform_cost(k), reduction="none")
     p_true = torch.softmax(logits, -1)[torch.arange(32), labels]
     torch.testing.assert_close(got, 1 - p_true, msg=f"seed {SEED}")
-
-
-def test_matched_uniform_cost_has_the_circumplex_mean_off_diagonal():
-    for classes in ("affectnet7", "affwild2"):
-        fill = {"Other": (0.0, 0.0)} if classes == "affwild2" else None
-        va = L.ot_cost(classes, "va", fill=fill).to_numpy()
-        uni = L.ot_cost(classes, "uniform", fill=fill).to_numpy()
-        off = ~np.eye(len(va), dtype=bool)
-        assert np.allclose(uni[off], va[off].sum() / off.sum())  # every confusion at the mean price
-        assert np.all(np.diag(uni) == 0)
-    au = L.ot_cost("affectnet8", "au", fill={"Contempt": (-0.6, 0.35)}).to_numpy()
-    uni_au = L.ot_cost("affectnet8", "uniform", fill={"Contempt": (-0.6, 0.35)}, match="au").to_numpy()
-    off = ~np.eye(8, dtype=bool)
-    assert np.allclose(uni_au[off], au[off].mean())
 
 
 @pytest.mark.parametrize("k", (3, 8))
@@ -156,7 +141,7 @@ def test_sinkhorn_matches_pot(k, method, rng):
 def test_float32_sinkhorn_matches_pot_and_the_float64_path(rng):
     """Float32 logits with max(C)/reg <= FLOAT32_MAX_RATIO iterate in float32 (the default training path)."""
     k, batch = 8, 16
-    cost = L.ot_cost("affectnet8", fill={"Contempt": (-0.555, 0.47)}).to_numpy()
+    cost = costs.ot_cost("affectnet8", fill={"Contempt": (-0.555, 0.47)}).to_numpy()
     logits, labels = random_problem(k, batch, rng, scale=2.0)
     targets = L.smooth_labels(labels, k, 0.1).double()
     for reg, n_iter in ((0.2, 2000), (0.05, 100)):
@@ -201,16 +186,15 @@ def test_default_sinkhorn_path_masks_and_reduces_like_the_autograd_path(reductio
 
 
 @pytest.mark.parametrize("dtype", (torch.float32, torch.float64))
-def test_numpy_and_torch_scaling_loops_agree(dtype, rng, monkeypatch):
+def test_numpy_and_torch_scaling_loops_agree(dtype, rng):
     """On a CPU the no-autograd scaling loop runs through NumPy; the torch loop (what a GPU runs) gives the same."""
-    cost = L.ot_cost("affectnet8", fill={"Contempt": (-0.555, 0.47)}).to_numpy()
+    cost = costs.ot_cost("affectnet8", fill={"Contempt": (-0.555, 0.47)}).to_numpy()
     logits, labels = random_problem(8, 32, rng, scale=2.0)
     targets = L.smooth_labels(labels, 8, 0.1).to(dtype)
     results = []
     for numpy_loop in (True, False):
-        monkeypatch.setattr(L, "NUMPY_LOOP_ON_CPU", numpy_loop)
         leaf = logits.to(dtype).requires_grad_()
-        value = L.entropic_ot(leaf, targets, cost, reduction="none")
+        value = L.entropic_ot(leaf, targets, cost, reduction="none", numpy_loop=numpy_loop)
         value.sum().backward()
         results.append((value.detach(), leaf.grad))
     tol = 1e-12 if dtype == torch.float64 else 1e-6
@@ -299,7 +283,7 @@ def test_sinkhorn_gradients_match_finite_differences(method, rng):
 
 
 def test_scaling_method_refuses_a_too_small_regularisation():
-    cost = L.ot_cost("affectnet7")
+    cost = costs.ot_cost("affectnet7")
     z, t = torch.zeros(2, 7), torch.full((2, 7), 1 / 7)
     with pytest.raises(ValueError, match="max\\(cost\\)/reg"):
         L.entropic_ot(z, t, cost, reg=1e-3, method="scaling")
@@ -323,7 +307,7 @@ def test_stable_with_logits_of_magnitude_1e4(rng):
     raw[np.arange(16), rng.integers(0, k, 16)] = 1e4  # one clear winner per row, the rest 5e3 or more below
     logits = torch.tensor(raw, dtype=torch.float32, requires_grad=True)
     labels = torch.tensor(rng.integers(0, k, 16))
-    cost = L.ot_cost("affectnet8", fill={"Contempt": (-0.555, 0.47)}).to_numpy()
+    cost = costs.ot_cost("affectnet8", fill={"Contempt": (-0.555, 0.47)}).to_numpy()
     targets = L.smooth_labels(labels, k, 0.1)
     counts = rng.integers(5, 500, size=k)
     losses = {
@@ -358,7 +342,7 @@ def test_exact_under_bf16_autocast(rng):
     x = torch.tensor(rng.normal(size=(32, 16)), dtype=torch.float32)
     labels = torch.tensor(rng.integers(0, k, 32))
     labels[0] = -1
-    cost = L.ot_cost("affectnet8", fill={"Contempt": (-0.555, 0.47)}).to_numpy()
+    cost = costs.ot_cost("affectnet8", fill={"Contempt": (-0.555, 0.47)}).to_numpy()
     targets = L.smooth_labels(labels, k, 0.1)
     va_targets = torch.tensor(rng.uniform(-1, 1, size=(32, 2)), dtype=torch.float32)
     fns = {
@@ -410,7 +394,7 @@ def test_no_host_synchronisation_on_gpu():
     dev = torch.device("cuda")
     z = torch.randn(64, 8, device=dev, requires_grad=True)
     y = torch.randint(-1, 8, (64,), device=dev)
-    loss_module = L.OTLoss(L.ot_cost("affectnet8", fill={"Contempt": (-0.555, 0.47)})).to(dev)
+    loss_module = L.OTLoss(costs.ot_cost("affectnet8", fill={"Contempt": (-0.555, 0.47)})).to(dev)
     soft = L.smooth_labels(y, 8, 0.1)
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
@@ -421,54 +405,8 @@ def test_no_host_synchronisation_on_gpu():
         torch.cuda.set_sync_debug_mode(0)
 
 
-# ----------------------------------------------------------------------------------------------- costs
-
-def test_validate_cost_errors():
-    good = cx.uniform_cost(3)
-    assert L.validate_cost(good).shape == (3, 3)
-    with pytest.raises(ValueError, match="square"):
-        L.validate_cost(np.zeros((2, 3)))
-    with pytest.raises(ValueError, match="non-negative"):
-        L.validate_cost(np.array([[0, -1.0], [1, 0]]))
-    with pytest.raises(ValueError, match="zero diagonal"):
-        L.validate_cost(np.array([[0.5, 1.0], [1, 0]]))
-    with pytest.raises(ValueError, match="finite"):
-        L.validate_cost(np.array([[0, np.nan], [1, 0]]))
-    with pytest.raises(ValueError, match="3 classes"):
-        L.validate_cost(np.zeros((2, 2)), classes=["Anger", "Fear", "Sad"])
-    frame = pd.DataFrame(good, index=["Anger", "Fear", "Sad"], columns=["Anger", "Fear", "Sad"])
-    assert L.validate_cost(frame, ["anger", "fearful", "Sadness"]).shape == (3, 3)  # names mapped by concept
-    with pytest.raises(ValueError, match="rows are labelled"):
-        L.validate_cost(frame, ["Fear", "Anger", "Sad"])
-    with pytest.raises(ValueError, match="unknown cost kind"):
-        L.ot_cost("affectnet7", "euclid")
-
-
-def test_au_augmented_cost():
-    classes = ("Neutral", "Happy", "Sad", "Surprise", "Fear", "Disgust", "Anger")
-    coords = cx.coordinates(classes)
-    va = cx.va_distance_cost(coords)
-    au = L.au_prototype_distance(classes)
-    protos = prototype_matrix(classes)
-    i, j = classes.index("Happy"), classes.index("Anger")
-    assert math.isclose(au[i, j], math.sqrt(len({6, 12} ^ {4, 5, 7, 23})))  # 0/1 prototypes: sqrt(# AUs differing)
-    assert math.isclose(au[i, j], np.linalg.norm(protos[i] - protos[j]))
-    off = ~np.eye(7, dtype=bool)
-    mixed = L.au_augmented_cost(coords, au_weight=0.3)
-    assert math.isclose(mixed[off].mean(), va[off].mean())  # same scale as the valence-arousal cost
-    np.testing.assert_allclose(L.au_augmented_cost(coords, au_weight=0.0), va)
-    np.testing.assert_allclose(L.au_augmented_cost(coords, au_weight=1.0), au * va[off].mean() / au[off].mean())
-    np.testing.assert_allclose(mixed, 0.7 * va + 0.3 * au * va[off].mean() / au[off].mean())
-    # Other has no prototype: its AU distance to every class is the mean between prototyped classes
-    with_other = L.au_prototype_distance(classes + ("Other",))
-    assert np.allclose(with_other[-1, :-1], au[off].mean()) and with_other[-1, -1] == 0
-    assert np.allclose(L.au_prototype_distance(classes + ("Other",), other=0.4)[-1, :-1], 0.4)
-    with pytest.raises(ValueError, match="au_weight"):
-        L.au_augmented_cost(coords, au_weight=1.5)
-
-
 def test_ot_loss_module_dispatches(rng):
-    cost = L.ot_cost("affectnet7")
+    cost = costs.ot_cost("affectnet7")
     module = L.OTLoss(cost, classes=cx.class_set("affectnet7"), weight=0.5)
     logits, labels = random_problem(7, 8, rng)
     torch.testing.assert_close(module(logits, labels), 0.5 * L.expected_cost(logits, labels, cost))
@@ -571,13 +509,13 @@ def test_controls_hand_computed():
 
 def test_bad_shapes_fail_clearly():
     with pytest.raises(ValueError, match="expected \\(4,\\) integer class indices"):
-        L.expected_cost(torch.zeros(4, 3), torch.zeros(4, 3), cx.uniform_cost(3))
+        L.expected_cost(torch.zeros(4, 3), torch.zeros(4, 3), costs.uniform_cost(3))
     with pytest.raises(ValueError, match="expected \\(3, 3\\)"):
-        L.expected_cost(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long), cx.uniform_cost(4))
+        L.expected_cost(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long), costs.uniform_cost(4))
     with pytest.raises(ValueError, match="reduction"):
-        L.expected_cost(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long), cx.uniform_cost(3), reduction="avg")
+        L.expected_cost(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long), costs.uniform_cost(3), reduction="avg")
     with pytest.raises(ValueError, match="target distributions"):
-        L.entropic_ot(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long), cx.uniform_cost(3))
+        L.entropic_ot(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long), costs.uniform_cost(3))
 
 
 def test_pot_backend_solvers_agree_with_the_torch_path(rng):
@@ -609,3 +547,71 @@ def test_pot_emd2_gradient_equals_the_closed_form_gradient(rng):
     closed = logits.clone().requires_grad_()
     L.expected_cost(closed, labels, cost, reduction="sum").backward()
     torch.testing.assert_close(via_pot.grad, closed.grad, msg=f"seed {SEED}")
+
+
+# ----------------------------------------------------------------------------------------------- expression losses
+
+def test_class_balanced_default_beta_separates_the_s_affwild2_classes():
+    from affect_book.data.published import published_counts
+
+    counts = published_counts("s-affwild2-train").to_numpy()
+    assert L.EXPRESSION_LOSSES["class_balanced"].default == 0.9999
+    default = L.class_balanced_weights(counts)
+    low = L.class_balanced_weights(counts, beta=0.999)
+    # by hand: w_c proportional to (1 - beta) / (1 - beta^n_c)
+    for beta, got in ((0.9999, default), (0.999, low)):
+        raw = (1 - beta) / (1 - beta ** counts.astype(float))
+        np.testing.assert_allclose(got, raw * len(raw) / raw.sum())
+    assert default.max() / default.min() > 3.0  # far from 1 at Cui et al.'s recommended beta
+    assert low.max() / low.min() == pytest.approx(1.05, abs=0.01)  # a no-op at 0.999
+
+
+def test_gce_hand_computed_and_limits(rng):
+    logits = torch.tensor([[0.0, math.log(3.0)], [1.0, 1.0]], dtype=torch.float64)  # p = (1/4, 3/4), (1/2, 1/2)
+    y = torch.tensor([1, 0])
+    got = L.gce_loss(logits, y, q=0.5, reduction="none")
+    torch.testing.assert_close(got, torch.tensor([(1 - 0.75 ** 0.5) / 0.5, (1 - 0.5 ** 0.5) / 0.5],
+                                                 dtype=torch.float64))
+    z, labels = random_problem(5, 16, rng)
+    labels[3] = -1
+    ce = torch.nn.functional.cross_entropy(z, labels, ignore_index=-1, reduction="none")
+    torch.testing.assert_close(L.gce_loss(z, labels, q=1e-7, reduction="none"), ce, atol=1e-5, rtol=1e-5)
+    p_y = torch.softmax(z, -1).gather(1, labels.clamp_min(0)[:, None]).squeeze(1)
+    mae = 0.5 * (torch.softmax(z, -1) - torch.nn.functional.one_hot(labels.clamp_min(0), 5)).abs().sum(-1)
+    torch.testing.assert_close(L.gce_loss(z, labels, q=1.0, reduction="none"),
+                               torch.where(labels >= 0, 1 - p_y, torch.zeros_like(p_y)))
+    torch.testing.assert_close(L.gce_loss(z, labels, q=1.0, reduction="none")[labels >= 0], mae[labels >= 0])
+    for bad in (0.0, 1.5, -0.1):
+        with pytest.raises(ValueError, match="q="):
+            L.gce_loss(z, labels, q=bad)
+
+
+def test_expression_loss_table(rng):
+    z, labels = random_problem(4, 12, rng)
+    counts = np.array([50.0, 20.0, 5.0, 1.0])
+    rows = {name: (e.parameter, e.default, e.needs_counts) for name, e in L.EXPRESSION_LOSSES.items()}
+    assert rows["gce"] == ("q", 0.7, False) and rows["confidence_penalty"] == ("beta", 0.1, False)
+    assert rows["ce"] == (None, None, False) and rows["balanced_softmax"] == (None, None, True)
+    assert L.expression_loss("ce", z, labels) == L.weighted_cross_entropy(z, labels)
+    torch.testing.assert_close(L.expression_loss("gce", z, labels), L.gce_loss(z, labels, q=0.7))
+    torch.testing.assert_close(L.expression_loss("class_balanced", z, labels, counts=counts),
+                               L.weighted_cross_entropy(z, labels, L.class_balanced_weights(counts, 0.9999)))
+    torch.testing.assert_close(L.expression_loss("focal", z, labels, 0.0), L.weighted_cross_entropy(z, labels))
+    for name, entry in L.EXPRESSION_LOSSES.items():
+        assert torch.isfinite(L.expression_loss(name, z, labels, counts=counts))
+        if entry.needs_counts:
+            with pytest.raises(ValueError, match="needs the training class counts"):
+                L.expression_loss(name, z, labels)
+    with pytest.raises(ValueError, match="has no parameter"):
+        L.expression_param("ce", 0.3)
+    with pytest.raises(ValueError, match=r"beta in \[0, 1\)"):
+        L.expression_param("class_balanced", 1.0)
+    with pytest.raises(ValueError, match="Did you mean 'gce'"):
+        L.expression_param("gcee")
+
+
+def test_numpy_loop_is_resolved_per_call_from_the_device():
+    assert not hasattr(L, "NUMPY_LOOP_ON_CPU")
+    z = torch.zeros(2, 3, device="meta")
+    with pytest.raises(ValueError, match="numpy_loop=True needs CPU tensors"):
+        L.entropic_ot(z, torch.full((2, 3), 1 / 3, device="meta"), costs.uniform_cost(3), numpy_loop=True)

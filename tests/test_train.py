@@ -131,10 +131,32 @@ def test_two_process_gloo_ddp_matches_one_process(tmp_path):
 
 
 def test_cost_for_a_class_without_coordinate_fails_before_training():
+    with pytest.raises(ValueError, match=r"\['Contempt'\] have no coordinate"):
+        validate_config(TrainConfig(classes=("Neutral", "Anger", "Contempt"), lambda_ot=0.5, cost="va"))
+    # Other is never placed: the OT cost charges it the mean cost of the placed classes (affect_book.costs)
     classes = ("Neutral", "Anger", "Other")
-    with pytest.raises(ValueError, match=r"\['Other'\] have no coordinate"):
-        validate_config(TrainConfig(classes=classes, lambda_ot=0.5, cost="va"))
-    validate_config(TrainConfig(classes=classes, lambda_ot=0.5, cost="va", cost_fill=(("Other", (0.0, 0.0)),)))
+    validate_config(TrainConfig(classes=classes, lambda_ot=0.5, cost="va"))
+    with pytest.raises(ValueError, match="Other has no place"):
+        validate_config(TrainConfig(classes=classes, lambda_ot=0.5, cost="va", cost_fill=(("Other", (0.0, 0.0)),)))
+
+
+@pytest.mark.parametrize("kind", ("uniform_column", "permuted"))
+def test_new_cost_kinds_build(kind):
+    from affect_book.costs import ot_cost
+    from affect_book.train import cost_tensor
+
+    config = TrainConfig(classes=("Neutral", "Anger", "Fear", "Happy"), lambda_ot=0.5, cost=kind, seed=4)
+    validate_config(config)
+    want = ot_cost(config.classes, kind, seed=4).to_numpy()
+    np.testing.assert_allclose(cost_tensor(config).numpy(), want, rtol=1e-6)
+
+
+def test_expression_param_checked_against_the_loss_table():
+    with pytest.raises(ValueError, match="has no parameter"):
+        validate_config(TrainConfig(classes=("Neutral", "Anger"), expression_loss="ce", expression_param=0.5))
+    with pytest.raises(ValueError, match="q in"):
+        validate_config(TrainConfig(classes=("Neutral", "Anger"), expression_loss="gce", expression_param=2.0))
+    validate_config(TrainConfig(classes=("Neutral", "Anger"), expression_loss="gce", expression_param=0.5))
 
 
 def test_gpu_check_script_runs_on_cpu():
