@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 COMMANDS = {"book": "run the chapters with papermill and build the HTML site",
             "data": "inspect a data source: `affect-book data summary --dataset NAME --root PATH`",

@@ -10,7 +10,7 @@ Neutral has no AU; "Other" (Aff-Wild2's catch-all) has no prototype: it stands f
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
