@@ -311,7 +311,7 @@ def check_html(html_dir: Path) -> None:
     Parameters
     ----------
     html_dir : pathlib.Path
-        The built site; every ``*.html`` below it is read.
+        The built site; every ``*.html`` below it is read, except the source listings under ``_modules/``.
 
     Raises
     ------
@@ -320,6 +320,8 @@ def check_html(html_dir: Path) -> None:
     """
     bad = []
     for page in sorted(Path(html_dir).rglob("*.html")):
+        if page.relative_to(html_dir).parts[0] == "_modules":
+            continue  # viewcode's highlighted source listings: the runner's own source names the markers
         text = page.read_text(errors="replace")
         if any(marker in text for marker in TRACEBACK_MARKERS):
             bad.append(str(page))

@@ -1,5 +1,6 @@
 """The book runner: smoke execution of every chapter, parameters, failures, and the HTML site."""
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -36,6 +37,9 @@ def test_html_book_builds_offline_without_tracebacks(smoke_book, tmp_path):
 
 def test_check_html_catches_a_traceback(tmp_path):
     (tmp_path / "ok.html").write_text("<p>fine</p>")
+    book.check_html(tmp_path)
+    (tmp_path / "_modules").mkdir()  # viewcode's source listings may quote the marker
+    (tmp_path / "_modules" / "book.html").write_text('MARKERS = ("Traceback (most recent call last)",)')
     book.check_html(tmp_path)
     (tmp_path / "bad.html").write_text("<pre>Traceback (most recent call last):\n  ValueError</pre>")
     with pytest.raises(RuntimeError, match="bad.html"):
@@ -227,9 +231,11 @@ def test_tiny_book_runs_builds_twice_and_prints_one_line_per_chapter(tmp_path, c
                 nbformat.v4.new_code_cell("print(PROFILE)")]
     (tmp_path / "notebooks").mkdir()
     nbformat.write(nb, tmp_path / "notebooks" / "97_tiny.ipynb")
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: README\nchapters:\n  - file: notebooks/97_tiny\n")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: README\nchapters:\n  - file: notebooks/97_tiny\n"
+                                       "  - file: docs/api\n")
     (tmp_path / "README.md").write_text("# A tiny book\n")
     shutil.copy2(ROOT / "_config.yml", tmp_path / "_config.yml")
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
     before = _snapshot(tmp_path)
     assert book.main(["--root", str(tmp_path), "--profile", "smoke", "--html"]) == 0
     out, err = capfd.readouterr()
@@ -238,6 +244,12 @@ def test_tiny_book_runs_builds_twice_and_prints_one_line_per_chapter(tmp_path, c
     assert len(lines) == 4 and lines[0].startswith("Running the book") and lines[3].startswith("HTML book built")
     assert err == "", f"the run printed to stderr:\n{err}"
     html = tmp_path / "_build" / "html"
+    # the API reference shows the numpydoc sections (napoleon): Parameters and Returns of run_book as field lists
+    api = (html / "docs" / "api.html").read_text()
+    entry = api[api.index('id="affect_book.book.run_book"'):]
+    entry = entry[:entry.index('id="affect_book.', 1)]  # up to the next documented object
+    assert re.search(r'class="field-list[^"]*".*?>\s*Parameters', entry, re.S), "no Parameters field list"
+    assert re.search(r">\s*Returns", entry) and "out_dir" in entry
     (html / "readers_notes.txt").write_text("mine")
     assert book.main(["--root", str(tmp_path), "--html-only"]) == 0
     assert (html / "readers_notes.txt").read_text() == "mine" and (html / "index.html").is_file()
