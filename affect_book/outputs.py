@@ -143,7 +143,8 @@ class OutputManifest:
         if os.path.lexists(path) and self.relative(path) not in self.files:
             raise OutputFolderError(f"{path} exists and was not written by the book runner (it is not listed in "
                                     f"{self.path}); refusing to overwrite it. Move it away or choose another "
-                                    f"output folder")
+                                    f"output folder (a folder written before the runner kept a manifest, such as "
+                                    f"an old _build/, can be deleted: make clean)")
         return path
 
     def claim(self, path: Path) -> Path:
