@@ -30,7 +30,7 @@ def shares(counts) -> np.ndarray:
     Parameters
     ----------
     counts : array-like of shape (classes,)
-        Non-negative samples per class, not all zero.
+        Samples per class: non-negative, not all zero.
 
     Returns
     -------
@@ -47,7 +47,7 @@ def imbalance_ratio(counts) -> float:
     Parameters
     ----------
     counts : array-like of shape (classes,)
-        Non-negative samples per class, not all zero.
+        Samples per class; an empty class makes the ratio infinite.
 
     Returns
     -------
@@ -69,7 +69,7 @@ def effective_number(counts, beta: float = 0.999) -> np.ndarray:
     Parameters
     ----------
     counts : array-like of shape (classes,)
-        Non-negative samples per class, not all zero.
+        Samples per class; the absolute numbers matter, not only their ratios.
     beta : float, default 0.999
         The overlap parameter, ``0 <= beta < 1``.
 
@@ -90,7 +90,7 @@ def class_entropy(counts) -> float:
     Parameters
     ----------
     counts : array-like of shape (classes,)
-        Non-negative samples per class, not all zero.
+        Samples per class (only their shares matter).
 
     Returns
     -------
@@ -108,7 +108,7 @@ def normalized_entropy(counts) -> float:
     Parameters
     ----------
     counts : array-like of shape (classes,)
-        Non-negative samples per class, not all zero.
+        Samples per class, at least two classes.
 
     Returns
     -------
@@ -124,7 +124,7 @@ def rare_classes(counts, classes: Sequence[str] | None = None, fraction: float =
     Parameters
     ----------
     counts : array-like of shape (classes,)
-        Non-negative samples per class, not all zero.
+        Samples per class; a pandas Series lends its index as the class names.
     classes : sequence of str, optional
         Names of the entries (default: the index of a pandas Series, else the positions).
     fraction : float, default 0.5
@@ -150,7 +150,7 @@ def imbalance_summary(counts, betas: Sequence[float] = (0.99, 0.999, 0.9999)) ->
     Parameters
     ----------
     counts : array-like of shape (classes,)
-        Non-negative samples per class, not all zero.
+        Samples per class, as for each measure above.
     betas : sequence of float, default (0.99, 0.999, 0.9999)
         The ``beta`` values of :func:`effective_number` to report.
 

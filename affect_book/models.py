@@ -171,7 +171,7 @@ class MultiTaskNet(nn.Module):
         Parameters
         ----------
         images : torch.Tensor of shape (B, 3, H, W)
-            uint8 RGB, or float in [0, 1].
+            RGB, uint8 or float in [0, 1].
 
         Returns
         -------

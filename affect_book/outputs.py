@@ -93,7 +93,7 @@ class OutputManifest:
         Parameters
         ----------
         path : pathlib.Path
-            A path inside the folder.
+            A path inside the folder (a link in its last component is not followed).
 
         Returns
         -------
@@ -112,7 +112,7 @@ class OutputManifest:
         Parameters
         ----------
         path : pathlib.Path
-            A path inside the folder.
+            A file or folder the runner may have written.
 
         Returns
         -------
@@ -127,7 +127,7 @@ class OutputManifest:
         Parameters
         ----------
         path : pathlib.Path
-            A path inside the folder.
+            The file about to be written.
 
         Returns
         -------
@@ -158,12 +158,12 @@ class OutputManifest:
         Returns
         -------
         pathlib.Path
-            ``path``, made absolute (a link in its last component is not followed).
+            ``path`` as :meth:`check` returns it, now listed in the manifest (saved at once).
 
         Raises
         ------
         OutputFolderError
-            When ``path`` exists and the manifest does not list it.
+            As :meth:`check`.
         """
         path = self.check(path)
         name = self.relative(path)
@@ -246,16 +246,12 @@ def check_tree(src: Path, dst: Path, manifest: OutputManifest) -> None:
 def copy_claimed(src: Path, dst: Path, manifest: OutputManifest) -> set[str]:
     """Copy a file or a folder tree to ``dst``, recording every file written in ``manifest``.
 
-    Every target is checked before anything is written, so a refusal leaves the folder as it was.
+    Every target is checked first (:func:`check_tree`), so a refusal leaves the folder as it was.
 
     Parameters
     ----------
-    src : pathlib.Path
-        A file or a folder.
-    dst : pathlib.Path
-        Its destination inside ``manifest``'s folder.
-    manifest : OutputManifest
-        The runner's record of the destination folder.
+    src, dst, manifest
+        As for :func:`check_tree`: the file or folder, its destination, the destination folder's manifest.
 
     Returns
     -------
