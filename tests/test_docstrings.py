@@ -127,6 +127,9 @@ def module_problems(module_name: str) -> list[str]:
         return [f"{module_name} declares no __all__ (its public API is implicit)"]
     problems = []
     for name in module.__all__:
+        if not hasattr(module, name):
+            problems.append(f"{name} is in __all__ but {module_name} does not define it")
+            continue
         obj = getattr(module, name)
         if getattr(obj, "__module__", None) != module_name:
             continue  # a re-export, or a constant: checked in its home module / not a callable
