@@ -417,7 +417,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="override a notebook parameter, as papermill's -p")
     parser.add_argument("--kernel", default="python3", help="Jupyter kernel name (default: python3)")
     parser.add_argument("--root", type=Path, default=None, help="the book's root (default: found from cwd)")
-    parser.add_argument("--out", type=Path, default=None, help="executed copies (default: _build/executed)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="executed copies (default: _build/executed); not the book's folder, a folder above it, "
+                             "or one inside notebooks/ or docs/")
     parser.add_argument("--html", action="store_true", help="build the HTML site after running")
     parser.add_argument("--html-only", action="store_true", help="build the HTML site from existing executed copies")
     args = parser.parse_args(argv)
