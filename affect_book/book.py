@@ -10,6 +10,12 @@ Usage (from the repository root)::
 
 Executed copies go to ``_build/executed/notebooks/``. Each chapter prints one line with its wall time; a failure
 stops the run with the chapter, the failing cell and the error, and a non-zero exit status.
+
+The runner never touches the sources: an output folder that is or contains the book's root, or lies inside
+``notebooks/`` or ``docs/``, is refused. In its output folders it records every file it writes in a manifest
+(``.affect_book_outputs.json``), overwrites or removes only those, and refuses to overwrite a file it did not write.
+Kernels talk to the runner over IPC sockets (TCP on Windows), so a run prints one line per chapter and no kernel
+transport warnings.
 """
 
 from __future__ import annotations
@@ -17,30 +23,45 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import yaml
 
+from .outputs import OutputFolderError, OutputManifest, check_output_folder, check_tree, copy_claimed
 from .params import ParameterError, check_choice
 from .profiles import PROFILES
 
-__all__ = ["ChapterFailed", "build_html", "check_html", "find_root", "run_book", "toc_notebooks"]
+__all__ = ["ChapterFailed", "ChapterResult", "build_html", "check_html", "find_root", "run_book", "toc_notebooks"]
 
+#: What the site build copies from the book's root next to the executed notebooks.
 SITE_FILES = ("_toc.yml", "_config.yml", "README.md", "docs")
-
-
 class ChapterFailed(RuntimeError):
     """A chapter raised while executing; the message names the chapter, the cell and the error."""
 
 
 @dataclass
 class ChapterResult:
+    """One executed chapter.
+
+    Parameters
+    ----------
+    chapter : str
+        The chapter number, e.g. ``"01"``.
+    path : pathlib.Path
+        The source notebook (``notebooks/NN_slug.ipynb``).
+    output : pathlib.Path
+        The executed copy.
+    seconds : float
+        Wall time of the execution, in seconds.
+    """
+
     chapter: str
     path: Path
     output: Path
@@ -48,7 +69,23 @@ class ChapterResult:
 
 
 def find_root(start: Path | None = None) -> Path:
-    """The book's root: the nearest folder at or above ``start`` (default: cwd) holding ``_toc.yml``."""
+    """The book's root: the nearest folder at or above ``start`` holding ``_toc.yml``.
+
+    Parameters
+    ----------
+    start : pathlib.Path, optional
+        Where to start looking (default: the working directory).
+
+    Returns
+    -------
+    pathlib.Path
+        The root, resolved.
+
+    Raises
+    ------
+    FileNotFoundError
+        When no folder at or above ``start`` holds ``_toc.yml``.
+    """
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "_toc.yml").is_file():
@@ -69,7 +106,23 @@ def _toc_files(node: Any) -> list[str]:
 
 
 def toc_notebooks(root: Path) -> list[Path]:
-    """Notebooks listed in ``_toc.yml`` under ``notebooks/``, in reading order (paths to the ``.ipynb``)."""
+    """The notebooks listed in ``_toc.yml`` under ``notebooks/``, in reading order.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The book's root.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Paths to the ``.ipynb`` files.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``_toc.yml`` lists a notebook that does not exist.
+    """
     toc = yaml.safe_load((root / "_toc.yml").read_text())
     out = []
     for entry in _toc_files(toc):
@@ -83,12 +136,34 @@ def toc_notebooks(root: Path) -> list[Path]:
 
 
 def chapter_id(path: Path) -> str:
-    """``notebooks/01_circumplex.ipynb`` -> ``01``."""
+    """The chapter number of a notebook: ``notebooks/01_circumplex.ipynb`` -> ``"01"``.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A chapter notebook.
+
+    Returns
+    -------
+    str
+        The part of its name before the first underscore.
+    """
     return path.stem.split("_", 1)[0]
 
 
 def parse_value(text: str) -> Any:
-    """Parse a ``-p NAME VALUE`` value as papermill does: None, True/False, int, float, else the string."""
+    """Parse a ``-p NAME VALUE`` value as papermill does: None, True/False, int, float, else the string.
+
+    Parameters
+    ----------
+    text : str
+        The value as typed on the command line.
+
+    Returns
+    -------
+    object
+        ``None``, a bool, an int, a float or ``text`` itself.
+    """
     if text in ("None", "null"):
         return None
     if text in ("True", "true"):
@@ -129,14 +204,44 @@ def run_book(profile: str = "cpu", only: Sequence[str] = (), parameters: dict[st
              log=print) -> list[ChapterResult]:
     """Execute the chapters in ``_toc.yml`` order and return their results.
 
-    ``only``: chapter numbers ("01") or notebook stems to run; ``parameters``: overrides passed to every chapter
-    that declares them (a name no selected chapter declares is an error). ``PROFILE`` is always passed.
-    Raises :class:`ChapterFailed` on the first failing chapter.
+    Parameters
+    ----------
+    profile : str, default "cpu"
+        The sizes profile passed to every chapter as ``PROFILE`` (one of :data:`affect_book.profiles.PROFILES`).
+    only : sequence of str, optional
+        Chapter numbers (``"01"``) or notebook stems to run; default: every chapter.
+    parameters : dict, optional
+        Overrides passed to every selected chapter that declares them; a name no selected chapter declares is an
+        error.
+    root : pathlib.Path, optional
+        The book's root (default: found from the working directory, see :func:`find_root`).
+    out_dir : pathlib.Path, optional
+        Where the executed copies go, as ``out_dir/notebooks/NN_slug.ipynb`` (default: ``<root>/_build/executed``).
+        It may not be or contain the sources (see :func:`affect_book.outputs.check_output_folder`), and a file
+        there that the runner did not write is never overwritten.
+    kernel : str, default "python3"
+        The Jupyter kernel name.
+    log : callable, default print
+        Receives one line per executed chapter (number, name, wall time).
+
+    Returns
+    -------
+    list of ChapterResult
+        One per executed chapter, in reading order.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown profile, chapter or parameter name, or a chapter without a ``PROFILE`` parameter.
+    affect_book.outputs.OutputFolderError
+        For an output folder that would overwrite the sources or a file the runner did not write.
+    ChapterFailed
+        On the first failing chapter, naming the chapter, the cell and the error.
     """
     import papermill as pm
 
-    root = root or find_root()
-    out_dir = out_dir or root / "_build" / "executed"
+    root = Path(root or find_root()).resolve()
+    out_dir = check_output_folder(out_dir or root / "_build" / "executed", root, "the executed folder")
     check_choice("PROFILE", profile, PROFILES)
     parameters = dict(parameters or {})
     notebooks = toc_notebooks(root)
@@ -154,18 +259,22 @@ def run_book(profile: str = "cpu", only: Sequence[str] = (), parameters: dict[st
             valid = sorted(set().union(*declared.values()))
             raise ParameterError(f"parameter {name!r} is not declared by any selected chapter; "
                                  f"expected one of: {', '.join(valid)}")
+    missing = [p for p in notebooks if "PROFILE" not in declared[p]]
+    if missing:
+        raise ParameterError(f"{missing[0]} has no PROFILE parameter; every chapter must declare one")
+    manifest = OutputManifest(out_dir)
+    outputs = [out_dir / path.relative_to(root) for path in notebooks]
+    for output in outputs:  # refuse before executing anything
+        manifest.check(output)
     results = []
-    for path in notebooks:
+    for path, output in zip(notebooks, outputs, strict=True):
         chapter = chapter_id(path)
-        if "PROFILE" not in declared[path]:
-            raise ParameterError(f"{path} has no PROFILE parameter; every chapter must declare one")
         params = {"PROFILE": profile, **{k: v for k, v in parameters.items() if k in declared[path]}}
-        output = out_dir / path.relative_to(root)
+        manifest.claim(output)
         output.parent.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         try:
-            pm.execute_notebook(str(path), str(output), parameters=params, kernel_name=kernel,
-                                cwd=str(path.parent), progress_bar=False, log_output=False)
+            _execute(path, output, params, kernel)
         except Exception as err:  # papermill raises PapermillExecutionError with the cell and the error
             raise ChapterFailed(_failure_message(chapter, output, err)) from err
         seconds = time.perf_counter() - start
@@ -174,14 +283,45 @@ def run_book(profile: str = "cpu", only: Sequence[str] = (), parameters: dict[st
     return results
 
 
+def _execute(path: Path, output: Path, params: dict[str, Any], kernel: str) -> None:
+    """Execute one notebook with papermill, the kernel on IPC sockets in a private temporary folder.
+
+    Over TCP, ipykernel prints a warning that the connection is unencrypted for every chapter; IPC sockets are
+    files only the user can reach, so the warning does not apply (Windows has no IPC transport: TCP there).
+    """
+    import papermill as pm
+    from traitlets.config import Config
+
+    with tempfile.TemporaryDirectory(prefix="affect-book-kernel-") as sockets:
+        config = Config()
+        if sys.platform != "win32":
+            config.KernelManager.transport = "ipc"
+            config.KernelManager.ip = os.path.join(sockets, "kernel")
+        pm.execute_notebook(str(path), str(output), parameters=params, kernel_name=kernel, cwd=str(path.parent),
+                            progress_bar=False, log_output=False, config=config)
+
+
 #: What a Python traceback leaves in rendered HTML (IPython's header line; myst-nb's error output class).
 TRACEBACK_MARKERS = ("Traceback (most recent call last)", 'class="output traceback')
 
 
 def check_html(html_dir: Path) -> None:
-    """Raise if any page of the built site contains a Python traceback."""
+    """Raise if any page of the built site contains a Python traceback.
+
+    Parameters
+    ----------
+    html_dir : pathlib.Path
+        The built site; every ``*.html`` below it is read, except the source listings under ``_modules/``.
+
+    Raises
+    ------
+    RuntimeError
+        Naming every page that shows a traceback.
+    """
     bad = []
     for page in sorted(Path(html_dir).rglob("*.html")):
+        if page.relative_to(html_dir).parts[0] == "_modules":
+            continue  # viewcode's highlighted source listings: the runner's own source names the markers
         text = page.read_text(errors="replace")
         if any(marker in text for marker in TRACEBACK_MARKERS):
             bad.append(str(page))
@@ -190,21 +330,55 @@ def check_html(html_dir: Path) -> None:
 
 
 def build_html(root: Path | None = None, executed_dir: Path | None = None, html_dir: Path | None = None) -> Path:
-    """Build the Jupyter Book site offline from the executed notebooks into ``_build/html``; check for tracebacks."""
-    root = root or find_root()
-    executed_dir = executed_dir or root / "_build" / "executed"
-    html_dir = html_dir or root / "_build" / "html"
+    """Build the Jupyter Book site offline from the executed notebooks; check it for tracebacks.
+
+    The site files (``_toc.yml``, ``_config.yml``, ``README.md``, ``docs/``) are copied next to the executed
+    notebooks, Jupyter Book builds into ``executed_dir/_build``, and the HTML is copied to ``html_dir``. In both
+    folders only files the runner wrote earlier (its manifest) are overwritten or removed.
+
+    Parameters
+    ----------
+    root : pathlib.Path, optional
+        The book's root (default: found from the working directory, see :func:`find_root`).
+    executed_dir : pathlib.Path, optional
+        The executed copies (default: ``<root>/_build/executed``), as written by :func:`run_book`.
+    html_dir : pathlib.Path, optional
+        Where the site goes (default: ``<root>/_build/html``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``html_dir``, holding ``index.html``.
+
+    Raises
+    ------
+    OutputFolderError
+        When a folder is or contains the sources (see :func:`check_output_folder`), the two folders overlap, or a
+        file the runner did not write is in the way.
+    FileNotFoundError
+        When a chapter has no executed copy.
+    RuntimeError
+        When Jupyter Book fails or a page shows a Python traceback.
+    """
+    root = Path(root or find_root()).resolve()
+    executed_dir = check_output_folder(executed_dir or root / "_build" / "executed", root, "the executed folder")
+    html_dir = check_output_folder(html_dir or root / "_build" / "html", root, "the HTML folder")
+    if html_dir == executed_dir or executed_dir in html_dir.parents or html_dir in executed_dir.parents:
+        raise OutputFolderError(f"the HTML folder {html_dir} and the executed copies' folder {executed_dir} "
+                                f"overlap; choose separate folders")
     missing = [p for p in toc_notebooks(root) if not (executed_dir / p.relative_to(root)).is_file()]
     if missing:
         raise FileNotFoundError(f"no executed copy of {[p.name for p in missing]} under {executed_dir}; "
                                 f"run the book first (python -m affect_book.book)")
-    for name in SITE_FILES:
-        src, dst = root / name, executed_dir / name
-        if src.is_dir():
-            shutil.rmtree(dst, ignore_errors=True)
-            shutil.copytree(src, dst)
-        elif src.is_file():
-            shutil.copy2(src, dst)
+    manifest = OutputManifest(executed_dir)
+    sources = [name for name in SITE_FILES if (root / name).exists()]
+    for name in sources:  # refuse before writing anything
+        check_tree(root / name, executed_dir / name, manifest)
+    manifest.check(executed_dir / "_build")
+    for name in sources:
+        written = copy_claimed(root / name, executed_dir / name, manifest)
+        manifest.remove_stale(name, keep=written)
+    manifest.claim(executed_dir / "_build")  # Jupyter Book's own output tree
     exe = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(executed_dir), "--path-output",
            str(executed_dir), "--keep-going"]
@@ -212,14 +386,28 @@ def build_html(root: Path | None = None, executed_dir: Path | None = None, html_
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     built = executed_dir / "_build" / "html"
     if proc.returncode != 0 or not built.is_dir():
-        raise RuntimeError(f"jupyter-book build failed ({' '.join(cmd)}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    shutil.rmtree(html_dir, ignore_errors=True)
-    shutil.copytree(built, html_dir)
+        raise RuntimeError(f"jupyter-book build failed ({' '.join(cmd)}):\n{proc.stdout[-3000:]}\n"
+                           f"{proc.stderr[-3000:]}")
+    site = OutputManifest(html_dir)
+    check_tree(built, html_dir, site)
+    site.remove_stale("", keep=copy_claimed(built, html_dir, site))
     check_html(html_dir)
     return html_dir
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``python -m affect_book.book`` command (also ``affect-book book``).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default: ``sys.argv[1:]``); ``--help`` lists them.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 1 when a chapter, a parameter or an output folder is at fault.
+    """
     parser = argparse.ArgumentParser(prog="python -m affect_book.book", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="cpu", help=f"one of {list(PROFILES)} (default: cpu)")
@@ -229,13 +417,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="override a notebook parameter, as papermill's -p")
     parser.add_argument("--kernel", default="python3", help="Jupyter kernel name (default: python3)")
     parser.add_argument("--root", type=Path, default=None, help="the book's root (default: found from cwd)")
-    parser.add_argument("--out", type=Path, default=None, help="executed copies (default: _build/executed)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="executed copies (default: _build/executed); not the book's folder, a folder above it, "
+                             "or one inside notebooks/ or docs/")
     parser.add_argument("--html", action="store_true", help="build the HTML site after running")
     parser.add_argument("--html-only", action="store_true", help="build the HTML site from existing executed copies")
     args = parser.parse_args(argv)
-    root = args.root.resolve() if args.root else find_root()
-    out = args.out.resolve() if args.out else root / "_build" / "executed"
     try:
+        root = args.root.resolve() if args.root else find_root()
+        out = check_output_folder(args.out if args.out else root / "_build" / "executed", root, "--out")
         if not args.html_only:
             params = {name: parse_value(value) for name, value in args.parameter}
             print(f"Running the book: profile {args.profile!r}, kernel {args.kernel!r}, executed copies in {out}")

@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import sys
-from typing import Sequence
+from collections.abc import Sequence
+
+__all__ = ["COMMANDS", "main"]
 
 COMMANDS = {"book": "run the chapters with papermill and build the HTML site",
             "data": "inspect a data source: `affect-book data summary --dataset NAME --root PATH`",
@@ -13,6 +15,18 @@ COMMANDS = {"book": "run the chapters with papermill and build the HTML site",
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``affect-book`` command: dispatch to ``book``, ``data`` or ``train``.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The command and its options (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: the sub-command's, 0 for ``--help``, 2 for an unknown command.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         lines = "\n".join(f"  {name:<8} {text}" for name, text in COMMANDS.items())

@@ -10,7 +10,7 @@ Neutral has no AU; "Other" (Aff-Wild2's catch-all) has no prototype: it stands f
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -49,9 +49,25 @@ UNILATERAL: frozenset[str] = frozenset({"contempt"})
 
 
 def prototype_matrix(classes: Sequence[str], aus: Sequence[int] = RENDERED_AUS) -> np.ndarray:
-    """(classes, len(aus)) prototype activations in [0, 1]: the mean over a class's variants of 0/1 AU indicators.
+    """Prototype activations of each class: the mean over its variants of 0/1 AU indicators.
 
-    A class without a prototype ("Other") raises: it has none, and a caller must decide what to do with it.
+    Parameters
+    ----------
+    classes : sequence of str
+        Class names of any known class set (mapped to concepts by :func:`affect_book.circumplex.concept_of`).
+    aus : sequence of int, default RENDERED_AUS
+        The action units, in column order (each in :data:`AU_NAMES`).
+
+    Returns
+    -------
+    numpy.ndarray of shape (len(classes), len(aus))
+        Activations in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        For an unknown AU, or a class without a prototype ("Other" has none: a caller must decide what to do
+        with it).
     """
     unknown = [a for a in aus if a not in AU_NAMES]
     if unknown:

@@ -6,7 +6,7 @@ keeps its class names in the results).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,13 +25,35 @@ def _counts(counts) -> np.ndarray:
 
 
 def shares(counts) -> np.ndarray:
-    """(classes,) fraction of the samples in each class, summing to 1."""
+    """The fraction of the samples in each class.
+
+    Parameters
+    ----------
+    counts : array-like of shape (classes,)
+        Samples per class: non-negative, not all zero.
+
+    Returns
+    -------
+    numpy.ndarray of shape (classes,)
+        Shares summing to 1.
+    """
     values = _counts(counts)
     return values / values.sum()
 
 
 def imbalance_ratio(counts) -> float:
-    """Largest class count over smallest (infinite if a class is empty). 1 means balanced."""
+    """The largest class count over the smallest; 1 means balanced.
+
+    Parameters
+    ----------
+    counts : array-like of shape (classes,)
+        Samples per class; an empty class makes the ratio infinite.
+
+    Returns
+    -------
+    float
+        ``max(counts) / min(counts)``; infinite when a class is empty.
+    """
     values = _counts(counts)
     return float(values.max() / values.min()) if values.min() > 0 else float("inf")
 
@@ -41,7 +63,20 @@ def effective_number(counts, beta: float = 0.999) -> np.ndarray:
 
     Each new sample adds less than the one before (overlap), so ``E_n`` saturates at ``1 / (1 - beta)``: with
     beta = 0.999, at most 1,000. ``beta = 0`` gives 1 per class (no sample counts more than one); beta -> 1 gives
-    back n.
+    back n. The result depends on the absolute counts, not only on their ratios: the same shares at ten times the
+    size give different effective numbers (and class-balanced weights).
+
+    Parameters
+    ----------
+    counts : array-like of shape (classes,)
+        Samples per class; the absolute numbers matter, not only their ratios.
+    beta : float, default 0.999
+        The overlap parameter, ``0 <= beta < 1``.
+
+    Returns
+    -------
+    numpy.ndarray of shape (classes,)
+        ``(1 - beta^n) / (1 - beta)`` for each class count ``n``.
     """
     if not 0 <= beta < 1:
         raise ValueError(f"beta={beta}; expected 0 <= beta < 1")
@@ -50,21 +85,56 @@ def effective_number(counts, beta: float = 0.999) -> np.ndarray:
 
 
 def class_entropy(counts) -> float:
-    """Shannon entropy of the class distribution, in nats (0 for a single class, log C when uniform)."""
+    """Shannon entropy of the class distribution.
+
+    Parameters
+    ----------
+    counts : array-like of shape (classes,)
+        Samples per class (only their shares matter).
+
+    Returns
+    -------
+    float
+        The entropy in nats: 0 when one class holds every sample, log C when the C classes are balanced.
+    """
     p = shares(counts)
     p = p[p > 0]
     return float(-(p * np.log(p)).sum())
 
 
 def normalized_entropy(counts) -> float:
-    """Entropy divided by its maximum log C: 1 for balanced classes, toward 0 as one class dominates."""
+    """Entropy divided by its maximum, log C.
+
+    Parameters
+    ----------
+    counts : array-like of shape (classes,)
+        Samples per class, at least two classes.
+
+    Returns
+    -------
+    float
+        1 for balanced classes, toward 0 as one class dominates.
+    """
     return class_entropy(counts) / float(np.log(len(_counts(counts))))
 
 
 def rare_classes(counts, classes: Sequence[str] | None = None, fraction: float = 0.5) -> list[str]:
-    """Classes whose share is below ``fraction`` of a uniform share (1 / C): with 0.5, under half their fair share.
+    """Classes whose share is below ``fraction`` of a uniform share (1 / C).
 
-    ``classes`` names the entries (default: the Series index, or positions).
+    Parameters
+    ----------
+    counts : array-like of shape (classes,)
+        Samples per class; a pandas Series lends its index as the class names.
+    classes : sequence of str, optional
+        Names of the entries (default: the index of a pandas Series, else the positions).
+    fraction : float, default 0.5
+        The threshold as a fraction of the uniform share, ``0 < fraction <= 1``: with 0.5, classes under half their
+        fair share.
+
+    Returns
+    -------
+    list
+        The names (or positions) of the rare classes, in the order of ``counts``.
     """
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction={fraction}; expected 0 < fraction <= 1")
@@ -75,8 +145,21 @@ def rare_classes(counts, classes: Sequence[str] | None = None, fraction: float =
 
 
 def imbalance_summary(counts, betas: Sequence[float] = (0.99, 0.999, 0.9999)) -> dict:
-    """All measures at once: classes, samples, max/min ratio, entropy, normalized entropy, and the ratio of the
-    largest to the smallest effective number for each beta (how imbalanced the class-balanced weights see it)."""
+    """All measures at once.
+
+    Parameters
+    ----------
+    counts : array-like of shape (classes,)
+        Samples per class, as for each measure above.
+    betas : sequence of float, default (0.99, 0.999, 0.9999)
+        The ``beta`` values of :func:`effective_number` to report.
+
+    Returns
+    -------
+    dict
+        Classes, samples, max/min ratio, entropy (nats), normalized entropy, and for each beta the ratio of the
+        largest to the smallest effective number (how imbalanced the class-balanced weights see the counts).
+    """
     values = _counts(counts)
     out = {"classes": int(values.size), "samples": float(values.sum()), "max/min ratio": imbalance_ratio(values),
            "entropy (nats)": class_entropy(values), "normalized entropy": normalized_entropy(values)}

@@ -30,8 +30,13 @@ class SmallCNN(nn.Module):
     """Four conv-norm-ReLU blocks (a stride-2 stem, then max-pooling), global average pooling:
     (B, 3, H, W) -> (B, 8 * width); each block halves the resolution.
 
-    ``norm``: ``"batch"`` (BatchNorm) or ``"group"`` (GroupNorm, per sample: its output does not depend on the
-    rest of the batch, so data-parallel training on CPUs matches one process exactly).
+    Parameters
+    ----------
+    width : int, default 32
+        Channels of the first block; the blocks have width, 2, 4 and 8 times width channels.
+    norm : {"batch", "group"}, default "batch"
+        BatchNorm, or GroupNorm (per sample: its output does not depend on the rest of the batch, so
+        data-parallel training on CPUs matches one process exactly).
     """
 
     def __init__(self, width: int = 32, norm: str = "batch"):
@@ -52,13 +57,51 @@ class SmallCNN(nn.Module):
         self.out_features = c_in
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Features of a batch of normalized images.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (B, 3, H, W)
+            Float images, normalized.
+
+        Returns
+        -------
+        torch.Tensor of shape (B, 8 * width)
+            Globally average-pooled features.
+        """
         return self.body(x)
 
 
 def build_backbone(name: str, weights_path: str | Path | None = None, width: int = 32,
                    norm: str = "batch") -> tuple[nn.Module, int]:
-    """A feature extractor and its feature size. ``weights_path``: a local torchvision state dict (optional);
-    ``width`` and ``norm`` apply to ``small_cnn`` only."""
+    """A feature extractor and its feature size.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`BACKBONES`.
+    weights_path : str or pathlib.Path, optional
+        A local torchvision state dict to load (``weights_only=True``); nothing is downloaded. Not for
+        ``small_cnn``.
+    width : int, default 32
+        First-block channels of ``small_cnn`` (ignored by the torchvision backbones).
+    norm : {"batch", "group"}, default "batch"
+        Normalization of ``small_cnn`` (ignored by the torchvision backbones).
+
+    Returns
+    -------
+    backbone : torch.nn.Module
+        Maps (B, 3, H, W) normalized images to (B, feature_dim) features (its classifier removed).
+    feature_dim : int
+        The feature size.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, weights for ``small_cnn``, or a file that is not a state dict of that backbone.
+    FileNotFoundError
+        When ``weights_path`` does not exist.
+    """
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; expected one of {list(BACKBONES)}")
     if name == "small_cnn":
@@ -94,10 +137,20 @@ def build_backbone(name: str, weights_path: str | Path | None = None, width: int
 
 
 class MultiTaskNet(nn.Module):
-    """Backbone + heads. ``forward(images)`` returns a dict:
+    """A backbone and three linear heads: expression, valence-arousal and action units.
 
-    ``logits``: (B, n_classes) expression logits; ``va``: (B, 2) valence-arousal in [-1, 1] (tanh);
-    ``au_logits``: (B, n_aus) AU logits; ``features``: (B, feature_dim) penultimate features.
+    Parameters
+    ----------
+    backbone : torch.nn.Module
+        Maps (B, 3, H, W) normalized images to (B, feature_dim) features (see :func:`build_backbone`).
+    feature_dim : int
+        The backbone's feature size.
+    n_classes : int
+        Expression classes.
+    n_aus : int, default 12
+        Action units.
+    dropout : float, default 0.0
+        Dropout on the features before the heads.
     """
 
     def __init__(self, backbone: nn.Module, feature_dim: int, n_classes: int, n_aus: int = 12,
@@ -113,11 +166,35 @@ class MultiTaskNet(nn.Module):
         self.feature_dim, self.n_classes, self.n_aus = feature_dim, n_classes, n_aus
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 or [0, 1] float images -> normalized float."""
+        """Scale and normalize images with the ImageNet statistics.
+
+        Parameters
+        ----------
+        images : torch.Tensor of shape (B, 3, H, W)
+            RGB, uint8 or float in [0, 1].
+
+        Returns
+        -------
+        torch.Tensor of shape (B, 3, H, W)
+            Float, normalized per channel.
+        """
         x = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
         return (x - self.mean) / self.std
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The three heads' outputs and the features.
+
+        Parameters
+        ----------
+        images : torch.Tensor of shape (B, 3, H, W)
+            uint8 RGB, or float in [0, 1].
+
+        Returns
+        -------
+        dict of str to torch.Tensor
+            ``logits``: (B, n_classes) expression logits; ``va``: (B, 2) valence-arousal in [-1, 1] (tanh);
+            ``au_logits``: (B, n_aus) AU logits; ``features``: (B, feature_dim) penultimate features.
+        """
         features = self.backbone(self.normalize(images))
         h = self.dropout(features)
         return {"logits": self.expression(h), "va": torch.tanh(self.valence_arousal(h)),
@@ -126,6 +203,29 @@ class MultiTaskNet(nn.Module):
 
 def build_model(backbone: str, n_classes: int, n_aus: int = 12, weights_path: str | Path | None = None,
                 width: int = 32, dropout: float = 0.0, norm: str = "batch") -> MultiTaskNet:
-    """A :class:`MultiTaskNet` on the named backbone."""
+    """A :class:`MultiTaskNet` on the named backbone.
+
+    Parameters
+    ----------
+    backbone : str
+        One of :data:`BACKBONES`.
+    n_classes : int
+        Expression classes.
+    n_aus : int, default 12
+        Action units.
+    weights_path : str or pathlib.Path, optional
+        A local torchvision state dict for the backbone (see :func:`build_backbone`).
+    width : int, default 32
+        First-block channels of ``small_cnn``.
+    dropout : float, default 0.0
+        Dropout on the features before the heads.
+    norm : {"batch", "group"}, default "batch"
+        Normalization of ``small_cnn``.
+
+    Returns
+    -------
+    MultiTaskNet
+        The untrained network (or with the backbone's loaded weights).
+    """
     net, dim = build_backbone(backbone, weights_path, width, norm)
     return MultiTaskNet(net, dim, n_classes, n_aus, dropout)

@@ -19,10 +19,26 @@ __all__ = ["PROFILES", "Profile", "get_profile", "profiles_table"]
 class Profile:
     """Sizes shared by every chapter for one kind of run.
 
-    ``n_train``, ``n_val``, ``n_test``: simulated images per split; ``image_size``: pixels per side;
-    ``epochs``, ``batch_size``: training; ``width``: channels of the small CNN's first block (the chapters'
-    default backbone); ``seeds``: repetitions of the controlled study;
-    ``expected_device``: what the profile is sized for.
+    Parameters
+    ----------
+    name : str
+        The profile's name (``"smoke"``, ``"cpu"``, ``"gpu"``), as passed in ``PROFILE``.
+    description : str
+        What the profile is for, in one line.
+    n_train, n_val, n_test : int
+        Simulated images per split.
+    image_size : int
+        Pixels per side of a simulated image.
+    epochs : int
+        Training epochs of the chapters' runs.
+    batch_size : int
+        Images per training batch.
+    width : int
+        Channels of the small CNN's first block (the chapters' default backbone).
+    seeds : int
+        Repetitions (seeds) of the controlled study.
+    expected_device : str
+        The device the profile is sized for (``"cpu"`` or ``"cuda"``).
     """
 
     name: str
@@ -55,11 +71,33 @@ PROFILES: dict[str, Profile] = {
 
 
 def get_profile(name: str) -> Profile:
-    """The profile called ``name``; a misspelling fails with the valid names."""
+    """The profile called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        One of ``"smoke"``, ``"cpu"``, ``"gpu"``.
+
+    Returns
+    -------
+    Profile
+        Its sizes.
+
+    Raises
+    ------
+    affect_book.params.ParameterError
+        For an unknown name, listing the valid names and the closest one.
+    """
     check_choice("PROFILE", name, PROFILES)
     return PROFILES[name]
 
 
 def profiles_table() -> pd.DataFrame:
-    """All profiles as a table, one row each."""
+    """All profiles as a table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per profile, indexed by ``name``; one column per field of :class:`Profile`.
+    """
     return pd.DataFrame([asdict(p) for p in PROFILES.values()]).set_index("name")

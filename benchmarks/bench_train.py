@@ -8,9 +8,9 @@ Data: the simulator's ``affwild2`` preset at a profile's sizes (``--profile``, d
    (no augmentation, clipping, loss bookkeeping, progress bar, logging or checkpointing). Bare epochs and trainer
    runs alternate ``--repeats`` times (the machine may be shared: alternating spreads its noise over both) and the
    medians are compared. Target: overhead (1 - ratio) at most 10 %.
-2. the wall time of the first ``train()`` (training, per-epoch validation, checkpoints, test predictions) for the profile's
-   epochs, or ``--epochs`` of them (then per epoch too, so the reader can scale it; the scaled figure is labelled
-   as such, not measured).
+2. the wall time of the first ``train()`` (training, per-epoch validation, checkpoints, test predictions) for the
+   profile's epochs, or ``--epochs`` of them (then per epoch too, so the reader can scale it; the scaled figure is
+   labelled as such, not measured).
 
 Usage: ``python benchmarks/bench_train.py [--profile cpu] [--epochs N] [--width 32] [--max-train N]``
 (``--max-train`` cuts the training split to its first N images, for a quicker check).
@@ -83,7 +83,7 @@ def main() -> None:
                          width=args.width, profile=profile.name, device="cpu", seed=0)
     tensors = _arrays(train_set)
     bare_rates, trainer_rates, wall, result = [], [], None, None
-    for repeat in range(args.repeats):
+    for _ in range(args.repeats):
         bare_rates.append(bare_epoch(config, tensors, 0))
         with tempfile.TemporaryDirectory() as root:
             start = time.perf_counter()

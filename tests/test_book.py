@@ -1,5 +1,6 @@
 """The book runner: smoke execution of every chapter, parameters, failures, and the HTML site."""
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -30,12 +31,17 @@ def test_html_book_builds_offline_without_tracebacks(smoke_book, tmp_path):
     html = book.build_html(ROOT, smoke_book["out"], tmp_path / "html")
     page = (html / "notebooks" / "01_circumplex.html").read_text()
     assert page.count("<img") >= 3, "chapter 01's figures are missing from its page"
-    assert "va_distance_cost" in (html / "docs" / "api.html").read_text(), "autodoc API page is empty"
+    api = (html / "docs" / "api.html").read_text()
+    assert ".. py:" not in api, "autodoc's directives are shown as text (they need an eval-rst block in MyST)"
+    assert api.count('class="sig sig-object py"') >= 100, "the API page documents too few objects"
     assert (html / "index.html").is_file()
 
 
 def test_check_html_catches_a_traceback(tmp_path):
     (tmp_path / "ok.html").write_text("<p>fine</p>")
+    book.check_html(tmp_path)
+    (tmp_path / "_modules").mkdir()  # viewcode's source listings may quote the marker
+    (tmp_path / "_modules" / "book.html").write_text('MARKERS = ("Traceback (most recent call last)",)')
     book.check_html(tmp_path)
     (tmp_path / "bad.html").write_text("<pre>Traceback (most recent call last):\n  ValueError</pre>")
     with pytest.raises(RuntimeError, match="bad.html"):
@@ -100,3 +106,153 @@ def test_cli_help_and_unknown_command(capsys):
 
     assert main(["--help"]) == 0 and "book" in capsys.readouterr().out
     assert main(["frobnicate"]) == 2
+
+
+# --- the runner never destroys files (issue 9, point 19); each test reproduces a failure seen on main -----------
+
+SOURCES = ("_toc.yml", "_config.yml", "README.md", "docs", "notebooks")
+
+
+def _snapshot(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def book_copy(tmp_path):
+    """A copy of the book's sources (the runner must leave every byte of it as it was)."""
+    import shutil
+
+    copy = tmp_path / "book"
+    copy.mkdir()
+    for name in SOURCES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, copy / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        else:
+            shutil.copy2(src, copy / name)
+    return copy
+
+
+def test_html_only_into_the_book_root_is_refused_and_changes_nothing(book_copy, capsys):
+    """On main, `--html-only --out .` deleted docs/ (rmtree of the copy's destination, which was its source)."""
+    before = _snapshot(book_copy)
+    assert book.main(["--root", str(book_copy), "--html-only", "--out", str(book_copy)]) == 1
+    assert "is or contains the book's root" in capsys.readouterr().err
+    assert _snapshot(book_copy) == before
+
+
+def test_out_dot_is_refused_before_any_chapter_runs(book_copy, monkeypatch, capsys):
+    """On main, `--out .` overwrote the committed notebooks/01_circumplex.ipynb with an executed copy."""
+    before = _snapshot(book_copy)
+    monkeypatch.chdir(book_copy)
+    assert book.main(["--profile", "smoke", "--only", "01", "--out", "."]) == 1
+    captured = capsys.readouterr()
+    assert "is or contains the book's root" in captured.err and "chapter 01" not in captured.out
+    assert _snapshot(book_copy) == before
+
+
+@pytest.mark.parametrize("where", [".", "..", "notebooks", "notebooks/executed", "docs/site"])
+def test_output_folders_holding_or_inside_the_sources_are_refused(book_copy, where):
+    with pytest.raises(book.OutputFolderError, match="book's root|inside the book's sources"):
+        book.check_output_folder(book_copy / where, book_copy)
+    with pytest.raises(book.OutputFolderError):
+        book.run_book("smoke", only=["00"], root=book_copy, out_dir=book_copy / where)
+    with pytest.raises(book.OutputFolderError):
+        book.build_html(book_copy, executed_dir=book_copy / "_build" / "executed", html_dir=book_copy / where)
+
+
+def test_separate_output_folders_are_accepted(book_copy, tmp_path):
+    assert book.check_output_folder(book_copy / "_build" / "executed", book_copy) == book_copy / "_build/executed"
+    assert book.check_output_folder(tmp_path / "elsewhere", book_copy) == tmp_path / "elsewhere"
+
+
+def test_html_only_into_a_readers_folder_keeps_the_readers_files(book_copy, tmp_path, capsys):
+    """On main, `--html-only --out DIR` deleted DIR/docs and overwrote DIR's README.md, _toc.yml and _config.yml."""
+    import shutil
+
+    mine = tmp_path / "mine"
+    shutil.copytree(book_copy / "notebooks", mine / "notebooks")  # stand-ins for executed copies
+    (mine / "docs").mkdir()
+    (mine / "docs" / "notes.md").write_text("my notes")
+    for name in ("README.md", "_toc.yml", "_config.yml"):
+        (mine / name).write_text(f"my {name}")
+    before = _snapshot(mine)
+    assert book.main(["--root", str(book_copy), "--html-only", "--out", str(mine)]) == 1
+    assert "was not written by the book runner" in capsys.readouterr().err
+    assert _snapshot(mine) == before, "a refused build must leave the folder as it was"
+
+
+def test_manifest_overwrites_and_removes_only_the_runners_files(tmp_path):
+    from affect_book.outputs import MANIFEST, OutputManifest, copy_claimed
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.md").write_text("a1")
+    (src / "sub" / "b.md").write_text("b1")
+    (out / "docs").mkdir(parents=True)
+    (out / "docs" / "readers.md").write_text("the reader's own file")
+    manifest = OutputManifest(out)
+    assert copy_claimed(src, out / "docs", manifest) == {"docs/a.md", "docs/sub/b.md"}
+    # a second run (a new manifest object, as in a new process) overwrites its own files and removes stale ones
+    (src / "a.md").write_text("a2")
+    (src / "sub" / "b.md").unlink()
+    again = OutputManifest(out)
+    assert again.files == {"docs/a.md", "docs/sub/b.md"}
+    written = copy_claimed(src, out / "docs", again)
+    assert again.remove_stale("docs", keep=written) == ["docs/sub/b.md"]
+    assert (out / "docs" / "a.md").read_text() == "a2" and not (out / "docs" / "sub" / "b.md").exists()
+    assert (out / "docs" / "readers.md").read_text() == "the reader's own file"
+    assert (out / MANIFEST).is_file()
+    # a file of the reader's in the way stops the copy before anything is written
+    (src / "readers.md").write_text("would overwrite")
+    (src / "a.md").write_text("a3")
+    with pytest.raises(book.OutputFolderError, match="readers.md.*not written by the book runner"):
+        copy_claimed(src, out / "docs", OutputManifest(out))
+    assert (out / "docs" / "a.md").read_text() == "a2"
+    assert (out / "docs" / "readers.md").read_text() == "the reader's own file"
+
+
+def test_a_corrupt_manifest_is_named(tmp_path):
+    from affect_book.outputs import MANIFEST, OutputManifest
+
+    (tmp_path / MANIFEST).write_text("{not json")
+    with pytest.raises(book.OutputFolderError, match=MANIFEST):
+        OutputManifest(tmp_path)
+
+
+@pytest.mark.notebooks
+def test_tiny_book_runs_builds_twice_and_prints_one_line_per_chapter(tmp_path, capfd):
+    """End to end on a one-chapter book: the console shows one line per chapter and no kernel warnings (issue 14,
+    point 8: over TCP every kernel printed an "unencrypted" warning); a rerun overwrites the runner's own files
+    and keeps a file the reader put in the site folder."""
+    import shutil
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell('PROFILE = "cpu"', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("print(PROFILE)")]
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "97_tiny.ipynb")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: README\nchapters:\n  - file: notebooks/97_tiny\n"
+                                       "  - file: docs/api\n")
+    (tmp_path / "README.md").write_text("# A tiny book\n")
+    shutil.copy2(ROOT / "_config.yml", tmp_path / "_config.yml")
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    before = _snapshot(tmp_path)
+    assert book.main(["--root", str(tmp_path), "--profile", "smoke", "--html"]) == 0
+    out, err = capfd.readouterr()
+    lines = out.splitlines()
+    assert [line for line in lines if line.startswith("chapter")] == [lines[1]] and "97_tiny" in lines[1]
+    assert len(lines) == 4 and lines[0].startswith("Running the book") and lines[3].startswith("HTML book built")
+    assert err == "", f"the run printed to stderr:\n{err}"
+    html = tmp_path / "_build" / "html"
+    # the API reference shows the numpydoc sections (napoleon): Parameters and Returns of run_book as field lists
+    api = (html / "docs" / "api.html").read_text()
+    entry = api[api.index('id="affect_book.book.run_book"'):]
+    entry = entry[:entry.index('id="affect_book.', 1)]  # up to the next documented object
+    assert re.search(r'class="field-list[^"]*".*?>\s*Parameters', entry, re.S), "no Parameters field list"
+    assert re.search(r">\s*Returns", entry) and "out_dir" in entry
+    (html / "readers_notes.txt").write_text("mine")
+    assert book.main(["--root", str(tmp_path), "--profile", "smoke", "--only", "97", "--html"]) == 0  # a rerun
+    assert (html / "readers_notes.txt").read_text() == "mine" and (html / "index.html").is_file()
+    assert {k: v for k, v in _snapshot(tmp_path).items() if not k.startswith("_build/")} == before

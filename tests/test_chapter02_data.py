@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import nbformat
 import papermill as pm
 import pytest
 

@@ -1,8 +1,8 @@
 """Published class counts of the benchmarks, with their sources, for chapters that run without the data.
 
-Every number here is copied from the book's reference notes (``shared/reference/FACTS.md``, sections 2 and 3),
-which record where each was read. Chapters print these tables and, given ``DATA_ROOT``, recompute the same
-counts from the reader's copy (:func:`affect_book.data.sources.summary`) beside them.
+Every number here is copied from the publication named in its entry's ``source``. Chapters print these tables and,
+given ``DATA_ROOT``, recompute the same counts from the reader's copy (:func:`affect_book.data.sources.summary`)
+beside them.
 """
 
 from __future__ import annotations
@@ -18,9 +18,29 @@ __all__ = ["PUBLISHED", "PublishedCounts", "published_counts", "published_table"
 
 @dataclass(frozen=True)
 class PublishedCounts:
-    """Expression counts of one split as published. ``counts``: class name (canonical) -> images or frames;
-    ``rows``: all rows of the split including those without an expression label (None if not published);
-    ``extra``: other published numbers of the split (e.g. AU positives)."""
+    """Expression counts of one split as published.
+
+    Parameters
+    ----------
+    key : str
+        The entry's name in :data:`PUBLISHED`, e.g. ``"affectnet-train"``.
+    dataset : str
+        The data source (``"affectnet"`` or ``"affwild2"``).
+    split : str
+        ``"train"`` or ``"val"``.
+    classes : tuple of str
+        The class set, in label order.
+    counts : dict of str to int
+        Class name (canonical) -> images or frames.
+    source : str
+        Where the numbers were published (authors, year, title, venue).
+    rows : int, optional
+        All rows of the split including those without an expression label (None if not published).
+    note : str, default ""
+        What a reader should know about the numbers.
+    extra : dict of str to int, optional
+        Other published numbers of the split (e.g. AU positives).
+    """
 
     key: str
     dataset: str
@@ -40,11 +60,12 @@ class PublishedCounts:
 
 _AFFECTNET_SOURCE = ("Mollahosseini, Hasani & Mahoor (2017), AffectNet: A Database for Facial Expression, Valence, "
                      "and Arousal Computing in the Wild, IEEE Trans. Affective Computing; manually annotated "
-                     "training set, 8 classes (FACTS.md section 3)")
+                     "training set, 8 classes")
 _SAW2_SOURCE = ("Kollias (2022), ABAW: Learning from Synthetic Data & Multi-Task Learning Challenges (ABAW4, "
-                "ECCV workshops); s-Aff-Wild2 multi-task annotation files, valid expression labels "
-                "(FACTS.md section 2)")
-_EXPR_SOURCE = "ABAW5/6 uni-task expression track of Aff-Wild2, training set (FACTS.md section 2)"
+                "ECCV workshops); s-Aff-Wild2 multi-task annotation files, valid expression labels")
+_EXPR_SOURCE = ("Kollias et al. (2023), ABAW: Valence-Arousal Estimation, Expression Recognition, Action Unit "
+                "Detection & Emotional Reaction Intensity Estimation Challenges (ABAW5, CVPR workshops); uni-task "
+                "expression track of Aff-Wild2 (also ABAW6), training set")
 
 PUBLISHED: dict[str, PublishedCounts] = {p.key: p for p in (
     PublishedCounts("affectnet-train", "affectnet", "train", CLASS_SETS["affectnet8"],
@@ -72,7 +93,23 @@ PUBLISHED: dict[str, PublishedCounts] = {p.key: p for p in (
 
 
 def published_counts(key: str) -> pd.Series:
-    """Published expression counts of ``key`` (see :data:`PUBLISHED`) as a Series indexed by class name."""
+    """Published expression counts of one split.
+
+    Parameters
+    ----------
+    key : str
+        One of :data:`PUBLISHED`'s keys, e.g. ``"s-affwild2-train"``.
+
+    Returns
+    -------
+    pandas.Series
+        Counts indexed by class name, in the class set's label order, named ``key``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown key, listing the known ones.
+    """
     if key not in PUBLISHED:
         raise ValueError(f"no published counts {key!r}; expected one of {sorted(PUBLISHED)}")
     entry = PUBLISHED[key]
@@ -80,7 +117,14 @@ def published_counts(key: str) -> pd.Series:
 
 
 def published_table() -> pd.DataFrame:
-    """One row per published split: dataset, split, classes, expression labels, rows, source."""
+    """Every published split as a table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per entry of :data:`PUBLISHED`, indexed by key: dataset, split, classes, expression labels, rows,
+        source.
+    """
     return pd.DataFrame([{"key": p.key, "dataset": p.dataset, "split": p.split, "classes": len(p.classes),
                           "expression labels": p.total, "rows": p.rows, "source": p.source}
                          for p in PUBLISHED.values()]).set_index("key")
