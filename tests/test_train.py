@@ -8,6 +8,7 @@ import torch
 
 from affect_book.cache import config_hash
 from affect_book.data import ArrayDataset
+from affect_book.runs import run_key
 from affect_book.train import TrainConfig, train, validate_config
 
 CLASSES = ("Neutral", "Happy", "Sad", "Anger")
@@ -45,7 +46,7 @@ def test_exact_resume_matches_an_uninterrupted_run(sets, tmp_path):
     full = train(config, train_set, val_set, test_set, root=tmp_path / "a", progress=False)
     with pytest.raises(KeyboardInterrupt):
         train(config, train_set, val_set, test_set, root=tmp_path / "b", stop_after_epoch=1, progress=False)
-    assert (tmp_path / "b" / config_hash(config) / "checkpoint.pt").is_file()
+    assert (tmp_path / "b" / run_key(config, train_set, val_set, test_set) / "checkpoint.pt").is_file()
     resumed = train(config, train_set, val_set, test_set, root=tmp_path / "b", progress=False)
     a, b = full.model_state(), resumed.model_state()
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -82,7 +83,8 @@ def test_config_hash_changes_with_every_field():
                "cost_fill": (("Other", (0.0, 0.0)),),
                "lambda_au": 0.5, "epochs": 9, "batch_size": 7, "lr": 0.1, "weight_decay": 0.2, "warmup_epochs": 2.0,
                "grad_clip": 1.0, "seed": 3, "profile": "gpu", "device": "cuda", "amp": False,
-               "channels_last": False, "compile": True, "augment": False, "au_threshold": 0.4, "version": 99}
+               "channels_last": False, "compile": True, "augment": False, "crop": 0.25, "au_threshold": 0.4,
+               "version": 99}
     assert set(changed) == {f.name for f in dataclasses.fields(TrainConfig)}
     for name, value in changed.items():
         digest = config_hash(dataclasses.replace(base, **{name: value}))
@@ -203,4 +205,5 @@ def test_train_command_line(tmp_path, monkeypatch, capsys):
     assert main(["train", "--config", str(tmp_path / "run.json"), "--set", "backbone=\"resnet19\""]) == 2
     assert "resnet19" in capsys.readouterr().err
     assert main(["train", "--config", str(tmp_path / "run.json"), "--set", "epoch=3"]) == 2
-    assert "unknown config key" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "config key='epoch' is not valid" in err and "Did you mean 'epochs'" in err
