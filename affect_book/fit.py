@@ -48,8 +48,31 @@ def _build(config: TrainConfig, device: torch.device, world: int, steps: int):
 
 def check_finite(config: TrainConfig, key: str, epoch: int, names: list[str], step_terms: list[torch.Tensor],
                   model, world: int) -> None:
-    """Raise :class:`TrainingDiverged` when a step of this epoch had a non-finite loss term or the weights are
-    no longer finite (one host synchronisation per epoch; under DDP every rank raises together)."""
+    """Raise :class:`~affect_book.train.TrainingDiverged` when a step of this epoch had a non-finite loss term or
+    the weights are no longer finite (one host synchronisation per epoch; under DDP every rank raises together).
+
+    Parameters
+    ----------
+    config : TrainConfig
+        The run (its ``lr`` and ``grad_clip`` are quoted in the message).
+    key : str
+        The run key.
+    epoch : int
+        0-based index of the epoch just trained (= the number of epochs already checkpointed).
+    names : list of str
+        Names of the columns of ``step_terms`` (``loss``, then the terms).
+    step_terms : list of torch.Tensor
+        One (len(names),) tensor per step of the epoch.
+    model : torch.nn.Module
+        The model, whose parameters must be finite.
+    world : int
+        Number of DDP ranks.
+
+    Raises
+    ------
+    TrainingDiverged
+        Naming the epoch, the first bad step and the non-finite terms.
+    """
     values = torch.stack(step_terms).cpu()
     bad_steps = (~torch.isfinite(values)).any(1).nonzero().flatten()
     weights_ok = all(bool(torch.isfinite(p).all()) for p in model.parameters())
@@ -66,7 +89,8 @@ def check_finite(config: TrainConfig, key: str, epoch: int, names: list[str], st
         where = (f"non-finite loss in epoch {epoch + 1}, step {step + 1} of {len(step_terms)} ({terms}; "
                  f"every term: {', '.join(f'{n} = {v:.4g}' for n, v in zip(names, row.tolist()))})")
     else:
-        where = f"the weights became non-finite in epoch {epoch + 1} (on another rank or after the last step)"
+        where = (f"the weights became non-finite in epoch {epoch + 1} although every loss of this rank was finite "
+                 f"(a gradient overflowed)")
     raise TrainingDiverged(f"training diverged: {where}. Run {key} was not recorded as finished; {kept}. "
                            f"Lower the learning rate (lr={config.lr:g}) or clip gradients (grad_clip="
                            f"{config.grad_clip:g}).")

@@ -5,39 +5,19 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from toy import CLASSES, toy, toy_config
 
 from affect_book.cache import config_hash
-from affect_book.data import ArrayDataset
 from affect_book.runs import run_key
 from affect_book.train import TrainConfig, train, validate_config
-
-CLASSES = ("Neutral", "Happy", "Sad", "Anger")
-
-
-def _toy(n, seed, size=16):
-    """Learnable toy images: the class sets the mean brightness of one colour channel; labels partly missing."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, len(CLASSES), n)
-    images = rng.integers(0, 60, (n, size, size, 3)).astype(np.uint8)
-    images[np.arange(n), :, :, y % 3] += np.uint8(120)
-    va = np.stack([np.where(y == 1, 0.8, -0.4), np.where(y == 3, 0.7, 0.0)], 1) + rng.normal(0, 0.1, (n, 2))
-    va = np.clip(va, -1, 1)
-    va[rng.random(n) < 0.2] = np.nan
-    au = rng.integers(0, 2, (n, 12))
-    au[rng.random(n) < 0.3] = -1
-    y[rng.random(n) < 0.1] = -1
-    return ArrayDataset(images, y, va, au, [f"s{i % 7}" for i in range(n)], CLASSES, "toy")
 
 
 @pytest.fixture(scope="module")
 def sets():
-    return _toy(192, 0), _toy(64, 1), _toy(64, 2)
+    return toy(192, 0), toy(64, 1), toy(64, 2)
 
 
-def _config(**kw):
-    base = dict(classes=CLASSES, width=4, epochs=3, batch_size=32, lr=3e-3, device="cpu", lambda_ot=0.5, cost="va",
-                profile="smoke")
-    return TrainConfig(**{**base, **kw})
+_config = toy_config
 
 
 def test_exact_resume_matches_an_uninterrupted_run(sets, tmp_path):
