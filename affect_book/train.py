@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from . import metrics
+from .arrays import to_numpy
 from .cache import cache_root, config_hash, file_lock
 from .models import BACKBONES
 from .runs import load_finished, run_key
@@ -303,7 +304,7 @@ def _arrays(dataset) -> dict:
 
 def _images(images, rows) -> torch.Tensor:
     """The (B, 3, H, W) uint8 batch of ``rows`` (a tensor or slice) from (N, H, W, 3) images."""
-    rows = rows.numpy() if isinstance(rows, torch.Tensor) else rows
+    rows = rows if isinstance(rows, slice) else to_numpy(rows)
     batch = np.array(images[rows]) if isinstance(rows, slice) else np.take(images, rows, axis=0)  # own copies
     return torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()
 

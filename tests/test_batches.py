@@ -25,3 +25,15 @@ def test_random_crop_is_a_shift_by_its_draws():
     g = torch.Generator().manual_seed(3)
     oy, ox = torch.randint(0, 5, (2,), generator=g), torch.randint(0, 5, (2,), generator=g)
     assert torch.equal(out, shift_images(images, torch.stack([oy, ox], 1) - 2))
+
+
+def test_to_numpy_converts_tensors_frames_and_lists():
+    import pandas as pd
+
+    from affect_book.arrays import to_numpy
+
+    t = torch.tensor([1.5, -2.0], dtype=torch.bfloat16, requires_grad=True)
+    assert to_numpy(t).dtype == np.float32 and to_numpy(t).tolist() == [1.5, -2.0]
+    assert to_numpy(torch.tensor([1, 2])).dtype == np.int64
+    assert to_numpy(pd.Series([1, 2]), dtype=float).tolist() == [1.0, 2.0]
+    assert to_numpy([[1, 2]]).shape == (1, 2)

@@ -16,6 +16,8 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from ..arrays import to_numpy
+
 __all__ = ["flip_images", "iterate_batches", "random_crop", "random_flip", "shift_images", "to_float"]
 
 
@@ -76,7 +78,7 @@ def flip_images(images: torch.Tensor, flip) -> torch.Tensor:
     torch.Tensor
         A new (B, C, H, W) batch.
     """
-    flip = flip.tolist() if isinstance(flip, torch.Tensor) else list(flip)
+    flip = to_numpy(flip).astype(bool).tolist()
     out = images.clone()
     for i, do in enumerate(flip):
         if do:
@@ -101,7 +103,7 @@ def shift_images(images: torch.Tensor, offsets) -> torch.Tensor:
         A new (B, C, H, W) batch, same dtype.
     """
     b, c, h, w = images.shape
-    offsets = torch.as_tensor(offsets).reshape(b, 2).tolist()
+    offsets = to_numpy(offsets).astype(np.int64).reshape(b, 2).tolist()
     out = torch.zeros_like(images)
     for i, (dy, dx) in enumerate(offsets):
         y0, y1, x0, x1 = max(0, dy), min(h, h + dy), max(0, dx), min(w, w + dx)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..circumplex import CLASS_SETS
+from ..params import check_choice
 
 __all__ = ["PUBLISHED", "PublishedCounts", "published_counts", "published_table"]
 
@@ -73,8 +74,7 @@ PUBLISHED: dict[str, PublishedCounts] = {p.key: p for p in (
 
 def published_counts(key: str) -> pd.Series:
     """Published expression counts of ``key`` (see :data:`PUBLISHED`) as a Series indexed by class name."""
-    if key not in PUBLISHED:
-        raise ValueError(f"no published counts {key!r}; expected one of {sorted(PUBLISHED)}")
+    check_choice("published counts key", key, sorted(PUBLISHED))
     entry = PUBLISHED[key]
     return pd.Series(entry.counts, name=key).reindex(list(entry.classes))
 
