@@ -23,9 +23,10 @@ import torch
 from .cache import atomic_write_bytes, config_hash
 from .data.batches import flip_images, shift_images
 from .models import build_model
-from .runs import load_checkpoint, move_aside, rng_state, save_torch, set_rng_state, write_log
-from .train import (RunResult, TrainConfig, TrainingDiverged, _arrays, _autocast, _distributed, _images, _schedule,
-                    cost_tensor, evaluate, multitask_loss)
+from .runs import (RunResult, TrainingDiverged, load_checkpoint, move_aside, rng_state, save_torch, set_rng_state,
+                   write_log)
+from .train import (TrainConfig, _arrays, _autocast, _distributed, _images, _schedule, cost_tensor, evaluate,
+                    multitask_loss)
 
 __all__ = ["check_finite", "fit"]
 

@@ -16,6 +16,7 @@ import io
 import json
 import random
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -23,12 +24,55 @@ import torch
 
 from .cache import atomic_write_bytes, config_hash
 
-__all__ = ["CHECKPOINT_KEYS", "RESULT_KEYS", "load_checkpoint", "load_finished", "move_aside", "rng_state",
-           "run_key", "save_torch", "set_rng_state", "write_log"]
+__all__ = ["CHECKPOINT_KEYS", "RESULT_KEYS", "RunResult", "TrainingDiverged", "load_checkpoint", "load_finished",
+           "move_aside", "rng_state", "run_key", "save_torch", "set_rng_state", "write_log"]
 
 #: What a checkpoint and a finished record must hold to be used.
 CHECKPOINT_KEYS = ("model", "optimiser", "scheduler", "rng", "epoch", "history", "best_epoch", "best_score")
 RESULT_KEYS = ("history", "best_epoch", "val_metrics", "test_metrics", "has_predictions")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the weights became non-finite: the run stopped, no result was recorded."""
+
+
+@dataclass
+class RunResult:
+    """A finished run: its directory, config hash, per-epoch history, best epoch, validation and test metrics,
+    the path of the saved test predictions (``predictions.npz``), whether it was loaded rather than trained, the
+    measured training rate, and ``run_key``, the name of its folder (config hash and data fingerprints)."""
+
+    run_dir: Path
+    config_hash: str
+    history: list[dict]
+    best_epoch: int
+    val_metrics: dict
+    test_metrics: dict
+    predictions_path: Path | None
+    loaded_from_cache: bool = False
+    images_per_second: float = float("nan")
+    run_key: str | None = None
+
+    def predictions(self) -> dict[str, np.ndarray]:
+        """The saved test predictions.
+
+        Returns
+        -------
+        dict
+            ``logits``, ``va``, ``au_prob``, ``features``, ``expression``, ``va_true``, ``au_true``, ``index``.
+        """
+        with np.load(self.predictions_path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+
+    def model_state(self) -> dict:
+        """The best epoch's weights.
+
+        Returns
+        -------
+        dict
+            The model's state dict (``torch.load(..., weights_only=True)``).
+        """
+        return torch.load(self.run_dir / "best_model.pt", map_location="cpu", weights_only=True)
 
 
 def run_key(config, train_set, val_set, test_set=None) -> str:

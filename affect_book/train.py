@@ -43,7 +43,7 @@ from . import metrics
 from .arrays import to_numpy
 from .cache import cache_root, config_hash, file_lock
 from .models import BACKBONES
-from .runs import load_finished, run_key
+from .runs import RunResult, TrainingDiverged, load_finished, run_key
 
 __all__ = ["RunResult", "TrainConfig", "TrainingDiverged", "config_from_dict", "evaluate", "train",
            "validate_config"]
@@ -143,6 +143,7 @@ def validate_config(config: TrainConfig, classes_known: bool = True) -> None:
     from .configs import coerce_values
     from .device import DEVICES
     from .params import ParameterError, check_choice
+    from .profiles import PROFILES
 
     def bad(name, value, expected):
         raise ParameterError(f"TrainConfig.{name}={value!r} is not valid; expected {expected}")
@@ -154,6 +155,7 @@ def validate_config(config: TrainConfig, classes_known: bool = True) -> None:
         check_choice("TrainConfig.cost", config.cost, list(dict.fromkeys((*COSTS, "matrix"))))
     check_choice("TrainConfig.norm", config.norm, ("batch", "group"))
     check_choice("TrainConfig.device", config.device, DEVICES)
+    check_choice("TrainConfig.profile", config.profile, PROFILES)
     for name in ("lambda_ot", "lambda_va", "lambda_au", "weight_decay", "dropout", "warmup_epochs", "grad_clip"):
         if getattr(config, name) < 0:
             bad(name, getattr(config, name), "a finite number >= 0")
@@ -231,6 +233,25 @@ def multitask_loss(out: dict, batch: dict, config: TrainConfig, cost: torch.Tens
 
     Each term is normalized over the labelled entries of the batch; a batch without a label for a task contributes
     0 for that task.
+
+    Parameters
+    ----------
+    out : dict
+        The model's outputs: ``logits`` (B, classes), ``va`` (B, 2), ``au_logits`` (B, 12).
+    batch : dict
+        The labels: ``expression`` (B,), ``va`` (B, 2), ``au`` (B, 12), missing ones marked as in
+        :class:`~affect_book.data.base.ArrayDataset`.
+    config : TrainConfig
+        The loss weights and the expression term.
+    cost : torch.Tensor or None
+        The OT term's (classes, classes) cost (:func:`cost_tensor`), None for no OT term.
+    counts : np.ndarray, optional
+        Training class counts (the rare-class controls need them).
+
+    Returns
+    -------
+    tuple
+        (total loss, dict of the terms before weighting: ``expression``, and ``ot``, ``va``, ``au`` when used).
     """
     from . import losses as L
 
@@ -248,49 +269,6 @@ def multitask_loss(out: dict, batch: dict, config: TrainConfig, cost: torch.Tens
         terms["au"] = L.masked_bce_with_logits(out["au_logits"], batch["au"])
         total = total + config.lambda_au * terms["au"]
     return total, terms
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss or the weights became non-finite: the run stopped, no result was recorded."""
-
-
-@dataclass
-class RunResult:
-    """A finished run: its directory, config hash, per-epoch history, best epoch, validation and test metrics,
-    the path of the saved test predictions (``predictions.npz``), whether it was loaded rather than trained, the
-    measured training rate, and ``run_key``, the name of its folder (config hash and data fingerprints)."""
-
-    run_dir: Path
-    config_hash: str
-    history: list[dict]
-    best_epoch: int
-    val_metrics: dict
-    test_metrics: dict
-    predictions_path: Path | None
-    loaded_from_cache: bool = False
-    images_per_second: float = float("nan")
-    run_key: str | None = None
-
-    def predictions(self) -> dict[str, np.ndarray]:
-        """The saved test predictions.
-
-        Returns
-        -------
-        dict
-            ``logits``, ``va``, ``au_prob``, ``features``, ``expression``, ``va_true``, ``au_true``, ``index``.
-        """
-        with np.load(self.predictions_path, allow_pickle=False) as f:
-            return {k: f[k] for k in f.files}
-
-    def model_state(self) -> dict:
-        """The best epoch's weights.
-
-        Returns
-        -------
-        dict
-            The model's state dict (``torch.load(..., weights_only=True)``).
-        """
-        return torch.load(self.run_dir / "best_model.pt", map_location="cpu", weights_only=True)
 
 
 def _arrays(dataset) -> dict:

@@ -64,6 +64,7 @@ def test_json_values_follow_the_same_rules():
     ({"grad_clip": float("nan")}, "grad_clip=nan"), ({"batch_size": "32"}, "batch_size='32'"),
     ({"backbone": "resnet19"}, "Did you mean 'resnet18'"), ({"device": "gpu"}, "TrainConfig.device='gpu'"),
     ({"crop": 0.5}, "crop=0.5"), ({"au_threshold": 1.0}, "au_threshold=1.0"),
+    ({"profile": "cpuu"}, "TrainConfig.profile=.cpuu.*Did you mean .cpu."),
 ])
 def test_validate_config_requires_types_and_finite_values(change, message):
     """Issue 9, point 20: lr: Infinity used to be accepted."""
