@@ -100,6 +100,15 @@ def main(argv: Sequence[str] | None = None) -> int:
               '{"dataset": "synthetic", "data": {"preset": "affwild2"}, "epochs": 3}', file=sys.stderr)
         return 2
     try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted; resume with the same command", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Check the config, load the data, train, print the result (``main`` without the interrupt handling)."""
+    try:
         values = _checked_values(args.config, args.set)
     except ValueError as err:
         print(f"{PROG}: {err}", file=sys.stderr)
@@ -125,9 +134,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                               "config_hash": result.config_hash, "best_epoch": result.best_epoch,
                               "val": result.val_metrics, "test": result.test_metrics,
                               "loaded_from_cache": result.loaded_from_cache}, indent=1, default=float))
-    except KeyboardInterrupt:
-        print(f"\n{PROG}: interrupted; resume with the same command", file=sys.stderr)
-        return 130
     except TrainingDiverged as err:
         print(f"{PROG}: {err}", file=sys.stderr)
         return 1
