@@ -25,8 +25,7 @@ from .data.batches import flip_images, shift_images
 from .models import build_model
 from .runs import (RunResult, TrainingDiverged, load_checkpoint, move_aside, rng_state, save_torch, set_rng_state,
                    write_log)
-from .train import (TrainConfig, _arrays, _autocast, _distributed, _images, _schedule, cost_tensor, evaluate,
-                    multitask_loss)
+from .train import TrainConfig, _arrays, _autocast, _distributed, _images, _schedule, evaluate, multitask_loss
 
 __all__ = ["check_finite", "fit"]
 
@@ -98,7 +97,7 @@ def check_finite(config: TrainConfig, key: str, epoch: int, names: list[str], st
 
 
 def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_set, stop_after_epoch: int | None,
-         progress: bool, log) -> RunResult:
+        progress: bool, log, cost: torch.Tensor | None, counts: np.ndarray) -> RunResult:
     """Train (or resume) the run in ``folder`` and record it; the caller (:func:`affect_book.train.train`) has
     checked the config and holds the folder's lock.
 
@@ -118,6 +117,10 @@ def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_se
         Bars where they suit the output, and one line per epoch.
     log : callable
         Receives the lines and reports.
+    cost : torch.Tensor or None
+        The OT term's cost (:func:`~affect_book.train.cost_tensor`).
+    counts : np.ndarray
+        Training class counts (for the rare-class controls).
 
     Returns
     -------
@@ -137,13 +140,6 @@ def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_se
     data = _arrays(train_set)
     steps = math.ceil(len(data["image"]) / config.batch_size)
     model, optimiser, scheduler = _build(config, device, world, steps)
-    cost = cost_tensor(config)
-    counts = np.bincount(np.asarray(train_set.expression)[np.asarray(train_set.expression) >= 0],
-                         minlength=len(config.classes)).astype(float)
-    if config.expression_loss not in ("ce", "focal", "label_smoothing", "confidence_penalty") and (counts == 0).any():
-        empty = [c for c, n in zip(config.classes, counts) if n == 0]
-        raise ValueError(f"expression_loss={config.expression_loss!r} needs every class in the training set; "
-                         f"{empty} have no labelled sample")
     history, best_epoch, best_score, start_epoch = [], -1, -math.inf, 0
     checkpoint = folder / "checkpoint.pt"
     state = load_checkpoint(checkpoint, log)

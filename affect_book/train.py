@@ -406,6 +406,15 @@ def train(config: TrainConfig, train_set, val_set, test_set=None, root: Path | N
     for name, ds in (("train_set", train_set), ("val_set", val_set), ("test_set", test_set)):
         if ds is not None and tuple(ds.classes) != tuple(config.classes):
             raise ValueError(f"{name} has classes {list(ds.classes)}; the config expects {list(config.classes)}")
+        if ds is not None and len(ds) == 0:
+            raise ValueError(f"{name} is empty; a run needs images to train on and to score")
+    cost = cost_tensor(config)
+    counts = np.bincount(np.asarray(train_set.expression)[np.asarray(train_set.expression) >= 0],
+                         minlength=len(config.classes)).astype(float)
+    if config.expression_loss not in ("ce", "focal", "label_smoothing", "confidence_penalty") and (counts == 0).any():
+        empty = [c for c, n in zip(config.classes, counts) if n == 0]
+        raise ValueError(f"expression_loss={config.expression_loss!r} needs every class in the training set; "
+                         f"{empty} have no labelled sample")
     key = run_key(config, train_set, val_set, test_set)
     folder = (Path(root) if root is not None else cache_root() / "runs") / key
     rank, world = _distributed()
@@ -423,7 +432,7 @@ def train(config: TrainConfig, train_set, val_set, test_set=None, root: Path | N
                              run_key=key)
         from .fit import fit
 
-        return fit(config, key, folder, train_set, val_set, test_set, stop_after_epoch, progress, log)
+        return fit(config, key, folder, train_set, val_set, test_set, stop_after_epoch, progress, log, cost, counts)
 
 
 def config_from_dict(values: dict[str, Any], classes: Sequence[str] | None = None) -> TrainConfig:
