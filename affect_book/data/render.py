@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..facs import RENDERED_AUS
+from ..params import check_choice
 
 __all__ = ["FACE_PARAMETERS", "NUISANCE_PARAMETERS", "render_faces", "au_index"]
 
@@ -65,8 +66,7 @@ NUISANCE_PARAMETERS: tuple[str, ...] = (
 
 def au_index(au: int) -> int:
     """Position of an action unit in the renderer's AU axis (``RENDERED_AUS`` order)."""
-    if au not in _AU_POS:
-        raise ValueError(f"AU{au} is not rendered; expected one of {list(RENDERED_AUS)}")
+    check_choice("rendered AU", au, RENDERED_AUS)
     return _AU_POS[au]
 
 

@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..params import check_choice
 from .records import RecordIndex, format_skipped
 
 __all__ = ["SOURCES", "Source", "SourceNotAvailable", "get_records", "load", "load_splits", "register_source",
@@ -80,8 +81,7 @@ register_source("synthetic", None, needs_root=False, description="the face simul
 
 
 def _source(name: str) -> Source:
-    if name not in SOURCES:
-        raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(SOURCES)}")
+    check_choice("dataset", name, sorted(SOURCES))
     source = SOURCES[name]
     if source.loader is None or source.unavailable:
         raise SourceNotAvailable(source.unavailable or f"dataset {name!r} has no loader")
