@@ -105,9 +105,30 @@ def index(root: str | os.PathLike, split: str = "train", layout: str = "auto", c
           numeric_order: str | None = None) -> RecordIndex:
     """Read one split of AffectNet into a :class:`~affect_book.data.records.RecordIndex` (no image decoded).
 
-    ``layout``: ``auto``, ``original``, ``npy`` or ``folders``; ``classes``: ``affectnet8`` or ``affectnet7``;
-    ``numeric_order``: only for folder copies with purely numeric folder names, ``"affectnet"`` (0 Neutral ...)
-    or ``"alphabetical"`` (0 Anger ...).
+    Parameters
+    ----------
+    root : str or PathLike
+        The folder of the copy.
+    split : str
+        ``train`` or ``val`` (also ``training``, ``validation``, ``valid``); ``test`` for folder copies with one.
+    layout : str
+        ``auto``, ``original``, ``npy`` or ``folders``.
+    classes : str
+        ``affectnet8`` or ``affectnet7``.
+    numeric_order : str, optional
+        Only for folder copies with purely numeric folder names: ``"affectnet"`` (0 Neutral ...) or
+        ``"alphabetical"`` (0 Anger ...).
+
+    Returns
+    -------
+    RecordIndex
+        Rows left out (codes outside the task, missing images, repeated rows) are counted by reason in
+        ``skipped``.
+
+    Raises
+    ------
+    DataFormatError
+        A malformed annotation file (not UTF-8, a bad header or field), naming the file and the line.
     """
     root = Path(root).expanduser()
     split = _split_name(split)

@@ -125,8 +125,28 @@ def index(root: str | os.PathLike, split: str = "train", layout: str = "auto",
           track: str | Sequence[str] | None = "all") -> RecordIndex:
     """Read one split of Aff-Wild2 into a :class:`~affect_book.data.records.RecordIndex` (no image decoded).
 
-    ``layout``: ``auto`` (multitask files win when both are present), ``unitask`` or ``multitask``;
-    ``track`` (uni-task only): ``all`` or any of ``va``, ``expr``, ``au``.
+    Parameters
+    ----------
+    root : str or PathLike
+        The folder of the copy.
+    split : str
+        ``train`` or ``val`` (also ``training``, ``validation``, ``valid``).
+    layout : str
+        ``auto`` (multitask files win when both are present), ``unitask`` or ``multitask``.
+    track : str or sequence of str, optional
+        Uni-task only: ``all`` or any of ``va``, ``expr``, ``au``.
+
+    Returns
+    -------
+    RecordIndex
+        Frames left out (no valid label, no image, repeated rows) are counted by reason in ``skipped``; the notes
+        report videos whose tracks differ in length and files that are not ``.txt`` annotations.
+
+    Raises
+    ------
+    DataFormatError
+        A malformed annotation file (not UTF-8, a bad header or value, two files of one video), naming the file
+        and the line.
     """
     root = Path(root).expanduser()
     split = _split_name(split)

@@ -51,9 +51,10 @@ from typing import Callable
 import numpy as np
 
 from ..cache import atomic_write_bytes, cache_root, config_hash, file_lock
+from .decode import UnusableImage, decode_face
 from .records import RecordIndex, format_skipped
 
-__all__ = ["FORMAT_VERSION", "CorruptCacheError", "PreparedCache", "cache_dir_for", "decode_face", "open_prepared",
+__all__ = ["FORMAT_VERSION", "CorruptCacheError", "PreparedCache", "cache_dir_for", "open_prepared",
            "prepare", "records_fingerprint"]
 
 #: Bumped whenever the decoding or the cache layout changes, so old caches are not reused.
@@ -72,53 +73,18 @@ class CorruptCacheError(RuntimeError):
         super().__init__(f"damaged prepared cache file {self.file}: {reason}")
 
 
-class UnusableImage(Exception):
-    """An image that cannot be decoded or cropped; ``reason`` is the count key."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-def decode_face(path: str | os.PathLike, box=(-1, -1, -1, -1), size: int = 112) -> np.ndarray:
-    """Decode an image, crop the face box (``x, y, width, height`` in source pixels; -1s: no crop, the image is
-    the face), resize to ``size`` x ``size`` (bilinear, antialiased; aspect not kept) and return (size, size, 3)
-    uint8 RGB. Large JPEGs are decoded at a reduced scale first (libjpeg DCT scaling), never below ``size``.
-
-    Raises :class:`UnusableImage` with a reason for unreadable files and boxes outside the image.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as img:
-            width, height = img.size
-            x, y, w, h = (int(v) for v in box)
-            has_box = w > 0 and h > 0
-            region_w, region_h = (w, h) if has_box else (width, height)
-            if img.format == "JPEG":
-                scale_request = (max(1, -(-width * size // region_w)), max(1, -(-height * size // region_h)))
-                img.draft("RGB", scale_request)
-            scale = img.size[0] / width
-            img = img.convert("RGB")
-            if has_box:
-                x0, y0 = max(0, x), max(0, y)
-                x1, y1 = min(width, x + w), min(height, y + h)
-                if x1 <= x0 or y1 <= y0:
-                    raise UnusableImage("face box outside the image")
-                img = img.crop((round(x0 * scale), round(y0 * scale), max(round(x1 * scale), round(x0 * scale) + 1),
-                                max(round(y1 * scale), round(y0 * scale) + 1)))
-            img = img.resize((size, size), Image.Resampling.BILINEAR)
-            return np.asarray(img, dtype=np.uint8)
-    except UnusableImage:
-        raise
-    except FileNotFoundError:
-        raise UnusableImage("image missing") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        raise UnusableImage("image unreadable (corrupt or not an image)") from None
-
-
 def records_fingerprint(records: RecordIndex) -> str:
-    """SHA-256 over the paths, boxes and labels of the records (the identity of what a cache holds)."""
+    """SHA-256 over the paths, boxes and labels of the records (the identity of what a cache holds).
+
+    Parameters
+    ----------
+    records : RecordIndex
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
     digest = hashlib.sha256()
     digest.update("\n".join(map(str, records.paths)).encode())
     digest.update("\n".join(map(str, records.subject)).encode())
@@ -135,7 +101,19 @@ def _config(records: RecordIndex, image_size: int, chunk_size: int) -> dict:
 
 
 def cache_dir_for(records: RecordIndex, image_size: int = 112, chunk_size: int = 512) -> Path:
-    """Where :func:`prepare` puts the cache of these records by default: ``cache_root()/prepared/<hash>``."""
+    """Where :func:`prepare` puts the cache of these records by default.
+
+    Parameters
+    ----------
+    records : RecordIndex
+    image_size, chunk_size : int
+        As for :func:`prepare`.
+
+    Returns
+    -------
+    Path
+        ``cache_root()/prepared/<hash>``, the hash over the records and the settings.
+    """
     return cache_root() / "prepared" / config_hash(_config(records, image_size, chunk_size))
 
 

@@ -255,7 +255,19 @@ def load_splits(dataset: str, root: str | os.PathLike | None = None, profile: st
 
 
 def summary_of(records, dataset: str, split: str) -> dict:
-    """The summary dict (see :func:`summary`) of a RecordIndex or an ArrayDataset already loaded."""
+    """The summary dict (see :func:`summary`) of a RecordIndex or an ArrayDataset already loaded.
+
+    Parameters
+    ----------
+    records : RecordIndex or ArrayDataset
+    dataset, split : str
+        Names recorded in the result.
+
+    Returns
+    -------
+    dict
+        As :func:`summary`.
+    """
     counts = records.label_counts()
     skipped = dict(records.skipped) if isinstance(records, RecordIndex) else {}
     return {"dataset": dataset, "split": split, "n_records": counts["n_records"],
@@ -266,9 +278,17 @@ def summary_of(records, dataset: str, split: str) -> dict:
 def summary(dataset: str, root: str | os.PathLike | None = None, split: str = "train", **options) -> dict:
     """Counts of one split without decoding any image.
 
-    Returns ``{"dataset", "split", "n_records", "expression_counts" (class name -> count), "valid" (expression,
-    va, au -> number of records with that label), "skipped" (reason -> count)}``. The loader's notes (a detected
-    label order, a layout) are on the records: ``get_records(...).notes``.
+    Parameters
+    ----------
+    dataset, root, split, **options
+        As for :func:`get_records`.
+
+    Returns
+    -------
+    dict
+        ``{"dataset", "split", "n_records", "expression_counts" (class name -> count), "valid" (expression, va,
+        au -> number of records with that label), "skipped" (reason -> count)}``. The loader's notes (a detected
+        label order, a layout, repeated rows) are on the records: ``get_records(...).notes``.
     """
     return summary_of(get_records(dataset, root, split, **options), dataset, split)
 
