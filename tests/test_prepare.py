@@ -67,8 +67,8 @@ def test_parallel_prepare_equals_serial(tmp_path):
 
 
 def test_killed_prepare_resumes_to_the_same_cache(an_root, tmp_path):
-    """A prepare killed (SIGKILL, no clean-up) after 2 of 4 chunks leaves no complete-looking cache; rerun, it
-    decodes only the missing chunks and ends byte-identical to an uninterrupted run."""
+    """A prepare killed (SIGKILL, no clean-up) after 2 of 4 chunks leaves no complete-looking cache and no stale
+    lock; rerun, it decodes only the missing chunks and ends byte-identical to an uninterrupted run."""
     cache_dir = tmp_path / "interrupted"
     script = textwrap.dedent(f"""
         import os, signal, sys
@@ -86,6 +86,7 @@ def test_killed_prepare_resumes_to_the_same_cache(an_root, tmp_path):
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == -9, result.stderr
+    assert (tmp_path / ".interrupted.lock").exists()  # killed while holding the build lock: the OS released it
     assert not (cache_dir / "manifest.json").exists() and not (cache_dir / "images.npy").exists()
     assert sorted(p.name for p in (cache_dir / "chunks").glob("*.npz")) == ["00000.npz", "00001.npz"]
     with pytest.raises(FileNotFoundError, match="no complete prepared cache"):

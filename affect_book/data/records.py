@@ -133,16 +133,23 @@ class RecordBuilder:
         self.subject: list[str] = []
         self.skipped: Counter = Counter()
         self.notes: list[str] = []
-        self._seen: dict[str, tuple[int, str | None]] = {}
+        self._seen: dict[str, int] = {}  # image path -> its record (ints: no garbage-collector work on 1M frames)
+        self._where: dict[int, str] = {}
         self._repeats: list[str] = []
 
+    @staticmethod
+    def _key(path: str) -> str:
+        return os.path.normpath(path) if "/." in path or "//" in path or os.sep != "/" else path
+
     def _is_duplicate(self, path: str, labels: tuple, where: str | None) -> bool:
-        key = os.path.normpath(path)
-        first = self._seen.get(key)
-        if first is None:
-            self._seen[key] = (len(self.paths), where)
+        key = self._key(path)
+        k = self._seen.get(key)
+        if k is None:
+            self._seen[key] = len(self.paths)
+            if where:
+                self._where[len(self.paths)] = where
             return False
-        k, first_where = first
+        first_where = self._where.get(k)
         same = labels[:4] == (self.expression[k], tuple(self.au[k]), self.subject[k], tuple(self.boxes[k])) and \
             np.array_equal(np.asarray(labels[-1], dtype=np.float32), np.asarray(self.va[k], dtype=np.float32),
                            equal_nan=True)
@@ -190,18 +197,23 @@ class RecordBuilder:
         va = np.asarray(va, dtype=np.float32).tolist()
         au = np.asarray(au, dtype=np.int64).tolist()
         expression = np.asarray(expression, dtype=np.int64).tolist()
-        keys = [os.path.normpath(str(p)) for p in paths]
-        if len(set(keys)) != len(keys) or any(k in self._seen for k in keys):  # rare: record by record
+        lengths = {len(paths), len(expression), len(va), len(au), len(subject)} | ({len(where)} if where else set())
+        if len(lengths) > 1:
+            raise ValueError(f"extend: paths and labels of different lengths {sorted(lengths)}")
+        keys = [self._key(str(p)) for p in paths]
+        if len(set(keys)) != len(keys) or not self._seen.keys().isdisjoint(keys):  # rare: record by record
             for i, path in enumerate(paths):
                 self.add(path, expression[i], tuple(va[i]), au[i], subject[i], where=where[i] if where else None)
             return
         start = len(self.paths)
-        self._seen.update((k, (start + i, where[i] if where else None)) for i, k in enumerate(keys))
+        self._seen.update(zip(keys, range(start, start + len(keys))))
+        if where:
+            self._where.update(zip(range(start, start + len(keys)), where))
         self.paths.extend(map(str, paths))
         self.boxes.extend([(-1, -1, -1, -1)] * len(keys))
         self.expression.extend(expression)
         self.va.extend(map(tuple, va))
-        self.au.extend(map(tuple, au))
+        self.au.extend(au)
         self.subject.extend(subject)
 
     def skip(self, reason: str, count: int = 1):
