@@ -324,3 +324,33 @@ def test_under_torch_distributed_rank_0_prepares_and_the_others_wait(tmp_path):
     assert result[0]["decoded"] == 1 and result[1]["decoded"] == 0  # the one chunk, decoded on rank 0 only
     assert result[0]["path"] == result[1]["path"] and result[0]["n"] == result[1]["n"] == 6
     assert result[0]["fingerprint"] == result[1]["fingerprint"]
+
+
+def test_files_that_disagree_with_the_manifest_are_named(built, tmp_path):
+    from affect_book.data.prepare import CorruptCacheError
+
+    records, clean = built
+    folder = tmp_path / "c"
+    prepare(records, image_size=8, cache_dir=folder, workers=0)
+    np.save(folder / "images.npy", np.zeros((7, 8, 9, 3), dtype=np.uint8))  # a whole .npy of another shape
+    with pytest.raises(CorruptCacheError, match=r"images\.npy: holds a \(7, 8, 9, 3\) uint8 array; the manifest "
+                                                r"says \(7, 8, 8, 3\)"):
+        open_prepared(folder)
+    (folder / "images.npy").write_bytes((clean.path / "images.npy").read_bytes())
+    with np.load(folder / "labels.npz") as labels:
+        arrays = {k: labels[k][:-1] if k == "va" else labels[k] for k in labels.files}
+    np.savez(folder / "labels.npz", **arrays)
+    with pytest.raises(CorruptCacheError, match=r"labels\.npz: label arrays of lengths \{'va': \(6,\)\}"):
+        open_prepared(folder)
+
+
+def test_a_build_waits_for_the_lock_and_names_it_on_timeout(an_root, tmp_path, capsys):
+    from affect_book.cache import file_lock
+
+    records = affectnet.index(an_root, "train")
+    with file_lock(tmp_path / ".c.lock"):  # another builder holds it
+        with pytest.raises(TimeoutError, match=r"\.c\.lock \(the prepared cache .*c\)"):
+            prepare(records, image_size=8, cache_dir=tmp_path / "c", workers=0, progress=True, lock_timeout=0.2)
+    assert "waiting for another process preparing" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()  # nothing written without the lock
+    assert len(prepare(records, image_size=8, cache_dir=tmp_path / "c", workers=0, lock_timeout=0.2)) == 7

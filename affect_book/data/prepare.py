@@ -194,7 +194,7 @@ class PreparedCache:
         from .base import ArrayDataset
 
         images = _load_checked(self.path / _IMAGES, mmap_mode="r" if mmap else None)
-        arrays = _read_labels(self.path / _LABELS, ("expression", "va", "au", "subject"))
+        arrays = _load_checked(self.path / _LABELS, keys=("expression", "va", "au", "subject"))
         cfg = self.manifest["config"]
         data = ArrayDataset(images, arrays["expression"], arrays["va"], arrays["au"], arrays["subject"],
                             cfg["classes"], f"{cfg['dataset']}:{cfg['split']}", transform=transform)
@@ -203,7 +203,7 @@ class PreparedCache:
 
     def paths(self) -> np.ndarray:
         """(N,) source image path of each cached image."""
-        return _read_labels(self.path / _LABELS, ("path",))["path"]
+        return _load_checked(self.path / _LABELS, keys=("path",))["path"]
 
     def report(self) -> str:
         """A few lines: images kept, the folder, skipped items by reason, the loader's notes."""
@@ -217,49 +217,67 @@ class PreparedCache:
 _LABEL_KEYS = ("expression", "va", "au", "subject", "path")
 
 
-def _load_checked(path: Path, mmap_mode=None) -> np.ndarray:
+def _load_checked(path: Path, mmap_mode=None, keys: tuple[str, ...] | None = None):
+    """``np.load`` of a cache file (the arrays ``keys`` of an .npz); a damaged file raises CorruptCacheError."""
     try:
-        return np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
-    except FileNotFoundError:
-        raise CorruptCacheError(path, "missing") from None
-    except (ValueError, OSError, EOFError) as err:
-        raise CorruptCacheError(path, f"unreadable ({err})") from None
-
-
-def _read_labels(path: Path, keys=_LABEL_KEYS) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as labels:
-            return {k: labels[k] for k in keys}
+        data = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+        if keys is None:
+            return data
+        with data:
+            return {k: data[k] for k in keys}
     except FileNotFoundError:
         raise CorruptCacheError(path, "missing") from None
     except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as err:
         raise CorruptCacheError(path, f"unreadable ({type(err).__name__}: {err})") from None
 
 
-def _check_images(path: Path, n: int, size: int) -> None:
-    """The header of ``images.npy`` says (n, size, size, 3) uint8 and the file holds exactly that many bytes."""
+def _npy_header(handle) -> tuple[tuple, bool, np.dtype]:
+    """(shape, fortran_order, dtype) from the header of a .npy stream; ValueError when it is not one."""
     from numpy.lib import format as npy
 
+    version = npy.read_magic(handle)
+    read_header = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}.get(version)
+    if read_header is None:
+        raise ValueError(f"unexpected .npy format version {version}")
+    shape, fortran, dtype = read_header(handle)
+    return tuple(shape), fortran, dtype
+
+
+def _check_images(path: Path, n: int, size: int) -> None:
+    """The header of ``images.npy`` says (n, size, size, 3) uint8 and the file holds exactly that many bytes."""
     try:
         with open(path, "rb") as handle:
-            version = npy.read_magic(handle)
-            read_header = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}.get(version)
-            if read_header is None:
-                raise ValueError(f"unexpected .npy format version {version}")
-            shape, fortran, dtype = read_header(handle)
+            shape, fortran, dtype = _npy_header(handle)
             offset = handle.tell()
     except FileNotFoundError:
         raise CorruptCacheError(path, "missing") from None
     except (ValueError, OSError, EOFError, SyntaxError) as err:
         raise CorruptCacheError(path, f"not a .npy array ({err})") from None
     expected = (n, size, size, 3)
-    if tuple(shape) != expected or dtype != np.uint8 or fortran:
-        raise CorruptCacheError(path, f"holds a {'Fortran-ordered ' if fortran else ''}{tuple(shape)} {dtype} "
+    if shape != expected or dtype != np.uint8 or fortran:
+        raise CorruptCacheError(path, f"holds a {'Fortran-ordered ' if fortran else ''}{shape} {dtype} "
                                       f"array; the manifest says {expected} uint8")
     length, wanted = path.stat().st_size, offset + int(np.prod(expected))
     if length != wanted:
         raise CorruptCacheError(path, f"{length} bytes, expected {wanted} "
                                       f"({'truncated' if length < wanted else 'trailing bytes'})")
+
+
+def _check_labels(path: Path, n: int) -> None:
+    """``labels.npz`` is a whole zip archive whose label arrays all have ``n`` rows (headers read, not data)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            lengths = {}
+            for key in _LABEL_KEYS:
+                with archive.open(f"{key}.npy") as member:
+                    lengths[key] = _npy_header(member)[0][:1]
+    except FileNotFoundError:
+        raise CorruptCacheError(path, "missing") from None
+    except (ValueError, OSError, EOFError, KeyError, SyntaxError, zipfile.BadZipFile) as err:
+        raise CorruptCacheError(path, f"unreadable ({type(err).__name__}: {err})") from None
+    wrong = {k: v for k, v in lengths.items() if v != (n,)}
+    if wrong:
+        raise CorruptCacheError(path, f"label arrays of lengths {wrong}; the manifest says {n} records")
 
 
 def open_prepared(path: str | os.PathLike) -> PreparedCache:
@@ -294,10 +312,7 @@ def open_prepared(path: str | os.PathLike) -> PreparedCache:
         raise CorruptCacheError(manifest_path, f"not a prepared-cache manifest ({type(err).__name__}: {err})") \
             from None
     _check_images(path / _IMAGES, n, size)
-    labels = _read_labels(path / _LABELS)
-    wrong = {k: len(v) for k, v in labels.items() if len(v) != n}
-    if wrong:
-        raise CorruptCacheError(path / _LABELS, f"label arrays of lengths {wrong}; the manifest says {n} records")
+    _check_labels(path / _LABELS, n)
     return PreparedCache(path, manifest)
 
 
@@ -311,7 +326,7 @@ def _move_aside(folder: Path, err: CorruptCacheError) -> Path:
     """Rename a damaged cache folder to ``<name>.corrupt-<UTC time>-<pid>`` (kept for inspection) and warn."""
     aside = folder.with_name(f"{folder.name}.corrupt-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}")
     os.replace(folder, aside)
-    warnings.warn(f"{err}; moved the cache to {aside} and preparing it again", RuntimeWarning, stacklevel=3)
+    warnings.warn(f"{err}; moved the cache to {aside} and preparing it again", RuntimeWarning, stacklevel=4)
     return aside
 
 
