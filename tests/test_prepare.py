@@ -291,17 +291,26 @@ def test_fingerprint_follows_the_content(an_root, tmp_path):
 
 
 _RANK = """
-import json, os, sys, time
+import datetime, json, os, sys, time
 import torch.distributed as dist
 from affect_book.data import prepare as prepare_module, sources
 root, store, out = sys.argv[1:4]
 rank = int(os.environ["RANK"])
-dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
+dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2,
+                        timeout=datetime.timedelta(seconds=3))
 if rank == 0:
     time.sleep(1.0)  # rank 1 reaches load first: without the barrier it would take the lock and decode
 decoded = []
 original = prepare_module._prepare_chunk
-prepare_module._prepare_chunk = lambda folder, chunk, *rest: decoded.append(chunk) or original(folder, chunk, *rest)
+
+
+def slow_chunk(folder, chunk, *rest):  # a decode longer than a collective may wait
+    decoded.append(chunk)
+    time.sleep(5)
+    return original(folder, chunk, *rest)
+
+
+prepare_module._prepare_chunk = slow_chunk
 data = sources.load("manifest", root, "train", image_size=8, workers=0, progress=False)
 print(json.dumps({"rank": rank, "decoded": len(decoded), "n": len(data), "path": str(data.prepared.path),
                   "fingerprint": data.fingerprint}))
@@ -310,6 +319,8 @@ dist.destroy_process_group()
 
 
 def test_under_torch_distributed_rank_0_prepares_and_the_others_wait(tmp_path):
+    """Rank 1 waits for rank 0's decode (5 s) on the lock, not at a collective (3 s timeout here; NCCL's default
+    10 minutes is less than a real decode of AffectNet)."""
     from real_fixtures import manifest_faces
 
     root = manifest_faces(tmp_path / "faces", n=6)

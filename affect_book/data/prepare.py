@@ -20,8 +20,7 @@ Concurrency: several processes may prepare the same records at once (every rank 
 parallel runs of a study). One builds while the others wait on a lock file next to the cache
 (``.<hash>.lock``, an ``flock`` the operating system releases if its holder dies), then open the finished cache;
 temporary files get unique names, and ``chunks/`` is removed only by the process that holds the lock. Under
-``torch.distributed``, :func:`affect_book.data.sources.load` prepares on rank 0 while the other ranks wait at a
-barrier.
+``torch.distributed``, :func:`affect_book.data.sources.load` prepares on rank 0 while the other ranks wait.
 
 Damage: :func:`open_prepared` checks the files against the manifest (the ``.npy`` header, the file's length, the
 label arrays); a truncated or garbage file raises :class:`CorruptCacheError` naming it, and :func:`prepare` then
@@ -359,7 +358,8 @@ def _lock(stack: ExitStack, folder: Path, timeout: float | None, progress: bool)
 
 def prepare(records: RecordIndex, image_size: int = 112, cache_dir: str | os.PathLike | None = None,
             workers: int | None = None, chunk_size: int = 512, progress: bool = False,
-            on_chunk_done: Callable[[int], None] | None = None, lock_timeout: float | None = None) -> PreparedCache:
+            on_chunk_done: Callable[[int], None] | None = None, lock_timeout: float | None = None,
+            on_lock: Callable[[], None] | None = None) -> PreparedCache:
     """Decode, crop and resize every record's image once into a cache; return the (complete) cache.
 
     An existing complete cache is returned at once; an unfinished one is resumed, skipping its finished chunks; a
@@ -385,6 +385,9 @@ def prepare(records: RecordIndex, image_size: int = 112, cache_dir: str | os.Pat
     lock_timeout : float, optional
         Seconds to wait for another process building the same cache (default: as long as it takes); then
         ``TimeoutError`` naming the lock file.
+    on_lock : callable, optional
+        Called once this process holds the build lock, before it looks at the folder again (under
+        ``torch.distributed``, rank 0 releases the other ranks with it: they then wait on the lock).
 
     Returns
     -------
@@ -403,6 +406,8 @@ def prepare(records: RecordIndex, image_size: int = 112, cache_dir: str | os.Pat
     folder.parent.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         _lock(stack, folder, lock_timeout, progress)
+        if on_lock is not None:
+            on_lock()
         cache = _complete(folder, config, repair=True)  # finished (or found damaged) while this process waited
         if cache is not None:
             return cache

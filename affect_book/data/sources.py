@@ -144,21 +144,38 @@ def _distributed():
     return None
 
 
+def _barrier(dist) -> None:
+    if dist.get_backend() == "nccl":  # name the GPU: NCCL otherwise guesses one per rank, with a warning
+        dist.barrier(device_ids=[int(os.environ.get("LOCAL_RANK", "0"))])
+    else:
+        dist.barrier()
+
+
 def _prepare_once(records: RecordIndex, **kwargs):
-    """:func:`~affect_book.data.prepare.prepare`, on rank 0 first under ``torch.distributed``: the other ranks
-    wait at a barrier, then open the finished cache (the prepare lock also serialises ranks that share no
-    barrier, such as the runs of a parallel study)."""
+    """:func:`~affect_book.data.prepare.prepare`, rank 0 first under ``torch.distributed``.
+
+    Rank 0 takes the cache's build lock, then meets the other ranks at a barrier; they then wait on the lock (not
+    on a collective, whose timeout a long decode would exceed) and open the cache rank 0 built. The lock alone
+    also serialises processes that share no barrier, such as the runs of a parallel study.
+    """
     from .prepare import prepare
 
     dist = _distributed()
     if dist is None:
         return prepare(records, **kwargs)
     if dist.get_rank() == 0:
+        released = []
+
+        def release_others():
+            if not released:
+                released.append(True)
+                _barrier(dist)
+
         try:
-            return prepare(records, **kwargs)
+            return prepare(records, on_lock=release_others, **kwargs)
         finally:
-            dist.barrier()
-    dist.barrier()
+            release_others()  # the cache was already complete (no lock taken), or preparing failed
+    _barrier(dist)
     return prepare(records, **{**kwargs, "progress": False})
 
 
@@ -167,7 +184,7 @@ def load(dataset: str, root: str | os.PathLike | None = None, split: str = "trai
     """The dataset ready for training.
 
     For real data: index it, decode once into the prepared cache (:func:`~affect_book.data.prepare.prepare`; on
-    rank 0 only under ``torch.distributed``, the other ranks wait at a barrier), and return the cache as an
+    rank 0 only under ``torch.distributed``, the other ranks wait for it), and return the cache as an
     ArrayDataset (images memory-mapped). Generated data is returned as the source makes it.
 
     Parameters
