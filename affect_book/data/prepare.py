@@ -16,15 +16,11 @@ Chunks are decoded in parallel (``multiprocessing``), each written to a temporar
 interrupted run leaves whole chunks or nothing; rerunning :func:`prepare` skips the finished chunks. Unreadable
 images (corrupt bytes, a face box outside the image) are left out and counted by reason.
 
-Concurrency: several processes may prepare the same records at once (every rank of a ``torchrun`` job, the
-parallel runs of a study). One builds while the others wait on a lock file next to the cache
-(``.<hash>.lock``, an ``flock`` the operating system releases if its holder dies), then open the finished cache;
-temporary files get unique names, and ``chunks/`` is removed only by the process that holds the lock. Under
-``torch.distributed``, :func:`affect_book.data.sources.load` prepares on rank 0 while the other ranks wait.
-
-Damage: :func:`open_prepared` checks the files against the manifest (the ``.npy`` header, the file's length, the
-label arrays); a truncated or garbage file raises :class:`CorruptCacheError` naming it, and :func:`prepare` then
-warns, moves the folder aside (renamed ``<hash>.corrupt-<time>``, never deleted) and builds it again.
+Several processes may prepare the same records at once (the ranks of a ``torchrun`` job, a parallel study): one
+builds under a lock beside the cache (``.<hash>.lock``, an ``flock`` released if its holder dies) while the others
+wait, then open it; temporary names are unique, and only the lock holder touches ``chunks/``. A damaged file
+(truncated, garbage) raises :class:`CorruptCacheError` naming it; :func:`prepare` then warns, renames the folder
+``<hash>.corrupt-<time>`` (never deletes it) and builds it again.
 """
 
 from __future__ import annotations
