@@ -132,7 +132,7 @@ def test_cache_is_reused_and_written_atomically(tmp_path, monkeypatch):
     def no_generation(*args, **kwargs):
         raise AssertionError("regenerated instead of loading from the cache")
 
-    monkeypatch.setattr(simulator, "generate_split", no_generation)
+    monkeypatch.setattr(simulator._cache, "generate_split", no_generation)  # the name _build calls
     again = simulate_all(cfg)
     for s in first:
         assert np.array_equal(first[s].images, again[s].images) and np.array_equal(first[s].au, again[s].au)
