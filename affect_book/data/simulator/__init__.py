@@ -48,10 +48,12 @@ the true class; validation and test labels stay clean so a chapter can measure t
 ``(seed, split, stream)`` (and the chunk for pixel noise), parameters are quantised to 1/4096 and rendering is
 elementwise IEEE arithmetic, so the same config gives byte-identical arrays on any machine and with any number of
 worker processes. :func:`simulate` stores the three splits under ``cache_root()/simulator/<config_hash>/``
-(written to a temporary directory, then renamed) and loads them (memory-mapped) on the next call.
+(built once under a lock, written to a uniquely named temporary directory, then renamed; orphans of killed builds
+are removed by the next build) and loads them (memory-mapped) on the next call. Each dataset carries
+``fingerprint`` (:func:`dataset_fingerprint`: the config hash, :data:`SIMULATOR_VERSION` and the split).
 """
 
-from ._cache import simulate, simulate_all
+from ._cache import dataset_fingerprint, simulate, simulate_all
 from ._config import AU_THRESHOLD, SIMULATOR_VERSION, SPLITS, SimulatorConfig, make_config
 from ._generate import generate_split, render_examples
 from ._presets import PRESETS
@@ -59,6 +61,7 @@ from ._sampling import _other_aus, _sample_nuisance, _variant_vectors, sample_id
 from ._source import SOURCE_OPTIONS, load_synthetic
 
 __all__ = [
-    "AU_THRESHOLD", "PRESETS", "SIMULATOR_VERSION", "SOURCE_OPTIONS", "SPLITS", "SimulatorConfig", "generate_split",
-    "load_synthetic", "make_config", "render_examples", "sample_identities", "simulate", "simulate_all",
+    "AU_THRESHOLD", "PRESETS", "SIMULATOR_VERSION", "SOURCE_OPTIONS", "SPLITS", "SimulatorConfig",
+    "dataset_fingerprint", "generate_split", "load_synthetic", "make_config", "render_examples", "sample_identities",
+    "simulate", "simulate_all",
 ]

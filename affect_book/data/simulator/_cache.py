@@ -1,8 +1,16 @@
 """The simulator's on-disk cache: :func:`simulate_all` and :func:`simulate` build each configuration once under
-``cache_root()/simulator/<config_hash>/`` and load it (images memory-mapped) afterwards."""
+``cache_root()/simulator/<config_hash>/`` and load it (images memory-mapped) afterwards.
+
+**Safe under concurrency and interruption.** A build holds ``.<config_hash>.lock`` (:func:`affect_book.cache.file_lock`,
+released by the operating system when its holder dies), writes into a temporary folder with a unique name
+(``.<config_hash>.tmp-<pid>-<random>``) and renames it into place when complete; a process that waited for the lock
+loads what the holder built. A build killed mid-way (SIGKILL, power loss) leaves its temporary folder behind: the
+next build removes every such orphan whose configuration's lock is free (its builder is dead).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -13,13 +21,35 @@ from pathlib import Path
 
 import numpy as np
 
-from ...cache import cache_root, config_hash
+from ...cache import cache_root, config_hash, file_lock
 from ...params import ParameterError, check_choice
 from ..base import ArrayDataset
-from ._config import SPLITS, SimulatorConfig, make_config
+from ._config import SIMULATOR_VERSION, SPLITS, SimulatorConfig, make_config
 from ._generate import generate_split
 
-__all__ = ["simulate", "simulate_all"]
+__all__ = ["dataset_fingerprint", "simulate", "simulate_all"]
+
+
+def dataset_fingerprint(config: SimulatorConfig, split: str) -> str:
+    """A digest of everything that determines a simulated split's content.
+
+    Parameters
+    ----------
+    config : SimulatorConfig
+        The configuration (its full :func:`~affect_book.cache.config_hash` enters the digest).
+    split : str
+        "train", "val" or "test".
+
+    Returns
+    -------
+    str
+        64 hex digits: sha256 of the config hash, :data:`SIMULATOR_VERSION` and the split. Every simulated dataset
+        carries it as ``fingerprint`` (the trainer keys its runs on it).
+    """
+    check_choice("split", split, SPLITS)
+    text = json.dumps({"config": config_hash(config, length=64), "simulator_version": SIMULATOR_VERSION,
+                       "split": split}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _to_dataset(config: SimulatorConfig, arrays: Mapping[str, np.ndarray], split: str) -> ArrayDataset:
@@ -29,6 +59,7 @@ def _to_dataset(config: SimulatorConfig, arrays: Mapping[str, np.ndarray], split
     ds.truth = {k: arrays[k] for k in ("true_expression", "true_va", "intensity", "au_intensity", "confound")}
     ds.config = config
     ds.split = split
+    ds.fingerprint = dataset_fingerprint(config, split)
     return ds
 
 
@@ -36,8 +67,9 @@ def simulate_all(config: SimulatorConfig, workers: int | None = None,
                  use_cache: bool = True) -> dict[str, ArrayDataset]:
     """All three splits as :class:`~affect_book.data.base.ArrayDataset` objects, built once and cached.
 
-    Each dataset also carries ``truth`` (a dict of ground-truth arrays, see :func:`generate_split`), ``config`` and
-    ``split``. ``workers``: processes used to render (default: every core, at most 16; the output does not
+    Each dataset also carries ``truth`` (a dict of ground-truth arrays, see :func:`generate_split`), ``config``,
+    ``split`` and ``fingerprint`` (:func:`dataset_fingerprint`). Concurrent calls build once (see the module
+    docstring); ``workers``: processes used to render (default: every core, at most 16; the output does not
     depend on it). Images are written straight into memory-mapped files, so the ``gpu`` profile's sets need disk,
     not memory.
     """
@@ -48,7 +80,10 @@ def simulate_all(config: SimulatorConfig, workers: int | None = None,
     if not use_cache:
         return {s: _to_dataset(config, generate_split(config, s, workers), s) for s in SPLITS}
     if not (directory / "done.json").is_file():
-        _build(directory, config, workers)
+        with file_lock(_lock_path(directory.parent, directory.name), what=f"the simulator build {directory.name}"):
+            if not (directory / "done.json").is_file():  # not built while this process waited for the lock
+                _remove_orphans(directory.parent, directory.name)
+                _build(directory, config, workers)
     return {s: _to_dataset(config, _load(directory / s), s) for s in SPLITS}
 
 
@@ -69,10 +104,49 @@ def _load(directory: Path) -> dict[str, np.ndarray]:
     return {p.stem: np.load(p, mmap_mode="r" if p.stem == "images" else None) for p in directory.glob("*.npy")}
 
 
+def _lock_path(root: Path, key: str) -> Path:
+    return root / f".{key}.lock"
+
+
+def _remove_orphans(root: Path, own: str) -> list[Path]:
+    """Remove the temporary folders of dead builds under ``root``; the caller holds the lock of config ``own``.
+
+    A temporary folder is a hidden directory ``.<config_hash>.<suffix>`` (this version names them
+    ``.<hash>.tmp-<pid>-<random>``; earlier ones ``.<hash>.<random>``). Those of ``own`` are orphans (their build
+    would hold the lock the caller holds); those of another configuration are removed only if its lock is free.
+    Returns the folders removed.
+    """
+    by_key: dict[str, list[Path]] = {}
+    for path in root.glob(".*.*"):
+        if path.is_dir():
+            by_key.setdefault(path.name[1:].split(".", 1)[0], []).append(path)
+    removed = []
+    for key, paths in sorted(by_key.items()):
+        if key == own:
+            removed += _rmtrees(paths)
+            continue
+        try:
+            with file_lock(_lock_path(root, key), timeout=0, what=f"the simulator build {key}"):
+                removed += _rmtrees(paths)
+        except TimeoutError:  # that configuration is being built right now: its folder is not an orphan
+            continue
+    directory = root / own
+    if directory.is_dir() and not (directory / "done.json").is_file():  # incomplete (only by hand): rebuild it
+        removed += _rmtrees([directory])
+    return removed
+
+
+def _rmtrees(paths: list[Path]) -> list[Path]:
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+    return paths
+
+
 def _build(directory: Path, config: SimulatorConfig, workers: int) -> None:
-    """Generate every split into a temporary directory next to ``directory``, then rename it (atomic)."""
+    """Generate every split into a uniquely named temporary directory next to ``directory``, then rename it (atomic).
+    The caller holds the build lock."""
     directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
+    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-{os.getpid()}-"))
     try:
         for split in SPLITS:
             (tmp / split).mkdir()
@@ -85,10 +159,7 @@ def _build(directory: Path, config: SimulatorConfig, workers: int) -> None:
             for name, arr in parts.items():
                 np.save(tmp / split / f"{name}.npy", np.asarray(arr), allow_pickle=False)
         (tmp / "done.json").write_text(json.dumps(asdict(config), indent=1, default=str))
-        try:
-            os.rename(tmp, directory)
-        except OSError:  # another process finished first: keep its copy
-            shutil.rmtree(tmp, ignore_errors=True)
+        os.rename(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
