@@ -8,29 +8,33 @@ import numpy as np
 from ._canvas import _Face, _grey, _grid, _p, _rgb, f32
 
 
+def _image_axes(size: int):
+    """(x row (1, 1, S), y column (1, S, 1), the whole-image window) in image coordinates [-1, 1]."""
+    grid = _grid(size)
+    return grid[None, None, :], grid[None, :, None], (slice(0, size), slice(0, size))
+
+
 def paint_occlusion(f: _Face) -> None:
     """A rectangle (hand, microphone, mask) in image coordinates, only on faces that have one (``occ`` > 0)."""
     nz, size = f.nz, f.cv.size
-    grid = _grid(size)
-    gx, gy = grid[None, None, :], grid[None, :, None]
+    gx, gy, full = _image_axes(size)
     sel = np.flatnonzero(nz["occ"] > 0)
     if sel.size:
         o = {key: nz[key][sel] for key in ("occ_x0", "occ_x1", "occ_y0", "occ_y1", "occ")}
         d_occ = np.maximum(np.maximum(_p(o["occ_x0"]) - gx, gx - _p(o["occ_x1"])),
                            np.maximum(_p(o["occ_y0"]) - gy, gy - _p(o["occ_y1"])))
-        f.cv.paint((slice(0, size), slice(0, size)), d_occ, _rgb(nz, "occ")[sel], opacity=o["occ"], faces=sel,
+        f.cv.paint(full, d_occ, _rgb(nz, "occ")[sel], opacity=o["occ"], faces=sel,
                    pw=f32(2.0 / size))
 
 
 def paint_confound_mark(f: _Face) -> None:
     """The confound: a yellow square in the top-left corner, on faces whose ``confound`` is > 0."""
     nz, size = f.nz, f.cv.size
-    grid = _grid(size)
-    gx, gy = grid[None, None, :], grid[None, :, None]
+    gx, gy, full = _image_axes(size)
     sel = np.flatnonzero(nz["confound"] > 0)
     if sel.size:
         d_mark = np.broadcast_to(np.maximum(gx - f32(-0.62), gy - f32(-0.62)), (sel.size, size, size))
-        f.cv.paint((slice(0, size), slice(0, size)), d_mark, _grey([250, 215, 30], sel.size),
+        f.cv.paint(full, d_mark, _grey([250, 215, 30], sel.size),
                    opacity=nz["confound"][sel], faces=sel, pw=f32(2.0 / size))
 
 
