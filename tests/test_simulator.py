@@ -16,7 +16,8 @@ from affect_book.params import ParameterError
 
 SMALL = dict(n_train=600, n_val=200, n_test=200, image_size=32)
 
-# Published counts, typed here from shared/reference/FACTS.md (sections 2 and 3), independent of the package.
+# Published counts typed here, independent of the package: s-Aff-Wild2 MTL train and validation (Kollias 2022, ABAW4),
+# AffectNet training set (Mollahosseini, Hasani & Mahoor 2017).
 AFFWILD2_MTL_TRAIN = {"Neutral": 23976, "Anger": 4555, "Disgust": 3168, "Fear": 3122, "Happiness": 18135,
                       "Sadness": 7609, "Surprise": 5228, "Other": 24852}
 AFFWILD2_MTL_VAL = {"Neutral": 1886, "Anger": 487, "Disgust": 565, "Fear": 1254, "Happiness": 3751,

@@ -19,20 +19,22 @@ rendered intensity (the larger side) reaches :data:`AU_THRESHOLD`. Centroids com
 by default **contempt at the midpoint of anger and disgust** and **Other at the origin with a wide spread**
 (sd 0.30 instead of 0.08). Both are assumptions, the same ones chapter 01 offers, and are stated in every table.
 
-**Presets** (calibration; sources in ``shared/reference/FACTS.md``):
+**Presets** (calibration; the counts are read from :data:`affect_book.data.published.PUBLISHED`, which cites them):
 
 - ``affwild2``: the Aff-Wild2-8 classes (with Other). Training frequencies are the s-Aff-Wild2 multi-task (MTL)
   train counts of valid expression labels (Neutral 23,976, Anger 4,555, Disgust 3,168, Fear 3,122, Happiness
-  18,135, Sadness 7,609, Surprise 5,228, Other 24,852; FACTS section 2); validation and test use the MTL validation
-  counts. Rows carry partial labels like the MTL file: 90,645 of 142,333 train rows have an expression label
-  (63.7 %), 103,316 have AU labels (72.6 %); FACTS has no count of valid VA rows, so every row keeps VA (an
+  18,135, Sadness 7,609, Surprise 5,228, Other 24,852; Kollias 2022, ABAW4 at the ECCV workshops); validation
+  and test use the MTL validation counts. Rows carry partial labels like the MTL file: 90,645 of 142,333 train
+  rows have an expression label (63.7 %), 103,316 have AU labels (72.6 %); the published counts
+  (:data:`~affect_book.data.published.PUBLISHED`) include no count of valid VA rows, so every row keeps VA (an
   assumption). The designated pair is anger-fear.
 - ``affectnet``: the AffectNet-8 classes (with contempt), training frequencies of the AffectNet training set
-  (FACTS section 3: Neutral 74,874, Happy 134,415, Sad 25,459, Surprise 14,090, Fear 6,378, Disgust 3,803, Anger
-  24,882, Contempt 3,750); validation and test balanced like AffectNet's validation set (500 per class). No AU
-  labels (the real set has none). The designated pair is anger-contempt, and a visual confound sits at that
-  corner: in training, contempt faces carry a yellow corner mark with probability 0.05 + 0.95 * 0.5 (strength
-  0.5), every other face with probability 0.05; at validation and test the mark is independent of the class.
+  (Mollahosseini, Hasani & Mahoor 2017, IEEE Trans. Affective Computing: Neutral 74,874, Happy 134,415, Sad
+  25,459, Surprise 14,090, Fear 6,378, Disgust 3,803, Anger 24,882, Contempt 3,750); validation and test balanced
+  like AffectNet's validation set (500 per class). No AU labels (the real set has none). The designated pair is
+  anger-contempt, and a visual confound sits at that corner: in training, contempt faces carry a yellow corner
+  mark with probability 0.05 + 0.95 * 0.5 (strength 0.5), every other face with probability 0.05; at validation
+  and test the mark is independent of the class.
 - ``balanced``: the AffectNet-8 classes, equal frequencies everywhere, all labels, no confound; pair anger-fear.
 
 **Knobs** (each independent of the others; each draws from its own random stream, so turning one changes only what

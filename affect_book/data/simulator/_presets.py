@@ -12,7 +12,7 @@ from ..published import PUBLISHED
 
 __all__ = ["PRESETS"]
 
-# The published class counts the presets are calibrated to (FACTS.md sections 2 and 3), from their one home.
+# The published class counts the presets are calibrated to, from their one home (which cites the sources).
 _AFFWILD2_TRAIN = PUBLISHED["s-affwild2-train"].counts
 _AFFWILD2_VAL = PUBLISHED["s-affwild2-val"].counts
 _AFFECTNET_TRAIN = PUBLISHED["affectnet-train"].counts
