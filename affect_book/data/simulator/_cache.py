@@ -67,11 +67,24 @@ def simulate_all(config: SimulatorConfig, workers: int | None = None,
                  use_cache: bool = True) -> dict[str, ArrayDataset]:
     """All three splits as :class:`~affect_book.data.base.ArrayDataset` objects, built once and cached.
 
-    Each dataset also carries ``truth`` (a dict of ground-truth arrays, see :func:`generate_split`), ``config``,
-    ``split`` and ``fingerprint`` (:func:`dataset_fingerprint`). Concurrent calls build once (see the module
-    docstring); ``workers``: processes used to render (default: every core, at most 16; the output does not
-    depend on it). Images are written straight into memory-mapped files, so the ``gpu`` profile's sets need disk,
-    not memory.
+    Concurrent calls (processes, ranks) build once: the first holds the build lock, the others wait and load its
+    result. Images are written straight into memory-mapped files, so the ``gpu`` profile's sets need disk, not
+    memory.
+
+    Parameters
+    ----------
+    config : SimulatorConfig
+        What to simulate (see :func:`make_config`).
+    workers : int or None
+        Processes used to render (default: every core, at most 16); the output does not depend on it.
+    use_cache : bool
+        False: generate in memory without reading or writing the cache.
+
+    Returns
+    -------
+    dict
+        ``{"train", "val", "test"}`` -> ArrayDataset, each also carrying ``truth`` (a dict of ground-truth arrays,
+        see :func:`generate_split`), ``config``, ``split`` and ``fingerprint`` (:func:`dataset_fingerprint`).
     """
     if not isinstance(config, SimulatorConfig):
         raise ParameterError(f"config: expected a SimulatorConfig (see make_config), found {type(config).__name__}")
