@@ -2,6 +2,7 @@
 builds removed by the next build, identical bytes (checked against the pinned checksums), and fingerprints."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -45,7 +46,7 @@ def _check_pinned(cache: Path) -> None:
     directory = cache / "simulator" / key
     assert config_hash(cfg) == key and (directory / "done.json").is_file()
     for split in SPLITS:
-        assert _digest(_load(directory / split)) == digests[split], split
+        assert _digest(_load(directory / split, cfg.size(split), cfg.image_size)) == digests[split], split
 
 
 def _hidden_dirs(root: Path) -> list[Path]:
@@ -89,6 +90,23 @@ def test_a_killed_build_leaves_an_orphan_that_the_next_build_removes(tmp_path, m
     with file_lock(root / ".fedcba9876543210.lock"):
         simulate_all(make_config("affwild2", "smoke"), workers=1)
     assert _hidden_dirs(root) == [alive]
+    _check_pinned(cache)
+
+
+@pytest.mark.parametrize("name,damage", [
+    ("images.npy", lambda p: os.truncate(p, p.stat().st_size // 2)),
+    ("au.npy", lambda p: p.write_bytes(b"not an array")),
+    ("va.npy", lambda p: p.unlink()),
+])
+def test_an_unreadable_cache_file_is_named_and_the_entry_rebuilt(tmp_path, monkeypatch, name, damage):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("AFFECT_BOOK_CACHE", str(cache))
+    cfg = make_config("affwild2", "smoke")
+    simulate_all(cfg, workers=1)
+    path = cache / "simulator" / config_hash(cfg) / "train" / name
+    damage(path)
+    with pytest.warns(RuntimeWarning, match=re.escape(f"simulator cache file {path}")):
+        simulate_all(cfg, workers=1)
     _check_pinned(cache)
 
 

@@ -5,7 +5,8 @@
 released by the operating system when its holder dies), writes into a temporary folder with a unique name
 (``.<config_hash>.tmp-<pid>-<random>``) and renames it into place when complete; a process that waited for the lock
 loads what the holder built. A build killed mid-way (SIGKILL, power loss) leaves its temporary folder behind: the
-next build removes every such orphan whose configuration's lock is free (its builder is dead).
+next build removes every such orphan whose configuration's lock is free (its builder is dead). A cache file that
+cannot be read back (truncated, missing, garbage) is named in a warning and its configuration built again.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -92,12 +94,21 @@ def simulate_all(config: SimulatorConfig, workers: int | None = None,
     directory = cache_root() / "simulator" / config_hash(config)
     if not use_cache:
         return {s: _to_dataset(config, generate_split(config, s, workers), s) for s in SPLITS}
-    if not (directory / "done.json").is_file():
-        with file_lock(_lock_path(directory.parent, directory.name), what=f"the simulator build {directory.name}"):
-            if not (directory / "done.json").is_file():  # not built while this process waited for the lock
-                _remove_orphans(directory.parent, directory.name)
-                _build(directory, config, workers)
-    return {s: _to_dataset(config, _load(directory / s), s) for s in SPLITS}
+    if (directory / "done.json").is_file():
+        try:
+            return _datasets(config, directory)
+        except _Unreadable:
+            pass  # repaired below, under the lock
+    with file_lock(_lock_path(directory.parent, directory.name), what=f"the simulator build {directory.name}"):
+        if (directory / "done.json").is_file():
+            try:
+                return _datasets(config, directory)  # built or repaired while this process waited for the lock
+            except _Unreadable as err:
+                warnings.warn(f"{err}; removing {directory} and building it again", RuntimeWarning, stacklevel=2)
+                shutil.rmtree(directory)
+        _remove_orphans(directory.parent, directory.name)
+        _build(directory, config, workers)
+    return _datasets(config, directory)
 
 
 def simulate(config: SimulatorConfig | str = "balanced", split: str = "train", profile: str = "cpu",
@@ -113,8 +124,34 @@ def simulate(config: SimulatorConfig | str = "balanced", split: str = "train", p
     return simulate_all(config)[split]
 
 
-def _load(directory: Path) -> dict[str, np.ndarray]:
-    return {p.stem: np.load(p, mmap_mode="r" if p.stem == "images" else None) for p in directory.glob("*.npy")}
+#: The arrays a cached split holds (those :func:`generate_split` returns).
+_ARRAYS = ("images", "expression", "va", "au", "subject", "true_expression", "true_va", "intensity", "au_intensity",
+           "confound")
+
+
+class _Unreadable(Exception):
+    """A cache file is missing, truncated or not the array it should be (the message names it)."""
+
+
+def _datasets(config: SimulatorConfig, directory: Path) -> dict[str, ArrayDataset]:
+    return {s: _to_dataset(config, _load(directory / s, config.size(s), config.image_size), s) for s in SPLITS}
+
+
+def _load(directory: Path, n: int, size: int) -> dict[str, np.ndarray]:
+    """The arrays of one cached split (images memory-mapped), each checked to open and to hold ``n`` rows."""
+    out = {}
+    for name in _ARRAYS:
+        path = directory / f"{name}.npy"
+        try:
+            arr = np.load(path, mmap_mode="r" if name == "images" else None, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as err:
+            raise _Unreadable(f"simulator cache file {path} is unreadable ({type(err).__name__}: {err})") from err
+        expected = (n, size, size, 3) if name == "images" else (n,)
+        if arr.shape[:len(expected)] != expected:
+            raise _Unreadable(f"simulator cache file {path} holds an array of shape {arr.shape}; expected "
+                              f"{expected} in its leading axes")
+        out[name] = arr
+    return out
 
 
 def _lock_path(root: Path, key: str) -> Path:
