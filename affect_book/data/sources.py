@@ -1,8 +1,8 @@
 """One entry point for every data source: a registry of loaders, ``load`` (index, prepare, dataset) and ``summary``.
 
 Sources are registered by name (:func:`register_source`): ``affectnet``, ``affwild2`` and ``manifest`` read
-licensed copies from a root folder; ``synthetic`` is the face simulator, which registers itself here when
-:mod:`affect_book.data.simulator` is imported (the package does so); the placeholder below stands until then.
+licensed copies from a root folder; ``synthetic`` is the face simulator, whose module is imported the first time
+the source is looked up (not when this package is imported): :data:`DEFERRED_SOURCES`.
 
 A loader returns either a :class:`~affect_book.data.records.RecordIndex` (real data: paths and labels, decoded later
 by :func:`~affect_book.data.prepare.prepare`) or an :class:`~affect_book.data.base.ArrayDataset` (generated data).
@@ -74,15 +74,21 @@ register_source("affectnet", _affectnet, ("layout", "classes", "numeric_order"),
 register_source("affwild2", _affwild2, ("layout", "track"),
                 description="Aff-Wild2 (ABAW): uni-task annotation folders or s-Aff-Wild2 multi-task files")
 register_source("manifest", _manifest, ("classes",), description="any collection described by a manifest CSV")
-register_source("synthetic", None, needs_root=False, description="the face simulator (chapter 03)",
-                unavailable="the face simulator (dataset 'synthetic') is not available yet in this version: it "
-                            "arrives with chapter 03 (affect_book/data/simulator.py) and registers itself with "
-                            "affect_book.data.sources.register_source")
+register_source("synthetic", None, needs_root=False, description="the face simulator (chapter 03)")
+
+#: Sources whose loader lives in a module imported on first look-up: name -> module (relative to this package)
+#: whose ``data_source()`` returns :func:`register_source`'s keyword arguments.
+DEFERRED_SOURCES: dict[str, str] = {"synthetic": ".simulator._source"}
 
 
 def _source(name: str) -> Source:
     check_choice("dataset", name, sorted(SOURCES))
     source = SOURCES[name]
+    if source.loader is None and name in DEFERRED_SOURCES:
+        import importlib
+
+        module = importlib.import_module(DEFERRED_SOURCES[name], __package__)
+        source = Source(name, **module.data_source())  # resolved on each look-up; SOURCES is not mutated
     if source.loader is None or source.unavailable:
         raise SourceNotAvailable(source.unavailable or f"dataset {name!r} has no loader")
     return source
