@@ -35,6 +35,8 @@ What the tooling does with the tags
   papermill's injected-parameters cell is tagged ``remove-cell`` (:func:`tag_injected_parameters`), code solution
   cells are tagged ``hide-cell`` (shown behind a toggle) and markdown solution cells are wrapped in a
   ``{dropdown}`` directive (:func:`hide_solutions`).
+- **Sphinx extension**: listed in ``_config.yml``, this module also removes repeated script tags from every page
+  (see ``_dedupe_page_assets``), so the pages load without a JavaScript error.
 """
 
 from __future__ import annotations
@@ -362,6 +364,29 @@ def prepare_html_notebook(path: Path | str) -> int:
     if changed:
         nbformat.write(nb, path)
     return changed
+
+
+def _dedupe_page_assets(app: Any, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    """Drop repeated script and stylesheet entries from a page (Jupyter Book 1 registers sphinx-thebe's inline
+    ``const THEBE_JS_URL`` script twice, which the browser rejects with a SyntaxError on every page)."""
+    for key in ("script_files", "css_files"):
+        files = context.get(key)
+        if not isinstance(files, list):
+            continue
+        seen, kept = set(), []
+        for item in files:
+            # the same script may be registered with filename None and "" (Sphinx 7): treat them alike
+            ident = (getattr(item, "filename", str(item)) or "", repr(sorted(getattr(item, "attributes", {}).items())))
+            if ident not in seen:
+                seen.add(ident)
+                kept.append(item)
+        context[key] = kept
+
+
+def setup(app: Any) -> dict[str, Any]:
+    """Sphinx extension entry point (``sphinx: extra_extensions: [affect_book.course]`` in ``_config.yml``)."""
+    app.connect("html-page-context", _dedupe_page_assets)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
