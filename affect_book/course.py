@@ -44,8 +44,9 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 __all__ = ["EXERCISE_KINDS", "MIN_EXERCISES", "REQUIRED_KINDS", "exercise_census", "hide_solutions",
            "make_student_copies", "make_student_notebook", "missing_exercises", "prepare_html_notebook",
@@ -322,7 +323,7 @@ def hide_solutions(nb: Any) -> int:
     Parameters
     ----------
     nb : nbformat.NotebookNode
-        An executed copy; modified in place.
+        An executed chapter, changed in place.
 
     Returns
     -------

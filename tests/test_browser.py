@@ -28,11 +28,11 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from course_site import ROOT, SITE_EXTRA
+from headless import Browser
 
 from affect_book import book
 from affect_book.course import prepare_html_notebook
-from course_site import ROOT, SITE_EXTRA
-from headless import Browser
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
@@ -170,11 +170,14 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """A JupyterLab server on 127.0.0.1 serving the repository, without token or password; yields its base URL."""
+    """A JupyterLab server on 127.0.0.1 serving a copy of the chapters, without token or password; yields its URL."""
     port, state = free_port(), tmp_path_factory.mktemp("lab-state")
+    served = state / "book"  # a copy: an autosave by JupyterLab must never rewrite the chapters' sources
+    shutil.copytree(ROOT / "notebooks", served / "notebooks")
+    shutil.copy2(ROOT / "jupytext.toml", served / "jupytext.toml")
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
            "--ServerApp.port_retries=0", "--ServerApp.token=", "--ServerApp.password=",
-           "--ServerApp.disable_check_xsrf=True", "--allow-root", f"--ServerApp.root_dir={ROOT}",
+           "--ServerApp.disable_check_xsrf=True", "--allow-root", f"--ServerApp.root_dir={served}",
            f"--LabApp.workspaces_dir={state / 'workspaces'}", f"--LabApp.user_settings_dir={state / 'settings'}",
            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     news = state / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
@@ -182,7 +185,7 @@ def lab(tmp_path_factory):
     news.write_text('{"fetchNews": "false"}')  # no "get notified about Jupyter news?" toast over the screenshots
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(state / "runtime"), "PYTHONWARNINGS": "ignore"}
     log = (state / "server.log").open("w")
-    server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=served)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:

@@ -8,10 +8,10 @@ from pathlib import Path
 import nbformat
 import papermill as pm
 import pytest
+from course_site import ROOT, mini_site, tiny_chapter
 from pybtex.database import parse_file
 
 from affect_book import book, course
-from course_site import ROOT, mini_site, tiny_chapter
 
 BIB = ROOT / "references.bib"
 #: MyST citation roles: {cite}`a,b`, {cite:p}`a`, {cite:t}`a`, {cite:ps}`a`, ...
@@ -176,11 +176,22 @@ def test_html_book_hides_parameters_and_solutions_and_renders_citations():
     html = mini_site()
     page = (html / "notebooks" / "98_tiny.html").read_text()
     assert page.count('PROFILE</span> <span class="o">=</span>') == 1, "papermill's injected cell is shown"
-    assert re.search(r"tag_hide-cell[^>]*>\s*<details.*?SOLUTION-ONE", page, re.S), "code solution not in a toggle"
-    assert re.search(r"<details[^>]*>\s*<summary.*?>Solution</span>.*?SOLUTION-TWO.*?</details>", page, re.S), \
+    assert re.search(r"tag_hide-cell[^>]*>\s*<details.*?SOLUTION-ONE", page, re.DOTALL), "code solution not in a toggle"
+    assert re.search(r"<details[^>]*>\s*<summary.*?>Solution</span>.*?SOLUTION-TWO.*?</details>", page, re.DOTALL), \
         "markdown solution not in a dropdown"
     assert 'href="../docs/references.html#id' in page, "the citation does not link to the bibliography"
     assert "custom.css" in page and "pre-wrap" in (html / "_static" / "custom.css").read_text()
     references = (html / "docs" / "references.html").read_text()
     assert "A circumplex model of affect" in references and "Sinkhorn distances" in references.replace("Distances",
                                                                                                         "distances")
+
+
+def test_sphinx_hook_drops_repeated_scripts_only():
+    from sphinx.builders.html._assets import _JavaScript
+
+    thebe = 'const THEBE_JS_URL = "x"'
+    context = {"script_files": [_JavaScript(None, body=thebe), _JavaScript("a.js"), _JavaScript("", body=thebe),
+                                _JavaScript("a.js", **{"async": "async"}), _JavaScript("a.js")]}
+    course._dedupe_page_assets(None, "page", "page.html", context, None)
+    assert context["script_files"] == [_JavaScript(None, body=thebe), _JavaScript("a.js"),
+                                       _JavaScript("a.js", **{"async": "async"})]
