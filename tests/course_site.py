@@ -28,7 +28,7 @@ def tiny_chapter() -> nbformat.NotebookNode:
         return {"tags": ["solution"], "jupyter": {"source_hidden": True}}
 
     cells = [
-        md("# 98 · A tiny chapter\n\nThe circumplex {cite:p}`russell1980circumplex`."),
+        md("# 98 · A tiny chapter\n\nThe circumplex {footcite:p}`russell1980circumplex`."),
         code('PROFILE = "cpu"  # a long comment that runs far past the width of the code box, to be wrapped by '
              'the book\'s custom CSS rather than scrolled off the right edge of the page', metadata={"tags": ["parameters"]}),
         code("import math\nresult = math.sqrt(2)\nprint(f'profile {PROFILE}: {result:.3f}')"),
@@ -43,7 +43,7 @@ def tiny_chapter() -> nbformat.NotebookNode:
         code("print(3 ** 3)  # SOLUTION-FOUR", metadata=solution()),
         md("**5.** What else would you try?", metadata={"tags": ["exercise", "open-ended"]}),
         md("Anything. SOLUTION-FIVE", metadata={"tags": ["solution"]}),
-        md("## Next\n\nThe end."),
+        md("## Next\n\nThe end.\n\n## References\n\n```{footbibliography}\n```"),
     ]
     return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC})
 

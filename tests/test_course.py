@@ -14,8 +14,8 @@ from pybtex.database import parse_file
 from affect_book import book, course
 
 BIB = ROOT / "references.bib"
-#: MyST citation roles: {cite}`a,b`, {cite:p}`a`, {cite:t}`a`, {cite:ps}`a`, ...
-CITE_ROLE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]*)`")
+#: MyST citation roles: {cite}`a,b`, {cite:p}`a`, {cite:t}`a`, {footcite:p}`a`, {cite:ps}`a`, ...
+CITE_ROLE = re.compile(r"\{(?:foot)?cite(?::[a-z]+)?\}`([^`]*)`")
 #: The sources issue 14 lists (and the study), which the bibliography must hold.
 REQUIRED_KEYS = {"study2026circumplex", "russell1980circumplex", "russell1977evidence", "mollahosseini2017affectnet",
                  "kollias2019expression", "kollias2022abaw", "cui2019classbalanced", "cao2019ldam", "menon2021logit",
@@ -56,8 +56,8 @@ def test_bibliography_entries_are_complete():
 
 
 def test_citation_collector_finds_every_role_form():
-    text = "a {cite}`x` b {cite:p}`y, z`\n{cite:t}`w` and `{cite:ps}`v``, not {cite}`` nor cite`u`"
-    assert cited_keys(text) == [(1, "x"), (1, "y"), (1, "z"), (2, "w"), (2, "v")]
+    text = "a {cite}`x` b {cite:p}`y, z`\n{cite:t}`w` and `{cite:ps}`v``, not {cite}`` nor cite`u`\n{footcite:t}`f`"
+    assert cited_keys(text) == [(1, "x"), (1, "y"), (1, "z"), (2, "w"), (2, "v"), (3, "f")]
 
 
 def test_every_citation_resolves():
@@ -179,7 +179,10 @@ def test_html_book_hides_parameters_and_solutions_and_renders_citations():
     assert re.search(r"tag_hide-cell[^>]*>\s*<details.*?SOLUTION-ONE", page, re.DOTALL), "code solution not in a toggle"
     assert re.search(r"<details[^>]*>\s*<summary.*?>Solution</span>.*?SOLUTION-TWO.*?</details>", page, re.DOTALL), \
         "markdown solution not in a dropdown"
-    assert 'href="../docs/references.html#id' in page, "the citation does not link to the bibliography"
+    assert re.search(r'href="#footcite-russell1980circumplex".*<aside[^>]*id="footcite-russell1980circumplex".*'
+                     r"A circumplex model of affect", page, re.DOTALL), "the chapter does not end with its references"
+    index = (html / "README.html").read_text()
+    assert 'href="docs/references.html#id' in index, "a plain citation does not link to the full bibliography"
     assert "custom.css" in page and "pre-wrap" in (html / "_static" / "custom.css").read_text()
     references = (html / "docs" / "references.html").read_text()
     assert "A circumplex model of affect" in references and "Sinkhorn distances" in references.replace("Distances",
