@@ -48,7 +48,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EXERCISE_KINDS", "MIN_EXERCISES", "REQUIRED_KINDS", "exercise_census", "hide_solutions",
+__all__ = ["EXERCISE_KINDS", "MIN_EXERCISES", "REQUIRED_KINDS", "exercise_census", "first_line", "hide_solutions",
            "make_student_copies", "make_student_notebook", "missing_exercises", "prepare_html_notebook",
            "run_student_copy", "tag_injected_parameters"]
 
@@ -108,7 +108,20 @@ def _exercises(nb: Any, where: str) -> list[dict[str, Any]]:
 
 
 def first_line(markdown: str, width: int = 100) -> str:
-    """The first non-empty line of a markdown text, without heading marks, emphasis or list numbers."""
+    """The first non-empty line of a markdown text, without heading marks, bold marks or bullets: an exercise's name.
+
+    Parameters
+    ----------
+    markdown : str
+        The exercise cell's source.
+    width : int
+        Longest result; a longer line is cut and ends with "...".
+
+    Returns
+    -------
+    str
+        The line, or "(untitled exercise)" for an empty cell.
+    """
     for line in markdown.splitlines():
         line = re.sub(r"^\s*(#+\s*|[-*]\s+)", "", line)
         line = re.sub(r"\*\*|__", "", line).strip()
@@ -385,12 +398,24 @@ def _dedupe_page_assets(app: Any, pagename: str, templatename: str, context: dic
 
 
 def setup(app: Any) -> dict[str, Any]:
-    """Sphinx extension entry point (``sphinx: extra_extensions: [affect_book.course]`` in ``_config.yml``)."""
+    """Sphinx extension entry point (``sphinx: extra_extensions: [affect_book.course]`` in ``_config.yml``).
+
+    Parameters
+    ----------
+    app : sphinx.application.Sphinx
+        The application being set up.
+
+    Returns
+    -------
+    dict
+        Sphinx's extension metadata (safe for parallel reading and writing).
+    """
     app.connect("html-page-context", _dedupe_page_assets)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Command line of ``python -m affect_book.course``: write the student copies; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m affect_book.course",
                                      description="Write the student copies of the book's chapters.")
     parser.add_argument("--root", type=Path, default=None, help="the book's root (default: found from cwd)")
