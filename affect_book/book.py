@@ -41,7 +41,7 @@ from .profiles import PROFILES
 __all__ = ["ChapterFailed", "ChapterResult", "build_html", "check_html", "find_root", "run_book", "toc_notebooks"]
 
 #: What the site build copies from the book's root next to the executed notebooks.
-SITE_FILES = ("_toc.yml", "_config.yml", "README.md", "docs")
+SITE_FILES = ("_toc.yml", "_config.yml", "README.md", "docs", "references.bib", "_static")
 class ChapterFailed(RuntimeError):
     """A chapter raised while executing; the message names the chapter, the cell and the error."""
 
@@ -299,6 +299,10 @@ def _execute(path: Path, output: Path, params: dict[str, Any], kernel: str) -> N
             config.KernelManager.ip = os.path.join(sockets, "kernel")
         pm.execute_notebook(str(path), str(output), parameters=params, kernel_name=kernel, cwd=str(path.parent),
                             progress_bar=False, log_output=False, config=config)
+    # For the HTML book: papermill's injected-parameters cell removed, solutions behind a toggle (cell tags only).
+    from .course import prepare_html_notebook
+
+    prepare_html_notebook(output)
 
 
 #: What a Python traceback leaves in rendered HTML (IPython's header line; myst-nb's error output class).

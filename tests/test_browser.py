@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from course_site import ROOT, SITE_EXTRA
+from course_site import ROOT
 from headless import Browser
 
 from affect_book import book
@@ -82,11 +82,9 @@ def html_site(request, tmp_path_factory):
         source = smoke["out"]
     executed = tmp_path_factory.mktemp("browser-executed")
     shutil.copytree(source / "notebooks", executed / "notebooks")
-    for path in (executed / "notebooks").glob("*.ipynb"):
+    for path in (executed / "notebooks").glob("*.ipynb"):  # AFFECT_BOOK_EXECUTED may come from an older runner
         prepare_html_notebook(path)
-    with pytest.MonkeyPatch.context() as patch:  # until book.SITE_FILES lists the course layer's files itself
-        patch.setattr(book, "SITE_FILES", tuple(dict.fromkeys((*book.SITE_FILES, *SITE_EXTRA))))
-        return book.build_html(ROOT, executed, tmp_path_factory.mktemp("browser-html") / "html")
+    return book.build_html(ROOT, executed, tmp_path_factory.mktemp("browser-html") / "html")
 
 
 def local_path(url: str) -> Path | None:
@@ -100,7 +98,8 @@ def is_local(url: str) -> bool:
 
 
 #: A 1x1 transparent PNG.
-PNG_1PX = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+PNG_1PX = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kg"
+                           "AAAABJRU5ErkJggg==")
 
 PAGE_REPORT = """(() => ({
   images: Array.from(document.images).map(i => ({src: i.currentSrc || i.src, loaded: i.complete,

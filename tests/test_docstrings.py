@@ -134,7 +134,9 @@ def module_problems(module_name: str) -> list[str]:
             problems.append(f"{name} is in __all__ but {module_name} does not define it")
             continue
         obj = getattr(module, name)
-        if getattr(obj, "__module__", None) != module_name:
+        home = getattr(obj, "__module__", None) or ""
+        private_home = home.startswith(module_name + "._")  # a package re-exporting its private modules' names
+        if home != module_name and not private_home:
             continue  # a re-export, or a constant: checked in its home module / not a callable
         if inspect.isclass(obj):
             problems += check_class(name, obj)
