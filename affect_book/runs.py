@@ -15,9 +15,9 @@ import csv
 import io
 import json
 import random
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch

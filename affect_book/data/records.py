@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -87,7 +87,7 @@ class RecordIndex(LabelMasks):
                 "valid": {"expression": int(self.has_expression.sum()), "va": int(self.has_va.sum()),
                           "au": int(self.has_au.sum())}}
 
-    def select(self, keep: np.ndarray) -> "RecordIndex":
+    def select(self, keep: np.ndarray) -> RecordIndex:
         """A new index holding the records where ``keep`` (bool mask or integer positions) selects them."""
         return RecordIndex(self.dataset, self.split, self.layout, self.classes, self.paths[keep], self.boxes[keep],
                            self.expression[keep], self.va[keep], self.au[keep], self.subject[keep],

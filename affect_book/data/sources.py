@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..params import check_choice
 from .records import RecordIndex, format_skipped
@@ -356,7 +357,8 @@ def main(argv=None) -> int:
     s.add_argument("--dataset", required=True, choices=sorted(SOURCES))
     s.add_argument("--root", help="folder of the licensed copy (a manifest CSV for --dataset manifest); not for "
                                   "synthetic")
-    s.add_argument("--split", default="train", help="train or val (also training, validation; default: train); manifest: also test or all")
+    s.add_argument("--split", default="train",
+                   help="train or val (also training, validation; default: train); manifest: also test or all")
     s.add_argument("--layout", help="affectnet: original, npy, folders; affwild2: unitask, multitask (default auto)")
     s.add_argument("--track", help="affwild2 uni-task: all, or any of va, expr, au (comma-separated)")
     s.add_argument("--classes", help="affectnet: affectnet8 or affectnet7; manifest: a class-set name")
