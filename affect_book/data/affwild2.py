@@ -10,13 +10,13 @@
 Line 1 of a video's file is a header; line ``k + 1`` is frame ``k``, image ``cropped_aligned/<video>/{k:05d}.jpg``.
 The tracks are merged per frame, so one record carries whichever of the three labels exist for it.
 
-==== ===================================================== ================================= ===========
-track header (line 1)                                          values                            invalid
-==== ===================================================== ================================= ===========
-VA   ``valence,arousal``                                   floats in [-1, 1]                 -5
-EXPR ``Neutral,Anger,Disgust,Fear,Happiness,Sadness,...``  int 0..7 in the header's order    -1
-AU   ``AU1,AU2,AU4,AU6,AU7,AU10,AU12,AU15,AU23,...``       0/1 per AU, in the header's order -1
-==== ===================================================== ================================= ===========
+===== ===================================================== ================================= ===========
+track header (line 1)                                         values                            invalid
+===== ===================================================== ================================= ===========
+VA    ``valence,arousal``                                   floats in [-1, 1]                 -5
+EXPR  ``Neutral,Anger,Disgust,Fear,Happiness,Sadness,...``  int 0..7 in the header's order    -1
+AU    ``AU1,AU2,AU4,AU6,AU7,AU10,AU12,AU15,AU23,...``       0/1 per AU, in the header's order -1
+===== ===================================================== ================================= ===========
 
 Headers are matched by name (any case, spaces ignored): an EXPR header that lists the classes in another order, or
 an AU header in another column order, is mapped by name. A frame whose labels are all invalid is left out and
