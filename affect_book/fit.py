@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ._train_steps import _arrays, _autocast, _distributed, _images, _schedule
 from .cache import atomic_write_bytes, config_hash
 from .data.batches import flip_images, shift_images
 from .models import build_model
 from .runs import (RunResult, TrainingDiverged, load_checkpoint, move_aside, rng_state, save_torch, set_rng_state,
                    write_log)
-from .train import TrainConfig, _arrays, _autocast, _distributed, _images, _schedule, evaluate, multitask_loss
+from .train import TrainConfig, evaluate, multitask_loss
 
 __all__ = ["check_finite", "fit"]
 

@@ -7,7 +7,8 @@ with the valid values listed, instead of deep inside a computation.
 from __future__ import annotations
 
 import difflib
-from typing import Any, Collection
+from collections.abc import Collection
+from typing import Any
 
 __all__ = ["ParameterError", "check_choice", "check_number", "check_path"]
 

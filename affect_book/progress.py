@@ -10,7 +10,8 @@ work (the trainer prints one line per epoch with its figures).
 from __future__ import annotations
 
 import sys
-from typing import Iterable, TypeVar
+from collections.abc import Iterable
+from typing import TypeVar
 
 __all__ = ["in_notebook", "progress_bar", "wants_bars"]
 

@@ -15,9 +15,9 @@ import csv
 import io
 import json
 import random
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -38,9 +38,32 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass
 class RunResult:
-    """A finished run: its directory, config hash, per-epoch history, best epoch, validation and test metrics,
-    the path of the saved test predictions (``predictions.npz``), whether it was loaded rather than trained, the
-    measured training rate, and ``run_key``, the name of its folder (config hash and data fingerprints)."""
+    """A finished run, trained now or loaded from its ``result.json``.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run's folder.
+    config_hash : str
+        Hash of the :class:`~affect_book.train.TrainConfig` alone (``run_key`` adds the data).
+    history : list of dict
+        One row per epoch: ``epoch`` (from 1), ``train_<term>`` (mean training loss terms), ``val_<metric>``,
+        ``lr``.
+    best_epoch : int
+        The epoch (from 1) with the highest validation P_MTL, whose weights are ``best_model.pt``.
+    val_metrics, test_metrics : dict
+        Scores of the best model (:func:`~affect_book.train.evaluate`); ``test_metrics`` is empty without a test
+        set.
+    predictions_path : Path or None
+        The saved test predictions (``predictions.npz``; see :meth:`predictions`); None without a test set.
+    loaded_from_cache : bool
+        True when the run was found finished on disk rather than trained by this call.
+    images_per_second : float
+        Training images per second of wall time over the epochs this process trained (NaN when it trained none
+        or the record does not say).
+    run_key : str or None
+        The name of the run's folder (config hash and data fingerprints).
+    """
 
     run_dir: Path
     config_hash: str

@@ -30,23 +30,22 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 
 from . import metrics
-from .arrays import to_numpy
 from .cache import cache_root, config_hash, file_lock
 from .costs import COST_KINDS
 from .losses import EXPRESSION_LOSSES
 from .losses import expression_param as check_expression_param
 from .models import BACKBONES
+from ._train_steps import _autocast, _distributed, _images
 from .runs import RunResult, TrainingDiverged, load_finished, run_key
 
 __all__ = ["RunResult", "TrainConfig", "TrainingDiverged", "config_from_dict", "evaluate", "train",
@@ -65,18 +64,78 @@ COSTS = ("none", *COST_KINDS, "matrix")
 class TrainConfig:
     """Every choice of a training run. Its hash (``config_hash(config)``) names the run's cache directory.
 
-    data: ``dataset`` and ``data`` (source-specific options as sorted (key, value) pairs), ``classes``;
-    model: ``backbone``, ``width`` and ``norm`` (small CNN), ``weights_path``, ``dropout``;
-    loss: ``expression_loss`` (see ``EXPRESSION_LOSSES``) and its ``expression_param``, ``lambda_ot``, ``cost``
-    (one of ``COSTS``: ``none``; a kind of :func:`affect_book.costs.ot_cost`, whose controls ``uniform``,
-    ``uniform_column`` and ``permuted`` (permutation chosen by ``seed``) derive from the ``va`` cost; or ``matrix``
-    with an explicit (predicted, true) matrix in ``cost_matrix``), ``coordinates``, ``cost_fill`` (hand placements
-    of classes the coordinate set lacks, as ((name, (valence, arousal)), ...)), ``lambda_va``, ``lambda_au``;
-    optimisation: ``epochs``, ``batch_size``, ``lr``, ``weight_decay``, ``warmup_epochs``, ``grad_clip``;
-    ``seed``, ``profile``, ``device`` (auto/cpu/cuda/mps), ``amp`` (bf16 autocast on GPU), ``channels_last``,
-    ``compile``, ``augment`` (random horizontal flip and a random shift of up to ``crop`` x the image side, the
-    gap zero-filled: :func:`affect_book.data.batches.shift_images`), ``au_threshold``; ``version``: the trainer's
-    code version. Types are checked (:func:`validate_config`): a bool is not a number, numbers are finite.
+    Types are checked (:func:`validate_config`): a bool is not a number, numbers are finite.
+
+    Parameters
+    ----------
+    classes : tuple of str
+        Expression class names in label-index order (the model's outputs); at least two.
+    dataset : str
+        The data source (:data:`affect_book.data.sources.SOURCES`) the train CLI loads.
+    data : tuple
+        Source-specific options as sorted (key, value) pairs, e.g. ``(("preset", "affwild2"),)``.
+    backbone : str
+        One of :data:`affect_book.models.BACKBONES`.
+    width : int
+        First-block channels of ``small_cnn`` (positive).
+    norm : {"batch", "group"}
+        Normalization of ``small_cnn``; ``group`` makes it independent of the batch split.
+    weights_path : str, optional
+        A local torchvision state dict for the backbone (nothing is downloaded).
+    dropout : float
+        Dropout on the features before the heads (>= 0).
+    expression_loss : str
+        The expression term, a key of :data:`affect_book.losses.EXPRESSION_LOSSES`.
+    expression_param : float, optional
+        Its hyper-parameter, inside the table's range; None: the table's default (none for a loss without one).
+    lambda_ot : float
+        Weight of the OT term (>= 0); above 0 it needs a ``cost``.
+    cost : str
+        One of :data:`COSTS`: ``none``; a kind of :func:`affect_book.costs.ot_cost`, whose controls ``uniform``,
+        ``uniform_column`` and ``permuted`` (permutation chosen by ``seed``) derive from the ``va`` cost; or
+        ``matrix``.
+    cost_matrix : tuple, optional
+        For ``cost="matrix"``: the (classes, classes) matrix as nested tuples, rows predicted, columns true.
+    coordinates : str
+        The coordinate set of the cost (:func:`affect_book.circumplex.coordinates`).
+    cost_fill : tuple
+        Hand placements of classes the coordinate set lacks, as ``((name, (valence, arousal)), ...)``.
+    lambda_va, lambda_au : float
+        Weights of the valence-arousal (1 - CCC) and AU terms (>= 0; 0 leaves the term out).
+    epochs : int
+        Training epochs (positive).
+    batch_size : int
+        Images per optimiser step, over all ranks together (positive).
+    lr : float
+        Peak learning rate of AdamW (> 0).
+    weight_decay : float
+        AdamW's weight decay (>= 0).
+    warmup_epochs : float
+        Length of the linear warm-up before the cosine decay, in epochs (>= 0).
+    grad_clip : float
+        Largest gradient norm (>= 0; 0: no clipping).
+    seed : int
+        Seeds the model's initialisation, the shuffling and augmentation, and the ``permuted`` cost.
+    profile : str
+        A run profile (:data:`affect_book.profiles.PROFILES`); the train CLI loads the data with it.
+    device : str
+        ``auto``, ``cuda``, ``mps`` or ``cpu`` (:func:`affect_book.device.choose_device`).
+    amp : bool
+        bf16 autocast on a CUDA GPU (ignored elsewhere).
+    channels_last : bool
+        Channels-last memory format on a CUDA GPU (ignored elsewhere).
+    compile : bool
+        ``torch.compile`` the model on a CUDA GPU (ignored elsewhere).
+    augment : bool
+        Random horizontal flips of the training images, and random shifts when ``crop`` > 0.
+    crop : float
+        Largest shift, as a fraction of the image side, in [0, 0.5); the gap is zero-filled
+        (:func:`affect_book.data.batches.shift_images`).
+    au_threshold : float
+        Probability in (0, 1) from which a predicted AU counts as present when scoring.
+    version : int
+        The trainer's code version (:data:`TRAINER_VERSION`), part of the hash so that runs of older code are not
+        loaded.
     """
 
     classes: tuple[str, ...]
@@ -243,47 +302,6 @@ def multitask_loss(out: dict, batch: dict, config: TrainConfig, cost: torch.Tens
         terms["au"] = L.masked_bce_with_logits(out["au_logits"], batch["au"])
         total = total + config.lambda_au * terms["au"]
     return total, terms
-
-
-def _arrays(dataset) -> dict:
-    """A dataset's arrays: its (N, H, W, 3) uint8 images as they are (memory-mapped ones stay on disk; batches are
-    gathered by :func:`_images`) and its labels as tensors."""
-    return {"image": dataset.images, "expression": torch.from_numpy(np.asarray(dataset.expression, dtype=np.int64)),
-            "va": torch.from_numpy(np.asarray(dataset.va, dtype=np.float32)),
-            "au": torch.from_numpy(np.asarray(dataset.au, dtype=np.int64)),
-            "index": torch.arange(len(dataset))}
-
-
-def _images(images, rows) -> torch.Tensor:
-    """The (B, 3, H, W) uint8 batch of ``rows`` (a tensor or slice) from (N, H, W, 3) images."""
-    rows = rows if isinstance(rows, slice) else to_numpy(rows)
-    batch = np.array(images[rows]) if isinstance(rows, slice) else np.take(images, rows, axis=0)  # own copies
-    return torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()
-
-
-def _distributed() -> tuple[int, int]:
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
-
-
-def _schedule(config: TrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
-    total = config.epochs * steps_per_epoch
-    warm = max(1, int(config.warmup_epochs * steps_per_epoch)) if config.warmup_epochs > 0 else 0
-
-    def factor(step: int) -> float:
-        if warm and step < warm:
-            return (step + 1) / warm
-        progress = (step - warm) / max(1, total - warm)
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-    return factor
-
-
-def _autocast(device: torch.device, enabled: bool):
-    if enabled and device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 @torch.no_grad()

@@ -13,8 +13,9 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 __all__ = ["main", "read_config"]
 
@@ -115,7 +116,8 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     import torch
 
-    from .train import TrainingDiverged, _distributed, config_from_dict, train, validate_config
+    from ._train_steps import _distributed
+    from .train import TrainingDiverged, config_from_dict, train, validate_config
 
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     try:

@@ -24,7 +24,6 @@ import argparse
 import statistics
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -136,7 +135,7 @@ def main(argv=None) -> dict:
         ("OT closed form (hard labels)", t_closed, f"{t_closed / t_ce:.2f} x cross-entropy"),
         (f"batched Sinkhorn, default (scaling), {args.n_iter} it", t_sk_scaling,
          f"{t_emd_loop / t_sk_scaling:.1f} x faster than emd2 loop (torch)"),
-        (f"  same, float64 logits", t_sk_64, f"{t_emd_loop / t_sk_64:.1f} x faster than emd2 loop (torch)"),
+        ("  same, float64 logits", t_sk_64, f"{t_emd_loop / t_sk_64:.1f} x faster than emd2 loop (torch)"),
         ("  same, torch loop instead of NumPy on CPU", t_sk_torch_loop,
          f"{t_emd_loop / t_sk_torch_loop:.1f} x faster than emd2 loop (torch)"),
         (f"batched Sinkhorn, log (torch), {args.n_iter} it", t_sk,

@@ -27,12 +27,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from affect_book._train_steps import _arrays, _images, _schedule
 from affect_book.data.base import ArrayDataset
 from affect_book.data.sources import load_splits
 from affect_book.device import seed_everything
 from affect_book.models import build_model
 from affect_book.profiles import get_profile
-from affect_book.train import TrainConfig, _arrays, _images, _schedule, multitask_loss, train
+from affect_book.train import TrainConfig, multitask_loss, train
 
 
 def subset(data: ArrayDataset, n: int) -> ArrayDataset:

@@ -92,7 +92,7 @@ def affectnet_folders(root: Path, original_root: Path, style: str = "names") -> 
     ``numeric`` (0/, 1/, ... in alphabetical order).
     """
     alphabetical = sorted(AFFECTNET_ORDER)
-    for k, (image_id, code, v, a, state) in enumerate(AFFECTNET_ROWS):
+    for k, (image_id, code, _valence, _arousal, state) in enumerate(AFFECTNET_ROWS):
         if code > 7 or state == "missing":
             continue
         name = AFFECTNET_ORDER[code]

@@ -11,8 +11,8 @@ import pytest
 from affect_book.circumplex import CLASS_SETS
 from affect_book.cli import main as cli_main
 from affect_book.data import DataFormatError, affectnet, affwild2, manifest, sources
-from real_fixtures import (AFFECTNET_ORDER, AFFECTNET_ROWS, HEADER, affectnet_folders, affectnet_npy,
-                           affectnet_original, affwild2_multitask, affwild2_unitask, write_face)
+from real_fixtures import (HEADER, affectnet_folders, affectnet_npy, affectnet_original, affwild2_multitask,
+                           affwild2_unitask, write_face)
 
 AN8 = CLASS_SETS["affectnet8"]
 AW2 = CLASS_SETS["affwild2"]
@@ -390,7 +390,7 @@ def test_an_empty_split_fails_before_training(tmp_path):
         sources.load("manifest", root, "val", image_size=8, workers=0, progress=False)
 
 
-NOT_UTF8 = "img/b.jpg,Sad".encode() + b"\xe9"  # Latin-1 e-acute
+NOT_UTF8 = b"img/b.jpg,Sad" + b"\xe9"  # Latin-1 e-acute
 
 
 def test_non_utf8_files_name_the_file_and_line(tmp_path):

@@ -58,7 +58,8 @@ def test_config_hash_changes_with_every_field():
     seen = {config_hash(base)}
     changed = {"classes": CLASSES[::-1], "dataset": "affectnet", "data": (("preset", "x"),), "backbone": "resnet18",
                "norm": "group",
-               "width": 8, "weights_path": "/w.pt", "dropout": 0.1, "expression_loss": "focal", "expression_param": 3.0, "lambda_ot": 1.0,
+               "width": 8, "weights_path": "/w.pt", "dropout": 0.1, "expression_loss": "focal", "expression_param": 3.0,
+               "lambda_ot": 1.0,
                "cost": "uniform", "cost_matrix": ((0, 1), (1, 0)), "coordinates": "russell1980", "lambda_va": 0.5,
                "cost_fill": (("Other", (0.0, 0.0)),),
                "lambda_au": 0.5, "epochs": 9, "batch_size": 7, "lr": 0.1, "weight_decay": 0.2, "warmup_epochs": 2.0,

@@ -86,7 +86,24 @@ def _csv_dir(root: Path) -> Path | None:
 
 
 def detect_layout(root: str | os.PathLike) -> str:
-    """Which AffectNet layout ``root`` holds: ``original``, ``npy`` or ``folders``; raises if none fits."""
+    """Which AffectNet layout ``root`` holds.
+
+    Parameters
+    ----------
+    root : str or PathLike
+        The folder of the copy.
+
+    Returns
+    -------
+    str
+        ``original`` (``Manually_Annotated_file_lists/*.csv``), ``npy`` (``train_set/annotations/``) or
+        ``folders`` (``train/<class>/``), checked in that order.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``root`` is not a directory or holds none of the three layouts.
+    """
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"AffectNet root {root} is not a directory")

@@ -10,13 +10,13 @@
 Line 1 of a video's file is a header; line ``k + 1`` is frame ``k``, image ``cropped_aligned/<video>/{k:05d}.jpg``.
 The tracks are merged per frame, so one record carries whichever of the three labels exist for it.
 
-==== ===================================================== ================================= ===========
-track header (line 1)                                          values                            invalid
-==== ===================================================== ================================= ===========
-VA   ``valence,arousal``                                   floats in [-1, 1]                 -5
-EXPR ``Neutral,Anger,Disgust,Fear,Happiness,Sadness,...``  int 0..7 in the header's order    -1
-AU   ``AU1,AU2,AU4,AU6,AU7,AU10,AU12,AU15,AU23,...``       0/1 per AU, in the header's order -1
-==== ===================================================== ================================= ===========
+===== ===================================================== ================================= ===========
+track header (line 1)                                         values                            invalid
+===== ===================================================== ================================= ===========
+VA    ``valence,arousal``                                   floats in [-1, 1]                 -5
+EXPR  ``Neutral,Anger,Disgust,Fear,Happiness,Sadness,...``  int 0..7 in the header's order    -1
+AU    ``AU1,AU2,AU4,AU6,AU7,AU10,AU12,AU15,AU23,...``       0/1 per AU, in the header's order -1
+===== ===================================================== ================================= ===========
 
 Headers are matched by name (any case, spaces ignored): an EXPR header that lists the classes in another order, or
 an AU header in another column order, is mapped by name. A frame whose labels are all invalid is left out and
@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -70,7 +70,18 @@ def _split_name(split: str) -> str:
 
 
 def video_group(video: str) -> str:
-    """The recording a video id belongs to: ``"10-60-1280x720_left"`` -> ``"10-60-1280x720"``."""
+    """The recording a video id belongs to: ``"10-60-1280x720_left"`` -> ``"10-60-1280x720"``.
+
+    Parameters
+    ----------
+    video : str
+        A video id, as in the ``subject`` column of an index.
+
+    Returns
+    -------
+    str
+        The id without a trailing ``_left`` or ``_right`` (unchanged when it has none).
+    """
     return re.sub(r"_(left|right)$", "", str(video))
 
 
@@ -98,7 +109,24 @@ def _image_root(root: Path) -> Path:
 
 
 def detect_layout(root: str | os.PathLike) -> str:
-    """``multitask`` if the s-Aff-Wild2 annotation files are there, else ``unitask`` if a track folder is."""
+    """Which Aff-Wild2 layout ``root`` holds.
+
+    Parameters
+    ----------
+    root : str or PathLike
+        The folder of the copy.
+
+    Returns
+    -------
+    str
+        ``multitask`` if an s-Aff-Wild2 annotation file (:data:`MTL_FILES`) is there, else ``unitask`` if a track
+        folder (:data:`TRACK_FOLDERS`) is.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``root`` is not a directory or holds neither layout.
+    """
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"Aff-Wild2 root {root} is not a directory")
@@ -440,6 +468,25 @@ def split_by_video(records: RecordIndex, fraction: float = 0.2, seed: int = 0) -
 
     Never by frame: all frames of a video, and both persons of a ``_left``/``_right`` recording, fall on the same
     side. The draw is a seeded permutation of the recordings.
+
+    Parameters
+    ----------
+    records : RecordIndex
+        The index to split; its ``subject`` column holds the video ids.
+    fraction : float
+        The share of recordings (not frames) held out, in (0, 1); rounded, and at least 1 recording on each side.
+    seed : int
+        Seed of the permutation (``numpy.random.default_rng``).
+
+    Returns
+    -------
+    rest, held_out : tuple of RecordIndex
+        The records of the recordings kept, then those of the recordings held out.
+
+    Raises
+    ------
+    ValueError
+        When ``fraction`` is outside (0, 1) or the index holds fewer than 2 recordings.
     """
     if not 0 < fraction < 1:
         raise ValueError(f"fraction={fraction}; expected a number in (0, 1)")

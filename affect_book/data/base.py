@@ -3,17 +3,17 @@
 Every source (simulator, AffectNet, Aff-Wild2, a manifest) ends as an :class:`ArrayDataset`: decoded uint8 images
 in one array plus a label table, so training reads memory, not JPEGs. One record per image:
 
-=============  ==========================================  =====================================
-key            value                                       missing label
-=============  ==========================================  =====================================
-``image``      uint8 tensor (3, H, W), RGB                 --
-``expression`` int64 index into ``classes``                -1
-``va``         float32 tensor (2,): valence, arousal       NaN
-``au``         int64 tensor (12,): ABAW AUs, 0/1           -1 (per AU)
-``subject``    str: identity or video id (splits by it)    --
-``source``     str: where the record comes from            --
-``index``      int: position in the dataset                --
-=============  ==========================================  =====================================
+==============  ==========================================  =====================================
+key             value                                       missing label
+==============  ==========================================  =====================================
+``image``       uint8 tensor (3, H, W), RGB                 --
+``expression``  int64 index into ``classes``                -1
+``va``          float32 tensor (2,): valence, arousal       NaN
+``au``          int64 tensor (12,): ABAW AUs, 0/1           -1 (per AU)
+``subject``     str: identity or video id (splits by it)    --
+``source``      str: where the record comes from            --
+``index``       int: position in the dataset                --
+==============  ==========================================  =====================================
 
 A standard ``torch.utils.data.DataLoader`` batches these records (strings become lists).
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

@@ -11,7 +11,7 @@ gather: measured the fastest on one core); :func:`to_float` scales it last, idea
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import torch

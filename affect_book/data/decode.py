@@ -14,7 +14,14 @@ __all__ = ["UnusableImage", "decode_face"]
 
 
 class UnusableImage(Exception):
-    """An image that cannot be decoded or cropped; ``reason`` is the count key."""
+    """An image that cannot be decoded or cropped.
+
+    Parameters
+    ----------
+    reason : str
+        Why, in a few words (``"image missing"``, ``"face box outside the image"``...): the key under which the
+        prepared cache counts the skipped image. Kept as the ``reason`` attribute and as the message.
+    """
 
     def __init__(self, reason: str):
         super().__init__(reason)

@@ -27,8 +27,8 @@ import csv
 import io
 import os
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -201,8 +201,28 @@ def index(root: str | os.PathLike, split: str = "all", classes: str | Sequence[s
 def write_manifest(path: str | os.PathLike, images: Sequence[str], expression: Sequence[str | None],
                    va: np.ndarray | None = None, subject: Sequence[str] | None = None,
                    split: Sequence[str] | None = None) -> Path:
-    """Write a manifest CSV: image paths (relative to the manifest's folder), class names (None: no label),
-    optional (N, 2) valence-arousal (NaN: no label), subjects and splits."""
+    """Write a manifest CSV in the format :func:`index` reads (no AU or face-box columns).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The CSV file to write; its parent folders are created.
+    images : sequence of str
+        N image paths, relative to the manifest's folder (or absolute).
+    expression : sequence of str or None
+        N class names; None (or ``""``) writes an empty field: no expression label.
+    va : numpy.ndarray, optional
+        (N, 2) valence, arousal in [-1, 1]; NaN writes an empty field (no label). None: no such columns.
+    subject : sequence of str, optional
+        N identities or video ids (the ``subject`` column). None: no such column.
+    split : sequence of str, optional
+        N split names (``train``, ``val``, ``test``). None: no such column.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``, the file written (overwritten when it existed).
+    """
     path = Path(path)
     header = ["image", "expression"] + (["valence", "arousal"] if va is not None else []) \
         + (["subject"] if subject is not None else []) + (["split"] if split is not None else [])

@@ -35,17 +35,17 @@ import sys
 import tempfile
 import time
 import warnings
-import zipfile
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from ..cache import atomic_write_bytes, cache_root, config_hash, file_lock
+from ._cache_files import CorruptCacheError, check_images, check_labels, load_checked
 from .decode import UnusableImage, decode_face
 from .records import RecordIndex, format_skipped
 
@@ -55,17 +55,6 @@ __all__ = ["FORMAT_VERSION", "CorruptCacheError", "PreparedCache", "cache_dir_fo
 #: Bumped whenever the decoding or the cache layout changes, so old caches are not reused.
 FORMAT_VERSION = 1
 _MANIFEST, _CONFIG, _IMAGES, _LABELS, _CHUNKS = "manifest.json", "config.json", "images.npy", "labels.npz", "chunks"
-
-
-class CorruptCacheError(RuntimeError):
-    """A file of a prepared cache is damaged (truncated, garbage, or not what the manifest says).
-
-    ``file``: the damaged file; ``folder``: the cache folder it belongs to; ``reason``: what is wrong.
-    """
-
-    def __init__(self, file: str | os.PathLike, reason: str):
-        self.file, self.folder, self.reason = Path(file), Path(file).parent, reason
-        super().__init__(f"damaged prepared cache file {self.file}: {reason}")
 
 
 def records_fingerprint(records: RecordIndex) -> str:
@@ -142,8 +131,16 @@ def _prepare_chunk(folder: str, chunk: int, paths: list, boxes: np.ndarray, size
 class PreparedCache:
     """A complete prepared cache: decoded images plus labels, and what was left out.
 
-    ``path``: the cache folder; ``manifest``: the contents of ``manifest.json`` (config, counts, skipped items by
-    reason, the loader's notes).
+    Made by :func:`prepare` and :func:`open_prepared`, which check the files first; the constructor does not.
+
+    Parameters
+    ----------
+    path : Path
+        The cache folder.
+    manifest : dict
+        The contents of its ``manifest.json``: ``config`` (dataset, split, classes, image size, records'
+        fingerprint...), ``n_records`` (images kept), ``skipped`` (reason -> count), ``notes`` (the loader's),
+        ``created`` (UTC time).
     """
 
     path: Path
@@ -188,8 +185,8 @@ class PreparedCache:
         """
         from .base import ArrayDataset
 
-        images = _load_checked(self.path / _IMAGES, mmap_mode="r" if mmap else None)
-        arrays = _load_checked(self.path / _LABELS, keys=("expression", "va", "au", "subject"))
+        images = load_checked(self.path / _IMAGES, mmap_mode="r" if mmap else None)
+        arrays = load_checked(self.path / _LABELS, keys=("expression", "va", "au", "subject"))
         cfg = self.manifest["config"]
         data = ArrayDataset(images, arrays["expression"], arrays["va"], arrays["au"], arrays["subject"],
                             cfg["classes"], f"{cfg['dataset']}:{cfg['split']}", transform=transform)
@@ -197,82 +194,33 @@ class PreparedCache:
         return data
 
     def paths(self) -> np.ndarray:
-        """(N,) source image path of each cached image."""
-        return _load_checked(self.path / _LABELS, keys=("path",))["path"]
+        """The source image of each cached image.
+
+        Returns
+        -------
+        numpy.ndarray
+            (N,) str, in the order of the cached images.
+
+        Raises
+        ------
+        CorruptCacheError
+            When ``labels.npz`` cannot be read.
+        """
+        return load_checked(self.path / _LABELS, keys=("path",))["path"]
 
     def report(self) -> str:
-        """A few lines: images kept, the folder, skipped items by reason, the loader's notes."""
+        """A summary for a log.
+
+        Returns
+        -------
+        str
+            A few lines: images kept, image size and folder; skipped items by reason; one line per loader note.
+        """
         cfg = self.manifest["config"]
         lines = [f"prepared {cfg['dataset']} {cfg['split']} at {cfg['image_size']} px: {len(self)} images in "
                  f"{self.path}", "skipped: " + format_skipped(self.skipped)]
         lines += [f"note: {n}" for n in self.manifest.get("notes", [])]
         return "\n".join(lines)
-
-
-_LABEL_KEYS = ("expression", "va", "au", "subject", "path")
-
-
-def _load_checked(path: Path, mmap_mode=None, keys: tuple[str, ...] | None = None):
-    """``np.load`` of a cache file (the arrays ``keys`` of an .npz); a damaged file raises CorruptCacheError."""
-    try:
-        data = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
-        if keys is None:
-            return data
-        with data:
-            return {k: data[k] for k in keys}
-    except FileNotFoundError:
-        raise CorruptCacheError(path, "missing") from None
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as err:
-        raise CorruptCacheError(path, f"unreadable ({type(err).__name__}: {err})") from None
-
-
-def _npy_header(handle) -> tuple[tuple, bool, np.dtype]:
-    """(shape, fortran_order, dtype) from the header of a .npy stream; ValueError when it is not one."""
-    from numpy.lib import format as npy
-
-    version = npy.read_magic(handle)
-    read_header = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}.get(version)
-    if read_header is None:
-        raise ValueError(f"unexpected .npy format version {version}")
-    shape, fortran, dtype = read_header(handle)
-    return tuple(shape), fortran, dtype
-
-
-def _check_images(path: Path, n: int, size: int) -> None:
-    """The header of ``images.npy`` says (n, size, size, 3) uint8 and the file holds exactly that many bytes."""
-    try:
-        with open(path, "rb") as handle:
-            shape, fortran, dtype = _npy_header(handle)
-            offset = handle.tell()
-    except FileNotFoundError:
-        raise CorruptCacheError(path, "missing") from None
-    except (ValueError, OSError, EOFError, SyntaxError) as err:
-        raise CorruptCacheError(path, f"not a .npy array ({err})") from None
-    expected = (n, size, size, 3)
-    if shape != expected or dtype != np.uint8 or fortran:
-        raise CorruptCacheError(path, f"holds a {'Fortran-ordered ' if fortran else ''}{shape} {dtype} "
-                                      f"array; the manifest says {expected} uint8")
-    length, wanted = path.stat().st_size, offset + int(np.prod(expected))
-    if length != wanted:
-        raise CorruptCacheError(path, f"{length} bytes, expected {wanted} "
-                                      f"({'truncated' if length < wanted else 'trailing bytes'})")
-
-
-def _check_labels(path: Path, n: int) -> None:
-    """``labels.npz`` is a whole zip archive whose label arrays all have ``n`` rows (headers read, not data)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            lengths = {}
-            for key in _LABEL_KEYS:
-                with archive.open(f"{key}.npy") as member:
-                    lengths[key] = _npy_header(member)[0][:1]
-    except FileNotFoundError:
-        raise CorruptCacheError(path, "missing") from None
-    except (ValueError, OSError, EOFError, KeyError, SyntaxError, zipfile.BadZipFile) as err:
-        raise CorruptCacheError(path, f"unreadable ({type(err).__name__}: {err})") from None
-    wrong = {k: v for k, v in lengths.items() if v != (n,)}
-    if wrong:
-        raise CorruptCacheError(path, f"label arrays of lengths {wrong}; the manifest says {n} records")
 
 
 def open_prepared(path: str | os.PathLike) -> PreparedCache:
@@ -306,8 +254,8 @@ def open_prepared(path: str | os.PathLike) -> PreparedCache:
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
         raise CorruptCacheError(manifest_path, f"not a prepared-cache manifest ({type(err).__name__}: {err})") \
             from None
-    _check_images(path / _IMAGES, n, size)
-    _check_labels(path / _LABELS, n)
+    check_images(path / _IMAGES, n, size)
+    check_labels(path / _LABELS, n)
     return PreparedCache(path, manifest)
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -26,7 +26,19 @@ __all__ = ["DUPLICATE", "DUPLICATE_CONFLICT", "SPLIT_ALIASES", "DataFormatError"
 
 
 class DataFormatError(ValueError):
-    """An annotation file does not have the expected form. The message names the file, the line and the form."""
+    """An annotation file does not have the expected form. The message names the file, the line and the form.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file (kept as ``path``, a str).
+    line : int or None
+        The line number, from 1; None when the problem is the whole file.
+    expected : str
+        What the line (or file) should hold, e.g. ``"a number for valence"``.
+    found : str, optional
+        What it holds instead.
+    """
 
     def __init__(self, path: str | os.PathLike, line: int | None, expected: str, found: str | None = None):
         where = f"{path}" if line is None else f"{path}, line {line}"
@@ -41,12 +53,31 @@ class DataFormatError(ValueError):
 class RecordIndex(LabelMasks):
     """Image paths and labels of one split of a dataset, before any image is decoded.
 
-    ``paths``: (N,) absolute image paths; ``boxes``: (N, 4) int face boxes ``x, y, width, height`` in source
-    pixels, all -1 where the image is already a face crop; ``expression``: (N,) int index into ``classes``, -1 for
-    no label; ``va``: (N, 2) float valence, arousal in [-1, 1], NaN for no label; ``au``: (N, 12) int 0/1 in
-    :data:`~affect_book.data.base.AU_COLUMNS` order, -1 for no label; ``subject``: (N,) identity or video id
-    (the unit to split by); ``skipped``: reason -> number of items left out; ``notes``: things the loader
-    detected and wants the reader to know (a label order, a layout).
+    The arrays are converted (and reshaped) to the dtypes below on construction.
+
+    Parameters
+    ----------
+    dataset, split, layout : str
+        The source (``affectnet``...), the canonical split (``train``, ``val``, ``test``) and the file layout read.
+    classes : tuple of str
+        The expression class names, in index order.
+    paths : numpy.ndarray
+        (N,) object, absolute image paths.
+    boxes : numpy.ndarray
+        (N, 4) int64 face boxes ``x, y, width, height`` in source pixels; all -1 where the image is already a face
+        crop.
+    expression : numpy.ndarray
+        (N,) int64 index into ``classes``; -1: no label.
+    va : numpy.ndarray
+        (N, 2) float32 valence, arousal in [-1, 1]; NaN: no label.
+    au : numpy.ndarray
+        (N, 12) int64 0/1 in :data:`~affect_book.data.base.AU_COLUMNS` order; -1: no label.
+    subject : numpy.ndarray
+        (N,) object, identity or video id (the unit to split by).
+    skipped : Counter
+        Reason -> number of items left out.
+    notes : list of str
+        What the loader detected and wants the reader to know (a label order, a layout).
     """
 
     dataset: str
@@ -77,24 +108,53 @@ class RecordIndex(LabelMasks):
         return len(self.paths)
 
     def expression_counts(self) -> dict[str, int]:
-        """Number of records per expression class, by class name, in class order."""
+        """Number of records per expression class.
+
+        Returns
+        -------
+        dict of str to int
+            Class name -> records labelled with it, in class order (0 for an absent class).
+        """
         counts = np.bincount(self.expression[self.has_expression], minlength=len(self.classes))
         return dict(zip(self.classes, (int(c) for c in counts)))
 
     def label_counts(self) -> dict:
-        """Valid labels per task and expression counts by class name (same form as ``ArrayDataset``)."""
+        """Valid labels per task and expression counts by class name (same form as ``ArrayDataset``).
+
+        Returns
+        -------
+        dict
+            ``{"n_records": N, "expression": {class: count}, "valid": {"expression": n, "va": n, "au": n}}``.
+        """
         return {"n_records": len(self), "expression": self.expression_counts(),
                 "valid": {"expression": int(self.has_expression.sum()), "va": int(self.has_va.sum()),
                           "au": int(self.has_au.sum())}}
 
-    def select(self, keep: np.ndarray) -> "RecordIndex":
-        """A new index holding the records where ``keep`` (bool mask or integer positions) selects them."""
+    def select(self, keep: np.ndarray) -> RecordIndex:
+        """A new index holding the selected records.
+
+        Parameters
+        ----------
+        keep : numpy.ndarray
+            (N,) bool mask, or integer positions (in the order given).
+
+        Returns
+        -------
+        RecordIndex
+            The selected records, with copies of ``skipped`` and ``notes``.
+        """
         return RecordIndex(self.dataset, self.split, self.layout, self.classes, self.paths[keep], self.boxes[keep],
                            self.expression[keep], self.va[keep], self.au[keep], self.subject[keep],
                            Counter(self.skipped), list(self.notes))
 
     def report(self) -> str:
-        """A few human-readable lines: records, valid labels, skipped items by reason, notes."""
+        """A summary for a log.
+
+        Returns
+        -------
+        str
+            A few lines: records and valid labels per task; skipped items by reason; one line per note.
+        """
         counts = self.label_counts()
         lines = [f"{self.dataset} {self.split} ({self.layout}): {len(self)} records; valid labels: "
                  + ", ".join(f"{k} {v}" for k, v in counts["valid"].items())]
@@ -104,7 +164,19 @@ class RecordIndex(LabelMasks):
 
 
 def format_skipped(skipped: Counter | dict) -> str:
-    """``reason: count`` pairs, largest first, or ``nothing``."""
+    """Skipped items as one line.
+
+    Parameters
+    ----------
+    skipped : Counter or dict
+        Reason -> count.
+
+    Returns
+    -------
+    str
+        ``reason: count`` pairs joined by ``"; "``, largest count first (ties by reason), zero counts left out;
+        ``"nothing"`` when there are no counts or they sum to 0.
+    """
     if not skipped or not sum(skipped.values()):
         return "nothing"
     items = sorted(((r, c) for r, c in skipped.items() if c), key=lambda rc: (-rc[1], rc[0]))
@@ -121,6 +193,13 @@ class RecordBuilder:
     A record whose image is already in the index (a repeated row of an annotation file) is not added twice: it is
     left out and counted as :data:`DUPLICATE`, or :data:`DUPLICATE_CONFLICT` when its labels differ from the first
     row's, and :meth:`build` adds a note naming the first few repeated rows.
+
+    Parameters
+    ----------
+    dataset, split, layout : str
+        Passed on to the :class:`RecordIndex`.
+    classes : sequence of str
+        The expression class names, in index order.
     """
 
     def __init__(self, dataset: str, split: str, layout: str, classes: Sequence[str]):
@@ -192,8 +271,28 @@ class RecordBuilder:
 
     def extend(self, paths: Sequence[str], expression: np.ndarray, va: np.ndarray, au: np.ndarray,
                subject: Sequence[str], where: Sequence[str] | None = None):
-        """Add many records without face boxes (arrays of matching length); duplicates are counted as in
-        :meth:`add`."""
+        """Add many records without face boxes; duplicates are counted as in :meth:`add`.
+
+        Parameters
+        ----------
+        paths : sequence of str
+            N image files.
+        expression : numpy.ndarray
+            (N,) int class indices; -1: no label.
+        va : numpy.ndarray
+            (N, 2) valence, arousal; NaN: no label.
+        au : numpy.ndarray
+            (N, 12) int 0/1; -1: no label.
+        subject : sequence of str
+            N identities or video ids.
+        where : sequence of str, optional
+            N places the records were read, named in the note on duplicates.
+
+        Raises
+        ------
+        ValueError
+            When the arguments have different lengths.
+        """
         va = np.asarray(va, dtype=np.float32).tolist()
         au = np.asarray(au, dtype=np.int64).tolist()
         expression = np.asarray(expression, dtype=np.int64).tolist()
@@ -217,12 +316,27 @@ class RecordBuilder:
         self.subject.extend(subject)
 
     def skip(self, reason: str, count: int = 1):
-        """Count ``count`` items left out for ``reason``."""
+        """Count items left out.
+
+        Parameters
+        ----------
+        reason : str
+            Why (the key of ``skipped``).
+        count : int
+            How many (0 records nothing).
+        """
         if count:
             self.skipped[reason] += count
 
     def build(self) -> RecordIndex:
-        """The collected records as a :class:`RecordIndex` (with a note on repeated rows, if any)."""
+        """The collected records as an index.
+
+        Returns
+        -------
+        RecordIndex
+            The records in the order added; ``skipped`` holds the positive counts only, and ``notes`` gains a note
+            on repeated rows, if any.
+        """
         n = len(self.paths)
         notes = list(self.notes)
         repeated = self.skipped[DUPLICATE] + self.skipped[DUPLICATE_CONFLICT]
@@ -284,7 +398,25 @@ def read_text(path: str | os.PathLike) -> str:
 
 
 def read_lines(path: Path) -> Iterable[tuple[int, str]]:
-    """(line number from 1, text without the line ending) of a text file; a decoding error names the file."""
+    """The lines of a UTF-8 text file, numbered.
+
+    Parameters
+    ----------
+    path : Path
+        The file (read with :func:`read_text`).
+
+    Yields
+    ------
+    number : int
+        The line number, from 1.
+    text : str
+        The line without its line ending (any that ``str.splitlines`` splits at).
+
+    Raises
+    ------
+    DataFormatError
+        When the file is not UTF-8 (the error names the line).
+    """
     for number, line in enumerate(read_text(path).splitlines(), start=1):
         yield number, line.rstrip("\r")
 

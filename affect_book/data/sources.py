@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..params import check_choice
 from .records import RecordIndex, format_skipped
@@ -29,9 +30,24 @@ class SourceNotAvailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Source:
-    """A registered data source. ``loader(root, split, **options)`` returns a RecordIndex or an ArrayDataset;
-    ``options``: the keyword options it accepts (``layout``, ``track``, ...); ``needs_root``: whether it reads a
-    folder; ``unavailable``: why it cannot be used yet (None when it can)."""
+    """A registered data source (see :func:`register_source`).
+
+    Parameters
+    ----------
+    name : str
+        The name :func:`get_records` and :func:`load` take as ``dataset``.
+    loader : callable or None
+        ``loader(root, split, **options)`` (``loader(split=split, **options)`` when ``needs_root`` is False),
+        returning a RecordIndex or an ArrayDataset. None: not importable yet (a deferred or unavailable source).
+    options : tuple of str
+        The keyword options the loader accepts (``layout``, ``track``, ...).
+    needs_root : bool
+        Whether it reads a folder (real data) rather than generating its data.
+    description : str
+        One line for listings.
+    unavailable : str or None
+        Why it cannot be used yet (the :class:`SourceNotAvailable` message); None when it can.
+    """
 
     name: str
     loader: Callable[..., Any] | None
@@ -46,7 +62,18 @@ SOURCES: dict[str, Source] = {}
 
 def register_source(name: str, loader: Callable[..., Any] | None, options: tuple[str, ...] = (),
                     needs_root: bool = True, description: str = "", unavailable: str | None = None) -> Source:
-    """Add (or replace) a data source in :data:`SOURCES`."""
+    """Add (or replace) a data source in :data:`SOURCES`.
+
+    Parameters
+    ----------
+    name, loader, options, needs_root, description, unavailable
+        As for :class:`Source` (``options`` may be any iterable of str).
+
+    Returns
+    -------
+    Source
+        The registered entry.
+    """
     SOURCES[name] = Source(name, loader, tuple(options), needs_root, description, unavailable)
     return SOURCES[name]
 
@@ -317,7 +344,21 @@ def summary(dataset: str, root: str | os.PathLike | None = None, split: str = "t
 
 
 def format_summary(result: dict, notes: list[str] = ()) -> str:
-    """A summary as readable text: records, per-class counts, valid labels, skipped items, notes."""
+    """A summary as readable text.
+
+    Parameters
+    ----------
+    result : dict
+        A summary dict (:func:`summary`, :func:`summary_of`).
+    notes : sequence of str
+        The loader's notes, one ``note:`` line each.
+
+    Returns
+    -------
+    str
+        Lines: records; per-class counts with their share in percent of the labelled records; valid labels per
+        task; skipped items by reason; the notes.
+    """
     total = sum(result["expression_counts"].values())
     lines = [f"{result['dataset']} / {result['split']}: {result['n_records']} records"]
     lines.append("expression counts:")
@@ -356,7 +397,8 @@ def main(argv=None) -> int:
     s.add_argument("--dataset", required=True, choices=sorted(SOURCES))
     s.add_argument("--root", help="folder of the licensed copy (a manifest CSV for --dataset manifest); not for "
                                   "synthetic")
-    s.add_argument("--split", default="train", help="train or val (also training, validation; default: train); manifest: also test or all")
+    s.add_argument("--split", default="train",
+                   help="train or val (also training, validation; default: train); manifest: also test or all")
     s.add_argument("--layout", help="affectnet: original, npy, folders; affwild2: unitask, multitask (default auto)")
     s.add_argument("--track", help="affwild2 uni-task: all, or any of va, expr, au (comma-separated)")
     s.add_argument("--classes", help="affectnet: affectnet8 or affectnet7; manifest: a class-set name")

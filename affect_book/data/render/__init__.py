@@ -5,35 +5,35 @@ teeth, dimples, furrows) is a signed-distance field evaluated over the pixel gri
 bounds the shape across the batch), turned into anti-aliased coverage and painted in order. Each rendered action
 unit moves a part of the face:
 
-====  ===================  ==============================================================
-AU    name                 what the renderer does
-====  ===================  ==============================================================
-1     inner brow raiser    inner ends of the brows go up (oblique brows)
-2     outer brow raiser    outer ends of the brows go up
-4     brow lowerer         brows go down and together, inner ends lowest; furrows between
-5     upper lid raiser     upper lids open: white shows above the iris
-6     cheek raiser         cheeks lift and redden; lower lids rise (eyes narrow from below)
-7     lid tightener        both lids close in (narrow eyes)
-9     nose wrinkler        wrinkles across the nose bridge; nostrils rise and widen
-10    upper lip raiser     upper lip rises, upper teeth show; nasolabial folds deepen
-12    lip corner puller    lip corners go up and out (a smile), teeth show a little
-14    dimpler              dimples at the lip corners, corners tighten
-15    lip corner depressor lip corners go down
-16    lower lip depressor  lower lip goes down, lower teeth show
-20    lip stretcher        mouth stretches sideways, corners flatten
-23    lip tightener        lips narrow and thin
-24    lip pressor          lips press into a thin line
-25    lips part            a small gap between the lips
-26    jaw drop             mouth opens wide, the chin drops
-====  ===================  ==============================================================
+====  =====================  ==============================================================
+AU    name                   what the renderer does
+====  =====================  ==============================================================
+1     inner brow raiser      inner ends of the brows go up (oblique brows)
+2     outer brow raiser      outer ends of the brows go up
+4     brow lowerer           brows go down and together, inner ends lowest; furrows between
+5     upper lid raiser       upper lids open: white shows above the iris
+6     cheek raiser           cheeks lift and redden; lower lids rise (eyes narrow from below)
+7     lid tightener          both lids close in (narrow eyes)
+9     nose wrinkler          wrinkles across the nose bridge; nostrils rise and widen
+10    upper lip raiser       upper lip rises, upper teeth show; nasolabial folds deepen
+12    lip corner puller      lip corners go up and out (a smile), teeth show a little
+14    dimpler                dimples at the lip corners, corners tighten
+15    lip corner depressor   lip corners go down
+16    lower lip depressor    lower lip goes down, lower teeth show
+20    lip stretcher          mouth stretches sideways, corners flatten
+23    lip tightener          lips narrow and thin
+24    lip pressor            lips press into a thin line
+25    lips part              a small gap between the lips
+26    jaw drop               mouth opens wide, the chin drops
+====  =====================  ==============================================================
 
 Every AU has a left and a right intensity (``au`` has shape (batch, len(RENDERED_AUS), 2): side 0 is the
 face's right, drawn on the image's left), so unilateral expressions (contempt) render.
 
-**Determinism.** Rendering uses only elementwise IEEE-754 arithmetic (+, -, *, /, sqrt, min, max, comparisons) in
-float32, no transcendental functions, no BLAS, no reductions and no threads, and every input parameter is
-quantised to a multiple of 1/4096 by the caller; the same inputs therefore give byte-identical uint8 images on any
-machine. A pixel depends only on its own face's parameters, never on the other faces in the batch.
+**Determinism.** Rendering uses only elementwise IEEE-754 arithmetic (``+``, ``-``, ``*``, ``/``, sqrt, min, max,
+comparisons) in float32, no transcendental functions, no BLAS, no reductions and no threads, and every input
+parameter is quantised to a multiple of 1/4096 by the caller; the same inputs therefore give byte-identical uint8
+images on any machine. A pixel depends only on its own face's parameters, never on the other faces in the batch.
 
 **Structure.** :mod:`._canvas` holds the pose, the background and the anti-aliased painting; :mod:`._painters` one
 painter per face part (head, cheek, eye, brow, furrows, nose, folds, mouth, dimples), :mod:`._nuisance` the
