@@ -110,7 +110,12 @@ def check_class(name: str, cls) -> list[str]:
     problems = []
     init = vars(cls).get("__init__") or (cls.__init__ if dataclasses.is_dataclass(cls) else None)
     if init is not None and init is not object.__init__:
-        problems += [p for p in check_callable(name, init, cls.__doc__, skip_first=True) if "Returns" not in p]
+        doc = cls.__doc__
+        if dataclasses.is_dataclass(cls) and doc and "Parameters" not in sections(doc):
+            # numpydoc documents a dataclass's fields (its constructor's parameters) under Attributes, as scipy's
+            # result objects do: accept that section in place of Parameters.
+            doc = doc.replace("Attributes\n", "Parameters\n", 1)
+        problems += [p for p in check_callable(name, init, doc, skip_first=True) if "Returns" not in p]
     elif not cls.__doc__:
         problems.append(f"{name}: no docstring")
     for attr, member in vars(cls).items():

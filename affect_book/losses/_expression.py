@@ -22,9 +22,22 @@ from ._controls import (balanced_softmax_loss, class_balanced_weights, confidenc
 class ExpressionLoss:
     """One row of :data:`EXPRESSION_LOSSES`.
 
-    ``compute(logits, targets, param, counts)`` returns the masked mean loss; ``parameter`` names its one
-    hyper-parameter (None when it has none), ``default`` its default, ``low``/``high`` its valid range (``high``
-    excluded when ``high_open``); ``needs_counts``: it uses the training class counts; ``description``: one line.
+    Attributes
+    ----------
+    compute : callable
+        ``compute(logits, targets, param, counts)`` returns the masked mean loss (a scalar tensor).
+    parameter : str or None
+        The name of its one hyper-parameter (None when it has none).
+    default : float or None
+        That parameter's default.
+    needs_counts : bool
+        Whether it uses the training class counts.
+    description : str
+        One line for tables.
+    low, high : float
+        The parameter's valid range.
+    high_open, low_open : bool
+        Whether ``high`` (``low``) itself is excluded.
     """
 
     compute: Callable[..., torch.Tensor]

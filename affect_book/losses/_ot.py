@@ -169,6 +169,21 @@ class OTLoss(torch.nn.Module):
         self.weight, self.reg, self.n_iter, self.value, self.method = float(weight), reg, n_iter, value, method
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The weighted OT term of a batch.
+
+        Parameters
+        ----------
+        logits : torch.Tensor
+            (batch, classes) unnormalised scores.
+        targets : torch.Tensor
+            (batch,) integer labels (-1 = no label; closed form :func:`expected_cost`) or (batch, classes) target
+            distributions (entropic OT, :func:`entropic_ot`).
+
+        Returns
+        -------
+        torch.Tensor
+            ``weight`` times the mean OT term over labelled rows (a scalar).
+        """
         if targets.is_floating_point():
             loss = entropic_ot(logits, targets, self.cost, self.reg, self.n_iter, self.value, self.method)
         else:
