@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import circumplex as cx
+from .arrays import to_numpy
 
 __all__ = [
     "BASE_KINDS",
@@ -297,9 +298,7 @@ def validate_cost(cost, classes: Sequence[str] | None = None, where: str = "cost
                     raise ValueError(f"{where}: its {axis} are labelled {names}; expected the classes "
                                      f"{list(classes)} in that order")
         cost = cost.to_numpy()
-    elif hasattr(cost, "detach"):  # a torch tensor
-        cost = cost.detach().cpu().numpy()
-    cost = np.asarray(cost, dtype=np.float64)
+    cost = to_numpy(cost, dtype=np.float64)
     if cost.ndim != 2 or cost.shape[0] != cost.shape[1]:
         raise ValueError(f"{where} has shape {cost.shape}; expected a square (classes, classes) matrix")
     n = cost.shape[0]

@@ -31,16 +31,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .arrays import to_numpy
+
 __all__ = ["accuracy", "au_f1", "ccc", "confusion_matrix", "expression_f1", "mtl_score", "p_va",
            "per_class_report"]
 
 _TERM_NAMES = {"p_va": "P_VA", "p_expr": "P_EXPR", "p_au": "P_AU"}
-
-
-def _np(x) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().float().cpu().numpy() if x.is_floating_point() else x.detach().cpu().numpy()
-    return np.asarray(x)
 
 
 def ccc(y_true, y_pred) -> float:
@@ -59,7 +55,7 @@ def ccc(y_true, y_pred) -> float:
         CCC in [-1, 1]; NaN when fewer than 2 labelled rows remain, when a labelled row's prediction is not finite,
         or when both series are constant with equal means.
     """
-    y_true, y_pred = _np(y_true).astype(float).ravel(), _np(y_pred).astype(float).ravel()
+    y_true, y_pred = to_numpy(y_true).astype(float).ravel(), to_numpy(y_pred).astype(float).ravel()
     if y_pred.shape != y_true.shape:
         raise ValueError(f"y_true has shape {y_true.shape}, y_pred {y_pred.shape}; expected the same")
     valid = np.isfinite(y_true) & (y_true >= -1)
@@ -87,7 +83,7 @@ def p_va(y_true, y_pred) -> dict:
     dict
         ``ccc_valence``, ``ccc_arousal`` and ``p_va`` (their mean; NaN if either is NaN).
     """
-    y_true, y_pred = _np(y_true), _np(y_pred)
+    y_true, y_pred = to_numpy(y_true), to_numpy(y_pred)
     if y_pred.ndim != 2 or y_pred.shape[1] != 2 or y_pred.shape != y_true.shape:
         raise ValueError(f"expected (N, 2) valence-arousal arrays, found y_true {y_true.shape} and y_pred "
                          f"{y_pred.shape}")
@@ -96,7 +92,7 @@ def p_va(y_true, y_pred) -> dict:
 
 
 def _valid_expression(y_true, y_pred, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    y_true, y_pred = _np(y_true).ravel(), _np(y_pred).ravel()
+    y_true, y_pred = to_numpy(y_true).ravel(), to_numpy(y_pred).ravel()
     if y_pred.shape != y_true.shape:
         raise ValueError(f"y_true has shape {y_true.shape}, y_pred {y_pred.shape}; expected the same")
     for name, arr in (("y_true", y_true), ("y_pred", y_pred)):
@@ -174,7 +170,7 @@ def accuracy(y_true, y_pred) -> float:
     float
         Accuracy in [0, 1]; NaN when no row is labelled.
     """
-    y_true, y_pred = _np(y_true).ravel(), _np(y_pred).ravel()
+    y_true, y_pred = to_numpy(y_true).ravel(), to_numpy(y_pred).ravel()
     if y_pred.shape != y_true.shape:
         raise ValueError(f"y_true has shape {y_true.shape}, y_pred {y_pred.shape}; expected the same")
     keep = y_true >= 0
@@ -220,7 +216,7 @@ def au_f1(y_true, y_prob, *, threshold: float | Sequence[float] = 0.5) -> dict:
         ``per_au``: (n_aus,) F1 per AU (NaN for an AU with no labelled row); ``p_au``: the mean over the AUs that
         have labelled rows (those without are left out, counted in ``n_aus_scored``).
     """
-    y_true, y_prob = _np(y_true).astype(np.int64), _np(y_prob).astype(float)
+    y_true, y_prob = to_numpy(y_true).astype(np.int64), to_numpy(y_prob).astype(float)
     if y_prob.shape != y_true.shape or y_prob.ndim != 2:
         raise ValueError(f"expected (N, n_aus) arrays of the same shape, found y_true {y_true.shape} and y_prob "
                          f"{y_prob.shape}")

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from ..cache import atomic_write_bytes, cache_root, config_hash, file_lock
+from ..progress import wants_bars
 from ._cache_files import CorruptCacheError, check_images, check_labels, load_checked
 from .decode import UnusableImage, decode_face
 from .records import RecordIndex, format_skipped
@@ -375,7 +376,7 @@ def _build(folder: Path, records: RecordIndex, config: dict, workers: int | None
     n_chunks = -(-n // chunk_size)
     pending = [c for c in range(n_chunks) if not _chunk_path(folder, c).is_file()]
     bar = None
-    if progress and pending:
+    if progress and pending and wants_bars():  # no bar in logs and pipes (one line per update there)
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(pending), desc=f"decoding {records.dataset} {records.split}", unit="chunk")

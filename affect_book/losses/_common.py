@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..arrays import to_numpy
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -97,7 +98,7 @@ def _soft_targets(targets: torch.Tensor, batch: int, k: int, dtype) -> tuple[tor
 
 
 def _counts(counts, where: str = "counts") -> np.ndarray:
-    c = np.asarray(counts.detach().cpu() if isinstance(counts, torch.Tensor) else counts, dtype=np.float64)
+    c = to_numpy(counts, dtype=np.float64)
     if c.ndim != 1 or c.size < 2:
         raise ValueError(f"{where} has shape {c.shape}; expected (classes,) with at least 2 classes")
     if not np.isfinite(c).all() or (c <= 0).any():

@@ -9,8 +9,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._common import (_check_2d, _checked_dtype, _class_vector, _compute_dtype, _counts,
-                      _no_autocast, _reduce, _soft_targets)
+from ..arrays import to_numpy
+from ._common import (
+    _check_2d,
+    _checked_dtype,
+    _class_vector,
+    _compute_dtype,
+    _counts,
+    _no_autocast,
+    _reduce,
+    _soft_targets,
+)
 
 
 def class_counts(labels, n_classes: int) -> np.ndarray:
@@ -26,7 +35,7 @@ def class_counts(labels, n_classes: int) -> np.ndarray:
     -------
     numpy.ndarray of int, (n_classes,)
     """
-    labels = np.asarray(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels)
+    labels = to_numpy(labels)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"labels: expected a 1-D integer array, got dtype {labels.dtype} shape {labels.shape}")
     if labels.size and (labels.min() < -1 or labels.max() >= n_classes):
@@ -408,7 +417,7 @@ def sampling_weights(labels, missing: str = "raise") -> np.ndarray:
     -------
     numpy.ndarray, (samples,)
     """
-    labels = np.asarray(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels)
+    labels = to_numpy(labels)
     if missing not in ("raise", "zero", "mean"):
         raise ValueError(f"missing={missing!r}; expected 'raise', 'zero' or 'mean'")
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer) or labels.size == 0:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..arrays import to_numpy
+
 ALTERNATIVES = ("two-sided", "greater", "less")
 
 
 def as_sample(x, name: str) -> np.ndarray:
     """``x`` as a 1-D float array of finite values, or a ValueError naming ``name``."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    arr = np.asarray(x, dtype=float)
+    arr = to_numpy(x, dtype=float)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of numbers (one value per seed); found shape {arr.shape}")
     bad = np.flatnonzero(~np.isfinite(arr))
