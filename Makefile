@@ -1,12 +1,13 @@
 # The affect book. Two commands do everything on a fresh machine:
 #   make book   builds the environment if needed, runs every chapter (cpu profile) and builds the HTML site
+#   make student writes the student copies (no solutions) to _build/student/notebooks
 #   make test   builds the environment if needed and runs the tests (what CI runs, via .ci/run)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PROFILE ?= cpu
 
-.PHONY: book test env html lab golden clean
+.PHONY: book test env html lab golden student clean
 
 env: $(VENV)/.installed
 
@@ -25,6 +26,10 @@ test: env
 
 html: env
 	$(BIN)/python -m affect_book.book --html-only
+
+# Student copies: every solution cell replaced by a NotImplementedError stub (affect_book/course.py).
+student: env
+	$(BIN)/python -m affect_book.course --out _build/student
 
 lab: env
 	$(BIN)/jupyter lab notebooks/

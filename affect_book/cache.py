@@ -20,7 +20,13 @@ __all__ = ["atomic_write_bytes", "cache_root", "config_hash", "file_lock", "run_
 
 
 def cache_root() -> Path:
-    """``$AFFECT_BOOK_CACHE`` if set, else ``$XDG_CACHE_HOME/affect-book`` (default ``~/.cache/affect-book``)."""
+    """The root folder of cached results.
+
+    Returns
+    -------
+    Path
+        ``$AFFECT_BOOK_CACHE`` if set, else ``$XDG_CACHE_HOME/affect-book`` (default ``~/.cache/affect-book``).
+    """
     env = os.environ.get("AFFECT_BOOK_CACHE")
     if env:
         return Path(env).expanduser()
@@ -48,18 +54,57 @@ def _canonical(obj: Any) -> Any:
 
 
 def config_hash(config: Any, length: int = 16) -> str:
-    """Hex digest of a configuration (dataclass, dict, list of plain values); key order does not matter."""
+    """Hex digest of a configuration; key order does not matter.
+
+    Parameters
+    ----------
+    config : object
+        A dataclass, dict, list or tuple of plain values (str, int, float, bool, None, Path, NumPy values).
+    length : int
+        Hex digits kept (of SHA-256).
+
+    Returns
+    -------
+    str
+        The digest.
+    """
     text = json.dumps(_canonical(config), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 def run_dir(kind: str, config: Any) -> Path:
-    """Directory for one cached result: ``cache_root()/kind/config_hash(config)`` (not created)."""
+    """Directory for one cached result (not created).
+
+    Parameters
+    ----------
+    kind : str
+        The kind of result (a subfolder of the cache root).
+    config : object
+        Its configuration (see :func:`config_hash`).
+
+    Returns
+    -------
+    Path
+        ``cache_root()/kind/config_hash(config)``.
+    """
     return cache_root() / kind / config_hash(config)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same directory and an atomic rename."""
+    """Write ``data`` to ``path`` via a temporary file in the same directory and an atomic rename.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Destination (its folder is created).
+    data : bytes
+        The content.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -83,6 +128,20 @@ def file_lock(path: str | os.PathLike, timeout: float | None = None, what: str =
     its holder dies (SIGKILL included), so a killed process never leaves a stale lock behind. ``timeout`` (seconds,
     None = wait for ever) raises ``TimeoutError`` naming the lock file and ``what`` it protects. Locks on network
     file systems depend on the server's flock support (NFSv4 and Lustre have it).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The lock file (its folder is created).
+    timeout : float, optional
+        Seconds to wait (None: for ever).
+    what : str
+        What the lock protects, for the timeout message.
+
+    Yields
+    ------
+    Path
+        ``path``, while the lock is held.
     """
     import filelock
 

@@ -2,6 +2,11 @@
 
 ``choose_device("auto")`` prefers CUDA, then Apple's MPS, then the CPU, and says so when it falls back to the CPU.
 ``seed_everything`` seeds Python, NumPy and torch in one call.
+
+String hashing (``hash("abc")``, hence the iteration order of sets of strings) is randomised per interpreter and can
+only be fixed before the interpreter starts: ``PYTHONHASHSEED=0 python ...``. Setting the variable from inside a
+running process changes nothing for that process (it only leaks into child processes), so this module does not;
+the package never depends on the order of a set of strings.
 """
 
 from __future__ import annotations
@@ -18,7 +23,27 @@ DEVICES = ("auto", "cuda", "mps", "cpu")
 
 
 def choose_device(preference: str = "auto", verbose: bool = True):
-    """Return a ``torch.device``: ``auto`` tries cuda, then mps, then cpu; a named device must be available."""
+    """The device to compute on: ``auto`` tries cuda, then mps, then cpu; a named device must be available.
+
+    Parameters
+    ----------
+    preference : str
+        One of :data:`DEVICES`.
+    verbose : bool
+        Print which device was chosen (with a note on the CPU about the profiles it suits).
+
+    Returns
+    -------
+    torch.device
+        The chosen device.
+
+    Raises
+    ------
+    ParameterError
+        An unknown name (with the closest valid one).
+    RuntimeError
+        A named device that this machine does not have.
+    """
     import torch
 
     from .params import check_choice
@@ -45,16 +70,29 @@ def choose_device(preference: str = "auto", verbose: bool = True):
 
 
 def seed_everything(seed: int, deterministic: bool = False) -> np.random.Generator:
-    """Seed Python's ``random``, NumPy's global state and torch (CPU and CUDA); return a fresh NumPy Generator.
+    """Seed Python's ``random``, NumPy's global state and torch (CPU and CUDA).
 
-    ``deterministic=True`` also asks torch for deterministic algorithms (slower; some GPU ops then raise).
+    ``PYTHONHASHSEED`` is not touched: it only acts when set before the interpreter starts (see the module's
+    docstring).
+
+    Parameters
+    ----------
+    seed : int
+        A non-negative integer (not a bool).
+    deterministic : bool
+        Also ask torch for deterministic algorithms (slower; some GPU ops then raise). This sets
+        ``CUBLAS_WORKSPACE_CONFIG`` when unset, which cuBLAS reads when it first initialises.
+
+    Returns
+    -------
+    np.random.Generator
+        A fresh generator seeded with ``seed``.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed={seed!r}; expected a non-negative integer")
     seed = int(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
-    os.environ["PYTHONHASHSEED"] = str(seed)
     try:
         import torch
     except ImportError:  # numpy-only use of the package

@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .params import check_choice
+
 __all__ = ["BACKBONES", "MultiTaskNet", "SmallCNN", "build_backbone", "build_model"]
 
 #: ImageNet statistics, used by every backbone (the small CNN too, for uniformity).
@@ -102,8 +104,7 @@ def build_backbone(name: str, weights_path: str | Path | None = None, width: int
     FileNotFoundError
         When ``weights_path`` does not exist.
     """
-    if name not in BACKBONES:
-        raise ValueError(f"unknown backbone {name!r}; expected one of {list(BACKBONES)}")
+    check_choice("backbone", name, BACKBONES)
     if name == "small_cnn":
         if weights_path is not None:
             raise ValueError("small_cnn has no pretrained weights; leave weights_path as None")

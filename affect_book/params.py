@@ -17,7 +17,30 @@ class ParameterError(ValueError):
 
 
 def check_choice(name: str, value: Any, valid: Collection[Any]) -> Any:
-    """Return ``value`` if it is one of ``valid``; otherwise raise with the valid values and a close match."""
+    """Return ``value`` if it is one of ``valid``; otherwise raise with the valid values and a close match.
+
+    The package's one "expected one of" check: notebook parameters, :func:`affect_book.train.validate_config`,
+    the CLIs and the loaders use it.
+
+    Parameters
+    ----------
+    name : str
+        What the value is (``"DEVICE"``, ``"TrainConfig.cost"``), shown in the message.
+    value : object
+        The value to check.
+    valid : collection
+        The accepted values, listed in the message in this order.
+
+    Returns
+    -------
+    object
+        ``value``.
+
+    Raises
+    ------
+    ParameterError
+        Listing the valid values, with "Did you mean ...?" for a close string.
+    """
     options = list(valid)
     if value in options:
         return value
@@ -32,7 +55,29 @@ def check_choice(name: str, value: Any, valid: Collection[Any]) -> Any:
 
 def check_number(name: str, value: Any, low: float | None = None, high: float | None = None,
                  integer: bool = False) -> Any:
-    """Return ``value`` if it is a number in [low, high] (an int when ``integer``); otherwise raise."""
+    """Return ``value`` if it is a number in [low, high] (an int when ``integer``); otherwise raise.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name, shown in the message.
+    value : object
+        The value to check (a bool is not a number).
+    low, high : float, optional
+        Inclusive bounds (None: unbounded).
+    integer : bool
+        Require an int.
+
+    Returns
+    -------
+    int or float
+        ``value``.
+
+    Raises
+    ------
+    ParameterError
+        Wrong type, or out of range (the range is stated).
+    """
     kind = "an integer" if integer else "a number"
     ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
     if isinstance(value, bool) or not ok_type:
@@ -44,7 +89,29 @@ def check_number(name: str, value: Any, low: float | None = None, high: float | 
 
 
 def check_path(name: str, value: Any, must_exist: bool = True, allow_none: bool = True):
-    """Return ``value`` as a ``pathlib.Path`` (or None when allowed); a missing path fails with its name."""
+    """Return ``value`` as a ``pathlib.Path`` (or None when allowed); a missing path fails with its name.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name, shown in the message.
+    value : str, Path or None
+        The path (``~`` is expanded).
+    must_exist : bool
+        Require the file or folder to exist.
+    allow_none : bool
+        Accept None (returned as is).
+
+    Returns
+    -------
+    Path or None
+        The expanded path.
+
+    Raises
+    ------
+    ParameterError
+        None when not allowed, a non-path value, or a missing path.
+    """
     from pathlib import Path
 
     if value is None:

@@ -1,7 +1,10 @@
 """The trainer: one config object, load-or-train caching, exact resume, per-epoch validation, test predictions.
 
 Introduced in chapter 06. ``train(config, train_set, val_set, test_set)`` returns a :class:`RunResult`; a finished
-run with the same config hash is loaded, not retrained, and an interrupted one resumes from its last checkpoint.
+run with the same config and the same data (the run key hashes both, :func:`affect_book.runs.run_key`) is loaded,
+not retrained, and an interrupted one resumes from its last checkpoint. A lock on the run's folder makes a second
+process wait for the first and then load its run; a corrupt run file is named, moved aside and rebuilt (see
+:mod:`affect_book.runs`). A non-finite loss stops the run with :class:`TrainingDiverged`, never a "finished" run.
 
 The loss is::
 
@@ -12,8 +15,9 @@ The loss is::
 
 each term masked where its labels are missing. Optimiser: AdamW, linear warm-up then cosine decay (per step),
 gradient clipping. On a GPU: bf16 autocast, channels-last, optional ``torch.compile``. On a CPU the run is
-deterministic for a given seed: shuffling and augmentation draw from generators seeded by (seed, epoch), and every
-RNG state is checkpointed, so a resumed run ends with the same weights as an uninterrupted one.
+deterministic for a given seed: shuffling and augmentation (random flip and shift,
+:mod:`affect_book.data.batches`) draw from generators seeded by (seed, epoch), and every RNG state is checkpointed,
+so a resumed run ends with the same weights as an uninterrupted one.
 
 Several GPUs: ``torchrun --nproc_per_node=N -m affect_book.train --config run.json`` (DistributedDataParallel,
 NCCL on GPU, gloo on CPU); every rank draws the same global permutation and takes its own slice of each batch.
@@ -24,38 +28,34 @@ independent of the batch split).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import csv
 import dataclasses
-import io
-import json
 import math
-import os
-import random
 import sys
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from . import metrics
-from .cache import atomic_write_bytes, config_hash, run_dir
+from .arrays import to_numpy
+from .cache import cache_root, config_hash, file_lock
 from .costs import COST_KINDS
-from .device import DEVICES
 from .losses import EXPRESSION_LOSSES
 from .losses import expression_param as check_expression_param
-from .models import BACKBONES, build_model
+from .models import BACKBONES
+from .runs import RunResult, TrainingDiverged, load_finished, run_key
 
-__all__ = ["RunResult", "TrainConfig", "evaluate", "train", "validate_config"]
+__all__ = ["RunResult", "TrainConfig", "TrainingDiverged", "config_from_dict", "evaluate", "train",
+           "validate_config"]
 
 #: Bumped when the trainer or the models change what a config produces, so cached runs of older code are not
-#: loaded as if they were current (it is a field of every config, hence part of its hash).
-TRAINER_VERSION = 2
+#: loaded as if they were current (it is a field of every config, hence part of its hash). 3: random shifts
+#: (``crop``) join the flips; runs keyed on the data's fingerprint too.
+TRAINER_VERSION = 3
 
 #: Cost kinds of ``TrainConfig.cost``: none, the kinds :func:`affect_book.costs.ot_cost` builds, or a matrix.
 COSTS = ("none", *COST_KINDS, "matrix")
@@ -74,7 +74,9 @@ class TrainConfig:
     of classes the coordinate set lacks, as ((name, (valence, arousal)), ...)), ``lambda_va``, ``lambda_au``;
     optimisation: ``epochs``, ``batch_size``, ``lr``, ``weight_decay``, ``warmup_epochs``, ``grad_clip``;
     ``seed``, ``profile``, ``device`` (auto/cpu/cuda/mps), ``amp`` (bf16 autocast on GPU), ``channels_last``,
-    ``compile``, ``augment`` (random horizontal flip), ``au_threshold``; ``version``: the trainer's code version.
+    ``compile``, ``augment`` (random horizontal flip and a random shift of up to ``crop`` x the image side, the
+    gap zero-filled: :func:`affect_book.data.batches.shift_images`), ``au_threshold``; ``version``: the trainer's
+    code version. Types are checked (:func:`validate_config`): a bool is not a number, numbers are finite.
     """
 
     classes: tuple[str, ...]
@@ -107,41 +109,65 @@ class TrainConfig:
     channels_last: bool = True
     compile: bool = False
     augment: bool = True
+    crop: float = 0.125
     au_threshold: float = 0.5
     version: int = TRAINER_VERSION
 
 
-def validate_config(config: TrainConfig) -> None:
-    """Fail before training with a clear message for a value the trainer cannot use."""
-    def bad(name, value, expected):
-        raise ValueError(f"TrainConfig.{name}={value!r} is not valid; expected {expected}")
+def validate_config(config: TrainConfig, classes_known: bool = True) -> None:
+    """Fail before training with a clear message for a value the trainer cannot use.
 
-    if config.backbone not in BACKBONES:
-        bad("backbone", config.backbone, f"one of {list(BACKBONES)}")
-    if config.expression_loss not in EXPRESSION_LOSSES:
-        bad("expression_loss", config.expression_loss, f"one of {list(EXPRESSION_LOSSES)}")
-    if config.cost not in COSTS:
-        bad("cost", config.cost, f"one of {list(COSTS)} ('matrix' with cost_matrix)")
+    Parameters
+    ----------
+    config : TrainConfig
+        The configuration to check: every field's type (a bool is not a number, numbers are finite, see
+        :func:`affect_book.configs.coerce_values`), choices (with the closest valid name), ranges, and the cost.
+    classes_known : bool
+        False skips the checks that need the real class list (its length, ``cost_matrix``'s shape, building the
+        cost), so a config can be checked before its data is loaded.
+
+    Raises
+    ------
+    ValueError
+        (:class:`~affect_book.params.ParameterError`) naming the field, its value and what was expected.
+    """
+    from .configs import coerce_values
+    from .device import DEVICES
+    from .params import ParameterError, check_choice
+    from .profiles import PROFILES
+
+    def bad(name, value, expected):
+        raise ParameterError(f"TrainConfig.{name}={value!r} is not valid; expected {expected}")
+
+    coerce_values(TrainConfig, {f.name: getattr(config, f.name) for f in dataclasses.fields(TrainConfig)})
+    check_choice("TrainConfig.backbone", config.backbone, BACKBONES)
+    check_choice("TrainConfig.expression_loss", config.expression_loss, EXPRESSION_LOSSES)
+    check_choice("TrainConfig.cost", config.cost, COSTS)
+    check_choice("TrainConfig.norm", config.norm, ("batch", "group"))
+    check_choice("TrainConfig.device", config.device, DEVICES)
+    check_choice("TrainConfig.profile", config.profile, PROFILES)
     for name in ("lambda_ot", "lambda_va", "lambda_au", "weight_decay", "dropout", "warmup_epochs", "grad_clip"):
-        value = getattr(config, name)
-        if not isinstance(value, (int, float)) or value < 0 or not math.isfinite(value):
-            bad(name, value, "a finite number >= 0")
+        if getattr(config, name) < 0:
+            bad(name, getattr(config, name), "a finite number >= 0")
     try:  # the loss table's range for its parameter (None for a loss without one)
         check_expression_param(config.expression_loss, config.expression_param)
     except ValueError as err:
-        raise ValueError(f"TrainConfig.{err}") from None
+        raise ParameterError(f"TrainConfig.{err}") from None
     if config.lambda_ot > 0 and config.cost == "none":
         bad("cost", config.cost, "a cost when lambda_ot > 0")
     for name in ("epochs", "batch_size", "width"):
-        value = getattr(config, name)
-        if not isinstance(value, int) or value < 1:
-            bad(name, value, "a positive integer")
+        if getattr(config, name) < 1:
+            bad(name, getattr(config, name), "a positive integer")
     if not config.lr > 0:
-        bad("lr", config.lr, "a positive number")
-    if config.norm not in ("batch", "group"):
-        bad("norm", config.norm, "'batch' or 'group'")
-    if config.device not in DEVICES:
-        bad("device", config.device, f"one of {list(DEVICES)}")
+        bad("lr", config.lr, "a finite number > 0")
+    if not 0 <= config.crop < 0.5:
+        bad("crop", config.crop, "a fraction of the image side in [0, 0.5)")
+    if not 0 < config.au_threshold < 1:
+        bad("au_threshold", config.au_threshold, "a probability in (0, 1)")
+    if not all(isinstance(c, str) for c in config.classes):
+        bad("classes", config.classes, "class names (strings)")
+    if not classes_known:
+        return
     if len(config.classes) < 2:
         bad("classes", config.classes, "at least two class names")
     if config.cost == "matrix":
@@ -181,6 +207,25 @@ def multitask_loss(out: dict, batch: dict, config: TrainConfig, cost: torch.Tens
 
     Each term is normalized over the labelled entries of the batch; a batch without a label for a task contributes
     0 for that task.
+
+    Parameters
+    ----------
+    out : dict
+        The model's outputs: ``logits`` (B, classes), ``va`` (B, 2), ``au_logits`` (B, 12).
+    batch : dict
+        The labels: ``expression`` (B,), ``va`` (B, 2), ``au`` (B, 12), missing ones marked as in
+        :class:`~affect_book.data.base.ArrayDataset`.
+    config : TrainConfig
+        The loss weights and the expression term.
+    cost : torch.Tensor or None
+        The OT term's (classes, classes) cost (:func:`cost_tensor`), None for no OT term.
+    counts : np.ndarray, optional
+        Training class counts (the rare-class controls need them).
+
+    Returns
+    -------
+    tuple
+        (total loss, dict of the terms before weighting: ``expression``, and ``ot``, ``va``, ``au`` when used).
     """
     from . import losses as L
 
@@ -200,31 +245,6 @@ def multitask_loss(out: dict, batch: dict, config: TrainConfig, cost: torch.Tens
     return total, terms
 
 
-@dataclass
-class RunResult:
-    """A finished run: its directory, config hash, per-epoch history, best epoch, validation and test metrics,
-    and the path of the saved test predictions (``predictions.npz``)."""
-
-    run_dir: Path
-    config_hash: str
-    history: list[dict]
-    best_epoch: int
-    val_metrics: dict
-    test_metrics: dict
-    predictions_path: Path | None
-    loaded_from_cache: bool = False
-    images_per_second: float = float("nan")
-
-    def predictions(self) -> dict[str, np.ndarray]:
-        """The saved test predictions: logits, va, au_prob, features, expression, va_true, au_true, index."""
-        with np.load(self.predictions_path, allow_pickle=False) as f:
-            return {k: f[k] for k in f.files}
-
-    def model_state(self) -> dict:
-        """The best epoch's weights (``torch.load(..., weights_only=True)``)."""
-        return torch.load(self.run_dir / "best_model.pt", map_location="cpu", weights_only=True)
-
-
 def _arrays(dataset) -> dict:
     """A dataset's arrays: its (N, H, W, 3) uint8 images as they are (memory-mapped ones stay on disk; batches are
     gathered by :func:`_images`) and its labels as tensors."""
@@ -236,7 +256,7 @@ def _arrays(dataset) -> dict:
 
 def _images(images, rows) -> torch.Tensor:
     """The (B, 3, H, W) uint8 batch of ``rows`` (a tensor or slice) from (N, H, W, 3) images."""
-    rows = rows.numpy() if isinstance(rows, torch.Tensor) else rows
+    rows = rows if isinstance(rows, slice) else to_numpy(rows)
     batch = np.array(images[rows]) if isinstance(rows, slice) else np.take(images, rows, axis=0)  # own copies
     return torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()
 
@@ -269,7 +289,28 @@ def _autocast(device: torch.device, enabled: bool):
 @torch.no_grad()
 def evaluate(model, data: dict[str, torch.Tensor], config: TrainConfig, device: torch.device,
              batch_size: int = 512, keep_features: bool = False) -> tuple[dict, dict[str, np.ndarray]]:
-    """Metrics (P_VA, P_EXPR, P_AU, P_MTL, accuracy) and raw predictions of ``model`` on a tensor dataset."""
+    """Metrics (P_VA, P_EXPR, P_AU, P_MTL, accuracy) and raw predictions of ``model`` on a tensor dataset.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The multi-task model (outputs ``logits``, ``va``, ``au_logits``, ``features``).
+    data : dict
+        As built by ``_arrays(dataset)``: ``image`` (N, H, W, 3) uint8 and label tensors.
+    config : TrainConfig
+        Supplies the classes, ``amp``, ``channels_last`` and ``au_threshold``.
+    device : torch.device
+        Where the model runs.
+    batch_size : int
+        Images per forward pass.
+    keep_features : bool
+        Also return the penultimate features.
+
+    Returns
+    -------
+    tuple
+        (scores dict, predictions dict of arrays: logits, va, au_prob, [features], and the labels).
+    """
     model.eval()
     chunks: dict[str, list] = {"logits": [], "va": [], "au_prob": [], "features": []}
     for start in range(0, len(data["image"]), batch_size):
@@ -296,66 +337,52 @@ def evaluate(model, data: dict[str, torch.Tensor], config: TrainConfig, device: 
     return scores, {**pred, **labels}
 
 
-def _rng_state() -> dict:
-    """Every global RNG state as tensors and plain values, so checkpoints load with ``weights_only=True``."""
-    name, keys, pos, has_gauss, gauss = np.random.get_state()
-    version, internal, gauss_next = random.getstate()
-    return {"torch": torch.get_rng_state(), "numpy": [name, torch.from_numpy(keys.astype(np.int64)), int(pos),
-                                                      int(has_gauss), float(gauss)],
-            "python": [version, list(internal), gauss_next]}
-
-
-def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    name, keys, pos, has_gauss, gauss = state["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    version, internal, gauss_next = state["python"]
-    random.setstate((version, tuple(internal), gauss_next))
-
-
-def _save_checkpoint(path: Path, state: dict) -> None:
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
 def train(config: TrainConfig, train_set, val_set, test_set=None, root: Path | None = None,
           stop_after_epoch: int | None = None, progress: bool = True, log=print) -> RunResult:
-    """Load-or-train one run. ``stop_after_epoch`` interrupts the run after that epoch (to demonstrate and test
-    resuming); calling ``train`` again with the same config resumes it.
-    """
-    from .device import choose_device, seed_everything
+    """Load-or-train one run.
 
+    The run's folder is ``<root>/<run key>`` (:func:`affect_book.runs.run_key`: the config hash and the data's
+    fingerprints). A finished run there is loaded (after checking its files); otherwise training starts, or resumes
+    from the last checkpoint. The folder's lock (``.lock``) is held meanwhile, so a second process asking for the
+    same run waits, then loads it.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        The run (checked by :func:`validate_config` first).
+    train_set, val_set : ArrayDataset
+        Training and validation data, with ``config.classes``.
+    test_set : ArrayDataset, optional
+        Test data: predictions are saved for it.
+    root : Path, optional
+        Folder of runs (default: ``cache_root() / "runs"``).
+    stop_after_epoch : int, optional
+        Raise ``KeyboardInterrupt`` after that epoch (to demonstrate and test resuming; calling ``train`` again with
+        the same arguments resumes the run).
+    progress : bool
+        Show progress: a bar per epoch where bars suit the output (:func:`affect_book.progress.progress_bar`), and
+        one line of figures per epoch.
+    log : callable
+        Receives the per-epoch lines and the reports of corrupt run files (those are reported even when
+        ``progress`` is False).
+
+    Returns
+    -------
+    RunResult
+        The finished run.
+
+    Raises
+    ------
+    TrainingDiverged
+        A non-finite loss or non-finite weights: names the epoch, the step and the term; the checkpoint of the last
+        good epoch stays, no ``result.json`` is written.
+    """
     validate_config(config)
     for name, ds in (("train_set", train_set), ("val_set", val_set), ("test_set", test_set)):
         if ds is not None and tuple(ds.classes) != tuple(config.classes):
             raise ValueError(f"{name} has classes {list(ds.classes)}; the config expects {list(config.classes)}")
-    digest = config_hash(config)
-    folder = Path(root) / digest if root is not None else run_dir("runs", config)
-    done = folder / "result.json"
-    if done.is_file():
-        info = json.loads(done.read_text())
-        return RunResult(folder, digest, info["history"], info["best_epoch"], info["val_metrics"],
-                         info["test_metrics"], folder / "predictions.npz" if info["has_predictions"] else None,
-                         loaded_from_cache=True, images_per_second=info.get("images_per_second", float("nan")))
-    rank, world = _distributed()
-    folder.mkdir(parents=True, exist_ok=True)
-    if rank == 0:
-        atomic_write_bytes(folder / "config.json", json.dumps(dataclasses.asdict(config), indent=1).encode())
-    device = choose_device(config.device, verbose=(rank == 0 and progress))
-    if world > 1 and device.type == "cuda":
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-    seed_everything(config.seed)
-    model = build_model(config.backbone, len(config.classes), weights_path=config.weights_path, width=config.width,
-                        dropout=config.dropout, norm=config.norm).to(device)
-    if world > 1 and device.type == "cuda":
-        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    if config.channels_last and device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    data = _arrays(train_set)
-    steps = math.ceil(len(data["image"]) / config.batch_size)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, _schedule(config, steps))
+        if ds is not None and len(ds) == 0:
+            raise ValueError(f"{name} is empty; a run needs images to train on and to score")
     cost = cost_tensor(config)
     counts = np.bincount(np.asarray(train_set.expression)[np.asarray(train_set.expression) >= 0],
                          minlength=len(config.classes)).astype(float)
@@ -363,133 +390,47 @@ def train(config: TrainConfig, train_set, val_set, test_set=None, root: Path | N
         empty = [c for c, n in zip(config.classes, counts) if n == 0]
         raise ValueError(f"expression_loss={config.expression_loss!r} needs every class in the training set; "
                          f"{empty} have no labelled sample")
-    history, best_epoch, best_score, start_epoch = [], -1, -math.inf, 0
-    checkpoint = folder / "checkpoint.pt"
-    if checkpoint.is_file():
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["model"])
-        optimiser.load_state_dict(state["optimiser"])
-        scheduler.load_state_dict(state["scheduler"])
-        _set_rng_state(state["rng"])
-        history, best_epoch, best_score = state["history"], state["best_epoch"], state["best_score"]
-        start_epoch = state["epoch"] + 1
-        if rank == 0 and progress:
-            log(f"resuming run {digest} after epoch {state['epoch'] + 1} of {config.epochs}")
-    net = model
-    if world > 1:
-        unused_head = config.lambda_va == 0 or config.lambda_au == 0  # its parameters get no gradient
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda"
-                                                        else None, find_unused_parameters=unused_head)
-    step_fn = torch.compile(net) if (config.compile and device.type == "cuda") else net
-    val_data = _arrays(val_set)
-    seen, train_seconds = 0, 0.0
-    for epoch in range(start_epoch, config.epochs):
-        net.train()
-        g = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
-        order = torch.randperm(len(data["image"]), generator=g)
-        flips = torch.rand(len(order), generator=g) < 0.5
-        sums: dict[str, torch.Tensor] = {}
-        bar = range(steps)
-        if progress and rank == 0:
-            from tqdm.auto import tqdm
+    key = run_key(config, train_set, val_set, test_set)
+    folder = (Path(root) if root is not None else cache_root() / "runs") / key
+    rank, world = _distributed()
+    lock = file_lock(folder / ".lock", what=f"training run {key}") if rank == 0 else contextlib.nullcontext()
+    with lock:
+        if world > 1 and rank != 0:
+            torch.distributed.barrier()  # rank 0 checks the run's files first (and moves corrupt ones aside)
+        info = load_finished(folder, log)
+        if world > 1 and rank == 0:
+            torch.distributed.barrier()
+        if info is not None:
+            return RunResult(folder, config_hash(config), info["history"], info["best_epoch"], info["val_metrics"],
+                             info["test_metrics"], folder / "predictions.npz" if info["has_predictions"] else None,
+                             loaded_from_cache=True, images_per_second=info.get("images_per_second", float("nan")),
+                             run_key=key)
+        from .fit import fit
 
-            bar = tqdm(bar, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False)
-        start = time.perf_counter()
-        for step in bar:
-            idx = order[step * config.batch_size:(step + 1) * config.batch_size]
-            flip = flips[step * config.batch_size:(step + 1) * config.batch_size]
-            if world > 1:
-                idx, flip = idx[rank::world], flip[rank::world]
-            batch = {k: data[k][idx].to(device, non_blocking=True) for k in ("expression", "va", "au")}
-            batch["image"] = _images(data["image"], idx).to(device, non_blocking=True)
-            if config.augment:
-                flip = flip.to(device)
-                batch["image"] = torch.where(flip[:, None, None, None], batch["image"].flip(-1), batch["image"])
-            if config.channels_last and device.type == "cuda":
-                batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
-            with _autocast(device, config.amp):
-                out = step_fn(batch["image"])
-            loss, terms = multitask_loss(out, batch, config, cost, counts)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimiser.step()
-            scheduler.step()
-            for k, v in {"loss": loss, **terms}.items():
-                sums[k] = sums.get(k, 0) + v.detach()
-            seen += len(idx)
-        train_seconds += time.perf_counter() - start
-        scores, _ = evaluate(model, val_data, config, device)
-        row = {"epoch": epoch + 1, **{f"train_{k}": float(v) / steps for k, v in sums.items()},
-               **{f"val_{k}": v for k, v in scores.items()}, "lr": scheduler.get_last_lr()[0]}
-        history.append(row)
-        score = scores["p_mtl"]
-        if score > best_score:
-            best_score, best_epoch = score, epoch + 1
-            if rank == 0:
-                buffer = io.BytesIO()
-                torch.save(model.state_dict(), buffer)
-                atomic_write_bytes(folder / "best_model.pt", buffer.getvalue())
-        if rank == 0:
-            _write_log(folder / "log.csv", history)
-            _save_checkpoint(checkpoint, {"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                                          "scheduler": scheduler.state_dict(), "rng": _rng_state(),
-                                          "epoch": epoch, "history": history, "best_epoch": best_epoch,
-                                          "best_score": best_score})
-            if progress:
-                log(f"epoch {epoch + 1}/{config.epochs}: loss {row['train_loss']:.3f}, val P_MTL {score:.3f} "
-                    f"(P_EXPR {scores['p_expr']:.3f})")
-        if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < config.epochs:
-            raise KeyboardInterrupt(f"stopped after epoch {epoch + 1} as asked (stop_after_epoch)")
-    rate = seen / train_seconds if train_seconds > 0 else float("nan")
-    if world > 1:
-        torch.distributed.barrier()  # rank 0 has written best_model.pt
-    model.load_state_dict(torch.load(folder / "best_model.pt", map_location="cpu", weights_only=True))
-    val_scores, _ = evaluate(model, val_data, config, device)
-    test_scores, predictions_path = {}, None
-    if test_set is not None:
-        test_scores, pred = evaluate(model, _arrays(test_set), config, device, keep_features=True)
-        if rank == 0:
-            buffer = io.BytesIO()
-            np.savez_compressed(buffer, **pred)
-            predictions_path = atomic_write_bytes(folder / "predictions.npz", buffer.getvalue())
-    result = RunResult(folder, digest, history, best_epoch, val_scores, test_scores, predictions_path,
-                       images_per_second=rate)
-    if rank == 0:
-        info = {"history": history, "best_epoch": best_epoch, "val_metrics": val_scores,
-                "test_metrics": test_scores, "has_predictions": predictions_path is not None,
-                "images_per_second": rate}
-        atomic_write_bytes(done, json.dumps(info, indent=1).encode())
-        checkpoint.unlink(missing_ok=True)
-    return result
-
-
-def _write_log(path: Path, history: Sequence[dict]) -> None:
-    keys = list(dict.fromkeys(k for row in history for k in row))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=keys)
-    writer.writeheader()
-    writer.writerows(history)
-    atomic_write_bytes(path, buffer.getvalue().encode())
+        return fit(config, key, folder, train_set, val_set, test_set, stop_after_epoch, progress, log, cost, counts)
 
 
 def config_from_dict(values: dict[str, Any], classes: Sequence[str] | None = None) -> TrainConfig:
-    """A :class:`TrainConfig` from plain values (a JSON config file): ``data`` may be a dict, lists become tuples,
-    ``classes`` defaults to the data's. An unknown key is an error naming the valid ones."""
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(values) - fields)
-    if unknown:
-        raise ValueError(f"unknown config key(s) {unknown}; expected among {sorted(fields)}")
+    """A :class:`TrainConfig` from plain values (a parsed JSON config file or ``--set`` overrides).
 
-    def frozen(v):
-        if isinstance(v, dict):
-            return tuple(sorted((k, frozen(x)) for k, x in v.items()))
-        if isinstance(v, list):
-            return tuple(frozen(x) for x in v)
-        return v
+    Each value is checked against its field's type (:func:`affect_book.configs.coerce_values`: ``"epochs": true``
+    and ``"lr": "0.1"`` are errors naming the field); ``data`` may be a dict, lists become tuples.
 
-    values = {k: frozen(v) for k, v in values.items()}
+    Parameters
+    ----------
+    values : dict
+        Field name -> value; an unknown key is an error naming the closest valid one.
+    classes : sequence of str, optional
+        The class names when ``values`` has none (the loaded data's).
+
+    Returns
+    -------
+    TrainConfig
+        Not yet checked as a whole: call :func:`validate_config`.
+    """
+    from .configs import coerce_values
+
+    values = coerce_values(TrainConfig, values)
     if "classes" not in values:
         if classes is None:
             raise ValueError("the config names no classes and no data was loaded to take them from")
@@ -497,53 +438,22 @@ def config_from_dict(values: dict[str, Any], classes: Sequence[str] | None = Non
     return TrainConfig(**values)
 
 
-def _parse_override(text: str) -> tuple[str, Any]:
-    if "=" not in text:
-        raise ValueError(f"--set {text!r}: expected KEY=VALUE")
-    key, raw = text.split("=", 1)
-    try:
-        return key, json.loads(raw)
-    except json.JSONDecodeError:
-        return key, raw
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """``affect-book train --config run.json [--set key=value ...]`` (also ``python -m affect_book.train``, which
-    ``torchrun`` can launch on several GPUs). Loads the data named by the config, trains (or loads the cached run)
-    and prints the validation and test metrics as JSON."""
-    parser = argparse.ArgumentParser(prog="affect-book train", description=main.__doc__.split("\n")[0])
-    parser.add_argument("--config", type=Path, help="JSON file of TrainConfig fields; data options under 'data'")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config field (JSON value, e.g. --set lambda_ot=0.5 --set cost='\"va\"')")
-    parser.add_argument("--root", type=Path, default=None, help="run directory root (default: the cache)")
-    args = parser.parse_args(argv)
-    values = json.loads(args.config.read_text()) if args.config else {}
-    values.update(dict(_parse_override(t) for t in args.set))
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    if distributed:
-        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    try:
-        from .data.sources import load_splits
+    """``affect-book train`` / ``python -m affect_book.train`` (see :func:`affect_book.train_cli.main`).
 
-        data_options = dict(values.get("data") or {})
-        profile = values.get("profile", "cpu")
-        with contextlib.redirect_stdout(sys.stderr):  # progress and notes to stderr: stdout is the JSON result
-            splits = load_splits(values.get("dataset", "synthetic"), profile=profile, **data_options)
-            config = config_from_dict(values, splits["train"].classes)
-            validate_config(config)
-            result = train(config, splits["train"], splits["val"], splits["test"], root=args.root)
-        if _distributed()[0] == 0:
-            print(json.dumps({"run_dir": str(result.run_dir), "config_hash": result.config_hash,
-                              "best_epoch": result.best_epoch, "val": result.val_metrics,
-                              "test": result.test_metrics, "loaded_from_cache": result.loaded_from_cache},
-                             indent=1, default=float))
-    except (ValueError, FileNotFoundError) as err:
-        print(f"affect-book train: {err}", file=sys.stderr)
-        return 2
-    finally:
-        if distributed:
-            torch.distributed.destroy_process_group()
-    return 0
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
+    from .train_cli import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,7 @@ from sklearn.preprocessing import StandardScaler
 from affect_book import circumplex as cx
 from affect_book import facs
 from affect_book.data import PRESETS, make_config, render_examples, simulate_all
+from affect_book.data.simulator import designated_pair
 from affect_book.data.published import PUBLISHED, published_counts
 from affect_book.params import check_number
 from affect_book.profiles import get_profile
@@ -178,12 +179,12 @@ show_grid(by_class, row_labels=display_classes,
 # the geometry alone does not single out anger-contempt; the preset designates it because the study names it.
 
 # %%
-for preset_name, class_set, study_pair in (("affwild2", "affwild2", ("Anger", "Fear")),
-                                          ("affectnet", "affectnet8", ("Anger", "Contempt"))):
-    placed = cx.coordinates(class_set, placement=cx.DEFAULT_PLACEMENT)
-    tied = cx.degenerate_pairs(placed, top=1)
-    nearest = cx.nearest_pair(placed, prefer=study_pair if len(tied) > 1 else None)
-    print(f"{preset_name}: {nearest.statement()}; left out (no coordinate): {tied.attrs['excluded'] or 'none'}")
+for preset_name, class_set in (("affwild2", "affwild2"), ("affectnet", "affectnet8")):
+    pair = PRESETS[preset_name]["pair"]
+    nearest = designated_pair(class_set, prefer=pair)  # the package derives each preset's pair the same way
+    assert set(nearest.pair) == set(pair)
+    left_out = cx.degenerate_pairs(cx.coordinates(class_set, placement=cx.DEFAULT_PLACEMENT), top=1).attrs["excluded"]
+    print(f"{preset_name}: {nearest.statement()}; left out (no coordinate): {left_out or 'none'}")
 cx.degenerate_pairs(cx.coordinates("affectnet8", placement=cx.DEFAULT_PLACEMENT), top=3)
 
 # %% [markdown]

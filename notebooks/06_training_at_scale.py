@@ -23,7 +23,7 @@
 # `affect_book/train.py`.
 #
 # **You will learn** what a training loop does, in a few bare lines and then in the package's `train`; how
-# load-or-train caching keys a run on a hash of its whole configuration; how a run interrupted mid-way resumes from
+# load-or-train caching keys a run on a hash of its whole configuration and of its data; how a run interrupted mid-way resumes from
 # its checkpoint and ends with exactly the weights of an uninterrupted run; what changes on a GPU (bf16 autocast,
 # channels-last, `torch.compile`, several GPUs with `torchrun`); how fast the trainer runs here; and how to point
 # the same code at AffectNet or Aff-Wild2. **Time:** under a minute in `smoke`; minutes in `cpu` (the base run of
@@ -61,6 +61,7 @@ from affect_book.device import seed_everything
 from affect_book.models import build_model
 from affect_book.params import check_choice, check_number, check_path
 from affect_book.profiles import get_profile
+from affect_book.runs import run_key
 from affect_book.train import TrainConfig, multitask_loss, train
 
 profile = get_profile(PROFILE)
@@ -130,16 +131,20 @@ for step in range(4):
 print("loss per step:", [round(v, 3) for v in bare_losses])
 
 # %% [markdown]
-# The package's `train` adds what a real run needs around those lines: shuffling and augmentation drawn from
-# generators seeded by (seed, epoch); a warm-up then cosine learning-rate schedule; gradient clipping; validation
-# after each epoch, with the best epoch kept by validation `P_MTL`; a per-epoch `log.csv`; a checkpoint after each
-# epoch, written atomically (to a temporary file, then renamed); test predictions saved at the end; and the
-# measured training throughput.
+# The package's `train` adds what a real run needs around those lines: shuffling and augmentation (a random
+# left-right flip and a random shift of up to `crop` = 1/8 of the image side, `affect_book.data.batches`) drawn
+# from generators seeded by (seed, epoch); a warm-up then cosine learning-rate schedule; gradient clipping;
+# validation after each epoch, with the best epoch kept by validation `P_MTL`; a per-epoch `log.csv`; a checkpoint
+# after each epoch, written atomically (to a temporary file, then renamed); a stop with a clear error, and no
+# "finished" record, when a loss becomes NaN or infinite; test predictions saved at the end; and the measured
+# training throughput.
 #
-# ## Load or train: the cache is keyed on the configuration
+# ## Load or train: the cache is keyed on the configuration and the data
 #
-# A run's folder is named by a hash of its **whole** `TrainConfig`; a finished run found there is loaded, not
-# retrained. The configuration below is chapter 05's base model, so if chapter 05 has run, the first call loads it.
+# A run's folder is named by a hash of its **whole** `TrainConfig` together with fingerprints of its training,
+# validation and test sets (a digest of their labels and images), the run key; a finished run found there is
+# loaded, not retrained. A lock on the folder makes a second process that asks for the same run wait, then load
+# it. The configuration below is chapter 05's base model, so if chapter 05 has run, the first call loads it.
 
 # %%
 config = TrainConfig(classes=classes, dataset=DATASET, data=tuple(sorted(data_options.items())), epochs=epochs,
@@ -153,19 +158,25 @@ again = train(config, train_set, val_set, test_set)
 second_seconds = time.perf_counter() - start
 assert again.loaded_from_cache and again.run_dir == result.run_dir
 print(f"cache root: {cache_root()}")
-print(f"run dir: {result.run_dir} (config hash {result.config_hash})")
+print(f"run dir: {result.run_dir} (run key {result.run_key}; config hash {result.config_hash})")
 print(f"first call: {'loaded' if result.loaded_from_cache else 'trained'} in {first_seconds:.1f} s; "
       f"second call: loaded_from_cache={again.loaded_from_cache} in {second_seconds:.2f} s")
 print("files:", sorted(p.name for p in result.run_dir.iterdir()))
 
 # %% [markdown]
-# One changed field, any field, is a different run:
+# One changed field, any field, is a different run; so is one changed label:
 
 # %%
 changed = dataclasses.replace(config, lr=config.lr / 2)
 assert config_hash(changed) != config_hash(config)
 assert config_hash(dataclasses.replace(config)) == config_hash(config)
 print(f"lr {config.lr} -> hash {config_hash(config)}; lr {changed.lr} -> hash {config_hash(changed)}")
+relabelled = ArrayDataset(train_set.images, train_set.expression.copy(), train_set.va, train_set.au,
+                          train_set.subject, train_set.classes, train_set.source)
+relabelled.expression[0] = (relabelled.expression[0] + 1) % len(classes)
+edited_key = run_key(config, relabelled, val_set, test_set)
+assert edited_key != result.run_key
+print(f"one training label changed -> run key {edited_key} instead of {result.run_key}")
 
 # %% [markdown]
 # ## Interrupted and resumed: the same weights
@@ -191,7 +202,8 @@ with tempfile.TemporaryDirectory() as interrupted_root, tempfile.TemporaryDirect
         raise AssertionError("the run was expected to stop after epoch 1")
     except KeyboardInterrupt as stop:
         print(f"interrupted: {stop}")
-    left = sorted(p.name for p in (Path(interrupted_root) / config_hash(resume_config)).iterdir())
+    left = sorted(p.name for p in (Path(interrupted_root) / run_key(resume_config, small_train, small_val,
+                                                                    small_val)).iterdir())
     print(f"left on disk: {left}")
     resumed = train(resume_config, small_train, small_val, small_val, root=Path(interrupted_root))
     straight = train(resume_config, small_train, small_val, small_val, root=Path(straight_root), progress=False)
@@ -288,8 +300,8 @@ else:
 #
 # - A training step is five lines; the trainer adds seeded shuffling and augmentation, a schedule, clipping,
 #   validation, logging, atomic checkpoints and saved predictions.
-# - Runs are keyed on a hash of the whole configuration: the second call above loaded the first's result, and
-#   changing one field changed the hash.
+# - Runs are keyed on a hash of the whole configuration and of the data: the second call above loaded the first's
+#   result, and changing one field, or one label, changed the key.
 # - An interrupted run resumed from its checkpoint and ended with the same weights and predictions as an
 #   uninterrupted one (asserted above).
 # - On a GPU: bf16 autocast, channels-last, `torch.compile`, and `torchrun` for several GPUs; no GPU figure was

@@ -189,3 +189,15 @@ def affwild2_multitask(root: Path) -> Path:
                              "117_left/00001.jpg", "117_right/00001.jpg", "200/00001.jpg", "200/00002.jpg"]):
         write_face(root / "cropped_aligned" / rel, k, size=(32, 32))
     return root
+
+
+# --- manifest ---------------------------------------------------------------------------------------------------
+
+def manifest_faces(root: Path, n: int = 24, classes=("Happy", "Sad", "Anger", "Neutral")) -> Path:
+    """``n`` small faces listed in ``root/manifest.csv`` (class k % len(classes), subject p<k // 2>, all train)."""
+    lines = ["image,expression,subject,split"]
+    for k in range(n):
+        write_face(root / "img" / f"{k:03d}.jpg", k, size=(24, 24))
+        lines.append(f"img/{k:03d}.jpg,{classes[k % len(classes)]},p{k // 2},train")
+    _write(root / "manifest.csv", lines)
+    return root

@@ -290,3 +290,148 @@ def test_vectorized_and_line_by_line_readers_agree(tmp_path, monkeypatch):
         assert getattr(fast, key).tolist() == getattr(slow, key).tolist()
     np.testing.assert_array_equal(fast.va, slow.va)
     assert fast.skipped == slow.skipped
+
+
+# --- bad input: counted skips and named errors (each reproduced on the loaders before the fix) -----------------
+
+from affect_book.data.records import DUPLICATE, DUPLICATE_CONFLICT  # noqa: E402
+
+LANDMARKS = ";".join(str(x) for x in range(136))
+
+
+def test_affectnet_repeated_rows_are_counted_once(tmp_path):
+    # a01 (training.csv line 3, code 1, Happy) repeated as is, and a02 (line 4) repeated with another code:
+    # before, both were indexed twice (10 records, Happy counted 3 times)
+    extra = (f"2/a01.jpg,10,6,30,32,{LANDMARKS},1,0.8,0.5", f"3/a02.jpg,10,6,30,32,{LANDMARKS},5,-0.5,0.6")
+    rec = affectnet.index(affectnet_original(tmp_path, extra_lines=extra), "train")
+    assert len(rec) == 8 and rec.expression_counts()["Happy"] == 2 and rec.expression_counts()["Disgust"] == 0
+    assert rec.skipped[DUPLICATE] == 1 and rec.skipped[DUPLICATE_CONFLICT] == 1
+    note = next(n for n in rec.notes if "repeated rows" in n)
+    assert "training.csv line 14 repeats training.csv line 3" in note
+    assert "training.csv line 15 repeats training.csv line 4 with other labels" in note
+
+
+def test_affwild2_and_manifest_repeated_rows_are_counted_once(tmp_path):
+    root = affwild2_multitask(tmp_path / "aw")
+    path = root / "training_set_annotations.txt"
+    path.write_text(path.read_text() + path.read_text().splitlines()[1] + "\n")
+    rec = affwild2.index(root, "train")
+    assert len(rec) == 6 and rec.skipped[DUPLICATE] == 1  # was 7, frame 116/00001 twice
+    root = _manifest(tmp_path / "m", ["image,expression", "img/a.jpg,Happy", "img/b.jpg,Sad", "img/./a.jpg,Anger"])
+    rec = manifest.index(root)
+    assert [rec.classes[e] for e in rec.expression] == ["Happy", "Sad"]  # was Happy, Sad, Anger
+    assert rec.skipped == {DUPLICATE_CONFLICT: 1} and "line 4 repeats line 2 with other labels" in rec.notes[-1]
+
+
+def test_affectnet_npy_two_images_of_one_id_are_counted(tmp_path):
+    root = affectnet_npy(tmp_path)
+    write_face(root / "val_set" / "images" / "0.png", 0)  # 0.jpg exists: one annotation, two images
+    rec = affectnet.index(root, "val")
+    assert rec.subject.tolist().count("0") == 1 and Path(rec.paths[0]).name == "0.jpg"
+    assert rec.skipped["duplicate image (another file with the same id): the first in name order kept"] == 1
+
+
+def test_affwild2_tracks_of_different_lengths_are_reported(tmp_path):
+    root = affwild2_unitask(tmp_path)
+    expr = root / "Annotations" / "EXPR_Classification_Challenge" / "Train_Set" / "vidA.txt"
+    expr.write_text("\n".join(expr.read_text().splitlines()[:4]) + "\n")  # 3 frames; VA and AU have 5
+    rec = affwild2.index(root, "train")
+    note = next(n for n in rec.notes if "different lengths" in n)  # was padded without a word
+    assert "1 videos" in note and "vidA (va 5, expr 3, au 5)" in note
+    assert rec.expression[:3].tolist() == [0, 1, -1] and len(rec) == 8  # frames 4-5 keep VA/AU, no expression
+
+
+def test_affwild2_upper_case_txt_files_are_read(tmp_path):
+    root = affwild2_unitask(tmp_path)
+    reference = affwild2.index(root, "train")
+    folder = root / "Annotations" / "EXPR_Classification_Challenge" / "Train_Set"
+    (folder / "vidB_left.txt").rename(folder / "vidB_left.TXT")  # was ignored: 5 records instead of 8
+    (folder / "README.md").write_text("not an annotation")
+    rec = affwild2.index(root, "train")
+    assert rec.paths.tolist() == reference.paths.tolist() and rec.expression.tolist() == reference.expression.tolist()
+    assert any("not .txt annotation files" in n and "README.md" in n for n in rec.notes)
+    (folder / "vidA.TXT").write_text((folder / "vidA.txt").read_text())
+    with pytest.raises(DataFormatError, match=r"vidA\.txt: expected one annotation file per video; vidA\.TXT"):
+        affwild2.index(root, "train")
+
+
+@pytest.mark.parametrize("value", ["validation", "Valid", "VAL"])
+def test_manifest_split_spellings(tmp_path, value):
+    root = _manifest(tmp_path, ["image,expression,split", "img/a.jpg,Happy,Training", f"img/b.jpg,Sad,{value}",
+                                "img/c.jpg,Anger,test"])
+    for split in ("val", "validation"):
+        rec = manifest.index(root, split)  # 'validation' rows gave 0 records for split val before
+        assert [rec.classes[e] for e in rec.expression] == ["Sad"] and rec.split == "val"
+    assert len(manifest.index(root, "train")) == 1 and len(manifest.index(root, "all")) == 3
+
+
+def test_manifest_bad_splits_are_named(tmp_path):
+    root = _manifest(tmp_path, ["image,expression,split", "img/a.jpg,Happy,train", "img/b.jpg,Sad,holdout"])
+    with pytest.raises(DataFormatError, match=r"manifest\.csv, line 3: expected a split: train, training, val"):
+        manifest.index(root, "train")
+    root = _manifest(tmp_path, ["image,expression,split", "img/a.jpg,Happy,train", "img/b.jpg,Sad,train"])
+    with pytest.raises(ValueError, match=r"no row has split 'val'.*holds train \(2 rows\)"):
+        manifest.index(root, "val")
+    with pytest.raises(ValueError, match=r"split='dev'; expected one of train \(train, training\); val"):
+        manifest.index(root, "dev")
+
+
+def test_an_empty_split_fails_before_training(tmp_path):
+    # every val image missing: the loader indexes 0 records; before, load returned an empty dataset and training
+    # crashed after a full epoch (KeyError: 'logits')
+    root = _manifest(tmp_path, ["image,expression,split", "img/a.jpg,Happy,train", "img/b.jpg,Sad,train",
+                                "img/gone.jpg,Sad,val"])
+    with pytest.raises(ValueError, match=r"split 'val' under .* has no usable record in its annotations; left out: "
+                                         r"image missing: 1"):
+        sources.load_splits("manifest", root, profile="smoke", progress=False)
+    root = _manifest(tmp_path, ["image,expression,split", "img/a.jpg,Happy,train", "img/c.jpg,Sad,val"])
+    (tmp_path / "img" / "c.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(ValueError, match=r"has no usable record after decoding; left out: image unreadable"):
+        sources.load("manifest", root, "val", image_size=8, workers=0, progress=False)
+
+
+NOT_UTF8 = "img/b.jpg,Sad".encode() + b"\xe9"  # Latin-1 e-acute
+
+
+def test_non_utf8_files_name_the_file_and_line(tmp_path):
+    root = _manifest(tmp_path / "m", ["image,expression", "img/a.jpg,Happy"])
+    with open(root / "manifest.csv", "ab") as handle:
+        handle.write(NOT_UTF8 + b"\n")
+    with pytest.raises(DataFormatError, match=r"manifest\.csv, line 3: expected a UTF-8 text file.*0xe9 at column "
+                                              r"14"):
+        manifest.index(root)  # was a bare UnicodeDecodeError naming no file
+    root = affectnet_original(tmp_path / "an")
+    with open(root / "Manually_Annotated_file_lists" / "training.csv", "ab") as handle:
+        handle.write(b"1/caf\xe9.jpg,1,2,3,4,lm,1,0.1,0.1\n")
+    with pytest.raises(DataFormatError, match=r"training\.csv, line 14: expected a UTF-8 text file"):
+        affectnet.index(root, "train")
+    root = affwild2_unitask(tmp_path / "aw")
+    (root / "Annotations" / "VA_Estimation_Challenge" / "Train_Set" / "vidA.txt").write_bytes(
+        b"valence,arousal\n0.1,0.2\n0.3\xff,0.1\n")
+    with pytest.raises(DataFormatError, match=r"vidA\.txt, line 3: expected a UTF-8"):
+        affwild2.index(root, "train")
+
+
+def test_synthetic_summary_refuses_a_root(tmp_path, capsys):
+    # before, --root was ignored without a word
+    assert cli_main(["data", "summary", "--dataset", "synthetic", "--root", str(tmp_path)]) == 2
+    assert "is generated and reads no root folder" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="reads no root folder"):
+        sources.load_splits("synthetic", tmp_path, profile="smoke")
+
+
+def test_data_summary_reaches_the_simulator_presets(tmp_path, monkeypatch, capsys):
+    from affect_book.data.simulator import make_config
+    from affect_book.profiles import get_profile
+
+    monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path / "cache"))
+    counts = {}
+    for preset in ("affwild2", "balanced"):
+        assert cli_main(["data", "summary", "--dataset", "synthetic", "--preset", preset, "--profile", "smoke",
+                         "--split", "val", "--json"]) == 0
+        counts[preset] = json.loads(capsys.readouterr().out)
+        assert counts[preset]["n_records"] == get_profile("smoke").n_val == make_config(preset, "smoke").n_val
+    assert list(counts["affwild2"]["expression_counts"]) == list(AW2)
+    assert counts["affwild2"]["expression_counts"] != counts["balanced"]["expression_counts"]
+    assert cli_main(["data", "summary", "--dataset", "affwild2", "--root", str(tmp_path), "--preset", "x"]) == 2
+    assert "takes no option ['preset']" in capsys.readouterr().err

@@ -146,3 +146,10 @@ def test_file_lock_excludes_a_second_process_and_is_released_when_its_holder_is_
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_seed_everything_leaves_pythonhashseed_alone(monkeypatch):
+    """Issue 9, point 13: setting PYTHONHASHSEED at run time has no effect on the running interpreter."""
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    device.seed_everything(5)
+    assert "PYTHONHASHSEED" not in os.environ

@@ -41,5 +41,5 @@ def test_pretrained_weights_load_from_a_local_file(tmp_path):
 
 
 def test_unknown_backbone():
-    with pytest.raises(ValueError, match="unknown backbone 'resnet19'.*resnet18"):
+    with pytest.raises(ValueError, match="backbone='resnet19'.*Did you mean 'resnet18'"):
         models.build_model("resnet19", 8)

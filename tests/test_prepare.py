@@ -67,8 +67,8 @@ def test_parallel_prepare_equals_serial(tmp_path):
 
 
 def test_killed_prepare_resumes_to_the_same_cache(an_root, tmp_path):
-    """A prepare killed (SIGKILL, no clean-up) after 2 of 4 chunks leaves no complete-looking cache; rerun, it
-    decodes only the missing chunks and ends byte-identical to an uninterrupted run."""
+    """A prepare killed (SIGKILL, no clean-up) after 2 of 4 chunks leaves no complete-looking cache and no stale
+    lock; rerun, it decodes only the missing chunks and ends byte-identical to an uninterrupted run."""
     cache_dir = tmp_path / "interrupted"
     script = textwrap.dedent(f"""
         import os, signal, sys
@@ -86,6 +86,7 @@ def test_killed_prepare_resumes_to_the_same_cache(an_root, tmp_path):
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == -9, result.stderr
+    assert (tmp_path / ".interrupted.lock").exists()  # killed while holding the build lock: the OS released it
     assert not (cache_dir / "manifest.json").exists() and not (cache_dir / "images.npy").exists()
     assert sorted(p.name for p in (cache_dir / "chunks").glob("*.npz")) == ["00000.npz", "00001.npz"]
     with pytest.raises(FileNotFoundError, match="no complete prepared cache"):
@@ -175,3 +176,192 @@ def test_load_indexes_prepares_and_returns_an_array_dataset(tmp_path, monkeypatc
     assert data.prepared.path.parent == tmp_path / "cache" / "prepared"
     record = data[0]
     assert record["image"].shape == (3, 8, 8) and record["subject"] == "116"
+
+
+# --- concurrency, damage, fingerprint ----------------------------------------------------------------------------
+
+_RACER = """
+import hashlib, json, os, sys, time
+from affect_book.data import manifest
+from affect_book.data.prepare import prepare
+root, cache_dir, ready, go = sys.argv[1:5]
+records = manifest.index(root, "all")
+open(ready, "w").close()
+while not os.path.exists(go):
+    time.sleep(0.002)
+cache = prepare(records, image_size=16, cache_dir=cache_dir, workers=0, chunk_size=2)
+data = cache.dataset()
+print(json.dumps({"n": len(data), "images": hashlib.sha256(data.images.tobytes()).hexdigest()}))
+"""
+
+
+def test_three_processes_preparing_at_once_build_one_cache_identical_to_a_serial_build(tmp_path):
+    """Before the lock, three processes released together crashed (FileNotFoundError on a chunk another had
+    removed, or a bus error on an images.npy another was rewriting) in most runs; now one builds, two wait."""
+    from real_fixtures import manifest_faces
+
+    root = manifest_faces(tmp_path / "faces", n=40)
+    shared, go = tmp_path / "shared", tmp_path / "go"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])}
+    procs = [subprocess.Popen([sys.executable, "-c", _RACER, str(root), str(shared), str(tmp_path / f"ready{i}"),
+                               str(go)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for i in range(3)]
+    while not all((tmp_path / f"ready{i}").exists() for i in range(3)):
+        assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
+    go.touch()
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err[-2000:] for _, err in outputs]
+    from affect_book.data import manifest
+
+    serial = prepare(manifest.index(root, "all"), image_size=16, cache_dir=tmp_path / "serial", workers=0,
+                     chunk_size=2)
+    for name in ("images.npy",):
+        assert (shared / name).read_bytes() == (serial.path / name).read_bytes()
+    for key in ("expression", "va", "au", "subject", "path"):
+        np.testing.assert_array_equal(np.load(shared / "labels.npz")[key], np.load(serial.path / "labels.npz")[key])
+    import hashlib
+
+    digest = hashlib.sha256(serial.dataset().images.tobytes()).hexdigest()
+    assert [json.loads(out) for out, _ in outputs] == [{"n": 40, "images": digest}] * 3
+    assert serial.dataset().images.any(axis=(1, 2, 3)).all()  # no all-zero image
+    assert sorted(p.name for p in shared.iterdir()) == ["config.json", "images.npy", "labels.npz", "manifest.json"]
+
+
+@pytest.fixture()
+def built(an_root, tmp_path):
+    records = affectnet.index(an_root, "train")
+    clean = prepare(records, image_size=8, cache_dir=tmp_path / "clean", workers=0)
+    return records, clean
+
+
+def _damage(folder: Path, name: str, how: str) -> Path:
+    target = folder / name
+    data = target.read_bytes()
+    target.write_bytes(data[: len(data) // 2] if how == "truncate" else b"\x93NUMPY garbage" + bytes(range(50)))
+    return target
+
+
+@pytest.mark.parametrize("name,how,match", [
+    ("images.npy", "truncate", "truncated"),  # was: "mmap length is greater than file size", no file named
+    ("images.npy", "garbage", "not a .npy array"),
+    ("labels.npz", "truncate", "unreadable"),
+    ("labels.npz", "garbage", "unreadable"),
+    ("manifest.json", "truncate", "not a prepared-cache manifest"),  # was: a JSON syntax error
+])
+def test_a_damaged_cache_file_is_named_moved_aside_and_rebuilt(built, tmp_path, name, how, match):
+    from affect_book.data.prepare import CorruptCacheError
+
+    records, clean = built
+    folder = tmp_path / "c"
+    prepare(records, image_size=8, cache_dir=folder, workers=0)
+    damaged = _damage(folder, name, how)
+    damaged_bytes = damaged.read_bytes()
+    with pytest.raises(CorruptCacheError, match=match) as info:
+        open_prepared(folder)
+    assert info.value.file == damaged and str(damaged) in str(info.value)
+    with pytest.warns(RuntimeWarning, match=f"{name}.*moved the cache to"):
+        rebuilt = prepare(records, image_size=8, cache_dir=folder, workers=0)
+    aside = [p for p in tmp_path.iterdir() if p.name.startswith("c.corrupt-")]
+    assert len(aside) == 1 and (aside[0] / name).read_bytes() == damaged_bytes  # kept for inspection
+    assert (rebuilt.path / "images.npy").read_bytes() == (clean.path / "images.npy").read_bytes()
+    assert len(rebuilt.dataset()) == len(clean.dataset()) == 7
+
+
+def test_dataset_names_a_file_damaged_after_opening(built):
+    from affect_book.data.prepare import CorruptCacheError
+
+    _, clean = built
+    cache = open_prepared(clean.path)
+    _damage(clean.path, "images.npy", "truncate")
+    with pytest.raises(CorruptCacheError, match=r"images\.npy"):
+        cache.dataset()
+
+
+def test_fingerprint_follows_the_content(an_root, tmp_path):
+    records = affectnet.index(an_root, "train")
+    a = prepare(records, image_size=8, cache_dir=tmp_path / "a", workers=0)
+    same = prepare(records, image_size=8, cache_dir=tmp_path / "b", workers=0, chunk_size=3)
+    bigger = prepare(records, image_size=12, cache_dir=tmp_path / "d", workers=0)
+    edited = records.select(np.arange(len(records)))
+    edited.expression[0] = (edited.expression[0] + 1) % len(edited.classes)
+    relabelled = prepare(edited, image_size=8, cache_dir=tmp_path / "e", workers=0)
+    assert len(a.fingerprint) == 64 and a.fingerprint == same.fingerprint  # chunking changes no byte
+    assert len({a.fingerprint, bigger.fingerprint, relabelled.fingerprint}) == 3
+    assert a.dataset().fingerprint == a.fingerprint
+
+
+_RANK = """
+import datetime, json, os, sys, time
+import torch.distributed as dist
+from affect_book.data import prepare as prepare_module, sources
+root, store, out = sys.argv[1:4]
+rank = int(os.environ["RANK"])
+dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2,
+                        timeout=datetime.timedelta(seconds=3))
+if rank == 0:
+    time.sleep(1.0)  # rank 1 reaches load first: without the barrier it would take the lock and decode
+decoded = []
+original = prepare_module._prepare_chunk
+
+
+def slow_chunk(folder, chunk, *rest):  # a decode longer than a collective may wait
+    decoded.append(chunk)
+    time.sleep(5)
+    return original(folder, chunk, *rest)
+
+
+prepare_module._prepare_chunk = slow_chunk
+data = sources.load("manifest", root, "train", image_size=8, workers=0, progress=False)
+print(json.dumps({"rank": rank, "decoded": len(decoded), "n": len(data), "path": str(data.prepared.path),
+                  "fingerprint": data.fingerprint}))
+dist.destroy_process_group()
+"""
+
+
+def test_under_torch_distributed_rank_0_prepares_and_the_others_wait(tmp_path):
+    """Rank 1 waits for rank 0's decode (5 s) on the lock, not at a collective (3 s timeout here; NCCL's default
+    10 minutes is less than a real decode of AffectNet)."""
+    from real_fixtures import manifest_faces
+
+    root = manifest_faces(tmp_path / "faces", n=6)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")]),
+           "AFFECT_BOOK_CACHE": str(tmp_path / "cache")}
+    procs = [subprocess.Popen([sys.executable, "-c", _RANK, str(root), str(tmp_path / "store"), "x"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**env, "RANK": str(r)})
+             for r in (1, 0)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outputs]
+    result = {r["rank"]: r for r in (json.loads(out) for out, _ in outputs)}
+    assert result[0]["decoded"] == 1 and result[1]["decoded"] == 0  # the one chunk, decoded on rank 0 only
+    assert result[0]["path"] == result[1]["path"] and result[0]["n"] == result[1]["n"] == 6
+    assert result[0]["fingerprint"] == result[1]["fingerprint"]
+
+
+def test_files_that_disagree_with_the_manifest_are_named(built, tmp_path):
+    from affect_book.data.prepare import CorruptCacheError
+
+    records, clean = built
+    folder = tmp_path / "c"
+    prepare(records, image_size=8, cache_dir=folder, workers=0)
+    np.save(folder / "images.npy", np.zeros((7, 8, 9, 3), dtype=np.uint8))  # a whole .npy of another shape
+    with pytest.raises(CorruptCacheError, match=r"images\.npy: holds a \(7, 8, 9, 3\) uint8 array; the manifest "
+                                                r"says \(7, 8, 8, 3\)"):
+        open_prepared(folder)
+    (folder / "images.npy").write_bytes((clean.path / "images.npy").read_bytes())
+    with np.load(folder / "labels.npz") as labels:
+        arrays = {k: labels[k][:-1] if k == "va" else labels[k] for k in labels.files}
+    np.savez(folder / "labels.npz", **arrays)
+    with pytest.raises(CorruptCacheError, match=r"labels\.npz: label arrays of lengths \{'va': \(6,\)\}"):
+        open_prepared(folder)
+
+
+def test_a_build_waits_for_the_lock_and_names_it_on_timeout(an_root, tmp_path, capsys):
+    from affect_book.cache import file_lock
+
+    records = affectnet.index(an_root, "train")
+    with file_lock(tmp_path / ".c.lock"):  # another builder holds it
+        with pytest.raises(TimeoutError, match=r"\.c\.lock \(the prepared cache .*c\)"):
+            prepare(records, image_size=8, cache_dir=tmp_path / "c", workers=0, progress=True, lock_timeout=0.2)
+    assert "waiting for another process preparing" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()  # nothing written without the lock
+    assert len(prepare(records, image_size=8, cache_dir=tmp_path / "c", workers=0, lock_timeout=0.2)) == 7

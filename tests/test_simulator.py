@@ -129,13 +129,13 @@ def test_cache_is_reused_and_written_atomically(tmp_path, monkeypatch):
     cfg = make_config("balanced", "smoke", **SMALL)
     first = simulate_all(cfg)
     root = tmp_path / "cache" / "simulator"
-    entries = [p.name for p in root.iterdir()]
+    entries = [p.name for p in root.iterdir() if p.is_dir()]  # (the build's lock file stays)
     assert len(entries) == 1 and not entries[0].startswith(".")  # no temporary directory left behind
 
     def no_generation(*args, **kwargs):
         raise AssertionError("regenerated instead of loading from the cache")
 
-    monkeypatch.setattr(simulator, "generate_split", no_generation)
+    monkeypatch.setattr(simulator._cache, "generate_split", no_generation)  # the name _build calls
     again = simulate_all(cfg)
     for s in first:
         assert np.array_equal(first[s].images, again[s].images) and np.array_equal(first[s].au, again[s].au)
@@ -280,3 +280,25 @@ def test_a_face_does_not_depend_on_the_other_faces_in_its_batch():
         alone = render_faces(au[i:i + 1], {k: v[i:i + 1] for k, v in face.items()},
                              {k: v[i:i + 1] for k, v in nuis.items()}, 48)
         assert np.array_equal(alone[0], together[i]), i
+
+
+def test_affwild2_label_fractions_are_the_published_row_fractions():
+    from affect_book.data import PRESETS
+
+    # s-Aff-Wild2 MTL train: 90,645 of 142,333 rows have an expression label, 103,316 AU labels (typed here)
+    assert PRESETS["affwild2"]["label_fractions"] == (90645 / 142333, 1.0, 103316 / 142333)
+
+
+def test_the_synthetic_source_is_resolved_on_look_up_without_registering():
+    from affect_book.data import sources
+    from affect_book.data.simulator import SOURCE_OPTIONS, load_synthetic
+
+    before = dict(sources.SOURCES)
+    assert sources.SOURCES["synthetic"].loader is None  # importing the simulator registered nothing
+    source = sources._source("synthetic")
+    assert source.loader is load_synthetic and source.options == SOURCE_OPTIONS and not source.needs_root
+    ds = sources.get_records("synthetic", split="test", preset="balanced", profile="smoke", n_train=8, n_val=8,
+                             n_test=16)
+    assert len(ds) == 16 and sources.SOURCES == before
+    with pytest.raises(ValueError, match="takes no option"):
+        sources.get_records("synthetic", layout="npy")

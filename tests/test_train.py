@@ -5,38 +5,19 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from toy import CLASSES, toy, toy_config
 
 from affect_book.cache import config_hash
-from affect_book.data import ArrayDataset
+from affect_book.runs import run_key
 from affect_book.train import TrainConfig, train, validate_config
-
-CLASSES = ("Neutral", "Happy", "Sad", "Anger")
-
-
-def _toy(n, seed, size=16):
-    """Learnable toy images: the class sets the mean brightness of one colour channel; labels partly missing."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, len(CLASSES), n)
-    images = rng.integers(0, 60, (n, size, size, 3)).astype(np.uint8)
-    images[np.arange(n), :, :, y % 3] += np.uint8(120)
-    va = np.stack([np.where(y == 1, 0.8, -0.4), np.where(y == 3, 0.7, 0.0)], 1) + rng.normal(0, 0.1, (n, 2))
-    va = np.clip(va, -1, 1)
-    va[rng.random(n) < 0.2] = np.nan
-    au = rng.integers(0, 2, (n, 12))
-    au[rng.random(n) < 0.3] = -1
-    y[rng.random(n) < 0.1] = -1
-    return ArrayDataset(images, y, va, au, [f"s{i % 7}" for i in range(n)], CLASSES, "toy")
 
 
 @pytest.fixture(scope="module")
 def sets():
-    return _toy(192, 0), _toy(64, 1), _toy(64, 2)
+    return toy(192, 0), toy(64, 1), toy(64, 2)
 
 
-def _config(**kw):
-    base = dict(classes=CLASSES, width=4, epochs=3, batch_size=32, lr=3e-3, device="cpu", lambda_ot=0.5, cost="va",
-                profile="smoke")
-    return TrainConfig(**{**base, **kw})
+_config = toy_config
 
 
 def test_exact_resume_matches_an_uninterrupted_run(sets, tmp_path):
@@ -45,7 +26,7 @@ def test_exact_resume_matches_an_uninterrupted_run(sets, tmp_path):
     full = train(config, train_set, val_set, test_set, root=tmp_path / "a", progress=False)
     with pytest.raises(KeyboardInterrupt):
         train(config, train_set, val_set, test_set, root=tmp_path / "b", stop_after_epoch=1, progress=False)
-    assert (tmp_path / "b" / config_hash(config) / "checkpoint.pt").is_file()
+    assert (tmp_path / "b" / run_key(config, train_set, val_set, test_set) / "checkpoint.pt").is_file()
     resumed = train(config, train_set, val_set, test_set, root=tmp_path / "b", progress=False)
     a, b = full.model_state(), resumed.model_state()
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -82,7 +63,8 @@ def test_config_hash_changes_with_every_field():
                "cost_fill": (("Other", (0.0, 0.0)),),
                "lambda_au": 0.5, "epochs": 9, "batch_size": 7, "lr": 0.1, "weight_decay": 0.2, "warmup_epochs": 2.0,
                "grad_clip": 1.0, "seed": 3, "profile": "gpu", "device": "cuda", "amp": False,
-               "channels_last": False, "compile": True, "augment": False, "au_threshold": 0.4, "version": 99}
+               "channels_last": False, "compile": True, "augment": False, "crop": 0.25, "au_threshold": 0.4,
+               "version": 99}
     assert set(changed) == {f.name for f in dataclasses.fields(TrainConfig)}
     for name, value in changed.items():
         digest = config_hash(dataclasses.replace(base, **{name: value}))
@@ -225,4 +207,5 @@ def test_train_command_line(tmp_path, monkeypatch, capsys):
     assert main(["train", "--config", str(tmp_path / "run.json"), "--set", "backbone=\"resnet19\""]) == 2
     assert "resnet19" in capsys.readouterr().err
     assert main(["train", "--config", str(tmp_path / "run.json"), "--set", "epoch=3"]) == 2
-    assert "unknown config key" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "config key='epoch' is not valid" in err and "Did you mean 'epochs'" in err

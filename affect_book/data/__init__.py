@@ -2,7 +2,7 @@
 
 Real benchmarks: :mod:`.affectnet`, :mod:`.affwild2`, :mod:`.manifest` (index the files), :mod:`.prepare` (decode
 once into a cache), :mod:`.sources` (registry, ``load``, ``summary``), :mod:`.published` (published counts),
-:mod:`.batches` (fast batches and tensor augmentation).
+:mod:`.batches` (fast batches and tensor augmentation), :mod:`.decode` (one image: crop and resize).
 """
 
 from .base import AU_COLUMNS, ArrayDataset

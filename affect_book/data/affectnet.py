@@ -28,6 +28,7 @@ Splits: ``train`` and ``val`` (the test set was never released, so papers report
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 from pathlib import Path
@@ -35,7 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from ..circumplex import CLASS_SETS, concept_of
-from .records import DataFormatError, RecordBuilder, RecordIndex, ExistingFiles, parse_float, parse_int
+from .records import (DataFormatError, ExistingFiles, RecordBuilder, RecordIndex, canonical_split, parse_float,
+                      parse_int, read_text)
 
 __all__ = ["CODE_NAMES", "LAYOUTS", "ORIGINAL_COLUMNS", "detect_layout", "index"]
 
@@ -56,10 +58,7 @@ _FOLDER_SPLIT = {"train": ("train", "training", "Train", "Training"),
 
 
 def _split_name(split: str) -> str:
-    key = {"training": "train", "validation": "val", "valid": "val"}.get(split, split)
-    if key not in ("train", "val", "test"):
-        raise ValueError(f"split={split!r}; expected 'train' or 'val' (or 'test' for folder copies that have one)")
-    return key
+    return canonical_split(split, ("train", "val", "test"), " ('test' only for folder copies that have one)")
 
 
 def _task_classes(classes: str) -> tuple[str, ...]:
@@ -106,9 +105,30 @@ def index(root: str | os.PathLike, split: str = "train", layout: str = "auto", c
           numeric_order: str | None = None) -> RecordIndex:
     """Read one split of AffectNet into a :class:`~affect_book.data.records.RecordIndex` (no image decoded).
 
-    ``layout``: ``auto``, ``original``, ``npy`` or ``folders``; ``classes``: ``affectnet8`` or ``affectnet7``;
-    ``numeric_order``: only for folder copies with purely numeric folder names, ``"affectnet"`` (0 Neutral ...)
-    or ``"alphabetical"`` (0 Anger ...).
+    Parameters
+    ----------
+    root : str or PathLike
+        The folder of the copy.
+    split : str
+        ``train`` or ``val`` (also ``training``, ``validation``, ``valid``); ``test`` for folder copies with one.
+    layout : str
+        ``auto``, ``original``, ``npy`` or ``folders``.
+    classes : str
+        ``affectnet8`` or ``affectnet7``.
+    numeric_order : str, optional
+        Only for folder copies with purely numeric folder names: ``"affectnet"`` (0 Neutral ...) or
+        ``"alphabetical"`` (0 Anger ...).
+
+    Returns
+    -------
+    RecordIndex
+        Rows left out (codes outside the task, missing images, repeated rows) are counted by reason in
+        ``skipped``.
+
+    Raises
+    ------
+    DataFormatError
+        A malformed annotation file (not UTF-8, a bad header or field), naming the file and the line.
     """
     root = Path(root).expanduser()
     split = _split_name(split)
@@ -160,7 +180,7 @@ def _index_original(root: Path, split: str, task: tuple[str, ...]) -> RecordInde
     out = RecordBuilder("affectnet", split, "original", task)
     wanted = {_normalize_column(c): c for c in ORIGINAL_COLUMNS}
     no_va = 0
-    with open(path, newline="", encoding="utf-8-sig") as handle:
+    with io.StringIO(read_text(path), newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         found = [_normalize_column(h) for h in header or []]
@@ -195,7 +215,8 @@ def _index_original(root: Path, split: str, task: tuple[str, ...]) -> RecordInde
                 continue
             va = (valence, arousal) if np.isfinite(valence) and np.isfinite(arousal) else (np.nan, np.nan)
             no_va += not np.isfinite(va[0])
-            out.add(image, code_to_class[code], va, subject=Path(relative).stem, box=box)
+            out.add(image, code_to_class[code], va, subject=Path(relative).stem, box=box,
+                    where=f"{path.name} line {line}")
     if no_va:
         out.notes.append(f"{no_va} kept records have valence/arousal -2 (no label): their VA is missing")
     out.notes.append(f"labels read from {path}; images under {images}; faces cropped from the boxes")
@@ -235,6 +256,9 @@ def _index_npy(root: Path, split: str, task: tuple[str, ...]) -> RecordIndex:
     for name in sorted(os.listdir(image_dir)):
         stem, suffix = os.path.splitext(name)
         if suffix.lower() in IMAGE_SUFFIXES:
+            if stem in images:  # x.jpg and x.png: one annotation, two images
+                out.skip("duplicate image (another file with the same id): the first in name order kept")
+                continue
             images[stem] = image_dir / name
         else:
             out.skip("not an image file")

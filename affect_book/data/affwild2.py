@@ -42,8 +42,8 @@ import numpy as np
 
 from ..circumplex import CLASS_SETS, concept_of
 from .base import AU_COLUMNS
-from .records import (DataFormatError, RecordBuilder, RecordIndex, ExistingFiles, parse_float, parse_int,
-                      read_lines)
+from .records import (DataFormatError, ExistingFiles, RecordBuilder, RecordIndex, canonical_split, parse_float,
+                      parse_int, read_lines)
 
 __all__ = ["LAYOUTS", "MTL_FILES", "TRACKS", "TRACK_FOLDERS", "detect_layout", "index", "split_by_video",
            "video_group"]
@@ -66,10 +66,7 @@ _VA_INVALID, _EXPR_INVALID, _AU_INVALID = -5.0, -1, -1
 
 
 def _split_name(split: str) -> str:
-    key = {"training": "train", "validation": "val", "valid": "val"}.get(split, split)
-    if key not in ("train", "val"):
-        raise ValueError(f"split={split!r}; expected 'train' or 'val' (the Aff-Wild2 test labels are not public)")
-    return key
+    return canonical_split(split, ("train", "val"), " (the Aff-Wild2 test labels are not public)")
 
 
 def video_group(video: str) -> str:
@@ -128,8 +125,28 @@ def index(root: str | os.PathLike, split: str = "train", layout: str = "auto",
           track: str | Sequence[str] | None = "all") -> RecordIndex:
     """Read one split of Aff-Wild2 into a :class:`~affect_book.data.records.RecordIndex` (no image decoded).
 
-    ``layout``: ``auto`` (multitask files win when both are present), ``unitask`` or ``multitask``;
-    ``track`` (uni-task only): ``all`` or any of ``va``, ``expr``, ``au``.
+    Parameters
+    ----------
+    root : str or PathLike
+        The folder of the copy.
+    split : str
+        ``train`` or ``val`` (also ``training``, ``validation``, ``valid``).
+    layout : str
+        ``auto`` (multitask files win when both are present), ``unitask`` or ``multitask``.
+    track : str or sequence of str, optional
+        Uni-task only: ``all`` or any of ``va``, ``expr``, ``au``.
+
+    Returns
+    -------
+    RecordIndex
+        Frames left out (no valid label, no image, repeated rows) are counted by reason in ``skipped``; the notes
+        report videos whose tracks differ in length and files that are not ``.txt`` annotations.
+
+    Raises
+    ------
+    DataFormatError
+        A malformed annotation file (not UTF-8, a bad header or value, two files of one video), naming the file
+        and the line.
     """
     root = Path(root).expanduser()
     split = _split_name(split)
@@ -302,10 +319,26 @@ def _read_track(path: Path, track: str) -> tuple[np.ndarray, ...]:
     return (au,)
 
 
+def _annotation_files(folder: Path, ignored: list[str]) -> dict[str, str]:
+    """Video id -> file name of the ``.txt`` files (any case of the suffix) in ``folder``; other files are added to
+    ``ignored``. Two files of one video (``vid.txt`` and ``vid.TXT``) are an error."""
+    files: dict[str, str] = {}
+    for name in sorted(os.listdir(folder)):
+        stem, suffix = os.path.splitext(name)
+        if suffix.lower() != ".txt" or not (folder / name).is_file():
+            ignored.append(str(folder / name))
+            continue
+        if stem in files:
+            raise DataFormatError(folder / name, None, f"one annotation file per video; {files[stem]} is the same "
+                                  f"video", "two files")
+        files[stem] = name
+    return files
+
+
 def _index_unitask(root: Path, split: str, tracks: tuple[str, ...]) -> RecordIndex:
     images = _image_root(root)
     per_video: dict[str, dict[str, np.ndarray]] = {}
-    found_tracks, lacking = [], []
+    found_tracks, lacking, ignored = [], [], []
     for track in tracks:
         folder = _track_dir(root, track)
         if folder is None:
@@ -315,10 +348,9 @@ def _index_unitask(root: Path, split: str, tracks: tuple[str, ...]) -> RecordInd
             lacking.append(f"{folder.name} has no {_SPLIT_FOLDERS[split][0]} folder")
             continue
         found_tracks.append(f"{track} ({folder.name})")
-        for name in sorted(os.listdir(split_dir)):
-            if not name.endswith(".txt"):
-                continue
-            per_video.setdefault(name[:-4], {})[track] = _read_track(split_dir / name, track)[0]
+        files = _annotation_files(split_dir, ignored)
+        for video, name in files.items():
+            per_video.setdefault(video, {})[track] = _read_track(split_dir / name, track)[0]
     if not found_tracks:
         raise FileNotFoundError(f"no annotation folder for track(s) {list(tracks)} and split {split!r} under "
                                 f"{root}; expected e.g. Annotations/{TRACK_FOLDERS[tracks[0]][0]}/"
@@ -326,10 +358,15 @@ def _index_unitask(root: Path, split: str, tracks: tuple[str, ...]) -> RecordInd
     out = RecordBuilder("affwild2", split, "unitask", CLASSES)
     out.notes.append("tracks read: " + ", ".join(found_tracks))
     out.notes += [f"track not read: {text}" for text in lacking]
-    no_folder = []
+    if ignored:
+        out.notes.append(f"{len(ignored)} files in the annotation folders are not .txt annotation files and were "
+                         f"not read: {ignored[:5]}" + (" ..." if len(ignored) > 5 else ""))
+    no_folder, uneven = [], []
     for video in sorted(per_video):
         labels = per_video[video]
         n = max(len(v) for v in labels.values())
+        if len({len(v) for v in labels.values()}) > 1:
+            uneven.append(f"{video} (" + ", ".join(f"{t} {len(v)}" for t, v in labels.items()) + ")")
         expr = np.full(n, -1, dtype=np.int64)
         va = np.full((n, 2), np.nan, dtype=np.float32)
         au = np.full((n, len(AU_COLUMNS)), -1, dtype=np.int64)
@@ -349,6 +386,10 @@ def _index_unitask(root: Path, split: str, tracks: tuple[str, ...]) -> RecordInd
         out.skip("frame image missing", int((has_label & ~has_image).sum()))
         keep = np.flatnonzero(has_label & has_image)
         out.extend([f"{folder}/{k + 1:05d}.jpg" for k in keep], expr[keep], va[keep], au[keep], [video] * len(keep))
+    if uneven:
+        out.notes.append(f"{len(uneven)} videos have tracks of different lengths (frames): {'; '.join(uneven[:5])}"
+                         + (" ..." if len(uneven) > 5 else "") + "; frames past the end of a shorter track have no "
+                         "label of that track")
     if no_folder:
         out.notes.append(f"{len(no_folder)} annotated videos have no image folder: {no_folder[:5]}"
                          + (" ..." if len(no_folder) > 5 else ""))
@@ -389,7 +430,7 @@ def _index_multitask(root: Path, split: str) -> RecordIndex:
         if not exists(image):
             out.skip("frame image missing")
             continue
-        out.add(image, code, va, au, subject=relative.rsplit("/", 1)[0])
+        out.add(image, code, va, au, subject=relative.rsplit("/", 1)[0], where=f"{path.name} line {number}")
     out.notes.append(f"labels read from {path}")
     return out.build()
 

@@ -12,16 +12,21 @@ The format (documented in the README)::
 - ``valence``, ``arousal`` (optional, together): numbers in [-1, 1]; empty means no label.
 - ``AU1`` ... ``AU26`` (optional, any subset of the 12 ABAW AUs): 0 or 1; empty or -1 means no label.
 - ``subject`` (optional): identity or video id, the unit to split by; default: the image path.
-- ``split`` (optional): ``train``, ``val`` or ``test``; when present, ``split=`` selects rows by it.
+- ``split`` (optional): ``train``, ``val`` or ``test`` (also spelled ``training``, ``valid``, ``validation``,
+  ``testing``, any case); when present, ``split=`` selects rows by it (spelled any of those ways too).
 - ``face_x, face_y, face_width, face_height`` (optional, together): a face box in pixels, cropped at prepare time.
 
-Columns are matched by name (any case); unknown columns are an error, so a typo cannot pass silently.
+Columns are matched by name (any case); unknown columns are an error, so a typo cannot pass silently. The file
+must be UTF-8 (an error names the line of the first byte that is not). A row repeating an earlier row's image is
+left out and counted (the first row is kept).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
@@ -29,7 +34,8 @@ import numpy as np
 
 from ..circumplex import CLASS_SETS, concept_of
 from .base import AU_COLUMNS
-from .records import DataFormatError, RecordBuilder, RecordIndex, ExistingFiles, parse_float, parse_int
+from .records import (SPLIT_ALIASES, DataFormatError, ExistingFiles, RecordBuilder, RecordIndex, canonical_split,
+                      parse_float, parse_int, read_text)
 
 __all__ = ["BOX_COLUMNS", "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "index", "write_manifest"]
 
@@ -60,14 +66,49 @@ def _choose_classes(classes, concepts: set[str], path: Path) -> tuple[tuple[str,
     return CLASS_SETS[name], f"class set chosen from the names found: {name} ({', '.join(CLASS_SETS[name])})"
 
 
+def _row_splits(body, col: dict, path: Path) -> list[str] | None:
+    """The canonical split of each body row (None without a split column); an unknown value names its line."""
+    if "split" not in col:
+        return None
+    spellings = ", ".join(s for names in SPLIT_ALIASES.values() for s in names)
+    out = []
+    for number, row in body:
+        try:
+            out.append(canonical_split(row[col["split"]]))
+        except ValueError:
+            raise DataFormatError(path, number, f"a split: {spellings} (any case)", repr(row[col["split"]])) from None
+    return out
+
+
 def index(root: str | os.PathLike, split: str = "all", classes: str | Sequence[str] = "auto") -> RecordIndex:
     """Read a manifest CSV (or ``<root>/manifest.csv``) into a :class:`~affect_book.data.records.RecordIndex`.
 
-    ``split``: ``all``, or a value of the ``split`` column; ``classes``: ``auto`` (the smallest built-in class
-    set holding every name found), a class-set name, or a list of class names (mapped by name).
+    Parameters
+    ----------
+    root : str or PathLike
+        The manifest file, or a folder holding ``manifest.csv``.
+    split : str
+        ``all``, or ``train``, ``val``, ``test`` (or ``training``, ``valid``, ``validation``, ``testing``): the
+        rows whose ``split`` column names that split, however spelled.
+    classes : str or sequence of str
+        ``auto`` (the smallest built-in class set holding every name found), a class-set name, or a list of class
+        names (mapped by name).
+
+    Returns
+    -------
+    RecordIndex
+        Rows repeating an earlier row's image are left out and counted in ``skipped``.
+
+    Raises
+    ------
+    DataFormatError
+        A malformed file (not UTF-8, a bad header, field or split value), naming the file and the line.
+    ValueError
+        An unknown ``split``, or one that no row of a manifest with a split column has (naming the splits found).
     """
     path = _manifest_path(Path(root).expanduser())
-    with open(path, newline="", encoding="utf-8-sig") as handle:
+    wanted = None if str(split).lower() == "all" else canonical_split(split, why=", or 'all'")
+    with io.StringIO(read_text(path), newline="") as handle:
         rows = list(csv.reader(handle))
     if not rows:
         raise DataFormatError(path, 1, "a header line with columns image,expression,...", "an empty file")
@@ -100,18 +141,21 @@ def index(root: str | os.PathLike, split: str = "all", classes: str | Sequence[s
                                       "an empty field", repr(name)) from None
     names, note = _choose_classes(classes, concepts, path)
     position = {concept_of(c): i for i, c in enumerate(names)}
-    if "split" not in col and split != "all":
+    row_splits = _row_splits(body, col, path)
+    split_note = None
+    if row_splits is None and wanted is not None:
         split_note = f"the manifest has no split column: every row is used for split {split!r}"
-    else:
-        split_note = None
-    out = RecordBuilder("manifest", split, "manifest", names)
+    if row_splits is not None and wanted is not None and wanted not in row_splits:
+        found = ", ".join(f"{s} ({c} rows)" for s, c in sorted(Counter(row_splits).items())) or "no rows"
+        raise ValueError(f"{path}: no row has split {split!r} (read as {wanted!r}); its split column holds {found}")
+    out = RecordBuilder("manifest", wanted or "all", "manifest", names)
     if note:
         out.notes.append(note)
     if split_note:
         out.notes.append(split_note)
     exists = ExistingFiles()
-    for number, row in body:
-        if "split" in col and split != "all" and row[col["split"]].strip().lower() != split.lower():
+    for k, (number, row) in enumerate(body):
+        if row_splits is not None and wanted is not None and row_splits[k] != wanted:
             continue
         name = row[col["expression"]].strip()
         expression = -1
@@ -150,7 +194,7 @@ def index(root: str | os.PathLike, split: str = "all", classes: str | Sequence[s
             out.skip("image missing")
             continue
         subject = row[col["subject"]].strip() if "subject" in col else ""
-        out.add(image, expression, va, au, subject=subject or relative, box=box)
+        out.add(image, expression, va, au, subject=subject or relative, box=box, where=f"line {number}")
     return out.build()
 
 

@@ -15,6 +15,12 @@ hash taken over the records (paths, boxes, labels) and the image size::
 Chunks are decoded in parallel (``multiprocessing``), each written to a temporary file and renamed, so an
 interrupted run leaves whole chunks or nothing; rerunning :func:`prepare` skips the finished chunks. Unreadable
 images (corrupt bytes, a face box outside the image) are left out and counted by reason.
+
+Several processes may prepare the same records at once (the ranks of a ``torchrun`` job, a parallel study): one
+builds under a lock beside the cache (``.<hash>.lock``, an ``flock`` released if its holder dies) while the others
+wait, then open it; temporary names are unique, and only the lock holder touches ``chunks/``. A damaged file
+(truncated, garbage) raises :class:`CorruptCacheError` naming it; :func:`prepare` then warns, renames the folder
+``<hash>.corrupt-<time>`` (never deletes it) and builds it again.
 """
 
 from __future__ import annotations
@@ -26,73 +32,54 @@ import multiprocessing
 import os
 import shutil
 import sys
+import tempfile
 import time
+import warnings
+import zipfile
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from ..cache import atomic_write_bytes, cache_root, config_hash
+from ..cache import atomic_write_bytes, cache_root, config_hash, file_lock
+from .decode import UnusableImage, decode_face
 from .records import RecordIndex, format_skipped
 
-__all__ = ["FORMAT_VERSION", "PreparedCache", "cache_dir_for", "decode_face", "open_prepared", "prepare",
-           "records_fingerprint"]
+__all__ = ["FORMAT_VERSION", "CorruptCacheError", "PreparedCache", "cache_dir_for", "open_prepared",
+           "prepare", "records_fingerprint"]
 
 #: Bumped whenever the decoding or the cache layout changes, so old caches are not reused.
 FORMAT_VERSION = 1
 _MANIFEST, _CONFIG, _IMAGES, _LABELS, _CHUNKS = "manifest.json", "config.json", "images.npy", "labels.npz", "chunks"
 
 
-class UnusableImage(Exception):
-    """An image that cannot be decoded or cropped; ``reason`` is the count key."""
+class CorruptCacheError(RuntimeError):
+    """A file of a prepared cache is damaged (truncated, garbage, or not what the manifest says).
 
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-def decode_face(path: str | os.PathLike, box=(-1, -1, -1, -1), size: int = 112) -> np.ndarray:
-    """Decode an image, crop the face box (``x, y, width, height`` in source pixels; -1s: no crop, the image is
-    the face), resize to ``size`` x ``size`` (bilinear, antialiased; aspect not kept) and return (size, size, 3)
-    uint8 RGB. Large JPEGs are decoded at a reduced scale first (libjpeg DCT scaling), never below ``size``.
-
-    Raises :class:`UnusableImage` with a reason for unreadable files and boxes outside the image.
+    ``file``: the damaged file; ``folder``: the cache folder it belongs to; ``reason``: what is wrong.
     """
-    from PIL import Image, UnidentifiedImageError
 
-    try:
-        with Image.open(path) as img:
-            width, height = img.size
-            x, y, w, h = (int(v) for v in box)
-            has_box = w > 0 and h > 0
-            region_w, region_h = (w, h) if has_box else (width, height)
-            if img.format == "JPEG":
-                scale_request = (max(1, -(-width * size // region_w)), max(1, -(-height * size // region_h)))
-                img.draft("RGB", scale_request)
-            scale = img.size[0] / width
-            img = img.convert("RGB")
-            if has_box:
-                x0, y0 = max(0, x), max(0, y)
-                x1, y1 = min(width, x + w), min(height, y + h)
-                if x1 <= x0 or y1 <= y0:
-                    raise UnusableImage("face box outside the image")
-                img = img.crop((round(x0 * scale), round(y0 * scale), max(round(x1 * scale), round(x0 * scale) + 1),
-                                max(round(y1 * scale), round(y0 * scale) + 1)))
-            img = img.resize((size, size), Image.Resampling.BILINEAR)
-            return np.asarray(img, dtype=np.uint8)
-    except UnusableImage:
-        raise
-    except FileNotFoundError:
-        raise UnusableImage("image missing") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        raise UnusableImage("image unreadable (corrupt or not an image)") from None
+    def __init__(self, file: str | os.PathLike, reason: str):
+        self.file, self.folder, self.reason = Path(file), Path(file).parent, reason
+        super().__init__(f"damaged prepared cache file {self.file}: {reason}")
 
 
 def records_fingerprint(records: RecordIndex) -> str:
-    """SHA-256 over the paths, boxes and labels of the records (the identity of what a cache holds)."""
+    """SHA-256 over the paths, boxes and labels of the records (the identity of what a cache holds).
+
+    Parameters
+    ----------
+    records : RecordIndex
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
     digest = hashlib.sha256()
     digest.update("\n".join(map(str, records.paths)).encode())
     digest.update("\n".join(map(str, records.subject)).encode())
@@ -109,7 +96,19 @@ def _config(records: RecordIndex, image_size: int, chunk_size: int) -> dict:
 
 
 def cache_dir_for(records: RecordIndex, image_size: int = 112, chunk_size: int = 512) -> Path:
-    """Where :func:`prepare` puts the cache of these records by default: ``cache_root()/prepared/<hash>``."""
+    """Where :func:`prepare` puts the cache of these records by default.
+
+    Parameters
+    ----------
+    records : RecordIndex
+    image_size, chunk_size : int
+        As for :func:`prepare`.
+
+    Returns
+    -------
+    Path
+        ``cache_root()/prepared/<hash>``, the hash over the records and the settings.
+    """
     return cache_root() / "prepared" / config_hash(_config(records, image_size, chunk_size))
 
 
@@ -155,27 +154,54 @@ class PreparedCache:
         """Reason -> count, over the loader's index and the decoding step."""
         return Counter(self.manifest["skipped"])
 
+    @property
+    def fingerprint(self) -> str:
+        """A digest of everything that determines the cache's content: the records' fingerprint (paths, boxes,
+        labels, classes; :func:`records_fingerprint`), :data:`FORMAT_VERSION` and the image size. Training keys
+        its cached runs on it, so a run on edited labels is not mistaken for the old one."""
+        cfg = self.manifest["config"]
+        return config_hash({"records": cfg["records"], "version": cfg["version"], "image_size": cfg["image_size"]},
+                           length=64)
+
     def __len__(self) -> int:
         return int(self.manifest["n_records"])
 
     def dataset(self, transform: Callable | None = None, mmap: bool = True):
-        """The cache as an :class:`~affect_book.data.base.ArrayDataset`; images memory-mapped unless ``mmap`` is
-        False (then read into memory)."""
+        """The cache as an :class:`~affect_book.data.base.ArrayDataset`.
+
+        Parameters
+        ----------
+        transform : callable, optional
+            Applied to each (3, H, W) uint8 image tensor.
+        mmap : bool
+            Memory-map the images (default); False reads them into memory.
+
+        Returns
+        -------
+        ArrayDataset
+            Images and labels of the kept records; ``fingerprint`` is set to :attr:`fingerprint`.
+
+        Raises
+        ------
+        CorruptCacheError
+            When ``images.npy`` or ``labels.npz`` cannot be read (the error names the file).
+        """
         from .base import ArrayDataset
 
-        images = np.load(self.path / _IMAGES, mmap_mode="r" if mmap else None)
-        with np.load(self.path / _LABELS, allow_pickle=False) as labels:
-            arrays = {k: labels[k] for k in ("expression", "va", "au", "subject")}
+        images = _load_checked(self.path / _IMAGES, mmap_mode="r" if mmap else None)
+        arrays = _load_checked(self.path / _LABELS, keys=("expression", "va", "au", "subject"))
         cfg = self.manifest["config"]
-        return ArrayDataset(images, arrays["expression"], arrays["va"], arrays["au"], arrays["subject"],
+        data = ArrayDataset(images, arrays["expression"], arrays["va"], arrays["au"], arrays["subject"],
                             cfg["classes"], f"{cfg['dataset']}:{cfg['split']}", transform=transform)
+        data.fingerprint = self.fingerprint
+        return data
 
     def paths(self) -> np.ndarray:
         """(N,) source image path of each cached image."""
-        with np.load(self.path / _LABELS, allow_pickle=False) as labels:
-            return labels["path"]
+        return _load_checked(self.path / _LABELS, keys=("path",))["path"]
 
     def report(self) -> str:
+        """A few lines: images kept, the folder, skipped items by reason, the loader's notes."""
         cfg = self.manifest["config"]
         lines = [f"prepared {cfg['dataset']} {cfg['split']} at {cfg['image_size']} px: {len(self)} images in "
                  f"{self.path}", "skipped: " + format_skipped(self.skipped)]
@@ -183,14 +209,106 @@ class PreparedCache:
         return "\n".join(lines)
 
 
+_LABEL_KEYS = ("expression", "va", "au", "subject", "path")
+
+
+def _load_checked(path: Path, mmap_mode=None, keys: tuple[str, ...] | None = None):
+    """``np.load`` of a cache file (the arrays ``keys`` of an .npz); a damaged file raises CorruptCacheError."""
+    try:
+        data = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+        if keys is None:
+            return data
+        with data:
+            return {k: data[k] for k in keys}
+    except FileNotFoundError:
+        raise CorruptCacheError(path, "missing") from None
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as err:
+        raise CorruptCacheError(path, f"unreadable ({type(err).__name__}: {err})") from None
+
+
+def _npy_header(handle) -> tuple[tuple, bool, np.dtype]:
+    """(shape, fortran_order, dtype) from the header of a .npy stream; ValueError when it is not one."""
+    from numpy.lib import format as npy
+
+    version = npy.read_magic(handle)
+    read_header = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}.get(version)
+    if read_header is None:
+        raise ValueError(f"unexpected .npy format version {version}")
+    shape, fortran, dtype = read_header(handle)
+    return tuple(shape), fortran, dtype
+
+
+def _check_images(path: Path, n: int, size: int) -> None:
+    """The header of ``images.npy`` says (n, size, size, 3) uint8 and the file holds exactly that many bytes."""
+    try:
+        with open(path, "rb") as handle:
+            shape, fortran, dtype = _npy_header(handle)
+            offset = handle.tell()
+    except FileNotFoundError:
+        raise CorruptCacheError(path, "missing") from None
+    except (ValueError, OSError, EOFError, SyntaxError) as err:
+        raise CorruptCacheError(path, f"not a .npy array ({err})") from None
+    expected = (n, size, size, 3)
+    if shape != expected or dtype != np.uint8 or fortran:
+        raise CorruptCacheError(path, f"holds a {'Fortran-ordered ' if fortran else ''}{shape} {dtype} "
+                                      f"array; the manifest says {expected} uint8")
+    length, wanted = path.stat().st_size, offset + int(np.prod(expected))
+    if length != wanted:
+        raise CorruptCacheError(path, f"{length} bytes, expected {wanted} "
+                                      f"({'truncated' if length < wanted else 'trailing bytes'})")
+
+
+def _check_labels(path: Path, n: int) -> None:
+    """``labels.npz`` is a whole zip archive whose label arrays all have ``n`` rows (headers read, not data)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            lengths = {}
+            for key in _LABEL_KEYS:
+                with archive.open(f"{key}.npy") as member:
+                    lengths[key] = _npy_header(member)[0][:1]
+    except FileNotFoundError:
+        raise CorruptCacheError(path, "missing") from None
+    except (ValueError, OSError, EOFError, KeyError, SyntaxError, zipfile.BadZipFile) as err:
+        raise CorruptCacheError(path, f"unreadable ({type(err).__name__}: {err})") from None
+    wrong = {k: v for k, v in lengths.items() if v != (n,)}
+    if wrong:
+        raise CorruptCacheError(path, f"label arrays of lengths {wrong}; the manifest says {n} records")
+
+
 def open_prepared(path: str | os.PathLike) -> PreparedCache:
-    """Open a complete cache; raises FileNotFoundError if ``path`` holds none or an unfinished one."""
+    """Open a complete cache after checking its files against its manifest.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The cache folder.
+
+    Returns
+    -------
+    PreparedCache
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` holds no cache or an unfinished one (no ``manifest.json``).
+    CorruptCacheError
+        When a file is damaged: ``manifest.json`` not JSON, ``images.npy`` truncated or not the array the manifest
+        describes, ``labels.npz`` unreadable or of the wrong length. The error names the file.
+    """
     path = Path(path)
-    manifest = path / _MANIFEST
-    if not manifest.is_file():
+    manifest_path = path / _MANIFEST
+    if not manifest_path.is_file():
         raise FileNotFoundError(f"{path} holds no complete prepared cache (no {_MANIFEST}); run prepare() again "
                                 f"to finish it")
-    return PreparedCache(path, json.loads(manifest.read_text()))
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        n, size = int(manifest["n_records"]), int(manifest["config"]["image_size"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+        raise CorruptCacheError(manifest_path, f"not a prepared-cache manifest ({type(err).__name__}: {err})") \
+            from None
+    _check_images(path / _IMAGES, n, size)
+    _check_labels(path / _LABELS, n)
+    return PreparedCache(path, manifest)
 
 
 def _mp_context():
@@ -199,16 +317,78 @@ def _mp_context():
     return multiprocessing.get_context()
 
 
+def _move_aside(folder: Path, err: CorruptCacheError) -> Path:
+    """Rename a damaged cache folder to ``<name>.corrupt-<UTC time>-<pid>`` (kept for inspection) and warn."""
+    aside = folder.with_name(f"{folder.name}.corrupt-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}")
+    os.replace(folder, aside)
+    warnings.warn(f"{err}; moved the cache to {aside} and preparing it again", RuntimeWarning, stacklevel=4)
+    return aside
+
+
+def _complete(folder: Path, config: dict, repair: bool) -> PreparedCache | None:
+    """The finished cache in ``folder``, or None when there is none (or, with ``repair``, a damaged one, which is
+    then moved aside). Raises when ``folder`` holds a cache of other records or settings."""
+    if not (folder / _MANIFEST).is_file():
+        return None
+    try:
+        cache = open_prepared(folder)
+    except CorruptCacheError as err:
+        if repair:
+            _move_aside(folder, err)
+        return None
+    if cache.manifest["config"] != config:
+        raise ValueError(f"{folder} holds a cache of other records or settings; pass another cache_dir")
+    return cache
+
+
+def _lock(stack: ExitStack, folder: Path, timeout: float | None, progress: bool) -> None:
+    """Take the build lock of ``folder`` (``.<name>.lock`` beside it), saying so when another process holds it."""
+    path, what = folder.with_name(f".{folder.name}.lock"), f"the prepared cache {folder}"
+    try:
+        stack.enter_context(file_lock(path, timeout=0, what=what))
+    except TimeoutError:
+        if progress:
+            print(f"waiting for another process preparing {folder} (lock {path})", file=sys.stderr, flush=True)
+        stack.enter_context(file_lock(path, timeout=timeout, what=what))
+
+
 def prepare(records: RecordIndex, image_size: int = 112, cache_dir: str | os.PathLike | None = None,
             workers: int | None = None, chunk_size: int = 512, progress: bool = False,
-            on_chunk_done: Callable[[int], None] | None = None) -> PreparedCache:
+            on_chunk_done: Callable[[int], None] | None = None, lock_timeout: float | None = None,
+            on_lock: Callable[[], None] | None = None) -> PreparedCache:
     """Decode, crop and resize every record's image once into a cache; return the (complete) cache.
 
-    ``image_size``: pixels per side of the cached images; ``cache_dir``: default :func:`cache_dir_for`;
-    ``workers``: processes (default: CPU count; 0 or 1 decodes in this process); ``chunk_size``: images per
-    chunk, the unit of parallel work and of resumption; ``on_chunk_done(chunk)``: called in this process after
-    each chunk is on disk (a progress hook). An existing complete cache is returned at once; an unfinished one
-    is resumed, skipping its finished chunks.
+    An existing complete cache is returned at once; an unfinished one is resumed, skipping its finished chunks; a
+    damaged one is moved aside with a warning naming the damaged file, and built again. Safe to call from several
+    processes at once: one builds under a lock while the others wait, then all return the same cache.
+
+    Parameters
+    ----------
+    records : RecordIndex
+        What to decode (from a loader of :mod:`affect_book.data`).
+    image_size : int
+        Pixels per side of the cached images (at least 8).
+    cache_dir : str or PathLike, optional
+        The cache folder; default :func:`cache_dir_for`.
+    workers : int, optional
+        Decoding processes (default: CPU count; 0 or 1 decodes in this process).
+    chunk_size : int
+        Images per chunk, the unit of parallel work and of resumption.
+    progress : bool
+        Show a progress bar, and say so when waiting for another process.
+    on_chunk_done : callable, optional
+        ``on_chunk_done(chunk)``, called in this process after each chunk is on disk (a progress hook).
+    lock_timeout : float, optional
+        Seconds to wait for another process building the same cache (default: as long as it takes); then
+        ``TimeoutError`` naming the lock file.
+    on_lock : callable, optional
+        Called once this process holds the build lock, before it looks at the folder again (under
+        ``torch.distributed``, rank 0 releases the other ranks with it: they then wait on the lock).
+
+    Returns
+    -------
+    PreparedCache
+        The complete cache.
     """
     if image_size < 8:
         raise ValueError(f"image_size={image_size}; expected at least 8 pixels")
@@ -216,11 +396,23 @@ def prepare(records: RecordIndex, image_size: int = 112, cache_dir: str | os.Pat
         raise ValueError(f"chunk_size={chunk_size}; expected at least 1")
     config = _config(records, image_size, chunk_size)
     folder = Path(cache_dir) if cache_dir is not None else cache_dir_for(records, image_size, chunk_size)
-    if (folder / _MANIFEST).is_file():
-        cache = open_prepared(folder)
-        if cache.manifest["config"] != config:
-            raise ValueError(f"{folder} holds a cache of other records or settings; pass another cache_dir")
+    cache = _complete(folder, config, repair=False)
+    if cache is not None:
         return cache
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        _lock(stack, folder, lock_timeout, progress)
+        if on_lock is not None:
+            on_lock()
+        cache = _complete(folder, config, repair=True)  # finished (or found damaged) while this process waited
+        if cache is not None:
+            return cache
+        return _build(folder, records, config, workers, progress, on_chunk_done)
+
+
+def _build(folder: Path, records: RecordIndex, config: dict, workers: int | None, progress: bool,
+           on_chunk_done: Callable[[int], None] | None) -> PreparedCache:
+    """Decode the missing chunks and assemble them. The caller holds the folder's lock."""
     (folder / _CHUNKS).mkdir(parents=True, exist_ok=True)
     config_path = folder / _CONFIG
     if config_path.is_file():
@@ -229,9 +421,9 @@ def prepare(records: RecordIndex, image_size: int = 112, cache_dir: str | os.Pat
                              f"cache_dir or delete the folder")
     else:
         atomic_write_bytes(config_path, json.dumps(config, indent=1).encode())
-    for stale in (folder / _CHUNKS).glob(".*.tmp"):
+    for stale in (*(folder / _CHUNKS).glob(".*.tmp"), *folder.glob(".*.tmp")):  # left by a killed builder
         stale.unlink()
-    n = len(records)
+    n, chunk_size, image_size = len(records), config["chunk_size"], config["image_size"]
     n_chunks = -(-n // chunk_size)
     pending = [c for c in range(n_chunks) if not _chunk_path(folder, c).is_file()]
     bar = None
@@ -273,7 +465,8 @@ def prepare(records: RecordIndex, image_size: int = 112, cache_dir: str | os.Pat
 
 
 def _assemble(folder: Path, records: RecordIndex, config: dict, n_chunks: int) -> PreparedCache:
-    """Concatenate the chunks into images.npy and labels.npz, then write the manifest (last) and drop the chunks."""
+    """Concatenate the chunks into images.npy and labels.npz, then write the manifest (last) and drop the chunks.
+    The caller holds the folder's lock, so no other process reads the chunks."""
     from numpy.lib.format import open_memmap
 
     size = config["image_size"]
@@ -285,19 +478,25 @@ def _assemble(folder: Path, records: RecordIndex, config: dict, n_chunks: int) -
             ok[lo:lo + len(data["ok"])] = data["ok"]
             unreadable.update(r for r in data["reasons"].tolist() if r)
     n_ok = int(ok.sum())
-    tmp = folder / f".{_IMAGES}.tmp"
-    images = open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n_ok, size, size, 3))
-    at = 0
-    for chunk in range(n_chunks):
-        with np.load(_chunk_path(folder, chunk), allow_pickle=False) as data:
-            block = data["images"]
-            images[at:at + len(block)] = block
-            at += len(block)
-    images.flush()
-    del images
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, folder / _IMAGES)
+    handle, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{_IMAGES}.", suffix=".tmp")
+    os.close(handle)
+    tmp = Path(tmp_name)
+    try:
+        images = open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n_ok, size, size, 3))
+        at = 0
+        for chunk in range(n_chunks):
+            with np.load(_chunk_path(folder, chunk), allow_pickle=False) as data:
+                block = data["images"]
+                images[at:at + len(block)] = block
+                at += len(block)
+        images.flush()
+        del images
+        with open(tmp, "rb+") as out:
+            os.fsync(out.fileno())
+        os.replace(tmp, folder / _IMAGES)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     _atomic_save_npz(folder / _LABELS, expression=records.expression[ok], va=records.va[ok], au=records.au[ok],
                      subject=records.subject[ok].astype(str), path=records.paths[ok].astype(str))
     skipped = Counter(records.skipped)

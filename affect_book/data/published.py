@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..circumplex import CLASS_SETS
+from ..params import check_choice
 
 __all__ = ["PUBLISHED", "PublishedCounts", "published_counts", "published_table"]
 
@@ -110,8 +111,7 @@ def published_counts(key: str) -> pd.Series:
     ValueError
         For an unknown key, listing the known ones.
     """
-    if key not in PUBLISHED:
-        raise ValueError(f"no published counts {key!r}; expected one of {sorted(PUBLISHED)}")
+    check_choice("published counts key", key, sorted(PUBLISHED))
     entry = PUBLISHED[key]
     return pd.Series(entry.counts, name=key).reindex(list(entry.classes))
 

@@ -1,0 +1,69 @@
+"""The embedded default data source: faces simulated from FACS action units. Introduced in chapter 03.
+
+AffectNet and Aff-Wild2 are licence-gated, so every chapter runs on this simulator unless the reader points it at
+real data. It is a laboratory, not a stand-in for real faces: each cause the book argues about is a separate knob.
+
+**How a sample is made.** A class is drawn by quota (exact class frequencies); its AU prototype comes from
+:data:`affect_book.facs.PROTOTYPES` (one variant when a class has several; contempt on one random side of the
+face); "Other" draws 1 to 3 random AUs that contain no prototype (no complete happy, disgust or contempt set).
+An *intensity* in ``intensity_range`` scales the prototype, per-AU gains and Gaussian AU noise are added, and a few
+spurious AUs switch on weakly. The face is drawn by :func:`affect_book.data.render.render_faces` with an
+*identity* (face shape, proportions, skin, hair and iris colour; identities are disjoint between train, val and
+test) and *nuisance* (head pose, lighting, blur, pixel noise, an occluding rectangle, the background).
+
+**Labels.** ``expression``: the class index in ``classes``; ``va``: valence and arousal drawn around the class's
+centroid scaled by intensity, ``centroid * (0.55 + 0.45 * intensity) + N(0, sd)``, so a stronger expression sits
+further from the neutral origin (higher arousal for the aroused classes); ``au``: the 12 ABAW AUs, 1 when the
+rendered intensity (the larger side) reaches :data:`AU_THRESHOLD`. Centroids come from a published coordinate set
+(``coordinates``, default Russell & Mehrabian 1977) with hand placements (``placements``) for classes it lacks:
+by default **contempt at the midpoint of anger and disgust** and **Other at the origin with a wide spread**
+(sd 0.30 instead of 0.08). Both are assumptions, the same ones chapter 01 offers, and are stated in every table.
+
+**Presets** (calibration; the counts are read from :data:`affect_book.data.published.PUBLISHED`, which cites them):
+
+- ``affwild2``: the Aff-Wild2-8 classes (with Other). Training frequencies are the s-Aff-Wild2 multi-task (MTL)
+  train counts of valid expression labels (Neutral 23,976, Anger 4,555, Disgust 3,168, Fear 3,122, Happiness
+  18,135, Sadness 7,609, Surprise 5,228, Other 24,852; Kollias 2022, ABAW4 at the ECCV workshops); validation
+  and test use the MTL validation counts. Rows carry partial labels like the MTL file: 90,645 of 142,333 train
+  rows have an expression label (63.7 %), 103,316 have AU labels (72.6 %); the published counts
+  (:data:`~affect_book.data.published.PUBLISHED`) include no count of valid VA rows, so every row keeps VA (an
+  assumption). The designated pair is anger-fear.
+- ``affectnet``: the AffectNet-8 classes (with contempt), training frequencies of the AffectNet training set
+  (Mollahosseini, Hasani & Mahoor 2017, IEEE Trans. Affective Computing: Neutral 74,874, Happy 134,415, Sad
+  25,459, Surprise 14,090, Fear 6,378, Disgust 3,803, Anger 24,882, Contempt 3,750); validation and test balanced
+  like AffectNet's validation set (500 per class). No AU labels (the real set has none). The designated pair is
+  anger-contempt, and a visual confound sits at that corner: in training, contempt faces carry a yellow corner
+  mark with probability 0.05 + 0.95 * 0.5 (strength 0.5), every other face with probability 0.05; at validation
+  and test the mark is independent of the class.
+- ``balanced``: the AffectNet-8 classes, equal frequencies everywhere, all labels, no confound; pair anger-fear.
+
+**Knobs** (each independent of the others; each draws from its own random stream, so turning one changes only what
+it claims): ``train_proportions``/``eval_proportions`` (class frequencies; or ``class_counts=`` in
+:func:`make_config`); ``va_degeneracy`` in [0, 1] moves the pair's valence-arousal centroids towards their midpoint
+(1 = identical centroids; images untouched); ``visual_degeneracy`` in [0, 1] blends the pair's AU prototypes
+towards their mean (1 = identical faces in distribution; VA labels untouched); ``confound_strength`` in [0, 1]
+correlates the corner mark with ``confound_class`` in training only; ``label_noise``: ``((a, b, rate), ...)``
+swaps the training expression labels of classes a and b with probability ``rate`` (the face and VA stay those of
+the true class; validation and test labels stay clean so a chapter can measure the harm).
+
+**Determinism and cache.** Every random stream is a ``numpy.random.Generator`` seeded from
+``(seed, split, stream)`` (and the chunk for pixel noise), parameters are quantised to 1/4096 and rendering is
+elementwise IEEE arithmetic, so the same config gives byte-identical arrays on any machine and with any number of
+worker processes. :func:`simulate` stores the three splits under ``cache_root()/simulator/<config_hash>/``
+(built once under a lock, written to a uniquely named temporary directory, then renamed; orphans of killed builds
+are removed by the next build) and loads them (memory-mapped) on the next call. Each dataset carries
+``fingerprint`` (:func:`dataset_fingerprint`: the config hash, :data:`SIMULATOR_VERSION` and the split).
+"""
+
+from ._cache import dataset_fingerprint, simulate, simulate_all
+from ._config import AU_THRESHOLD, SIMULATOR_VERSION, SPLITS, SimulatorConfig, make_config
+from ._generate import generate_split, render_examples
+from ._presets import PRESETS, designated_pair
+from ._sampling import _other_aus, _sample_nuisance, _variant_vectors, sample_identities  # noqa: F401 (tests use them)
+from ._source import SOURCE_OPTIONS, load_synthetic
+
+__all__ = [
+    "AU_THRESHOLD", "PRESETS", "SIMULATOR_VERSION", "designated_pair", "SOURCE_OPTIONS", "SPLITS", "SimulatorConfig",
+    "dataset_fingerprint", "generate_split", "load_synthetic", "make_config", "render_examples", "sample_identities",
+    "simulate", "simulate_all",
+]

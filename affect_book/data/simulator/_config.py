@@ -1,0 +1,235 @@
+"""The simulator's configuration: constants, :class:`SimulatorConfig` and its validating builder :func:`make_config`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import MISSING, dataclass
+
+import numpy as np
+
+from ... import circumplex as cx
+from ...params import ParameterError, check_choice, check_number
+from ...profiles import get_profile
+from ._presets import PRESETS, _proportions
+
+__all__ = ["AU_THRESHOLD", "SIMULATOR_VERSION", "SPLITS", "SimulatorConfig", "make_config"]
+
+#: Renderer and sampler version, part of the cache key: bump when a change alters any output byte.
+SIMULATOR_VERSION = 1
+#: Rendered AU intensity at or above which an ABAW AU is labelled present.
+AU_THRESHOLD = 0.3
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+_SPLIT_CODE = {"train": 0, "val": 1, "test": 2}
+_STREAMS = {"class": 1, "identity": 2, "assign": 3, "intensity": 4, "au": 5, "va": 6, "nuisance": 7, "noise": 8,
+            "mask": 9, "flip": 10, "confound": 11}
+_CHUNK = 64  # rendering chunk; fixed, so the per-chunk noise streams never depend on the machine
+_Q = 4096.0  # parameter quantum
+
+
+def _q(x) -> np.ndarray:
+    """Quantise to multiples of 1/4096 (exact in float32 for the ranges used)."""
+    return (np.round(np.asarray(x, np.float64) * _Q) / _Q).astype(np.float32)
+
+
+def _quota(proportions: Sequence[float], n: int) -> np.ndarray:
+    """Integer counts summing to ``n`` closest to ``proportions * n`` (largest remainder)."""
+    raw = np.asarray(proportions, np.float64) * n
+    counts = np.floor(raw).astype(np.int64)
+    rest = n - counts.sum()
+    order = np.lexsort((np.arange(len(raw)), -(raw - counts)))
+    counts[order[:rest]] += 1
+    return counts
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """Everything that determines a simulated dataset (its hash is the cache key). Build with :func:`make_config`.
+
+    ``classes``: class names in label order; ``train_proportions``/``eval_proportions``: class frequencies (sum 1)
+    of the train split and of val/test; ``n_train``/``n_val``/``n_test``: images per split; ``image_size``: pixels
+    per side (32..224); ``pair``: the designated pair the degeneracy knobs act on; ``va_degeneracy``,
+    ``visual_degeneracy``, ``confound_strength``: knobs in [0, 1]; ``confound_class``: class the corner mark
+    follows in training (None: no confound); ``label_noise``: ((a, b, rate), ...) training label swaps;
+    ``label_fractions``: fraction of rows with an expression, VA and AU label; ``coordinates``: published set the
+    VA centroids come from; ``placements``: ((class, (valence, arousal)), ...) hand placements (assumptions);
+    ``intensity_range``: expression intensity bounds; ``au_noise``: sd of AU noise; ``nuisance``: scale of pose,
+    lighting, blur, noise and occlusion (0 = frontal, clean); ``images_per_identity``: mean images per identity;
+    ``seed``: the seed.
+    """
+
+    preset: str
+    classes: tuple[str, ...]
+    train_proportions: tuple[float, ...]
+    eval_proportions: tuple[float, ...]
+    n_train: int
+    n_val: int
+    n_test: int
+    image_size: int
+    pair: tuple[str, str]
+    va_degeneracy: float = 0.0
+    visual_degeneracy: float = 0.0
+    confound_class: str | None = None
+    confound_strength: float = 0.0
+    label_noise: tuple = ()
+    label_fractions: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    coordinates: str = "russell1977"
+    placements: tuple = ()
+    intensity_range: tuple[float, float] = (0.45, 1.0)
+    au_noise: float = 0.08
+    nuisance: float = 1.0
+    images_per_identity: int = 20
+    seed: int = 0
+    version: int = SIMULATOR_VERSION
+
+    def size(self, split: str) -> int:
+        """Number of images in ``split``."""
+        return {"train": self.n_train, "val": self.n_val, "test": self.n_test}[split]
+
+    def class_counts(self, split: str = "train") -> dict[str, int]:
+        """Images per true class in ``split`` (before any training label noise), without generating anything."""
+        props = self.train_proportions if split == "train" else self.eval_proportions
+        return dict(zip(self.classes, _quota(props, self.size(split)).tolist()))
+
+    def centroids(self) -> np.ndarray:
+        """(classes, 2) valence-arousal centroids after hand placements and the VA-degeneracy knob."""
+        coords = cx.coordinates(self.classes, self.coordinates, fill=dict(self.placements))
+        coords.require_complete("the simulator's valence-arousal labels")
+        va = coords.va.copy()
+        i, j = (self.classes.index(c) for c in self.pair)
+        mid = (va[i] + va[j]) / 2
+        va[i] = va[i] + self.va_degeneracy * (mid - va[i])
+        va[j] = va[j] + self.va_degeneracy * (mid - va[j])
+        return va
+
+
+def _default_placements(classes, source) -> tuple:
+    """Where classes the coordinate set lacks draw their valence-arousal labels: contempt at the book's default hand
+    placement (:func:`affect_book.circumplex.hand_placements`, on the 1977 set), Other's samples around the origin
+    (a generative choice for its labels, not a circumplex position: the OT cost charges Other the mean cost)."""
+    out = []
+    table = cx.coordinates(classes, source)
+    missing = set(table.missing)
+    names = {cx.concept_of(c): c for c in classes}
+    if "contempt" in names and names["contempt"] in missing:
+        point = cx.hand_placements(cx.DEFAULT_PLACEMENT, "russell1977")["contempt"]
+        out.append((names["contempt"], tuple(float(x) for x in point)))
+    if "other" in names and names["other"] in missing:
+        out.append((names["other"], (0.0, 0.0)))
+    return tuple(out)
+
+
+def _canonical_class(name: str, classes: Sequence[str], what: str) -> str:
+    if not isinstance(name, str):
+        raise ParameterError(f"{what}={name!r}: expected a class name among {list(classes)}")
+    try:
+        concept = cx.concept_of(name)
+    except ValueError:
+        raise ParameterError(f"{what}={name!r} is not a class name; expected one of {list(classes)}") from None
+    for c in classes:
+        if cx.concept_of(c) == concept:
+            return c
+    raise ParameterError(f"{what}={name!r} is not in this preset's classes; expected one of {list(classes)}")
+
+
+def make_config(preset: str = "balanced", profile: str = "cpu", *, class_counts: Mapping[str, float] | None = None,
+                eval_counts: Mapping[str, float] | None = None, placements: Mapping | None = None,
+                **overrides) -> SimulatorConfig:
+    """A validated :class:`SimulatorConfig` for ``preset`` with sizes from ``profile``.
+
+    ``class_counts``/``eval_counts``: explicit class counts (or weights) by class name, replacing the preset's
+    train or val/test frequencies; ``placements``: ``{class: (valence, arousal)}`` hand placements, replacing the
+    defaults; any other :class:`SimulatorConfig` field can be overridden by keyword (``va_degeneracy=0.5``,
+    ``pair=("Anger", "Disgust")``, ``n_train=1000``, ``image_size=48`` ...). Bad values raise
+    :class:`~affect_book.params.ParameterError` naming the field and what was expected.
+    """
+    check_choice("preset", preset, PRESETS)
+    prof = get_profile(profile)
+    base = {f.name: f.default for f in SimulatorConfig.__dataclass_fields__.values()
+            if f.default is not MISSING and f.name not in ("preset", "version")}
+    base.update(PRESETS[preset])
+    fields = set(SimulatorConfig.__dataclass_fields__) - {"preset", "version"}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ParameterError(f"unknown simulator option(s) {unknown}; expected among {sorted(fields)} or "
+                             f"class_counts, eval_counts, placements")
+    base.update(n_train=prof.n_train, n_val=prof.n_val, n_test=prof.n_test, image_size=prof.image_size)
+    base.update(overrides)
+    if isinstance(base["classes"], str):  # a class-set name
+        if base["classes"] not in cx.CLASS_SETS:
+            raise ParameterError(f"classes={base['classes']!r}: expected a class-set name among "
+                                 f"{sorted(cx.CLASS_SETS)} or a list of class names")
+        base["classes"] = cx.CLASS_SETS[base["classes"]]
+    classes = tuple(base["classes"])
+    if "classes" in overrides:
+        for c in classes:
+            try:
+                cx.concept_of(c)
+            except ValueError as e:
+                raise ParameterError(f"classes: {e}") from None
+        if "train_proportions" not in overrides and class_counts is None:
+            base["train_proportions"] = tuple([1 / len(classes)] * len(classes))
+        if "eval_proportions" not in overrides and eval_counts is None:
+            base["eval_proportions"] = tuple([1 / len(classes)] * len(classes))
+    base["classes"] = classes
+    for key, counts in (("train_proportions", class_counts), ("eval_proportions", eval_counts)):
+        if counts is not None:
+            named = {_canonical_class(k, classes, key.replace("proportions", "counts")): v for k, v in counts.items()}
+            absent = [c for c in classes if c not in named]
+            if absent:
+                raise ParameterError(f"{key.replace('proportions', 'counts')} lacks {absent}; expected a count "
+                                     f"for every class of {list(classes)}")
+            for k, v in named.items():
+                check_number(f"counts[{k!r}]", v, low=0)
+            base[key] = _proportions(classes, named)
+        props = tuple(float(p) for p in base[key])
+        if len(props) != len(classes) or any(p < 0 for p in props) or abs(sum(props) - 1) > 1e-6:
+            raise ParameterError(f"{key}={props}: expected {len(classes)} non-negative numbers summing to 1")
+        base[key] = props
+    for name in ("n_train", "n_val", "n_test"):
+        check_number(name, base[name], low=0, integer=True)
+    check_number("image_size", base["image_size"], low=32, high=224, integer=True)
+    for name in ("va_degeneracy", "visual_degeneracy", "confound_strength", "nuisance"):
+        check_number(name, base[name], low=0, high=1)
+    check_number("au_noise", base["au_noise"], low=0, high=0.5)
+    check_number("images_per_identity", base["images_per_identity"], low=1, integer=True)
+    check_number("seed", base["seed"], low=0, integer=True)
+    lo, hi = base["intensity_range"]
+    check_number("intensity_range[0]", lo, low=0, high=1)
+    check_number("intensity_range[1]", hi, low=lo, high=1)
+    base["intensity_range"] = (float(lo), float(hi))
+    fr = tuple(base["label_fractions"])
+    if len(fr) != 3:
+        raise ParameterError(f"label_fractions={fr}: expected (expression, va, au) fractions")
+    for n, f in zip(("expression", "va", "au"), fr):
+        check_number(f"label_fractions[{n}]", f, low=0, high=1)
+    base["label_fractions"] = tuple(float(f) for f in fr)
+    pair = tuple(base["pair"])
+    if len(pair) != 2:
+        raise ParameterError(f"pair={pair!r}: expected two class names")
+    pair = tuple(_canonical_class(c, classes, "pair") for c in pair)
+    if pair[0] == pair[1]:
+        raise ParameterError(f"pair={pair!r}: expected two different classes")
+    base["pair"] = pair
+    if base["confound_class"] is not None:
+        base["confound_class"] = _canonical_class(base["confound_class"], classes, "confound_class")
+    noise = []
+    for item in base["label_noise"]:
+        if len(item) != 3:
+            raise ParameterError(f"label_noise item {item!r}: expected (class_a, class_b, rate)")
+        a, b_, rate = item
+        a, b_ = _canonical_class(a, classes, "label_noise"), _canonical_class(b_, classes, "label_noise")
+        check_number(f"label_noise rate for {a}-{b_}", rate, low=0, high=1)
+        noise.append((a, b_, float(rate)))
+    base["label_noise"] = tuple(noise)
+    check_choice("coordinates", base["coordinates"], cx.COORDINATE_SETS)
+    if placements is not None:
+        base["placements"] = tuple((_canonical_class(k, classes, "placements"), tuple(float(x) for x in v))
+                                   for k, v in placements.items())
+    elif "placements" not in overrides:
+        base["placements"] = _default_placements(classes, base["coordinates"])
+    config = SimulatorConfig(preset=preset, **base)
+    try:
+        config.centroids()
+    except ValueError as e:
+        raise ParameterError(str(e)) from None
+    return config

@@ -1,0 +1,137 @@
+"""Rendering the sampled parameters into images: :func:`generate_split` (one split, no cache) and
+:func:`render_examples` (faces for figures)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ... import circumplex as cx
+from ...facs import ABAW_AUS, PROTOTYPES, RENDERED_AUS, UNILATERAL
+from ...params import check_choice
+from ..render import render_faces
+from ._config import _CHUNK, _SPLIT_CODE, _STREAMS, AU_THRESHOLD, SPLITS, SimulatorConfig, _q
+from ._sampling import _sample_nuisance, _split_params, _SplitParams, _variant_vectors, sample_identities
+
+__all__ = ["generate_split", "render_examples"]
+
+
+def _render_chunk(args) -> np.ndarray:
+    au, face, nuis, size, seed_key = args
+    noise = np.random.default_rng(np.random.SeedSequence(seed_key)).standard_normal(
+        (len(au), size, size, 1), dtype=np.float32)
+    return render_faces(au, face, nuis, size, noise_field=noise)
+
+
+def _render_all(config: SimulatorConfig, split: str, params: _SplitParams, workers: int,
+                out: np.ndarray | None = None) -> np.ndarray:
+    n, size = len(params.true_class), config.image_size
+    jobs = []
+    for c, start in enumerate(range(0, n, _CHUNK)):
+        sl = slice(start, min(start + _CHUNK, n))
+        jobs.append((params.au_act[sl], {k: v[sl] for k, v in params.face.items()},
+                     {k: v[sl] for k, v in params.nuisance.items()}, size,
+                     [config.seed, _SPLIT_CODE[split], _STREAMS["noise"], c]))
+    images = np.empty((n, size, size, 3), np.uint8) if out is None else out
+    import multiprocessing as mp
+
+    if workers > 1 and len(jobs) > 1 and "fork" in mp.get_all_start_methods():
+        # fork: workers inherit the arrays without re-importing the package; they run NumPy only (no OpenMP)
+        with mp.get_context("fork").Pool(workers) as pool:
+            for c, out in enumerate(pool.imap(_render_chunk, jobs)):
+                images[c * _CHUNK:c * _CHUNK + len(out)] = out
+    else:
+        for c, job in enumerate(jobs):
+            out = _render_chunk(job)
+            images[c * _CHUNK:c * _CHUNK + len(out)] = out
+    return images
+
+
+def generate_split(config: SimulatorConfig, split: str, workers: int = 1,
+                   out: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Generate one split without the cache: a dict of arrays.
+
+    ``images`` (N, S, S, 3) uint8; ``expression`` (N,) int64 (-1 where masked); ``va`` (N, 2) float32 (NaN where
+    masked); ``au`` (N, 12) int64 ABAW AUs (-1 where masked); ``subject`` (N,) identity ids; and the ground truth
+    behind them: ``true_expression`` (before label noise and masks), ``true_va``, ``intensity``, ``au_intensity``
+    (N, len(RENDERED_AUS), 2) and ``confound`` (N,) 0/1 (the corner mark). ``out``: optional (N, S, S, 3) uint8
+    array (e.g. a memory map) the images are written into; ``workers``: processes (the output does not depend on
+    it).
+    """
+    check_choice("split", split, SPLITS)
+    params = _split_params(config, split)
+    images = _render_all(config, split, params, workers, out)
+    abaw = [RENDERED_AUS.index(a) for a in ABAW_AUS]
+    au_bin = (params.au_act[:, abaw, :].max(axis=2) >= AU_THRESHOLD).astype(np.int64)
+    m = params.masks
+    return {
+        "images": images,
+        "expression": np.where(m["expression"], params.label, -1).astype(np.int64),
+        "va": np.where(m["va"][:, None], params.va, np.nan).astype(np.float32),
+        "au": np.where(m["au"][:, None], au_bin, -1).astype(np.int64),
+        "subject": params.identity.astype(np.int64),
+        "true_expression": params.true_class.astype(np.int64),
+        "true_va": params.va,
+        "intensity": params.intensity,
+        "au_intensity": params.au_act,
+        "confound": params.nuisance["confound"].astype(np.int64),
+    }
+
+
+def render_examples(classes: Sequence[str], intensity: float | Sequence[float] = 1.0, identity_seed: int = 0,
+                    n_identities: int = 1, size: int = 96, nuisance: float = 0.0, au_noise: float = 0.0,
+                    aus: Mapping[int, float] | None = None, pair: Sequence[str] | None = None,
+                    visual_degeneracy: float = 0.0, side: int = 0, seed: int = 0) -> np.ndarray:
+    """Faces for figures: one row per identity, one column per (class, intensity). Returns (rows, cols, S, S, 3).
+
+    ``classes``: class names (or "AU<k>" to render a single action unit at ``intensity``); ``aus``: an explicit
+    {AU: intensity} dict overriding the prototypes (then ``classes`` only names the columns); ``pair`` and
+    ``visual_degeneracy``: blend the two classes' prototypes as the knob does; ``side``: which side a unilateral
+    prototype uses. Deterministic in its arguments.
+    """
+    intensities = np.atleast_1d(np.asarray(intensity, np.float64))
+    cols = [(c, t) for c in classes for t in intensities]
+    faces = sample_identities(np.random.default_rng(np.random.SeedSequence([identity_seed, 99])), n_identities)
+    n = n_identities * len(cols)
+    au = np.zeros((n, len(RENDERED_AUS), 2))
+
+    def vec(name):
+        out = np.zeros((len(RENDERED_AUS), 2))
+        if name.upper().startswith("AU"):
+            out[RENDERED_AUS.index(int(name[2:]))] = 1.0
+            return out
+        concept = cx.concept_of(name)
+        if concept not in PROTOTYPES:
+            raise ValueError(f"{name!r} has no prototype; pass aus= for it")
+        v = _variant_vectors(concept)[0]
+        if concept in UNILATERAL:
+            out[:, side] = v
+        else:
+            out[:] = v[:, None]
+        return out
+
+    for r in range(n_identities):
+        for k, (c, t) in enumerate(cols):
+            if aus is not None:
+                v = np.zeros((len(RENDERED_AUS), 2))
+                for a, val in aus.items():
+                    v[RENDERED_AUS.index(a)] = val
+            else:
+                v = vec(c)
+                if pair is not None and visual_degeneracy > 0 and c in pair:
+                    other = pair[1] if c == pair[0] else pair[0]
+                    v = (1 - visual_degeneracy / 2) * v + (visual_degeneracy / 2) * vec(other)
+            au[r * len(cols) + k] = v * t
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 98]))
+    if au_noise:
+        au = np.clip(au + au_noise * rng.normal(0, 1, au.shape), 0, 1)
+    face = {k: np.repeat(v, len(cols)) for k, v in faces.items()}
+    nuis = _sample_nuisance(rng, n, nuisance)
+    if nuisance == 0:
+        nuis["scale"] = _q(np.full(n, 0.92))
+        for ch, val in zip("rgb", (225, 228, 235)):
+            nuis[f"bg0_{ch}"] = nuis[f"bg1_{ch}"] = _q(np.full(n, val))
+    imgs = render_faces(_q(au), face, nuis, size,
+                        noise_field=rng.standard_normal((n, size, size, 3), dtype=np.float32) if nuisance else None)
+    return imgs.reshape(n_identities, len(cols), size, size, 3)

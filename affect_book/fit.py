@@ -1,0 +1,250 @@
+"""The training loop behind :func:`affect_book.train.train`: build, resume, train with seeded shuffling and
+augmentation, validate, checkpoint, stop on divergence, record.
+
+Every epoch draws its permutation, flips and shifts from a generator seeded by (seed, epoch) and the checkpoint
+holds every RNG state, so on a CPU a resumed run ends with exactly the weights of an uninterrupted one. Under DDP
+each rank takes its slice of each global batch (and of its augmentation draws). Loss terms stay on the device
+during an epoch; they are checked for finiteness once per epoch (:func:`check_finite`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .cache import atomic_write_bytes, config_hash
+from .data.batches import flip_images, shift_images
+from .models import build_model
+from .runs import (RunResult, TrainingDiverged, load_checkpoint, move_aside, rng_state, save_torch, set_rng_state,
+                   write_log)
+from .train import TrainConfig, _arrays, _autocast, _distributed, _images, _schedule, evaluate, multitask_loss
+
+__all__ = ["check_finite", "fit"]
+
+
+def _build(config: TrainConfig, device: torch.device, world: int, steps: int):
+    """A freshly seeded model, its optimiser and its schedule."""
+    from .device import seed_everything
+
+    seed_everything(config.seed)
+    model = build_model(config.backbone, len(config.classes), weights_path=config.weights_path, width=config.width,
+                        dropout=config.dropout, norm=config.norm).to(device)
+    if world > 1 and device.type == "cuda":
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    if config.channels_last and device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, _schedule(config, steps))
+    return model, optimiser, scheduler
+
+
+def check_finite(config: TrainConfig, key: str, epoch: int, names: list[str], step_terms: list[torch.Tensor],
+                  model, world: int) -> None:
+    """Raise :class:`~affect_book.train.TrainingDiverged` when a step of this epoch had a non-finite loss term or
+    the weights are no longer finite (one host synchronisation per epoch; under DDP every rank raises together).
+
+    Parameters
+    ----------
+    config : TrainConfig
+        The run (its ``lr`` and ``grad_clip`` are quoted in the message).
+    key : str
+        The run key.
+    epoch : int
+        0-based index of the epoch just trained (= the number of epochs already checkpointed).
+    names : list of str
+        Names of the columns of ``step_terms`` (``loss``, then the terms).
+    step_terms : list of torch.Tensor
+        One (len(names),) tensor per step of the epoch.
+    model : torch.nn.Module
+        The model, whose parameters must be finite.
+    world : int
+        Number of DDP ranks.
+
+    Raises
+    ------
+    TrainingDiverged
+        Naming the epoch, the first bad step and the non-finite terms.
+    """
+    values = torch.stack(step_terms).cpu()
+    bad_steps = (~torch.isfinite(values)).any(1).nonzero().flatten()
+    weights_ok = all(bool(torch.isfinite(p).all()) for p in model.parameters())
+    flag = torch.tensor([len(bad_steps) > 0 or not weights_ok], dtype=torch.int64)
+    if world > 1:
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+    if not flag.item():
+        return
+    kept = f"the checkpoint of epoch {epoch} is kept" if epoch > 0 else "no epoch finished, so no checkpoint"
+    if len(bad_steps):
+        step = int(bad_steps[0])
+        row = values[step]
+        terms = ", ".join(f"{n} = {v:.4g}" for n, v in zip(names, row.tolist()) if not math.isfinite(v))
+        where = (f"non-finite loss in epoch {epoch + 1}, step {step + 1} of {len(step_terms)} ({terms}; "
+                 f"every term: {', '.join(f'{n} = {v:.4g}' for n, v in zip(names, row.tolist()))})")
+    else:
+        where = (f"the weights became non-finite in epoch {epoch + 1} although every loss of this rank was finite "
+                 f"(a gradient overflowed)")
+    raise TrainingDiverged(f"training diverged: {where}. Run {key} was not recorded as finished; {kept}. "
+                           f"Lower the learning rate (lr={config.lr:g}) or clip gradients (grad_clip="
+                           f"{config.grad_clip:g}).")
+
+
+def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_set, stop_after_epoch: int | None,
+        progress: bool, log, cost: torch.Tensor | None, counts: np.ndarray) -> RunResult:
+    """Train (or resume) the run in ``folder`` and record it; the caller (:func:`affect_book.train.train`) has
+    checked the config and holds the folder's lock.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        The run.
+    key : str
+        Its run key (the folder's name).
+    folder : Path
+        The run's folder.
+    train_set, val_set, test_set : ArrayDataset
+        The data (``test_set`` may be None).
+    stop_after_epoch : int or None
+        Raise ``KeyboardInterrupt`` after that epoch.
+    progress : bool
+        Bars where they suit the output, and one line per epoch.
+    log : callable
+        Receives the lines and reports.
+    cost : torch.Tensor or None
+        The OT term's cost (:func:`~affect_book.train.cost_tensor`).
+    counts : np.ndarray
+        Training class counts (for the rare-class controls).
+
+    Returns
+    -------
+    RunResult
+        The finished run, recorded in ``folder/result.json``.
+    """
+    from .device import choose_device
+    from .progress import progress_bar
+
+    rank, world = _distributed()
+    folder.mkdir(parents=True, exist_ok=True)
+    if rank == 0:
+        atomic_write_bytes(folder / "config.json", json.dumps(dataclasses.asdict(config), indent=1).encode())
+    device = choose_device(config.device, verbose=(rank == 0 and progress))
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    data = _arrays(train_set)
+    steps = math.ceil(len(data["image"]) / config.batch_size)
+    model, optimiser, scheduler = _build(config, device, world, steps)
+    history, best_epoch, best_score, start_epoch = [], -1, -math.inf, 0
+    checkpoint = folder / "checkpoint.pt"
+    state = load_checkpoint(checkpoint, log)
+    if state is not None:
+        try:
+            model.load_state_dict(state["model"])
+            optimiser.load_state_dict(state["optimiser"])
+            scheduler.load_state_dict(state["scheduler"])
+            set_rng_state(state["rng"])
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as err:
+            move_aside(checkpoint, f"does not fit this run ({type(err).__name__}: {str(err)[:120]})", log)
+            state = None
+            model, optimiser, scheduler = _build(config, device, world, steps)
+    if state is not None:
+        history, best_epoch, best_score = state["history"], state["best_epoch"], state["best_score"]
+        start_epoch = state["epoch"] + 1
+        if rank == 0 and progress:
+            log(f"resuming run {key} after epoch {state['epoch'] + 1} of {config.epochs}")
+    net = model
+    if world > 1:
+        unused_head = config.lambda_va == 0 or config.lambda_au == 0  # its parameters get no gradient
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda"
+                                                        else None, find_unused_parameters=unused_head)
+    step_fn = torch.compile(net) if (config.compile and device.type == "cuda") else net
+    val_data = _arrays(val_set)
+    n, side = len(data["image"]), min(np.shape(data["image"])[1:3])
+    pad = int(round(config.crop * side)) if config.augment else 0
+    seen, train_seconds = 0, 0.0
+    for epoch in range(start_epoch, config.epochs):
+        net.train()
+        g = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
+        order = torch.randperm(n, generator=g)
+        flips = torch.rand(n, generator=g) < 0.5
+        shifts = torch.randint(-pad, pad + 1, (n, 2), generator=g) if pad else None
+        step_terms, names = [], []
+        start = time.perf_counter()
+        for step in progress_bar(range(steps), desc=f"epoch {epoch + 1}/{config.epochs}",
+                                 enabled=progress and rank == 0):
+            rows = slice(step * config.batch_size, (step + 1) * config.batch_size)
+            idx, flip = order[rows], flips[rows]
+            shift = shifts[rows] if pad else None
+            if world > 1:
+                idx, flip = idx[rank::world], flip[rank::world]
+                shift = shift[rank::world] if pad else None
+            batch = {k: data[k][idx].to(device, non_blocking=True) for k in ("expression", "va", "au")}
+            images = _images(data["image"], idx)
+            if config.augment:
+                images = flip_images(images, flip)
+                images = shift_images(images, shift) if pad else images
+            batch["image"] = images.to(device, non_blocking=True)
+            if config.channels_last and device.type == "cuda":
+                batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
+            with _autocast(device, config.amp):
+                out = step_fn(batch["image"])
+            loss, terms = multitask_loss(out, batch, config, cost, counts)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimiser.step()
+            scheduler.step()
+            names = ["loss", *terms]
+            step_terms.append(torch.stack([loss.detach().float(), *(v.detach().float() for v in terms.values())]))
+            seen += len(idx)
+        seconds = time.perf_counter() - start
+        train_seconds += seconds
+        check_finite(config, key, epoch, names, step_terms, model, world)
+        scores, _ = evaluate(model, val_data, config, device)
+        means = torch.stack(step_terms).mean(0).tolist()
+        row = {"epoch": epoch + 1, **{f"train_{k}": v for k, v in zip(names, means)},
+               **{f"val_{k}": v for k, v in scores.items()}, "lr": scheduler.get_last_lr()[0]}
+        history.append(row)
+        score = scores["p_mtl"]
+        if score > best_score:
+            best_score, best_epoch = score, epoch + 1
+            if rank == 0:
+                save_torch(folder / "best_model.pt", model.state_dict())
+        if rank == 0:
+            write_log(folder / "log.csv", history)
+            save_torch(checkpoint, {"model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                                    "scheduler": scheduler.state_dict(), "rng": rng_state(), "epoch": epoch,
+                                    "history": history, "best_epoch": best_epoch, "best_score": best_score})
+            if progress:
+                log(f"epoch {epoch + 1}/{config.epochs}: loss {row['train_loss']:.3f}, val P_MTL {score:.3f} "
+                    f"(P_EXPR {scores['p_expr']:.3f}), {seconds:.1f} s")
+        if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < config.epochs:
+            raise KeyboardInterrupt(f"stopped after epoch {epoch + 1} as asked (stop_after_epoch)")
+    rate = seen / train_seconds if train_seconds > 0 else float("nan")
+    if world > 1:
+        torch.distributed.barrier()  # rank 0 has written best_model.pt
+    model.load_state_dict(torch.load(folder / "best_model.pt", map_location="cpu", weights_only=True))
+    val_scores, _ = evaluate(model, val_data, config, device)
+    test_scores, predictions_path = {}, None
+    if test_set is not None:
+        test_scores, pred = evaluate(model, _arrays(test_set), config, device, keep_features=True)
+        if rank == 0:
+            buffer = io.BytesIO()
+            np.savez_compressed(buffer, **pred)
+            predictions_path = atomic_write_bytes(folder / "predictions.npz", buffer.getvalue())
+    result = RunResult(folder, config_hash(config), history, best_epoch, val_scores, test_scores, predictions_path,
+                       images_per_second=rate, run_key=key)
+    if rank == 0:
+        info = {"history": history, "best_epoch": best_epoch, "val_metrics": val_scores,
+                "test_metrics": test_scores, "has_predictions": predictions_path is not None,
+                "images_per_second": rate}
+        atomic_write_bytes(folder / "result.json", json.dumps(info, indent=1).encode())
+        checkpoint.unlink(missing_ok=True)
+    return result
