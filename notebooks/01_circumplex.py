@@ -420,8 +420,9 @@ print(f"Anger-Fear: valence-arousal {va_cost[anger, fear]:.3f}, uniform {mine[an
 # the valence-arousal-dominance distance to the valence-arousal distance for every pair of the 1977 set.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
+va_cost = costlib.va_distance_cost(table_1977)  # as in exercise 3, so that this cell stands alone
 vad_cost = costlib.vad_distance_cost(table_1977)
-i, j = np.triu_indices(n, k=1)
+i, j = np.triu_indices(len(table_1977.classes), k=1)
 ratio = pd.DataFrame({"a": np.array(table_1977.classes)[i], "b": np.array(table_1977.classes)[j],
                       "VA": va_cost[i, j], "VAD": vad_cost[i, j], "VAD / VA": vad_cost[i, j] / va_cost[i, j]})
 ratio.sort_values("VAD / VA", ascending=False).head(3)
@@ -432,6 +433,8 @@ ratio.sort_values("VAD / VA", ascending=False).head(3)
 # *not* degenerate with anything? Propose how you would place contempt, and what data would settle it.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
+va_cost = costlib.va_distance_cost(table_1977)
+i, j = np.triu_indices(len(table_1977.classes), k=1)  # every pair once
 anger_va = table_1977.va[anger]
 disgust_va = table_1977.va[table_1977.classes.index("Disgust")]
 rows = []

@@ -440,6 +440,8 @@ print(f"{an_counts.idxmax()} would have to shrink from {an_counts.max():,} to {k
 # %% tags=["solution"] jupyter={"source_hidden": true}
 from affect_book.losses import class_balanced_weights
 
+an_counts = counts["AffectNet (train)"]
+an = an_counts.to_numpy(dtype=float)
 weights = {}
 for beta in (0.999, 0.9999):
     w = (1 - beta) / (1 - beta ** an)
