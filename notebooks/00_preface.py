@@ -21,10 +21,10 @@
 # This book asks one question of affect recognition and answers it with code you can run: **why do rare facial
 # expressions (anger, fear, disgust, contempt) keep failing in the wild — is it class imbalance, or the geometry of
 # affect?** It follows a recent study, *The Circumplex Degeneracy Behind the Rare-Class Limit in Affect Recognition*
-# (arXiv 2606.15763, 2026) {cite}`study2026circumplex`, whose abstract argues that the rare classes fail because they
-# sit almost on top of each other on Russell's valence-arousal circumplex {cite}`russell1980circumplex`, and that
-# pricing their confusions with an optimal-transport cost does not separate them. Only the abstract is public; the
-# book rebuilds the study's pieces and lets you test its claims yourself.
+# (arXiv 2606.15763, 2026) {footcite:p}`study2026circumplex`, whose abstract argues that the rare classes fail because
+# they sit almost on top of each other on Russell's valence-arousal circumplex {footcite:p}`russell1980circumplex`,
+# and that pricing their confusions with an optimal-transport cost does not separate them. Only the abstract is
+# public; the book rebuilds the study's pieces and lets you test its claims yourself.
 #
 # **You will learn** how to run the chapters, what the profiles mean, where results are cached, and what data the
 # book can and cannot use. **Time:** seconds on any machine.
@@ -98,12 +98,12 @@ print(f"cache root: {cache_root()}")
 # %% [markdown]
 # ## The data, honestly
 #
-# The study used **AffectNet** {cite}`mollahosseini2017affectnet` and **Aff-Wild2** {cite}`kollias2019expression`.
-# Both are licence-gated: this book cannot ship them, and the chapters never download anything. Every chapter runs end
-# to end on an **embedded default**, a face simulator inside the package (chapter 03) whose causes (class frequency,
-# closeness on the circumplex, visual similarity, a visual confound) can be switched on and off one at a time. A
-# reader with licensed copies points a chapter at them with its `DATA_ROOT` parameter. Without them, where a claim
-# needs real data this book says so rather than borrowing a number.
+# The study used **AffectNet** {footcite:p}`mollahosseini2017affectnet` and **Aff-Wild2**
+# {footcite:p}`kollias2019expression`. Both are licence-gated: this book cannot ship them, and the chapters never
+# download anything. Every chapter runs end to end on an **embedded default**, a face simulator inside the package
+# (chapter 03) whose causes (class frequency, closeness on the circumplex, visual similarity, a visual confound) can
+# be switched on and off one at a time. A reader with licensed copies points a chapter at them with its `DATA_ROOT`
+# parameter. Without them, where a claim needs real data this book says so rather than borrowing a number.
 #
 # What the simulator can tell you is how a mechanism behaves when you control its causes; what it cannot tell you
 # is how strong that mechanism is in real faces.
@@ -222,6 +222,5 @@ print("cached under:", run_dir("example", base))
 # %% [markdown]
 # ## References
 #
-# ```{bibliography}
-# :filter: docname in docnames
+# ```{footbibliography}
 # ```

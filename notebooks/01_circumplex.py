@@ -18,20 +18,21 @@
 # %% [markdown]
 # # 01 · Russell's circumplex and the degenerate pairs
 #
-# Russell (1980) {cite}`russell1980circumplex` arranged emotion words on a circle in a plane of two axes: **valence**
-# (pleasant to unpleasant) and **arousal** (calm to excited). Affect-recognition benchmarks label faces with both a
-# category (anger, fear, ...) and a valence-arousal point, and the study this book follows {cite}`study2026circumplex`
-# prices a confusion between two categories by how far apart they sit on this plane. So before any model, we need the
-# geometry itself: where the classes sit, how far apart they are, and which of them nearly coincide.
+# Russell (1980) {footcite:p}`russell1980circumplex` arranged emotion words on a circle in a plane of two axes:
+# **valence** (pleasant to unpleasant) and **arousal** (calm to excited). Affect-recognition benchmarks label faces
+# with both a category (anger, fear, ...) and a valence-arousal point, and the study this book follows
+# {footcite:p}`study2026circumplex` prices a confusion between two categories by how far apart they sit on this plane.
+# So before any model, we need the geometry itself: where the classes sit, how far apart they are, and which of them
+# nearly coincide.
 #
 # **You will learn** to place the two benchmarks' class sets on the circumplex from published coordinates, mapped
 # by name; to build the cost matrices the later chapters use (valence-arousal, angular, valence-arousal-dominance
 # and a uniform cost of matched scale); and to find the degenerate pairs by computation. **Time:** seconds on a CPU.
 #
 # **Sources.** Russell & Mehrabian (1977), *Evidence for a three-factor theory of emotions*, J. Research in
-# Personality 11 {cite}`russell1977evidence`: pleasure-arousal-dominance means of emotion terms. Russell (1980), *A
-# circumplex model of affect*, J. Personality and Social Psychology 39 {cite}`russell1980circumplex`: positions
-# digitized from its figure. The numbers are in `affect_book/circumplex.py`, each with its source.
+# Personality 11 {footcite:p}`russell1977evidence`: pleasure-arousal-dominance means of emotion terms. Russell (1980),
+# *A circumplex model of affect*, J. Personality and Social Psychology 39 {footcite:p}`russell1980circumplex`:
+# positions digitized from its figure. The numbers are in `affect_book/circumplex.py`, each with its source.
 
 # %% tags=["parameters"]
 PROFILE = "cpu"
@@ -220,11 +221,11 @@ plt.show()
 # %% [markdown]
 # ## The benchmarks' class sets, mapped by name
 #
-# AffectNet {cite}`mollahosseini2017affectnet` numbers its classes Neutral, Happy, Sad, Surprise, Fear, Disgust,
-# Anger, Contempt (codes 0 to 7); Aff-Wild2 {cite}`kollias2019expression` numbers them Neutral, Anger, Disgust, Fear,
-# Happiness, Sadness, Surprise, Other. Public code often maps labels to coordinates by position and silently swaps
-# classes. The package maps every name to a concept ("Happy" and "Happiness" are both *happy*) and looks the concept
-# up, so the order of a class set never matters:
+# AffectNet {footcite:p}`mollahosseini2017affectnet` numbers its classes Neutral, Happy, Sad, Surprise, Fear, Disgust,
+# Anger, Contempt (codes 0 to 7); Aff-Wild2 {footcite:p}`kollias2019expression` numbers them Neutral, Anger, Disgust,
+# Fear, Happiness, Sadness, Surprise, Other. Public code often maps labels to coordinates by position and silently
+# swaps classes. The package maps every name to a concept ("Happy" and "Happiness" are both *happy*) and looks the
+# concept up, so the order of a class set never matters:
 
 # %%
 mapping = pd.DataFrame({
@@ -465,6 +466,5 @@ pd.DataFrame(rows)
 # %% [markdown]
 # ## References
 #
-# ```{bibliography}
-# :filter: docname in docnames
+# ```{footbibliography}
 # ```

@@ -20,21 +20,22 @@
 #
 # The usual explanation for why anger, fear, disgust and contempt fail in the wild is that they are **rare**: few
 # training images, so the model sees too few to learn them. Chapter 01 gave a second candidate: some classes sit
-# almost on top of each other on the valence-arousal plane (**degenerate**) {cite}`russell1977evidence`. This chapter
-# puts numbers on the first candidate and sets the two side by side, class by class.
+# almost on top of each other on the valence-arousal plane (**degenerate**) {footcite:p}`russell1977evidence`. This
+# chapter puts numbers on the first candidate and sets the two side by side, class by class.
 #
 # **You will learn** to read the published class counts of AffectNet and s-Aff-Wild2; to measure imbalance three ways
-# (max/min ratio, the effective number of samples of Cui et al. 2019 {cite}`cui2019classbalanced`, entropy); to name
-# the rare classes by a stated rule instead of by habit; to recompute all of it from your own licensed copy with one
-# parameter (`DATA_ROOT`); and to build the table the rest of the book keeps returning to: each class's frequency
+# (max/min ratio, the effective number of samples of Cui et al. 2019 {footcite:p}`cui2019classbalanced`, entropy); to
+# name the rare classes by a stated rule instead of by habit; to recompute all of it from your own licensed copy with
+# one parameter (`DATA_ROOT`); and to build the table the rest of the book keeps returning to: each class's frequency
 # beside its circumplex degeneracy. **Time:** seconds on a CPU (longer with DATA_ROOT: every annotation file is read).
 #
 # **Sources.** AffectNet: Mollahosseini, Hasani & Mahoor (2017), *AffectNet: A Database for Facial Expression,
-# Valence, and Arousal Computing in the Wild*, IEEE Trans. Affective Computing {cite}`mollahosseini2017affectnet`.
-# s-Aff-Wild2: Kollias (2022), *ABAW: Learning from Synthetic Data & Multi-Task Learning Challenges* (ABAW4)
-# {cite}`kollias2022abaw`; Aff-Wild2 itself: Kollias & Zafeiriou (2019) {cite}`kollias2019expression`. Effective
-# number: Cui, Jia, Lin, Song & Belongie (2019), *Class-Balanced Loss Based on Effective Number of Samples*, CVPR
-# {cite}`cui2019classbalanced`. The counts, each with its source, are in `affect_book/data/published.py`.
+# Valence, and Arousal Computing in the Wild*, IEEE Trans. Affective Computing
+# {footcite:p}`mollahosseini2017affectnet`. s-Aff-Wild2: Kollias (2022), *ABAW: Learning from Synthetic Data &
+# Multi-Task Learning Challenges* (ABAW4) {footcite:p}`kollias2022abaw`; Aff-Wild2 itself: Kollias & Zafeiriou (2019)
+# {footcite:p}`kollias2019expression`. Effective number: Cui, Jia, Lin, Song & Belongie (2019), *Class-Balanced Loss
+# Based on Effective Number of Samples*, CVPR {footcite:p}`cui2019classbalanced`. The counts, each with its source,
+# are in `affect_book/data/published.py`.
 
 # %% tags=["parameters"]
 PROFILE = "cpu"
@@ -113,7 +114,7 @@ plt.show()
 # Three measures of one count vector `n` over `C` classes:
 #
 # - **max/min ratio**: `max(n) / min(n)`. Simple, and blind to everything between the extremes.
-# - **effective number of samples** (Cui et al. 2019 {cite}`cui2019classbalanced`): `E(n) = (1 - beta^n) / (1 -
+# - **effective number of samples** (Cui et al. 2019 {footcite:p}`cui2019classbalanced`): `E(n) = (1 - beta^n) / (1 -
 #   beta)`. Each extra image of a class adds less than the one before (they overlap), so `E` saturates at `1 / (1 -
 #   beta)`. The ratio of the largest to the smallest `E` is the imbalance a class-balanced loss with this beta
 #   actually corrects.
@@ -432,7 +433,7 @@ print(f"{an_counts.idxmax()} would have to shrink from {an_counts.max():,} to {k
       f"{others or 'none'}")
 
 # %% [markdown] tags=["exercise", "computational"]
-# **4.** A class-balanced loss {cite}`cui2019classbalanced` weights class `c` by `(1 - beta) / (1 - beta^n_c)`,
+# **4.** A class-balanced loss {footcite:p}`cui2019classbalanced` weights class `c` by `(1 - beta) / (1 - beta^n_c)`,
 # normalised to sum to the number of classes. Compute these weights by hand for AffectNet at `beta = 0.999` and `beta
 # = 0.9999`, check them against `affect_book.losses.class_balanced_weights`, and set them beside inverse-frequency
 # weights normalised the same way. Which beta is close to a no-op?
@@ -493,6 +494,5 @@ pd.DataFrame({name: {f: ", ".join(im.rare_classes(series, fraction=f)) or "none"
 # %% [markdown]
 # ## References
 #
-# ```{bibliography}
-# :filter: docname in docnames
+# ```{footbibliography}
 # ```

@@ -31,12 +31,12 @@
 # pair's confusion grows with visual degeneracy. **Time:** under a minute in the `smoke` profile, a few minutes in
 # `cpu` (it builds and caches two 40,000-image datasets, then reuses them).
 #
-# **Sources.** Ekman & Friesen's FACS {cite}`ekman1978facs` and EMFACS {cite}`friesen1983emfacs` predictions (as
-# summarised by Matsumoto et al. 2008 {cite}`matsumoto2008facial`) for the prototypes in `affect_book/facs.py`; class
-# counts from `affect_book.data.published`, which cites each: AffectNet (Mollahosseini, Hasani & Mahoor, *AffectNet*,
-# IEEE Trans. Affective Computing 10, 2019 {cite}`mollahosseini2017affectnet`) and the s-Aff-Wild2 multi-task files
-# (Kollias, *ABAW: Learning from Synthetic Data & Multi-Task Learning Challenges*, ECCV 2022 Workshops
-# {cite}`kollias2022abaw`).
+# **Sources.** Ekman & Friesen's FACS {footcite:p}`ekman1978facs` and EMFACS {footcite:p}`friesen1983emfacs`
+# predictions (as summarised by Matsumoto et al. 2008 {footcite:p}`matsumoto2008facial`) for the prototypes in
+# `affect_book/facs.py`; class counts from `affect_book.data.published`, which cites each: AffectNet (Mollahosseini,
+# Hasani & Mahoor, *AffectNet*, IEEE Trans. Affective Computing 10, 2019 {footcite:p}`mollahosseini2017affectnet`) and
+# the s-Aff-Wild2 multi-task files (Kollias, *ABAW: Learning from Synthetic Data & Multi-Task Learning Challenges*,
+# ECCV 2022 Workshops {footcite:p}`kollias2022abaw`).
 
 # %% tags=["parameters"]
 PROFILE = "cpu"
@@ -94,11 +94,11 @@ def show_grid(images, row_labels=(), col_labels=(), title="", scale=1.1):
 # %% [markdown]
 # ## Action units
 #
-# FACS (Ekman & Friesen 1978 {cite}`ekman1978facs`) describes any facial movement as a set of **action units**, each
-# the visible effect of one muscle or muscle group: AU1 raises the inner brows, AU12 pulls the lip corners up, AU26
-# drops the jaw. Coders score which AUs are present (and how strongly); expressions are then *combinations* of AUs.
-# The ABAW challenges {cite}`kollias2022abaw` label 12 of them on Aff-Wild2. The simulator renders those 12 and the
-# five more the prototypes need:
+# FACS (Ekman & Friesen 1978 {footcite:p}`ekman1978facs`) describes any facial movement as a set of **action units**,
+# each the visible effect of one muscle or muscle group: AU1 raises the inner brows, AU12 pulls the lip corners up,
+# AU26 drops the jaw. Coders score which AUs are present (and how strongly); expressions are then *combinations* of
+# AUs. The ABAW challenges {footcite:p}`kollias2022abaw` label 12 of them on Aff-Wild2. The simulator renders those 12
+# and the five more the prototypes need:
 
 # %%
 au_table = pd.DataFrame({"name": facs.AU_NAMES, "ABAW label": {a: a in facs.ABAW_AUS for a in facs.AU_NAMES}})
@@ -124,8 +124,8 @@ assert min(moved.values()) > 0
 # %% [markdown]
 # ## Expressions as AU prototypes
 #
-# EMFACS {cite}`friesen1983emfacs` predicts which AU combinations signal each basic emotion. The package keeps one
-# table, `affect_book.facs.PROTOTYPES`, used by the simulator here and by the AU-augmented cost of later chapters.
+# EMFACS {footcite:p}`friesen1983emfacs` predicts which AU combinations signal each basic emotion. The package keeps
+# one table, `affect_book.facs.PROTOTYPES`, used by the simulator here and by the AU-augmented cost of later chapters.
 # Contempt is **unilateral** (one side of the face); disgust has two variants; *Other* (Aff-Wild2's catch-all) has no
 # prototype: the simulator gives it 1 to 3 random AUs that contain no complete prototype.
 
@@ -159,15 +159,15 @@ show_grid(by_class, row_labels=display_classes,
 # Three presets fix the class set, the class frequencies, which labels each row carries and the designated pair:
 #
 # - `affwild2`: Aff-Wild2-8 (with Other), train frequencies of the s-Aff-Wild2 multi-task file (Kollias 2022
-#   {cite}`kollias2022abaw`), validation and test at its validation frequencies; the shares of rows with an expression
-#   label and with AU labels are those of that file (printed below); every row keeps valence-arousal (the paper gives
-#   no count of rows with valid valence-arousal: an assumption). Designated pair: anger-fear.
+#   {footcite:p}`kollias2022abaw`), validation and test at its validation frequencies; the shares of rows with an
+#   expression label and with AU labels are those of that file (printed below); every row keeps valence-arousal (the
+#   paper gives no count of rows with valid valence-arousal: an assumption). Designated pair: anger-fear.
 # - `affectnet`: AffectNet-8 (with contempt), AffectNet training frequencies (Mollahosseini et al.
-#   {cite}`mollahosseini2017affectnet`), balanced validation and test like AffectNet's 500-per-class validation set,
-#   no AU labels. Designated pair: anger-contempt, with a visual confound at that corner (below).
+#   {footcite:p}`mollahosseini2017affectnet`), balanced validation and test like AffectNet's 500-per-class validation
+#   set, no AU labels. Designated pair: anger-contempt, with a visual confound at that corner (below).
 # - `balanced`: AffectNet-8 classes at equal frequencies, every label.
 #
-# Valence-arousal centroids come from Russell & Mehrabian (1977) {cite}`russell1977evidence`. Contempt has no
+# Valence-arousal centroids come from Russell & Mehrabian (1977) {footcite:p}`russell1977evidence`. Contempt has no
 # published position, so it is **placed by hand** with the book's default set (`circumplex.DEFAULT_PLACEMENT`:
 # contempt at the midpoint of anger and disgust; chapter 01 compares the alternatives). Other has no circumplex
 # coordinate (the book's rule: it is left out of every degeneracy measure and charged the mean cost in an
@@ -570,6 +570,5 @@ pd.DataFrame(design_rows)
 # %% [markdown]
 # ## References
 #
-# ```{bibliography}
-# :filter: docname in docnames
+# ```{footbibliography}
 # ```

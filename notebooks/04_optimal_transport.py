@@ -20,17 +20,18 @@
 #
 # Cross-entropy asks one thing of a prediction: how much probability it puts on the true class. Where the rest of the
 # probability goes does not matter to it: an anger face read as fear and an anger face read as happiness cost the
-# same. The study this book follows {cite}`study2026circumplex` adds an **optimal-transport (OT) term** (a Wasserstein
-# loss, as in Frogner et al. 2015 {cite}`frogner2015wasserstein`) that prices each confusion by the distance between
-# the two classes on Russell's circumplex {cite}`russell1980circumplex`, so that errors land near the truth. Its
-# decisive control is a **uniform cost** of the same scale, which prices every confusion the same.
+# same. The study this book follows {footcite:p}`study2026circumplex` adds an **optimal-transport (OT) term** (a
+# Wasserstein loss, as in Frogner et al. 2015 {footcite:p}`frogner2015wasserstein`) that prices each confusion by the
+# distance between the two classes on Russell's circumplex {footcite:p}`russell1980circumplex`, so that errors land
+# near the truth. Its decisive control is a **uniform cost** of the same scale, which prices every confusion the same.
 #
 # **You will learn** what optimal transport between two label distributions is, and compute it with POT
-# {cite}`flamary2021pot`; why, for a one-hot label, the OT term needs no solver (the plan is forced and the value is
-# an expected cost); why the uniform cost reduces to `s (1 - p(true))` and what its gradient does to cross-entropy's;
-# why a circumplex cost barely prices the confusion between two classes that sit on top of each other, and even pulls
-# the prediction *towards* the near neighbour; how Sinkhorn handles soft targets and what its regularisation does; and
-# what each cost's gradient does on the probability simplex. **Time:** under a minute on a CPU; no GPU needed.
+# {footcite:p}`flamary2021pot`; why, for a one-hot label, the OT term needs no solver (the plan is forced and the
+# value is an expected cost); why the uniform cost reduces to `s (1 - p(true))` and what its gradient does to
+# cross-entropy's; why a circumplex cost barely prices the confusion between two classes that sit on top of each
+# other, and even pulls the prediction *towards* the near neighbour; how Sinkhorn handles soft targets and what its
+# regularisation does; and what each cost's gradient does on the probability simplex. **Time:** under a minute on a
+# CPU; no GPU needed.
 #
 # The package's tested versions live in `affect_book/losses/` (the OT term and the other losses) and
 # `affect_book/costs.py` (the cost matrices); here each is first written in a few open lines and checked against
@@ -272,16 +273,16 @@ print(f"CE + {LAMBDA:g} x uniform OT weighs a sample by 1 + lambda s p_y: {weigh
 # + lambda s p_y`, so hard samples, the ones most likely to carry a wrong label, are relatively **down-weighted**.
 # That is the mechanism of the noise-robust losses: the uniform term is the expected 0-1 loss, `s/2` times the mean
 # absolute error between `p` and `e_y`, a symmetric loss that Ghosh, Kumar & Sastry (2017, "Robust loss functions
-# under label noise for deep neural networks", AAAI {cite}`ghosh2017robust`) showed tolerant to label noise, and
-# generalised cross-entropy (Zhang & Sabuncu 2018, NeurIPS {cite}`zhang2018gce`; `losses.gce_loss`, the last curve)
-# interpolates between cross-entropy and it with the same `p_y^q` reweighting.
+# under label noise for deep neural networks", AAAI {footcite:p}`ghosh2017robust`) showed tolerant to label noise, and
+# generalised cross-entropy (Zhang & Sabuncu 2018, NeurIPS {footcite:p}`zhang2018gce`; `losses.gce_loss`, the last
+# curve) interpolates between cross-entropy and it with the same `p_y^q` reweighting.
 #
 # The study calls the uniform term a "generic confidence penalty". In the usual sense of that phrase (Pereyra et al.
 # 2017, "Regularizing neural networks by penalizing confident output distributions", ICLR workshop
-# {cite}`pereyra2017confidence`; `losses.confidence_penalty_loss`) a confidence penalty subtracts `beta H(p)` and so
-# pushes every prediction towards higher entropy, whatever its label. The uniform term only raises `p_y`. Where the
-# true class is already the most probable one, that *sharpens* the prediction, the opposite of an entropy bonus; where
-# it is not, moving mass to it can raise the entropy. The direction of each step, on random cases:
+# {footcite:p}`pereyra2017confidence`; `losses.confidence_penalty_loss`) a confidence penalty subtracts `beta H(p)`
+# and so pushes every prediction towards higher entropy, whatever its label. The uniform term only raises `p_y`. Where
+# the true class is already the most probable one, that *sharpens* the prediction, the opposite of an entropy bonus;
+# where it is not, moving mass to it can raise the entropy. The direction of each step, on random cases:
 
 # %%
 zc = torch.tensor(rng.normal(0, 2, size=(N_CHECKS, K)), requires_grad=True)
@@ -380,9 +381,9 @@ print(f"a descent step on the circumplex term raises the Fear logit (by {fear_pu
 #
 # With label smoothing, annotator distributions or neighbouring frames, the target is no longer one-hot and the plan
 # is no longer forced. Exact OT (`ot.emd2`) is a linear program per sample, solved on the CPU one problem at a time.
-# **Entropic OT** {cite}`cuturi2013sinkhorn` adds `reg * KL(T || p q^T)` to the plan's cost; its solution has the form
-# `T_ij = p_i q_j exp((f_i + g_j - C_ij) / reg)`, and Sinkhorn's algorithm finds the potentials `f, g` by alternately
-# matching rows and columns. In log space, ten lines:
+# **Entropic OT** {footcite:p}`cuturi2013sinkhorn` adds `reg * KL(T || p q^T)` to the plan's cost; its solution has
+# the form `T_ij = p_i q_j exp((f_i + g_j - C_ij) / reg)`, and Sinkhorn's algorithm finds the potentials `f, g` by
+# alternately matching rows and columns. In log space, ten lines:
 
 # %%
 def sinkhorn_by_hand(p, q, cost, reg, n_iter):
@@ -552,13 +553,14 @@ moves
 # ## The controls the OT term is compared with
 #
 # The study also tries frequency-based remedies for the rare classes. The package has each one
-# (`losses.inverse_frequency_weights`, `class_balanced_weights` {cite}`cui2019classbalanced`, `focal_loss`
-# {cite}`lin2017focal`, `ldam_margins`/`ldam_loss` {cite}`cao2019ldam`, `logit_adjusted_loss`/`logit_adjust`
-# {cite}`menon2021logit`, `balanced_softmax_loss` {cite}`ren2020balanced`, `smooth_labels`, `confidence_penalty_loss`,
-# `sampling_weights`), each tested on a hand-computed case, and the trainer names each in one table,
-# `losses.EXPRESSION_LOSSES`, beside the two readings of the uniform term above (`confidence_penalty`, `gce`). Their
-# per-class numbers, computed from the published AffectNet-8 training counts (Mollahosseini, Hasani & Mahoor 2017
-# {cite}`mollahosseini2017affectnet`, read from `affect_book.data.published`):
+# (`losses.inverse_frequency_weights`, `class_balanced_weights` {footcite:p}`cui2019classbalanced`, `focal_loss`
+# {footcite:p}`lin2017focal`, `ldam_margins`/`ldam_loss` {footcite:p}`cao2019ldam`,
+# `logit_adjusted_loss`/`logit_adjust` {footcite:p}`menon2021logit`, `balanced_softmax_loss`
+# {footcite:p}`ren2020balanced`, `smooth_labels`, `confidence_penalty_loss`, `sampling_weights`), each tested on a
+# hand-computed case, and the trainer names each in one table, `losses.EXPRESSION_LOSSES`, beside the two readings of
+# the uniform term above (`confidence_penalty`, `gce`). Their per-class numbers, computed from the published
+# AffectNet-8 training counts (Mollahosseini, Hasani & Mahoor 2017 {footcite:p}`mollahosseini2017affectnet`, read from
+# `affect_book.data.published`):
 
 # %%
 affectnet_counts = published_counts("affectnet-train")
@@ -579,8 +581,8 @@ print(f"Happy/Contempt count ratio: {affectnet_counts['Happy'] / affectnet_count
 # %% [markdown]
 # The class-balanced weights depend on the **absolute** counts, through `beta^n_c`: once every class has many more
 # than `1 / (1 - beta)` samples, all the weights are nearly equal. The largest-to-smallest weight ratio at the
-# trainer's default beta (Cui et al. 2019 {cite}`cui2019classbalanced` recommend 0.9999 for counts like these) and at
-# 0.999:
+# trainer's default beta (Cui et al. 2019 {footcite:p}`cui2019classbalanced` recommend 0.9999 for counts like these)
+# and at 0.999:
 
 # %%
 default_beta = L.EXPRESSION_LOSSES["class_balanced"].default
@@ -654,7 +656,7 @@ else:
 # factor and the one with `p_y = 0.05` stays close to cross-entropy's weight: *relative* to each other, the hard face
 # is down-weighted. A face the model confidently rejects is disproportionately often a wrong label, and cross-entropy
 # pushes hardest exactly on it; the reweighting limits how much such faces steer the model, the mechanism of symmetric
-# and generalised cross-entropy losses {cite}`ghosh2017robust,zhang2018gce`. A larger learning rate scales every
+# and generalised cross-entropy losses {footcite:p}`ghosh2017robust,zhang2018gce`. A larger learning rate scales every
 # sample's gradient by the same factor, so it cannot change their *relative* weights; the uniform term's factor
 # depends on each sample's own `p_y`. (Note what it does not do: it gives no extra weight to any class, rare or not,
 # and it knows nothing of the circumplex.)
@@ -752,6 +754,5 @@ pd.DataFrame(family).set_index("a")
 # %% [markdown]
 # ## References
 #
-# ```{bibliography}
-# :filter: docname in docnames
+# ```{footbibliography}
 # ```

@@ -18,11 +18,11 @@
 # %% [markdown]
 # # 05 · One network, three tasks: the multi-task model and its scores
 #
-# Aff-Wild2's multi-task challenge (ABAW) {cite}`kollias2019expression,kollias2022abaw` asks one network for three
-# readings of a face: the **expression** class (eight classes, "Other" included), the **valence and arousal** (two
-# numbers in [-1, 1]) and twelve **action units** (AUs, on or off). The study this book follows
-# {cite}`study2026circumplex` trains such a network and scores it the ABAW way. This chapter builds it and takes its
-# scores apart.
+# Aff-Wild2's multi-task challenge (ABAW) {footcite:p}`kollias2019expression,kollias2022abaw` asks one network for
+# three readings of a face: the **expression** class (eight classes, "Other" included), the **valence and arousal**
+# (two numbers in [-1, 1]) and twelve **action units** (AUs, on or off). The study this book follows
+# {footcite:p}`study2026circumplex` trains such a network and scores it the ABAW way. This chapter builds it and takes
+# its scores apart.
 #
 # **You will learn** how the network is put together (a backbone and three heads) and how many parameters each part
 # has; the concordance correlation coefficient (CCC) and why it, not the mean squared error, scores valence and
@@ -160,7 +160,7 @@ pd.DataFrame({"parameters (millions)": {k: v / 1e6 for k, v in sizes.items()}})
 # %% [markdown]
 # ## Scoring valence and arousal: the concordance correlation coefficient
 #
-# ABAW scores valence and arousal by Lin's CCC {cite}`lin1989ccc`:
+# ABAW scores valence and arousal by Lin's CCC {footcite:p}`lin1989ccc`:
 #
 # $$\mathrm{CCC}(x, y) = \frac{2 s_{xy}}{s_x^2 + s_y^2 + (\bar x - \bar y)^2},$$
 #
@@ -216,7 +216,7 @@ va_table
 # MSE prefers the timid prediction; CCC prefers the one that follows the truth on its own scale. That is why the
 # trainer's valence-arousal loss is `1 - CCC` (mean over valence and arousal; `losses.ccc_loss`), the quantity the
 # challenge scores, and not MSE; valence-arousal estimators in the wild train on CCC for the same reason
-# {cite}`toisoul2021emonet`.
+# {footcite:p}`toisoul2021emonet`.
 #
 # ### The population-moment pitfall
 #
@@ -253,10 +253,10 @@ pitfall
 # - `P_AU`: the mean over the twelve AUs of the binary F1 at threshold 0.5.
 #
 # Each task is scored on its labelled rows only. `P_MTL` ranges over [-1, 3]. The trainer selects its best epoch on
-# the validation `P_MTL`. A set without AU labels (AffectNet {cite}`mollahosseini2017affectnet`) has no `P_AU`: its
-# score is `P_VA + P_EXPR` (range [-1, 2]), and `metrics.mtl_score` names the terms it summed (`p_mtl_terms`), so a
-# table never passes that sum off as the three-term score. A term that is NaN (a head that predicts NaN) makes `P_MTL`
-# NaN, never a silent 0.
+# the validation `P_MTL`. A set without AU labels (AffectNet {footcite:p}`mollahosseini2017affectnet`) has no `P_AU`:
+# its score is `P_VA + P_EXPR` (range [-1, 2]), and `metrics.mtl_score` names the terms it summed (`p_mtl_terms`), so
+# a table never passes that sum off as the three-term score. A term that is NaN (a head that predicts NaN) makes
+# `P_MTL` NaN, never a silent 0.
 #
 # `P_EXPR` follows ABAW: the mean over **all** classes of the set. scikit-learn's `f1_score(..., average="macro")`
 # averages only the classes that occur in the labels or the predictions unless `labels=` lists them all, so the two
@@ -526,6 +526,5 @@ pd.DataFrame(hint).set_index("class")
 # %% [markdown]
 # ## References
 #
-# ```{bibliography}
-# :filter: docname in docnames
+# ```{footbibliography}
 # ```

@@ -18,7 +18,7 @@
 # %% [markdown]
 # # 06 · Training at scale: the loop, the cache, checkpoints and GPUs
 #
-# The study's results {cite}`study2026circumplex` are averages over many training runs (several losses, several
+# The study's results {footcite:p}`study2026circumplex` are averages over many training runs (several losses, several
 # seeds). That only works if a run is cheap to repeat, safe to interrupt, and never repeated by accident. This chapter
 # opens the trainer of `affect_book/train.py`.
 #
@@ -26,9 +26,9 @@
 # load-or-train caching keys a run on a hash of its whole configuration and of its data; how a run interrupted mid-way
 # resumes from its checkpoint and ends with exactly the weights of an uninterrupted run; what changes on a GPU (bf16
 # autocast, channels-last, `torch.compile`, several GPUs with `torchrun`); how fast the trainer runs here; and how to
-# point the same code at AffectNet {cite}`mollahosseini2017affectnet` or Aff-Wild2 {cite}`kollias2019expression`.
-# **Time:** under a minute in `smoke`; minutes in `cpu` (the base run of chapter 05 is reused from the cache when it
-# is there).
+# point the same code at AffectNet {footcite:p}`mollahosseini2017affectnet` or Aff-Wild2
+# {footcite:p}`kollias2019expression`. **Time:** under a minute in `smoke`; minutes in `cpu` (the base run of chapter
+# 05 is reused from the cache when it is there).
 
 # %% tags=["parameters"]
 PROFILE = "cpu"
@@ -450,6 +450,5 @@ pd.DataFrame(plan).set_index("profile")
 # %% [markdown]
 # ## References
 #
-# ```{bibliography}
-# :filter: docname in docnames
+# ```{footbibliography}
 # ```
