@@ -371,9 +371,9 @@ separability.head(5)
 # Try each exercise before opening its solution. *Predict* exercises ask you to write your prediction down first.
 
 # %% [markdown] tags=["exercise", "predict"]
-# **1.** Russell's 1980 circumplex places the terms from a different study and a different method (a circular
-# scaling of similarity judgements) than the 1977 means. Predict: with the 1980 coordinates, is anger-fear still the
-# nearest pair, and is it nearer or farther apart than in the 1977 set? Then run the cell.
+# **1.** Russell's 1980 circumplex places the terms from a different study, with a different method, than the 1977
+# means. Predict: with the 1980 coordinates, is anger-fear still the nearest pair, and is it nearer or farther apart
+# than in the 1977 set? Then run the cell.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 names_1980 = [c for c in table_1980.classes if c not in table_1980.missing]

@@ -468,9 +468,10 @@ print("same images:", np.array_equal(a.images, b.images), "| same expression lab
 # *Answer.* The cost sees only **valence-arousal degeneracy**: it moves the centroids together, so the cost of the
 # confusion shrinks towards 0. The classifier's confusion is decided by **visual degeneracy** (exercise 1 showed that
 # the VA knob leaves the images untouched). The two can disagree: a pair can look alike and sit far apart on the
-# circumplex, or look different and sit on the same point. Where they agree, as the study argues happens for
-# anger-fear, the pair is both hard to see *and* cheap to confuse under the cost, so the OT term adds almost no
-# pressure exactly where it would be needed. A cost can reweight mistakes; it cannot add visual evidence.
+# circumplex, or look different and sit on the same point. Where a pair is both hard to see and close on the
+# circumplex (the study's abstract points at the rare classes' pairs, anger-fear among them), it is also cheap to
+# confuse under the cost, so the OT term adds almost no pressure exactly where it would be needed. A cost can
+# reweight mistakes; it cannot add visual evidence.
 
 # %% [markdown] tags=["exercise", "computational"]
 # **3.** How similar are the classes' AU prototypes, and does visual similarity follow the circumplex? For every

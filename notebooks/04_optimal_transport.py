@@ -625,10 +625,10 @@ weight_ratios
 # Try each exercise before opening its solution. *Predict* exercises ask you to write your prediction down first.
 
 # %% [markdown] tags=["exercise", "predict"]
-# **1.** Chapter 01 found that dominance separates anger from fear more than any other pair. Predict: with the
-# valence-arousal-dominance cost (`costs.ot_cost(classes, "vad")`), is fear still the cheapest error for an anger
-# face predicted with confidence `CONFIDENCE` as each class in turn? Which class becomes the cheapest? Then run the
-# cell.
+# **1.** In chapter 01 (exercise 4), adding dominance stretched the anger-fear distance more, relative to its
+# valence-arousal distance, than that of any other pair. Predict: with the valence-arousal-dominance cost
+# (`costs.ot_cost(classes, "vad")`), is fear still the cheapest error for an anger face predicted with confidence
+# `CONFIDENCE` as each class in turn? Which class becomes the cheapest? Then run the cell.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 if COORDINATES == "russell1977":
