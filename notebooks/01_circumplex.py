@@ -18,20 +18,21 @@
 # %% [markdown]
 # # 01 · Russell's circumplex and the degenerate pairs
 #
-# Russell (1980) arranged emotion words on a circle in a plane of two axes: **valence** (pleasant to unpleasant)
-# and **arousal** (calm to excited). Affect-recognition benchmarks label faces with both a category (anger, fear,
-# ...) and a valence-arousal point, and the study this book follows prices a confusion between two categories by
-# how far apart they sit on this plane. So before any model, we need the geometry itself: where the classes sit,
-# how far apart they are, and which of them nearly coincide.
+# Russell (1980) {footcite:p}`russell1980circumplex` arranged emotion words on a circle in a plane of two axes:
+# **valence** (pleasant to unpleasant) and **arousal** (calm to excited). Affect-recognition benchmarks label faces
+# with both a category (anger, fear, ...) and a valence-arousal point, and the study this book follows
+# {footcite:p}`study2026circumplex` prices a confusion between two categories by how far apart they sit on this plane.
+# So before any model, we need the geometry itself: where the classes sit, how far apart they are, and which of them
+# nearly coincide.
 #
 # **You will learn** to place the two benchmarks' class sets on the circumplex from published coordinates, mapped
 # by name; to build the cost matrices the later chapters use (valence-arousal, angular, valence-arousal-dominance
 # and a uniform cost of matched scale); and to find the degenerate pairs by computation. **Time:** seconds on a CPU.
 #
 # **Sources.** Russell & Mehrabian (1977), *Evidence for a three-factor theory of emotions*, J. Research in
-# Personality 11: pleasure-arousal-dominance means of emotion terms. Russell (1980), *A circumplex model of
-# affect*, J. Personality and Social Psychology 39: positions digitized from its figure. The numbers are in
-# `affect_book/circumplex.py`, each with its source.
+# Personality 11 {footcite:p}`russell1977evidence`: pleasure-arousal-dominance means of emotion terms. Russell (1980),
+# *A circumplex model of affect*, J. Personality and Social Psychology 39 {footcite:p}`russell1980circumplex`:
+# positions digitized from its figure. The numbers are in `affect_book/circumplex.py`, each with its source.
 
 # %% tags=["parameters"]
 PROFILE = "cpu"
@@ -220,10 +221,11 @@ plt.show()
 # %% [markdown]
 # ## The benchmarks' class sets, mapped by name
 #
-# AffectNet numbers its classes Neutral, Happy, Sad, Surprise, Fear, Disgust, Anger, Contempt (codes 0 to 7);
-# Aff-Wild2 numbers them Neutral, Anger, Disgust, Fear, Happiness, Sadness, Surprise, Other. Public code often maps
-# labels to coordinates by position and silently swaps classes. The package maps every name to a concept
-# ("Happy" and "Happiness" are both *happy*) and looks the concept up, so the order of a class set never matters:
+# AffectNet {footcite:p}`mollahosseini2017affectnet` numbers its classes Neutral, Happy, Sad, Surprise, Fear, Disgust,
+# Anger, Contempt (codes 0 to 7); Aff-Wild2 {footcite:p}`kollias2019expression` numbers them Neutral, Anger, Disgust,
+# Fear, Happiness, Sadness, Surprise, Other. Public code often maps labels to coordinates by position and silently
+# swaps classes. The package maps every name to a concept ("Happy" and "Happiness" are both *happy*) and looks the
+# concept up, so the order of a class set never matters:
 
 # %%
 mapping = pd.DataFrame({
@@ -366,45 +368,103 @@ separability.head(5)
 #
 # ## Exercises
 #
-# **1.** Rerun the degeneracy analysis with the 1980 coordinates. Is anger-fear still the nearest pair, and is it
-# nearer or farther than in the 1977 set?
+# Try each exercise before opening its solution. *Predict* exercises ask you to write your prediction down first.
 
-# %% tags=["hide-input"] jupyter={"source_hidden": true}
-# Solution 1
+# %% [markdown] tags=["exercise", "predict"]
+# **1.** Russell's 1980 circumplex places the terms from a different study, with a different method, than the 1977
+# means. Predict: with the 1980 coordinates, is anger-fear still the nearest pair, and is it nearer or farther apart
+# than in the 1977 set? Then run the cell.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
 names_1980 = [c for c in table_1980.classes if c not in table_1980.missing]
 coords_1980 = cx.coordinates(names_1980, "russell1980")
-pairs_1980 = cx.degenerate_pairs(costlib.va_distance_cost(coords_1980), names_1980)
+va_1980 = costlib.va_distance_cost(coords_1980)
+pairs_1980 = cx.degenerate_pairs(va_1980, names_1980)
+print(f"1980 set (no coordinate for {list(table_1980.missing)}):")
 print(pairs_1980.head(3).to_string(index=False))
 print(f"Anger-Fear: 1977 {distance_1977.loc['Anger', 'Fear']:.3f}, "
-      f"1980 {costlib.va_distance_cost(coords_1980)[names_1980.index('Anger'), names_1980.index('Fear')]:.3f}")
+      f"1980 {va_1980[names_1980.index('Anger'), names_1980.index('Fear')]:.3f}; "
+      f"rank in 1980: {rank_of(pairs_1980, 'Anger', 'Fear')}")
 
-# %% [markdown]
-# **2.** Build the matched-scale uniform cost by hand for the 1977 set (a scalar times `1 - I`) and check that its
-# mean off-diagonal entry equals that of the valence-arousal cost.
+# %% [markdown] tags=["exercise", "conceptual"]
+# **2.** Suppose two classes sat at exactly the same valence-arousal point. What would a valence-arousal cost charge
+# for confusing them, and what would an optimal-transport term built on it do for a model that cannot tell them
+# apart? Could *any* choice of cost matrix make the two classes distinguishable from the images?
 
-# %% tags=["hide-input"] jupyter={"source_hidden": true}
-# Solution 2
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# *Answer.* The cost would be 0 for that confusion, so the OT term would charge nothing for putting the probability
+# of one on the other: it is indifferent between them, and only the cross-entropy term still pushes the two apart.
+# More generally a cost matrix only prices *where* a mistake lands; it adds no information about the image. Whether
+# two classes can be told apart depends on the features the model sees, not on the loss's prices. A larger cost
+# for that pair (dominance, or a uniform cost) makes the confusion more expensive, which can push the model to
+# spend capacity on it, but it cannot create a signal that is not in the faces. That is the crux of the study's
+# claim: a geometric cost on a degenerate pair is nearly free, so it cannot be what separates the pair.
+
+# %% [markdown] tags=["exercise", "computational"]
+# **3.** Build the matched-scale uniform cost by hand for the 1977 set (a scalar times `1 - I`) and check that its
+# mean off-diagonal entry equals that of the valence-arousal cost and that it equals the package's `uniform_cost`.
+# What is the price of the anger-fear confusion under each of the two costs?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
 va_cost = costlib.va_distance_cost(table_1977)
 n = va_cost.shape[0]
 scale = va_cost.sum() / (n * (n - 1))  # the diagonal is zero, so the off-diagonal mean is sum / (n(n-1))
 mine = scale * (1 - np.eye(n))
-print(f"scale {scale:.4f}; equals the package's uniform_cost: {np.allclose(mine, costlib.uniform_cost(n, va_cost))}")
+print(f"scale {scale:.4f}; mean off-diagonal: uniform {costlib.mean_off_diagonal(mine):.4f}, "
+      f"valence-arousal {costlib.mean_off_diagonal(va_cost):.4f}")
+print("equals the package's uniform_cost:", np.allclose(mine, costlib.uniform_cost(n, match=va_cost)))
+print(f"Anger-Fear: valence-arousal {va_cost[anger, fear]:.3f}, uniform {mine[anger, fear]:.3f} "
+      f"({mine[anger, fear] / va_cost[anger, fear]:.1f} times as much)")
 
-# %% [markdown]
-# **3.** Which pair does dominance separate the most, relative to its valence-arousal distance? Compute the ratio
-# of the valence-arousal-dominance distance to the valence-arousal distance for every pair.
+# %% [markdown] tags=["exercise", "computational"]
+# **4.** Which pair does dominance separate the most, relative to its valence-arousal distance? Compute the ratio of
+# the valence-arousal-dominance distance to the valence-arousal distance for every pair of the 1977 set.
 
-# %% tags=["hide-input"] jupyter={"source_hidden": true}
-# Solution 3
+# %% tags=["solution"] jupyter={"source_hidden": true}
+va_cost = costlib.va_distance_cost(table_1977)  # as in exercise 3, so that this cell stands alone
 vad_cost = costlib.vad_distance_cost(table_1977)
-i, j = np.triu_indices(n, k=1)
+i, j = np.triu_indices(len(table_1977.classes), k=1)
 ratio = pd.DataFrame({"a": np.array(table_1977.classes)[i], "b": np.array(table_1977.classes)[j],
                       "VA": va_cost[i, j], "VAD": vad_cost[i, j], "VAD / VA": vad_cost[i, j] / va_cost[i, j]})
 ratio.sort_values("VAD / VA", ascending=False).head(3)
 
+# %% [markdown] tags=["exercise", "open-ended"]
+# **5.** Where contempt sits is an assumption. Slide it along the segment from anger's point to disgust's point
+# (1977 set) and watch which class is its nearest neighbour and how close. Is there a placement that makes contempt
+# *not* degenerate with anything? Propose how you would place contempt, and what data would settle it.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+va_cost = costlib.va_distance_cost(table_1977)
+i, j = np.triu_indices(len(table_1977.classes), k=1)  # every pair once
+anger_va = table_1977.va[anger]
+disgust_va = table_1977.va[table_1977.classes.index("Disgust")]
+rows = []
+for t in np.linspace(0, 1, 5):
+    point = (1 - t) * anger_va + t * disgust_va
+    gaps = np.linalg.norm(table_1977.va - point, axis=1)
+    rows.append({"t (0 = anger, 1 = disgust)": t, "contempt at": tuple(np.round(point, 3)),
+                 "nearest (ties joined by =)": " = ".join(np.array(table_1977.classes)[np.isclose(gaps, gaps.min())]),
+                 "distance": gaps.min(),
+                 "/ median pairwise": gaps.min() / np.median(va_cost[i, j])})
+pd.DataFrame(rows)
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# *Discussion.* Every point of the segment sits within a small fraction of the median pairwise distance of anger or
+# disgust (the table computes how small), so no placement between the two escapes degeneracy; only a placement
+# outside the negative-valence, mid-arousal region would, and nothing published supports one. A defensible answer is
+# to measure it: with AffectNet's valence-arousal labels, place contempt at its class mean (`class_mean_coordinates`)
+# and report the spread with it (`separability_index`), since a class mean alone hides overlap. Without data, run
+# every named placement as a sensitivity check and report whether the conclusion changes.
+
 # %% [markdown]
-# ## Next
+# ## Where to go next
 #
 # The next chapters put class **frequencies** beside this geometry (which of the two predicts which classes fail is
 # a question for trained models, not for a table), build the face simulator, and turn these cost matrices into
 # optimal-transport losses.
+
+# %% [markdown]
+# ## References
+#
+# ```{footbibliography}
+# ```

@@ -20,20 +20,22 @@
 #
 # The usual explanation for why anger, fear, disgust and contempt fail in the wild is that they are **rare**: few
 # training images, so the model sees too few to learn them. Chapter 01 gave a second candidate: some classes sit
-# almost on top of each other on the valence-arousal plane (**degenerate**). This chapter puts numbers on the
-# first candidate and sets the two side by side, class by class.
+# almost on top of each other on the valence-arousal plane (**degenerate**) {footcite:p}`russell1977evidence`. This
+# chapter puts numbers on the first candidate and sets the two side by side, class by class.
 #
-# **You will learn** to read the published class counts of AffectNet and s-Aff-Wild2; to measure imbalance three
-# ways (max/min ratio, the effective number of samples of Cui et al. 2019, entropy); to name the rare classes by a
-# stated rule instead of by habit; to recompute all of it from your own licensed copy with one parameter
-# (`DATA_ROOT`); and to build the table the rest of the book keeps returning to: each class's frequency beside its
-# circumplex degeneracy. **Time:** seconds on a CPU (longer with DATA_ROOT: every annotation file is read).
+# **You will learn** to read the published class counts of AffectNet and s-Aff-Wild2; to measure imbalance three ways
+# (max/min ratio, the effective number of samples of Cui et al. 2019 {footcite:p}`cui2019classbalanced`, entropy); to
+# name the rare classes by a stated rule instead of by habit; to recompute all of it from your own licensed copy with
+# one parameter (`DATA_ROOT`); and to build the table the rest of the book keeps returning to: each class's frequency
+# beside its circumplex degeneracy. **Time:** seconds on a CPU (longer with DATA_ROOT: every annotation file is read).
 #
 # **Sources.** AffectNet: Mollahosseini, Hasani & Mahoor (2017), *AffectNet: A Database for Facial Expression,
-# Valence, and Arousal Computing in the Wild*, IEEE Trans. Affective Computing. s-Aff-Wild2: Kollias (2022), *ABAW:
-# Learning from Synthetic Data & Multi-Task Learning Challenges* (ABAW4). Effective number: Cui, Jia, Lin, Song &
-# Belongie (2019), *Class-Balanced Loss Based on Effective Number of Samples*, CVPR. The counts, each with its
-# source, are in `affect_book/data/published.py`.
+# Valence, and Arousal Computing in the Wild*, IEEE Trans. Affective Computing
+# {footcite:p}`mollahosseini2017affectnet`. s-Aff-Wild2: Kollias (2022), *ABAW: Learning from Synthetic Data &
+# Multi-Task Learning Challenges* (ABAW4) {footcite:p}`kollias2022abaw`; Aff-Wild2 itself: Kollias & Zafeiriou (2019)
+# {footcite:p}`kollias2019expression`. Effective number: Cui, Jia, Lin, Song & Belongie (2019), *Class-Balanced Loss
+# Based on Effective Number of Samples*, CVPR {footcite:p}`cui2019classbalanced`. The counts, each with its source,
+# are in `affect_book/data/published.py`.
 
 # %% tags=["parameters"]
 PROFILE = "cpu"
@@ -112,9 +114,10 @@ plt.show()
 # Three measures of one count vector `n` over `C` classes:
 #
 # - **max/min ratio**: `max(n) / min(n)`. Simple, and blind to everything between the extremes.
-# - **effective number of samples** (Cui et al. 2019): `E(n) = (1 - beta^n) / (1 - beta)`. Each extra image of a
-#   class adds less than the one before (they overlap), so `E` saturates at `1 / (1 - beta)`. The ratio of the
-#   largest to the smallest `E` is the imbalance a class-balanced loss with this beta actually corrects.
+# - **effective number of samples** (Cui et al. 2019 {footcite:p}`cui2019classbalanced`): `E(n) = (1 - beta^n) / (1 -
+#   beta)`. Each extra image of a class adds less than the one before (they overlap), so `E` saturates at `1 / (1 -
+#   beta)`. The ratio of the largest to the smallest `E` is the imbalance a class-balanced loss with this beta
+#   actually corrects.
 # - **entropy** `H = -sum p log p` of the shares, and **normalized entropy** `H / log C`: 1 when balanced.
 #
 # By hand with NumPy, then checked against `affect_book.imbalance`:
@@ -377,32 +380,119 @@ pd.DataFrame({name: t["share"] for name, t in {**tables, **sim_tables}.items()})
 #
 # ## Exercises
 #
-# **1.** How many of AffectNet's training images would the largest class need to lose for the max/min ratio to
-# equal s-Aff-Wild2's?
+# Try each exercise before opening its solution. *Predict* exercises ask you to write your prediction down first.
 
-# %% tags=["hide-input"] jupyter={"source_hidden": true}
-# Solution 1
-an = counts["AffectNet (train)"]
+# %% [markdown] tags=["exercise", "predict"]
+# **1.** The effective number of samples saturates at `1 / (1 - beta)`. Predict, for AffectNet's training counts:
+# as beta goes from 0.9 towards 1, does the effective-number ratio (largest over smallest `E`) rise steadily,
+# jump, or stay flat, and which value does it approach? At which beta does it first reach half the max/min ratio?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+an = counts["AffectNet (train)"].to_numpy(dtype=float)
+betas = [0.9, 0.99, 0.999, 0.9999, 0.99999, 0.999999, 1 - 1e-8]
+effective = [im.effective_number(an, b) for b in betas]
+sweep = pd.DataFrame({"beta": [str(b) for b in betas], "1 / (1 - beta)": [1 / (1 - b) for b in betas],
+                      "effective-number ratio": [e.max() / e.min() for e in effective]})
+sweep["/ max-min ratio"] = sweep["effective-number ratio"] / im.imbalance_ratio(an)
+print(f"AffectNet max/min ratio: {im.imbalance_ratio(an):.2f}; smallest class {an.min():,.0f} images")
+half = sweep[sweep["/ max-min ratio"] >= 0.5]
+print("first beta reaching half the max/min ratio:", half["beta"].iloc[0] if len(half) else "none in the sweep")
+sweep
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# The ratio stays near 1 as long as `1 / (1 - beta)` is well below the smallest class's count (every class is
+# "saturated"), then climbs over the one or two decades of beta where `1 / (1 - beta)` passes through the range of
+# the counts, and approaches the max/min ratio as beta goes to 1 (for small `(1 - beta) n`,
+# `E(n) = (1 - beta^n) / (1 - beta)` tends to `n`). Where the climb happens is set by the counts' absolute size.
+
+# %% [markdown] tags=["exercise", "conceptual"]
+# **2.** In the tables above, several of the rarest classes are also among the most degenerate ones. Why can a table
+# of per-class scores from a model trained on one of these data sets not tell you whether rarity or degeneracy
+# makes a class hard? What kind of data or experiment could?
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# *Answer.* Rarity and degeneracy are confounded: they vary together across the classes, so a low score on a rare,
+# degenerate class is explained equally well by either cause (and by others the table does not show, such as
+# visual similarity or label noise). With only eight classes, a correlation across classes has little power
+# either. To separate them, vary one while holding the other fixed: resample the training set to balance the
+# classes (frequency changes, geometry does not) and see whether the degenerate pair's confusion persists; or, in a
+# simulator, move the classes apart on the circumplex at fixed frequency, or make a well-separated class rare.
+# Chapter 03's simulator is built for exactly these interventions.
+
+# %% [markdown] tags=["exercise", "computational"]
+# **3.** How many of AffectNet's training images would the largest class need to lose for the max/min ratio to
+# equal s-Aff-Wild2's? Would any other class have to shrink too?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+an_counts = counts["AffectNet (train)"]
 target = im.imbalance_ratio(counts["s-Aff-Wild2 (train)"])
-keep = target * an.min()
-others = [c for c in an.index if an[c] > keep and c != an.idxmax()]
-print(f"{an.idxmax()} would have to shrink from {an.max():,} to {keep:,.0f} images (lose {an.max() - keep:,.0f}); "
-      f"other classes above {keep:,.0f} would have to shrink too: {others or 'none'}")
+keep = target * an_counts.min()
+others = [c for c in an_counts.index if an_counts[c] > keep and c != an_counts.idxmax()]
+print(f"{an_counts.idxmax()} would have to shrink from {an_counts.max():,} to {keep:,.0f} images "
+      f"(lose {an_counts.max() - keep:,.0f}); other classes above {keep:,.0f} would have to shrink too: "
+      f"{others or 'none'}")
 
-# %% [markdown]
-# **2.** Move contempt from `PLACEMENT` to each of the other named placements. Does its nearest class change, and
+# %% [markdown] tags=["exercise", "computational"]
+# **4.** A class-balanced loss {footcite:p}`cui2019classbalanced` weights class `c` by `(1 - beta) / (1 - beta^n_c)`,
+# normalised to sum to the number of classes. Compute these weights by hand for AffectNet at `beta = 0.999` and `beta
+# = 0.9999`, check them against `affect_book.losses.class_balanced_weights`, and set them beside inverse-frequency
+# weights normalised the same way. Which beta is close to a no-op?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+from affect_book.losses import class_balanced_weights
+
+an_counts = counts["AffectNet (train)"]
+an = an_counts.to_numpy(dtype=float)
+weights = {}
+for beta in (0.999, 0.9999):
+    w = (1 - beta) / (1 - beta ** an)
+    w = w * len(w) / w.sum()
+    assert np.allclose(w, class_balanced_weights(an, beta))
+    weights[f"class-balanced, beta={beta}"] = w
+inverse = 1 / an
+weights["inverse frequency"] = inverse * len(an) / inverse.sum()
+weights_table = pd.DataFrame(weights, index=an_counts.index)
+print("by hand == package: True (asserted for both betas)")
+print("largest / smallest weight:", {k: round(float(v.max() / v.min()), 2) for k, v in weights.items()})
+weights_table
+
+# %% [markdown] tags=["exercise", "computational"]
+# **5.** Move contempt from `PLACEMENT` to each of the other named placements. Does its nearest class change, and
 # does AffectNet's most degenerate class change?
 
-# %% tags=["hide-input"] jupyter={"source_hidden": true}
-# Solution 2
+# %% tags=["solution"] jupyter={"source_hidden": true}
 for name in cx.HAND_PLACEMENTS:
     table = frequency_and_degeneracy(counts["AffectNet (train)"], placement=name)
     most = table.index[table["degeneracy rank"] == 1].tolist()
     print(f"{name:21}: contempt's nearest {table.loc['Contempt', 'nearest class']:17} "
           f"({table.loc['Contempt', 'relative to median']:.2f} of the median); most degenerate: {' = '.join(most)}")
 
+# %% [markdown] tags=["exercise", "open-ended"]
+# **6.** "Rare" was defined here as a share below `RARE_FRACTION` of a uniform share. How sensitive is the list of
+# rare classes to that fraction? Propose the rule you would defend in a paper, and say what it should depend on
+# (the number of classes? the absolute count? the evaluation metric?).
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+fractions = (0.25, 0.5, 0.75, 1.0)
+pd.DataFrame({name: {f: ", ".join(im.rare_classes(series, fraction=f)) or "none" for f in fractions}
+              for name, series in counts.items()}).rename_axis("RARE_FRACTION")
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# *Discussion.* The table shows how the list grows with the fraction; a class that enters only at a high fraction is
+# "rare" by convention rather than by any sharp property. A share rule ignores absolute size: a class with 1 % of
+# a million images has ten thousand examples, which may be plenty. A defensible rule states both a share (relative
+# to `1/C`, so it scales with the number of classes) and an absolute floor tied to what the model needs, and is
+# fixed *before* looking at per-class scores; better still, report results as a function of frequency rather than
+# for a binary rare/frequent split.
+
 # %% [markdown]
-# ## Next
+# ## Where to go next
 #
 # Chapter 03 builds the face simulator, where frequency and geometry can be set independently: the controlled
 # experiment that counts and coordinates alone cannot provide.
+
+# %% [markdown]
+# ## References
+#
+# ```{footbibliography}
+# ```

@@ -31,11 +31,12 @@
 # pair's confusion grows with visual degeneracy. **Time:** under a minute in the `smoke` profile, a few minutes in
 # `cpu` (it builds and caches two 40,000-image datasets, then reuses them).
 #
-# **Sources.** Ekman & Friesen's FACS and EMFACS predictions (as summarised by Matsumoto et al. 2008) for the
-# prototypes in `affect_book/facs.py`; class counts from `affect_book.data.published`, which cites each: AffectNet
-# (Mollahosseini, Hasani & Mahoor, *AffectNet*, IEEE Trans. Affective Computing 10, 2019) and the s-Aff-Wild2
-# multi-task files (Kollias, *ABAW: Learning from Synthetic Data & Multi-Task Learning Challenges*, ECCV 2022
-# Workshops).
+# **Sources.** Ekman & Friesen's FACS {footcite:p}`ekman1978facs` and EMFACS {footcite:p}`friesen1983emfacs`
+# predictions (as summarised by Matsumoto et al. 2008 {footcite:p}`matsumoto2008facial`) for the prototypes in
+# `affect_book/facs.py`; class counts from `affect_book.data.published`, which cites each: AffectNet (Mollahosseini,
+# Hasani & Mahoor, *AffectNet*, IEEE Trans. Affective Computing 10, 2019 {footcite:p}`mollahosseini2017affectnet`) and
+# the s-Aff-Wild2 multi-task files (Kollias, *ABAW: Learning from Synthetic Data & Multi-Task Learning Challenges*,
+# ECCV 2022 Workshops {footcite:p}`kollias2022abaw`).
 
 # %% tags=["parameters"]
 PROFILE = "cpu"
@@ -93,10 +94,11 @@ def show_grid(images, row_labels=(), col_labels=(), title="", scale=1.1):
 # %% [markdown]
 # ## Action units
 #
-# FACS (Ekman & Friesen 1978) describes any facial movement as a set of **action units**, each the visible effect
-# of one muscle or muscle group: AU1 raises the inner brows, AU12 pulls the lip corners up, AU26 drops the jaw.
-# Coders score which AUs are present (and how strongly); expressions are then *combinations* of AUs. The ABAW
-# challenges label 12 of them on Aff-Wild2. The simulator renders those 12 and the five more the prototypes need:
+# FACS (Ekman & Friesen 1978 {footcite:p}`ekman1978facs`) describes any facial movement as a set of **action units**,
+# each the visible effect of one muscle or muscle group: AU1 raises the inner brows, AU12 pulls the lip corners up,
+# AU26 drops the jaw. Coders score which AUs are present (and how strongly); expressions are then *combinations* of
+# AUs. The ABAW challenges {footcite:p}`kollias2022abaw` label 12 of them on Aff-Wild2. The simulator renders those 12
+# and the five more the prototypes need:
 
 # %%
 au_table = pd.DataFrame({"name": facs.AU_NAMES, "ABAW label": {a: a in facs.ABAW_AUS for a in facs.AU_NAMES}})
@@ -122,10 +124,10 @@ assert min(moved.values()) > 0
 # %% [markdown]
 # ## Expressions as AU prototypes
 #
-# EMFACS predicts which AU combinations signal each basic emotion. The package keeps one table,
-# `affect_book.facs.PROTOTYPES`, used by the simulator here and by the AU-augmented cost of later chapters.
-# Contempt is **unilateral** (one side of the face); disgust has two variants; *Other* (Aff-Wild2's catch-all) has
-# no prototype: the simulator gives it 1 to 3 random AUs that contain no complete prototype.
+# EMFACS {footcite:p}`friesen1983emfacs` predicts which AU combinations signal each basic emotion. The package keeps
+# one table, `affect_book.facs.PROTOTYPES`, used by the simulator here and by the AU-augmented cost of later chapters.
+# Contempt is **unilateral** (one side of the face); disgust has two variants; *Other* (Aff-Wild2's catch-all) has no
+# prototype: the simulator gives it 1 to 3 random AUs that contain no complete prototype.
 
 # %%
 proto_table = pd.DataFrame(
@@ -156,21 +158,21 @@ show_grid(by_class, row_labels=display_classes,
 #
 # Three presets fix the class set, the class frequencies, which labels each row carries and the designated pair:
 #
-# - `affwild2`: Aff-Wild2-8 (with Other), train frequencies of the s-Aff-Wild2 multi-task file (Kollias 2022),
-#   validation and test at its validation frequencies; the shares of rows with an expression label and with AU
-#   labels are those of that file (printed below); every row keeps valence-arousal (the paper gives no count of
-#   rows with valid valence-arousal: an assumption). Designated pair: anger-fear.
-# - `affectnet`: AffectNet-8 (with contempt), AffectNet training frequencies (Mollahosseini et al.), balanced validation
-#   and test like AffectNet's 500-per-class validation set, no AU labels. Designated pair: anger-contempt, with a
-#   visual confound at that corner (below).
+# - `affwild2`: Aff-Wild2-8 (with Other), train frequencies of the s-Aff-Wild2 multi-task file (Kollias 2022
+#   {footcite:p}`kollias2022abaw`), validation and test at its validation frequencies; the shares of rows with an
+#   expression label and with AU labels are those of that file (printed below); every row keeps valence-arousal (the
+#   paper gives no count of rows with valid valence-arousal: an assumption). Designated pair: anger-fear.
+# - `affectnet`: AffectNet-8 (with contempt), AffectNet training frequencies (Mollahosseini et al.
+#   {footcite:p}`mollahosseini2017affectnet`), balanced validation and test like AffectNet's 500-per-class validation
+#   set, no AU labels. Designated pair: anger-contempt, with a visual confound at that corner (below).
 # - `balanced`: AffectNet-8 classes at equal frequencies, every label.
 #
-# Valence-arousal centroids come from Russell & Mehrabian (1977). Contempt has no published position, so it is
-# **placed by hand** with the book's default set (`circumplex.DEFAULT_PLACEMENT`: contempt at the midpoint of anger
-# and disgust; chapter 01 compares the alternatives). Other has no circumplex coordinate (the book's rule: it is
-# left out of every degeneracy measure and charged the mean cost in an optimal-transport term); to give Other faces
-# valence-arousal labels at all, the simulator draws them around the origin with a wide spread, a generative
-# choice, not a position on the circumplex.
+# Valence-arousal centroids come from Russell & Mehrabian (1977) {footcite:p}`russell1977evidence`. Contempt has no
+# published position, so it is **placed by hand** with the book's default set (`circumplex.DEFAULT_PLACEMENT`:
+# contempt at the midpoint of anger and disgust; chapter 01 compares the alternatives). Other has no circumplex
+# coordinate (the book's rule: it is left out of every degeneracy measure and charged the mean cost in an
+# optimal-transport term); to give Other faces valence-arousal labels at all, the simulator draws them around the
+# origin with a wide spread, a generative choice, not a position on the circumplex.
 #
 # The designated pairs, derived from that geometry: the nearest pair of each preset's placed classes, with any tie
 # stated. On AffectNet's classes the midpoint placement makes contempt exactly as near to anger as to disgust, so
@@ -234,11 +236,12 @@ for name, splits in datasets.items():
 # %% [markdown]
 # ## Random training samples, per class
 #
-# Each row holds random training faces of one class, drawn with the preset's settings at the figure's resolution
-# (the datasets themselves use the profile's), with every nuisance on: head pose, lighting, blur, pixel noise,
-# occluding rectangles and backgrounds; intensities vary from weak to full. Happiness (smile, raised cheeks), sadness (oblique brows, lowered lip
-# corners), surprise (raised brows, wide eyes, dropped jaw) and anger (brows down and together, pressed lips) should
-# be told apart without the labels; fear and anger share several AUs (printed below), which is part of the point.
+# Each row holds random training faces of one class, drawn with the preset's settings at the figure's resolution (the
+# datasets themselves use the profile's), with every nuisance on: head pose, lighting, blur, pixel noise, occluding
+# rectangles and backgrounds; intensities vary from weak to full. Happiness (smile, raised cheeks), sadness (oblique
+# brows, lowered lip corners), surprise (raised brows, wide eyes, dropped jaw) and anger (brows down and together,
+# pressed lips) should be told apart without the labels; fear and anger share several AUs (printed below), which is
+# part of the point.
 
 # %%
 shared_aus = sorted(set(facs.PROTOTYPES["anger"][0]) & set(facs.PROTOTYPES["fear"][0]))
@@ -434,15 +437,14 @@ print(f"mean recall of the six other classes at degeneracy 0: "
 #
 # ## Exercises
 #
-# 1. Cross the two degeneracy knobs: build the `balanced` preset with `va_degeneracy=1` and `visual_degeneracy=0`.
-#    Does the linear probe's anger-fear confusion change compared with both at 0? Why (or why not)?
-# 2. Train the probe on the `affectnet` preset with `confound_strength=1` and equal class counts
-#    (`class_counts=`, so that contempt is not also rare), and compare contempt's recall on test faces with and
-#    without the mark.
+# Try each exercise before opening its solution. *Predict* exercises ask you to write your prediction down first.
 
-# %% tags=["hide-input"] jupyter={"source_hidden": true}
-# Solution 1: VA degeneracy changes labels of valence-arousal only; the images and expression labels are identical,
-# so a probe trained on expression labels sees exactly the same data.
+# %% [markdown] tags=["exercise", "predict"]
+# **1.** Cross the two degeneracy knobs: build the `balanced` preset with `va_degeneracy=1` and
+# `visual_degeneracy=0`. Predict: compared with both knobs at 0, does the linear probe's anger-fear confusion
+# change? Write down your answer and your reason, then run the cell, which compares the two data sets directly.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
 cfg_a = make_config("balanced", PROFILE, n_train=n_probe_train, n_val=0, n_test=n_probe_test,
                     image_size=PROBE_PIXELS, seed=SEED)
 cfg_b = make_config("balanced", PROFILE, n_train=n_probe_train, n_val=0, n_test=n_probe_test,
@@ -451,8 +453,63 @@ a, b = simulate_all(cfg_a)["train"], simulate_all(cfg_b)["train"]
 print("same images:", np.array_equal(a.images, b.images), "| same expression labels:",
       np.array_equal(a.expression, b.expression), "| same VA labels:", np.array_equal(a.va, b.va))
 
-# %% tags=["hide-input"] jupyter={"source_hidden": true}
-# Solution 2
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# Valence-arousal degeneracy changes only the valence-arousal labels: the images and the expression labels are
+# identical (printed above), so a probe trained on expression labels sees exactly the same data and its confusion
+# cannot change. Closeness on the circumplex is a property of the *labels*; whether two classes can be told apart is
+# a property of the *faces*.
+
+# %% [markdown] tags=["exercise", "conceptual"]
+# **2.** Chapter 04 builds an optimal-transport cost from the classes' valence-arousal centroids. Which of the
+# simulator's two degeneracy knobs does that cost "see", and which one decides how often a classifier confuses the
+# pair? What does this say about using such a cost to fix the pair's confusion?
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# *Answer.* The cost sees only **valence-arousal degeneracy**: it moves the centroids together, so the cost of the
+# confusion shrinks towards 0. The classifier's confusion is decided by **visual degeneracy** (exercise 1 showed that
+# the VA knob leaves the images untouched). The two can disagree: a pair can look alike and sit far apart on the
+# circumplex, or look different and sit on the same point. Where a pair is both hard to see and close on the
+# circumplex (the study's abstract points at the rare classes' pairs, anger-fear among them), it is also cheap to
+# confuse under the cost, so the OT term adds almost no pressure exactly where it would be needed. A cost can
+# reweight mistakes; it cannot add visual evidence.
+
+# %% [markdown] tags=["exercise", "computational"]
+# **3.** How similar are the classes' AU prototypes, and does visual similarity follow the circumplex? For every
+# pair of the seven non-neutral AffectNet classes, compute the Jaccard overlap of their AU sets (for disgust, take
+# the larger over its two variants) and set it beside their valence-arousal distance (default placement). Which pair
+# shares the most AUs, and what is the rank correlation between overlap and distance?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+from itertools import combinations
+
+from scipy.stats import spearmanr
+
+from affect_book import costs as costlib
+
+
+def au_overlap(a: str, b: str) -> float:
+    """Largest Jaccard overlap between any AU variant of class a and any of class b."""
+    return max(len(set(u) & set(v)) / len(set(u) | set(v))
+               for u in facs.PROTOTYPES[cx.concept_of(a)] for v in facs.PROTOTYPES[cx.concept_of(b)])
+
+
+placed8 = cx.coordinates("affectnet8", placement=cx.DEFAULT_PLACEMENT)
+va8 = costlib.va_distance_cost(placed8)
+expressive = [c for c in placed8.classes if c != "Neutral"]
+pairs = pd.DataFrame([{"pair": f"{a}-{b}", "AU overlap (Jaccard)": au_overlap(a, b),
+                       "VA distance": va8[placed8.classes.index(a), placed8.classes.index(b)]}
+                      for a, b in combinations(expressive, 2)]).set_index("pair")
+rho = spearmanr(pairs["AU overlap (Jaccard)"], pairs["VA distance"])
+print(f"Spearman correlation of AU overlap with VA distance over {len(pairs)} pairs: {rho.statistic:.2f} "
+      f"(p = {rho.pvalue:.3f})")
+pairs.sort_values("AU overlap (Jaccard)", ascending=False).head(5)
+
+# %% [markdown] tags=["exercise", "computational"]
+# **4.** Train the probe on the `affectnet` preset with `confound_strength=1` and equal class counts
+# (`class_counts=`, so that contempt is not also rare), and compare contempt's recall on test faces with and without
+# the mark. What has the probe learnt?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
 cfg_c = make_config("affectnet", PROFILE, n_train=n_probe_train, n_val=0, n_test=n_probe_test,
                     image_size=PROBE_PIXELS, seed=SEED, confound_strength=1.0,
                     class_counts={c: 1 for c in cx.CLASS_SETS["affectnet8"]})
@@ -466,9 +523,53 @@ for flag in (1, 0):
     sel = (test_c.expression == k) & (test_c.truth["confound"] == flag)
     print(f"contempt recall on test faces {'with' if flag else 'without'} the mark: "
           f"{(pred_c[sel] == k).mean() if sel.any() else float('nan'):.2f} ({sel.sum()} faces)")
+marked_other = (test_c.expression != k) & (test_c.truth["confound"] == 1)
+print(f"marked test faces of other classes called contempt: {(pred_c[marked_other] == k).mean():.2f} "
+      f"({marked_other.sum()} faces)")
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# A gap between the two recalls (and marked faces of other classes called contempt) means the probe uses the mark as
+# a shortcut: in training it predicts contempt, at test time it is independent of the class. In the `smoke` profile
+# the test set holds few contempt faces, so read the printed counts before the rates.
+
+# %% [markdown] tags=["exercise", "open-ended"]
+# **5.** Design the experiment that real data cannot run: separate rarity from degeneracy with the simulator's
+# knobs. Which conditions would you build, what would you hold fixed, what would you measure on which split, and how
+# many seeds would you need? Build the conditions' configurations (no images, no training) and print what differs.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+from affect_book.cache import config_hash
+
+design_rows = []
+for rare_pair in (False, True):
+    for visual in (0.0, 1.0):
+        counts = {c: (0.2 if rare_pair and c in ("Anger", "Fear") else 1.0) for c in cx.CLASS_SETS["affectnet8"]}
+        cfg = make_config("balanced", PROFILE, class_counts=counts, visual_degeneracy=visual, seed=SEED)
+        train_counts = cfg.class_counts("train")
+        design_rows.append({"pair rare": rare_pair, "visual degeneracy": visual,
+                            "anger (train)": train_counts["Anger"], "happy (train)": train_counts["Happy"],
+                            "cache key": config_hash(cfg)[:8]})
+pd.DataFrame(design_rows)
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# *One design.* A 2 x 2 factorial on the `balanced` preset: the anger-fear pair rare or not (class counts) crossed
+# with visual degeneracy 0 or 1, everything else fixed (seed, nuisances, identities, evaluation counts balanced).
+# Measure the pair's recall and mutual confusion on the balanced test split, for several seeds per cell, and test the
+# main effects and the interaction with a paired or mixed model across seeds. If rarity matters only when the pair is
+# also degenerate (an interaction), neither "it is imbalance" nor "it is geometry" alone is the answer. Add the VA
+# knob as a third factor when the loss uses a valence-arousal cost, since that is the only way the OT term can react
+# to it. What the simulator cannot give is the effect sizes on real faces. The table shows a catch in this sketch:
+# `class_counts` are proportions of a fixed `n_train`, so making the pair rare makes every other class larger; to hold
+# the other classes' counts fixed, lower `n_train` with the pair.
 
 # %% [markdown]
-# ## Next
+# ## Where to go next
 #
 # Chapter 04 prices confusions with optimal transport over the circumplex; later chapters train on this simulator's
 # presets and cross its knobs in a factorial study.
+
+# %% [markdown]
+# ## References
+#
+# ```{footbibliography}
+# ```

@@ -18,18 +18,20 @@
 # %% [markdown]
 # # 04 · Optimal transport: pricing a confusion by where it lands
 #
-# Cross-entropy asks one thing of a prediction: how much probability it puts on the true class. Where the rest of
-# the probability goes does not matter to it: an anger face read as fear and an anger face read as happiness cost
-# the same. The study this book follows adds an **optimal-transport (OT) term** that prices each confusion by the
-# distance between the two classes on Russell's circumplex, so that errors land near the truth. Its decisive control
-# is a **uniform cost** of the same scale, which prices every confusion the same.
+# Cross-entropy asks one thing of a prediction: how much probability it puts on the true class. Where the rest of the
+# probability goes does not matter to it: an anger face read as fear and an anger face read as happiness cost the
+# same. The study this book follows {footcite:p}`study2026circumplex` adds an **optimal-transport (OT) term** (a
+# Wasserstein loss, as in Frogner et al. 2015 {footcite:p}`frogner2015wasserstein`) that prices each confusion by the
+# distance between the two classes on Russell's circumplex {footcite:p}`russell1980circumplex`, so that errors land
+# near the truth. Its decisive control is a **uniform cost** of the same scale, which prices every confusion the same.
 #
-# **You will learn** what optimal transport between two label distributions is, and compute it with POT; why, for
-# a one-hot label, the OT term needs no solver (the plan is forced and the value is an expected cost); why the
-# uniform cost reduces to `s (1 - p(true))` and what its gradient does to cross-entropy's; why a circumplex cost barely prices the
-# confusion between two classes that sit on top of each other, and even pulls the prediction *towards* the near
-# neighbour; how Sinkhorn handles soft targets and what its regularisation does; and what each cost's gradient does
-# on the probability simplex. **Time:** under a minute on a CPU; no GPU needed.
+# **You will learn** what optimal transport between two label distributions is, and compute it with POT
+# {footcite:p}`flamary2021pot`; why, for a one-hot label, the OT term needs no solver (the plan is forced and the
+# value is an expected cost); why the uniform cost reduces to `s (1 - p(true))` and what its gradient does to
+# cross-entropy's; why a circumplex cost barely prices the confusion between two classes that sit on top of each
+# other, and even pulls the prediction *towards* the near neighbour; how Sinkhorn handles soft targets and what its
+# regularisation does; and what each cost's gradient does on the probability simplex. **Time:** under a minute on a
+# CPU; no GPU needed.
 #
 # The package's tested versions live in `affect_book/losses/` (the OT term and the other losses) and
 # `affect_book/costs.py` (the cost matrices); here each is first written in a few open lines and checked against
@@ -265,22 +267,22 @@ print(f"CE + {LAMBDA:g} x uniform OT weighs a sample by 1 + lambda s p_y: {weigh
       f"hardest get {weight[0] / weight[-1]:.2f} of the weight cross-entropy alone would give them")
 
 # %% [markdown]
-# Cross-entropy pushes hardest on the examples it gets most wrong. The uniform OT term alone does the opposite at
-# that end: it leaves confidently wrong examples almost alone (`s p_y` is near 0) and acts on the ones the model
-# already half-believes. Added to cross-entropy it keeps cross-entropy's direction and multiplies each sample's
-# gradient by `1 + lambda s p_y`, so hard samples, the ones most likely to carry a wrong label, are relatively
-# **down-weighted**. That is the mechanism of the noise-robust losses: the uniform term is the expected 0-1 loss,
-# `s/2` times the mean absolute error between `p` and `e_y`, a symmetric loss that Ghosh, Kumar & Sastry (2017,
-# "Robust loss functions under label noise for deep neural networks", AAAI) showed tolerant to label noise, and
-# generalised cross-entropy (Zhang & Sabuncu 2018, NeurIPS; `losses.gce_loss`, the last curve) interpolates between
-# cross-entropy and it with the same `p_y^q` reweighting.
+# Cross-entropy pushes hardest on the examples it gets most wrong. The uniform OT term alone does the opposite at that
+# end: it leaves confidently wrong examples almost alone (`s p_y` is near 0) and acts on the ones the model already
+# half-believes. Added to cross-entropy it keeps cross-entropy's direction and multiplies each sample's gradient by `1
+# + lambda s p_y`, so hard samples, the ones most likely to carry a wrong label, are relatively **down-weighted**.
+# That is the mechanism of the noise-robust losses: the uniform term is the expected 0-1 loss, `s/2` times the mean
+# absolute error between `p` and `e_y`, a symmetric loss that Ghosh, Kumar & Sastry (2017, "Robust loss functions
+# under label noise for deep neural networks", AAAI {footcite:p}`ghosh2017robust`) showed tolerant to label noise, and
+# generalised cross-entropy (Zhang & Sabuncu 2018, NeurIPS {footcite:p}`zhang2018gce`; `losses.gce_loss`, the last
+# curve) interpolates between cross-entropy and it with the same `p_y^q` reweighting.
 #
-# The study calls the uniform term a "generic confidence penalty". In the usual sense of that phrase (Pereyra et
-# al. 2017, "Regularizing neural networks by penalizing confident output distributions", ICLR workshop;
-# `losses.confidence_penalty_loss`) a confidence penalty subtracts `beta H(p)` and so pushes every prediction
-# towards higher entropy, whatever its label. The uniform term only raises `p_y`. Where the true class is already
-# the most probable one, that *sharpens* the prediction, the opposite of an entropy bonus; where it is not, moving
-# mass to it can raise the entropy. The direction of each step, on random cases:
+# The study calls the uniform term a "generic confidence penalty". In the usual sense of that phrase (Pereyra et al.
+# 2017, "Regularizing neural networks by penalizing confident output distributions", ICLR workshop
+# {footcite:p}`pereyra2017confidence`; `losses.confidence_penalty_loss`) a confidence penalty subtracts `beta H(p)`
+# and so pushes every prediction towards higher entropy, whatever its label. The uniform term only raises `p_y`. Where
+# the true class is already the most probable one, that *sharpens* the prediction, the opposite of an entropy bonus;
+# where it is not, moving mass to it can raise the entropy. The direction of each step, on random cases:
 
 # %%
 zc = torch.tensor(rng.normal(0, 2, size=(N_CHECKS, K)), requires_grad=True)
@@ -377,10 +379,10 @@ print(f"a descent step on the circumplex term raises the Fear logit (by {fear_pu
 #
 # ## Soft targets need a solver: Sinkhorn
 #
-# With label smoothing, annotator distributions or neighbouring frames, the target is no longer one-hot and the
-# plan is no longer forced. Exact OT (`ot.emd2`) is a linear program per sample, solved on the CPU one problem at a
-# time. **Entropic OT** adds `reg * KL(T || p q^T)` to the plan's cost; its solution has the form
-# `T_ij = p_i q_j exp((f_i + g_j - C_ij) / reg)`, and Sinkhorn's algorithm finds the potentials `f, g` by
+# With label smoothing, annotator distributions or neighbouring frames, the target is no longer one-hot and the plan
+# is no longer forced. Exact OT (`ot.emd2`) is a linear program per sample, solved on the CPU one problem at a time.
+# **Entropic OT** {footcite:p}`cuturi2013sinkhorn` adds `reg * KL(T || p q^T)` to the plan's cost; its solution has
+# the form `T_ij = p_i q_j exp((f_i + g_j - C_ij) / reg)`, and Sinkhorn's algorithm finds the potentials `f, g` by
 # alternately matching rows and columns. In log space, ten lines:
 
 # %%
@@ -551,12 +553,14 @@ moves
 # ## The controls the OT term is compared with
 #
 # The study also tries frequency-based remedies for the rare classes. The package has each one
-# (`losses.inverse_frequency_weights`, `class_balanced_weights`, `focal_loss`, `ldam_margins`/`ldam_loss`,
-# `logit_adjusted_loss`/`logit_adjust`, `balanced_softmax_loss`, `smooth_labels`, `confidence_penalty_loss`,
-# `sampling_weights`), each tested on a hand-computed case, and the trainer names each in one table,
-# `losses.EXPRESSION_LOSSES`, beside the two readings of the uniform term above (`confidence_penalty`, `gce`).
-# Their per-class numbers, computed from the published AffectNet-8 training counts (Mollahosseini, Hasani & Mahoor
-# 2017, read from `affect_book.data.published`):
+# (`losses.inverse_frequency_weights`, `class_balanced_weights` {footcite:p}`cui2019classbalanced`, `focal_loss`
+# {footcite:p}`lin2017focal`, `ldam_margins`/`ldam_loss` {footcite:p}`cao2019ldam`,
+# `logit_adjusted_loss`/`logit_adjust` {footcite:p}`menon2021logit`, `balanced_softmax_loss`
+# {footcite:p}`ren2020balanced`, `smooth_labels`, `confidence_penalty_loss`, `sampling_weights`), each tested on a
+# hand-computed case, and the trainer names each in one table, `losses.EXPRESSION_LOSSES`, beside the two readings of
+# the uniform term above (`confidence_penalty`, `gce`). Their per-class numbers, computed from the published
+# AffectNet-8 training counts (Mollahosseini, Hasani & Mahoor 2017 {footcite:p}`mollahosseini2017affectnet`, read from
+# `affect_book.data.published`):
 
 # %%
 affectnet_counts = published_counts("affectnet-train")
@@ -577,7 +581,8 @@ print(f"Happy/Contempt count ratio: {affectnet_counts['Happy'] / affectnet_count
 # %% [markdown]
 # The class-balanced weights depend on the **absolute** counts, through `beta^n_c`: once every class has many more
 # than `1 / (1 - beta)` samples, all the weights are nearly equal. The largest-to-smallest weight ratio at the
-# trainer's default beta (Cui et al. 2019 recommend 0.9999 for counts like these) and at 0.999:
+# trainer's default beta (Cui et al. 2019 {footcite:p}`cui2019classbalanced` recommend 0.9999 for counts like these)
+# and at 0.999:
 
 # %%
 default_beta = L.EXPRESSION_LOSSES["class_balanced"].default
@@ -617,11 +622,15 @@ weight_ratios
 #
 # ## Exercises
 #
-# **1.** Use the valence-arousal-dominance cost (`costs.ot_cost(classes, "vad")`) and redo the "anger predicted as
-# each class" table. Is fear still the cheapest error?
+# Try each exercise before opening its solution. *Predict* exercises ask you to write your prediction down first.
 
-# %% tags=["hide-input"] jupyter={"source_hidden": true}
-# Solution 1
+# %% [markdown] tags=["exercise", "predict"]
+# **1.** In chapter 01 (exercise 4), adding dominance stretched the anger-fear distance more, relative to its
+# valence-arousal distance, than that of any other pair. Predict: with the valence-arousal-dominance cost
+# (`costs.ot_cost(classes, "vad")`), is fear still the cheapest error for an anger face predicted with confidence
+# `CONFIDENCE` as each class in turn? Which class becomes the cheapest? Then run the cell.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
 if COORDINATES == "russell1977":
     vad = costs.ot_cost(classes, "vad", COORDINATES).to_numpy()
     rows = []
@@ -631,44 +640,119 @@ if COORDINATES == "russell1977":
             pred_[idx[wrong]] = CONFIDENCE
             rows.append({"predicted as": wrong, "VA": (pred_ * C[:, idx[true]]).sum(),
                          "VAD": (pred_ * vad[:, idx[true]]).sum()})
-    print(pd.DataFrame(rows).set_index("predicted as").sort_values("VAD").round(3).to_string())
+    vad_table = pd.DataFrame(rows).set_index("predicted as").sort_values("VAD")
+    print(f"cheapest error: VA {vad_table['VA'].idxmin()}, VAD {vad_table['VAD'].idxmin()}")
+    print(vad_table.round(3).to_string())
 else:
     print("the 1980 coordinates have no dominance axis; rerun with COORDINATES='russell1977'")
 
-# %% [markdown]
-# **2.** Show that for any cost, adding a constant `c` to every off-diagonal entry adds `c (1 - p_y)` to the
-# closed-form OT term, so the term is "uniform cost plus geometry". Check it numerically.
+# %% [markdown] tags=["exercise", "conceptual"]
+# **2.** Two training faces of the same class: the model gives one `p_y = 0.05` (perhaps a wrong label), the other
+# `p_y = 0.8`. Under `CE + lambda * uniform OT`, which of the two gains weight relative to cross-entropy alone, and
+# why does that help when labels are noisy? Could a larger learning rate with plain cross-entropy do the same?
 
-# %% tags=["hide-input"] jupyter={"source_hidden": true}
-# Solution 2
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# *Answer.* The gradient is cross-entropy's times `1 + lambda s p_y`, so the face with `p_y = 0.8` gets the larger
+# factor and the one with `p_y = 0.05` stays close to cross-entropy's weight: *relative* to each other, the hard face
+# is down-weighted. A face the model confidently rejects is disproportionately often a wrong label, and cross-entropy
+# pushes hardest exactly on it; the reweighting limits how much such faces steer the model, the mechanism of symmetric
+# and generalised cross-entropy losses {footcite:p}`ghosh2017robust,zhang2018gce`. A larger learning rate scales every
+# sample's gradient by the same factor, so it cannot change their *relative* weights; the uniform term's factor
+# depends on each sample's own `p_y`. (Note what it does not do: it gives no extra weight to any class, rare or not,
+# and it knows nothing of the circumplex.)
+
+# %% [markdown] tags=["exercise", "computational"]
+# **3.** Show that for any cost, adding a constant `c` to every off-diagonal entry adds `c (1 - p_y)` to the
+# closed-form OT term, so a cost is "a uniform cost plus geometry". Check it numerically, then split the circumplex
+# cost this way: which part of it is uniform, and how large is the anger-fear entry of the remaining geometry?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
 c_shift = 0.7
 shifted = C + c_shift * (1 - np.eye(K))
 lhs = L.expected_cost(torch.tensor(probs), torch.tensor(labels), shifted, from_logits=False, reduction="none")
 rhs = L.expected_cost(torch.tensor(probs), torch.tensor(labels), C, from_logits=False, reduction="none") \
     + c_shift * (1 - torch.tensor(p_true))
 print("W_{C + c(1-I)} == W_C + c (1 - p_y):", torch.allclose(lhs, rhs))
+floor = C[~np.eye(K, dtype=bool)].min()  # the largest uniform part that keeps the rest non-negative
+geometry = C - floor * (1 - np.eye(K))
+print(f"circumplex cost = {floor:.3f} (1 - I) + geometry; geometry's anger-fear entry "
+      f"{geometry[idx['Anger'], idx['Fear']]:.3f}, its mean off-diagonal {costs.mean_off_diagonal(geometry):.3f}")
 
-# %% [markdown]
-# **3.** Sinkhorn with `reg` 10 times smaller than `REG`: how many iterations does the package's `entropic_ot` need
-# before its linear value is within 1e-4 of `ot.sinkhorn2` (converged) for the smoothed anger target above?
+# %% [markdown] tags=["exercise", "computational"]
+# **4.** For the hesitant anger prediction of the gradient section, the circumplex term's gradient is
+# `p_k (C[k, y] - W)`. Compute it by hand for every class, check it against autograd, and list the classes whose
+# logit a descent step *raises*. Which rule predicts that list without any gradient?
 
-# %% tags=["hide-input"] jupyter={"source_hidden": true}
-# Solution 3
+# %% tags=["solution"] jupyter={"source_hidden": true}
+y_anger = idx[true]
+W_hesitant = (hesitant * C[:, y_anger]).sum()
+grad_by_hand = hesitant * (C[:, y_anger] - W_hesitant)
+assert np.allclose(grad_by_hand, grads["circumplex"])
+raised = [c for c, g in zip(classes, grad_by_hand) if g < 0]
+cheaper = [c for c in classes if C[idx[c], y_anger] < W_hesitant]
+print(f"W = {W_hesitant:.3f}; by hand == autograd: True (asserted)")
+print(f"logits a descent step raises: {raised}")
+print(f"classes whose cost to Anger is below W: {cheaper}; same list: {raised == cheaper}")
+
+# %% [markdown] tags=["exercise", "computational"]
+# **5.** Sinkhorn with `reg` 10 times smaller than `REG`: how many iterations does the package's `entropic_ot` need
+# before its linear value is within 1e-4 of `ot.sinkhorn2` (converged) for the smoothed anger target above? Compare
+# with the rule of thumb that the iterations grow like `max(C) / reg`.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
 small = REG / 10
 reference = ot.sinkhorn2(pred, smoothed, C, small, method="sinkhorn_log", numItermax=50_000, stopThr=1e-12)
 needed = None
-for n_iter in [10, 30, 100, 300, 1000, 3000]:  # max(C)/reg is above the scaling method's limit: log method
+for n_iter in [10, 100, 1000, 3000, 10_000, 30_000]:  # max(C)/reg is above the scaling method's limit: log
     got = float(L.entropic_ot(torch.tensor(pred[None]), torch.tensor(smoothed[None]), C, reg=small, n_iter=n_iter,
                               value="linear", from_logits=False, method="log"))
     print(f"{n_iter:6d} iterations: |value - converged| = {abs(got - reference):.2e}")
     if abs(got - reference) < 1e-4:
         needed = n_iter
         break
-print(f"first count within 1e-4: {needed or 'more than 3000'}")
+print(f"first count within 1e-4: {needed or 'more than 30000'}; max(C) / reg = {C.max() / small:.0f}")
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# The error falls fast at first, then sits on a plateau for thousands of iterations before it drops again (the
+# printed counts): at small `reg` the marginals are matched slowly, far more slowly than `max(C) / reg` suggests for
+# this pair of distributions. That is one reason training runs a fixed, moderate number of iterations at a moderate
+# `reg`, and why the chapter says which value and which `reg` a loss uses: a Sinkhorn value that has not converged
+# is a different loss, not a noisier estimate of the same one.
+
+# %% [markdown] tags=["exercise", "open-ended"]
+# **6.** Between the circumplex cost and the uniform control lies a family `(1 - a) C + a U`. Explore it: for a few
+# values of `a`, how much does the anger-fear confusion cost relative to an average one, and does a descent step on
+# the hesitant anger prediction still raise the fear logit? Would you expect any member of the family to *separate*
+# anger from fear in a trained model, and what experiment would tell?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+family = []
+for a in (0.0, 0.25, 0.5, 0.75, 1.0):
+    mixed = (1 - a) * C + a * U
+    zz_mix = torch.tensor(np.log(hesitant), requires_grad=True)
+    L.expected_cost(zz_mix[None], label, mixed).backward()
+    family.append({"a": a, "anger-fear / mean": mixed[idx["Anger"], idx["Fear"]] / costs.mean_off_diagonal(mixed),
+                   "step on the Fear logit": -float(zz_mix.grad[idx["Fear"]])})
+pd.DataFrame(family).set_index("a")
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# *Discussion.* Since `U` and `C` have the same mean, every member has that mean too; moving `a` from 0 to 1 raises
+# the anger-fear price towards the average and, somewhere along the way, flips the step on the fear logit from a
+# raise to a cut (the table shows where). That changes where the loss *pushes* probability, not what the network can
+# *see*: no member adds information that tells an anger face from a fear face. A fair test trains the family's
+# members (with cross-entropy, same seeds) on data where the pair is visually distinct and on data where it is not
+# (chapter 03's visual-degeneracy knob), and compares the pair's confusion; the study's claim predicts that no `a`
+# helps in the second case.
 
 # %% [markdown]
-# ## Next
+# ## Where to go next
 #
 # The OT terms are now losses you can add to any classifier: `losses.OTLoss(cost)` takes integer labels (closed
 # form) or target distributions (Sinkhorn). The training chapters put them, the uniform control and the
 # frequency-based controls side by side on the same data and seeds.
+
+# %% [markdown]
+# ## References
+#
+# ```{footbibliography}
+# ```

@@ -18,10 +18,11 @@
 # %% [markdown]
 # # 05 · One network, three tasks: the multi-task model and its scores
 #
-# Aff-Wild2's multi-task challenge (ABAW) asks one network for three readings of a face: the **expression** class
-# (eight classes, "Other" included), the **valence and arousal** (two numbers in [-1, 1]) and twelve **action units**
-# (AUs, on or off). The study this book follows trains such a network and scores it the ABAW way. This chapter builds
-# it and takes its scores apart.
+# Aff-Wild2's multi-task challenge (ABAW) {footcite:p}`kollias2019expression,kollias2022abaw` asks one network for
+# three readings of a face: the **expression** class (eight classes, "Other" included), the **valence and arousal**
+# (two numbers in [-1, 1]) and twelve **action units** (AUs, on or off). The study this book follows
+# {footcite:p}`study2026circumplex` trains such a network and scores it the ABAW way. This chapter builds it and takes
+# its scores apart.
 #
 # **You will learn** how the network is put together (a backbone and three heads) and how many parameters each part
 # has; the concordance correlation coefficient (CCC) and why it, not the mean squared error, scores valence and
@@ -159,7 +160,7 @@ pd.DataFrame({"parameters (millions)": {k: v / 1e6 for k, v in sizes.items()}})
 # %% [markdown]
 # ## Scoring valence and arousal: the concordance correlation coefficient
 #
-# ABAW scores valence and arousal by Lin's CCC:
+# ABAW scores valence and arousal by Lin's CCC {footcite:p}`lin1989ccc`:
 #
 # $$\mathrm{CCC}(x, y) = \frac{2 s_{xy}}{s_x^2 + s_y^2 + (\bar x - \bar y)^2},$$
 #
@@ -213,8 +214,9 @@ va_table
 
 # %% [markdown]
 # MSE prefers the timid prediction; CCC prefers the one that follows the truth on its own scale. That is why the
-# trainer's valence-arousal loss is `1 - CCC` (mean over valence and arousal; `losses.ccc_loss`), the quantity
-# the challenge scores, and not MSE.
+# trainer's valence-arousal loss is `1 - CCC` (mean over valence and arousal; `losses.ccc_loss`), the quantity the
+# challenge scores, and not MSE; valence-arousal estimators in the wild train on CCC for the same reason
+# {footcite:p}`toisoul2021emonet`.
 #
 # ### The population-moment pitfall
 #
@@ -251,9 +253,10 @@ pitfall
 # - `P_AU`: the mean over the twelve AUs of the binary F1 at threshold 0.5.
 #
 # Each task is scored on its labelled rows only. `P_MTL` ranges over [-1, 3]. The trainer selects its best epoch on
-# the validation `P_MTL`. A set without AU labels (AffectNet) has no `P_AU`: its score is `P_VA + P_EXPR` (range
-# [-1, 2]), and `metrics.mtl_score` names the terms it summed (`p_mtl_terms`), so a table never passes that sum off
-# as the three-term score. A term that is NaN (a head that predicts NaN) makes `P_MTL` NaN, never a silent 0.
+# the validation `P_MTL`. A set without AU labels (AffectNet {footcite:p}`mollahosseini2017affectnet`) has no `P_AU`:
+# its score is `P_VA + P_EXPR` (range [-1, 2]), and `metrics.mtl_score` names the terms it summed (`p_mtl_terms`), so
+# a table never passes that sum off as the three-term score. A term that is NaN (a head that predicts NaN) makes
+# `P_MTL` NaN, never a silent 0.
 #
 # `P_EXPR` follows ABAW: the mean over **all** classes of the set. scikit-learn's `f1_score(..., average="macro")`
 # averages only the classes that occur in the labels or the predictions unless `labels=` lists them all, so the two
@@ -395,23 +398,133 @@ plt.show()
 #
 # ## Exercises
 #
-# 1. Show that CCC is not symmetric in scale: compute `metrics.ccc(valence, 2 * valence)` and explain the value.
-# 2. What does the expression term of `multitask_loss` return for a batch with no expression label at all?
-# 3. Count the parameters of the model with `width` doubled. How does the backbone count scale, and why?
+# Try each exercise before opening its solution. *Predict* exercises ask you to write your prediction down first.
 
-# %% tags=["hide-input"] jupyter={"source_hidden": true}
-# Solution 1: the scale error enters the denominator (s_x^2 = 4 s_y^2): CCC = 2*2 s^2 / (4 s^2 + s^2 + m^2) < 0.8.
-print(f"CCC(v, 2 v) = {metrics.ccc(valence, 2 * valence):.3f}, "
-      f"Pearson r = {np.corrcoef(2 * valence, valence)[0, 1]:.3f}")
-# Solution 2: 0 (the masked mean over no entries), so the batch still trains VA and AUs.
+# %% [markdown] tags=["exercise", "predict"]
+# **1.** A prediction that doubles every valence, `2 * valence`, is perfectly correlated with the truth. Predict its
+# Pearson r and its CCC (a number, or at least: above or below 0.8?), and the CCC of `valence + 0.3`. Then run the
+# cell, which also computes the CCC of `2 * valence` from the formula by hand.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+doubled, shifted_va = 2 * valence, valence + 0.3
+m, v = valence.mean(), valence.var()
+by_formula = 2 * 2 * v / (4 * v + v + m ** 2)  # s_xy = 2 s^2, s_x^2 = 4 s^2, (x_bar - y_bar)^2 = m^2
+print(f"Pearson r(2 v, v) = {np.corrcoef(doubled, valence)[0, 1]:.3f}; CCC(v, 2 v) = "
+      f"{metrics.ccc(valence, doubled):.3f} (by the formula {by_formula:.3f}; at most 4/5 = 0.8, reached when the "
+      f"mean is 0)")
+print(f"CCC(v, v + 0.3) = {metrics.ccc(valence, shifted_va):.3f}; Pearson r = "
+      f"{np.corrcoef(shifted_va, valence)[0, 1]:.3f}")
+
+# %% [markdown] tags=["exercise", "conceptual"]
+# **2.** `P_EXPR` is the macro-F1 over all eight classes. (a) A model that never predicts one rare class: what is
+# the most `P_EXPR` it can reach, whatever its accuracy? (b) Why can a test set's `P_MTL` for AffectNet not be
+# compared with one for Aff-Wild2, even on the same model?
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# *Answer.* (a) The class it never predicts has F1 0, so `P_EXPR` is at most 7/8 of the perfect score: each class
+# weighs `1/8` however few images it has. This is why macro-F1 rewards the rare classes that accuracy ignores, and why
+# the book reports per-class F1 beside it. (b) Without AU labels, AffectNet's score is `P_VA + P_EXPR` (range
+# [-1, 2]), Aff-Wild2's adds `P_AU` (range [-1, 3]): different sums of different terms over different classes
+# (contempt against Other) and different frequencies. Compare term by term, on the same classes, and read
+# `p_mtl_terms` before comparing two totals.
+
+# %% [markdown] tags=["exercise", "computational"]
+# **3.** Masks: what does the expression term of `multitask_loss` return for a batch with no expression label at
+# all? And if half the rows of the batch lose their valence-arousal labels (`NaN`), does the VA term equal
+# `1 - CCC` computed by hand (with `ccc_by_hand`) on the other half?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
 empty = {**batch, "expression": torch.full_like(batch["expression"], -1)}
-print(f"expression term without labels: {float(multitask_loss(out, empty, config_probe, None)[1]['expression']):.3f}")
-# Solution 3: convolution weights grow as width^2, so the backbone count roughly quadruples.
-print(f"width {width}: {count(build_model('small_cnn', len(classes), width=width).backbone):,}; "
-      f"width {2 * width}: {count(build_model('small_cnn', len(classes), width=2 * width).backbone):,}")
+print(f"expression term without labels: {float(multitask_loss(out, empty, config_probe, None)[1]['expression']):.3f}"
+      " (the masked mean over no entries: the batch still trains VA and AUs)")
+half_va = batch["va"].clone()
+half_va[::2] = float("nan")
+va_term = float(multitask_loss(out, {**batch, "va": half_va}, config_probe, None)[1]["va"])
+kept = ~torch.isnan(half_va[:, 0])
+pred_va, true_va = out["va"][kept].double().numpy(), half_va[kept].double().numpy()
+by_hand_va = 1 - np.mean([ccc_by_hand(pred_va[:, d], true_va[:, d]) for d in range(2)])
+print(f"VA term on {int(kept.sum())} labelled rows of {len(kept)}: {va_term:.5f}; by hand {by_hand_va:.5f}")
+assert np.isclose(va_term, by_hand_va, atol=1e-5)
+
+# %% [markdown] tags=["exercise", "computational"]
+# **4.** Count the parameters of the small CNN with `width` doubled. By what factor does the backbone grow, and
+# what does the hand formula `sum 9 c_in c_out + 2 c_out` say it should tend to for wide networks?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+def backbone_by_hand(w):
+    ch = [3, w, 2 * w, 4 * w, 8 * w]
+    return sum(9 * a * b + 2 * b for a, b in zip(ch[:-1], ch[1:]))
+
+
+for w in (width, 2 * width):
+    assert backbone_by_hand(w) == count(build_model("small_cnn", len(classes), width=w).backbone)
+print(f"backbone: width {width} {backbone_by_hand(width):,}, width {2 * width} {backbone_by_hand(2 * width):,} "
+      f"(x {backbone_by_hand(2 * width) / backbone_by_hand(width):.2f}); at width 256 -> 512: "
+      f"x {backbone_by_hand(512) / backbone_by_hand(256):.3f}")
+print("the 9 c_in c_out terms grow as width^2 (x4); the first block (3 input channels) and the BatchNorm terms grow "
+      "only linearly, so the factor approaches 4 from below as the network widens")
+
+# %% [markdown] tags=["exercise", "computational"]
+# **5.** The trainer's VA loss is `1 - CCC` computed on each mini-batch. Is the mean of per-batch CCCs the CCC of
+# the whole set? Compute both for the noisy prediction `noisy` of the CCC section, with batches of 8, 32 and 128
+# rows, and explain the direction of the gap.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+whole = metrics.ccc(valence, noisy)
+order_rows = rng.permutation(len(valence))
+batch_rows_ccc = []
+for size in (8, 32, 128):
+    chunks = [order_rows[i:i + size] for i in range(0, len(order_rows) - size + 1, size)]
+    per_batch = [metrics.ccc(valence[c], noisy[c]) for c in chunks]
+    batch_rows_ccc.append({"batch size": size, "batches": len(chunks), "mean per-batch CCC": np.mean(per_batch),
+                           "whole-set CCC": whole})
+per_batch_table = pd.DataFrame(batch_rows_ccc).set_index("batch size")
+per_batch_table["gap"] = per_batch_table["mean per-batch CCC"] - whole
+per_batch_table
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# CCC is a ratio of moments, not a mean over rows, so the mean of per-batch values is not the whole-set value. In a
+# small batch the means of prediction and truth fluctuate, and the square of their difference only ever adds to the
+# denominator, while the batch's variances are smaller than the set's: the per-batch CCC is biased, here downwards,
+# and the bias shrinks as batches grow (the table gives it for each batch size). Training with `1 - CCC` on small
+# batches therefore optimises a somewhat different target
+# from the score; larger batches, or a running estimate of the moments, bring them closer.
+
+# %% [markdown] tags=["exercise", "open-ended"]
+# **6.** One trained model cannot separate rarity from geometry, but its confusions can hint. For each class, find
+# the class it is most often mistaken for, and ask whether that partner is its nearest class on the circumplex. Then
+# propose what you would need to turn the hint into evidence.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+placed_all = placed.placed_only()
+nearest_table = cx.nearest_neighbours(placed_all)
+hint = []
+for k, cls in enumerate(classes):
+    off = row_share[k].copy()
+    off[k] = -1
+    partner = classes[int(off.argmax())]
+    nearest_cls = nearest_table.loc[cls, "nearest"] if cls in nearest_table.index else "(no coordinate)"
+    hint.append({"class": cls, "train share": report.loc[cls, "train share"], "test F1": report.loc[cls, "f1"],
+                 "most confused with": partner, "share": off.max(), "nearest on the circumplex": nearest_cls,
+                 "partner is nearest": partner in str(nearest_cls).split(" = ")})
+pd.DataFrame(hint).set_index("class")
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# *Discussion.* If the rare classes are mostly confused with their circumplex neighbours, geometry is a candidate;
+# if with the largest classes (Neutral, Happy), the prior learnt from the frequencies is. Neither reading is evidence:
+# one model, one seed, a simulator whose faces encode the geometry by construction, and (in `smoke`) a run too short
+# to mean anything. Evidence needs several seeds, a paired comparison of conditions that change one factor (a
+# rebalanced training set; a visually separated pair; an OT cost versus the uniform control), and, for claims about
+# real faces, AffectNet or Aff-Wild2 themselves.
 
 # %% [markdown]
-# ## Next
+# ## Where to go next
 #
 # Chapter 06 opens the trainer: the loop, load-or-train caching, checkpoints and exact resume, what changes on a
 # GPU, and how to run the same code on AffectNet or Aff-Wild2.
+
+# %% [markdown]
+# ## References
+#
+# ```{footbibliography}
+# ```

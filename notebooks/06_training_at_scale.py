@@ -18,16 +18,17 @@
 # %% [markdown]
 # # 06 · Training at scale: the loop, the cache, checkpoints and GPUs
 #
-# The study's results are averages over many training runs (several losses, several seeds). That only works if a run
-# is cheap to repeat, safe to interrupt, and never repeated by accident. This chapter opens the trainer of
-# `affect_book/train.py`.
+# The study's results {footcite:p}`study2026circumplex` are averages over many training runs (several losses, several
+# seeds). That only works if a run is cheap to repeat, safe to interrupt, and never repeated by accident. This chapter
+# opens the trainer of `affect_book/train.py`.
 #
 # **You will learn** what a training loop does, in a few bare lines and then in the package's `train`; how
-# load-or-train caching keys a run on a hash of its whole configuration and of its data; how a run interrupted mid-way resumes from
-# its checkpoint and ends with exactly the weights of an uninterrupted run; what changes on a GPU (bf16 autocast,
-# channels-last, `torch.compile`, several GPUs with `torchrun`); how fast the trainer runs here; and how to point
-# the same code at AffectNet or Aff-Wild2. **Time:** under a minute in `smoke`; minutes in `cpu` (the base run of
-# chapter 05 is reused from the cache when it is there).
+# load-or-train caching keys a run on a hash of its whole configuration and of its data; how a run interrupted mid-way
+# resumes from its checkpoint and ends with exactly the weights of an uninterrupted run; what changes on a GPU (bf16
+# autocast, channels-last, `torch.compile`, several GPUs with `torchrun`); how fast the trainer runs here; and how to
+# point the same code at AffectNet {footcite:p}`mollahosseini2017affectnet` or Aff-Wild2
+# {footcite:p}`kollias2019expression`. **Time:** under a minute in `smoke`; minutes in `cpu` (the base run of chapter
+# 05 is reused from the cache when it is there).
 
 # %% tags=["parameters"]
 PROFILE = "cpu"
@@ -309,24 +310,145 @@ else:
 #
 # ## Exercises
 #
-# 1. Which of these change the run's hash: `seed`, `device`, `epochs`? Check with `config_hash`.
-# 2. Interrupt the small run after epoch 1, then call `train` with `epochs=3` instead of 2. Is it a resume?
-# 3. Read `log.csv` of the main run and find the epoch with the best validation `P_EXPR`. Is it the best epoch?
+# Try each exercise before opening its solution. *Predict* exercises ask you to write your prediction down first.
 
-# %% tags=["hide-input"] jupyter={"source_hidden": true}
-# Solution 1: every field is in the hash, so all three do.
-for field in ("seed", "device", "epochs"):
-    other = dataclasses.replace(config, **{field: {"seed": SEED + 1, "device": "cpu" if DEVICE != "cpu" else "auto",
-                                                   "epochs": epochs + 1}[field]})
-    print(f"{field}: hash changes: {config_hash(other) != config_hash(config)}")
-# Solution 2: no; epochs=3 is another configuration, another folder, a fresh run (the schedule depends on epochs).
-print(f"epochs 2 vs 3 share a folder: {config_hash(resume_config) == config_hash(dataclasses.replace(resume_config, epochs=3))}")
-# Solution 3: the best epoch follows P_MTL, which can disagree with P_EXPR alone.
-print(f"best P_EXPR at epoch {int(log.loc[log['val_p_expr'].idxmax(), 'epoch'])}; best P_MTL at epoch "
+# %% [markdown] tags=["exercise", "predict"]
+# **1.** Which of these change the run's configuration hash, and so its cache folder: `seed`, `device`, `epochs`,
+# `lr`? Predict each (yes or no, with a reason), then check with `config_hash`.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+alternatives = {"seed": SEED + 1, "device": "cpu" if DEVICE != "cpu" else "auto", "epochs": epochs + 1,
+                "lr": config.lr * 2}
+for field, value in alternatives.items():
+    other = dataclasses.replace(config, **{field: value})
+    print(f"{field:7s} {getattr(config, field)!r:>8} -> {value!r:<8}: hash changes: "
+          f"{config_hash(other) != config_hash(config)}")
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# Every field of `TrainConfig` is in the hash, so all four change it. For `device` that is a choice, not an
+# accident: a run on a GPU does not give bit-identical weights to one on a CPU, so sharing a folder would hand one
+# device's result to the other as if it were its own.
+
+# %% [markdown] tags=["exercise", "conceptual"]
+# **2.** Exact resume needs the shuffling and augmentation of epoch `e` to be drawn from a generator seeded by
+# `(seed, e)`, not from one generator that advances through the whole run; and each checkpoint is written to a
+# temporary file and then renamed. Explain what would go wrong without each of the two.
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# *Answer.* **Per-epoch generators.** A single generator's state after epoch `e` depends on every draw made so far;
+# a resumed process starts a fresh generator and would draw a different shuffle and different flips for the
+# remaining epochs (unless the generator's exact state is saved and restored, and nothing else draws from it in
+# between). The run would then not reproduce the uninterrupted one, and the cache would hold a result that depends on
+# when it was interrupted. Seeding by `(seed, epoch)` makes epoch `e`'s batches a function of the configuration
+# alone. **Atomic writes.** A process killed while writing leaves a truncated file; if that file had the
+# checkpoint's final name, the next call would try to resume from garbage (or, worse, load a corrupt model). Writing
+# to a temporary file and renaming it makes the checkpoint either the old complete one or the new complete one, since
+# a rename within a file system is atomic.
+
+# %% [markdown] tags=["exercise", "computational"]
+# **3.** Interrupt the small run after epoch 1, then call `train` with `epochs=3` instead of 2. Is it a resume?
+# Answer from the run keys without training, and say why the trainer is right to refuse to resume.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+three = dataclasses.replace(resume_config, epochs=3)
+key_two = run_key(resume_config, small_train, small_val, small_val)
+key_three = run_key(three, small_train, small_val, small_val)
+print(f"run key with epochs=2: {key_two}; with epochs=3: {key_three}; same folder: {key_two == key_three}")
+print("not a resume: another configuration starts a fresh run. Epoch 1 of a 3-epoch run is not epoch 1 of a "
+      "2-epoch run: the cosine decay is laid out over the whole run's steps, so the learning rates differ as soon "
+      "as the warm-up ends")
+
+# %% [markdown] tags=["exercise", "computational"]
+# **4.** Read `log.csv` of the main run: at which epoch is the validation `P_EXPR` best, and is that the selected
+# epoch? Then compare the selected epoch's validation `P_MTL` with its test `P_MTL`. Why does choosing the epoch on
+# the split you report (AffectNet and Aff-Wild2, where validation doubles as test) flatter a model?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+best_expr_epoch = int(log.loc[log["val_p_expr"].idxmax(), "epoch"])
+print(f"best validation P_EXPR at epoch {best_expr_epoch}; the selected (best validation P_MTL) epoch: "
       f"{result.best_epoch}")
+print(f"selected epoch: validation P_MTL {result.val_metrics['p_mtl']:.3f}, test P_MTL "
+      f"{result.test_metrics['p_mtl']:.3f} (gap {result.val_metrics['p_mtl'] - result.test_metrics['p_mtl']:+.3f})")
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# The selected epoch is the maximum of the validation score over the epochs, so part of its value is the noise that
+# happened to favour it; on a separate test split that noise is independent and the score regresses (the gap above,
+# in either direction in a short `smoke` run). With validation as the test split, the reported score *is* that
+# maximum, an optimistic estimate, the more so the more epochs (or runs, or losses) are compared on it.
+
+# %% [markdown] tags=["exercise", "computational"]
+# **5.** Rerun the bare five-line loop of this chapter with `seed_everything(SEED)` and then with
+# `seed_everything(SEED + 1)`. Are the per-step losses identical to `bare_losses` in the first case? In the second,
+# what differs: the data order, the initial weights, or both?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+def bare_loop(seed: int, order_seed: int) -> list[float]:
+    seed_everything(seed)  # sets the initial weights of the network built next
+    net_ = build_model("small_cnn", len(classes), width=width)
+    opt_ = torch.optim.AdamW(net_.parameters(), lr=bare_config.lr)
+    order_ = torch.randperm(len(images), generator=torch.Generator().manual_seed(order_seed))
+    got = []
+    for step_ in range(4):
+        rows_ = order_[step_ * 64:(step_ + 1) * 64]
+        loss_, _ = multitask_loss(net_(images[rows_]), {k: v[rows_] for k, v in labels.items()}, bare_config, None)
+        opt_.zero_grad()
+        loss_.backward()
+        opt_.step()
+        got.append(loss_.item())
+    return got
+
+
+print("same seed, same order: identical losses:", bare_loop(SEED, SEED) == bare_losses)
+print("other weight seed, same order:", [round(v, 3) for v in bare_loop(SEED + 1, SEED)])
+print("same weight seed, other order:", [round(v, 3) for v in bare_loop(SEED, SEED + 1)])
+print("original:                     ", [round(v, 3) for v in bare_losses])
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# In the chapter's loop the order comes from its own generator seeded with `SEED`, and the weights from the global
+# torch state that `seed_everything` set: changing the seed of `seed_everything` alone changes the initial weights
+# only. The trainer keeps the two apart in the same way (weights from the seed, batches from `(seed, epoch)`), which
+# is what lets a resumed run redraw exactly the batches it would have drawn.
+
+# %% [markdown] tags=["exercise", "open-ended"]
+# **6.** Plan the study's compute. From the throughput measured here, estimate how long one run of each profile
+# would take on this machine, and how long a study of every expression loss in `losses.EXPRESSION_LOSSES` times the
+# profile's seeds would take. Which would you cut first, and what would the cut cost the conclusions?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+from affect_book.losses import EXPRESSION_LOSSES
+from affect_book.profiles import PROFILES
+
+measured = result.images_per_second
+base_pixels = profile.image_size ** 2
+plan = []
+for name, prof in PROFILES.items():
+    # an extrapolation, not a measurement: throughput assumed to fall in proportion to the pixels per image
+    ips = measured * base_pixels / prof.image_size ** 2
+    one_run_s = prof.epochs * prof.n_train / ips
+    plan.append({"profile": name, "assumed images/s": ips, "one run (h)": one_run_s / 3600,
+                 "runs": len(EXPRESSION_LOSSES) * prof.seeds,
+                 "study (h)": one_run_s * len(EXPRESSION_LOSSES) * prof.seeds / 3600})
+where = "here" if not result.loaded_from_cache else "by the machine that trained the cached run"
+print(f"measured {where}: {measured:.0f} training images/s at {profile.image_size} px (profile {profile.name}); the "
+      f"other rows scale it by pixel count, which ignores the backbone (a ResNet-18 on a GPU is another machine)")
+pd.DataFrame(plan).set_index("profile")
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# *Discussion.* The table is a back-of-the-envelope plan: a scaled CPU throughput says little about a GPU, so measure
+# one epoch on the target machine first (`tools/gpu_check.py`). Cuts, roughly from cheapest to dearest in what they
+# cost: fewer epochs (risks comparing under-trained models, where losses differ for reasons that vanish later); a
+# smaller image size (the rare classes' subtle AUs may vanish first); fewer losses (keep the pair the claim is about,
+# the circumplex OT term against the uniform control, plus the strongest frequency control); fewer seeds last, since
+# the paired comparisons between losses need several seeds to tell a difference from seed noise.
 
 # %% [markdown]
-# ## Next
+# ## Where to go next
 #
 # With a trainer that is cheap to repeat and safe to interrupt, the next chapters train the controlled study:
 # the rare-class controls and the optimal-transport costs, over several seeds, compared class by class.
+
+# %% [markdown]
+# ## References
+#
+# ```{footbibliography}
+# ```
