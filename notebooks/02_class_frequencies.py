@@ -58,7 +58,7 @@ from affect_book import circumplex as cx
 from affect_book import costs
 from affect_book import imbalance as im
 from affect_book.data import sources
-from affect_book.data.published import PUBLISHED, published_counts, published_table
+from affect_book.data.published import published_counts, published_table
 from affect_book.params import check_choice, check_number, check_path
 from affect_book.profiles import get_profile
 

@@ -42,7 +42,6 @@ WIDTH = None  # channels of the small CNN's first block; None: the profile's (8 
 RARE_FRACTION = 0.5  # a class is rare when its training share is below RARE_FRACTION / (number of classes)
 
 # %%
-import dataclasses
 import time
 
 import matplotlib.pyplot as plt
@@ -326,7 +325,8 @@ print(f"mean off-diagonal valence-arousal cost of the {len(points)} placed class
 
 # %%
 config = TrainConfig(classes=tuple(classes), data=(("preset", PRESET),), epochs=epochs,
-                     batch_size=profile.batch_size, width=width, profile=profile.name, device=DEVICE, seed=SEED, lambda_ot=0.0)
+                     batch_size=profile.batch_size, width=width, profile=profile.name, device=DEVICE, seed=SEED,
+                     lambda_ot=0.0)
 started = time.perf_counter()
 result = train(config, train_set, val_set, test_set)
 wall = time.perf_counter() - started

@@ -30,7 +30,8 @@ def tiny_chapter() -> nbformat.NotebookNode:
     cells = [
         md("# 98 · A tiny chapter\n\nThe circumplex {footcite:p}`russell1980circumplex`."),
         code('PROFILE = "cpu"  # a long comment that runs far past the width of the code box, to be wrapped by '
-             'the book\'s custom CSS rather than scrolled off the right edge of the page', metadata={"tags": ["parameters"]}),
+             'the book\'s custom CSS rather than scrolled off the right edge of the page',
+             metadata={"tags": ["parameters"]}),
         code("import math\nresult = math.sqrt(2)\nprint(f'profile {PROFILE}: {result:.3f}')"),
         md("**1.** Predict, then check: is `sqrt(2) > 1.4`?", metadata={"tags": ["exercise", "predict"]}),
         code("print(math.sqrt(2) > 1.4)  # SOLUTION-ONE", metadata=solution()),
