@@ -91,7 +91,7 @@ def detect_layout(root: str | os.PathLike) -> str:
     Parameters
     ----------
     root : str or PathLike
-        The folder of the copy.
+        The top folder of a licensed AffectNet copy.
 
     Returns
     -------

@@ -114,7 +114,7 @@ def detect_layout(root: str | os.PathLike) -> str:
     Parameters
     ----------
     root : str or PathLike
-        The folder of the copy.
+        The top folder of a licensed Aff-Wild2 copy (the one holding ``cropped_aligned/``).
 
     Returns
     -------

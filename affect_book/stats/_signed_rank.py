@@ -63,17 +63,17 @@ class SignedRankDistribution:
     pmf: np.ndarray
 
     def cdf(self, w: float) -> float:
-        """P(W+ <= w).
+        """The lower tail P(W+ <= w).
 
         Parameters
         ----------
         w : float
-            A value of W+.
+            The largest value of W+ counted (values within 1e-9 above count too).
 
         Returns
         -------
         float
-            The lower-tail probability.
+            The probability of a statistic at most ``w`` under the null.
         """
         return float(self.pmf[self.support <= w + 1e-9].sum())
 
