@@ -1,0 +1,99 @@
+"""The results table of a study: one tidy row per run, written atomically as CSV beside the cache."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..cache import atomic_write_bytes
+
+__all__ = ["KEY_COLUMNS", "VOLATILE_COLUMNS", "per_class_scores", "read_results", "result_row", "results_frame",
+           "rows_as_json", "write_results"]
+
+#: Columns that identify a run.
+KEY_COLUMNS = ("dataset", "preset", "condition", "seed")
+#: Columns that depend on how, when and where the grid ran (timing, cache status, paths), not on its results:
+#: leave them out when comparing two tables of the same grid.
+VOLATILE_COLUMNS = ("images_per_second", "train_seconds", "wall_seconds", "loaded_from_cache", "run_dir")
+
+
+def per_class_scores(logits: np.ndarray, expression: np.ndarray, classes: Sequence[str]) -> dict[str, float]:
+    """Per-class F1 (``f1/<Class>``) and recall (``recall/<Class>``) of argmax predictions (scikit-learn).
+
+    ``logits``: (N, classes); ``expression``: (N,) true class indices, -1 where unlabelled (left out). A class
+    with no true and no predicted sample scores 0 (``zero_division=0``), as in the ABAW expression F1.
+    """
+    from sklearn.metrics import f1_score, recall_score
+
+    labelled = np.asarray(expression) >= 0
+    y_true = np.asarray(expression)[labelled]
+    y_pred = np.asarray(logits)[labelled].argmax(1)
+    labels = list(range(len(classes)))
+    f1 = f1_score(y_true, y_pred, labels=labels, average=None, zero_division=0)
+    recall = recall_score(y_true, y_pred, labels=labels, average=None, zero_division=0)
+    return {**{f"f1/{c}": float(v) for c, v in zip(classes, f1)},
+            **{f"recall/{c}": float(v) for c, v in zip(classes, recall)}}
+
+
+def result_row(run, result, n_train: int, wall_seconds: float) -> dict:
+    """One row of the table for a finished run.
+
+    ``run``: the :class:`~affect_book.study.StudyRun`; ``result``: its :class:`~affect_book.train.RunResult`;
+    ``n_train``: training images (for ``train_seconds`` = epochs x n_train / the trainer's measured images per
+    second: the training steps only, without evaluation); ``wall_seconds``: the time this call took (near 0 for a
+    run loaded from the cache).
+    """
+    row = {"dataset": run.dataset, "preset": run.preset, "condition": run.condition, "seed": run.seed,
+           "config_hash": result.config_hash, "best_epoch": result.best_epoch}
+    row.update({k: float(v) for k, v in result.test_metrics.items()})
+    if result.predictions_path is None:
+        raise ValueError(f"run {run.label} ({result.run_dir}) has no test predictions; the study needs a test set")
+    with np.load(result.predictions_path, allow_pickle=False) as f:
+        row.update(per_class_scores(f["logits"], f["expression"], run.config.classes))
+    rate = float(result.images_per_second)
+    row.update(images_per_second=rate,
+               train_seconds=run.config.epochs * n_train / rate if rate > 0 and math.isfinite(rate) else math.nan,
+               wall_seconds=float(wall_seconds), loaded_from_cache=bool(result.loaded_from_cache),
+               run_dir=str(result.run_dir))
+    return row
+
+
+def results_frame(rows: Sequence[dict]) -> pd.DataFrame:
+    """Rows as a table in a stable order: keys, hash, metrics, per-class scores, timing; sorted by the keys."""
+    frame = pd.DataFrame(list(rows))
+    if frame.empty:
+        return frame
+    first = [c for c in (*KEY_COLUMNS, "config_hash", "best_epoch") if c in frame]
+    last = [c for c in VOLATILE_COLUMNS if c in frame]
+    per_class = sorted(c for c in frame if c.startswith(("f1/", "recall/")))
+    metrics = [c for c in frame if c not in {*first, *last, *per_class}]
+    frame = frame[first + metrics + per_class + last]
+    return frame.sort_values(list(KEY_COLUMNS), key=lambda s: s.astype(str)).reset_index(drop=True)
+
+
+def write_results(rows: Sequence[dict], path: str | Path) -> Path:
+    """Write the table as CSV atomically (a complete file or none) and return its path."""
+    buffer = io.StringIO()
+    results_frame(rows).to_csv(buffer, index=False)
+    return atomic_write_bytes(path, buffer.getvalue().encode())
+
+
+def read_results(path: str | Path) -> pd.DataFrame:
+    """A results table written by :func:`write_results`; a missing file is an error saying how to make it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no results table at {path}: run the study first (`affect-book study run` with "
+                                f"the same options, or affect_book.study.run_study)")
+    return pd.read_csv(path, keep_default_na=True)
+
+
+def rows_as_json(frame: pd.DataFrame) -> str:
+    """The table's rows as a JSON list of objects (NaN and missing values as null)."""
+    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    return json.dumps(records, indent=1)
