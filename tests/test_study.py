@@ -24,7 +24,7 @@ from affect_book.train import TrainConfig, validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"n_train": 256, "n_val": 64, "n_test": 64}
-SETTINGS = dict(profile="smoke", data=TINY, epochs=1, width=4, batch_size=64)
+SETTINGS = {"profile": "smoke", "data": TINY, "epochs": 1, "width": 4, "batch_size": 64}
 CLI_TINY = ["--profile", "smoke", "--preset", "affwild2", "--epochs", "2", "--width", "4", "--batch-size", "64",
             "--data", "n_train=512", "--data", "n_val=64", "--data", "n_test=64"]
 
@@ -66,17 +66,17 @@ def test_defaults_come_from_the_profile():
 
 
 @pytest.mark.parametrize("kw, words", [
-    (dict(conditions=("base", "circumplx")), ["circumplx", "Did you mean 'circumplex'", "'uniform_column'"]),
-    (dict(presets=("afwild2",)), ["afwild2", "Did you mean 'affwild2'", "'affectnet'", "'balanced'"]),
-    (dict(seeds=1), ["at least 2 seeds"]),
-    (dict(seeds=(4,)), ["at least 2 seeds"]),
-    (dict(seeds=(1, 1)), ["repeats a seed"]),
-    (dict(conditions=("base", "base")), ["more than once"]),
-    (dict(conditions=()), ["conditions is empty", "circumplex"]),
-    (dict(profile="fast"), ["'smoke'", "'cpu'", "'gpu'"]),
-    (dict(dataset="affectnet", presets=()), ["needs data_root"]),
-    (dict(dataset="affectnet"), ["leave presets empty"]),
-    (dict(train_options={"lambda_ot": 1.0}), ["sets itself"]),
+    ({"conditions": ("base", "circumplx")}, ["circumplx", "Did you mean 'circumplex'", "'uniform_column'"]),
+    ({"presets": ("afwild2",)}, ["afwild2", "Did you mean 'affwild2'", "'affectnet'", "'balanced'"]),
+    ({"seeds": 1}, ["at least 2 seeds"]),
+    ({"seeds": (4,)}, ["at least 2 seeds"]),
+    ({"seeds": (1, 1)}, ["repeats a seed"]),
+    ({"conditions": ("base", "base")}, ["more than once"]),
+    ({"conditions": ()}, ["conditions is empty", "circumplex"]),
+    ({"profile": "fast"}, ["'smoke'", "'cpu'", "'gpu'"]),
+    ({"dataset": "affectnet", "presets": ()}, ["needs data_root"]),
+    ({"dataset": "affectnet"}, ["leave presets empty"]),
+    ({"train_options": {"lambda_ot": 1.0}}, ["sets itself"]),
 ])
 def test_bad_grid_fails_before_anything_runs(kw, words):
     with pytest.raises(ParameterError) as err:

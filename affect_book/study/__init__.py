@@ -14,7 +14,7 @@ from ._run import StudyFailed, run_study
 from ._table import (KEY_COLUMNS, VOLATILE_COLUMNS, per_class_scores, read_results, result_row, results_frame,
                      rows_as_json, write_results)
 
-__all__ = ["CONDITIONS", "Condition", "DEFAULT_CONDITIONS", "KEY_COLUMNS", "NotYetSupported", "StudyConfig",
-           "StudyFailed", "StudyRun", "VOLATILE_COLUMNS", "available_cores", "expand_study", "get_condition",
-           "local_workers", "per_class_scores", "read_results", "result_row", "results_frame", "rows_as_json",
-           "run_study", "run_task", "study_dir", "write_results"]
+__all__ = ["CONDITIONS", "DEFAULT_CONDITIONS", "KEY_COLUMNS", "VOLATILE_COLUMNS", "Condition",
+           "NotYetSupported", "StudyConfig", "StudyFailed", "StudyRun", "available_cores", "expand_study",
+           "get_condition", "local_workers", "per_class_scores", "read_results", "result_row", "results_frame",
+           "rows_as_json", "run_study", "run_task", "study_dir", "write_results"]

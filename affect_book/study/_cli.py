@@ -10,7 +10,7 @@ import argparse
 import contextlib
 import json
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..params import ParameterError
 from ._conditions import CONDITIONS, NotYetSupported

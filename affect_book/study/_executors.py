@@ -88,7 +88,7 @@ class InProcessExecutor:
         future: cf.Future = cf.Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as err:  # noqa: BLE001 -- handed to the caller through the future
+        except BaseException as err:  # handed to the caller through the future
             if isinstance(err, (KeyboardInterrupt, SystemExit)):
                 raise
             future.set_exception(err)
