@@ -234,3 +234,21 @@ def test_submitit_local_executor_runs_the_grid(tmp_path):
     metrics = [c for c in here if c.startswith(("p_", "f1/", "recall/")) or c == "accuracy"]
     assert list(here["config_hash"]) == list(there["config_hash"])
     np.testing.assert_allclose(here[metrics].to_numpy(float), there[metrics].to_numpy(float), atol=1e-6)
+
+
+def test_lambda_sweep_picks_the_best_mean_validation_score(tmp_path, monkeypatch):
+    from affect_book.study import lambda_sweep
+
+    monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path))
+    study = tiny_study(conditions=("base",), lambda_ot=0.5)
+    best, table = lambda_sweep(study, lambdas=(0.5, 2.0), metric="p_expr", workers=1, progress=False)
+    assert sorted(set(table["lambda_ot"])) == [0.5, 2.0] and len(table) == 4
+    assert set(table["condition"]) == {"circumplex"}
+    means = {lam: table.loc[table["lambda_ot"] == lam, "val/p_expr"].mean() for lam in (0.5, 2.0)}
+    assert best == max(means, key=lambda lam: (means[lam], -lam))
+    # the sweep's run at the study's lambda is the study's own circumplex run: loaded, not retrained
+    again = run_study(tiny_study(conditions=("circumplex",), lambda_ot=0.5), workers=1, progress=False)
+    assert again["loaded_from_cache"].all()
+    assert list(again["config_hash"]) == list(table.loc[table["lambda_ot"] == 0.5, "config_hash"])
+    with pytest.raises(ParameterError, match="metric='p_xyz'.*p_mtl"):
+        lambda_sweep(study, lambdas=(0.5,), metric="p_xyz", workers=1, progress=False)

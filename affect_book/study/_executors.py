@@ -9,6 +9,7 @@ what is missing.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 import multiprocessing
 import os
 import time
@@ -18,7 +19,7 @@ from typing import Any
 __all__ = ["available_cores", "local_workers", "make_executor", "run_task"]
 
 #: Loaded splits of this process, by (dataset, root, profile, options): a worker loads each source once.
-_SPLITS: dict[tuple, dict] = {}
+_SPLITS: dict[str, dict] = {}
 
 
 def available_cores() -> int:
@@ -55,7 +56,7 @@ def _set_threads(threads: int | None) -> None:
 
 def _splits(run) -> dict:
     """The run's train/val/test sets, loaded once per process and source."""
-    key = (run.dataset, run.data_root, run.config.profile, run.load)
+    key = json.dumps([run.dataset, run.data_root, run.config.profile, run.load], sort_keys=True, default=str)
     if key not in _SPLITS:
         from ..data.sources import load_splits
 

@@ -42,7 +42,9 @@ def per_class_scores(logits: np.ndarray, expression: np.ndarray, classes: Sequen
 
 
 def result_row(run, result, n_train: int, wall_seconds: float) -> dict:
-    """One row of the table for a finished run.
+    """One row of the table for a finished run: keys, config hash, best epoch, every test metric (``p_mtl``,
+    ``p_va``, ``p_expr``, ``p_au``, ``accuracy`` ...), every validation metric (``val/<name>``: what model choices
+    such as lambda may use), per-class F1 and recall, and timing.
 
     ``run``: the :class:`~affect_book.study.StudyRun`; ``result``: its :class:`~affect_book.train.RunResult`;
     ``n_train``: training images (for ``train_seconds`` = epochs x n_train / the trainer's measured images per
@@ -52,6 +54,7 @@ def result_row(run, result, n_train: int, wall_seconds: float) -> dict:
     row = {"dataset": run.dataset, "preset": run.preset, "condition": run.condition, "seed": run.seed,
            "config_hash": result.config_hash, "best_epoch": result.best_epoch}
     row.update({k: float(v) for k, v in result.test_metrics.items()})
+    row.update({f"val/{k}": float(v) for k, v in result.val_metrics.items()})
     if result.predictions_path is None:
         raise ValueError(f"run {run.label} ({result.run_dir}) has no test predictions; the study needs a test set")
     with np.load(result.predictions_path, allow_pickle=False) as f:
@@ -71,10 +74,11 @@ def results_frame(rows: Sequence[dict]) -> pd.DataFrame:
         return frame
     first = [c for c in (*KEY_COLUMNS, "config_hash", "best_epoch") if c in frame]
     last = [c for c in VOLATILE_COLUMNS if c in frame]
-    per_class = sorted(c for c in frame if c.startswith(("f1/", "recall/")))
+    per_class = sorted(c for c in frame if c.startswith(("f1/", "recall/", "val/")))
     metrics = [c for c in frame if c not in {*first, *last, *per_class}]
     frame = frame[first + metrics + per_class + last]
-    return frame.sort_values(list(KEY_COLUMNS), key=lambda s: s.astype(str)).reset_index(drop=True)
+    keys = list(KEY_COLUMNS) + (["lambda_ot"] if "lambda_ot" in frame else [])
+    return frame.sort_values(keys, key=lambda s: s.astype(str), kind="stable").reset_index(drop=True)
 
 
 def write_results(rows: Sequence[dict], path: str | Path) -> Path:
