@@ -227,7 +227,7 @@ def test_submitit_local_executor_runs_the_grid(tmp_path):
     study = tiny_study(conditions=("circumplex",))
     here = run_study(study, workers=1, progress=False, root=tmp_path / "here")
     executor = submitit.LocalExecutor(folder=str(tmp_path / "submitit"))
-    executor.update_parameters(timeout_min=10)
+    executor.update_parameters(timeout_min=4)
     there = run_study(study, executor=executor, progress=False, root=tmp_path / "there")
     assert not there["loaded_from_cache"].any()
     assert all(str(tmp_path / "there") in d for d in there["run_dir"])

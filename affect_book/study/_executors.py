@@ -18,7 +18,7 @@ from typing import Any
 
 __all__ = ["available_cores", "local_workers", "make_executor", "run_task"]
 
-#: Loaded splits of this process, by (dataset, root, profile, options): a worker loads each source once.
+#: Loaded splits of this process, by (cache, dataset, root, profile, options): a worker loads each source once.
 _SPLITS: dict[str, dict] = {}
 
 
@@ -56,7 +56,10 @@ def _set_threads(threads: int | None) -> None:
 
 def _splits(run) -> dict:
     """The run's train/val/test sets, loaded once per process and source."""
-    key = json.dumps([run.dataset, run.data_root, run.config.profile, run.load], sort_keys=True, default=str)
+    from ..cache import cache_root
+
+    key = json.dumps([str(cache_root()), run.dataset, run.data_root, run.config.profile, run.load], sort_keys=True,
+                     default=str)
     if key not in _SPLITS:
         from ..data.sources import load_splits
 

@@ -93,11 +93,11 @@ def run_study(study: StudyConfig, executor: str | Any = "local", workers: int | 
         n = local_workers(len(runs), study.profile, study.device, workers) if executor == "local" else len(runs)
         pool, _ = make_executor(executor, n, folder / "submitit", slurm_options)
         in_flight = n if executor == "local" else len(runs)
-        if executor == "local" and n > 1:  # build or prepare each source's data once, before the workers load it
-            for run in {(r.dataset, r.data_root, r.load): r for r in runs}.values():
-                _splits(run)
     else:
         pool, in_flight = executor, len(runs)
+    if in_flight > 1:  # build (simulator) or prepare (real data) each source once here, not in racing workers
+        for run in {(r.dataset, r.data_root, r.load): r for r in runs}.values():
+            _splits(run)
     root_arg = str(root) if root is not None else None
     bar = _Progress(len(runs), progress)
     rows, errors, pending, queue = [], [], {}, list(runs)
