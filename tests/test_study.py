@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 import affect_book.train
+from affect_book.data.simulator import make_config
 from affect_book.params import ParameterError
 from affect_book.profiles import get_profile
 from affect_book.study import (CONDITIONS, VOLATILE_COLUMNS, NotYetSupported, StudyConfig, expand_study,
@@ -47,7 +48,9 @@ def test_expansion_one_config_per_preset_condition_seed():
     base, circ, cb = by["affwild2", "base", 3], by["affwild2", "circumplex", 3], by["affwild2", "class_balanced", 7]
     assert (base.cost, base.lambda_ot, base.expression_loss) == ("none", 0.0, "ce")
     assert (circ.cost, circ.lambda_ot) == ("va", 0.25)
-    assert dict(circ.cost_fill) == {"Other": (0.0, 0.0)}  # the simulator's hand placement of Other
+    contempt = dict(make_config("affectnet", "smoke").placements)["Contempt"]
+    assert dict(by["affectnet", "circumplex", 3].cost_fill) == {"Contempt": contempt}  # the simulator's placement
+    assert by["affectnet", "base", 3].cost_fill == ()  # no cost, no placement (base stays chapter 05's base model)
     assert (cb.expression_loss, cb.expression_param, cb.seed) == ("class_balanced", 0.9999, 7)
     assert "Contempt" in by["affectnet", "base", 3].classes and "Other" in base.classes
     assert dict(base.data) == {**TINY, "preset": "affwild2"}
@@ -87,8 +90,9 @@ def test_bad_grid_fails_before_anything_runs(kw, words):
 
 def test_cost_that_does_not_fit_the_classes_fails_before_training(tmp_path, monkeypatch):
     monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path))
-    study = tiny_study(conditions=("base", "vad"))  # russell1977 has no dominance for the hand-placed 'Other'
-    with pytest.raises(ParameterError, match=r"condition 'vad' on 'affwild2'.*dominance.*\['Other'\]"):
+    # the simulator places Contempt by hand in valence-arousal only: a dominance cost cannot be built for it
+    study = tiny_study(presets=("affectnet",), conditions=("base", "vad"))
+    with pytest.raises(ParameterError, match=r"condition 'vad' on 'affectnet'.*dominance.*Contempt"):
         run_study(study, progress=False)
     assert not (tmp_path / "runs").exists()  # nothing trained
     bad_option = tiny_study(train_options={"learning_rate": 0.1})
@@ -127,16 +131,16 @@ def test_condition_table_names():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_each_condition_resolves_to_trainconfig_fields(name):
-    fill = (("Other", (0.0, 0.0, 0.0)),)  # dominance too, so that vad can be built
+    fill = (("Contempt", (-0.55, 0.47, 0.3)),)  # dominance too, so that vad can be built
     probe = {k: v for k, v in EXPECTED[name].items() if k in ("cost", "expression_loss")}
     try:
-        validate_config(TrainConfig(classes=("Anger", "Fear", "Happiness", "Other"), cost_fill=fill,
+        validate_config(TrainConfig(classes=("Anger", "Fear", "Happy", "Contempt"), cost_fill=fill,
                                     lambda_ot=0.5 if probe.get("cost", "none") != "none" else 0.0, **probe))
     except ValueError as err:
         if "is not valid; expected one of" in str(err):
             pytest.skip(f"this trainer does not accept {probe} yet ({err}); runs once the trainer has it")
         raise
-    runs = expand_study(tiny_study(conditions=(name,), cost_fill=dict(fill)))
+    runs = expand_study(tiny_study(presets=("affectnet",), conditions=(name,), cost_fill=dict(fill)))
     for run in runs:
         for field, value in EXPECTED[name].items():
             assert getattr(run.config, field) == value, (name, field)
@@ -252,3 +256,30 @@ def test_lambda_sweep_picks_the_best_mean_validation_score(tmp_path, monkeypatch
     assert list(again["config_hash"]) == list(table.loc[table["lambda_ot"] == 0.5, "config_hash"])
     with pytest.raises(ParameterError, match="metric='p_xyz'.*p_mtl"):
         lambda_sweep(study, lambdas=(0.5,), metric="p_xyz", workers=1, progress=False)
+
+
+def test_permuted_runs_record_their_permutation(tmp_path, monkeypatch):
+    monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path))
+    study = tiny_study(conditions=("permuted",))
+    try:
+        expand_study(study)
+    except ParameterError as err:
+        if "is not valid; expected one of" in str(err):
+            pytest.skip(f"this trainer has no 'permuted' cost yet ({err})")
+        raise
+    frame = run_study(study, workers=1, progress=False)
+    classes = expand_study(study)[0].config.classes
+    for _, row in frame.iterrows():
+        priced_as = json.loads(row["cost_permutation"])
+        placed = [c for c in classes if c != "Other"]  # Other has no position: never permuted
+        assert sorted(priced_as) == sorted(placed) and sorted(priced_as.values()) == sorted(placed)
+        assert any(k != v for k, v in priced_as.items())
+        # the recorded relabelling is the trainer's: the run's cost equals the va cost relabelled that way
+        from affect_book.costs import ot_cost
+
+        config = next(r.config for r in expand_study(study) if r.seed == row["seed"])
+        va = ot_cost(classes, "va", config.coordinates, fill=dict(config.cost_fill) or None)
+        index = [classes.index(priced_as.get(c, c)) for c in classes]
+        expected = va.to_numpy()[np.ix_(index, index)]
+        got = affect_book.train.cost_tensor(config).numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-6)

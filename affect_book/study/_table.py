@@ -13,8 +13,8 @@ import pandas as pd
 
 from ..cache import atomic_write_bytes
 
-__all__ = ["KEY_COLUMNS", "VOLATILE_COLUMNS", "per_class_scores", "read_results", "result_row", "results_frame",
-           "rows_as_json", "write_results"]
+__all__ = ["KEY_COLUMNS", "VOLATILE_COLUMNS", "per_class_scores", "permutation_of", "read_results", "result_row",
+           "results_frame", "rows_as_json", "write_results"]
 
 #: Columns that identify a run.
 KEY_COLUMNS = ("dataset", "preset", "condition", "seed")
@@ -41,10 +41,21 @@ def per_class_scores(logits: np.ndarray, expression: np.ndarray, classes: Sequen
             **{f"recall/{c}": float(v) for c, v in zip(classes, recall)}}
 
 
+def permutation_of(config) -> str:
+    """The recorded relabelling of a ``permuted`` cost run, as JSON ``{class: class whose prices it carries}``
+    (the trainer draws it from the run's seed; Other, which has no position, is never permuted)."""
+    from ..costs import ot_cost
+
+    frame = ot_cost(config.classes, "permuted", config.coordinates, fill=dict(config.cost_fill) or None,
+                    seed=config.seed)
+    return json.dumps(frame.attrs["priced_as"], sort_keys=True)
+
+
 def result_row(run, result, n_train: int, wall_seconds: float) -> dict:
     """One row of the table for a finished run: keys, config hash, best epoch, every test metric (``p_mtl``,
     ``p_va``, ``p_expr``, ``p_au``, ``accuracy`` ...), every validation metric (``val/<name>``: what model choices
-    such as lambda may use), per-class F1 and recall, and timing.
+    such as lambda may use), per-class F1 and recall, timing, and for a ``permuted`` cost its ``cost_permutation``
+    (:func:`permutation_of`).
 
     ``run``: the :class:`~affect_book.study.StudyRun`; ``result``: its :class:`~affect_book.train.RunResult`;
     ``n_train``: training images (for ``train_seconds`` = epochs x n_train / the trainer's measured images per
@@ -59,6 +70,8 @@ def result_row(run, result, n_train: int, wall_seconds: float) -> dict:
         raise ValueError(f"run {run.label} ({result.run_dir}) has no test predictions; the study needs a test set")
     with np.load(result.predictions_path, allow_pickle=False) as f:
         row.update(per_class_scores(f["logits"], f["expression"], run.config.classes))
+    if run.config.cost == "permuted":
+        row["cost_permutation"] = permutation_of(run.config)
     rate = float(result.images_per_second)
     row.update(images_per_second=rate,
                train_seconds=run.config.epochs * n_train / rate if rate > 0 and math.isfinite(rate) else math.nan,
