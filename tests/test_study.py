@@ -283,3 +283,18 @@ def test_permuted_runs_record_their_permutation(tmp_path, monkeypatch):
         expected = va.to_numpy()[np.ix_(index, index)]
         got = affect_book.train.cost_tensor(config).numpy()
         np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_local_workers_are_sized_to_the_cores_and_the_grid():
+    from affect_book.study import available_cores, local_workers
+
+    cores = available_cores()
+    assert cores == len(os.sched_getaffinity(0))
+    assert local_workers(100, "smoke", "cpu") == cores
+    assert local_workers(1, "smoke", "cpu") == 1
+    assert local_workers(10, "smoke", "cpu", workers=3) == 3 and local_workers(2, "smoke", "cpu", workers=8) == 2
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="positive integer"):
+            local_workers(4, "smoke", "cpu", workers=bad)
+    with pytest.raises(ParameterError, match="'smoke'"):
+        local_workers(4, "smok", "cpu")

@@ -31,19 +31,19 @@ def available_cores() -> int:
 
 
 def local_workers(n_runs: int, profile: str, device: str = "auto", workers: int | None = None) -> int:
-    """Processes for a local grid: ``workers`` if given, else min(cores, runs), and one for a GPU profile or
-    device when a GPU is present (the runs share it; several processes on one GPU do not pay)."""
+    """Processes for a local grid: ``workers`` if given, else min(cores, runs) on a CPU, and one when the runs
+    go to a GPU (``device`` cuda or mps, or auto with one present): they would share it, and several processes on
+    one GPU do not pay. ``profile`` is checked here (its sizes set each run's memory, not the process count)."""
+    from ..device import choose_device
     from ..profiles import get_profile
 
+    get_profile(profile)
     if workers is not None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers={workers!r}: expected a positive integer or None")
         return min(workers, max(1, n_runs))
-    if device in ("cuda", "mps") or (device == "auto" and get_profile(profile).expected_device == "cuda"):
-        import torch
-
-        if torch.cuda.is_available() or device == "mps":
-            return 1
+    if choose_device(device, verbose=False).type != "cpu":
+        return 1
     return max(1, min(available_cores(), n_runs))
 
 
