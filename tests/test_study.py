@@ -298,3 +298,13 @@ def test_local_workers_are_sized_to_the_cores_and_the_grid():
             local_workers(4, "smoke", "cpu", workers=bad)
     with pytest.raises(ParameterError, match="'smoke'"):
         local_workers(4, "smok", "cpu")
+
+
+def test_slurm_without_submitit_and_unknown_executors_say_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path))
+    monkeypatch.setitem(sys.modules, "submitit", None)  # as if the [cluster] extra were not installed
+    with pytest.raises(ImportError, match=r"affect_book\[cluster\]"):
+        run_study(tiny_study(), executor="slurm", progress=False)
+    with pytest.raises(ValueError, match="'local', 'slurm'"):
+        run_study(tiny_study(), executor="cloud", progress=False)
+    assert not (tmp_path / "runs").exists()

@@ -82,7 +82,18 @@ CONDITIONS: dict[str, Condition] = {c.name: c for c in (
 
 
 def get_condition(name: str) -> Condition:
-    """The condition called ``name``; an unknown name fails with the valid ones and a close match."""
+    """The condition called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`CONDITIONS`.
+
+    Returns
+    -------
+    Condition
+        Its definition; an unknown name raises ParameterError with the valid ones and a close match.
+    """
     check_choice("condition", name, CONDITIONS)
     return CONDITIONS[name]
 

@@ -196,11 +196,25 @@ def _classes_and_fill(study: StudyConfig, source: str) -> tuple[tuple[str, ...],
 
 
 def expand_study(study: StudyConfig) -> list[StudyRun]:
-    """Every run of the grid (source-major, then condition, then seed), each TrainConfig validated.
+    """Every run of the grid, each TrainConfig validated; nothing is trained or generated.
 
-    Raises :class:`~affect_book.params.ParameterError` (a ValueError) naming the source and condition whose config
-    the trainer rejects (a cost that cannot be built for the classes, a loss this trainer lacks), and
-    :class:`NotYetSupported` for a condition the trainer cannot run yet; nothing is trained before that.
+    Parameters
+    ----------
+    study : StudyConfig
+        The grid.
+
+    Returns
+    -------
+    list of StudyRun
+        Source-major, then condition, then seed.
+
+    Raises
+    ------
+    ParameterError
+        (a ValueError) naming the source and condition whose config the trainer rejects (a cost that cannot be
+        built for the classes, a loss or cost this trainer lacks), or a train option that is no TrainConfig field.
+    NotYetSupported
+        For a condition the trainer cannot run yet (``ldam_drw``, ``resampling``).
     """
     from ..train import TrainConfig, validate_config
 
@@ -234,7 +248,18 @@ def expand_study(study: StudyConfig) -> list[StudyRun]:
 
 
 def study_dir(study: StudyConfig) -> Path:
-    """Where a study's results live: ``cache_root()/studies/<hash of the StudyConfig>`` (not created)."""
+    """Where a study's results live (not created).
+
+    Parameters
+    ----------
+    study : StudyConfig
+        The grid.
+
+    Returns
+    -------
+    Path
+        ``cache_root()/studies/<hash of the StudyConfig>``.
+    """
     return cache_root() / "studies" / config_hash(study)
 
 

@@ -23,7 +23,13 @@ _SPLITS: dict[str, dict] = {}
 
 
 def available_cores() -> int:
-    """CPU cores this process may use (its affinity mask where the system has one)."""
+    """CPU cores this process may use.
+
+    Returns
+    -------
+    int
+        The size of the process's affinity mask where the system has one, else ``os.cpu_count()``.
+    """
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
@@ -31,9 +37,25 @@ def available_cores() -> int:
 
 
 def local_workers(n_runs: int, profile: str, device: str = "auto", workers: int | None = None) -> int:
-    """Processes for a local grid: ``workers`` if given, else min(cores, runs) on a CPU, and one when the runs
-    go to a GPU (``device`` cuda or mps, or auto with one present): they would share it, and several processes on
-    one GPU do not pay. ``profile`` is checked here (its sizes set each run's memory, not the process count)."""
+    """Processes for a local grid.
+
+    Parameters
+    ----------
+    n_runs : int
+        Runs in the grid (never more processes than runs).
+    profile : str
+        The study's profile (checked).
+    device : str
+        The runs' device: when it resolves to a GPU (cuda or mps, or auto with one present) the runs would share
+        it, and several processes on one GPU do not pay: one process.
+    workers : int, optional
+        An explicit count (capped at ``n_runs``).
+
+    Returns
+    -------
+    int
+        ``workers`` if given, else min(cores, runs) on a CPU, 1 on a GPU.
+    """
     from ..device import choose_device
     from ..profiles import get_profile
 
@@ -69,10 +91,21 @@ def _splits(run) -> dict:
 
 
 def run_task(run, threads: int | None = None, root: str | None = None) -> dict:
-    """Load or train one run of a grid and return its results row (see :func:`~affect_book.study.result_row`).
+    """Load or train one run of a grid; runs wherever an executor puts it (this process, a pool worker, a job).
 
-    ``threads``: torch threads for this process (None: leave as is); ``root``: run directory root (None: the
-    cache). Runs wherever an executor puts it: this process, a pool worker, a submitit job.
+    Parameters
+    ----------
+    run : StudyRun
+        The run; its data are loaded once per process and source.
+    threads : int, optional
+        Torch threads for this process (None: leave as they are).
+    root : str, optional
+        Run directory root (None: the cache).
+
+    Returns
+    -------
+    dict
+        Its results row (:func:`~affect_book.study.result_row`).
     """
     from ..train import train
     from ._table import result_row

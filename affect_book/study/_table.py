@@ -24,10 +24,22 @@ VOLATILE_COLUMNS = ("images_per_second", "train_seconds", "wall_seconds", "loade
 
 
 def per_class_scores(logits: np.ndarray, expression: np.ndarray, classes: Sequence[str]) -> dict[str, float]:
-    """Per-class F1 (``f1/<Class>``) and recall (``recall/<Class>``) of argmax predictions (scikit-learn).
+    """Per-class F1 and recall of argmax predictions (scikit-learn).
 
-    ``logits``: (N, classes); ``expression``: (N,) true class indices, -1 where unlabelled (left out). A class
-    with no true and no predicted sample scores 0 (``zero_division=0``), as in the ABAW expression F1.
+    Parameters
+    ----------
+    logits : numpy.ndarray, (N, classes)
+        Expression logits (or probabilities).
+    expression : numpy.ndarray, (N,)
+        True class indices, -1 where unlabelled (those rows are left out).
+    classes : sequence of str
+        Class names in label order.
+
+    Returns
+    -------
+    dict
+        ``f1/<Class>`` and ``recall/<Class>`` for every class; a class with no true and no predicted sample
+        scores 0 (``zero_division=0``), as in the ABAW expression F1.
     """
     from sklearn.metrics import f1_score, recall_score
 
@@ -42,8 +54,18 @@ def per_class_scores(logits: np.ndarray, expression: np.ndarray, classes: Sequen
 
 
 def permutation_of(config) -> str:
-    """The recorded relabelling of a ``permuted`` cost run, as JSON ``{class: class whose prices it carries}``
-    (the trainer draws it from the run's seed; Other, which has no position, is never permuted)."""
+    """The relabelling of a ``permuted`` cost run, rebuilt exactly as the trainer builds its cost.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        A run with ``cost="permuted"`` (the permutation is drawn from its ``seed``).
+
+    Returns
+    -------
+    str
+        JSON ``{class: class whose prices it carries}``; Other, which has no position, is never permuted.
+    """
     from ..costs import ot_cost
 
     frame = ot_cost(config.classes, "permuted", config.coordinates, fill=dict(config.cost_fill) or None,
@@ -52,15 +74,27 @@ def permutation_of(config) -> str:
 
 
 def result_row(run, result, n_train: int, wall_seconds: float) -> dict:
-    """One row of the table for a finished run: keys, config hash, best epoch, every test metric (``p_mtl``,
-    ``p_va``, ``p_expr``, ``p_au``, ``accuracy`` ...), every validation metric (``val/<name>``: what model choices
-    such as lambda may use), per-class F1 and recall, timing, and for a ``permuted`` cost its ``cost_permutation``
-    (:func:`permutation_of`).
+    """One row of the results table for a finished run.
 
-    ``run``: the :class:`~affect_book.study.StudyRun`; ``result``: its :class:`~affect_book.train.RunResult`;
-    ``n_train``: training images (for ``train_seconds`` = epochs x n_train / the trainer's measured images per
-    second: the training steps only, without evaluation); ``wall_seconds``: the time this call took (near 0 for a
-    run loaded from the cache).
+    Parameters
+    ----------
+    run : StudyRun
+        The run (its keys and config).
+    result : affect_book.train.RunResult
+        What :func:`affect_book.train.train` returned for it (with test predictions).
+    n_train : int
+        Training images, for ``train_seconds`` = epochs x n_train / the trainer's measured images per second
+        (the training steps only, without evaluation).
+    wall_seconds : float
+        The time the call took (near 0 for a run loaded from the cache).
+
+    Returns
+    -------
+    dict
+        Keys (``dataset``, ``preset``, ``condition``, ``seed``), ``config_hash``, ``best_epoch``, every test metric
+        (``p_mtl``, ``p_va``, ``p_expr``, ``p_au``, ``accuracy`` ...), every validation metric (``val/<name>``: what
+        model choices such as lambda may use), ``f1/<Class>`` and ``recall/<Class>``, for a ``permuted`` cost its
+        ``cost_permutation`` (:func:`permutation_of`), and :data:`VOLATILE_COLUMNS` (timing, cache status, path).
     """
     row = {"dataset": run.dataset, "preset": run.preset, "condition": run.condition, "seed": run.seed,
            "config_hash": result.config_hash, "best_epoch": result.best_epoch}
@@ -81,7 +115,19 @@ def result_row(run, result, n_train: int, wall_seconds: float) -> dict:
 
 
 def results_frame(rows: Sequence[dict]) -> pd.DataFrame:
-    """Rows as a table in a stable order: keys, hash, metrics, per-class scores, timing; sorted by the keys."""
+    """Rows as a table: columns keys, hash, metrics, per-class and validation scores, volatile ones; rows sorted
+    by the keys.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Rows from :func:`result_row`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table (empty when there are no rows).
+    """
     frame = pd.DataFrame(list(rows))
     if frame.empty:
         return frame
@@ -95,14 +141,38 @@ def results_frame(rows: Sequence[dict]) -> pd.DataFrame:
 
 
 def write_results(rows: Sequence[dict], path: str | Path) -> Path:
-    """Write the table as CSV atomically (a complete file or none) and return its path."""
+    """Write the rows as a CSV table atomically (a complete file or none).
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Rows from :func:`result_row`.
+    path : str or Path
+        The CSV file.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     buffer = io.StringIO()
     results_frame(rows).to_csv(buffer, index=False)
     return atomic_write_bytes(path, buffer.getvalue().encode())
 
 
 def read_results(path: str | Path) -> pd.DataFrame:
-    """A results table written by :func:`write_results`; a missing file is an error saying how to make it."""
+    """A results table written by :func:`write_results`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table; a missing file raises FileNotFoundError saying how to make it.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no results table at {path}: run the study first (`affect-book study run` with "
@@ -111,6 +181,17 @@ def read_results(path: str | Path) -> pd.DataFrame:
 
 
 def rows_as_json(frame: pd.DataFrame) -> str:
-    """The table's rows as a JSON list of objects (NaN and missing values as null)."""
+    """The table's rows as JSON.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A results table.
+
+    Returns
+    -------
+    str
+        A JSON list of one object per row (NaN and missing values as null, floats at full precision).
+    """
     records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
     return json.dumps(records, indent=1)
