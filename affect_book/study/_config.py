@@ -253,7 +253,7 @@ def study_dir(study: StudyConfig) -> Path:
     Parameters
     ----------
     study : StudyConfig
-        The grid.
+        The study whose folder is asked for (its hash names it).
 
     Returns
     -------
