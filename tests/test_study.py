@@ -307,4 +307,9 @@ def test_slurm_without_submitit_and_unknown_executors_say_what_to_do(tmp_path, m
         run_study(tiny_study(), executor="slurm", progress=False)
     with pytest.raises(ValueError, match="'local', 'slurm'"):
         run_study(tiny_study(), executor="cloud", progress=False)
+    monkeypatch.delitem(sys.modules, "submitit")
+    if pytest.importorskip("submitit") and not any(
+            os.access(os.path.join(d, "srun"), os.X_OK) for d in os.environ.get("PATH", "").split(os.pathsep)):
+        with pytest.raises(RuntimeError, match="needs a Slurm cluster.*executor='local'"):
+            run_study(tiny_study(), executor="slurm", progress=False)
     assert not (tmp_path / "runs").exists()

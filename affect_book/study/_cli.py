@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ParameterError, NotYetSupported, ValueError, FileNotFoundError, ImportError) as err:
         print(f"affect-book study {args.command}: {err}", file=sys.stderr)
         return 2
-    except StudyFailed as err:
+    except (StudyFailed, RuntimeError) as err:  # failed runs; no Slurm cluster
         print(f"affect-book study {args.command}: {err}", file=sys.stderr)
         return 1
     if args.json:

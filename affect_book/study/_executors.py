@@ -139,31 +139,36 @@ def _pool_initializer(threads: int) -> None:
     _set_threads(threads)
 
 
-def make_executor(kind: str, workers: int, folder: Path, slurm_options: dict | None = None) -> tuple[Any, int | None]:
-    """An executor for ``kind`` (``local`` or ``slurm``) and the torch threads each run should use.
+def make_executor(kind: str, workers: int, folder: Path, slurm_options: dict | None = None) -> Any:
+    """An executor for ``kind`` (``local`` or ``slurm``).
 
     ``local``: this process for one worker, else a process pool (``spawn`` start method: safe with torch on every
     system) of ``workers`` processes with cores // workers threads each. ``slurm``: a ``submitit.AutoExecutor``
     writing its logs under ``folder`` with ``slurm_options`` (``timeout_min``, ``slurm_partition``,
-    ``gpus_per_node``, ``cpus_per_task`` ...; see submitit's documentation); needs the ``[cluster]`` extra.
+    ``gpus_per_node``, ``cpus_per_task`` ...; see submitit's documentation); needs the ``[cluster]`` extra and a
+    machine where Slurm's ``srun`` is found (a RuntimeError says so otherwise).
     """
     if kind == "local":
         if workers == 1:
-            return InProcessExecutor(), None
+            return InProcessExecutor()
         threads = max(1, available_cores() // workers)
         pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                       initializer=_pool_initializer, initargs=(threads,))
-        return pool, None
+        return pool
     if kind == "slurm":
         try:
             import submitit
         except ImportError:
             raise ImportError("executor='slurm' needs submitit: pip install 'affect_book[cluster]' "
                               "(or pip install submitit)") from None
-        executor = submitit.AutoExecutor(folder=str(folder))
+        try:  # cluster="slurm": without it submitit would quietly run every job on this machine instead
+            executor = submitit.AutoExecutor(folder=str(folder), cluster="slurm")
+        except RuntimeError as err:
+            raise RuntimeError(f"executor='slurm' needs a Slurm cluster ({err}); submit from a login node, or use "
+                               f"executor='local'") from None
         options = {"timeout_min": 240, "cpus_per_task": 4, **(slurm_options or {})}
         executor.update_parameters(**options)
-        return executor, None
+        return executor
     raise ValueError(f"executor={kind!r}: expected 'local', 'slurm', or an object with submit(fn, *args)")
 
 

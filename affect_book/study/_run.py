@@ -91,7 +91,7 @@ def run_study(study: StudyConfig, executor: str | Any = "local", workers: int | 
     folder = study_dir(study)
     if isinstance(executor, str):
         n = local_workers(len(runs), study.profile, study.device, workers) if executor == "local" else len(runs)
-        pool, _ = make_executor(executor, n, folder / "submitit", slurm_options)
+        pool = make_executor(executor, n, folder / "submitit", slurm_options)
         in_flight = n if executor == "local" else len(runs)
     else:
         pool, in_flight = executor, len(runs)
