@@ -155,6 +155,7 @@ def test_run_study_is_idempotent_and_its_table_matches_the_predictions(tmp_path,
     assert len(first) == 4 and not first["loaded_from_cache"].any()
     second = run_study(study, workers=2, progress=False)  # the pool path: loads everything, trains nothing
     assert second["loaded_from_cache"].all()
+    assert (second["torch_threads"] == max(1, len(os.sched_getaffinity(0)) // 2)).all()  # cores // workers
     stable = [c for c in first if c not in VOLATILE_COLUMNS or c == "images_per_second"]
     pd.testing.assert_frame_equal(first[stable], second[stable])
     on_disk = read_results(study_dir(study) / "results.csv")

@@ -115,7 +115,11 @@ def run_task(run, threads: int | None = None, root: str | None = None) -> dict:
     splits = _splits(run)
     result = train(run.config, splits["train"], splits["val"], splits["test"],
                    root=Path(root) if root is not None else None, progress=False)
-    return result_row(run, result, len(splits["train"]), time.perf_counter() - start)
+    import torch
+
+    row = result_row(run, result, len(splits["train"]), time.perf_counter() - start)
+    row["torch_threads"] = torch.get_num_threads()
+    return row
 
 
 class InProcessExecutor:

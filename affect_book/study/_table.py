@@ -20,7 +20,8 @@ __all__ = ["KEY_COLUMNS", "VOLATILE_COLUMNS", "per_class_scores", "permutation_o
 KEY_COLUMNS = ("dataset", "preset", "condition", "seed")
 #: Columns that depend on how, when and where the grid ran (timing, cache status, paths), not on its results:
 #: leave them out when comparing two tables of the same grid.
-VOLATILE_COLUMNS = ("images_per_second", "train_seconds", "wall_seconds", "loaded_from_cache", "run_dir")
+VOLATILE_COLUMNS = ("images_per_second", "train_seconds", "wall_seconds", "torch_threads", "loaded_from_cache",
+                    "run_dir")
 
 
 def per_class_scores(logits: np.ndarray, expression: np.ndarray, classes: Sequence[str]) -> dict[str, float]:
