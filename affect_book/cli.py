@@ -1,6 +1,7 @@
 """The ``affect-book`` command line. ``affect-book book ...`` runs the book (see :mod:`affect_book.book`);
 ``affect-book data summary ...`` counts a data source (see :mod:`affect_book.data.sources`); ``affect-book train
---config run.json`` trains one run (see :mod:`affect_book.train`)."""
+--config run.json`` trains one run (see :mod:`affect_book.train`); ``affect-book study run|report`` runs the
+controlled study's grid and prints its results (see :mod:`affect_book.study`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ __all__ = ["COMMANDS", "main"]
 
 COMMANDS = {"book": "run the chapters with papermill and build the HTML site",
             "data": "inspect a data source: `affect-book data summary --dataset NAME --root PATH`",
-            "train": "train one run from a JSON config: `affect-book train --config run.json --set epochs=3`"}
+            "train": "train one run from a JSON config: `affect-book train --config run.json --set epochs=3`",
+            "study": "the controlled study: `affect-book study run --profile cpu --preset affwild2`, "
+                     "`affect-book study report --profile cpu --preset affwild2 --json`"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,6 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .train import main as train_main
 
         return train_main(argv[1:])
+    if argv[0] == "study":
+        from .study._cli import main as study_main
+
+        return study_main(argv[1:])
     return 2
 
 

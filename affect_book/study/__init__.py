@@ -1,0 +1,22 @@
+"""The controlled study of chapter 07: a grid of (preset, condition, seed) runs, its runner and its results table.
+
+A frozen :class:`StudyConfig` expands (:func:`expand_study`) into one validated
+:class:`~affect_book.train.TrainConfig` per run; :func:`run_study` loads or trains each through
+:func:`affect_book.train.train` (so a rerun trains only what is missing) on a local process pool or on Slurm
+(submitit), and writes one tidy row per run to ``cache_root()/studies/<study hash>/results.csv``. The conditions
+are in :data:`CONDITIONS`; :func:`lambda_sweep` chooses the OT weight once, on the validation split. Command line:
+``affect-book study run|report``.
+"""
+
+from ._conditions import CONDITIONS, Condition, NotYetSupported, get_condition
+from ._config import DEFAULT_CONDITIONS, StudyConfig, StudyRun, expand_study, study_dir
+from ._executors import available_cores, local_workers, run_task
+from ._run import StudyFailed, run_study
+from ._sweep import DEFAULT_LAMBDAS, lambda_sweep
+from ._table import (KEY_COLUMNS, VOLATILE_COLUMNS, per_class_scores, read_results, result_row, results_frame,
+                     rows_as_json, write_results)
+
+__all__ = ["CONDITIONS", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "KEY_COLUMNS", "VOLATILE_COLUMNS",
+           "Condition", "NotYetSupported", "StudyConfig", "StudyFailed", "StudyRun", "available_cores",
+           "expand_study", "get_condition", "lambda_sweep", "local_workers", "per_class_scores", "read_results",
+           "result_row", "results_frame", "rows_as_json", "run_study", "run_task", "study_dir", "write_results"]

@@ -1,0 +1,113 @@
+"""The study's conditions: what each one changes in a :class:`~affect_book.train.TrainConfig`, and why.
+
+Every condition is the ``base`` model (cross-entropy, the multi-task heads, no optimal-transport term) with a few
+fields changed. Cost conditions add ``lambda_ot`` times the OT term with their cost kind; ``lambda_ot`` is the
+study's one value (tuned once for the circumplex cost, then fixed for every cost: the matched-scale comparison).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..params import ParameterError, check_choice
+
+__all__ = ["CONDITIONS", "Condition", "NotYetSupported", "get_condition"]
+
+
+class NotYetSupported(NotImplementedError):
+    """A condition of the study that the trainer cannot run yet (named in the message, with what it lacks)."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition of the study.
+
+    ``name``: its identifier in tables, the CLI and ``--conditions``; ``description``: one line for tables;
+    ``overrides``: ((TrainConfig field, value), ...) set on top of the base model; ``cost``: the OT cost kind
+    (``TrainConfig.cost``) of a cost condition, which also gets the study's ``lambda_ot``, coordinates and hand
+    placements; None for the others; ``unsupported``: why the trainer cannot run it yet (None when it can).
+    """
+
+    name: str
+    description: str
+    overrides: tuple = ()
+    cost: str | None = None
+    unsupported: str | None = None
+
+    def train_overrides(self, lambda_ot: float, coordinates: str, cost_fill: tuple) -> dict:
+        """The TrainConfig fields this condition sets; a cost condition gets ``lambda_ot``, ``coordinates`` and
+        ``cost_fill`` (hand placements of classes without published coordinates)."""
+        if self.unsupported:
+            raise NotYetSupported(f"condition {self.name!r} is not yet supported by the trainer: {self.unsupported}")
+        out = dict(self.overrides)
+        if self.cost is not None:
+            out.update(cost=self.cost, lambda_ot=float(lambda_ot), coordinates=coordinates, cost_fill=cost_fill)
+        return out
+
+
+def _cost(name: str, kind: str, description: str) -> Condition:
+    return Condition(name, description, cost=kind)
+
+
+def _loss(name: str, loss: str, description: str, param: float | None = None) -> Condition:
+    overrides = (("expression_loss", loss),) + ((("expression_param", param),) if param is not None else ())
+    return Condition(name, description, overrides)
+
+
+#: Every condition by name, in the order tables list them.
+CONDITIONS: dict[str, Condition] = {c.name: c for c in (
+    Condition("base", "cross-entropy, no optimal-transport term"),
+    _cost("circumplex", "va", "base + lambda x OT term with the valence-arousal cost"),
+    _cost("uniform", "uniform", "base + lambda x uniform cost matched to the va cost's mean off-diagonal value"),
+    _cost("uniform_column", "uniform_column",
+          "base + lambda x uniform cost matched column by column (U[j, y] = mean over j != y of C[j, y])"),
+    _cost("permuted", "permuted", "base + lambda x the va cost with its class labels permuted (one permutation "
+                                  "per seed): same entries, geometry destroyed"),
+    _cost("vad", "vad", "base + lambda x OT term with the valence-arousal-dominance cost"),
+    _cost("au_augmented", "au", "base + lambda x OT term with the AU-augmented cost"),
+    _loss("confidence_penalty", "confidence_penalty",
+          "cross-entropy minus beta x entropy (Pereyra et al. 2017, beta 0.1)"),
+    _loss("gce", "gce", "generalised cross-entropy (Zhang & Sabuncu 2018, q 0.7), a noise-robust loss"),
+    _loss("class_balanced", "class_balanced", "cross-entropy weighted by the effective number (Cui et al. 2019, "
+                                              "beta 0.9999)", param=0.9999),
+    _loss("logit_adjusted", "logit_adjusted", "logit-adjusted cross-entropy (Menon et al. 2021, tau 1)"),
+    _loss("balanced_softmax", "balanced_softmax", "balanced softmax (Ren et al. 2020)"),
+    Condition("ldam_drw", "LDAM margins with deferred re-weighting (Cao et al. 2019)",
+              unsupported="deferred re-weighting switches the class weights at a given epoch, and the trainer has "
+                          "no per-epoch loss schedule yet (follow-up)"),
+    Condition("resampling", "class-balanced sampling of the training set",
+              unsupported="the trainer draws batches by uniform shuffling and has no class-balanced sampler yet "
+                          "(follow-up)"),
+)}
+
+
+def get_condition(name: str) -> Condition:
+    """The condition called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`CONDITIONS`.
+
+    Returns
+    -------
+    Condition
+        Its definition; an unknown name raises ParameterError with the valid ones and a close match.
+    """
+    check_choice("condition", name, CONDITIONS)
+    return CONDITIONS[name]
+
+
+def _check_conditions(names) -> tuple[str, ...]:
+    """Validated, duplicate-free condition names (a string may list them comma-separated)."""
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    names = tuple(names)
+    if not names:
+        raise ParameterError(f"conditions is empty; expected one or more of {list(CONDITIONS)}")
+    for name in names:
+        get_condition(name)
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ParameterError(f"conditions lists {repeated} more than once")
+    return names

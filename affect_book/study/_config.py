@@ -1,0 +1,266 @@
+"""The grid of a study: a frozen :class:`StudyConfig` and its expansion into one TrainConfig per run.
+
+Everything is validated before any training: an unknown preset or condition (with a close match), fewer than two
+seeds, a cost that cannot be built for a preset's classes (every TrainConfig goes through
+:func:`affect_book.train.validate_config`, which builds its cost).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..cache import cache_root, config_hash
+from ..params import ParameterError, check_choice, check_number
+from ._conditions import CONDITIONS, _check_conditions, get_condition
+
+__all__ = ["DEFAULT_CONDITIONS", "StudyConfig", "StudyRun", "expand_study", "study_dir"]
+
+#: The chapter-07 grid of the cpu profile: the study's model, its control and the two geometry-removing controls.
+DEFAULT_CONDITIONS = ("base", "circumplex", "uniform", "uniform_column", "permuted")
+
+
+def _pairs(value, what: str) -> tuple:
+    """A dict or (key, value) pairs as sorted pairs (hashable, order-free)."""
+    if value is None:
+        return ()
+    items = value.items() if isinstance(value, dict) else value
+    try:
+        pairs = tuple(sorted((str(k), tuple(v) if isinstance(v, list) else v) for k, v in items))
+    except (TypeError, ValueError):
+        raise ParameterError(f"{what}={value!r}: expected a dict or (key, value) pairs") from None
+    return pairs
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A controlled study: every (preset, condition, seed) run of one grid, with shared training settings.
+
+    ``presets``: simulator presets (``dataset="synthetic"``); with another ``dataset`` (a licensed copy under
+    ``data_root``) the grid has one data source and ``presets`` must be empty; ``conditions``: names from
+    :data:`CONDITIONS`; ``seeds``: a number n (seeds 0..n-1) or explicit seeds, at least two (default: the
+    profile's); ``profile``: sizes (``smoke``, ``cpu``, ``gpu``); ``data``: extra data options ((key, value) pairs or
+    a dict, e.g. ``{"n_train": 500}``); ``epochs``, ``width``, ``batch_size`` (default: the profile's), ``norm``,
+    ``device``: shared training settings; ``lambda_ot``: the OT weight of every cost condition; ``coordinates``:
+    the coordinate set of the costs; ``cost_fill``: hand placements ((class, (valence, arousal)), ...) for classes
+    without published coordinates (default: the simulator's placements for a preset, none for real data);
+    ``train_options``: any other TrainConfig fields ((key, value) pairs or a dict, e.g. ``{"lr": 1e-3}``).
+    """
+
+    presets: tuple = ("affwild2", "affectnet")
+    conditions: tuple = DEFAULT_CONDITIONS
+    seeds: int | tuple | None = None
+    profile: str = "cpu"
+    dataset: str = "synthetic"
+    data_root: str | None = None
+    data: tuple = ()
+    epochs: int | None = None
+    width: int | None = None
+    batch_size: int | None = None
+    norm: str = "batch"
+    device: str = "auto"
+    lambda_ot: float = 0.5
+    coordinates: str = "russell1977"
+    cost_fill: tuple | None = None
+    train_options: tuple = ()
+
+    def __post_init__(self):
+        from ..profiles import get_profile
+
+        prof = get_profile(self.profile)
+        setattr_ = object.__setattr__  # normalize once, so equal studies hash equally
+        presets = (self.presets,) if isinstance(self.presets, str) else tuple(self.presets)
+        setattr_(self, "presets", presets)
+        setattr_(self, "conditions", _check_conditions(self.conditions))
+        seeds = prof.seeds if self.seeds is None else self.seeds
+        if isinstance(seeds, bool) or not isinstance(seeds, (int, tuple, list)):
+            raise ParameterError(f"seeds={seeds!r}: expected a number of seeds (>= 2) or a list of seeds")
+        seeds = tuple(range(seeds)) if isinstance(seeds, int) else tuple(seeds)
+        for s in seeds:
+            check_number("seed", s, low=0, integer=True)
+        if len(seeds) < 2:
+            raise ParameterError(f"seeds={seeds}: a paired comparison needs at least 2 seeds (5 or more for a "
+                                 f"two-sided p below 0.1)")
+        if len(set(seeds)) != len(seeds):
+            raise ParameterError(f"seeds={seeds} repeats a seed")
+        setattr_(self, "seeds", seeds)
+        for name in ("epochs", "width", "batch_size"):
+            value = getattr(prof, name) if getattr(self, name) is None else getattr(self, name)
+            setattr_(self, name, check_number(name, value, low=1, integer=True))
+        check_number("lambda_ot", self.lambda_ot, low=0)
+        setattr_(self, "data", _pairs(self.data, "data"))
+        setattr_(self, "train_options", _pairs(self.train_options, "train_options"))
+        if self.cost_fill is not None:
+            fill = _pairs(self.cost_fill, "cost_fill")
+            setattr_(self, "cost_fill", tuple((k, tuple(float(x) for x in v)) for k, v in fill))
+        if self.data_root is not None:
+            setattr_(self, "data_root", str(self.data_root))
+        self._check_sources()
+
+    def _check_sources(self) -> None:
+        from ..data.sources import SOURCES
+
+        check_choice("dataset", self.dataset, sorted(SOURCES))
+        if self.dataset == "synthetic":
+            from ..data.simulator import PRESETS
+
+            if not self.presets:
+                raise ParameterError(f"presets is empty; expected one or more of {list(PRESETS)}")
+            for preset in self.presets:
+                check_choice("preset", preset, PRESETS)
+            if len(set(self.presets)) != len(self.presets):
+                raise ParameterError(f"presets={self.presets} repeats a preset")
+            if self.data_root is not None:
+                raise ParameterError("data_root is set with dataset='synthetic'; the simulator reads no folder")
+        elif self.presets:
+            raise ParameterError(f"presets={self.presets} with dataset={self.dataset!r}: presets name simulator "
+                                 f"settings; a licensed copy is one data source (leave presets empty)")
+        elif self.data_root is None:
+            raise ParameterError(f"dataset={self.dataset!r} needs data_root (the folder of your licensed copy)")
+        clash = sorted(set(dict(self.train_options)) & _SET_BY_STUDY)
+        if clash:
+            raise ParameterError(f"train_options sets {clash}, which the study sets itself (use the StudyConfig "
+                                 f"fields or a condition)")
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """One label per data source of the grid: the presets, or the dataset's name."""
+        return self.presets if self.dataset == "synthetic" else (self.dataset,)
+
+    def load_options(self, source: str) -> dict:
+        """Keyword arguments of :func:`affect_book.data.sources.load_splits` for ``source`` (data options only)."""
+        options = dict(self.data)
+        if self.dataset == "synthetic":
+            options["preset"] = source
+        return options
+
+    @property
+    def n_runs(self) -> int:
+        """Runs in the grid: sources x conditions x seeds."""
+        return len(self.sources) * len(self.conditions) * len(self.seeds)
+
+
+_SET_BY_STUDY = {"classes", "dataset", "data", "seed", "profile", "epochs", "width", "batch_size", "norm",
+                 "device", "lambda_ot", "cost", "coordinates", "cost_fill", "expression_loss", "expression_param"}
+
+
+@dataclass(frozen=True)
+class StudyRun:
+    """One run of a grid: its source (``dataset``, ``preset``), ``condition``, ``seed``, the ``config`` it trains
+    and how to load its data (``data_root``, ``load``: load_splits options as (key, value) pairs)."""
+
+    dataset: str
+    preset: str | None
+    condition: str
+    seed: int
+    config: object
+    data_root: str | None = None
+    load: tuple = ()
+
+    @property
+    def label(self) -> str:
+        """``source / condition / seed N``, for progress lines and errors."""
+        return f"{self.preset or self.dataset} / {self.condition} / seed {self.seed}"
+
+
+def _cost_placements(classes: tuple[str, ...], placements: tuple) -> tuple:
+    """The simulator's hand placements as a cost's ``cost_fill``, without Other: the book's rule charges Other the
+    mean off-diagonal cost of the placed classes (affect_book.costs), never a position. A trainer whose costs
+    predate that rule needs Other placed, and keeps the simulator's placement of it."""
+    from ..circumplex import concept_of
+    from ..train import TrainConfig, validate_config
+
+    without = tuple((name, va) for name, va in placements if concept_of(name) != "other")
+    if without == placements:
+        return placements
+    try:
+        validate_config(TrainConfig(classes=classes, lambda_ot=1.0, cost="va", cost_fill=without))
+    except ValueError:
+        return placements
+    return without
+
+
+def _classes_and_fill(study: StudyConfig, source: str) -> tuple[tuple[str, ...], tuple]:
+    """A source's class names (without generating or decoding any image) and its default hand placements."""
+    options = study.load_options(source)
+    if study.dataset == "synthetic":
+        from ..data.simulator import make_config
+
+        options.pop("preset")
+        sim = make_config(source, study.profile, **options)
+        return tuple(sim.classes), _cost_placements(tuple(sim.classes), tuple(sim.placements))
+    from ..data.sources import get_records
+
+    return tuple(get_records(study.dataset, study.data_root, "train", **options).classes), ()
+
+
+def expand_study(study: StudyConfig) -> list[StudyRun]:
+    """Every run of the grid, each TrainConfig validated; nothing is trained or generated.
+
+    Parameters
+    ----------
+    study : StudyConfig
+        The grid.
+
+    Returns
+    -------
+    list of StudyRun
+        Source-major, then condition, then seed.
+
+    Raises
+    ------
+    ParameterError
+        (a ValueError) naming the source and condition whose config the trainer rejects (a cost that cannot be
+        built for the classes, a loss or cost this trainer lacks), or a train option that is no TrainConfig field.
+    NotYetSupported
+        For a condition the trainer cannot run yet (``ldam_drw``, ``resampling``).
+    """
+    from ..train import TrainConfig, validate_config
+
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(dict(study.train_options)) - known)
+    if unknown:
+        raise ParameterError(f"train_options {unknown} are not TrainConfig fields; expected among {sorted(known)}")
+    for name in study.conditions:
+        if get_condition(name).unsupported:
+            get_condition(name).train_overrides(0.0, "", ())  # raises NotYetSupported with the reason
+    runs = []
+    for source in study.sources:
+        classes, default_fill = _classes_and_fill(study, source)
+        fill = study.cost_fill if study.cost_fill is not None else default_fill
+        data = tuple(sorted(study.load_options(source).items()))
+        for name in study.conditions:
+            overrides = CONDITIONS[name].train_overrides(study.lambda_ot, study.coordinates, fill)
+            for seed in study.seeds:
+                config = TrainConfig(classes=classes, dataset=study.dataset, data=data, epochs=study.epochs,
+                                     width=study.width, batch_size=study.batch_size, norm=study.norm,
+                                     device=study.device, profile=study.profile, seed=seed,
+                                     **dict(study.train_options), **overrides)
+                try:
+                    validate_config(config)
+                except (ValueError, KeyError) as err:
+                    raise ParameterError(f"condition {name!r} on {source!r} (classes {list(classes)}): {err}") \
+                        from None
+                preset = source if study.dataset == "synthetic" else None
+                runs.append(StudyRun(study.dataset, preset, name, seed, config, study.data_root, data))
+    return runs
+
+
+def study_dir(study: StudyConfig) -> Path:
+    """Where a study's results live (not created).
+
+    Parameters
+    ----------
+    study : StudyConfig
+        The study whose folder is asked for (its hash names it).
+
+    Returns
+    -------
+    Path
+        ``cache_root()/studies/<hash of the StudyConfig>``.
+    """
+    return cache_root() / "studies" / config_hash(study)
+
+
+

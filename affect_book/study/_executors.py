@@ -1,0 +1,190 @@
+"""Where the runs of a grid execute: in this process, in a local process pool, or on Slurm through submitit.
+
+Every executor has the shape of ``concurrent.futures.Executor.submit(fn, *args)``, returning a handle with
+``done()`` and ``result()`` (a Future, or a submitit Job). Each run is :func:`run_task`, which goes through
+:func:`affect_book.train.train` (load or train), so any executor can run any part of a grid and a rerun trains only
+what is missing.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import multiprocessing
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["available_cores", "local_workers", "make_executor", "run_task"]
+
+#: Loaded splits of this process, by (cache, dataset, root, profile, options): a worker loads each source once.
+_SPLITS: dict[str, dict] = {}
+
+
+def available_cores() -> int:
+    """CPU cores this process may use.
+
+    Returns
+    -------
+    int
+        The size of the process's affinity mask where the system has one, else ``os.cpu_count()``.
+    """
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def local_workers(n_runs: int, profile: str, device: str = "auto", workers: int | None = None) -> int:
+    """Processes for a local grid.
+
+    Parameters
+    ----------
+    n_runs : int
+        Runs in the grid (never more processes than runs).
+    profile : str
+        The study's profile (checked).
+    device : str
+        The runs' device: when it resolves to a GPU (cuda or mps, or auto with one present) the runs would share
+        it, and several processes on one GPU do not pay: one process.
+    workers : int, optional
+        An explicit count (capped at ``n_runs``).
+
+    Returns
+    -------
+    int
+        ``workers`` if given, else min(cores, runs) on a CPU, 1 on a GPU.
+    """
+    from ..device import choose_device
+    from ..profiles import get_profile
+
+    get_profile(profile)
+    if workers is not None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers={workers!r}: expected a positive integer or None")
+        return min(workers, max(1, n_runs))
+    if choose_device(device, verbose=False).type != "cpu":
+        return 1
+    return max(1, min(available_cores(), n_runs))
+
+
+def _set_threads(threads: int | None) -> None:
+    import torch
+
+    if threads:
+        torch.set_num_threads(int(threads))
+
+
+def _splits(run) -> dict:
+    """The run's train/val/test sets, loaded once per process and source."""
+    from ..cache import cache_root
+
+    key = json.dumps([str(cache_root()), run.dataset, run.data_root, run.config.profile, run.load], sort_keys=True,
+                     default=str)
+    if key not in _SPLITS:
+        from ..data.sources import load_splits
+
+        _SPLITS[key] = load_splits(run.dataset, root=run.data_root, profile=run.config.profile, progress=False,
+                                   **dict(run.load))
+    return _SPLITS[key]
+
+
+def run_task(run, threads: int | None = None, root: str | None = None) -> dict:
+    """Load or train one run of a grid; runs wherever an executor puts it (this process, a pool worker, a job).
+
+    Parameters
+    ----------
+    run : StudyRun
+        The run; its data are loaded once per process and source.
+    threads : int, optional
+        Torch threads for this process (None: leave as they are).
+    root : str, optional
+        Run directory root (None: the cache).
+
+    Returns
+    -------
+    dict
+        Its results row (:func:`~affect_book.study.result_row`).
+    """
+    from ..train import train
+    from ._table import result_row
+
+    _set_threads(threads)
+    start = time.perf_counter()
+    splits = _splits(run)
+    result = train(run.config, splits["train"], splits["val"], splits["test"],
+                   root=Path(root) if root is not None else None, progress=False)
+    import torch
+
+    row = result_row(run, result, len(splits["train"]), time.perf_counter() - start)
+    row["torch_threads"] = torch.get_num_threads()
+    return row
+
+
+class InProcessExecutor:
+    """Runs each submitted call at once in this process (one worker: no process start-up, no pickling)."""
+
+    def submit(self, fn, *args, **kwargs) -> cf.Future:
+        future: cf.Future = cf.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # handed to the caller through the future
+            if isinstance(err, (KeyboardInterrupt, SystemExit)):
+                raise
+            future.set_exception(err)
+        return future
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        """Nothing to release."""
+
+
+def _pool_initializer(threads: int) -> None:
+    _set_threads(threads)
+
+
+def make_executor(kind: str, workers: int, folder: Path, slurm_options: dict | None = None) -> Any:
+    """An executor for ``kind`` (``local`` or ``slurm``).
+
+    ``local``: this process for one worker, else a process pool (``spawn`` start method: safe with torch on every
+    system) of ``workers`` processes with cores // workers threads each. ``slurm``: a ``submitit.AutoExecutor``
+    writing its logs under ``folder`` with ``slurm_options`` (``timeout_min``, ``slurm_partition``,
+    ``gpus_per_node``, ``cpus_per_task`` ...; see submitit's documentation); needs the ``[cluster]`` extra and a
+    machine where Slurm's ``srun`` is found (a RuntimeError says so otherwise).
+    """
+    if kind == "local":
+        if workers == 1:
+            return InProcessExecutor()
+        threads = max(1, available_cores() // workers)
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=_pool_initializer, initargs=(threads,))
+        return pool
+    if kind == "slurm":
+        try:
+            import submitit
+        except ImportError:
+            raise ImportError("executor='slurm' needs submitit: pip install 'affect_book[cluster]' "
+                              "(or pip install submitit)") from None
+        try:  # cluster="slurm": without it submitit would quietly run every job on this machine instead
+            executor = submitit.AutoExecutor(folder=str(folder), cluster="slurm")
+        except RuntimeError as err:
+            raise RuntimeError(f"executor='slurm' needs a Slurm cluster ({err}); submit from a login node, or use "
+                               f"executor='local'") from None
+        options = {"timeout_min": 240, "cpus_per_task": 4, **(slurm_options or {})}
+        executor.update_parameters(**options)
+        return executor
+    raise ValueError(f"executor={kind!r}: expected 'local', 'slurm', or an object with submit(fn, *args)")
+
+
+def wait_any(handles: list, poll: float = 0.5) -> list:
+    """Block until at least one handle is done; return the done ones (Futures through ``cf.wait``, others such
+    as submitit Jobs by polling ``done()`` every ``poll`` seconds)."""
+    futures = [h for h in handles if isinstance(h, cf.Future)]
+    if len(futures) == len(handles):
+        done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+        return [h for h in handles if h in done]
+    while True:
+        done = [h for h in handles if h.done()]
+        if done:
+            return done
+        time.sleep(poll)

@@ -1,0 +1,143 @@
+"""``run_study``: every run of a grid through the load-or-train cache, then the results table."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..cache import atomic_write_bytes, config_hash
+from ._config import StudyConfig, expand_study, study_dir
+from ._executors import _splits, local_workers, make_executor, run_task, wait_any
+from ._table import results_frame, write_results
+
+__all__ = ["StudyFailed", "run_study"]
+
+
+class StudyFailed(RuntimeError):
+    """Some runs of a grid failed; the message names each with its error. Finished runs stay in the cache."""
+
+
+class _Progress:
+    """A tqdm bar over the grid when stderr is a terminal, else one line per finished run on stderr."""
+
+    def __init__(self, total: int, enabled: bool, stream=None):
+        self.total, self.enabled, self.count = total, enabled, 0
+        self.stream = stream or sys.stderr
+        self.bar = None
+        if enabled and self.stream.isatty():
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc="study", unit="run", file=self.stream)
+
+    def update(self, label: str, row: dict | None, error: BaseException | None = None) -> None:
+        self.count += 1
+        if not self.enabled:
+            return
+        if error is not None:
+            text = f"FAILED: {type(error).__name__}: {error}"
+        elif row["loaded_from_cache"]:
+            text = f"loaded from the cache, P_MTL {row['p_mtl']:.3f}"
+        else:
+            text = f"trained in {row['wall_seconds']:.1f} s, P_MTL {row['p_mtl']:.3f}"
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{label}: {text}", refresh=False)
+            self.bar.update(1)
+        else:
+            print(f"[{self.count}/{self.total}] {label}: {text}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_study(study: StudyConfig, executor: str | Any = "local", workers: int | None = None, progress: bool = True,
+              root: str | Path | None = None, slurm_options: dict | None = None) -> pd.DataFrame:
+    """Run (or load) every run of ``study`` and write its results table; return the table.
+
+    Parameters
+    ----------
+    study : StudyConfig
+        The grid; validated and expanded (:func:`expand_study`) before anything trains.
+    executor : {"local", "slurm"} or executor object
+        ``local``: this machine, ``workers`` processes (default: min(cores, runs), one on a GPU) each with
+        cores // workers torch threads; ``slurm``: one submitit job per run (``slurm_options`` go to
+        ``update_parameters``); or any object with ``submit(fn, *args)`` returning a handle with ``done()`` and
+        ``result()`` (e.g. ``submitit.LocalExecutor(folder=...)``).
+    workers : int, optional
+        Local processes (``local`` only).
+    progress : bool
+        A progress bar over the grid (one line per finished run when stderr is not a terminal).
+    root : path, optional
+        Run directory root (default: the cache's ``runs``); the table is written under the cache either way.
+    slurm_options : dict, optional
+        Parameters of the submitit executor for ``executor="slurm"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run (see :func:`result_row`), also written atomically to
+        ``cache_root()/studies/<study hash>/results.csv`` beside ``study.json``.
+
+    Raises
+    ------
+    StudyFailed
+        When a run failed (after every other run finished); no table is written then.
+    """
+    runs = expand_study(study)
+    folder = study_dir(study)
+    if isinstance(executor, str):
+        n = local_workers(len(runs), study.profile, study.device, workers) if executor == "local" else len(runs)
+        pool = make_executor(executor, n, folder / "submitit", slurm_options)
+        in_flight = n if executor == "local" else len(runs)
+    else:
+        pool, in_flight = executor, len(runs)
+    if in_flight > 1:  # build (simulator) or prepare (real data) each source once here, not in racing workers
+        for run in {(r.dataset, r.data_root, r.load): r for r in runs}.values():
+            _splits(run)
+    root_arg = str(root) if root is not None else None
+    bar = _Progress(len(runs), progress)
+    rows, errors, pending, queue = [], [], {}, list(runs)
+    try:
+        while queue or pending:
+            while queue and len(pending) < in_flight:
+                run = queue.pop(0)
+                pending[pool.submit(run_task, run, None, root_arg)] = run
+            for handle in wait_any(list(pending)):
+                run = pending.pop(handle)
+                try:
+                    row = handle.result()
+                except Exception as err:  # noqa: BLE001 -- every failure is reported below, none dropped
+                    errors.append((run, err))
+                    bar.update(run.label, None, err)
+                    continue
+                rows.append(row)
+                bar.update(run.label, row)
+    finally:
+        bar.close()
+        if hasattr(pool, "shutdown"):
+            pool.shutdown(wait=not sys.exc_info()[0], cancel_futures=True)
+    if errors:
+        lines = "\n".join(f"  {run.label}: {type(err).__name__}: {err}" for run, err in errors)
+        raise StudyFailed(f"{len(errors)} of {len(runs)} runs failed (the {len(rows)} others are cached; rerun to "
+                          f"retry only the missing ones):\n{lines}")
+    atomic_write_bytes(folder / "study.json", json.dumps({"hash": config_hash(study), "study": _plain(study)},
+                                                         indent=1).encode())
+    write_results(rows, folder / "results.csv")
+    return results_frame(rows)
+
+
+def _plain(study: StudyConfig) -> dict:
+    import dataclasses
+
+    return {f.name: getattr(study, f.name) for f in dataclasses.fields(study)}
+
+
+def _summary(frame: pd.DataFrame) -> str:
+    trained = int((~frame["loaded_from_cache"].astype(bool)).sum()) if len(frame) else 0
+    return f"{len(frame)} runs: {trained} trained, {len(frame) - trained} loaded from the cache"
+
+
