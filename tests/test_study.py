@@ -236,8 +236,9 @@ def test_submitit_local_executor_runs_the_grid(tmp_path):
     there = run_study(study, executor=executor, progress=False, root=tmp_path / "there")
     assert not there["loaded_from_cache"].any()
     assert all(str(tmp_path / "there") in d for d in there["run_dir"])
-    metrics = [c for c in here if c.startswith(("p_", "f1/", "recall/")) or c == "accuracy"]
+    metrics = [c for c in here if (c.startswith(("p_", "f1/", "recall/")) or c == "accuracy") and c != "p_mtl_terms"]
     assert list(here["config_hash"]) == list(there["config_hash"])
+    assert list(here["p_mtl_terms"]) == list(there["p_mtl_terms"])
     np.testing.assert_allclose(here[metrics].to_numpy(float), there[metrics].to_numpy(float), atol=1e-6)
 
 

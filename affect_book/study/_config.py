@@ -164,21 +164,12 @@ class StudyRun:
         return f"{self.preset or self.dataset} / {self.condition} / seed {self.seed}"
 
 
-def _cost_placements(classes: tuple[str, ...], placements: tuple) -> tuple:
+def _cost_placements(placements: tuple) -> tuple:
     """The simulator's hand placements as a cost's ``cost_fill``, without Other: the book's rule charges Other the
-    mean off-diagonal cost of the placed classes (affect_book.costs), never a position. A trainer whose costs
-    predate that rule needs Other placed, and keeps the simulator's placement of it."""
+    mean off-diagonal cost of the placed classes (:func:`affect_book.costs.ot_cost`), never a position."""
     from ..circumplex import concept_of
-    from ..train import TrainConfig, validate_config
 
-    without = tuple((name, va) for name, va in placements if concept_of(name) != "other")
-    if without == placements:
-        return placements
-    try:
-        validate_config(TrainConfig(classes=classes, lambda_ot=1.0, cost="va", cost_fill=without))
-    except ValueError:
-        return placements
-    return without
+    return tuple((name, va) for name, va in placements if concept_of(name) != "other")
 
 
 def _classes_and_fill(study: StudyConfig, source: str) -> tuple[tuple[str, ...], tuple]:
@@ -189,7 +180,7 @@ def _classes_and_fill(study: StudyConfig, source: str) -> tuple[tuple[str, ...],
 
         options.pop("preset")
         sim = make_config(source, study.profile, **options)
-        return tuple(sim.classes), _cost_placements(tuple(sim.classes), tuple(sim.placements))
+        return tuple(sim.classes), _cost_placements(tuple(sim.placements))
     from ..data.sources import get_records
 
     return tuple(get_records(study.dataset, study.data_root, "train", **options).classes), ()

@@ -74,6 +74,11 @@ def permutation_of(config) -> str:
     return json.dumps(frame.attrs["priced_as"], sort_keys=True)
 
 
+def _scalar(value):
+    """A metric as a float; a label such as ``p_mtl_terms`` ("P_VA + P_EXPR") as it is."""
+    return value if isinstance(value, str) else float(value)
+
+
 def result_row(run, result, n_train: int, wall_seconds: float) -> dict:
     """One row of the results table for a finished run.
 
@@ -99,8 +104,8 @@ def result_row(run, result, n_train: int, wall_seconds: float) -> dict:
     """
     row = {"dataset": run.dataset, "preset": run.preset, "condition": run.condition, "seed": run.seed,
            "config_hash": result.config_hash, "best_epoch": result.best_epoch}
-    row.update({k: float(v) for k, v in result.test_metrics.items()})
-    row.update({f"val/{k}": float(v) for k, v in result.val_metrics.items()})
+    row.update({k: _scalar(v) for k, v in result.test_metrics.items()})
+    row.update({f"val/{k}": _scalar(v) for k, v in result.val_metrics.items()})
     if result.predictions_path is None:
         raise ValueError(f"run {run.label} ({result.run_dir}) has no test predictions; the study needs a test set")
     with np.load(result.predictions_path, allow_pickle=False) as f:
