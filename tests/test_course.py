@@ -158,6 +158,24 @@ def test_student_copy_runs_up_to_its_first_stub(tmp_path):
         course.run_student_copy(path, tmp_path / "out.ipynb", {"PROFILE": "smoke"})
 
 
+@pytest.mark.notebooks
+@pytest.mark.parametrize("path", book.toc_notebooks(ROOT), ids=lambda p: p.stem)
+def test_every_student_copy_runs_up_to_its_first_stub(path, tmp_path):
+    """make student's copy of each chapter has no solution left and runs in the smoke profile up to its first stub
+    (runs and data the smoke book already made come from the session's cache)."""
+    student = course.make_student_notebook(path)
+    assert not [c for c in student.cells if "solution" in c.metadata.get("tags", [])]
+    copy = tmp_path / "notebooks" / path.name
+    copy.parent.mkdir()
+    nbformat.write(student, copy)
+    stopped = course.run_student_copy(copy, tmp_path / "out.ipynb", {"PROFILE": "smoke"})
+    stubs = [c for c in student.cells if c.cell_type == "code" and "exercise-stub" in c.metadata.get("tags", [])]
+    if stubs:
+        assert stopped is not None and stopped.startswith("exercise: "), f"{path.name} ran past its first stub"
+    else:
+        assert stopped is None
+
+
 # ------------------------------------------------------------------------------------------------- HTML copies
 
 def test_html_tags_injected_parameters_and_solutions():
