@@ -168,7 +168,7 @@ def draw_ot_simplex(probs, costs: Mapping[str, object], classes: Sequence[str], 
         ax.plot([], [], color=colour, lw=2, label=f"{name}: step -grad (relative length)")
     ax.set(aspect="equal", xticks=[], yticks=[], xlim=(-0.1, 1.1), ylim=(-0.12, 1.0),
            title="p = (" + ", ".join(f"{c} {v:.2f}" for c, v in zip(classes, p)) + ")")
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=8)
     bars.bar(list(table.index), table["W"].to_numpy(float), color=colours[:len(table)])
     bars.set(ylabel="OT term W = sum_j p_j C[j, y]", title="value of each cost's OT term")
     fig.tight_layout()
