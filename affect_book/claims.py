@@ -188,12 +188,8 @@ def read_verdict(claim_id: str, profile: str, root: Path | None = None) -> dict 
 
     Parameters
     ----------
-    claim_id : str
-        One of the ids in :data:`CLAIMS`.
-    profile : str
-        One of :data:`affect_book.profiles.PROFILES`.
-    root : pathlib.Path, optional
-        The cache root (default: :func:`affect_book.cache.cache_root`).
+    claim_id, profile, root
+        As in :func:`verdict_path`.
 
     Returns
     -------
@@ -221,12 +217,8 @@ def claim_status(claim_id: str, profile: str, root: Path | None = None) -> str:
 
     Parameters
     ----------
-    claim_id : str
-        One of the ids in :data:`CLAIMS`.
-    profile : str
-        One of :data:`affect_book.profiles.PROFILES`.
-    root : pathlib.Path, optional
-        The cache root (default: :func:`affect_book.cache.cache_root`).
+    claim_id, profile, root
+        As in :func:`verdict_path`.
 
     Returns
     -------

@@ -195,10 +195,8 @@ def inject_timing_note(notebook: Path, records: Iterable[dict], chapter: str) ->
     ----------
     notebook : pathlib.Path
         An executed copy (rewritten in place).
-    records : iterable of dict
-        Records as :func:`read_timings` returns them.
-    chapter : str
-        The chapter number.
+    records, chapter
+        As in :func:`timing_note`.
 
     Returns
     -------
