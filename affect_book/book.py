@@ -299,13 +299,23 @@ def _execute(path: Path, output: Path, params: dict[str, Any], kernel: str) -> N
     import papermill as pm
     from traitlets.config import Config
 
-    with tempfile.TemporaryDirectory(prefix="affect-book-kernel-") as sockets:
-        config = Config()
-        if sys.platform != "win32":
-            config.KernelManager.transport = "ipc"
-            config.KernelManager.ip = os.path.join(sockets, "kernel")
-        pm.execute_notebook(str(path), str(output), parameters=params, kernel_name=kernel, cwd=str(path.parent),
-                            progress_bar=False, log_output=False, config=config)
+    # The kernel inherits the environment: a runner started from a JupyterLab kernel would otherwise pass on the
+    # variable that makes affect_book.widgets.live_front_end() show live widgets; executed copies get static figures.
+    previous = os.environ.get("AFFECT_BOOK_INTERACTIVE")
+    os.environ["AFFECT_BOOK_INTERACTIVE"] = "0"
+    try:
+        with tempfile.TemporaryDirectory(prefix="affect-book-kernel-") as sockets:
+            config = Config()
+            if sys.platform != "win32":
+                config.KernelManager.transport = "ipc"
+                config.KernelManager.ip = os.path.join(sockets, "kernel")
+            pm.execute_notebook(str(path), str(output), parameters=params, kernel_name=kernel,
+                                cwd=str(path.parent), progress_bar=False, log_output=False, config=config)
+    finally:
+        if previous is None:
+            os.environ.pop("AFFECT_BOOK_INTERACTIVE", None)
+        else:
+            os.environ["AFFECT_BOOK_INTERACTIVE"] = previous
     # For the HTML book: papermill's injected-parameters cell removed, solutions behind a toggle (cell tags only).
     from .course import prepare_html_notebook
 
@@ -344,8 +354,10 @@ def build_html(root: Path | None = None, executed_dir: Path | None = None, html_
     """Build the Jupyter Book site offline from the executed notebooks; check it for tracebacks.
 
     The site files (``_toc.yml``, ``_config.yml``, ``README.md``, ``docs/``) are copied next to the executed
-    notebooks, Jupyter Book builds into ``executed_dir/_build``, and the HTML is copied to ``html_dir``. In both
-    folders only files the runner wrote earlier (its manifest) are overwritten or removed.
+    notebooks, each executed chapter gets a note with its recorded run times per profile (read from
+    ``executed_dir/timings.json``, :func:`affect_book.timings.inject_timing_note`), Jupyter Book builds into
+    ``executed_dir/_build``, and the HTML is copied to ``html_dir``. In both folders only files the runner wrote
+    earlier (its manifest) are overwritten or removed.
 
     Parameters
     ----------

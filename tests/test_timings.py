@@ -1,6 +1,7 @@
 """The runner's timing records: written by a run, merged across runs, shown on each chapter's page; API links."""
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -57,11 +58,16 @@ def test_the_note_shows_each_profiles_recorded_time_and_replaces_itself(tmp_path
     assert [c.cell_type for c in nbformat.read(path, as_version=4).cells] == ["markdown", "code"]
 
 
-def test_a_run_writes_its_record_beside_the_executed_copies(tmp_path):
+def test_a_run_writes_its_record_beside_the_executed_copies(tmp_path, monkeypatch):
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                            "language": "python"}})
+    # the runner's kernels draw static figures even when the runner itself was started from a JupyterLab kernel
+    monkeypatch.setenv("JPY_SESSION_NAME", "started-from-jupyterlab.ipynb")
+    monkeypatch.delenv("AFFECT_BOOK_INTERACTIVE", raising=False)
     nb.cells = [nbformat.v4.new_markdown_cell("# 98 · Tiny"),
-                nbformat.v4.new_code_cell('PROFILE = "cpu"', metadata={"tags": ["parameters"]})]
+                nbformat.v4.new_code_cell('PROFILE = "cpu"', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("from affect_book.widgets import live_front_end\n"
+                                          "assert not live_front_end()")]
     (tmp_path / "notebooks").mkdir()
     nbformat.write(nb, tmp_path / "notebooks" / "98_tiny.ipynb")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: README\nchapters:\n  - file: notebooks/98_tiny\n")
@@ -72,6 +78,7 @@ def test_a_run_writes_its_record_beside_the_executed_copies(tmp_path):
     assert record["seconds"] == pytest.approx(results[0].seconds)
     assert record["machine"]["cpu_count"] >= 1 and record["machine"]["torch_device"] in ("cpu", "cuda", "mps")
     assert "timings.json" in json.loads((out / ".affect_book_outputs.json").read_text())["files"]
+    assert "AFFECT_BOOK_INTERACTIVE" not in os.environ  # the runner restored the environment
 
 
 def test_api_sections_link_to_the_chapters_that_exist():
