@@ -8,8 +8,10 @@ Usage (from the repository root)::
     python -m affect_book.book --html                 # run, then build _build/html
     python -m affect_book.book --html-only            # build the site from the last executed copies
 
-Executed copies go to ``_build/executed/notebooks/``. Each chapter prints one line with its wall time; a failure
-stops the run with the chapter, the failing cell and the error, and a non-zero exit status.
+Executed copies go to ``_build/executed/notebooks/``. Each chapter prints one line with its wall time and adds a
+timing record (profile, chapter, seconds, date, machine) to ``timings.json`` beside the executed copies; the HTML
+build shows each chapter's recorded times per profile on its page (:mod:`affect_book.timings`). A failure stops
+the run with the chapter, the failing cell and the error, and a non-zero exit status.
 
 The runner never touches the sources: an output folder that is or contains the book's root, or lies inside
 ``notebooks/`` or ``docs/``, is refused. In its output folders it records every file it writes in a manifest
@@ -37,6 +39,7 @@ import yaml
 from .outputs import OutputFolderError, OutputManifest, check_output_folder, check_tree, copy_claimed
 from .params import ParameterError, check_choice
 from .profiles import PROFILES
+from .timings import TIMINGS_FILE, inject_timing_note, machine_info, read_timings, record_timings, timing_record
 
 __all__ = ["ChapterFailed", "ChapterResult", "build_html", "check_html", "find_root", "run_book", "toc_notebooks"]
 
@@ -264,8 +267,10 @@ def run_book(profile: str = "cpu", only: Sequence[str] = (), parameters: dict[st
         raise ParameterError(f"{missing[0]} has no PROFILE parameter; every chapter must declare one")
     manifest = OutputManifest(out_dir)
     outputs = [out_dir / path.relative_to(root) for path in notebooks]
-    for output in outputs:  # refuse before executing anything
+    timings = out_dir / TIMINGS_FILE
+    for output in (*outputs, timings):  # refuse before executing anything
         manifest.check(output)
+    machine = machine_info()
     results = []
     for path, output in zip(notebooks, outputs, strict=True):
         chapter = chapter_id(path)
@@ -278,6 +283,8 @@ def run_book(profile: str = "cpu", only: Sequence[str] = (), parameters: dict[st
         except Exception as err:  # papermill raises PapermillExecutionError with the cell and the error
             raise ChapterFailed(_failure_message(chapter, output, err)) from err
         seconds = time.perf_counter() - start
+        manifest.claim(timings)
+        record_timings(timings, [timing_record(profile, chapter, path.stem, seconds, machine)])
         log(f"chapter {chapter}  {path.stem:<28} ok  {seconds:7.1f} s")
         results.append(ChapterResult(chapter, path, output, seconds))
     return results
@@ -292,13 +299,23 @@ def _execute(path: Path, output: Path, params: dict[str, Any], kernel: str) -> N
     import papermill as pm
     from traitlets.config import Config
 
-    with tempfile.TemporaryDirectory(prefix="affect-book-kernel-") as sockets:
-        config = Config()
-        if sys.platform != "win32":
-            config.KernelManager.transport = "ipc"
-            config.KernelManager.ip = os.path.join(sockets, "kernel")
-        pm.execute_notebook(str(path), str(output), parameters=params, kernel_name=kernel, cwd=str(path.parent),
-                            progress_bar=False, log_output=False, config=config)
+    # The kernel inherits the environment: a runner started from a JupyterLab kernel would otherwise pass on the
+    # variable that makes affect_book.widgets.live_front_end() show live widgets; executed copies get static figures.
+    previous = os.environ.get("AFFECT_BOOK_INTERACTIVE")
+    os.environ["AFFECT_BOOK_INTERACTIVE"] = "0"
+    try:
+        with tempfile.TemporaryDirectory(prefix="affect-book-kernel-") as sockets:
+            config = Config()
+            if sys.platform != "win32":
+                config.KernelManager.transport = "ipc"
+                config.KernelManager.ip = os.path.join(sockets, "kernel")
+            pm.execute_notebook(str(path), str(output), parameters=params, kernel_name=kernel,
+                                cwd=str(path.parent), progress_bar=False, log_output=False, config=config)
+    finally:
+        if previous is None:
+            os.environ.pop("AFFECT_BOOK_INTERACTIVE", None)
+        else:
+            os.environ["AFFECT_BOOK_INTERACTIVE"] = previous
     # For the HTML book: papermill's injected-parameters cell removed, solutions behind a toggle (cell tags only).
     from .course import prepare_html_notebook
 
@@ -337,8 +354,10 @@ def build_html(root: Path | None = None, executed_dir: Path | None = None, html_
     """Build the Jupyter Book site offline from the executed notebooks; check it for tracebacks.
 
     The site files (``_toc.yml``, ``_config.yml``, ``README.md``, ``docs/``) are copied next to the executed
-    notebooks, Jupyter Book builds into ``executed_dir/_build``, and the HTML is copied to ``html_dir``. In both
-    folders only files the runner wrote earlier (its manifest) are overwritten or removed.
+    notebooks, each executed chapter gets a note with its recorded run times per profile (read from
+    ``executed_dir/timings.json``, :func:`affect_book.timings.inject_timing_note`), Jupyter Book builds into
+    ``executed_dir/_build``, and the HTML is copied to ``html_dir``. In both folders only files the runner wrote
+    earlier (its manifest) are overwritten or removed.
 
     Parameters
     ----------
@@ -382,6 +401,11 @@ def build_html(root: Path | None = None, executed_dir: Path | None = None, html_
     for name in sources:
         written = copy_claimed(root / name, executed_dir / name, manifest)
         manifest.remove_stale(name, keep=written)
+    records = read_timings(executed_dir / TIMINGS_FILE)
+    for path in toc_notebooks(root):  # each executed chapter shows its recorded times per profile
+        copy = executed_dir / path.relative_to(root)
+        if copy.is_file() and manifest.owns(copy):
+            inject_timing_note(copy, records, chapter_id(path))
     manifest.claim(executed_dir / "_build")  # Jupyter Book's own output tree
     exe = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(executed_dir), "--path-output",

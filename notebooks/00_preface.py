@@ -27,7 +27,20 @@
 # public; the book rebuilds the study's pieces and lets you test its claims yourself.
 #
 # **You will learn** how to run the chapters, what the profiles mean, where results are cached, and what data the
-# book can and cannot use. **Time:** seconds on any machine.
+# book can and cannot use; the notation every chapter shares; and where each claim of the study stands (the claim
+# tracker). **Time:** seconds on any machine.
+#
+# ## Before you start: prerequisites
+#
+# - **Python**: functions, classes, dictionaries, list comprehensions; reading a traceback.
+# - **NumPy and pandas**: arrays, broadcasting, indexing with boolean masks; data frames, `groupby`, `pivot`.
+# - **PyTorch basics** (from chapter 04 on): tensors, `autograd`, a training loop with an optimiser. The book
+#   explains every loss it uses, not the framework.
+# - **Mathematics**: probability distributions over a few classes, the softmax, a gradient and the chain rule,
+#   Euclidean distance in the plane. Optimal transport is introduced from scratch in chapter 04.
+# - **Statistics** (chapters 07 and later): a paired comparison, a p-value, a confidence interval.
+# - **No psychology is assumed**: the valence-arousal circumplex and the Facial Action Coding System are introduced
+#   in chapters 01 and 03.
 #
 # ## Three ways to read it
 #
@@ -108,6 +121,60 @@ print(f"cache root: {cache_root()}")
 # What the simulator can tell you is how a mechanism behaves when you control its causes; what it cannot tell you
 # is how strong that mechanism is in real faces.
 #
+# ## Notation
+#
+# Every chapter and every function of the package uses these symbols, with these orientations.
+#
+# | Symbol | Meaning | Package |
+# |---|---|---|
+# | `K`; `j`; `y` | number of classes; a *predicted* class; the *true* class | label order |
+# | `z`; `p = softmax(z)` | logits; predicted probabilities, a point of the simplex | `logits`; `probs` |
+# | `e_y` | one-hot vector of the true class (a hard label as a distribution) | `targets` (indices) |
+# | `C[j, y]` | cost of predicting `j` when the truth is `y`: **rows predicted, columns true** | `costs` |
+# | `W = W_C(p, e_y)` | the OT term; for a hard label `W = sum_j p_j C[j, y]` | `losses.expected_cost` |
+# | `s` | the uniform cost's scale, `C = s (1 - I)`; matched: the mean off-diagonal cost | `costs.uniform_cost` |
+# | `lambda` | weight of the OT term in the loss `CE + lambda W` | `lambda_ot` |
+# | `(v, a)` | valence and arousal, each in [-1, 1] (Russell's circumplex) | `circumplex` |
+# | `CCC(x, y)` | Lin's concordance correlation `2 s_xy / (s_x^2 + s_y^2 + (x_bar - y_bar)^2)` | `metrics.ccc` |
+#
+# In the CCC, `x` are the predictions and `y` the labels (valence or arousal, not the class `y` above), `x_bar` and
+# `y_bar` their means, `s_x^2` and `s_y^2` their variances and `s_xy` their covariance, all population moments
+# (divided by `n`). `costs.ot_cost` returns `C` as a data frame with index "predicted" and columns "true"; the
+# trainer's configuration names the OT weight `lambda_ot`.
+#
+# The orientation of `C` matters whenever a cost is not symmetric (the uniform-column control of chapter 04 is
+# not): the cell below checks it on the package's own objects.
+
+# %%
+from affect_book import costs
+from affect_book import losses as L
+
+cost = costs.ot_cost(["Anger", "Fear", "Happy"], "va")
+assert (cost.index.name, cost.columns.name) == ("predicted", "true")
+p = torch.softmax(torch.tensor([[2.0, 1.0, 0.0]], dtype=torch.float64), dim=1)  # p = softmax(z)
+by_hand = float((p[0] * torch.tensor(cost["Anger"].to_numpy())).sum())  # sum_j p_j C[j, y], y = Anger
+W = float(L.expected_cost(p.log(), torch.tensor([0]), cost))
+assert abs(W - by_hand) < 1e-12
+print(f"p = {np.round(p[0].numpy(), 3)}, true class Anger: W = sum_j p_j C[j, Anger] = {W:.4f}")
+
+# %% [markdown]
+# ## The claim tracker
+#
+# The study's abstract makes the claims below; the book tests each in a later chapter. The **status** column is
+# never typed: `affect_book.claims` reads it from a verdict file that the testing chapter writes once it has
+# computed its evidence (under `cache_root()/claims/<profile>/`, the contract in the module's docstring), and a claim
+# without one is "not run yet". The column "the study reports" quotes the study's numbers, not the book's. Rerun
+# this cell after the study chapters to see their verdicts for the profile you ran.
+
+# %%
+from affect_book.claims import claims_table, study_results
+
+stores = study_results()
+print(f"study results stores in the cache: {len(stores)}; verdicts shown for profile {PROFILE!r}")
+with pd.option_context("display.max_colwidth", None):
+    display(claims_table(PROFILE))
+
+# %% [markdown]
 # ## Map of the book
 #
 # - **01 Russell's circumplex**: published valence-arousal coordinates, the distances that an optimal-transport
@@ -123,6 +190,8 @@ print(f"cache root: {cache_root()}")
 # - Run the book with `make book`, the tests with `make test`; rerun a chapter with papermill and `-p` parameters.
 # - `PROFILE` is `smoke`, `cpu` or `gpu`, defined once for the whole book.
 # - Results are cached by configuration hash; nothing is downloaded; real benchmarks come from your own copies.
+# - One notation throughout: `C[j, y]` rows predicted, columns true; `p = softmax(z)`; `W = sum_j p_j C[j, y]`.
+# - The claim tracker shows each claim's status as computed by the chapter that tests it, "not run yet" before.
 #
 # ## Exercises
 #

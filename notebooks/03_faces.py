@@ -425,7 +425,28 @@ print(f"mean recall of the six other classes at degeneracy 0: "
 # construction, with contempt and Other placed by hand. So a result on the simulator is evidence about a
 # *mechanism*, not a measurement about AffectNet or Aff-Wild2; where a chapter makes a claim about the real
 # benchmarks, it needs the real data (chapter 02 loads it when you have it).
+
+# %% [markdown]
+# ## Move the knobs yourself
 #
+# The figure below shows the `balanced` preset's designated pair (anger and fear) on two identities, and the
+# valence-arousal labels of a few hundred fresh samples, at one setting of three knobs: visual degeneracy (the
+# faces), valence-arousal degeneracy (the centroids, marked X) and the expression intensity (both). The table under
+# it measures what moved: the distance between the pair's centroids and the mean absolute pixel difference between
+# the pair's faces. In JupyterLab (or any live notebook front end) sliders appear under it; move them and the figure
+# is redrawn. The executed book shows the figure at the values in the cell (`affect_book.widgets`).
+
+# %%
+from affect_book.widgets import draw_simulator_knobs, interactive_simulator_knobs, live_front_end
+
+knob_fig, knob_summary = draw_simulator_knobs(visual_degeneracy=0.5, va_degeneracy=0.5, intensity=0.8,
+                                              preset="balanced", size=FIGURE_PIXELS, seed=SEED)
+plt.show()
+display(knob_summary.round(3))
+if live_front_end():
+    display(interactive_simulator_knobs(preset="balanced", size=FIGURE_PIXELS, seed=SEED))
+
+# %% [markdown]
 # ## Summary
 #
 # - FACS describes expressions as combinations of action units; the package holds one prototype table.

@@ -601,7 +601,28 @@ weight_ratios
 # correction. None of them knows that anger and contempt, or anger and fear, look alike. Whether frequency or
 # geometry limits the rare classes is a question for trained models; the chapters that train them compare these
 # controls with the OT terms on the same data.
+
+# %% [markdown]
+# ## Move the prediction yourself
 #
+# The gradient figure above shows every point of the triangle at once; this one follows a single prediction. For an
+# anger face and the prediction `p` in the cell, it draws the step each cost's gradient takes from `p` (arrows,
+# drawn relative to the longest) and each cost's OT term `W`; the table gives `W`, its gradient on the logits
+# `p_k (C[k, y] - W)` and the step in probabilities. In JupyterLab (or any live notebook front end) sliders for
+# `p(anger)` and `p(fear)` and a menu for the true class appear under it (`affect_book.widgets`).
+
+# %%
+from affect_book.widgets import draw_ot_simplex, interactive_ot_simplex, live_front_end
+
+simplex_fig, simplex_terms = draw_ot_simplex(edge, trio_costs, trio, true_class=0)
+plt.show()
+assert np.isclose(simplex_terms.loc["circumplex", "W"],
+                  float(L.expected_cost(torch.tensor(np.log(edge)[None]), torch.tensor([0]), trio_costs["circumplex"])))
+display(simplex_terms)
+if live_front_end():
+    display(interactive_ot_simplex(trio_costs, trio, true_class=0, start=tuple(edge[:2])))
+
+# %% [markdown]
 # ## Summary
 #
 # - OT between label distributions prices moving probability mass by a ground cost; POT solves it exactly.

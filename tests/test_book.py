@@ -252,6 +252,13 @@ def test_tiny_book_runs_builds_twice_and_prints_one_line_per_chapter(tmp_path, c
     entry = entry[:entry.index('id="affect_book.', 1)]  # up to the next documented object
     assert re.search(r'class="field-list[^"]*".*?>\s*Parameters', entry, re.S), "no Parameters field list"
     assert re.search(r">\s*Returns", entry) and "out_dir" in entry
+    # the chapter's page shows the time the runner recorded for it (issue 14, point 6)
+    from affect_book.timings import TIMINGS_FILE, format_seconds, read_timings
+
+    (record,) = read_timings(tmp_path / "_build" / "executed" / TIMINGS_FILE)
+    page = (html / "notebooks" / "97_tiny.html").read_text()
+    assert "Measured run time of this chapter" in page
+    assert f"<td><p>{format_seconds(record['seconds'])}</p></td>" in page
     (html / "readers_notes.txt").write_text("mine")
     assert book.main(["--root", str(tmp_path), "--profile", "smoke", "--only", "97", "--html"]) == 0  # a rerun
     assert (html / "readers_notes.txt").read_text() == "mine" and (html / "index.html").is_file()
