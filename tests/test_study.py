@@ -186,7 +186,7 @@ def _report(cache, grid) -> pd.DataFrame:
     proc = _cli(["report", *grid, "--json"], cache)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
-    frame = pd.DataFrame(json.loads(out))  # stdout is the JSON and nothing else
+    frame = pd.DataFrame(json.loads(out)["rows"])  # stdout is the JSON and nothing else
     return frame.drop(columns=list(VOLATILE_COLUMNS))
 
 

@@ -13,8 +13,8 @@ import pandas as pd
 
 from ..cache import atomic_write_bytes
 
-__all__ = ["KEY_COLUMNS", "VOLATILE_COLUMNS", "per_class_scores", "permutation_of", "read_results", "result_row",
-           "results_frame", "rows_as_json", "write_results"]
+__all__ = ["KEY_COLUMNS", "VOLATILE_COLUMNS", "json_records", "per_class_scores", "permutation_of", "read_results",
+           "result_row", "results_frame", "rows_as_json", "write_results"]
 
 #: Columns that identify a run.
 KEY_COLUMNS = ("dataset", "preset", "condition", "seed")
@@ -199,5 +199,20 @@ def rows_as_json(frame: pd.DataFrame) -> str:
     str
         A JSON list of one object per row (NaN and missing values as null, floats at full precision).
     """
-    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    return json.dumps(records, indent=1)
+    return json.dumps(json_records(frame), indent=1)
+
+
+def json_records(frame: pd.DataFrame) -> list[dict]:
+    """The table's rows as JSON-ready dicts.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Any table (a results table, a statistics table).
+
+    Returns
+    -------
+    list of dict
+        One dict per row; NaN and missing values as None, tuples left for ``json`` to write as lists.
+    """
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
