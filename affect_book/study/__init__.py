@@ -9,6 +9,7 @@ are in :data:`CONDITIONS`; :func:`lambda_sweep` chooses the OT weight once, on t
 by seed.
 """
 
+from ._claims import VERDICTS, directional_verdict, equivalence_verdict, paired_by_seed, write_claim
 from ._conditions import CONDITIONS, Condition, NotYetSupported, get_condition
 from ._config import DEFAULT_CONDITIONS, StudyConfig, StudyRun, expand_study, study_dir
 from ._executors import available_cores, local_workers, run_task
@@ -19,7 +20,8 @@ from ._table import (KEY_COLUMNS, VOLATILE_COLUMNS, json_records, per_class_scor
                      results_frame, rows_as_json, write_results)
 
 __all__ = ["CONDITIONS", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "DEFAULT_MARGINS", "KEY_COLUMNS", "REFERENCES",
-           "VOLATILE_COLUMNS", "Condition", "NotYetSupported", "StudyConfig", "StudyFailed", "StudyRun",
-           "available_cores", "expand_study", "get_condition", "json_records", "lambda_sweep", "local_workers",
-           "per_class_scores", "read_results", "result_row", "results_frame", "rows_as_json", "run_study",
-           "run_task", "study_dir", "study_metrics", "study_rare_classes", "study_statistics", "write_results"]
+           "VERDICTS", "VOLATILE_COLUMNS", "Condition", "NotYetSupported", "StudyConfig", "StudyFailed", "StudyRun",
+           "available_cores", "directional_verdict", "equivalence_verdict", "expand_study", "get_condition",
+           "json_records", "lambda_sweep", "local_workers", "paired_by_seed", "per_class_scores", "read_results",
+           "result_row", "results_frame", "rows_as_json", "run_study", "run_task", "study_dir", "study_metrics",
+           "study_rare_classes", "study_statistics", "write_claim", "write_results"]

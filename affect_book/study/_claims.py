@@ -1,0 +1,195 @@
+"""Computed verdicts on the study's claims, from a results table, and the claim files other tools read.
+
+A claim holds on every part it names (each source, each metric), so a verdict tests every part at ``alpha`` and
+calls the claim ``reproduced`` only when every part rejects its null (the intersection-union principle: a
+conjunction needs no multiplicity correction); ``not reproduced`` when some part shows the opposite (Holm-adjusted
+across the claim's parts, since any one of them suffices); ``inconclusive`` otherwise. Claim files:
+``cache_root()/claims/<claim id>.json`` holding ``{"claim", "verdict", "numbers", "chapter", "profile", "dataset"}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..params import ParameterError
+
+__all__ = ["VERDICTS", "directional_verdict", "equivalence_verdict", "paired_by_seed", "write_claim"]
+
+#: The three verdicts.
+VERDICTS = ("reproduced", "not reproduced", "inconclusive")
+
+
+def paired_by_seed(frame: pd.DataFrame, source: str, condition: str, reference: str, metric: str):
+    """The seeds both conditions ran on one source, and ``condition - reference`` of ``metric`` on each.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A results table.
+    source : str
+        A preset (or, for real data, the dataset's name).
+    condition, reference : str
+        Conditions of the table.
+    metric : str
+        A metric column.
+
+    Returns
+    -------
+    seeds : list of int
+        The paired seeds, sorted.
+    differences : numpy.ndarray
+        ``condition - reference`` per seed.
+    """
+    source_of = frame["preset"].where(frame["preset"].notna(), frame["dataset"]).astype(str)
+    rows = frame[source_of == source]
+    if metric not in rows:
+        raise ParameterError(f"metric {metric!r} is not a column of the results table")
+    values = {c: rows[rows["condition"] == c].set_index("seed")[metric] for c in (condition, reference)}
+    for c, v in values.items():
+        if v.empty:
+            raise ParameterError(f"no {c!r} runs on {source!r} in the results table; conditions there: "
+                                 f"{sorted(rows['condition'].unique())}")
+    seeds = sorted(set(values[condition].index) & set(values[reference].index))
+    return [int(s) for s in seeds], (values[condition].loc[seeds] - values[reference].loc[seeds]).to_numpy(float)
+
+
+def _part(d: np.ndarray, seeds) -> dict:
+    from ..stats import hodges_lehmann
+
+    hl = hodges_lehmann(d)
+    return {"seeds": seeds, "differences": [float(x) for x in d], "mean_difference": float(d.mean()),
+            "hl_estimate": hl.estimate, "hl_low": hl.low, "hl_high": hl.high,
+            "smallest_one_sided_p": 0.5 ** int(np.count_nonzero(d))}
+
+
+def directional_verdict(frame: pd.DataFrame, condition: str, reference: str, metrics: Sequence[str],
+                        sources: Sequence[str], alpha: float = 0.05) -> dict:
+    """Verdict on "``condition`` scores higher than ``reference`` on every metric and source".
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A results table.
+    condition, reference : str
+        The claimed winner and the condition it beats.
+    metrics, sources : sequence of str
+        The parts of the claim.
+    alpha : float
+        Level of each test.
+
+    Returns
+    -------
+    dict
+        ``verdict`` (one of :data:`VERDICTS`), ``rule`` (in words) and ``numbers``: per ``source/metric`` the
+        differences, Hodges-Lehmann shift and exact interval, the exact one-sided p in the claimed direction
+        (``p_claimed``), the one in the opposite direction with its Holm-adjusted value (``p_opposite_holm``), and
+        the smallest one-sided p the seeds allow.
+    """
+    from ..stats import holm, wilcoxon_paired
+
+    numbers = {}
+    for source in sources:
+        for metric in metrics:
+            seeds, d = paired_by_seed(frame, source, condition, reference, metric)
+            numbers[f"{source}/{metric}"] = {**_part(d, seeds),
+                                             "p_claimed": wilcoxon_paired(d, alternative="greater").pvalue,
+                                             "p_opposite": wilcoxon_paired(d, alternative="less").pvalue}
+    opposite = holm([n["p_opposite"] for n in numbers.values()])
+    for n, p in zip(numbers.values(), opposite):
+        n["p_opposite_holm"] = float(p)
+    if all(n["p_claimed"] <= alpha for n in numbers.values()):
+        verdict = "reproduced"
+    elif opposite.min() <= alpha:
+        verdict = "not reproduced"
+    else:
+        verdict = "inconclusive"
+    rule = (f"reproduced: every part's exact one-sided Wilcoxon p ({condition} > {reference}) <= {alpha}; "
+            f"not reproduced: some part's opposite one-sided p, Holm-adjusted over the {len(numbers)} parts, "
+            f"<= {alpha}; else inconclusive")
+    return {"verdict": verdict, "rule": rule, "alpha": alpha, "numbers": numbers}
+
+
+def equivalence_verdict(frame: pd.DataFrame, condition: str, reference: str, margins: Mapping[str, float],
+                        sources: Sequence[str], alpha: float = 0.05) -> dict:
+    """Verdict on "``condition`` matches ``reference``" (equivalence within a stated margin per metric).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A results table.
+    condition, reference : str
+        The two conditions claimed to match.
+    margins : mapping
+        Metric to its equivalence margin (absolute, on the metric's scale); the metrics are the claim's parts.
+    sources : sequence of str
+        Sources the claim covers.
+    alpha : float
+        Level of each test.
+
+    Returns
+    -------
+    dict
+        ``verdict``, ``rule`` and ``numbers``: per ``source/metric`` the differences, Hodges-Lehmann shift and
+        interval, the exact TOST p (``p_tost``) and the two-sided exact Wilcoxon p with its Holm-adjusted value.
+    """
+    from ..stats import holm, tost_paired, wilcoxon_paired
+
+    numbers = {}
+    for source in sources:
+        for metric, margin in margins.items():
+            seeds, d = paired_by_seed(frame, source, condition, reference, metric)
+            tost = tost_paired(d, margin=margin, method="exact", alpha=alpha)
+            numbers[f"{source}/{metric}"] = {**_part(d, seeds), "margin": float(margin), "p_tost": tost.pvalue,
+                                             "p_difference": wilcoxon_paired(d).pvalue}
+    adjusted = holm([n["p_difference"] for n in numbers.values()])
+    for n, p in zip(numbers.values(), adjusted):
+        n["p_difference_holm"] = float(p)
+    if all(n["p_tost"] <= alpha for n in numbers.values()):
+        verdict = "reproduced"
+    elif adjusted.min() <= alpha:
+        verdict = "not reproduced"
+    else:
+        verdict = "inconclusive"
+    rule = (f"reproduced: every part's exact paired TOST p <= {alpha} (a large difference p is not evidence of "
+            f"equality); not reproduced: some part's two-sided exact Wilcoxon p, Holm-adjusted over the "
+            f"{len(numbers)} parts, <= {alpha}; else inconclusive")
+    return {"verdict": verdict, "rule": rule, "alpha": alpha, "numbers": numbers}
+
+
+def write_claim(claim: str, verdict: Mapping, profile: str, dataset: str, chapter: str = "07",
+                root: str | Path | None = None) -> Path:
+    """Write a claim's verdict to ``<cache>/claims/<claim>.json`` atomically.
+
+    Parameters
+    ----------
+    claim : str
+        The claim's id (a file name: letters, digits, ``_`` and ``-``).
+    verdict : mapping
+        From :func:`directional_verdict` or :func:`equivalence_verdict` (``verdict``, ``numbers``, ``rule``).
+    profile, dataset : str
+        Where the numbers come from.
+    chapter : str
+        The chapter that computed it.
+    root : path, optional
+        Folder of the claim files (default ``cache_root() / "claims"``).
+
+    Returns
+    -------
+    Path
+        The file: ``{"claim", "verdict", "numbers", "chapter", "profile", "dataset", "rule"}``.
+    """
+    from ..cache import atomic_write_bytes, cache_root
+
+    if not claim or not all(ch.isalnum() or ch in "_-" for ch in claim):
+        raise ParameterError(f"claim={claim!r}: expected an id of letters, digits, '_' and '-'")
+    if verdict.get("verdict") not in VERDICTS:
+        raise ParameterError(f"verdict {verdict.get('verdict')!r}: expected one of {list(VERDICTS)}")
+    folder = Path(root) if root is not None else cache_root() / "claims"
+    record = {"claim": claim, "verdict": verdict["verdict"], "numbers": verdict["numbers"], "chapter": chapter,
+              "profile": profile, "dataset": dataset, "rule": verdict.get("rule")}
+    return atomic_write_bytes(folder / f"{claim}.json", json.dumps(record, indent=1).encode())
