@@ -118,3 +118,50 @@ def test_cli_report_json_holds_rows_and_statistics(tmp_path, monkeypatch):
         elif not nonzero.size:
             assert row.pvalue == 1.0  # every difference zero: no evidence either way
     assert checked >= 2, "P_MTL and P_EXPR differences of real runs have neither zeros nor ties"
+
+
+# ------------------------------------------------------------------------------------------------ claim verdicts
+
+def _two_conditions(d, metric="p_expr", source="affectnet"):
+    """Rows of base and circumplex whose paired differences (circumplex - base) are ``d``."""
+    rows = []
+    for seed, diff in enumerate(d):
+        rows.append({"dataset": "synthetic", "preset": source, "condition": "base", "seed": seed, metric: 0.4})
+        rows.append({"dataset": "synthetic", "preset": source, "condition": "circumplex", "seed": seed,
+                     metric: 0.4 + diff})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("d, verdict", [
+    ([0.01, 0.02, 0.03, 0.04, 0.05], "reproduced"),  # one-sided p = 1/32 <= 0.05
+    ([-0.01, -0.02, -0.03, -0.04, -0.05], "not reproduced"),  # the opposite, p = 1/32
+    ([0.01, -0.02, 0.03, -0.04, 0.05], "inconclusive"),
+    ([0.01, 0.02, 0.03, 0.04], "inconclusive"),  # four seeds: the smallest one-sided p is 1/16
+])
+def test_directional_verdict_follows_the_exact_one_sided_test(d, verdict):
+    from affect_book.study import directional_verdict
+
+    out = directional_verdict(_two_conditions(d), "circumplex", "base", ["p_expr"], ["affectnet"])
+    assert out["verdict"] == verdict
+    part = out["numbers"]["affectnet/p_expr"]
+    assert part["p_claimed"] == pytest.approx(sps.wilcoxon(d, alternative="greater", method="exact").pvalue)
+    assert part["smallest_one_sided_p"] == 0.5 ** len(d)
+
+
+def test_equivalence_verdict_needs_tost_not_a_large_p(tmp_path):
+    from affect_book.study import equivalence_verdict, write_claim
+
+    inside = [0.001, -0.002, 0.003, -0.001, 0.002]
+    out = equivalence_verdict(_two_conditions(inside), "circumplex", "base", {"p_expr": 0.01}, ["affectnet"])
+    assert out["verdict"] == "reproduced"
+    noisy = [0.02, -0.03, 0.01, -0.02, 0.03]  # two-sided p large, yet not within the margin: no evidence
+    loose = equivalence_verdict(_two_conditions(noisy), "circumplex", "base", {"p_expr": 0.01}, ["affectnet"])
+    assert loose["numbers"]["affectnet/p_expr"]["p_difference"] > 0.5 and loose["verdict"] == "inconclusive"
+    path = write_claim("uniform_matches_circumplex", out, "cpu", "synthetic", root=tmp_path)
+    record = json.loads(path.read_text())
+    assert {k: record[k] for k in ("claim", "verdict", "chapter", "profile", "dataset")} == {
+        "claim": "uniform_matches_circumplex", "verdict": "reproduced", "chapter": "07", "profile": "cpu",
+        "dataset": "synthetic"}
+    assert record["numbers"]["affectnet/p_expr"]["differences"] == pytest.approx(inside)
+    with pytest.raises(ParameterError, match="expected an id"):
+        write_claim("../escape", out, "cpu", "synthetic", root=tmp_path)

@@ -67,6 +67,19 @@ def _part(d: np.ndarray, seeds) -> dict:
             "smallest_one_sided_p": 0.5 ** int(np.count_nonzero(d))}
 
 
+def _decide(numbers: dict, claimed: str, contrary: str, alpha: float) -> str:
+    """Every part's ``claimed`` p <= alpha: reproduced; some part's ``contrary`` p, Holm-adjusted over the parts
+    (added to each part as ``<contrary>_holm``), <= alpha: not reproduced; else inconclusive."""
+    from ..stats import holm
+
+    adjusted = holm([n[contrary] for n in numbers.values()])
+    for n, p in zip(numbers.values(), adjusted):
+        n[f"{contrary}_holm"] = float(p)
+    if all(n[claimed] <= alpha for n in numbers.values()):
+        return "reproduced"
+    return "not reproduced" if adjusted.min() <= alpha else "inconclusive"
+
+
 def directional_verdict(frame: pd.DataFrame, condition: str, reference: str, metrics: Sequence[str],
                         sources: Sequence[str], alpha: float = 0.05) -> dict:
     """Verdict on "``condition`` scores higher than ``reference`` on every metric and source".
@@ -90,7 +103,7 @@ def directional_verdict(frame: pd.DataFrame, condition: str, reference: str, met
         (``p_claimed``), the one in the opposite direction with its Holm-adjusted value (``p_opposite_holm``), and
         the smallest one-sided p the seeds allow.
     """
-    from ..stats import holm, wilcoxon_paired
+    from ..stats import wilcoxon_paired
 
     numbers = {}
     for source in sources:
@@ -99,15 +112,7 @@ def directional_verdict(frame: pd.DataFrame, condition: str, reference: str, met
             numbers[f"{source}/{metric}"] = {**_part(d, seeds),
                                              "p_claimed": wilcoxon_paired(d, alternative="greater").pvalue,
                                              "p_opposite": wilcoxon_paired(d, alternative="less").pvalue}
-    opposite = holm([n["p_opposite"] for n in numbers.values()])
-    for n, p in zip(numbers.values(), opposite):
-        n["p_opposite_holm"] = float(p)
-    if all(n["p_claimed"] <= alpha for n in numbers.values()):
-        verdict = "reproduced"
-    elif opposite.min() <= alpha:
-        verdict = "not reproduced"
-    else:
-        verdict = "inconclusive"
+    verdict = _decide(numbers, "p_claimed", "p_opposite", alpha)
     rule = (f"reproduced: every part's exact one-sided Wilcoxon p ({condition} > {reference}) <= {alpha}; "
             f"not reproduced: some part's opposite one-sided p, Holm-adjusted over the {len(numbers)} parts, "
             f"<= {alpha}; else inconclusive")
@@ -137,7 +142,7 @@ def equivalence_verdict(frame: pd.DataFrame, condition: str, reference: str, mar
         ``verdict``, ``rule`` and ``numbers``: per ``source/metric`` the differences, Hodges-Lehmann shift and
         interval, the exact TOST p (``p_tost``) and the two-sided exact Wilcoxon p with its Holm-adjusted value.
     """
-    from ..stats import holm, tost_paired, wilcoxon_paired
+    from ..stats import tost_paired, wilcoxon_paired
 
     numbers = {}
     for source in sources:
@@ -146,15 +151,7 @@ def equivalence_verdict(frame: pd.DataFrame, condition: str, reference: str, mar
             tost = tost_paired(d, margin=margin, method="exact", alpha=alpha)
             numbers[f"{source}/{metric}"] = {**_part(d, seeds), "margin": float(margin), "p_tost": tost.pvalue,
                                              "p_difference": wilcoxon_paired(d).pvalue}
-    adjusted = holm([n["p_difference"] for n in numbers.values()])
-    for n, p in zip(numbers.values(), adjusted):
-        n["p_difference_holm"] = float(p)
-    if all(n["p_tost"] <= alpha for n in numbers.values()):
-        verdict = "reproduced"
-    elif adjusted.min() <= alpha:
-        verdict = "not reproduced"
-    else:
-        verdict = "inconclusive"
+    verdict = _decide(numbers, "p_tost", "p_difference", alpha)
     rule = (f"reproduced: every part's exact paired TOST p <= {alpha} (a large difference p is not evidence of "
             f"equality); not reproduced: some part's two-sided exact Wilcoxon p, Holm-adjusted over the "
             f"{len(numbers)} parts, <= {alpha}; else inconclusive")
