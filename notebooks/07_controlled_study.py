@@ -32,8 +32,8 @@
 
 # %% tags=["parameters"]
 PROFILE = "cpu"
-PRESETS = ["affwild2", "affectnet"]  # simulator presets (used when DATASET is "synthetic")
-CONDITIONS = None  # None: the profile's grid (five conditions; gpu adds confidence_penalty and gce)
+PRESETS = ["affwild2", "affectnet"]  # simulator presets (used when DATASET is "synthetic"); or "a,b"
+CONDITIONS = None  # None: the profile's grid (five conditions; gpu adds confidence_penalty and gce); or "a,b,c"
 SEEDS = None  # None: the profile's number of seeds (2 smoke, 5 cpu and gpu)
 EXECUTOR = "local"  # "local" (processes on this machine) or "slurm" (submitit)
 WORKERS = None  # local processes; None: 1 in smoke (process start-up outweighs tiny runs), else the cores
@@ -67,9 +67,14 @@ check_choice("DATASET", DATASET, SOURCES)
 data_root = check_path("DATA_ROOT", DATA_ROOT)
 if DATASET != "synthetic" and data_root is None:
     raise ValueError(f"DATASET={DATASET!r} reads a licensed copy: set DATA_ROOT to its folder")
-for preset in PRESETS:
+def _names(value) -> tuple:
+    """A list parameter, or the same as one comma-separated string (what `-p NAME VALUE` passes)."""
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else tuple(value)
+
+
+for preset in _names(PRESETS):
     check_choice("PRESETS", preset, SIM_PRESETS)
-conditions = tuple(CONDITIONS) if CONDITIONS is not None else (
+conditions = _names(CONDITIONS) if CONDITIONS is not None else (
     DEFAULT_CONDITIONS + (("confidence_penalty", "gce") if PROFILE == "gpu" else ()))
 for name in conditions:
     check_choice("CONDITIONS", name, ALL_CONDITIONS)
@@ -82,7 +87,7 @@ check_number("SWEEP_SEEDS", SWEEP_SEEDS, low=2, integer=True)
 check_number("ALPHA", ALPHA, low=0.001, high=0.5)
 check_number("RARE_FRACTION", RARE_FRACTION, low=0.01, high=1.0)
 workers = WORKERS if WORKERS is not None else (1 if PROFILE == "smoke" else None)
-presets = tuple(PRESETS) if DATASET == "synthetic" else ()
+presets = _names(PRESETS) if DATASET == "synthetic" else ()
 design = StudyConfig(presets=presets, conditions=conditions, seeds=SEEDS, profile=PROFILE, dataset=DATASET,
                      data_root=None if data_root is None else str(data_root))
 sources = design.sources
@@ -296,7 +301,9 @@ plt.show()
 # part's exact test rejects at `ALPHA` (the intersection-union principle: a conjunction needs no multiplicity
 # correction), `not reproduced` when some part shows the opposite (Holm-adjusted across the claim's parts), and
 # `inconclusive` otherwise. "Matched" is tested as equivalence within the stated margin (TOST), since a large p of a
-# difference test is not evidence of equality. Each verdict is written to
+# difference test is not evidence of equality. The study's reading of the uniform term as a "generic confidence
+# penalty" is tested as `uniform_matches_confidence_penalty`, the noise-robust reading of chapter 04 as
+# `uniform_matches_gce`, where the grid holds those conditions. Each verdict is written to
 # `cache_root()/claims/<claim id>.json` for the book's claim tracker.
 
 # %%
