@@ -32,6 +32,10 @@ def fake_rows(seeds=(0, 1, 2, 3, 4, 5), presets=("affwild2", "affectnet"), rng=0
     return pd.DataFrame(rows)
 
 
+def _strict(name):
+    raise AssertionError(f"{name} in the JSON: not strict JSON")
+
+
 def _raw(frame, preset, cond, metric):
     rows = frame[(frame["preset"] == preset) & (frame["condition"] == cond)].sort_values("seed")
     return rows[metric].to_numpy(float)
@@ -104,7 +108,7 @@ def test_cli_report_json_holds_rows_and_statistics(tmp_path, monkeypatch):
     out = subprocess.run([sys.executable, "-m", "affect_book.cli", "study", "report", *grid, "--json"], env=env,
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    report = json.loads(out.stdout)
+    report = json.loads(out.stdout, parse_constant=_strict)  # strict JSON: 2 seeds leave interval ends open
     rows, table = pd.DataFrame(report["rows"]), pd.DataFrame(report["statistics"])
     assert len(rows) == 6 and set(table["metric"]) == {"p_mtl", "p_expr", *(f"f1/{c}" for c in rare["affwild2"])}
     checked = 0
@@ -163,5 +167,11 @@ def test_equivalence_verdict_needs_tost_not_a_large_p(tmp_path):
         "claim": "uniform_matches_circumplex", "verdict": "reproduced", "chapter": "07", "profile": "cpu",
         "dataset": "synthetic"}
     assert record["numbers"]["affectnet/p_expr"]["differences"] == pytest.approx(inside)
+    two = equivalence_verdict(_two_conditions([0.001, -0.002]), "circumplex", "base", {"p_expr": 0.01},
+                              ["affectnet"])
+    assert two["numbers"]["affectnet/p_expr"]["hl_low"] == -np.inf  # two seeds: no finite 95 % interval
+    record = json.loads(write_claim("two_seeds", two, "smoke", "synthetic", root=tmp_path).read_text(),
+                        parse_constant=_strict)
+    assert record["numbers"]["affectnet/p_expr"]["hl_low"] is None
     with pytest.raises(ParameterError, match="expected an id"):
         write_claim("../escape", out, "cpu", "synthetic", root=tmp_path)

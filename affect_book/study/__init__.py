@@ -16,12 +16,12 @@ from ._executors import available_cores, local_workers, run_task
 from ._run import StudyFailed, run_study
 from ._sweep import DEFAULT_LAMBDAS, lambda_sweep
 from ._stats import DEFAULT_MARGINS, REFERENCES, study_metrics, study_rare_classes, study_statistics
-from ._table import (KEY_COLUMNS, VOLATILE_COLUMNS, json_records, per_class_scores, read_results, result_row,
-                     results_frame, rows_as_json, write_results)
+from ._table import (KEY_COLUMNS, VOLATILE_COLUMNS, json_records, json_safe, per_class_scores, read_results,
+                     result_row, results_frame, rows_as_json, write_results)
 
 __all__ = ["CONDITIONS", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "DEFAULT_MARGINS", "KEY_COLUMNS", "REFERENCES",
            "VERDICTS", "VOLATILE_COLUMNS", "Condition", "NotYetSupported", "StudyConfig", "StudyFailed", "StudyRun",
            "available_cores", "directional_verdict", "equivalence_verdict", "expand_study", "get_condition",
-           "json_records", "lambda_sweep", "local_workers", "paired_by_seed", "per_class_scores", "read_results",
-           "result_row", "results_frame", "rows_as_json", "run_study", "run_task", "study_dir", "study_metrics",
-           "study_rare_classes", "study_statistics", "write_claim", "write_results"]
+           "json_records", "json_safe", "lambda_sweep", "local_workers", "paired_by_seed", "per_class_scores",
+           "read_results", "result_row", "results_frame", "rows_as_json", "run_study", "run_task", "study_dir",
+           "study_metrics", "study_rare_classes", "study_statistics", "write_claim", "write_results"]

@@ -178,9 +178,11 @@ def write_claim(claim: str, verdict: Mapping, profile: str, dataset: str, chapte
     Returns
     -------
     Path
-        The file: ``{"claim", "verdict", "numbers", "chapter", "profile", "dataset", "rule"}``.
+        The file: ``{"claim", "verdict", "numbers", "chapter", "profile", "dataset", "rule"}`` (strict JSON:
+        a non-finite number, such as the open end of an interval few seeds allow, is null).
     """
     from ..cache import atomic_write_bytes, cache_root
+    from ._table import json_safe
 
     if not claim or not all(ch.isalnum() or ch in "_-" for ch in claim):
         raise ParameterError(f"claim={claim!r}: expected an id of letters, digits, '_' and '-'")
@@ -189,4 +191,5 @@ def write_claim(claim: str, verdict: Mapping, profile: str, dataset: str, chapte
     folder = Path(root) if root is not None else cache_root() / "claims"
     record = {"claim": claim, "verdict": verdict["verdict"], "numbers": verdict["numbers"], "chapter": chapter,
               "profile": profile, "dataset": dataset, "rule": verdict.get("rule")}
-    return atomic_write_bytes(folder / f"{claim}.json", json.dumps(record, indent=1).encode())
+    text = json.dumps(json_safe(record), indent=1, allow_nan=False)  # strict JSON: an unbounded end is null
+    return atomic_write_bytes(folder / f"{claim}.json", text.encode())

@@ -108,7 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"affect-book study {args.command}: {err}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps({"rows": json_records(frame), "statistics": json_records(statistics)}, indent=1))
+        print(json.dumps({"rows": json_records(frame), "statistics": json_records(statistics)}, indent=1,
+                         allow_nan=False))
     else:
         import pandas as pd
 
