@@ -67,6 +67,8 @@ def test_defaults_come_from_the_profile():
     assert dict(study.data) == {"n_train": prof.study_n_train, "n_val": prof.study_n_val,
                                 "n_test": prof.study_n_test, "image_size": prof.study_image_size}
     assert dict(StudyConfig(presets=("balanced",), profile="smoke", data={"n_train": 99}).data)["n_train"] == 99
+    real = StudyConfig(presets=(), dataset="affectnet", data_root="/licensed/AffectNet", profile="smoke")
+    assert dict(real.data) == {"image_size": prof.study_image_size}  # a licensed copy has its own split sizes
     assert StudyConfig(presets="balanced", conditions="base, circumplex", profile="smoke").conditions == (
         "base", "circumplex")
 
