@@ -13,7 +13,8 @@ Measures, in a fresh temporary cache (so every run trains):
    is present, from one measured GPU run (one process on the GPU); else it says the GPU was not measured.
 
 Every figure is a measurement on this machine as it is now (load average printed): on a shared machine they are
-upper bounds of what an idle one gives.
+upper bounds of what an idle one gives. The serial runs use the torch threads this process has (``OMP_NUM_THREADS``
+or torch's default), printed beside them; the temporary cache is removed at the end.
 
 Usage: ``python benchmarks/bench_study.py [--profile cpu] [--preset affwild2] [--n-train N] [--image-size S]
 [--epochs E] [--width W] [--sweep-seeds 2]``.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import tempfile
 import time
 
@@ -71,7 +73,7 @@ def main() -> None:
     base = serial[(serial["condition"] == "base") & (serial["seed"] == 0)].iloc[0]
     print(f"base run, seed 0: P_MTL {base['p_mtl']:.3f}, P_EXPR {base['p_expr']:.3f}; rare classes (chapter 02's "
           f"rule) test F1: " + (", ".join(f"{c} {base[f'f1/{c}']:.3f}" for c in rare) or "none rare"))
-    per_run_parallel = per_run
+    per_run_parallel = float("inf")  # not measured (--skip-parallel)
     if not args.skip_parallel:
         start = time.perf_counter()
         run_study(study(("base", "circumplex"), (2, 3)), workers=2, progress=False)
@@ -105,4 +107,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:  # the temporary cache holds only this bench's runs
+        if os.environ.get("AFFECT_BOOK_CACHE", "").startswith(os.path.join(tempfile.gettempdir(), "bench-study-")):
+            shutil.rmtree(os.environ["AFFECT_BOOK_CACHE"], ignore_errors=True)
