@@ -76,7 +76,7 @@ class Claim:
 CLAIMS = (
     Claim("degeneracy-not-imbalance",
           "The rare classes fail because of circumplex degeneracy (anger-fear on Aff-Wild2, anger-contempt on "
-          "AffectNet), not because of class imbalance.", "stated in the abstract", "07"),
+          "AffectNet), not because of class imbalance.", "stated in the abstract", "08"),
     Claim("ot-raises-score",
           "The circumplex OT cost raises the official score and the expression macro-F1 over the base model.",
           "stated in the abstract", "07"),
@@ -89,6 +89,13 @@ CLAIMS = (
           "On Aff-Wild2 the circumplex cost puts the errors affectively nearer the truth.", "p = 0.031", "08"),
     Claim("geometry-not-affectnet",
           "On AffectNet it does not (the study points to a visual confound).", "stated in the abstract", "08"),
+    Claim("uniform-is-confidence-penalty",
+          "The uniform cost acts as a generic confidence penalty (the study's reading; tested as equivalence with "
+          "Pereyra et al.'s entropy penalty).", "stated in the abstract", "07"),
+    Claim("uniform-is-noise-robust",
+          "The uniform cost acts as a noise-robust reweighting of cross-entropy (the book's reading of chapter 04; "
+          "tested as equivalence with generalised cross-entropy).", "not a claim of the study: the book's "
+          "alternative reading", "07"),
     Claim("representations-must-separate",
           "A cost cannot separate degenerate classes; the representation must.", "stated in the abstract", "09"),
 )
@@ -143,7 +150,7 @@ def _checked(record: Any, where: str, claim_id: str | None = None, profile: str 
 
 
 def write_verdict(claim_id: str, verdict: str, numbers: dict[str, float], chapter: str, profile: str,
-                  dataset: str, root: Path | None = None) -> Path:
+                  dataset: str, root: Path | None = None, rule: str | None = None) -> Path:
     """Record a chapter's verdict on a claim (the contract in the module docstring); atomic.
 
     Parameters
@@ -162,6 +169,8 @@ def write_verdict(claim_id: str, verdict: str, numbers: dict[str, float], chapte
         What they were computed on, e.g. ``"simulator:affwild2"`` or ``"affectnet"``.
     root : pathlib.Path, optional
         The cache root (default: :func:`affect_book.cache.cache_root`).
+    rule : str, optional
+        How the verdict was decided (kept in the file as ``"rule"``, an optional field).
 
     Returns
     -------
@@ -180,6 +189,8 @@ def write_verdict(claim_id: str, verdict: str, numbers: dict[str, float], chapte
                for k, v in dict(numbers).items()}
     record = _checked({"claim": claim_id, "verdict": verdict, "numbers": numbers, "chapter": str(chapter),
                        "profile": profile, "dataset": dataset}, f"verdict for {claim_id!r}", claim_id, profile)
+    if rule is not None:
+        record["rule"] = str(rule)
     return atomic_write_bytes(path, (json.dumps(record, indent=2) + "\n").encode())
 
 

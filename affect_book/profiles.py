@@ -39,6 +39,10 @@ class Profile:
         Repetitions (seeds) of the controlled study.
     expected_device : str
         The device the profile is sized for (``"cpu"`` or ``"cuda"``).
+    study_n_train, study_n_val, study_n_test, study_image_size, study_epochs, study_width : int
+        The size of one run of chapter 07's controlled study (:class:`affect_book.study.StudyConfig` defaults):
+        the grid repeats a run 50 times or more (sources x conditions x seeds, plus the lambda sweep), so a study
+        run is smaller than a chapter's single run; chosen by measurement (``benchmarks/bench_study.py``).
     """
 
     name: str
@@ -52,21 +56,33 @@ class Profile:
     width: int
     seeds: int
     expected_device: str
+    study_n_train: int
+    study_n_val: int
+    study_n_test: int
+    study_image_size: int
+    study_epochs: int
+    study_width: int
 
 
+# Study sizes: smoke is the smallest that trains at all (about 1 s per run); cpu is the smallest measured size whose
+# base model still scores a non-zero test F1 on most rare classes (benchmarks/bench_study.py: 6,000 images x 4
+# epochs left every rare class at F1 0); gpu is not measured yet (no GPU was available): rerun the bench on one.
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", "continuous integration: every chapter in seconds, numbers not meaningful",
                      n_train=2_000, n_val=500, n_test=500, image_size=32, epochs=2, batch_size=128,
                      width=8, seeds=2,
-                     expected_device="cpu"),
+                     expected_device="cpu", study_n_train=256, study_n_val=64, study_n_test=128,
+                     study_image_size=32, study_epochs=1, study_width=4),
     "cpu": Profile("cpu", "a laptop: meaningful results in minutes per chapter",
                    n_train=30_000, n_val=5_000, n_test=5_000, image_size=64, epochs=8, batch_size=256,
                    width=16, seeds=5,
-                   expected_device="cpu"),
+                   expected_device="cpu", study_n_train=12_000, study_n_val=1_000, study_n_test=2_000,
+                   study_image_size=32, study_epochs=8, study_width=8),
     "gpu": Profile("gpu", "full scale on one GPU",
                    n_train=300_000, n_val=30_000, n_test=30_000, image_size=112, epochs=30, batch_size=512,
                    width=32, seeds=5,
-                   expected_device="cuda"),
+                   expected_device="cuda", study_n_train=100_000, study_n_val=10_000, study_n_test=20_000,
+                   study_image_size=64, study_epochs=15, study_width=32),
 }
 
 

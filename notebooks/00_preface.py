@@ -184,6 +184,8 @@ with pd.option_context("display.max_colwidth", None):
 # - **04 Optimal transport**: the OT term, its closed form for hard labels, and the uniform cost as a control.
 # - **05 The multi-task model**: expression, valence-arousal and action-unit heads, CCC, the ABAW score.
 # - **06 Training at scale**: the trainer, its cache, exact resume, and what changes on a GPU.
+# - **07 The controlled study**: the grid of conditions and seeds, exact paired tests, and a computed verdict on
+#   each of the study's claims.
 #
 # ## Summary
 #

@@ -53,7 +53,7 @@ def test_expansion_one_config_per_preset_condition_seed():
     assert by["affectnet", "base", 3].cost_fill == ()  # no cost, no placement (base stays chapter 05's base model)
     assert (cb.expression_loss, cb.expression_param, cb.seed) == ("class_balanced", 0.9999, 7)
     assert "Contempt" in by["affectnet", "base", 3].classes and "Other" in base.classes
-    assert dict(base.data) == {**TINY, "preset": "affwild2"}
+    assert dict(base.data) == {"image_size": get_profile("smoke").study_image_size, **TINY, "preset": "affwild2"}
     assert (base.epochs, base.width, base.batch_size, base.profile) == (1, 4, 64, "smoke")
     # the seeds of a condition differ in the seed only
     assert by["affwild2", "circumplex", 7] == TrainConfig(**{**circ.__dict__, "seed": 7})
@@ -62,8 +62,13 @@ def test_expansion_one_config_per_preset_condition_seed():
 def test_defaults_come_from_the_profile():
     study = StudyConfig(presets=("balanced",), conditions=("base",), profile="smoke")
     prof = get_profile("smoke")
-    assert (study.epochs, study.width, study.batch_size) == (prof.epochs, prof.width, prof.batch_size)
+    assert (study.epochs, study.width, study.batch_size) == (prof.study_epochs, prof.study_width, prof.batch_size)
     assert study.seeds == tuple(range(prof.seeds))
+    assert dict(study.data) == {"n_train": prof.study_n_train, "n_val": prof.study_n_val,
+                                "n_test": prof.study_n_test, "image_size": prof.study_image_size}
+    assert dict(StudyConfig(presets=("balanced",), profile="smoke", data={"n_train": 99}).data)["n_train"] == 99
+    real = StudyConfig(presets=(), dataset="affectnet", data_root="/licensed/AffectNet", profile="smoke")
+    assert dict(real.data) == {"image_size": prof.study_image_size}  # a licensed copy has its own split sizes
     assert StudyConfig(presets="balanced", conditions="base, circumplex", profile="smoke").conditions == (
         "base", "circumplex")
 
@@ -186,7 +191,7 @@ def _report(cache, grid) -> pd.DataFrame:
     proc = _cli(["report", *grid, "--json"], cache)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
-    frame = pd.DataFrame(json.loads(out))  # stdout is the JSON and nothing else
+    frame = pd.DataFrame(json.loads(out)["rows"])  # stdout is the JSON and nothing else
     return frame.drop(columns=list(VOLATILE_COLUMNS))
 
 

@@ -5,18 +5,23 @@ A frozen :class:`StudyConfig` expands (:func:`expand_study`) into one validated
 :func:`affect_book.train.train` (so a rerun trains only what is missing) on a local process pool or on Slurm
 (submitit), and writes one tidy row per run to ``cache_root()/studies/<study hash>/results.csv``. The conditions
 are in :data:`CONDITIONS`; :func:`lambda_sweep` chooses the OT weight once, on the validation split. Command line:
-``affect-book study run|report``.
+``affect-book study run|report``; :func:`study_statistics` compares every condition with base and circumplex, paired
+by seed.
 """
 
+from ._claims import VERDICTS, directional_verdict, equivalence_verdict, flat_numbers, paired_by_seed, write_claim
 from ._conditions import CONDITIONS, Condition, NotYetSupported, get_condition
 from ._config import DEFAULT_CONDITIONS, StudyConfig, StudyRun, expand_study, study_dir
 from ._executors import available_cores, local_workers, run_task
 from ._run import StudyFailed, run_study
 from ._sweep import DEFAULT_LAMBDAS, lambda_sweep
-from ._table import (KEY_COLUMNS, VOLATILE_COLUMNS, per_class_scores, read_results, result_row, results_frame,
-                     rows_as_json, write_results)
+from ._stats import DEFAULT_MARGINS, REFERENCES, study_metrics, study_rare_classes, study_statistics
+from ._table import (KEY_COLUMNS, VOLATILE_COLUMNS, json_records, json_safe, per_class_scores, read_results,
+                     result_row, results_frame, rows_as_json, write_results)
 
-__all__ = ["CONDITIONS", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "KEY_COLUMNS", "VOLATILE_COLUMNS",
-           "Condition", "NotYetSupported", "StudyConfig", "StudyFailed", "StudyRun", "available_cores",
-           "expand_study", "get_condition", "lambda_sweep", "local_workers", "per_class_scores", "read_results",
-           "result_row", "results_frame", "rows_as_json", "run_study", "run_task", "study_dir", "write_results"]
+__all__ = ["CONDITIONS", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "DEFAULT_MARGINS", "KEY_COLUMNS", "REFERENCES",
+           "VERDICTS", "VOLATILE_COLUMNS", "Condition", "NotYetSupported", "StudyConfig", "StudyFailed", "StudyRun",
+           "available_cores", "directional_verdict", "equivalence_verdict", "expand_study", "get_condition",
+           "json_records", "json_safe", "lambda_sweep", "local_workers", "paired_by_seed", "per_class_scores",
+           "read_results", "result_row", "results_frame", "rows_as_json", "run_study", "run_task", "study_dir",
+           "flat_numbers", "study_metrics", "study_rare_classes", "study_statistics", "write_claim", "write_results"]

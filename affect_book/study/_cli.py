@@ -1,7 +1,9 @@
 """``affect-book study run|report``: run a grid from the command line, and print its results table.
 
-``study run`` writes progress to stderr and one summary line to stdout; ``study report --json`` prints the raw
-rows as a JSON list on stdout and nothing else. Both take the same grid options, which name the study (its hash).
+``study run`` writes progress to stderr and one summary line to stdout; ``study report --json`` prints
+``{"rows": [...], "statistics": [...]}`` on stdout and nothing else: the raw rows, and the statistics table
+(:func:`affect_book.study.study_statistics`: every condition against base and circumplex, paired by seed).
+Both take the same grid options, which name the study (its hash).
 """
 
 from __future__ import annotations
@@ -78,9 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--quiet", action="store_true", help="no progress on stderr")
     report = sub.add_parser("report", help="print the results table of a grid already run")
     _grid_options(report)
-    report.add_argument("--json", action="store_true", help="the raw rows as a JSON list on stdout, nothing else")
+    report.add_argument("--json", action="store_true",
+                        help='{"rows": [...], "statistics": [...]} on stdout, nothing else')
+    report.add_argument("--rare-fraction", type=float, default=0.5,
+                        help="chapter 02's rule: a class is rare below this fraction of a uniform share")
     args = parser.parse_args(argv)
-    from ._table import read_results, rows_as_json
+    from ._table import json_records, read_results
 
     try:
         study = _study(args)
@@ -92,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{_summary(frame)}; results: {study_dir(study) / 'results.csv'}")
             return 0
         frame = read_results(study_dir(study) / "results.csv")
+        from ._stats import study_rare_classes, study_statistics
+
+        with contextlib.redirect_stdout(sys.stderr):  # anything a data loader prints stays off stdout
+            statistics = study_statistics(frame, study_rare_classes(study, args.rare_fraction))
     except (ParameterError, NotYetSupported, ValueError, FileNotFoundError, ImportError) as err:
         print(f"affect-book study {args.command}: {err}", file=sys.stderr)
         return 2
@@ -99,10 +108,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"affect-book study {args.command}: {err}", file=sys.stderr)
         return 1
     if args.json:
-        print(rows_as_json(frame))
+        print(json.dumps({"rows": json_records(frame), "statistics": json_records(statistics)}, indent=1,
+                         allow_nan=False))
     else:
         import pandas as pd
 
         with pd.option_context("display.max_columns", 12, "display.width", 160):
             print(frame.drop(columns=["run_dir"], errors="ignore").to_string(index=False, max_cols=14))
+            columns = ["source", "metric", "label", "n", "hl_estimate", "hl_low", "hl_high", "pvalue", "pvalue_holm"]
+            print(statistics[[c for c in columns if c in statistics]].to_string(index=False))
     return 0

@@ -41,7 +41,9 @@ class StudyConfig:
     ``data_root``) the grid has one data source and ``presets`` must be empty; ``conditions``: names from
     :data:`CONDITIONS`; ``seeds``: a number n (seeds 0..n-1) or explicit seeds, at least two (default: the
     profile's); ``profile``: sizes (``smoke``, ``cpu``, ``gpu``); ``data``: extra data options ((key, value) pairs or
-    a dict, e.g. ``{"n_train": 500}``); ``epochs``, ``width``, ``batch_size`` (default: the profile's), ``norm``,
+    a dict, e.g. ``{"n_train": 500}``; default: the profile's study size, ``study_n_train``, ``study_n_val``,
+    ``study_n_test`` and ``study_image_size``, the last alone for real data); ``epochs``, ``width`` (default: the
+    profile's ``study_epochs``, ``study_width``), ``batch_size`` (default: the profile's), ``norm``,
     ``device``: shared training settings; ``lambda_ot``: the OT weight of every cost condition; ``coordinates``:
     the coordinate set of the costs; ``cost_fill``: hand placements ((class, (valence, arousal)), ...) for classes
     without published coordinates (default: the simulator's placements for a preset, none for real data);
@@ -85,11 +87,15 @@ class StudyConfig:
         if len(set(seeds)) != len(seeds):
             raise ParameterError(f"seeds={seeds} repeats a seed")
         setattr_(self, "seeds", seeds)
-        for name in ("epochs", "width", "batch_size"):
-            value = getattr(prof, name) if getattr(self, name) is None else getattr(self, name)
+        for name, default in (("epochs", prof.study_epochs), ("width", prof.study_width),
+                              ("batch_size", prof.batch_size)):
+            value = default if getattr(self, name) is None else getattr(self, name)
             setattr_(self, name, check_number(name, value, low=1, integer=True))
         check_number("lambda_ot", self.lambda_ot, low=0)
-        setattr_(self, "data", _pairs(self.data, "data"))
+        sizes = {"image_size": prof.study_image_size}
+        if self.dataset == "synthetic":
+            sizes.update(n_train=prof.study_n_train, n_val=prof.study_n_val, n_test=prof.study_n_test)
+        setattr_(self, "data", _pairs({**sizes, **dict(_pairs(self.data, "data"))}, "data"))
         setattr_(self, "train_options", _pairs(self.train_options, "train_options"))
         if self.cost_fill is not None:
             fill = _pairs(self.cost_fill, "cost_fill")

@@ -13,8 +13,8 @@ import pandas as pd
 
 from ..cache import atomic_write_bytes
 
-__all__ = ["KEY_COLUMNS", "VOLATILE_COLUMNS", "per_class_scores", "permutation_of", "read_results", "result_row",
-           "results_frame", "rows_as_json", "write_results"]
+__all__ = ["KEY_COLUMNS", "VOLATILE_COLUMNS", "json_records", "json_safe", "per_class_scores", "permutation_of",
+           "read_results", "result_row", "results_frame", "rows_as_json", "write_results"]
 
 #: Columns that identify a run.
 KEY_COLUMNS = ("dataset", "preset", "condition", "seed")
@@ -199,5 +199,44 @@ def rows_as_json(frame: pd.DataFrame) -> str:
     str
         A JSON list of one object per row (NaN and missing values as null, floats at full precision).
     """
-    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    return json.dumps(records, indent=1)
+    return json.dumps(json_records(frame), indent=1, allow_nan=False)
+
+
+def json_records(frame: pd.DataFrame) -> list[dict]:
+    """The table's rows as JSON-ready dicts.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Any table (a results table, a statistics table).
+
+    Returns
+    -------
+    list of dict
+        One dict per row; NaN, infinite (an unbounded interval end) and missing values as None, so the text is
+        strict JSON; tuples are written by ``json`` as lists.
+    """
+    return [{k: json_safe(v) for k, v in row.items()}
+            for row in frame.astype(object).where(frame.notna(), None).to_dict(orient="records")]
+
+
+def json_safe(value):
+    """``value`` with every non-finite float (NaN, +-inf) replaced by None, inside lists, tuples and dicts too.
+
+    Parameters
+    ----------
+    value : object
+        A JSON-like value.
+
+    Returns
+    -------
+    object
+        The same structure (tuples as lists), valid for ``json.dumps(..., allow_nan=False)``.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
