@@ -22,10 +22,19 @@ class NotYetSupported(NotImplementedError):
 class Condition:
     """One condition of the study.
 
-    ``name``: its identifier in tables, the CLI and ``--conditions``; ``description``: one line for tables;
-    ``overrides``: ((TrainConfig field, value), ...) set on top of the base model; ``cost``: the OT cost kind
-    (``TrainConfig.cost``) of a cost condition, which also gets the study's ``lambda_ot``, coordinates and hand
-    placements; None for the others; ``unsupported``: why the trainer cannot run it yet (None when it can).
+    Attributes
+    ----------
+    name : str
+        Its identifier in tables, the CLI and ``--conditions``.
+    description : str
+        One line for tables.
+    overrides : tuple of (str, value)
+        TrainConfig fields set on top of the base model.
+    cost : str or None
+        The OT cost kind (``TrainConfig.cost``) of a cost condition, which also gets the study's ``lambda_ot``,
+        coordinates and hand placements; None for the others.
+    unsupported : str or None
+        Why the trainer cannot run it yet (None when it can).
     """
 
     name: str
@@ -35,8 +44,27 @@ class Condition:
     unsupported: str | None = None
 
     def train_overrides(self, lambda_ot: float, coordinates: str, cost_fill: tuple) -> dict:
-        """The TrainConfig fields this condition sets; a cost condition gets ``lambda_ot``, ``coordinates`` and
-        ``cost_fill`` (hand placements of classes without published coordinates)."""
+        """The TrainConfig fields this condition sets.
+
+        Parameters
+        ----------
+        lambda_ot : float
+            The OT term's weight (cost conditions only).
+        coordinates : str
+            The published coordinate set of the cost.
+        cost_fill : tuple
+            Hand placements of classes without published coordinates, as ((name, (valence, arousal)), ...).
+
+        Returns
+        -------
+        dict
+            TrainConfig field -> value.
+
+        Raises
+        ------
+        NotYetSupported
+            For a condition the trainer cannot run yet.
+        """
         if self.unsupported:
             raise NotYetSupported(f"condition {self.name!r} is not yet supported by the trainer: {self.unsupported}")
         out = dict(self.overrides)

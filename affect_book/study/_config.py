@@ -37,17 +37,36 @@ def _pairs(value, what: str) -> tuple:
 class StudyConfig:
     """A controlled study: every (preset, condition, seed) run of one grid, with shared training settings.
 
-    ``presets``: simulator presets (``dataset="synthetic"``); with another ``dataset`` (a licensed copy under
-    ``data_root``) the grid has one data source and ``presets`` must be empty; ``conditions``: names from
-    :data:`CONDITIONS`; ``seeds``: a number n (seeds 0..n-1) or explicit seeds, at least two (default: the
-    profile's); ``profile``: sizes (``smoke``, ``cpu``, ``gpu``); ``data``: extra data options ((key, value) pairs or
-    a dict, e.g. ``{"n_train": 500}``; default: the profile's study size, ``study_n_train``, ``study_n_val``,
-    ``study_n_test`` and ``study_image_size``, the last alone for real data); ``epochs``, ``width`` (default: the
-    profile's ``study_epochs``, ``study_width``), ``batch_size`` (default: the profile's), ``norm``,
-    ``device``: shared training settings; ``lambda_ot``: the OT weight of every cost condition; ``coordinates``:
-    the coordinate set of the costs; ``cost_fill``: hand placements ((class, (valence, arousal)), ...) for classes
-    without published coordinates (default: the simulator's placements for a preset, none for real data);
-    ``train_options``: any other TrainConfig fields ((key, value) pairs or a dict, e.g. ``{"lr": 1e-3}``).
+    Attributes
+    ----------
+    presets : tuple of str
+        Simulator presets (``dataset="synthetic"``); with another ``dataset`` (a licensed copy under ``data_root``)
+        the grid has one data source and ``presets`` must be empty.
+    conditions : tuple of str
+        Names from :data:`CONDITIONS`.
+    seeds : int, tuple of int or None
+        A number n (seeds 0..n-1) or explicit seeds, at least two (default: the profile's).
+    profile : str
+        Sizes: ``smoke``, ``cpu`` or ``gpu``.
+    dataset, data_root : str
+        The data source and, for a licensed copy, its folder.
+    data : tuple or dict
+        Extra data options ((key, value) pairs or a dict, e.g. ``{"n_train": 500}``; default: the profile's study
+        size, ``study_n_train``, ``study_n_val``, ``study_n_test`` and ``study_image_size``, the last alone for
+        real data).
+    epochs, width, batch_size : int or None
+        Shared training sizes (default: the profile's ``study_epochs``, ``study_width`` and ``batch_size``).
+    norm, device : str
+        Shared training settings.
+    lambda_ot : float
+        The OT weight of every cost condition.
+    coordinates : str
+        The coordinate set of the costs.
+    cost_fill : tuple or None
+        Hand placements ((class, (valence, arousal)), ...) for classes without published coordinates (default:
+        the simulator's placements for a preset, Other excepted; none for real data).
+    train_options : tuple or dict
+        Any other TrainConfig fields ((key, value) pairs or a dict, e.g. ``{"lr": 1e-3}``).
     """
 
     presets: tuple = ("affwild2", "affectnet")
@@ -135,7 +154,18 @@ class StudyConfig:
         return self.presets if self.dataset == "synthetic" else (self.dataset,)
 
     def load_options(self, source: str) -> dict:
-        """Keyword arguments of :func:`affect_book.data.sources.load_splits` for ``source`` (data options only)."""
+        """Keyword arguments of :func:`affect_book.data.sources.load_splits` for ``source`` (data options only).
+
+        Parameters
+        ----------
+        source : str
+            A preset name (synthetic data) or the dataset's name.
+
+        Returns
+        -------
+        dict
+            The data options, with ``preset`` set for synthetic data.
+        """
         options = dict(self.data)
         if self.dataset == "synthetic":
             options["preset"] = source
@@ -153,8 +183,25 @@ _SET_BY_STUDY = {"classes", "dataset", "data", "seed", "profile", "epochs", "wid
 
 @dataclass(frozen=True)
 class StudyRun:
-    """One run of a grid: its source (``dataset``, ``preset``), ``condition``, ``seed``, the ``config`` it trains
-    and how to load its data (``data_root``, ``load``: load_splits options as (key, value) pairs)."""
+    """One run of a grid.
+
+    Attributes
+    ----------
+    dataset : str
+        The data source.
+    preset : str or None
+        The simulator preset (synthetic data), else None.
+    condition : str
+        The condition's name.
+    seed : int
+        The run's seed.
+    config : TrainConfig
+        What it trains.
+    data_root : str or None
+        A licensed copy's folder.
+    load : tuple
+        :func:`affect_book.data.sources.load_splits` options as (key, value) pairs.
+    """
 
     dataset: str
     preset: str | None
