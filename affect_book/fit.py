@@ -1,7 +1,8 @@
 """The training loop behind :func:`affect_book.train.train`: build, resume, train with seeded shuffling and
 augmentation, validate, checkpoint, stop on divergence, record.
 
-Every epoch draws its permutation, flips and shifts from a generator seeded by (seed, epoch) and the checkpoint
+Every epoch draws its order (a permutation, or a class-balanced draw with replacement, :func:`epoch_order`), flips
+and shifts from a generator seeded by (seed, epoch) and the checkpoint
 holds every RNG state, so on a CPU a resumed run ends with exactly the weights of an uninterrupted one. Under DDP
 each rank takes its slice of each global batch (and of its augmentation draws). Loss terms stay on the device
 during an epoch; they are checked for finiteness once per epoch (:func:`check_finite`).
@@ -28,7 +29,7 @@ from .runs import (RunResult, TrainingDiverged, load_checkpoint, move_aside, rng
                    write_log)
 from .train import TrainConfig, evaluate, multitask_loss
 
-__all__ = ["check_finite", "fit"]
+__all__ = ["check_finite", "epoch_order", "fit"]
 
 
 def _build(config: TrainConfig, device: torch.device, world: int, steps: int):
@@ -45,6 +46,40 @@ def _build(config: TrainConfig, device: torch.device, world: int, steps: int):
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, _schedule(config, steps))
     return model, optimiser, scheduler
+
+
+def epoch_order(config: TrainConfig, labels, epoch: int) -> tuple[torch.Tensor, torch.Generator]:
+    """The order in which epoch ``epoch`` visits the training images, and the epoch's generator after drawing it.
+
+    The generator is seeded by (``config.seed``, ``epoch``) alone, so the order is the same in a resumed run. With
+    ``config.sampler == "none"`` it is a permutation of the images; with ``"class_balanced"`` it is ``len(labels)``
+    draws **with replacement** (the same number of steps per epoch), image ``i`` with probability proportional to
+    ``1 / n_{y_i}`` (:func:`affect_book.losses.sampling_weights`; unlabelled images at the mean labelled weight).
+
+    Parameters
+    ----------
+    config : TrainConfig
+        Its ``seed`` and ``sampler``.
+    labels : array-like, (N,)
+        The training set's expression labels, -1 = no label.
+    epoch : int
+        0-based epoch index.
+
+    Returns
+    -------
+    tuple
+        (order: (N,) int64 tensor of image indices, the generator, which then draws the epoch's augmentation).
+    """
+    from .losses import sampling_weights
+
+    labels = np.asarray(labels)
+    g = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
+    if config.sampler == "none":
+        return torch.randperm(len(labels), generator=g), g
+    if config.sampler != "class_balanced":
+        raise ValueError(f"TrainConfig.sampler={config.sampler!r}; expected 'none' or 'class_balanced'")
+    weights = torch.from_numpy(sampling_weights(labels.astype(np.int64), missing="mean"))
+    return torch.multinomial(weights, len(labels), replacement=True, generator=g), g
 
 
 def check_finite(config: TrainConfig, key: str, epoch: int, names: list[str], step_terms: list[torch.Tensor],
@@ -169,10 +204,10 @@ def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_se
     n, side = len(data["image"]), min(np.shape(data["image"])[1:3])
     pad = int(round(config.crop * side)) if config.augment else 0
     seen, train_seconds = 0, 0.0
+    labels = data["expression"].numpy()
     for epoch in range(start_epoch, config.epochs):
         net.train()
-        g = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
-        order = torch.randperm(n, generator=g)
+        order, g = epoch_order(config, labels, epoch)
         flips = torch.rand(n, generator=g) < 0.5
         shifts = torch.randint(-pad, pad + 1, (n, 2), generator=g) if pad else None
         step_terms, names = [], []
@@ -195,7 +230,7 @@ def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_se
                 batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
             with _autocast(device, config.amp):
                 out = step_fn(batch["image"])
-            loss, terms = multitask_loss(out, batch, config, cost, counts)
+            loss, terms = multitask_loss(out, batch, config, cost, counts, epoch=epoch)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip > 0:

@@ -53,8 +53,12 @@ __all__ = ["RunResult", "TrainConfig", "TrainingDiverged", "config_from_dict", "
 
 #: Bumped when the trainer or the models change what a config produces, so cached runs of older code are not
 #: loaded as if they were current (it is a field of every config, hence part of its hash). 3: random shifts
-#: (``crop``) join the flips; runs keyed on the data's fingerprint too.
+#: (``crop``) join the flips; runs keyed on the data's fingerprint too. (``sampler`` and ``ldam_drw`` need no bump:
+#: earlier configs train exactly as before.)
 TRAINER_VERSION = 3
+
+#: Samplers of ``TrainConfig.sampler``: a shuffle of the training set, or class-balanced sampling with replacement.
+SAMPLERS = ("none", "class_balanced")
 
 #: Cost kinds of ``TrainConfig.cost``: none, the kinds :func:`affect_book.costs.ot_cost` builds, or a matrix.
 COSTS = ("none", *COST_KINDS, "matrix")
@@ -88,6 +92,8 @@ class TrainConfig:
         The expression term, a key of :data:`affect_book.losses.EXPRESSION_LOSSES`.
     expression_param : float, optional
         Its hyper-parameter, inside the table's range; None: the table's default (none for a loss without one).
+        ``ldam_drw``: the deferral point as a fraction of ``epochs`` (default 0.8: Cao et al.'s epoch 160 of 200,
+        :func:`affect_book.losses.drw_defer_epoch`); the weights depend on the epoch number only (resumable).
     lambda_ot : float
         Weight of the OT term (>= 0); above 0 it needs a ``cost``.
     cost : str
@@ -114,6 +120,11 @@ class TrainConfig:
         Length of the linear warm-up before the cosine decay, in epochs (>= 0).
     grad_clip : float
         Largest gradient norm (>= 0; 0: no clipping).
+    sampler : str
+        One of :data:`SAMPLERS`. ``none``: each epoch visits every training image once, shuffled.
+        ``class_balanced``: each epoch draws as many images (same steps) **with replacement**, each with probability
+        proportional to ``1 / n_y`` (unlabelled: the mean weight), from the epoch's seeded generator
+        (:func:`affect_book.fit.epoch_order`; deterministic, resumable).
     seed : int
         Seeds the model's initialisation, the shuffling and augmentation, and the ``permuted`` cost.
     profile : str
@@ -161,6 +172,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     warmup_epochs: float = 0.5
     grad_clip: float = 5.0
+    sampler: str = "none"
     seed: int = 0
     profile: str = "cpu"
     device: str = "auto"
@@ -203,6 +215,7 @@ def validate_config(config: TrainConfig, classes_known: bool = True) -> None:
     check_choice("TrainConfig.expression_loss", config.expression_loss, EXPRESSION_LOSSES)
     check_choice("TrainConfig.cost", config.cost, COSTS)
     check_choice("TrainConfig.norm", config.norm, ("batch", "group"))
+    check_choice("TrainConfig.sampler", config.sampler, SAMPLERS)
     check_choice("TrainConfig.device", config.device, DEVICES)
     check_choice("TrainConfig.profile", config.profile, PROFILES)
     for name in ("lambda_ot", "lambda_va", "lambda_au", "weight_decay", "dropout", "warmup_epochs", "grad_clip"):
@@ -251,17 +264,35 @@ def cost_tensor(config: TrainConfig) -> torch.Tensor | None:
     return torch.tensor(frame.to_numpy(), dtype=torch.float32)
 
 
-def expression_term(logits: torch.Tensor, y: torch.Tensor, config: TrainConfig,
-                    counts: np.ndarray | None) -> torch.Tensor:
-    """The masked expression term (``config.expression_loss``, see :data:`affect_book.losses.EXPRESSION_LOSSES`);
-    ``counts``: training class counts (for the losses that need them)."""
+def expression_term(logits: torch.Tensor, y: torch.Tensor, config: TrainConfig, counts: np.ndarray | None,
+                    epoch: int | None = None) -> torch.Tensor:
+    """The masked expression term (``config.expression_loss``, see :data:`affect_book.losses.EXPRESSION_LOSSES`).
+
+    Parameters
+    ----------
+    logits, y : torch.Tensor
+        (batch, classes) scores and (batch,) class indices, -1 = no label.
+    config : TrainConfig
+        Its ``expression_loss``, ``expression_param`` and ``epochs``.
+    counts : np.ndarray or None
+        Training class counts (for the losses that need them).
+    epoch : int, optional
+        The 0-based epoch, for a loss with a schedule over the run (``ldam_drw``: deferral at ``expression_param``
+        times ``config.epochs``).
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
+    """
     from . import losses as L
 
-    return L.expression_loss(config.expression_loss, logits, y, config.expression_param, counts)
+    return L.expression_loss(config.expression_loss, logits, y, config.expression_param, counts, epoch=epoch,
+                             epochs=config.epochs)
 
 
 def multitask_loss(out: dict, batch: dict, config: TrainConfig, cost: torch.Tensor | None,
-                   counts: np.ndarray | None = None) -> tuple[torch.Tensor, dict]:
+                   counts: np.ndarray | None = None, epoch: int | None = None) -> tuple[torch.Tensor, dict]:
     """The masked multi-task loss of one batch and its terms (tensors; no host synchronisation).
 
     Each term is normalized over the labelled entries of the batch; a batch without a label for a task contributes
@@ -280,6 +311,9 @@ def multitask_loss(out: dict, batch: dict, config: TrainConfig, cost: torch.Tens
         The OT term's (classes, classes) cost (:func:`cost_tensor`), None for no OT term.
     counts : np.ndarray, optional
         Training class counts (the rare-class controls need them).
+    epoch : int, optional
+        The 0-based epoch of the batch (an expression loss with a schedule over the run needs it, see
+        :func:`expression_term`).
 
     Returns
     -------
@@ -290,7 +324,7 @@ def multitask_loss(out: dict, batch: dict, config: TrainConfig, cost: torch.Tens
 
     y = batch["expression"]
     logits = out["logits"]
-    terms = {"expression": expression_term(logits, y, config, counts)}
+    terms = {"expression": expression_term(logits, y, config, counts, epoch)}
     total = terms["expression"]
     if cost is not None:
         terms["ot"] = L.expected_cost(logits, y, cost)
@@ -404,10 +438,11 @@ def train(config: TrainConfig, train_set, val_set, test_set=None, root: Path | N
     cost = cost_tensor(config)
     counts = np.bincount(np.asarray(train_set.expression)[np.asarray(train_set.expression) >= 0],
                          minlength=len(config.classes)).astype(float)
-    if EXPRESSION_LOSSES[config.expression_loss].needs_counts and (counts == 0).any():
+    loss_counts = EXPRESSION_LOSSES[config.expression_loss].needs_counts
+    if (loss_counts or config.sampler != "none") and (counts == 0).any():
         empty = [c for c, n in zip(config.classes, counts) if n == 0]
-        raise ValueError(f"expression_loss={config.expression_loss!r} needs every class in the training set; "
-                         f"{empty} have no labelled sample")
+        what = f"expression_loss={config.expression_loss!r}" if loss_counts else f"sampler={config.sampler!r}"
+        raise ValueError(f"{what} needs every class in the training set; {empty} have no labelled sample")
     key = run_key(config, train_set, val_set, test_set)
     folder = (Path(root) if root is not None else cache_root() / "runs") / key
     rank, world = _distributed()

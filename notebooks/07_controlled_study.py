@@ -459,8 +459,8 @@ print(pd.DataFrame({"seeds": range(3, 11),
 #
 # Rerun the grid in the `gpu` profile (it adds the confidence-penalty and noise-robust readings of the uniform
 # term), or on a licensed copy with `DATASET` and `DATA_ROOT`; the claim files record which profile and data each
-# verdict came from. The rare-class controls (`class_balanced`, `logit_adjusted`, `balanced_softmax`) are one
-# `CONDITIONS` away.
+# verdict came from. The rare-class controls (`class_balanced`, `logit_adjusted`, `balanced_softmax`, `ldam_drw`
+# and the class-balanced sampler `resampling`) are one `CONDITIONS` away.
 
 # %% [markdown]
 # ## References

@@ -598,10 +598,13 @@ def test_expression_loss_table(rng):
                                L.weighted_cross_entropy(z, labels, L.class_balanced_weights(counts, 0.9999)))
     torch.testing.assert_close(L.expression_loss("focal", z, labels, 0.0), L.weighted_cross_entropy(z, labels))
     for name, entry in L.EXPRESSION_LOSSES.items():
-        assert torch.isfinite(L.expression_loss(name, z, labels, counts=counts))
+        assert torch.isfinite(L.expression_loss(name, z, labels, counts=counts, epoch=0, epochs=5))
         if entry.needs_counts:
             with pytest.raises(ValueError, match="needs the training class counts"):
                 L.expression_loss(name, z, labels)
+        if entry.needs_epoch:
+            with pytest.raises(ValueError, match="needs the 0-based epoch"):
+                L.expression_loss(name, z, labels, counts=counts)
     with pytest.raises(ValueError, match="has no parameter"):
         L.expression_param("ce", 0.3)
     with pytest.raises(ValueError, match=r"beta in \[0, 1\)"):

@@ -19,7 +19,7 @@ import affect_book.train
 from affect_book.data.simulator import make_config
 from affect_book.params import ParameterError
 from affect_book.profiles import get_profile
-from affect_book.study import (CONDITIONS, VOLATILE_COLUMNS, NotYetSupported, StudyConfig, expand_study,
+from affect_book.study import (CONDITIONS, VOLATILE_COLUMNS, Condition, NotYetSupported, StudyConfig, expand_study,
                                read_results, run_study, study_dir)
 from affect_book.train import TrainConfig, validate_config
 
@@ -105,10 +105,14 @@ def test_cost_that_does_not_fit_the_classes_fails_before_training(tmp_path, monk
         expand_study(bad_option)
 
 
-@pytest.mark.parametrize("name", ["ldam_drw", "resampling"])
-def test_conditions_the_trainer_lacks_say_so(name):
-    with pytest.raises(NotYetSupported, match=f"{name}.*not yet supported by the trainer"):
-        expand_study(tiny_study(conditions=("base", name)))
+def test_a_condition_the_trainer_lacks_says_so(monkeypatch):
+    from affect_book.study import _conditions
+
+    lacking = Condition("lacking", "a condition without trainer support", unsupported="no such feature")
+    monkeypatch.setitem(_conditions.CONDITIONS, "lacking", lacking)
+    with pytest.raises(NotYetSupported, match="'lacking'.*not yet supported by the trainer: no such feature"):
+        expand_study(tiny_study(conditions=("base", "lacking")))
+    assert not any(c.unsupported for name, c in CONDITIONS.items() if name != "lacking")
 
 
 # -------------------------------------------------------------------------------------------------- conditions
@@ -126,11 +130,13 @@ EXPECTED = {  # condition -> the TrainConfig fields it must set (independent of 
     "class_balanced": {"expression_loss": "class_balanced", "expression_param": 0.9999},
     "logit_adjusted": {"expression_loss": "logit_adjusted", "lambda_ot": 0.0},
     "balanced_softmax": {"expression_loss": "balanced_softmax", "lambda_ot": 0.0},
+    "ldam_drw": {"expression_loss": "ldam_drw", "expression_param": 0.8, "lambda_ot": 0.0, "sampler": "none"},
+    "resampling": {"sampler": "class_balanced", "expression_loss": "ce", "lambda_ot": 0.0},
 }
 
 
 def test_condition_table_names():
-    assert set(CONDITIONS) == set(EXPECTED) | {"ldam_drw", "resampling"}
+    assert set(CONDITIONS) == set(EXPECTED)
     assert all(name.isidentifier() for name in CONDITIONS)
 
 

@@ -63,7 +63,8 @@ def test_config_hash_changes_with_every_field():
                "cost": "uniform", "cost_matrix": ((0, 1), (1, 0)), "coordinates": "russell1980", "lambda_va": 0.5,
                "cost_fill": (("Other", (0.0, 0.0)),),
                "lambda_au": 0.5, "epochs": 9, "batch_size": 7, "lr": 0.1, "weight_decay": 0.2, "warmup_epochs": 2.0,
-               "grad_clip": 1.0, "seed": 3, "profile": "gpu", "device": "cuda", "amp": False,
+               "grad_clip": 1.0, "sampler": "class_balanced",
+               "seed": 3, "profile": "gpu", "device": "cuda", "amp": False,
                "channels_last": False, "compile": True, "augment": False, "crop": 0.25, "au_threshold": 0.4,
                "version": 99}
     assert set(changed) == {f.name for f in dataclasses.fields(TrainConfig)}
@@ -155,8 +156,8 @@ def test_gpu_check_script_runs_on_cpu():
     assert "bf16 / fp32 throughput" in proc.stdout and "verdict: same loss" in proc.stdout
 
 
-@pytest.mark.parametrize("loss", ["ce", "inverse_frequency", "class_balanced", "focal", "ldam", "logit_adjusted",
-                                  "balanced_softmax", "label_smoothing", "confidence_penalty"])
+@pytest.mark.parametrize("loss", ["ce", "inverse_frequency", "class_balanced", "focal", "ldam", "ldam_drw",
+                                  "logit_adjusted", "balanced_softmax", "label_smoothing", "confidence_penalty"])
 def test_every_expression_control_trains(sets, tmp_path, loss):
     from affect_book.train import EXPRESSION_LOSSES
 

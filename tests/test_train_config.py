@@ -93,8 +93,8 @@ def test_divergence_keeps_the_last_good_checkpoint(sets, tmp_path, monkeypatch):
     real = fit_module.multitask_loss
     calls = {"n": 0}
 
-    def nan_in_epoch_two(out, batch, config, cost, counts=None):
-        total, terms = real(out, batch, config, cost, counts)
+    def nan_in_epoch_two(out, batch, config, cost, counts=None, epoch=None):
+        total, terms = real(out, batch, config, cost, counts, epoch=epoch)
         calls["n"] += 1
         if calls["n"] == 5:  # 3 steps per epoch: the second step of epoch 2
             terms["va"] = terms["va"] * float("nan")

@@ -38,7 +38,7 @@ from ._controls import (balanced_softmax_loss, class_balanced_weights, class_cou
                         deferred_reweighting, focal_loss, gce_loss, inverse_frequency_weights, ldam_loss,
                         ldam_margins, logit_adjust, logit_adjusted_loss, sampling_weights, smooth_labels,
                         soft_cross_entropy, weighted_cross_entropy)
-from ._expression import EXPRESSION_LOSSES, ExpressionLoss, expression_loss, expression_param
+from ._expression import EXPRESSION_LOSSES, ExpressionLoss, drw_defer_epoch, expression_loss, expression_param
 from ._multitask import ccc, ccc_loss, masked_bce_with_logits
 from ._ot import POT_SOLVERS, OTLoss, expected_cost, expected_cost_logit_grad, pot_ot
 from ._sinkhorn import FLOAT32_MAX_RATIO, OT_VALUES, SCALING_MAX_RATIO, SINKHORN_METHODS, entropic_ot
@@ -60,6 +60,7 @@ __all__ = [
     "class_counts",
     "confidence_penalty_loss",
     "deferred_reweighting",
+    "drw_defer_epoch",
     "entropic_ot",
     "expected_cost",
     "expected_cost_logit_grad",

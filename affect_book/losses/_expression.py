@@ -1,7 +1,8 @@
 """The table of expression losses: cross-entropy, the rare-class controls and the noise-robust alternatives.
 
 Private: the public names live in :mod:`affect_book.losses`. The trainer reads this table (its
-``expression_loss`` and ``expression_param`` fields), so a loss is added in one place.
+``expression_loss`` and ``expression_param`` fields), so a loss is added in one place. A loss with a schedule over
+the run (``ldam_drw``) also receives the 0-based epoch and the run's number of epochs.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._controls import (balanced_softmax_loss, class_balanced_weights, confidence_penalty_loss, focal_loss, gce_loss,
-                        inverse_frequency_weights, ldam_loss, ldam_margins, logit_adjusted_loss, smooth_labels,
-                        soft_cross_entropy, weighted_cross_entropy)
+from ._controls import (balanced_softmax_loss, class_balanced_weights, confidence_penalty_loss,
+                        deferred_reweighting, focal_loss, gce_loss, inverse_frequency_weights, ldam_loss, ldam_margins,
+                        logit_adjusted_loss, smooth_labels, soft_cross_entropy, weighted_cross_entropy)
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,8 @@ class ExpressionLoss:
     Attributes
     ----------
     compute : callable
-        ``compute(logits, targets, param, counts)`` returns the masked mean loss (a scalar tensor).
+        ``compute(logits, targets, param, counts)`` returns the masked mean loss (a scalar tensor); when
+        ``needs_epoch`` it is ``compute(logits, targets, param, counts, epoch, epochs)``.
     parameter : str or None
         The name of its one hyper-parameter (None when it has none).
     default : float or None
@@ -38,6 +40,8 @@ class ExpressionLoss:
         The parameter's valid range.
     high_open, low_open : bool
         Whether ``high`` (``low``) itself is excluded.
+    needs_epoch : bool
+        Whether it follows a schedule over the run (it then needs the 0-based epoch and the number of epochs).
     """
 
     compute: Callable[..., torch.Tensor]
@@ -49,6 +53,7 @@ class ExpressionLoss:
     high: float = math.inf
     high_open: bool = False
     low_open: bool = False
+    needs_epoch: bool = False
 
 
 def _ce(logits, y, param, counts):
@@ -69,6 +74,41 @@ def _focal(logits, y, gamma, counts):
 
 def _ldam(logits, y, max_margin, counts):
     return ldam_loss(logits, y, ldam_margins(counts, max_margin))
+
+
+#: LDAM-DRW's fixed settings, as in Cao et al. (2019): the rarest class's margin and the class-balanced beta.
+LDAM_DRW_MAX_MARGIN, LDAM_DRW_BETA = 0.5, 0.9999
+
+
+def drw_defer_epoch(defer: float, epochs: int) -> int:
+    """The first re-weighted epoch (0-based) of deferred re-weighting: ``defer * epochs`` rounded half up.
+
+    Cao et al. (2019) train 200 epochs and re-weight from epoch 160 on: ``defer = 0.8`` (the default of the
+    ``ldam_drw`` loss) gives 160 of 200, 4 of 5; ``defer = 0`` re-weights from the start, ``defer = 1`` never.
+
+    Parameters
+    ----------
+    defer : float
+        The deferral point as a fraction of the run, in [0, 1].
+    epochs : int
+        The run's number of epochs (positive).
+
+    Returns
+    -------
+    int
+        Epochs ``0 .. result - 1`` use plain LDAM, epochs ``result ..`` the class-balanced weights.
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs={epochs!r}; expected a positive integer (the run's number of epochs)")
+    if not 0 <= defer <= 1:
+        raise ValueError(f"defer={defer!r}; expected a fraction of the run in [0, 1]")
+    return int(math.floor(defer * epochs + 0.5))
+
+
+def _ldam_drw(logits, y, defer, counts, epoch, epochs):
+    start = drw_defer_epoch(defer, epochs)
+    weights = deferred_reweighting(epoch, start, counts, LDAM_DRW_BETA) if epoch >= start else None
+    return ldam_loss(logits, y, ldam_margins(counts, LDAM_DRW_MAX_MARGIN), weight=weights)
 
 
 def _logit_adjusted(logits, y, tau, counts):
@@ -101,6 +141,10 @@ EXPRESSION_LOSSES: dict[str, ExpressionLoss] = {
                                      high_open=True),
     "focal": ExpressionLoss(_focal, "gamma", 2.0, False, "focal loss (Lin et al. 2017)"),
     "ldam": ExpressionLoss(_ldam, "max_margin", 0.5, True, "LDAM margins (Cao et al. 2019), largest margin"),
+    "ldam_drw": ExpressionLoss(_ldam_drw, "defer", 0.8, True,
+                               "LDAM (largest margin 0.5) with deferred re-weighting (Cao et al. 2019): class-"
+                               "balanced weights (beta 0.9999) from the given fraction of the epochs on",
+                               high=1.0, needs_epoch=True),
     "logit_adjusted": ExpressionLoss(_logit_adjusted, "tau", 1.0, True,
                                      "logit-adjusted cross-entropy (Menon et al. 2021)"),
     "balanced_softmax": ExpressionLoss(_balanced_softmax, None, None, True, "balanced softmax (Ren et al. 2020)"),
@@ -146,7 +190,7 @@ def expression_param(name: str, param: float | None = None) -> float | None:
 
 
 def expression_loss(name: str, logits: torch.Tensor, targets: torch.Tensor, param: float | None = None,
-                    counts=None) -> torch.Tensor:
+                    counts=None, epoch: int | None = None, epochs: int | None = None) -> torch.Tensor:
     """The masked mean expression loss ``name`` of :data:`EXPRESSION_LOSSES`.
 
     Parameters
@@ -160,6 +204,10 @@ def expression_loss(name: str, logits: torch.Tensor, targets: torch.Tensor, para
         The loss's hyper-parameter; None takes the table's default.
     counts : array-like, (classes,), optional
         Training class counts, required by the losses whose ``needs_counts`` is True.
+    epoch : int, optional
+        The 0-based epoch of the batch, required by the losses whose ``needs_epoch`` is True (``ldam_drw``).
+    epochs : int, optional
+        The run's number of epochs, required with ``epoch``.
 
     Returns
     -------
@@ -170,4 +218,11 @@ def expression_loss(name: str, logits: torch.Tensor, targets: torch.Tensor, para
     entry = EXPRESSION_LOSSES[name]
     if entry.needs_counts and counts is None:
         raise ValueError(f"expression_loss={name!r} needs the training class counts")
-    return entry.compute(logits, targets, value, counts)
+    if not entry.needs_epoch:
+        return entry.compute(logits, targets, value, counts)
+    if epoch is None or epochs is None:
+        raise ValueError(f"expression_loss={name!r} follows a schedule over the run: it needs the 0-based epoch "
+                         f"and the number of epochs (got epoch={epoch!r}, epochs={epochs!r})")
+    if not 0 <= epoch < epochs:
+        raise ValueError(f"epoch={epoch!r} is outside the run's epochs 0..{epochs - 1}")
+    return entry.compute(logits, targets, value, counts, epoch, epochs)

@@ -100,12 +100,10 @@ CONDITIONS: dict[str, Condition] = {c.name: c for c in (
                                               "beta 0.9999)", param=0.9999),
     _loss("logit_adjusted", "logit_adjusted", "logit-adjusted cross-entropy (Menon et al. 2021, tau 1)"),
     _loss("balanced_softmax", "balanced_softmax", "balanced softmax (Ren et al. 2020)"),
-    Condition("ldam_drw", "LDAM margins with deferred re-weighting (Cao et al. 2019)",
-              unsupported="deferred re-weighting switches the class weights at a given epoch, and the trainer has "
-                          "no per-epoch loss schedule yet (follow-up)"),
-    Condition("resampling", "class-balanced sampling of the training set",
-              unsupported="the trainer draws batches by uniform shuffling and has no class-balanced sampler yet "
-                          "(follow-up)"),
+    _loss("ldam_drw", "ldam_drw", "LDAM margins (largest 0.5) with deferred re-weighting: class-balanced weights "
+                                  "(beta 0.9999) from 80% of the epochs on (Cao et al. 2019)", param=0.8),
+    Condition("resampling", "class-balanced sampling of the training set (with replacement, 1 / n_c per image; "
+                            "cross-entropy)", (("sampler", "class_balanced"),)),
 )}
 
 

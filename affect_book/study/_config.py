@@ -258,7 +258,7 @@ def expand_study(study: StudyConfig) -> list[StudyRun]:
         (a ValueError) naming the source and condition whose config the trainer rejects (a cost that cannot be
         built for the classes, a loss or cost this trainer lacks), or a train option that is no TrainConfig field.
     NotYetSupported
-        For a condition the trainer cannot run yet (``ldam_drw``, ``resampling``).
+        For a condition the trainer cannot run yet (none at present: the table keeps the mechanism).
     """
     from ..train import TrainConfig, validate_config
 
