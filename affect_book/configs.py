@@ -14,11 +14,12 @@ import ast
 import dataclasses
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from .params import ParameterError, check_choice
 
-__all__ = ["coerce_values", "field_kinds", "parse_assignment"]
+__all__ = ["coerce_values", "config_from_dict", "field_kinds", "parse_assignment"]
 
 _KINDS = ("bool", "int", "float", "str", "tuple")
 
@@ -148,3 +149,31 @@ def parse_assignment(text: str, cls) -> tuple[str, Any]:
     if kind == "str" and not isinstance(value, str) and not (optional and value is None):
         value = raw
     return key, coerce_values(cls, {key: value})[key]
+
+
+def config_from_dict(values: dict[str, Any], classes: Sequence[str] | None = None):
+    """A :class:`~affect_book.train.TrainConfig` from plain values (a parsed JSON config file or ``--set`` overrides).
+
+    Each value is checked against its field's type (:func:`affect_book.configs.coerce_values`: ``"epochs": true``
+    and ``"lr": "0.1"`` are errors naming the field); ``data`` may be a dict, lists become tuples.
+
+    Parameters
+    ----------
+    values : dict
+        Field name -> value; an unknown key is an error naming the closest valid one.
+    classes : sequence of str, optional
+        The class names when ``values`` has none (the loaded data's).
+
+    Returns
+    -------
+    TrainConfig
+        Not yet checked as a whole: call :func:`affect_book.train.validate_config`.
+    """
+    from .train import TrainConfig  # the trainer imports this module
+
+    values = coerce_values(TrainConfig, values)
+    if "classes" not in values:
+        if classes is None:
+            raise ValueError("the config names no classes and no data was loaded to take them from")
+        values["classes"] = tuple(classes)
+    return TrainConfig(**values)

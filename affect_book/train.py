@@ -34,13 +34,13 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from . import metrics
 from .cache import cache_root, config_hash, file_lock
+from .configs import config_from_dict
 from .costs import COST_KINDS
 from .losses import EXPRESSION_LOSSES
 from .losses import expression_param as check_expression_param
@@ -461,34 +461,6 @@ def train(config: TrainConfig, train_set, val_set, test_set=None, root: Path | N
         from .fit import fit
 
         return fit(config, key, folder, train_set, val_set, test_set, stop_after_epoch, progress, log, cost, counts)
-
-
-def config_from_dict(values: dict[str, Any], classes: Sequence[str] | None = None) -> TrainConfig:
-    """A :class:`TrainConfig` from plain values (a parsed JSON config file or ``--set`` overrides).
-
-    Each value is checked against its field's type (:func:`affect_book.configs.coerce_values`: ``"epochs": true``
-    and ``"lr": "0.1"`` are errors naming the field); ``data`` may be a dict, lists become tuples.
-
-    Parameters
-    ----------
-    values : dict
-        Field name -> value; an unknown key is an error naming the closest valid one.
-    classes : sequence of str, optional
-        The class names when ``values`` has none (the loaded data's).
-
-    Returns
-    -------
-    TrainConfig
-        Not yet checked as a whole: call :func:`validate_config`.
-    """
-    from .configs import coerce_values
-
-    values = coerce_values(TrainConfig, values)
-    if "classes" not in values:
-        if classes is None:
-            raise ValueError("the config names no classes and no data was loaded to take them from")
-        values["classes"] = tuple(classes)
-    return TrainConfig(**values)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
