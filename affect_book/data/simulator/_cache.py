@@ -113,8 +113,24 @@ def simulate_all(config: SimulatorConfig, workers: int | None = None,
 
 def simulate(config: SimulatorConfig | str = "balanced", split: str = "train", profile: str = "cpu",
              **knobs) -> ArrayDataset:
-    """One split of a simulated dataset (cached). ``config``: a :class:`SimulatorConfig` or a preset name, in
-    which case ``profile`` and ``knobs`` go to :func:`make_config`."""
+    """One split of a simulated dataset (cached).
+
+    Parameters
+    ----------
+    config : SimulatorConfig or str
+        A config, or a preset name, in which case ``profile`` and ``knobs`` go to :func:`make_config`.
+    split : {"train", "val", "test"}
+        The split.
+    profile : str
+        Sizes, with a preset name.
+    **knobs
+        :func:`make_config` keywords, with a preset name.
+
+    Returns
+    -------
+    ArrayDataset
+        Memory-mapped images and labels, with ``fingerprint`` set.
+    """
     check_choice("split", split, SPLITS)
     if isinstance(config, str):
         config = make_config(config, profile, **knobs)

@@ -82,16 +82,40 @@ class SimulatorConfig:
     version: int = SIMULATOR_VERSION
 
     def size(self, split: str) -> int:
-        """Number of images in ``split``."""
+        """Number of images in ``split``.
+
+        Parameters
+        ----------
+        split : {"train", "val", "test"}
+
+        Returns
+        -------
+        int
+        """
         return {"train": self.n_train, "val": self.n_val, "test": self.n_test}[split]
 
     def class_counts(self, split: str = "train") -> dict[str, int]:
-        """Images per true class in ``split`` (before any training label noise), without generating anything."""
+        """Images per true class in ``split`` (before any training label noise), without generating anything.
+
+        Parameters
+        ----------
+        split : {"train", "val", "test"}
+
+        Returns
+        -------
+        dict of str to int
+        """
         props = self.train_proportions if split == "train" else self.eval_proportions
         return dict(zip(self.classes, _quota(props, self.size(split)).tolist()))
 
     def centroids(self) -> np.ndarray:
-        """(classes, 2) valence-arousal centroids after hand placements and the VA-degeneracy knob."""
+        """The valence-arousal centroids after hand placements and the VA-degeneracy knob.
+
+        Returns
+        -------
+        numpy.ndarray
+            (classes, 2) valence, arousal.
+        """
         coords = cx.coordinates(self.classes, self.coordinates, fill=dict(self.placements))
         coords.require_complete("the simulator's valence-arousal labels")
         va = coords.va.copy()
@@ -141,6 +165,23 @@ def make_config(preset: str = "balanced", profile: str = "cpu", *, class_counts:
     defaults; any other :class:`SimulatorConfig` field can be overridden by keyword (``va_degeneracy=0.5``,
     ``pair=("Anger", "Disgust")``, ``n_train=1000``, ``image_size=48`` ...). Bad values raise
     :class:`~affect_book.params.ParameterError` naming the field and what was expected.
+
+    Parameters
+    ----------
+    preset : str
+        A name of :data:`PRESETS`.
+    profile : str
+        Sizes (``smoke``, ``cpu``, ``gpu``).
+    class_counts, eval_counts : mapping of str to float, optional
+        Class counts or weights of the train split and of val/test.
+    placements : mapping, optional
+        Hand placements ``{class: (valence, arousal)}``.
+    **overrides
+        Any other :class:`SimulatorConfig` field.
+
+    Returns
+    -------
+    SimulatorConfig
     """
     check_choice("preset", preset, PRESETS)
     prof = get_profile(profile)

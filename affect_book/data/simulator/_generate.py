@@ -58,6 +58,22 @@ def generate_split(config: SimulatorConfig, split: str, workers: int = 1,
     (N, len(RENDERED_AUS), 2) and ``confound`` (N,) 0/1 (the corner mark). ``out``: optional (N, S, S, 3) uint8
     array (e.g. a memory map) the images are written into; ``workers``: processes (the output does not depend on
     it).
+
+    Parameters
+    ----------
+    config : SimulatorConfig
+        What to generate.
+    split : {"train", "val", "test"}
+        The split.
+    workers : int
+        Rendering processes.
+    out : numpy.ndarray, optional
+        (N, S, S, 3) uint8 array to write the images into.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The arrays named above.
     """
     check_choice("split", split, SPLITS)
     params = _split_params(config, split)
@@ -89,6 +105,34 @@ def render_examples(classes: Sequence[str], intensity: float | Sequence[float] =
     {AU: intensity} dict overriding the prototypes (then ``classes`` only names the columns); ``pair`` and
     ``visual_degeneracy``: blend the two classes' prototypes as the knob does; ``side``: which side a unilateral
     prototype uses. Deterministic in its arguments.
+
+    Parameters
+    ----------
+    classes : sequence of str
+        Column classes (or "AU<k>").
+    intensity : float or sequence of float
+        Expression intensities, one column each per class.
+    identity_seed, n_identities : int
+        Which identities (rows) and how many.
+    size : int
+        Pixels per side.
+    nuisance, au_noise : float
+        In-the-wild nuisance scale and AU noise sd.
+    aus : mapping of int to float, optional
+        Explicit AU intensities.
+    pair : (str, str), optional
+        The pair ``visual_degeneracy`` blends.
+    visual_degeneracy : float
+        Blend in [0, 1].
+    side : int
+        Side of a unilateral prototype.
+    seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    numpy.ndarray
+        (rows, cols, S, S, 3) uint8 faces.
     """
     intensities = np.atleast_1d(np.asarray(intensity, np.float64))
     cols = [(c, t) for c in classes for t in intensities]

@@ -22,7 +22,20 @@ def _rng(config: SimulatorConfig, split: str, stream: str, *extra: int) -> np.ra
 
 
 def sample_identities(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
-    """``n`` random identities: a dict of (n,) float32 arrays named in ``FACE_PARAMETERS`` (canonical units)."""
+    """``n`` random identities.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The identity stream.
+    n : int
+        How many.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        (n,) float32 arrays named in ``FACE_PARAMETERS`` (canonical units).
+    """
     u = lambda lo, hi: rng.uniform(lo, hi, n)  # noqa: E731
     p = {
         "face_rx": u(0.58, 0.72), "face_ry": u(0.78, 0.9), "eye_sep": u(0.27, 0.33), "eye_y": u(-0.14, -0.06),

@@ -19,6 +19,21 @@ def load_synthetic(split: str = "train", preset: str = "balanced", profile: str 
 
     ``options``: any :func:`make_config` keyword (knobs, sizes, ``seed``). Used by
     ``affect_book.data.sources.load("synthetic", split=..., preset=..., ...)`` and ``affect-book data summary``.
+
+    Parameters
+    ----------
+    split : {"train", "val", "test"}
+        The split.
+    preset : str
+        A name of :data:`PRESETS`.
+    profile : str
+        Sizes.
+    **options
+        :func:`make_config` keywords.
+
+    Returns
+    -------
+    ArrayDataset
     """
     return simulate(preset, split, profile, **options)
 
