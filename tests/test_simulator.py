@@ -243,7 +243,7 @@ def test_each_rendered_au_moves_the_face():
     (lambda: make_config("affwild2", pair=("Anger", "Angst")), "Angst"),
     (lambda: make_config("balanced", visual_degeneracy=1.5), "visual_degeneracy"),
     (lambda: make_config("balanced", va_degeneracy=-0.1), "va_degeneracy"),
-    (lambda: make_config("balanced", confound_strength=2), "confound_strength"),
+    (lambda: make_config("balanced", shortcut_strength=2), "shortcut_strength"),
     (lambda: make_config("balanced", image_size=16), "image_size"),
     (lambda: make_config("balanced", label_noise=(("Anger", "Fear", 1.2),)), "label_noise"),
     (lambda: make_config("balanced", class_counts={"Happy": 3}), "lacks"),

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from ... import circumplex as cx
 from ..published import PUBLISHED
 
-__all__ = ["PRESETS", "designated_pair"]
+__all__ = ["PRESETS", "PUBLISHED_TRAIN_COUNTS", "designated_pair"]
 
 # The published class counts the presets are calibrated to, from their one home (which cites the sources).
 _AFFWILD2_TRAIN = PUBLISHED["s-affwild2-train"].counts
@@ -62,20 +62,28 @@ _PAIRS = {"affwild2": designated_pair("affwild2"),
 
 #: Preset definitions (see the module docstring for the calibration and its sources).
 PRESETS: dict[str, dict] = {
-    "affwild2": dict(
+    "affwild2_posed": dict(
         classes=cx.CLASS_SETS["affwild2"],
         train_proportions=_proportions(cx.CLASS_SETS["affwild2"], _AFFWILD2_TRAIN),
         eval_proportions=_proportions(cx.CLASS_SETS["affwild2"], _AFFWILD2_VAL),
-        pair=_PAIRS["affwild2"].pair, confound_class=None, confound_strength=0.0,
+        pair=_PAIRS["affwild2"].pair, shortcut_class=None, shortcut_strength=0.0,
         label_fractions=(_AFFWILD2_EXPRESSION_FRACTION, 1.0, _AFFWILD2_AU_FRACTION)),
-    "affectnet": dict(
+    "affectnet_posed": dict(
         classes=cx.CLASS_SETS["affectnet8"],
         train_proportions=_proportions(cx.CLASS_SETS["affectnet8"], _AFFECTNET_TRAIN),
         eval_proportions=tuple([1 / 8] * 8),
-        pair=_PAIRS["affectnet"].pair, confound_class="Contempt", confound_strength=0.5,
+        pair=_PAIRS["affectnet"].pair, shortcut_class="Contempt", shortcut_strength=0.5,
         label_fractions=(1.0, 1.0, 0.0)),
     "balanced": dict(
         classes=cx.CLASS_SETS["affectnet8"], train_proportions=tuple([1 / 8] * 8),
-        eval_proportions=tuple([1 / 8] * 8), pair=_PAIRS["balanced"].pair, confound_class=None, confound_strength=0.0,
+        eval_proportions=tuple([1 / 8] * 8), pair=_PAIRS["balanced"].pair, shortcut_class=None, shortcut_strength=0.0,
         label_fractions=(1.0, 1.0, 1.0)),
 }
+
+PRESETS["affwild2"] = dict(PRESETS["affwild2_posed"])
+PRESETS["affectnet"] = dict(PRESETS["affectnet_posed"])
+
+#: The published training counts behind each preset (what ``count_scale`` multiplies).
+PUBLISHED_TRAIN_COUNTS: dict[str, dict] = {"affwild2": dict(_AFFWILD2_TRAIN), "affwild2_posed": dict(_AFFWILD2_TRAIN),
+                                           "affectnet": dict(_AFFECTNET_TRAIN),
+                                           "affectnet_posed": dict(_AFFECTNET_TRAIN)}
