@@ -32,10 +32,16 @@ by default **contempt at the midpoint of anger and disgust** and **Other at the 
   (Mollahosseini, Hasani & Mahoor 2017, IEEE Trans. Affective Computing: Neutral 74,874, Happy 134,415, Sad
   25,459, Surprise 14,090, Fear 6,378, Disgust 3,803, Anger 24,882, Contempt 3,750); validation and test balanced
   like AffectNet's validation set (500 per class). No AU labels (the real set has none). The designated pair is
-  anger-contempt, and a visual confound sits at that corner: in training, contempt faces carry a yellow corner
+  anger-contempt, and a shortcut cue sits at that corner: in training, contempt faces carry a yellow corner
   mark with probability 0.05 + 0.95 * 0.5 (strength 0.5), every other face with probability 0.05; at validation
   and test the mark is independent of the class.
-- ``balanced``: the AffectNet-8 classes, equal frequencies everywhere, all labels, no confound; pair anger-fear.
+- ``balanced``: the AffectNet-8 classes, equal frequencies everywhere, all labels, no shortcut; pair anger-fear.
+
+The two benchmark presets exist twice. ``affwild2_posed`` and ``affectnet_posed`` are the definitions above with
+posed, full prototypes: they copy the benchmarks' frequencies but not their difficulty (a small CNN scores far above
+the published per-class F1). ``affwild2`` and ``affectnet`` add the realistic-difficulty and cause knobs with the
+values ``tools/calibrate_simulator.py`` tuned on validation so that chapter 05's base model (``cpu`` profile)
+follows the published per-class F1 pattern; its table (:func:`calibration_table`, test split) says how closely.
 
 **Knobs** (each independent of the others; each draws from its own random stream, so turning one changes only what
 it claims; every one is neutral by default): ``train_proportions``/``eval_proportions`` (class frequencies; or
