@@ -24,14 +24,14 @@
 # laboratory: a face simulator driven by the Facial Action Coding System, with expression, valence-arousal and
 # action-unit labels, calibrated to the two benchmarks' class frequencies.
 #
-# **You will learn** what FACS action units (AUs) are and how expressions are built from them; how the simulator
-# turns AUs, identities and nuisances into labelled images; how its presets mirror Aff-Wild2 and AffectNet; and how
-# its knobs (class frequency, valence-arousal degeneracy, visual degeneracy, a shortcut cue, label noise, and the
+# **You will learn** what FACS action units (AUs) are and how expressions are built from them; how the simulator turns
+# AUs, identities and nuisances into labelled images; how its presets mirror Aff-Wild2 and AffectNet; and how its
+# knobs (class frequency, valence-arousal degeneracy, visual degeneracy, a shortcut cue, label noise, and the
 # realistic-difficulty knobs: spontaneous partial expressions, low intensities, annotation noise, in-the-wild
 # nuisance) act one at a time; and how the two benchmark presets are calibrated so that a small CNN's per-class F1
 # follows the published pattern. A linear probe then shows, by computation, that the classes are learnable and that
-# the designated pair's confusion grows with visual degeneracy. **Time:** under a minute in the `smoke` profile, a few minutes in
-# `cpu` (it builds and caches two 40,000-image datasets, then reuses them).
+# the designated pair's confusion grows with visual degeneracy. **Time:** under a minute in the `smoke` profile, a few
+# minutes in `cpu` (it builds and caches two 40,000-image datasets, then reuses them).
 #
 # **Sources.** Ekman & Friesen's FACS and EMFACS predictions (as summarised by Matsumoto et al. 2008) for the
 # prototypes in `affect_book/facs.py`; class counts from `affect_book.data.published`, which cites each: AffectNet
@@ -250,11 +250,12 @@ for name, splits in datasets.items():
 # %% [markdown]
 # ## Random training samples, per class
 #
-# Each row holds random training faces of one class, drawn with the preset's settings at the figure's resolution
-# (the datasets themselves use the profile's), with every nuisance on: head pose, lighting, blur, pixel noise,
-# occluding rectangles and backgrounds; intensities vary from weak to full. Happiness (smile, raised cheeks), sadness (oblique brows, lowered lip
-# corners), surprise (raised brows, wide eyes, dropped jaw) and anger (brows down and together, pressed lips) should
-# be told apart without the labels; fear and anger share several AUs (printed below), which is part of the point.
+# Each row holds random training faces of one class, drawn with the preset's settings at the figure's resolution (the
+# datasets themselves use the profile's), with every nuisance on: head pose, lighting, blur, pixel noise, occluding
+# rectangles and backgrounds; intensities vary from weak to full. Happiness (smile, raised cheeks), sadness (oblique
+# brows, lowered lip corners), surprise (raised brows, wide eyes, dropped jaw) and anger (brows down and together,
+# pressed lips) should be told apart without the labels; fear and anger share several AUs (printed below), which is
+# part of the point.
 
 # %%
 shared_aus = sorted(set(facs.PROTOTYPES["anger"][0]) & set(facs.PROTOTYPES["fear"][0]))

@@ -51,19 +51,19 @@ CONFIGS = {
 
 # (config_hash, {split: sha256 of every array generate_split returns})
 PINNED = {
-    "affectnet-knobs-64px": ("a03f0261efafc987", {
+    "affectnet-knobs-64px": ("9ce4f2367eb1f5e9", {
         "train": "d17af6c3ae15ab6e8f585014711068a3207379648ae98677e14ce174301226b9",
         "val": "4c468484f55b8ec189357990db07db3cb89b816b3542e1f44a04f4906f1ba1e5",
         "test": "b978744ca467eb59544821cba13a881497c2810c4437edae291f5963af14b8d8"}),
-    "affectnet_posed-smoke": ("be9b0511b9d44574", {
+    "affectnet_posed-smoke": ("1eb78bb1a8dd030c", {
         "train": "b90e95f79899d624236dad4172e721e82ec09a5cdb077e1c3cdeb9f97f98ecdc",
         "val": "71ae47d282cf134a79da4e0134869ec86b92550087f85d1cb9286fffbfddbcb5",
         "test": "9885c6a70b507c04d7a0fb71d17ddd5b34df947a294ec621aaf7181a70e24237"}),
-    "affwild2_posed-smoke": ("45448c53cf74e4ce", {
+    "affwild2_posed-smoke": ("aca295038f365260", {
         "train": "3f32740bbf359280abce1f4a85834bc6167be421e3db6020c165f7010622b357",
         "val": "e20332ea5449dd9ad2b3f73faac95a7ad82aa68358f14ad3f00ef714fd6a7129",
         "test": "03f81028ba432ebbb891c15665e421ee34c11941e665b7a8b616e27470cca6ee"}),
-    "v2-knobs": ("5b43ea2325c04827", {
+    "v2-knobs": ("3462a597aa589e74", {
         "train": "baff5adbb51740efdff7be2411062a37169c092ff2ddfdb183f4791c0ab9ab97",
         "val": "0ce2a691ce201d5ded715cfce142bb56c40bf3f547096164f7f9fad798bcf859",
         "test": "8e4298c679ef62be48998da503a763904144c9c36e4c6a9b2d3934b4fc95c172"}),

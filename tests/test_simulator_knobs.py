@@ -37,6 +37,7 @@ def _changed(knobs: dict, preset="affectnet_posed", split="train", **extra):
     ({"intensity_beta": (1.0, 3.0)}, {"images", "au", "au_intensity", "intensity", "va", "true_va"}),
     ({"emfacs_variants": True}, {"images", "au", "au_intensity"}),
     ({"contempt_scale": 0.3}, {"images", "au", "au_intensity"}),
+    ({"class_intensity": (("Fear", 0.5), ("Disgust", 1.5))}, {"images", "au", "au_intensity"}),
     ({"wild": 1.0}, {"images"}),
     ({"label_confusion": (("Anger", "Neutral", 0.4),)}, {"expression"}),
     ({"pair_va_distance": 0.6}, {"va", "true_va"}),
@@ -99,6 +100,15 @@ def test_contempt_scale_shrinks_contempt_only():
     assert 0.2 < ratio < 0.4
 
 
+def test_class_intensity_scales_its_classes_only():
+    base, on, _ = _changed({"class_intensity": (("Fear", 0.5),)}, au_noise=0.0)
+    fear = base["true_expression"] == cx.CLASS_SETS["affectnet8"].index("Fear")
+    assert np.array_equal(base["au_intensity"][~fear], on["au_intensity"][~fear])
+    a5 = RENDERED_AUS.index(5)  # fear's upper-lid raiser: the prototype, scaled (spurious AUs unscaled, and rare)
+    ratio = on["au_intensity"][fear, a5].max(1).sum() / base["au_intensity"][fear, a5].max(1).sum()
+    assert 0.4 < ratio < 0.6
+
+
 def test_label_confusion_rate_and_source_class():
     base, on, _ = _changed({"label_confusion": (("Anger", "Neutral", 0.4), ("Anger", "Fear", 0.2))})
     classes = cx.CLASS_SETS["affectnet8"]
@@ -150,6 +160,8 @@ def test_shortcut_has_its_old_name_as_an_alias():
     ({"intensity_beta": (0.0, 1.0)}, r"intensity_beta\[a\]"),
     ({"intensity_beta": 2.0}, r"intensity_beta.*\(a, b\)"),
     ({"contempt_scale": 0}, "contempt_scale"),
+    ({"class_intensity": (("Fear", 3.0),)}, r"class_intensity.*2"),
+    ({"class_intensity": ("Fear",)}, r"\(class, factor\)"),
     ({"wild": 1.5}, r"wild.*1"),
     ({"va_from_au": -0.1}, "va_from_au"),
     ({"label_confusion": (("Anger", "Neutral", 0.7), ("Anger", "Fear", 0.5))}, "at most 1"),

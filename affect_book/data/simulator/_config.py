@@ -61,8 +61,9 @@ class SimulatorConfig:
     left out with this probability (at least one stays); ``intensity_beta``: (a, b) draws the expression intensity
     as ``lo + (hi - lo) * Beta(a, b)`` (low-heavy when a < b) instead of uniformly; ``emfacs_variants``: add the
     variants of :data:`affect_book.facs.EMFACS_VARIANTS`; ``contempt_scale`` in (0, 1]: contempt's AU intensity
-    factor (e.g. 0.3: trace intensity, as EMFACS codes contempt); ``label_confusion``: ((true, label, rate), ...)
-    directed training-label confusions (annotation noise, see :func:`confusion_from_agreement`); ``wild`` in
+    factor (e.g. 0.3: trace intensity, as EMFACS codes contempt); ``class_intensity``: ((class, factor), ...) per-class
+    AU intensity factors in (0, 2] (rendered intensities are capped at 1); ``label_confusion``: ((true, label,
+    rate), ...) directed training-label confusions (annotation noise, see :func:`confusion_from_agreement`); ``wild`` in
     [0, 1]: in-the-wild nuisance on top of ``nuisance`` (large pose, more and larger occluders, strong blur, low
     resolution). Causes: ``pair_va_distance`` (>= 0, valence-arousal units): the designated pair's centroid
     distance, set directly (None: as placed); ``visual_partner``: (class, partner, strength) draws the class's faces
@@ -97,6 +98,7 @@ class SimulatorConfig:
     intensity_beta: tuple | None = None
     emfacs_variants: bool = False
     contempt_scale: float = 1.0
+    class_intensity: tuple = ()
     label_confusion: tuple = ()
     wild: float = 0.0
     pair_va_distance: float | None = None
@@ -169,6 +171,14 @@ def _check_knobs(base: dict, classes: tuple, preset: str) -> None:
     check_number("contempt_scale", base["contempt_scale"], low=0.01, high=1)
     if not isinstance(base["emfacs_variants"], bool):
         raise ParameterError(f"emfacs_variants={base['emfacs_variants']!r}: expected True or False")
+    factors = []
+    for item in base["class_intensity"]:
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise ParameterError(f"class_intensity item {item!r}: expected (class, factor) with factor in (0, 2]")
+        cls = _canonical_class(item[0], classes, "class_intensity")
+        check_number(f"class_intensity factor of {cls}", item[1], low=0.01, high=2)
+        factors.append((cls, float(item[1])))
+    base["class_intensity"] = tuple(factors)
     beta = base["intensity_beta"]
     if beta is not None:
         if not isinstance(beta, (tuple, list)) or len(beta) != 2:

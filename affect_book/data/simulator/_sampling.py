@@ -178,6 +178,8 @@ def _activations(config: SimulatorConfig, split: str, true_class: np.ndarray, in
         base[rows] = (1 - strength) * base[rows] + strength * towards[rows]
     if config.contempt_scale != 1:
         base[np.isin(true_class, [k for k, c in enumerate(concepts) if c == "contempt"])] *= config.contempt_scale
+    for cls, factor in config.class_intensity:
+        base[true_class == classes.index(cls)] *= factor
     if config.au_dropout > 0:
         base = _dropout(_rng(config, split, "dropout"), base, config.au_dropout)
     act = base * gains * intensity[:, None, None] + config.au_noise * noise + spurious
