@@ -56,8 +56,8 @@ corner mark (a spurious shortcut cue; formerly ``confound_strength``) with ``sho
 training labels (annotation noise, :func:`confusion_from_agreement`; validation and test labels stay clean so a
 chapter can measure the harm). Realistic difficulty: ``au_dropout`` (a random subset of the prototype's AUs),
 ``intensity_beta`` (low-heavy intensities), ``emfacs_variants`` (more EMFACS variants, AU17 among them),
-``contempt_scale`` (trace contempt), ``wild`` (large pose, occluders, strong blur, low resolution). See
-:class:`SimulatorConfig` for ranges.
+``contempt_scale`` (trace contempt), ``class_intensity`` (per-class intensity factors), ``wild`` (large pose,
+occluders, strong blur, low resolution). See :class:`SimulatorConfig` for ranges.
 
 **Determinism and cache.** Every random stream is a ``numpy.random.Generator`` seeded from
 ``(seed, split, stream)`` (and the chunk for pixel noise), parameters are quantised to 1/4096 and rendering is
