@@ -16,7 +16,7 @@ import numpy as np
 
 from .circumplex import concept_of
 
-__all__ = ["ABAW_AUS", "AU_NAMES", "PROTOTYPES", "RENDERED_AUS", "UNILATERAL", "prototype_matrix"]
+__all__ = ["ABAW_AUS", "AU_NAMES", "EMFACS_VARIANTS", "PROTOTYPES", "RENDERED_AUS", "UNILATERAL", "prototype_matrix"]
 
 #: The 12 action units labelled by the ABAW challenges (Aff-Wild2), in the column order of its files.
 ABAW_AUS: tuple[int, ...] = (1, 2, 4, 6, 7, 10, 12, 15, 23, 24, 25, 26)
@@ -25,7 +25,7 @@ ABAW_AUS: tuple[int, ...] = (1, 2, 4, 6, 7, 10, 12, 15, 23, 24, 25, 26)
 AU_NAMES: dict[int, str] = {
     1: "inner brow raiser", 2: "outer brow raiser", 4: "brow lowerer", 5: "upper lid raiser",
     6: "cheek raiser", 7: "lid tightener", 9: "nose wrinkler", 10: "upper lip raiser", 12: "lip corner puller",
-    14: "dimpler", 15: "lip corner depressor", 16: "lower lip depressor", 20: "lip stretcher",
+    14: "dimpler", 15: "lip corner depressor", 16: "lower lip depressor", 17: "chin raiser", 20: "lip stretcher",
     23: "lip tightener", 24: "lip pressor", 25: "lips part", 26: "jaw drop",
 }
 
@@ -42,6 +42,17 @@ PROTOTYPES: dict[str, tuple[tuple[int, ...], ...]] = {
     "anger": ((4, 5, 7, 23),),
     "disgust": ((9, 15, 16), (9, 10)),
     "contempt": ((12, 14),),
+}
+
+#: Further EMFACS variants the simulator can add (``emfacs_variants=True``), kept apart from :data:`PROTOTYPES` so
+#: the AU-augmented cost (which averages the variants) does not change with a simulator option. Anger 4+5+7+24 and
+#: 4+5+7+17+23 (lips pressed, or tightened with the chin raised); sadness 6+15 (cheeks raised, corners down);
+#: fear 1+2+4+5 (the brows and lids without the mouth) and 20 alone (the lip stretcher) -- after Ekman & Friesen's
+#: EMFACS predictions as tabulated by Matsumoto et al. (2008).
+EMFACS_VARIANTS: dict[str, tuple[tuple[int, ...], ...]] = {
+    "anger": ((4, 5, 7, 24), (4, 5, 7, 17, 23)),
+    "sad": ((6, 15),),
+    "fear": ((1, 2, 4, 5), (20,)),
 }
 
 #: Concepts whose prototype AUs appear on one side of the face only.

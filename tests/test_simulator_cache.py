@@ -18,7 +18,7 @@ from affect_book.data.simulator._cache import _load
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Builds the smoke affwild2 preset (pinned in test_simulator_checksum) after a start signal, and reports whether
+# Builds the smoke affwild2_posed preset (pinned in test_simulator_checksum) after a start signal, and reports whether
 # it built and the digest of what it then loads from the cache.
 _BUILD = """
 import os, sys, time
@@ -29,7 +29,7 @@ while go and not os.path.exists(go):
 built = []
 original = _cache._build
 _cache._build = lambda *a, **k: (built.append(1), original(*a, **k))
-cfg = make_config("affwild2", "smoke")
+cfg = make_config("affwild2_posed", "smoke")
 simulate_all(cfg, workers=1)
 print("built" if built else "loaded", flush=True)
 """
@@ -41,8 +41,8 @@ def _env(cache: Path) -> dict:
 
 
 def _check_pinned(cache: Path) -> None:
-    cfg = make_config("affwild2", "smoke")
-    key, digests = PINNED["affwild2-smoke"]
+    cfg = make_config("affwild2_posed", "smoke")
+    key, digests = PINNED["affwild2_posed-smoke"]
     directory = cache / "simulator" / key
     assert config_hash(cfg) == key and (directory / "done.json").is_file()
     for split in SPLITS:
@@ -80,7 +80,7 @@ def test_a_killed_build_leaves_an_orphan_that_the_next_build_removes(tmp_path, m
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     orphans = _hidden_dirs(root)
-    assert len(orphans) == 1 and ".tmp-" in orphans[0].name and not (root / PINNED["affwild2-smoke"][0]).exists()
+    assert len(orphans) == 1 and ".tmp-" in orphans[0].name and not (root / PINNED["affwild2_posed-smoke"][0]).exists()
     # an orphan of another configuration whose builder is dead (name as earlier versions wrote it): removed; one
     # whose configuration is being built right now (its lock held): kept
     dead, alive = root / ".0123456789abcdef.x1y2z3", root / ".fedcba9876543210.tmp-1-abc"
@@ -88,7 +88,7 @@ def test_a_killed_build_leaves_an_orphan_that_the_next_build_removes(tmp_path, m
         (folder / "train").mkdir(parents=True)
     monkeypatch.setenv("AFFECT_BOOK_CACHE", str(cache))
     with file_lock(root / ".fedcba9876543210.lock"):
-        simulate_all(make_config("affwild2", "smoke"), workers=1)
+        simulate_all(make_config("affwild2_posed", "smoke"), workers=1)
     assert _hidden_dirs(root) == [alive]
     _check_pinned(cache)
 
@@ -101,7 +101,7 @@ def test_a_killed_build_leaves_an_orphan_that_the_next_build_removes(tmp_path, m
 def test_an_unreadable_cache_file_is_named_and_the_entry_rebuilt(tmp_path, monkeypatch, name, damage):
     cache = tmp_path / "cache"
     monkeypatch.setenv("AFFECT_BOOK_CACHE", str(cache))
-    cfg = make_config("affwild2", "smoke")
+    cfg = make_config("affwild2_posed", "smoke")
     simulate_all(cfg, workers=1)
     path = cache / "simulator" / config_hash(cfg) / "train" / name
     damage(path)
@@ -122,7 +122,7 @@ def test_datasets_carry_a_fingerprint_of_config_version_and_split(tmp_path, monk
     assert dataset_fingerprint(other, "val") != prints["val"]
     import affect_book.data.simulator._cache as cache_module
 
-    monkeypatch.setattr(cache_module, "SIMULATOR_VERSION", 2)
+    monkeypatch.setattr(cache_module, "SIMULATOR_VERSION", cache_module.SIMULATOR_VERSION + 1)
     assert dataset_fingerprint(cfg, "val") != prints["val"]
     with pytest.raises(ValueError, match="split"):
         dataset_fingerprint(cfg, "validation")

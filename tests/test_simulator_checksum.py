@@ -1,10 +1,15 @@
 """Pinned checksums of the simulator's output: a refactoring that changes no byte keeps them.
 
-The digests were computed once from the simulator at ``SIMULATOR_VERSION = 1`` (before ``data/simulator.py`` was
-split into a package and ``render_faces`` into one painter per face part). A deliberate change of the output bumps
-``SIMULATOR_VERSION`` and updates these digests in the same commit, saying why; any other change that breaks them
-is a regression. The configurations cover every code path: partial label masks (``affwild2``), the confound and
-no-AU labels (``affectnet``), every knob at a non-neutral value, full nuisance at 64 px, and ``render_examples``.
+The digests were first computed at ``SIMULATOR_VERSION = 1`` (before ``data/simulator.py`` was split into a package
+and ``render_faces`` into one painter per face part, which changed no byte). Version 2 re-pinned them: AU17 (chin
+raiser) joined the rendered AUs, so the AU axis grew from 17 to 18 and every stream shaped by it draws differently;
+the cache keys changed because the configuration gained the issue-10 knobs (all neutral in the first three
+configurations, which pin the easy ``*_posed`` presets, the v1 ``affwild2``/``affectnet``); ``render_examples``
+without AU noise kept its v1 bytes. A deliberate change of the output bumps ``SIMULATOR_VERSION`` and updates these
+digests in the same commit, saying why; any other change that breaks them is a regression. The configurations cover
+every code path: partial label masks (``affwild2_posed``), the shortcut mark and no-AU labels (``affectnet_posed``),
+every v1 knob at a non-neutral value, every v2 knob at a non-neutral value (``v2-knobs``), full nuisance at 64 px,
+and ``render_examples``.
 """
 
 import hashlib
@@ -25,37 +30,49 @@ def _digest(arrays: dict) -> str:
 
 
 def _knobs_config():
-    return make_config("affectnet", "smoke", n_train=256, n_val=64, n_test=64, image_size=64, va_degeneracy=0.4,
+    return make_config("affectnet_posed", "smoke", n_train=256, n_val=64, n_test=64, image_size=64, va_degeneracy=0.4,
                        visual_degeneracy=0.6, confound_strength=0.8, label_noise=(("Anger", "Contempt", 0.3),),
                        label_fractions=(0.7, 0.8, 0.9), seed=3)
 
 
+def _v2_knobs_config():
+    return make_config("affwild2_posed", "smoke", n_train=256, n_val=64, n_test=64, image_size=64, au_dropout=0.4,
+                       intensity_beta=(1.5, 3.0), emfacs_variants=True, contempt_scale=0.5, wild=1.0,
+                       label_confusion=(("Anger", "Neutral", 0.3), ("Fear", "Surprise", 0.2)),
+                       pair_va_distance=0.3, visual_partner=("Sadness", "Happiness", 0.4), va_from_au=0.5, seed=5)
+
+
 CONFIGS = {
-    "affwild2-smoke": lambda: make_config("affwild2", "smoke"),
-    "affectnet-smoke": lambda: make_config("affectnet", "smoke"),
+    "affwild2_posed-smoke": lambda: make_config("affwild2_posed", "smoke"),
+    "affectnet_posed-smoke": lambda: make_config("affectnet_posed", "smoke"),
     "affectnet-knobs-64px": _knobs_config,
+    "v2-knobs": _v2_knobs_config,
 }
 
 # (config_hash, {split: sha256 of every array generate_split returns})
 PINNED = {
-    "affectnet-knobs-64px": ("c9b6386a1001b625", {
-        "train": "9c90952b3cff7ff5a9a3e32b843b5c256d6d6aefbc42b9d8c2f4211c6f915a17",
-        "val": "c0f01c827c6b6f86c3d0886b37869988327d506ee80091b2b7b9666db6bfeb0f",
-        "test": "11bfa52a820da5e93559c22f2522c666d4dbd43fd705ddd157aade271d56486d"}),
-    "affectnet-smoke": ("d0a42bb22b5c0954", {
-        "train": "3048ec48eee52b3863f163210867b56176a0652ef26b6f96a667fa6aa5ea8c91",
-        "val": "3255cb9a4828063affc48bddc7134d3930c92bdbdfc5234294ffdd44b0cb1dda",
-        "test": "a5e88f56c70bb31aa4fa42f497cb549138916080a7588e1c6f4e7edf99ad2e96"}),
-    "affwild2-smoke": ("08caac522f687433", {
-        "train": "2ddc17d83a45544efae3777bcc508746f0bd59288fba9bfea66fe125ac502841",
-        "val": "fc6f5315faccebee286a6d61f145d0b465d3f4181d145b34ba8c23104a0ab789",
-        "test": "c67a6bbdc17a933e95caa0fc93b39096af97ac481a1cf4380e962cea8a879b06"}),
+    "affectnet-knobs-64px": ("9ce4f2367eb1f5e9", {
+        "train": "d17af6c3ae15ab6e8f585014711068a3207379648ae98677e14ce174301226b9",
+        "val": "4c468484f55b8ec189357990db07db3cb89b816b3542e1f44a04f4906f1ba1e5",
+        "test": "b978744ca467eb59544821cba13a881497c2810c4437edae291f5963af14b8d8"}),
+    "affectnet_posed-smoke": ("1eb78bb1a8dd030c", {
+        "train": "b90e95f79899d624236dad4172e721e82ec09a5cdb077e1c3cdeb9f97f98ecdc",
+        "val": "71ae47d282cf134a79da4e0134869ec86b92550087f85d1cb9286fffbfddbcb5",
+        "test": "9885c6a70b507c04d7a0fb71d17ddd5b34df947a294ec621aaf7181a70e24237"}),
+    "affwild2_posed-smoke": ("aca295038f365260", {
+        "train": "3f32740bbf359280abce1f4a85834bc6167be421e3db6020c165f7010622b357",
+        "val": "e20332ea5449dd9ad2b3f73faac95a7ad82aa68358f14ad3f00ef714fd6a7129",
+        "test": "03f81028ba432ebbb891c15665e421ee34c11941e665b7a8b616e27470cca6ee"}),
+    "v2-knobs": ("3462a597aa589e74", {
+        "train": "baff5adbb51740efdff7be2411062a37169c092ff2ddfdb183f4791c0ab9ab97",
+        "val": "0ce2a691ce201d5ded715cfce142bb56c40bf3f547096164f7f9fad798bcf859",
+        "test": "8e4298c679ef62be48998da503a763904144c9c36e4c6a9b2d3934b4fc95c172"}),
 }
 
 EXAMPLES_PINNED = {
     "aus": "b78f09c5d3603c5fbc95cd202fc4e5d11d4b593cc9f521989d773939ca37ae05",
     "classes": "380d5b075645e5d9f8de47e03d220cecdecbf8a9134185d320442b6ca0d3eb0f",
-    "nuisance": "e4ab06529275978e468859e86112253b645fc9bfb82586a2d43980cff51c0d5e",
+    "nuisance": "63f463bea440b53fe4025f437fb2494bf8067217c5adc07b86ea7dd31d68f594",
     "pair": "8352863434c5baf78f3d50ddc189e7cce670a00d9fff597f2314c18f1128c11d",
 }
 

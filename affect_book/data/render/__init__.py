@@ -20,6 +20,7 @@ AU    name                   what the renderer does
 14    dimpler                dimples at the lip corners, corners tighten
 15    lip corner depressor   lip corners go down
 16    lower lip depressor    lower lip goes down, lower teeth show
+17    chin raiser            a crease deepens under the lower lip; the chin boss puckers
 20    lip stretcher          mouth stretches sideways, corners flatten
 23    lip tightener          lips narrow and thin
 24    lip pressor            lips press into a thin line
@@ -36,7 +37,7 @@ parameter is quantised to a multiple of 1/4096 by the caller; the same inputs th
 images on any machine. A pixel depends only on its own face's parameters, never on the other faces in the batch.
 
 **Structure.** :mod:`._canvas` holds the pose, the background and the anti-aliased painting; :mod:`._painters` one
-painter per face part (head, cheek, eye, brow, furrows, nose, folds, mouth, dimples), :mod:`._nuisance` the
+painter per face part (head, cheek, eye, brow, furrows, nose, folds, mouth, dimples, chin), :mod:`._nuisance` the
 occlusion, the confound mark and blur. :func:`render_faces` calls them in painting order.
 """
 
@@ -58,11 +59,12 @@ FACE_PARAMETERS: tuple[str, ...] = (
     "skin_r", "skin_g", "skin_b", "hair_r", "hair_g", "hair_b", "iris_r", "iris_g", "iris_b",
 )
 #: Nuisance parameters per image: pose (scale, translation, roll as tan(angle/2), yaw shift), lighting, blur,
-#: noise, occlusion rectangle and colour, background colours and the confound mark (0/1).
+#: noise, occlusion rectangle and colour, background colours, the shortcut (corner) mark (0/1) and low resolution
+#: (0: full; 1: every 2x2 block averaged; 2: every 4x4 block: a face captured small and scaled up).
 NUISANCE_PARAMETERS: tuple[str, ...] = (
     "scale", "tx", "ty", "roll_t", "yaw", "light", "blur", "noise",
     "occ", "occ_x0", "occ_y0", "occ_x1", "occ_y1", "occ_r", "occ_g", "occ_b",
-    "bg0_r", "bg0_g", "bg0_b", "bg1_r", "bg1_g", "bg1_b", "confound",
+    "bg0_r", "bg0_g", "bg0_b", "bg1_r", "bg1_g", "bg1_b", "confound", "lowres",
 )
 
 
@@ -115,10 +117,12 @@ def render_faces(au: np.ndarray, face: dict, nuisance: dict, size: int,
         _painters.paint_eye(f, side)
         _painters.paint_brow(f, side)
     for painter in (_painters.paint_furrows, _painters.paint_nose, _painters.paint_folds, _painters.paint_mouth,
-                    _painters.paint_dimples, _nuisance.paint_occlusion, _nuisance.paint_confound_mark):
+                    _painters.paint_dimples, _painters.paint_chin, _nuisance.paint_occlusion,
+                    _nuisance.paint_confound_mark):
         painter(f)
     img = f.cv.img
     _nuisance.apply_blur(img, nz["blur"])
+    _nuisance.apply_low_resolution(img, nz["lowres"])
     if noise_field is not None:
         img += nz["noise"][:, None, None, None] * noise_field
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)

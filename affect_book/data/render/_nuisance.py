@@ -48,3 +48,23 @@ def apply_blur(img: np.ndarray, blur: np.ndarray) -> None:
         rows = pad[:, :, 0:size] + pad[:, :, 1:size + 1] + pad[:, :, 2:size + 2]  # separable 3x3 box sum
         box = (rows[:, 0:size] + rows[:, 1:size + 1] + rows[:, 2:size + 2]) * f32(1.0 / 9.0)
         img[blurred] = sub + blur[blurred, None, None, None] * (box - sub)
+
+
+def apply_low_resolution(img: np.ndarray, lowres: np.ndarray) -> None:
+    """Replace each k x k block by its mean (k = 2 ** lowres; lowres (B,) in {0, 1, 2}), in place: a face captured
+    at 1/k of the resolution and scaled back up (nearest neighbour). Sizes not divisible by k keep a full-resolution
+    border."""
+    size = img.shape[1]
+    for level in (1, 2):
+        sel = np.flatnonzero(lowres == level)
+        k = 2 ** level
+        m = size // k * k
+        if not sel.size or m == 0:
+            continue
+        sub = img[sel, :m, :m]
+        blocks = np.zeros((sel.size, m // k, m // k, 3), np.float32)
+        for i in range(k):  # elementwise sums in a fixed order (no reduction), so bytes match on any machine
+            for j in range(k):
+                blocks += sub[:, i::k, j::k]
+        blocks *= f32(1.0 / (k * k))
+        img[sel, :m, :m] = np.repeat(np.repeat(blocks, k, axis=1), k, axis=2)

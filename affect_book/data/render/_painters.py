@@ -235,3 +235,24 @@ def paint_dimples(f: _Face) -> None:
         wc, lift = _corner(f, sd)
         d_dim = _ellipse(uu, vv, mx + sgn * (wc + 0.035), my + lift - 0.01, f.zero + 0.014, f.zero + 0.03)
         f.cv.paint(win, d_dim, f.skin * f32(0.45), opacity=np.clip(1.3 * f.A(14, sd), 0, 1))
+
+
+def paint_chin(f: _Face) -> None:
+    """The chin raiser (AU17): the chin boss pushes up, so a curved crease deepens under the lower lip and the
+    chin's skin puckers (a darker boss with small dimples)."""
+    cv, fp = f.cv, f.fp
+    a17 = f.A(17)
+    if not np.any(a17 > 0):
+        return
+    mx, my = f.yaw * 0.22, fp["mouth_y"]
+    cy = my + fp["lip_th"] * 2.2 + 0.07
+    win = cv.window(mx - 0.2, mx + 0.2, cy - 0.06, cy + 0.16)
+    uu, vv = cv.uv(win)
+    q = (uu - _p(mx)) / f32(0.14)
+    d_crease = np.maximum(np.abs(vv - _p(cy) + f32(0.03) * q * q) - f32(0.008), np.abs(q) * f32(0.14) - f32(0.14))
+    cv.paint(win, d_crease, f.skin * f32(0.5), opacity=np.clip(1.3 * a17 - 0.1, 0, 1))
+    d_boss = _ellipse(uu, vv, mx, cy + 0.08, f.zero + 0.11, f.zero + 0.06)
+    cv.paint(win, d_boss, f.skin * f32(0.78), opacity=np.clip(0.9 * a17, 0, 1))
+    for off in (-0.05, 0.0, 0.05):
+        d_dot = _ellipse(uu, vv, mx + off, cy + 0.08 + 0.015 * abs(off) / 0.05, f.zero + 0.012, f.zero + 0.012)
+        cv.paint(win, d_dot, f.skin * f32(0.55), opacity=np.clip(1.2 * a17 - 0.2, 0, 1))

@@ -32,19 +32,32 @@ by default **contempt at the midpoint of anger and disgust** and **Other at the 
   (Mollahosseini, Hasani & Mahoor 2017, IEEE Trans. Affective Computing: Neutral 74,874, Happy 134,415, Sad
   25,459, Surprise 14,090, Fear 6,378, Disgust 3,803, Anger 24,882, Contempt 3,750); validation and test balanced
   like AffectNet's validation set (500 per class). No AU labels (the real set has none). The designated pair is
-  anger-contempt, and a visual confound sits at that corner: in training, contempt faces carry a yellow corner
+  anger-contempt, and a shortcut cue sits at that corner: in training, contempt faces carry a yellow corner
   mark with probability 0.05 + 0.95 * 0.5 (strength 0.5), every other face with probability 0.05; at validation
   and test the mark is independent of the class.
-- ``balanced``: the AffectNet-8 classes, equal frequencies everywhere, all labels, no confound; pair anger-fear.
+- ``balanced``: the AffectNet-8 classes, equal frequencies everywhere, all labels, no shortcut; pair anger-fear.
+
+The two benchmark presets exist twice. ``affwild2_posed`` and ``affectnet_posed`` are the definitions above with
+posed, full prototypes: they copy the benchmarks' frequencies but not their difficulty (a small CNN scores far above
+the published per-class F1). ``affwild2`` and ``affectnet`` add the realistic-difficulty and cause knobs with the
+values ``tools/calibrate_simulator.py`` tuned on validation so that chapter 05's base model (``cpu`` profile)
+follows the published per-class F1 pattern; its table (:func:`calibration_table`, test split) says how closely.
 
 **Knobs** (each independent of the others; each draws from its own random stream, so turning one changes only what
-it claims): ``train_proportions``/``eval_proportions`` (class frequencies; or ``class_counts=`` in
-:func:`make_config`); ``va_degeneracy`` in [0, 1] moves the pair's valence-arousal centroids towards their midpoint
-(1 = identical centroids; images untouched); ``visual_degeneracy`` in [0, 1] blends the pair's AU prototypes
-towards their mean (1 = identical faces in distribution; VA labels untouched); ``confound_strength`` in [0, 1]
-correlates the corner mark with ``confound_class`` in training only; ``label_noise``: ``((a, b, rate), ...)``
-swaps the training expression labels of classes a and b with probability ``rate`` (the face and VA stay those of
-the true class; validation and test labels stay clean so a chapter can measure the harm).
+it claims; every one is neutral by default): ``train_proportions``/``eval_proportions`` (class frequencies; or
+``class_counts=`` in :func:`make_config`), ``count_scale`` (training counts = scale x the published counts);
+``va_degeneracy`` in [0, 1] moves the pair's valence-arousal centroids towards their midpoint (1 = identical) and
+``pair_va_distance`` sets their distance directly, closer or further (images untouched); ``visual_degeneracy`` in
+[0, 1] blends the pair's AU prototypes towards their mean (VA labels untouched); ``visual_partner=(class, partner,
+strength)`` draws a class's faces towards a far class's prototype (contempt towards happy: they share AU12);
+``va_from_au`` couples the VA labels to the rendered AU intensities; ``shortcut_strength`` in [0, 1] correlates a
+corner mark (a spurious shortcut cue; formerly ``confound_strength``) with ``shortcut_class`` in training only;
+``label_noise`` swaps pairs of training labels and ``label_confusion`` applies a directed confusion matrix to the
+training labels (annotation noise, :func:`confusion_from_agreement`; validation and test labels stay clean so a
+chapter can measure the harm). Realistic difficulty: ``au_dropout`` (a random subset of the prototype's AUs),
+``intensity_beta`` (low-heavy intensities), ``emfacs_variants`` (more EMFACS variants, AU17 among them),
+``contempt_scale`` (trace contempt), ``class_intensity`` (per-class intensity factors), ``wild`` (large pose,
+occluders, strong blur, low resolution). See :class:`SimulatorConfig` for ranges.
 
 **Determinism and cache.** Every random stream is a ``numpy.random.Generator`` seeded from
 ``(seed, split, stream)`` (and the chunk for pixel noise), parameters are quantised to 1/4096 and rendering is
@@ -55,7 +68,9 @@ are removed by the next build) and loads them (memory-mapped) on the next call. 
 ``fingerprint`` (:func:`dataset_fingerprint`: the config hash, :data:`SIMULATOR_VERSION` and the split).
 """
 
+from ._annotation import AFFECTNET_AGREEMENT, class_mean_cost_fill, confusion_from_agreement
 from ._cache import dataset_fingerprint, simulate, simulate_all
+from ._calibration import CALIBRATION_PATH, TARGETS, calibration_table
 from ._config import AU_THRESHOLD, SIMULATOR_VERSION, SPLITS, SimulatorConfig, make_config
 from ._generate import generate_split, render_examples
 from ._presets import PRESETS, designated_pair
@@ -63,7 +78,8 @@ from ._sampling import _other_aus, _sample_nuisance, _variant_vectors, sample_id
 from ._source import SOURCE_OPTIONS, load_synthetic
 
 __all__ = [
-    "AU_THRESHOLD", "PRESETS", "SIMULATOR_VERSION", "designated_pair", "SOURCE_OPTIONS", "SPLITS", "SimulatorConfig",
-    "dataset_fingerprint", "generate_split", "load_synthetic", "make_config", "render_examples", "sample_identities",
-    "simulate", "simulate_all",
+    "AFFECTNET_AGREEMENT", "AU_THRESHOLD", "CALIBRATION_PATH", "PRESETS", "SIMULATOR_VERSION", "SOURCE_OPTIONS",
+    "SPLITS", "SimulatorConfig", "TARGETS", "calibration_table", "class_mean_cost_fill", "confusion_from_agreement",
+    "designated_pair", "dataset_fingerprint", "generate_split", "load_synthetic", "make_config", "render_examples",
+    "sample_identities", "simulate", "simulate_all",
 ]

@@ -10,18 +10,18 @@ import numpy as np
 from ... import circumplex as cx
 from ...params import ParameterError, check_choice, check_number
 from ...profiles import get_profile
-from ._presets import PRESETS, _proportions
+from ._presets import PRESETS, PUBLISHED_TRAIN_COUNTS, _proportions
 
 __all__ = ["AU_THRESHOLD", "SIMULATOR_VERSION", "SPLITS", "SimulatorConfig", "make_config"]
 
 #: Renderer and sampler version, part of the cache key: bump when a change alters any output byte.
-SIMULATOR_VERSION = 1
+SIMULATOR_VERSION = 2  # 2: AU17 (chin raiser) joins the rendered AUs; low resolution joins the nuisance
 #: Rendered AU intensity at or above which an ABAW AU is labelled present.
 AU_THRESHOLD = 0.3
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 _SPLIT_CODE = {"train": 0, "val": 1, "test": 2}
 _STREAMS = {"class": 1, "identity": 2, "assign": 3, "intensity": 4, "au": 5, "va": 6, "nuisance": 7, "noise": 8,
-            "mask": 9, "flip": 10, "confound": 11}
+            "mask": 9, "flip": 10, "confound": 11, "dropout": 12, "confusion": 13, "wild": 14, "partner": 15}
 _CHUNK = 64  # rendering chunk; fixed, so the per-chunk noise streams never depend on the machine
 _Q = 4096.0  # parameter quantum
 
@@ -45,16 +45,72 @@ def _quota(proportions: Sequence[float], n: int) -> np.ndarray:
 class SimulatorConfig:
     """Everything that determines a simulated dataset (its hash is the cache key). Build with :func:`make_config`.
 
-    ``classes``: class names in label order; ``train_proportions``/``eval_proportions``: class frequencies (sum 1)
-    of the train split and of val/test; ``n_train``/``n_val``/``n_test``: images per split; ``image_size``: pixels
-    per side (32..224); ``pair``: the designated pair the degeneracy knobs act on; ``va_degeneracy``,
-    ``visual_degeneracy``, ``confound_strength``: knobs in [0, 1]; ``confound_class``: class the corner mark
-    follows in training (None: no confound); ``label_noise``: ((a, b, rate), ...) training label swaps;
-    ``label_fractions``: fraction of rows with an expression, VA and AU label; ``coordinates``: published set the
-    VA centroids come from; ``placements``: ((class, (valence, arousal)), ...) hand placements (assumptions);
-    ``intensity_range``: expression intensity bounds; ``au_noise``: sd of AU noise; ``nuisance``: scale of pose,
-    lighting, blur, noise and occlusion (0 = frontal, clean); ``images_per_identity``: mean images per identity;
-    ``seed``: the seed.
+    Every realistic-difficulty and cause knob is neutral by default.
+
+    Attributes
+    ----------
+    preset : str
+        The preset it was built from.
+    classes : tuple of str
+        Class names in label order.
+    train_proportions, eval_proportions : tuple of float
+        Class frequencies (sum 1) of the train split and of val/test.
+    n_train, n_val, n_test : int
+        Images per split.
+    image_size : int
+        Pixels per side (32..224).
+    pair : (str, str)
+        The designated pair the degeneracy knobs act on.
+    va_degeneracy, visual_degeneracy : float
+        In [0, 1]: the pair's valence-arousal centroids and AU prototypes blended towards their means.
+    shortcut_class : str or None
+        The class a corner mark (a spurious shortcut cue) follows in training (None: none).
+    shortcut_strength : float
+        In [0, 1]: how often the mark follows it.
+    label_noise : tuple
+        ((a, b, rate), ...) training-label swaps.
+    label_fractions : (float, float, float)
+        Fractions of rows with an expression, VA and AU label.
+    coordinates : str
+        The published set the VA centroids come from.
+    placements : tuple
+        ((class, (valence, arousal)), ...) hand placements (assumptions).
+    intensity_range : (float, float)
+        Expression intensity bounds.
+    au_noise : float
+        Standard deviation of AU noise.
+    nuisance : float
+        Scale of pose, lighting, blur, noise and occlusion (0 = frontal, clean).
+    images_per_identity : float
+        Mean images per identity.
+    seed : int
+        The seed.
+    au_dropout : float
+        In [0, 0.9]: each prototype AU of a sample is left out with this probability (at least one stays).
+    intensity_beta : (float, float) or None
+        (a, b): expression intensity ``lo + (hi - lo) * Beta(a, b)`` (low-heavy when a < b) instead of uniform.
+    emfacs_variants : bool
+        Add the variants of :data:`affect_book.facs.EMFACS_VARIANTS`.
+    contempt_scale : float
+        In (0, 1]: contempt's AU intensity factor (e.g. 0.3: trace intensity, as EMFACS codes contempt).
+    class_intensity : tuple
+        ((class, factor), ...) per-class AU intensity factors in (0, 2] (rendered intensities capped at 1).
+    label_confusion : tuple
+        ((true, label, rate), ...) directed training-label confusions (annotation noise; see
+        :func:`confusion_from_agreement`).
+    wild : float
+        In [0, 1]: in-the-wild nuisance on top of ``nuisance`` (large pose, more and larger occluders, strong
+        blur, low resolution).
+    pair_va_distance : float or None
+        The designated pair's centroid distance in valence-arousal units, set directly (None: as placed).
+    visual_partner : tuple or None
+        (class, partner, strength): the class's faces drawn towards the partner's AU prototype.
+    va_from_au : float
+        In [0, 1]: weight of the valence-arousal read off the rendered AU intensities in the VA labels.
+    count_scale : float or None
+        Training counts = scale x the published benchmark counts (None: ``n_train`` with the preset's proportions).
+    version : int
+        The simulator's code version (part of the hash).
     """
 
     preset: str
@@ -68,8 +124,8 @@ class SimulatorConfig:
     pair: tuple[str, str]
     va_degeneracy: float = 0.0
     visual_degeneracy: float = 0.0
-    confound_class: str | None = None
-    confound_strength: float = 0.0
+    shortcut_class: str | None = None
+    shortcut_strength: float = 0.0
     label_noise: tuple = ()
     label_fractions: tuple[float, float, float] = (1.0, 1.0, 1.0)
     coordinates: str = "russell1977"
@@ -79,6 +135,17 @@ class SimulatorConfig:
     nuisance: float = 1.0
     images_per_identity: int = 20
     seed: int = 0
+    au_dropout: float = 0.0
+    intensity_beta: tuple | None = None
+    emfacs_variants: bool = False
+    contempt_scale: float = 1.0
+    class_intensity: tuple = ()
+    label_confusion: tuple = ()
+    wild: float = 0.0
+    pair_va_distance: float | None = None
+    visual_partner: tuple | None = None
+    va_from_au: float = 0.0
+    count_scale: float | None = None
     version: int = SIMULATOR_VERSION
 
     def size(self, split: str) -> int:
@@ -123,6 +190,14 @@ class SimulatorConfig:
         mid = (va[i] + va[j]) / 2
         va[i] = va[i] + self.va_degeneracy * (mid - va[i])
         va[j] = va[j] + self.va_degeneracy * (mid - va[j])
+        if self.pair_va_distance is not None:
+            half = (va[i] - va[j]) / 2
+            norm = float(np.hypot(*half))
+            if norm == 0:
+                raise ValueError(f"pair {self.pair} has identical centroids: pair_va_distance has no direction to "
+                                 f"move them along; expected a pair at distinct positions")
+            scale = self.pair_va_distance / (2 * norm)
+            va[i], va[j] = mid + half * scale, mid - half * scale
         return va
 
 
@@ -155,6 +230,69 @@ def _canonical_class(name: str, classes: Sequence[str], what: str) -> str:
     raise ParameterError(f"{what}={name!r} is not in this preset's classes; expected one of {list(classes)}")
 
 
+def _check_knobs(base: dict, classes: tuple, preset: str) -> None:
+    """Validate (and normalise in place) the difficulty and cause knobs of :class:`SimulatorConfig`."""
+    check_number("au_dropout", base["au_dropout"], low=0, high=0.9)
+    check_number("contempt_scale", base["contempt_scale"], low=0.01, high=1)
+    if not isinstance(base["emfacs_variants"], bool):
+        raise ParameterError(f"emfacs_variants={base['emfacs_variants']!r}: expected True or False")
+    factors = []
+    for item in base["class_intensity"]:
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise ParameterError(f"class_intensity item {item!r}: expected (class, factor) with factor in (0, 2]")
+        cls = _canonical_class(item[0], classes, "class_intensity")
+        check_number(f"class_intensity factor of {cls}", item[1], low=0.01, high=2)
+        factors.append((cls, float(item[1])))
+    base["class_intensity"] = tuple(factors)
+    beta = base["intensity_beta"]
+    if beta is not None:
+        if not isinstance(beta, (tuple, list)) or len(beta) != 2:
+            raise ParameterError(f"intensity_beta={beta!r}: expected None or (a, b), Beta parameters in (0, 50]")
+        for name, x in zip("ab", beta):
+            check_number(f"intensity_beta[{name}]", x, low=0.05, high=50)
+        base["intensity_beta"] = tuple(float(x) for x in beta)
+    confusion, totals = [], {}
+    for item in base["label_confusion"]:
+        if not isinstance(item, (tuple, list)) or len(item) != 3:
+            raise ParameterError(f"label_confusion item {item!r}: expected (true_class, label_class, rate)")
+        a, b_ = (_canonical_class(c, classes, "label_confusion") for c in item[:2])
+        if a == b_:
+            raise ParameterError(f"label_confusion item {item!r}: expected two different classes")
+        check_number(f"label_confusion rate {a}->{b_}", item[2], low=0, high=1)
+        totals[a] = totals.get(a, 0.0) + float(item[2])
+        confusion.append((a, b_, float(item[2])))
+    over = {a: t for a, t in totals.items() if t > 1 + 1e-9}
+    if over:
+        raise ParameterError(f"label_confusion rates out of {sorted(over)} sum to {over}; expected at most 1 per "
+                             f"true class")
+    base["label_confusion"] = tuple(confusion)
+    if base["pair_va_distance"] is not None:
+        check_number("pair_va_distance", base["pair_va_distance"], low=0, high=2.83)
+        if base["va_degeneracy"]:
+            raise ParameterError("pair_va_distance and va_degeneracy both move the pair; expected one of them "
+                                 f"(got va_degeneracy={base['va_degeneracy']})")
+        base["pair_va_distance"] = float(base["pair_va_distance"])
+    partner = base["visual_partner"]
+    if partner is not None:
+        if not isinstance(partner, (tuple, list)) or len(partner) != 3:
+            raise ParameterError(f"visual_partner={partner!r}: expected None or (class, partner, strength)")
+        a, b_ = (_canonical_class(c, classes, "visual_partner") for c in partner[:2])
+        if a == b_ or "other" in (cx.concept_of(a), cx.concept_of(b_)):
+            raise ParameterError(f"visual_partner={partner!r}: expected two different classes with AU prototypes")
+        check_number("visual_partner strength", partner[2], low=0, high=1)
+        base["visual_partner"] = (a, b_, float(partner[2]))
+    if base["count_scale"] is not None:
+        check_number("count_scale", base["count_scale"], low=1e-4, high=10)
+        counts = PUBLISHED_TRAIN_COUNTS.get(preset)
+        if counts is None or any(c not in counts for c in classes):
+            raise ParameterError(f"count_scale needs published counts for every class; preset {preset!r} has "
+                                 f"them for {sorted(counts) if counts else 'no class'}; expected one of "
+                                 f"{sorted(PUBLISHED_TRAIN_COUNTS)} with its own classes")
+        base["train_proportions"] = _proportions(classes, counts)
+        base["n_train"] = int(round(base["count_scale"] * sum(counts[c] for c in classes)))
+        base["count_scale"] = float(base["count_scale"])
+
+
 def make_config(preset: str = "balanced", profile: str = "cpu", *, class_counts: Mapping[str, float] | None = None,
                 eval_counts: Mapping[str, float] | None = None, placements: Mapping | None = None,
                 **overrides) -> SimulatorConfig:
@@ -184,6 +322,11 @@ def make_config(preset: str = "balanced", profile: str = "cpu", *, class_counts:
     SimulatorConfig
     """
     check_choice("preset", preset, PRESETS)
+    for old, new in (("confound_class", "shortcut_class"), ("confound_strength", "shortcut_strength")):
+        if old in overrides:  # the names before the corner mark was called what it is, a shortcut cue
+            if new in overrides:
+                raise ParameterError(f"{old} and {new} name the same knob; pass only {new}")
+            overrides[new] = overrides.pop(old)
     prof = get_profile(profile)
     base = {f.name: f.default for f in SimulatorConfig.__dataclass_fields__.values()
             if f.default is not MISSING and f.name not in ("preset", "version")}
@@ -195,6 +338,8 @@ def make_config(preset: str = "balanced", profile: str = "cpu", *, class_counts:
                              f"class_counts, eval_counts, placements")
     base.update(n_train=prof.n_train, n_val=prof.n_val, n_test=prof.n_test, image_size=prof.image_size)
     base.update(overrides)
+    if class_counts is not None and base.get("count_scale") is not None:
+        raise ParameterError("class_counts and count_scale both set the training counts; expected one of them")
     if isinstance(base["classes"], str):  # a class-set name
         if base["classes"] not in cx.CLASS_SETS:
             raise ParameterError(f"classes={base['classes']!r}: expected a class-set name among "
@@ -229,8 +374,9 @@ def make_config(preset: str = "balanced", profile: str = "cpu", *, class_counts:
     for name in ("n_train", "n_val", "n_test"):
         check_number(name, base[name], low=0, integer=True)
     check_number("image_size", base["image_size"], low=32, high=224, integer=True)
-    for name in ("va_degeneracy", "visual_degeneracy", "confound_strength", "nuisance"):
+    for name in ("va_degeneracy", "visual_degeneracy", "shortcut_strength", "nuisance", "wild", "va_from_au"):
         check_number(name, base[name], low=0, high=1)
+    _check_knobs(base, classes, preset)
     check_number("au_noise", base["au_noise"], low=0, high=0.5)
     check_number("images_per_identity", base["images_per_identity"], low=1, integer=True)
     check_number("seed", base["seed"], low=0, integer=True)
@@ -251,8 +397,8 @@ def make_config(preset: str = "balanced", profile: str = "cpu", *, class_counts:
     if pair[0] == pair[1]:
         raise ParameterError(f"pair={pair!r}: expected two different classes")
     base["pair"] = pair
-    if base["confound_class"] is not None:
-        base["confound_class"] = _canonical_class(base["confound_class"], classes, "confound_class")
+    if base["shortcut_class"] is not None:
+        base["shortcut_class"] = _canonical_class(base["shortcut_class"], classes, "shortcut_class")
     noise = []
     for item in base["label_noise"]:
         if len(item) != 3:

@@ -9,8 +9,9 @@ from collections.abc import Mapping
 
 from ... import circumplex as cx
 from ..published import PUBLISHED
+from ._annotation import AFFECTNET_AGREEMENT, confusion_from_agreement
 
-__all__ = ["PRESETS", "designated_pair"]
+__all__ = ["PRESETS", "PUBLISHED_TRAIN_COUNTS", "designated_pair"]
 
 # The published class counts the presets are calibrated to, from their one home (which cites the sources).
 _AFFWILD2_TRAIN = PUBLISHED["s-affwild2-train"].counts
@@ -62,20 +63,52 @@ _PAIRS = {"affwild2": designated_pair("affwild2"),
 
 #: Preset definitions (see the module docstring for the calibration and its sources).
 PRESETS: dict[str, dict] = {
-    "affwild2": dict(
+    "affwild2_posed": dict(
         classes=cx.CLASS_SETS["affwild2"],
         train_proportions=_proportions(cx.CLASS_SETS["affwild2"], _AFFWILD2_TRAIN),
         eval_proportions=_proportions(cx.CLASS_SETS["affwild2"], _AFFWILD2_VAL),
-        pair=_PAIRS["affwild2"].pair, confound_class=None, confound_strength=0.0,
+        pair=_PAIRS["affwild2"].pair, shortcut_class=None, shortcut_strength=0.0,
         label_fractions=(_AFFWILD2_EXPRESSION_FRACTION, 1.0, _AFFWILD2_AU_FRACTION)),
-    "affectnet": dict(
+    "affectnet_posed": dict(
         classes=cx.CLASS_SETS["affectnet8"],
         train_proportions=_proportions(cx.CLASS_SETS["affectnet8"], _AFFECTNET_TRAIN),
         eval_proportions=tuple([1 / 8] * 8),
-        pair=_PAIRS["affectnet"].pair, confound_class="Contempt", confound_strength=0.5,
+        pair=_PAIRS["affectnet"].pair, shortcut_class="Contempt", shortcut_strength=0.5,
         label_fractions=(1.0, 1.0, 0.0)),
     "balanced": dict(
         classes=cx.CLASS_SETS["affectnet8"], train_proportions=tuple([1 / 8] * 8),
-        eval_proportions=tuple([1 / 8] * 8), pair=_PAIRS["balanced"].pair, confound_class=None, confound_strength=0.0,
+        eval_proportions=tuple([1 / 8] * 8), pair=_PAIRS["balanced"].pair, shortcut_class=None, shortcut_strength=0.0,
         label_fractions=(1.0, 1.0, 1.0)),
 }
+
+
+def _agreement_noise(class_set: str, scale: float) -> tuple:
+    """``label_confusion`` for a class set from AffectNet's per-category annotator agreement (matched by concept;
+    a class without an agreement rate, Other, gets no noise), at ``scale``."""
+    classes = cx.CLASS_SETS[class_set]
+    by_concept = {cx.concept_of(c): v for c, v in AFFECTNET_AGREEMENT.items()}
+    agreement = {c: by_concept[cx.concept_of(c)] for c in classes if cx.concept_of(c) in by_concept}
+    return confusion_from_agreement(classes, agreement, scale=scale)
+
+
+# The calibrated presets: the posed ones plus the knob values tools/calibrate_simulator.py selected on validation
+# (its table, calibration.json, reports the test split). Shared by both: spontaneous, partial expressions (AU
+# dropout), low-heavy intensities, mild in-the-wild nuisance and annotation noise shaped by AffectNet's agreement
+# (scale 0.5). Aff-Wild2: anger and fear visually degenerate (0.7), surprise drawn towards fear (0.5), and per-class
+# expression intensity (disgust and sadness stronger, surprise and happiness weaker); AffectNet: contempt at half
+# intensity and drawn towards happy (0.3); both with the EMFACS variants.
+_SHARED = dict(au_dropout=0.2, intensity_beta=(1.5, 2.0), intensity_range=(0.3, 1.0), wild=0.2)
+_CALIBRATED = {
+    "affwild2": dict(_SHARED, emfacs_variants=True, visual_degeneracy=0.7, visual_partner=("Surprise", "Fear", 0.5),
+                     class_intensity=(("Disgust", 2.0), ("Sadness", 1.5), ("Surprise", 0.8), ("Happiness", 0.7)),
+                     label_confusion=_agreement_noise("affwild2", 0.5)),
+    "affectnet": dict(_SHARED, emfacs_variants=True, contempt_scale=0.5, visual_partner=("Contempt", "Happy", 0.3),
+                      label_confusion=_agreement_noise("affectnet8", 0.5)),
+}
+PRESETS["affwild2"] = dict(PRESETS["affwild2_posed"], **_CALIBRATED["affwild2"])
+PRESETS["affectnet"] = dict(PRESETS["affectnet_posed"], **_CALIBRATED["affectnet"])
+
+#: The published training counts behind each preset (what ``count_scale`` multiplies).
+PUBLISHED_TRAIN_COUNTS: dict[str, dict] = {"affwild2": dict(_AFFWILD2_TRAIN), "affwild2_posed": dict(_AFFWILD2_TRAIN),
+                                           "affectnet": dict(_AFFECTNET_TRAIN),
+                                           "affectnet_posed": dict(_AFFECTNET_TRAIN)}

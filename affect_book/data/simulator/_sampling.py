@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ... import circumplex as cx
-from ...facs import PROTOTYPES, RENDERED_AUS, UNILATERAL
+from ...facs import EMFACS_VARIANTS, PROTOTYPES, RENDERED_AUS, UNILATERAL, prototype_matrix
 from ..render import FACE_PARAMETERS, NUISANCE_PARAMETERS
 from ._config import _SPLIT_CODE, _STREAMS, SPLITS, SimulatorConfig, _q
 
@@ -69,7 +69,7 @@ def _sample_nuisance(rng: np.random.Generator, n: int, strength: float) -> dict[
         "roll_t": s * u(-0.09, 0.09), "yaw": s * u(-0.3, 0.3), "light": s * u(-1, 1),
         "blur": s * (rng.uniform(0, 1, n) < 0.3) * u(0.3, 1.0), "noise": s * u(0, 7),
         "occ": occ, "occ_x0": ox, "occ_y0": oy, "occ_x1": ox + u(0.3, 0.6), "occ_y1": oy + u(0.25, 0.5),
-        "confound": np.zeros(n),
+        "confound": np.zeros(n), "lowres": np.zeros(n),
     }
     occ_col = rng.uniform(30, 230, (n, 3))
     bg0 = rng.uniform(40, 220, (n, 3))
@@ -80,10 +80,36 @@ def _sample_nuisance(rng: np.random.Generator, n: int, strength: float) -> dict[
     return {k: _q(p[k]) for k in NUISANCE_PARAMETERS}
 
 
-def _variant_vectors(concept: str) -> np.ndarray:
-    """(variants, len(RENDERED_AUS)) 0/1 prototype vectors of a concept."""
+def _wild_nuisance(rng: np.random.Generator, nuis: dict, strength: float) -> dict:
+    """In-the-wild nuisance (knob ``wild``) added to the sampled nuisance: large head pose, more and larger
+    occluders over the face, strong blur, pixel noise and low resolution (2x2 or 4x4 blocks)."""
+    if strength == 0:
+        return nuis
+    n, w = len(nuis["scale"]), strength
+    u = lambda lo, hi: rng.uniform(lo, hi, n)  # noqa: E731
+    out = dict(nuis)
+    out["yaw"] = nuis["yaw"] + w * u(-0.4, 0.4)
+    out["roll_t"] = nuis["roll_t"] + w * u(-0.14, 0.14)
+    out["scale"] = nuis["scale"] * (1 - w * u(0, 0.25))
+    out["tx"] = nuis["tx"] + w * u(-0.1, 0.1)
+    out["ty"] = nuis["ty"] + w * u(-0.08, 0.08)
+    occ = rng.uniform(0, 1, n) < 0.35 * w
+    ox, oy = u(-0.7, 0.3), u(-0.5, 0.5)
+    for key, value in (("occ_x0", ox), ("occ_y0", oy), ("occ_x1", ox + u(0.35, 0.8)), ("occ_y1", oy + u(0.3, 0.6))):
+        out[key] = np.where(occ, value, nuis[key])
+    out["occ"] = np.maximum(nuis["occ"], occ)
+    out["blur"] = np.where(rng.uniform(0, 1, n) < 0.5 * w, 1.0, nuis["blur"])
+    out["noise"] = nuis["noise"] + w * u(0, 10)
+    low = rng.uniform(0, 1, n)
+    out["lowres"] = np.where(low < 0.2 * w, 2.0, np.where(low < 0.5 * w, 1.0, 0.0))
+    return {k: _q(v) for k, v in out.items()}
+
+
+def _variant_vectors(concept: str, extended: bool = False) -> np.ndarray:
+    """(variants, len(RENDERED_AUS)) 0/1 prototype vectors of a concept (``extended``: with
+    :data:`~affect_book.facs.EMFACS_VARIANTS`)."""
     rows = []
-    for variant in PROTOTYPES[concept]:
+    for variant in PROTOTYPES[concept] + (EMFACS_VARIANTS.get(concept, ()) if extended else ()):
         row = np.zeros(len(RENDERED_AUS))
         for au in variant:
             row[RENDERED_AUS.index(au)] = 1.0
@@ -91,10 +117,11 @@ def _variant_vectors(concept: str) -> np.ndarray:
     return np.array(rows)
 
 
-def _other_aus(rng: np.random.Generator, n: int) -> np.ndarray:
-    """(n, len(RENDERED_AUS)) random 1-3 AU sets that contain no complete (non-neutral) prototype variant."""
+def _other_aus(rng: np.random.Generator, n: int, extended: bool = False) -> np.ndarray:
+    """(n, len(RENDERED_AUS)) random 1-3 AU sets that contain no complete (non-neutral) prototype variant
+    (``extended``: nor an EMFACS variant)."""
     n_aus = len(RENDERED_AUS)
-    protos = np.concatenate([_variant_vectors(c) for c in PROTOTYPES if c != "neutral"])
+    protos = np.concatenate([_variant_vectors(c, extended) for c in PROTOTYPES if c != "neutral"])
     tries = 8
     k = rng.integers(1, 4, (n, tries))
     keys = rng.uniform(0, 1, (n, tries, n_aus))
@@ -119,12 +146,13 @@ def _activations(config: SimulatorConfig, split: str, true_class: np.ndarray, in
     variant_draw = rng.uniform(0, 1, n)
     partner_draw = rng.uniform(0, 1, n)
     side_draw = rng.integers(0, 2, n)
-    other = _other_aus(rng, n)
+    ext = config.emfacs_variants
+    other = _other_aus(rng, n, ext)
     gains = rng.uniform(0.8, 1.1, (n, n_aus, 1))
     noise = rng.normal(0, 1, (n, n_aus, 2))
     spurious = (rng.uniform(0, 1, (n, n_aus, 1)) < 0.03) * rng.uniform(0, 0.35, (n, n_aus, 1))
 
-    def proto(ci: np.ndarray, draw: np.ndarray) -> np.ndarray:
+    def proto(ci: np.ndarray, draw: np.ndarray, side_draw: np.ndarray = side_draw) -> np.ndarray:
         """(n, aus, 2) prototype of class ci (per sample) with variant chosen by ``draw``."""
         out = np.zeros((n, n_aus, 2))
         for k, concept in enumerate(concepts):
@@ -135,7 +163,7 @@ def _activations(config: SimulatorConfig, split: str, true_class: np.ndarray, in
                 vec = other[rows]
                 out[rows] = vec[..., None]
                 continue
-            variants = _variant_vectors(concept)
+            variants = _variant_vectors(concept, ext)
             pick = np.minimum((draw[rows] * len(variants)).astype(int), len(variants) - 1)
             vec = variants[pick]
             if concept in UNILATERAL:
@@ -154,8 +182,44 @@ def _activations(config: SimulatorConfig, split: str, true_class: np.ndarray, in
         blended = proto(partner, partner_draw)
         rows = partner >= 0
         base[rows] = (1 - v / 2) * base[rows] + (v / 2) * blended[rows]
+    if config.visual_partner is not None:
+        a, b_, strength = config.visual_partner
+        rng_p = _rng(config, split, "partner")
+        p_draw, p_side = rng_p.uniform(0, 1, n), rng_p.integers(0, 2, n)
+        rows = true_class == classes.index(a)
+        towards = proto(np.where(rows, classes.index(b_), -1), p_draw, p_side)
+        base[rows] = (1 - strength) * base[rows] + strength * towards[rows]
+    if config.contempt_scale != 1:
+        base[np.isin(true_class, [k for k, c in enumerate(concepts) if c == "contempt"])] *= config.contempt_scale
+    for cls, factor in config.class_intensity:
+        base[true_class == classes.index(cls)] *= factor
+    if config.au_dropout > 0:
+        base = _dropout(_rng(config, split, "dropout"), base, config.au_dropout)
     act = base * gains * intensity[:, None, None] + config.au_noise * noise + spurious
     return np.clip(act, 0, 1)
+
+
+def _dropout(rng: np.random.Generator, base: np.ndarray, p: float) -> np.ndarray:
+    """Leave out each active AU of each sample with probability ``p``, keeping at least one (the one with the
+    largest draw) where a sample had any: a spontaneous expression shows part of its prototype."""
+    draw = rng.uniform(0, 1, base.shape[:2])
+    active = base.max(axis=2) > 0
+    drop = active & (draw < p)
+    lost = active.any(axis=1) & ~(active & ~drop).any(axis=1)
+    keep = np.where(active, draw, -1).argmax(axis=1)
+    drop[np.flatnonzero(lost), keep[lost]] = False
+    return base * ~drop[..., None]
+
+
+def _va_from_au(config: SimulatorConfig, au_act: np.ndarray) -> np.ndarray:
+    """(n, 2) valence-arousal read off rendered AU intensities: the least-squares linear map taking each class's
+    prototype (mean over its variants, both sides) to its centroid, applied to the sample's mean-over-sides
+    intensities (Other, without a prototype, is left out of the fit)."""
+    concepts = [cx.concept_of(c) for c in config.classes]
+    keep = [k for k, c in enumerate(concepts) if c in PROTOTYPES]
+    protos = prototype_matrix([config.classes[k] for k in keep])
+    weights = np.linalg.lstsq(protos, config.centroids()[keep], rcond=None)[0]
+    return au_act.mean(axis=2) @ weights
 
 
 @dataclass
@@ -169,6 +233,21 @@ class _SplitParams:
     face: dict
     nuisance: dict
     masks: dict = field(default_factory=dict)
+
+
+def _confuse(rng: np.random.Generator, config: SimulatorConfig, true_class: np.ndarray,
+             label: np.ndarray) -> np.ndarray:
+    """Annotation noise: a sample of true class a gets label b with the rate of ``label_confusion``'s (a, b, rate)
+    (one draw per sample; the rates out of a class are stacked, so they never overlap)."""
+    draw = rng.uniform(0, 1, len(true_class))
+    out = label.copy()
+    start = np.zeros(len(config.classes))
+    for a, b_, rate in config.label_confusion:
+        ia, ib = config.classes.index(a), config.classes.index(b_)
+        hit = (true_class == ia) & (draw >= start[ia]) & (draw < start[ia] + rate)
+        out[hit] = ib
+        start[ia] += rate
+    return out
 
 
 def _identity_offset(config: SimulatorConfig, split: str) -> tuple[int, int]:
@@ -192,7 +271,11 @@ def _split_params(config: SimulatorConfig, split: str) -> _SplitParams:
     identity = first_id + assign
 
     lo, hi = config.intensity_range
-    intensity = _q(_rng(config, split, "intensity").uniform(lo, hi, n))
+    rng_i = _rng(config, split, "intensity")
+    if config.intensity_beta is None:
+        intensity = _q(rng_i.uniform(lo, hi, n))
+    else:
+        intensity = _q(lo + (hi - lo) * rng_i.beta(*config.intensity_beta, n))
     au_act = _q(_activations(config, split, true_class, intensity.astype(np.float64)))
 
     rng_va = _rng(config, split, "va")
@@ -200,16 +283,19 @@ def _split_params(config: SimulatorConfig, split: str) -> _SplitParams:
     sd = np.array([0.30 if cx.concept_of(c) == "other" else 0.08 for c in classes])
     va = centroids[true_class] * (0.55 + 0.45 * intensity[:, None]) + rng_va.normal(0, 1, (n, 2)) * sd[true_class,
                                                                                                      None]
+    if config.va_from_au:
+        va = (1 - config.va_from_au) * va + config.va_from_au * _va_from_au(config, au_act.astype(np.float64))
     va = np.clip(va, -1, 1).astype(np.float32)
 
     nuis = _sample_nuisance(_rng(config, split, "nuisance"), n, config.nuisance)
+    nuis = _wild_nuisance(_rng(config, split, "wild"), nuis, config.wild)
     rng_c = _rng(config, split, "confound")
     draw = rng_c.uniform(0, 1, n)
     base_rate = 0.05
-    rate = np.full(n, base_rate if config.confound_class is not None else 0.0)
-    if config.confound_class is not None and split == "train":
-        marked = true_class == classes.index(config.confound_class)
-        rate[marked] = base_rate + (1 - base_rate) * config.confound_strength
+    rate = np.full(n, base_rate if config.shortcut_class is not None else 0.0)
+    if config.shortcut_class is not None and split == "train":
+        marked = true_class == classes.index(config.shortcut_class)
+        rate[marked] = base_rate + (1 - base_rate) * config.shortcut_strength
     nuis["confound"] = (draw < rate).astype(np.float32)
 
     label = true_class.copy()
@@ -220,6 +306,8 @@ def _split_params(config: SimulatorConfig, split: str) -> _SplitParams:
             ia, ib = classes.index(a), classes.index(b_)
             flip = d < r
             label = np.where(flip & (true_class == ia), ib, np.where(flip & (true_class == ib), ia, label))
+    if split == "train" and config.label_confusion:
+        label = _confuse(_rng(config, split, "confusion"), config, true_class, label)
     params = _SplitParams(true_class, label, intensity, va, au_act, identity, face, nuis)
     # label masks: exact, stratified by class for expression so frequencies among labelled rows stay exact
     rng_m = _rng(config, split, "mask")
