@@ -229,7 +229,7 @@ def claim_status(claim_id: str, profile: str, root: Path | None = None) -> str:
     Parameters
     ----------
     claim_id, profile, root
-        As in :func:`verdict_path`.
+        The claim, the profile whose verdict is wanted and the cache root, as :func:`read_verdict` takes them.
 
     Returns
     -------
