@@ -58,7 +58,7 @@ def imbalance_ratio(counts) -> float:
     return float(values.max() / values.min()) if values.min() > 0 else float("inf")
 
 
-def effective_number(counts, beta: float = 0.999) -> np.ndarray:
+def effective_number(counts, beta: float = 0.9999) -> np.ndarray:
     """Effective number of samples per class (Cui et al. 2019, Class-Balanced Loss): ``(1 - beta^n) / (1 - beta)``.
 
     Each new sample adds less than the one before (overlap), so ``E_n`` saturates at ``1 / (1 - beta)``: with
@@ -70,8 +70,9 @@ def effective_number(counts, beta: float = 0.999) -> np.ndarray:
     ----------
     counts : array-like of shape (classes,)
         Samples per class; the absolute numbers matter, not only their ratios.
-    beta : float, default 0.999
-        The overlap parameter, ``0 <= beta < 1``.
+    beta : float, default 0.9999
+        The overlap parameter, ``0 <= beta < 1``; the default is the class-balanced loss's
+        (:data:`affect_book.losses.EXPRESSION_LOSSES`), Cui et al.'s recommendation for counts like these.
 
     Returns
     -------
