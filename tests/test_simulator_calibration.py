@@ -49,3 +49,20 @@ def test_missing_table_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="calibrate_simulator"):
         calibration_table(tmp_path / "none.json")
     assert CALIBRATION_PATH.name == "calibration.json"
+
+
+def test_calibration_script_imports_and_scores_a_hand_case():
+    """The script itself must stay importable (a refactor once broke its imports) and score a hand case."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "calibrate_simulator.py"
+    spec = importlib.util.spec_from_file_location("calibrate_simulator", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    target = {"f1": {"A": 0.1, "B": 0.2, "C": 0.3}, "macro_f1": 0.2}
+    same = tool.summary({"A": 0.2, "B": 0.4, "C": 0.6}, target)  # same order: rho 1
+    assert same["spearman"] == pytest.approx(1.0) and same["macro_f1"] == pytest.approx(0.4)
+    assert same["spearman_met"] and not same["macro_met"]  # |0.4 - 0.2| > 0.15
+    reversed_ = tool.summary({"A": 0.3, "B": 0.2, "C": 0.1}, target)
+    assert reversed_["spearman"] == pytest.approx(-1.0) and reversed_["macro_met"]

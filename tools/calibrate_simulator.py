@@ -34,7 +34,8 @@ from affect_book.data.simulator import make_config, simulate_all  # noqa: E402
 from affect_book.data.simulator._calibration import CALIBRATION_PATH, TARGETS  # noqa: E402
 from affect_book.models import build_model  # noqa: E402
 from affect_book.profiles import get_profile  # noqa: E402
-from affect_book.train import TrainConfig, _arrays, evaluate, train  # noqa: E402
+from affect_book._train_steps import _arrays  # noqa: E402
+from affect_book.train import TrainConfig, evaluate, train  # noqa: E402
 
 PROXY = {"n_train": 12_000, "n_val": 2_000, "n_test": 2_000}
 PROXY_EPOCHS = 4
