@@ -411,8 +411,9 @@ for preset_name, knobs, cls, fixed, caption in knob_demos:
 # `confusion_from_agreement` builds one from per-class annotator agreement: if two independent annotators are each
 # right with probability r they agree about r² of the time, so a class with agreement p is mislabelled at rate
 # 1 - sqrt(p), shared among the other classes by valence-arousal nearness (an assumption: the published confusion
-# structure is not used). The agreement rates are AffectNet's two-annotator agreement per category (Mollahosseini
-# et al. 2017); **caution**: they were entered from memory of the paper's table and still need checking against it.
+# structure is not used). The agreement rates are AffectNet's two-annotator agreement per category as recalled
+# from Mollahosseini et al. (2017). They are **unverified**: typed from memory, and no readable copy of the paper's
+# agreement table was found, so read them as plausible magnitudes (contempt far the lowest), not as its figures.
 
 # %%
 noise = confusion_from_agreement(cx.CLASS_SETS["affectnet8"], AFFECTNET_AGREEMENT)
@@ -464,8 +465,9 @@ print("class means for TrainConfig(cost_fill=...):", ", ".join(f"{c} ({v:.2f}, {
 # knobs on the validation split and reports the test split. The table is read from the script's committed output
 # (`affect_book/data/simulator/calibration.json`), not recomputed here. The targets: on `affwild2`, the per-class
 # F1 of a strong multi-task entry on the s-Aff-Wild2 validation set (ABAW4; Kollias 2022), Spearman correlation at
-# least 0.7 and macro-F1 within 0.15 of 0.34; on `affectnet`, a published per-class F1 of a baseline (source
-# printed), Spearman at least 0.7 with contempt and disgust among the lowest.
+# least 0.7 and macro-F1 within 0.15 of 0.34; on `affectnet`, the per-class F1 of the AffectNet paper's baseline as
+# recalled, not verified against the paper (the printed source says what is known), Spearman at least 0.7 with
+# contempt and disgust among the lowest.
 
 # %%
 calibration = calibration_table()

@@ -13,10 +13,13 @@ from ...params import ParameterError, check_number
 
 __all__ = ["AFFECTNET_AGREEMENT", "class_mean_cost_fill", "confusion_from_agreement"]
 
-#: Percentage of images on which two AffectNet annotators chose the same category, per category (Mollahosseini,
-#: Hasani & Mahoor 2017, IEEE Trans. Affective Computing, the table of annotator agreement on the doubly annotated
-#: images). CAUTION: entered from memory of that table (the search tool of this session could not open it): verify
-#: against the paper before citing them.
+#: Share of images on which two AffectNet annotators chose the same category, per category, as recalled from the
+#: table of annotator agreement on the doubly annotated images in Mollahosseini, Hasani & Mahoor (2017, 'AffectNet:
+#: A Database for Facial Expression, Valence, and Arousal Computing in the Wild', IEEE Trans. Affective Computing;
+#: arXiv 1708.03985). UNVERIFIED: typed from memory. No readable copy of that table was found (the stored copies of
+#: the paper show only its first page, and no repository, issue or later paper quoting the per-category figures
+#: turned up), so these are plausible magnitudes (contempt far the lowest, happy the highest), not the published
+#: numbers; replace them with the paper's table when it can be read.
 AFFECTNET_AGREEMENT: dict[str, float] = {"Neutral": 0.508, "Happy": 0.796, "Sad": 0.697, "Surprise": 0.693,
                                          "Fear": 0.703, "Disgust": 0.676, "Anger": 0.623, "Contempt": 0.205}
 

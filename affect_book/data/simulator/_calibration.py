@@ -33,12 +33,16 @@ TARGETS: dict[str, dict] = {
         "f1": {"Neutral": 0.57, "Happy": 0.82, "Sad": 0.63, "Surprise": 0.61, "Fear": 0.59, "Disgust": 0.48,
                "Anger": 0.61, "Contempt": 0.36},
         "macro_f1": None,
-        "source": "per-class F1 of the weighted-loss AlexNet baseline on the AffectNet validation set "
-                  "(Mollahosseini, Hasani & Mahoor 2017, 'AffectNet: A Database for Facial Expression, Valence, "
-                  "and Arousal Computing in the Wild', IEEE Trans. Affective Computing, baseline results table). "
-                  "CAUTION: the values were entered from memory of that table; the search tool of this session "
-                  "returned only the paper's first page, so they are unverified and must be checked against the "
-                  "paper before being cited",
+        "source": "per-class F1 of the weighted-loss AlexNet baseline on the AffectNet validation set, as "
+                  "recalled from the F1 table of Mollahosseini, Hasani & Mahoor (2017, 'AffectNet: A Database for "
+                  "Facial Expression, Valence, and Arousal Computing in the Wild', IEEE Trans. Affective "
+                  "Computing; arXiv 1708.03985). UNVERIFIED: typed from memory, and no readable copy of that "
+                  "table was found (the stored copies of the paper show only its first page). A third-party "
+                  "transcription of the table (notes in the GitHub repository "
+                  "domna735/Real-time-Facial-Expression-Recognition-System) gives the weighted-loss top-1 F1 a "
+                  "macro-average of 0.555 (0.625 skew-normalised), which the mean of these values does not match, "
+                  "so some of them are likely off. They are a plausible pattern (happy highest; contempt, then "
+                  "disgust, lowest), not the published numbers",
         "criteria": "Spearman >= 0.7 with the published per-class F1; contempt and disgust among the lowest",
     },
 }
