@@ -180,7 +180,7 @@ def _planted(n_runs=12, seed=0):
     rows = []
     for run in range(n_runs):
         run_effect = rng.normal(0, 0.02)
-        for k in range(8):
+        for _ in range(8):
             share = rng.uniform(0.01, 0.4)
             nn = rng.uniform(0.1, 1.0)
             f1 = 0.3 + 0.1 * np.log(share) + 0.25 * nn + run_effect + rng.normal(0, 0.03)
