@@ -145,12 +145,8 @@ def feature_separability_index(features, labels, classes: Sequence[str]) -> pd.D
 
     Parameters
     ----------
-    features : (N, dims) array
-        Penultimate features.
-    labels : (N,) int array
-        Class indices (-1 left out).
-    classes : sequence of str
-        Class names in label order.
+    features, labels, classes
+        As in :func:`pair_separability`.
 
     Returns
     -------

@@ -58,37 +58,17 @@ from affect_book import circumplex as cx
 from affect_book import costs
 from affect_book import geometry as geo
 from affect_book import representation as rep
-from affect_book.data.simulator import PRESETS as SIM_PRESETS
-from affect_book.data.sources import SOURCES
-from affect_book.params import check_choice, check_number, check_path
-from affect_book.study import (CONDITIONS as ALL_CONDITIONS, DEFAULT_CONDITIONS, DEFAULT_LAMBDAS, GEOMETRY_METRICS,
-                               StudyConfig, directional_verdict, equivalence_verdict, geometry_statistics,
-                               lambda_sweep, run_study, study_class_table, study_cka, study_geometry,
-                               study_predictions, study_separability, write_claim)
+from affect_book.params import check_number
+from affect_book.study import (GEOMETRY_METRICS, chapter_grid, chapter_study, directional_verdict, equivalence_verdict,
+                               geometry_statistics, study_class_table, study_cka, study_geometry, study_predictions,
+                               study_separability, write_claim)
 
-check_choice("DATASET", DATASET, SOURCES)
-data_root = check_path("DATA_ROOT", DATA_ROOT)
-if DATASET != "synthetic" and data_root is None:
-    raise ValueError(f"DATASET={DATASET!r} reads a licensed copy: set DATA_ROOT to its folder")
-def _names(value) -> tuple:
-    """A list parameter, or the same as one comma-separated string (what `-p NAME VALUE` passes)."""
-    return tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else tuple(value)
-
-
-for preset in _names(PRESETS):
-    check_choice("PRESETS", preset, SIM_PRESETS)
-conditions = _names(CONDITIONS) if CONDITIONS is not None else (
-    DEFAULT_CONDITIONS + (("confidence_penalty", "gce") if PROFILE == "gpu" else ()))
-for name in conditions:
-    check_choice("CONDITIONS", name, ALL_CONDITIONS)
-if not {"base", "circumplex"} <= set(conditions):
-    raise ValueError(f"CONDITIONS={list(conditions)} must hold 'base' and 'circumplex'")
+design = chapter_grid(PRESETS, CONDITIONS, SEEDS, PROFILE, DATASET, DATA_ROOT)  # chapter 07's grid, checked
+conditions = design.conditions
 check_number("ALPHA", ALPHA, low=0.001, high=0.5)
 check_number("N_PERMUTATIONS", N_PERMUTATIONS, low=1, integer=True)
 check_number("DISTANCE_MARGIN", DISTANCE_MARGIN, low=0.0)
 workers = WORKERS if WORKERS is not None else (1 if PROFILE == "smoke" else None)
-presets = _names(PRESETS) if DATASET == "synthetic" else ()
-root = None if data_root is None else str(data_root)
 
 # %% [markdown]
 # ## Each metric, small and in the open
@@ -191,15 +171,8 @@ geo.far_confusions(toy_cm, toy_cost, prototype_distance=costs.au_prototype_dista
 # has run, every run below is loaded, and the geometry is measured from the saved test predictions.
 
 # %%
-design = StudyConfig(presets=presets, conditions=conditions, seeds=SEEDS, profile=PROFILE, dataset=DATASET,
-                     data_root=root)
-sweep_design = StudyConfig(presets=presets, conditions=("circumplex",), seeds=design.seeds[:SWEEP_SEEDS],
-                           profile=PROFILE, dataset=DATASET, data_root=root)
-lambda_ot, sweep = lambda_sweep(sweep_design, DEFAULT_LAMBDAS, metric="p_mtl", executor=EXECUTOR, workers=workers,
-                                progress=False)
-study = StudyConfig(presets=presets, conditions=conditions, seeds=design.seeds, profile=PROFILE, dataset=DATASET,
-                    data_root=root, lambda_ot=lambda_ot)
-frame = run_study(study, executor=EXECUTOR, workers=workers, progress=False)
+study, frame, sweep = chapter_study(design, SWEEP_SEEDS, EXECUTOR, workers)
+lambda_ot = study.lambda_ot
 trained = int((~frame["loaded_from_cache"].astype(bool)).sum()) + int((~sweep["loaded_from_cache"]).sum())
 sources = study.sources
 source_col = "preset" if DATASET == "synthetic" else "dataset"

@@ -80,12 +80,8 @@ def quadrant_preservation(y_true, y_pred, coords, *, classes: Sequence[str] | No
 
     Parameters
     ----------
-    y_true, y_pred : (N,) int arrays
-        True and predicted class indices (``y_true == -1`` skipped and counted).
-    coords : Coordinates or (classes, 2) array
-        Class positions; errors from or to a class without one (Other) are left out and counted.
-    classes : sequence of str, optional
-        Class names (required with a plain array).
+    y_true, y_pred, coords, classes
+        As in :func:`affective_distance`.
     origin : {"exclude", "own"}
         The neutral rule above.
     origin_tol : float

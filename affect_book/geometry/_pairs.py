@@ -98,12 +98,8 @@ def nearest_error_rate(y_true, y_pred, coords, *, classes: Sequence[str] | None 
 
     Parameters
     ----------
-    y_true, y_pred : (N,) int arrays
-        True and predicted class indices (``y_true == -1`` skipped and counted).
-    coords : Coordinates or (classes, 2) array
-        Class positions; errors from or to a class without one (Other) are left out and counted.
-    classes : sequence of str, optional
-        Class names (required with a plain array).
+    y_true, y_pred, coords, classes
+        As in :func:`affect_book.geometry.affective_distance` (errors from or to Other are left out, counted).
     n_permutations : int
         Draws of the baseline.
     seed : int

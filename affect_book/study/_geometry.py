@@ -34,14 +34,8 @@ class RunPredictions:
 
     Attributes
     ----------
-    dataset : str
-        The data source.
-    preset : str or None
-        The simulator preset (synthetic data), else None.
-    condition : str
-        The condition's name.
-    seed : int
-        The run's seed.
+    dataset, preset, condition, seed
+        The run's keys, as in :class:`StudyRun`.
     classes : tuple of str
         Class names in label order.
     cost_fill : tuple
