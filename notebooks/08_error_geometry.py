@@ -145,7 +145,14 @@ print("nearest neighbours:", dict(nearest["nearest"]))
 print(f"nearest-error rate {nearest['rate']:.3f} ({nearest['n_nearest']} of {nearest['n_measured']}); baseline "
       f"{nearest['baseline_mean']:.3f} [{nearest['baseline_low']:.3f}, {nearest['baseline_high']:.3f}], permutation "
       f"p = {nearest['pvalue']:.3f}")
-geo.pair_confusion(toy_true, toy_pred, [("Anger", "Fear")], toy_classes)
+nn_of = {c: cx.nearest_neighbours(toy_coords).loc[c, "nearest"] for c in toy_coords.placed_only().classes}
+hits = sum(toy_cm[toy_classes.index(c), toy_classes.index(n)] for c, n in nn_of.items())
+print(f"by hand: {hits} of {toy_cm[measured].sum()} measured errors go to the nearest neighbour")
+assert hits == nearest["n_nearest"] and toy_cm[measured].sum() == nearest["n_measured"]
+pairs = geo.pair_confusion(toy_true, toy_pred, [("Anger", "Fear")], toy_classes)
+anger, fear = toy_classes.index("Anger"), toy_classes.index("Fear")
+assert np.isclose(pairs["rate"].iloc[0], toy_cm[anger, fear] / toy_cm[anger].sum())
+pairs
 
 # %% [markdown]
 # **The soft version** prices the predicted probability mass instead of the argmax: with probabilities that put
@@ -362,8 +369,8 @@ pd.DataFrame(rows).round(5)
 # %% [markdown]
 # ## Summary
 #
-# - Each error-geometry metric was computed by hand on a small confusion matrix and by `affect_book.geometry`, and
-#   the two agreed.
+# - Each error-geometry metric was computed by hand on a small confusion matrix and by `affect_book.geometry`; the
+#   cells assert that the two agree.
 # - On the study's runs, every metric was compared between conditions, paired by seed, with chapter 07's exact
 #   statistics; the tables above give the shifts and p-values this run produced.
 # - The features were probed directly (linear separability of the nearest pairs, CKA against the base model) and
@@ -380,7 +387,6 @@ pd.DataFrame(rows).round(5)
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 moved = toy_cm.copy()
-anger, fear = toy_classes.index("Anger"), toy_classes.index("Fear")
 moved[anger, fear] += moved[anger].sum() - moved[anger, anger] - moved[anger, fear]
 moved[anger, [j for j in range(k) if j not in (anger, fear)]] = 0
 t1, p1 = np.nonzero(moved)
