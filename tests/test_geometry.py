@@ -236,6 +236,8 @@ def test_frequency_or_geometry_counts_dropped_rows_and_standardizes():
     (lambda: geo.nearest_error_rate([0], [1], VA, classes=CLASSES, n_permutations=0), "n_permutations"),
     (lambda: geo.far_confusions(np.ones((2, 2)), 1 - np.eye(2)), "classes is required"),
     (lambda: geo.frequency_or_geometry(pd.DataFrame({"f1": [1.0]})), "lacks the columns"),
+    (lambda: geo.frequency_or_geometry(_planted().assign(log_train_share=1.0)), r"\['log_train_share'\] constant"),
+    (lambda: geo.frequency_or_geometry(_planted().assign(nn_distance=lambda f: 2 * f.log_train_share)), "collinear"),
 ])
 def test_bad_inputs_say_what_was_expected(call, words):
     with pytest.raises((ValueError, ParameterError), match=words):

@@ -15,6 +15,7 @@ from affect_book.params import ParameterError
 from affect_book.study import (GEOMETRY_METRICS, StudyConfig, geometry_statistics, run_study, study_cka,
                                study_class_table, study_dir, study_geometry, study_predictions, study_separability)
 
+REAL_TRAIN = affect_book.train.train  # the module fixture forbids training; a test that trains restores it
 SETTINGS = {"profile": "smoke", "data": {"n_train": 256, "n_val": 64, "n_test": 96}, "epochs": 1, "width": 4,
             "batch_size": 64}
 
@@ -160,3 +161,29 @@ def test_chapter_grid_builds_chapter_07s_grid_and_checks_its_parameters():
         chapter_grid(["afwild2"], None, None, "smoke")
     with pytest.raises(ParameterError, match="set DATA_ROOT"):
         chapter_grid([], None, None, "smoke", dataset="affectnet")
+
+
+def test_the_same_analyses_run_on_a_licensed_copy(tmp_path, monkeypatch):
+    """A real-data study (the manifest layout of the real-data tests, with train/val/test splits) read back."""
+    from real_fixtures import write_face
+
+    monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(affect_book.train, "train", REAL_TRAIN)
+    root, names = tmp_path / "copy", ("Happy", "Sad", "Anger", "Neutral")
+    lines = ["image,expression,subject,split"]
+    for k in range(64):
+        write_face(root / "img" / f"{k:03d}.jpg", k, size=(24, 24))
+        lines.append(f"img/{k:03d}.jpg,{names[k % 4]},p{k // 2},{'train' if k < 32 else 'val' if k < 48 else 'test'}")
+    (root / "manifest.csv").write_text("\n".join(lines) + "\n")
+    study = StudyConfig(presets=(), dataset="manifest", data_root=str(root), conditions=("base", "circumplex"),
+                        seeds=2, profile="smoke", epochs=1, width=4, batch_size=16)
+    run_study(study, workers=1, progress=False)
+    monkeypatch.setattr(affect_book.train, "train", lambda *a, **k: pytest.fail("trained"))
+    frame = study_geometry(study, n_permutations=10)
+    assert list(frame.dataset.unique()) == ["manifest"] and frame.preset.isna().all() and len(frame) == 4
+    table = geometry_statistics(frame, n_resamples=99)
+    assert set(table.source) == {"manifest"}
+    assert len(study_cka(study)) == 2
+    classes = study_class_table(study)
+    present = classes[classes["class"].isin(names)]
+    assert present.train_share.round(6).eq(0.25).all()  # 8 training images of each of the four classes

@@ -71,6 +71,11 @@ def frequency_or_geometry(frame: pd.DataFrame, *, response: str = "f1",
             raise ValueError(f"predictors {flat} are constant; they cannot be standardized or estimated")
         x = (x - x.mean()) / sd
     design = sm.add_constant(x, has_constant="add")
+    if np.linalg.matrix_rank(design.to_numpy()) < design.shape[1]:
+        flat = [c for c in predictors if design[c].nunique() < 2]
+        raise ValueError(f"the predictors {predictors} with a constant are collinear over the {len(data)} usable "
+                         f"rows{f' ({flat} constant)' if flat else ''}: their effects are not identified; drop one or "
+                         f"add rows where they vary")
     model = sm.OLS(data[response], design)
     if groups is not None:
         codes = pd.factorize(frame.loc[keep, groups])[0]
