@@ -1,6 +1,6 @@
 """What the costs leave behind in the features: separability of class pairs, per-class Fisher ratios, linear CKA
-between two representations, and 2-D views. Introduced for chapter 08, on the penultimate features the trainer
-saves with each run's test predictions (``features`` in ``predictions.npz``).
+between two representations, and 2-D views. Introduced in chapter 08 (``notebooks/08_error_geometry``), on the
+penultimate features the trainer saves with each run's test predictions (``features`` in ``predictions.npz``).
 
 Features are ``(N, dims)`` arrays, labels ``(N,)`` class indices with ``-1`` for unlabelled rows (left out and
 counted). The separability index is chapter 01's (:func:`affect_book.degeneracy.separability_index`), computed in

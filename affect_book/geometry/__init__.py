@@ -1,6 +1,6 @@
 """Where the errors land: error-geometry metrics over ``(y_true, y_pred)`` (or probabilities), classes named.
 
-Introduced for chapter 08 (the geometry of the study's errors). Conventions, shared by every function here:
+Introduced in chapter 08 (``notebooks/08_error_geometry``). Conventions, shared by every function here:
 
 - Arguments in scikit-learn's order, ``(y_true, y_pred, ...)``, options keyword-only. Labels are class indices;
   rows with ``y_true == -1`` (no label) are skipped and counted (``n_unlabelled``), as in

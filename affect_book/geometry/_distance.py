@@ -35,7 +35,8 @@ def affective_distance(y_true, y_pred, coords, *, classes: Sequence[str] | None 
         ``distances`` (one per measured error, in sample order), ``mean_distance`` (NaN when none), ``n_errors``
         (all errors), ``n_excluded`` (errors from or to a class without a coordinate), ``n_unlabelled``,
         ``by_class`` (DataFrame indexed by true class: ``n_errors``, ``n_excluded``, ``mean_distance``) and
-        ``histogram`` (DataFrame of counts, rows true class, columns the bins as intervals).
+        ``histogram`` (DataFrame of counts, rows true class, columns the bins as intervals; as in
+        ``numpy.histogram`` the last bin also holds its right edge).
     """
     va, names = _coords(coords, classes)
     y_true, y_pred, n_unlabelled = _labels(y_true, y_pred, len(names))
