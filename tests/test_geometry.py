@@ -163,6 +163,21 @@ def test_nearest_error_rate_baseline_is_reproducible_and_below_a_nearest_only_cl
     assert a["baseline_high"] < 1.0 and a["pvalue"] == pytest.approx(1 / 301)
 
 
+def test_nearest_error_rate_equals_a_loop_with_scipy_distances_on_random_draws():
+    from scipy.spatial.distance import cdist
+
+    coords = cx.coordinates("affectnet8", placement=cx.DEFAULT_PLACEMENT)
+    d = cdist(coords.va, coords.va)
+    np.fill_diagonal(d, np.inf)
+    nearest = [set(np.flatnonzero(np.isclose(row, row.min()))) for row in d]  # ties: every tied class counts
+    rng = np.random.default_rng(7)
+    y, p = rng.integers(0, 8, 500), rng.integers(0, 8, 500)
+    hits = [b in nearest[a] for a, b in zip(y, p) if a != b]
+    out = geo.nearest_error_rate(y, p, coords, n_permutations=5)
+    assert out["rate"] == pytest.approx(np.mean(hits)) and out["n_measured"] == len(hits)
+    assert out["nearest"]["Contempt"] == ("Disgust", "Anger")  # the midpoint placement: a tie, both kept
+
+
 def test_far_confusions_by_hand():
     cm = np.array([[5, 2, 0], [1, 6, 3], [0, 0, 4]])  # rows true, columns predicted
     cost = np.array([[0.0, 1, 2], [3, 0, 4], [5, 6, 0]])  # rows predicted, columns true
