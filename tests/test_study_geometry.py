@@ -8,6 +8,7 @@ import pytest
 from scipy.stats import wilcoxon
 from statsmodels.stats.multitest import multipletests
 
+import affect_book.fit
 import affect_book.train
 from affect_book import circumplex as cx
 from affect_book import geometry as geo
@@ -187,3 +188,17 @@ def test_the_same_analyses_run_on_a_licensed_copy(tmp_path, monkeypatch):
     classes = study_class_table(study)
     present = classes[classes["class"].isin(names)]
     assert present.train_share.round(6).eq(0.25).all()  # 8 training images of each of the four classes
+
+
+def test_chapter_study_loads_chapter_07s_runs_without_training(tmp_path, monkeypatch):
+    from affect_book.study import chapter_grid, chapter_study
+
+    monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path))
+    monkeypatch.setattr(affect_book.train, "train", REAL_TRAIN)
+    design = chapter_grid(["affwild2"], "base,circumplex", 2, "smoke")
+    first, _, _ = chapter_study(design, workers=1)  # what chapter 07 runs (its sweep, then its grid)
+    # train() is the load-or-train entry and runs either way; fit() is where a run actually trains
+    monkeypatch.setattr(affect_book.fit, "fit", lambda *a, **k: pytest.fail("chapter_study trained a run"))
+    again, frame, sweep = chapter_study(design, workers=1)
+    assert again == first and frame["loaded_from_cache"].all() and sweep["loaded_from_cache"].all()
+    assert len(list(study_predictions(again))) == 4
