@@ -283,6 +283,23 @@ print(f"pairs not measured (too few test samples for {folds} folds): {int(separa
 separability.groupby(["preset" if DATASET == "synthetic" else "dataset", "pair", "condition"])[
     "balanced_accuracy"].agg(["mean", "std", "count"]).round(3)
 
+# %% [markdown]
+# Every class pair at once, for the first source's first seed: the separability matrix of the base model's features
+# and of the circumplex model's (0.5 is chance; NaN where a class has too few test samples).
+
+# %%
+matrices = {}
+for run in study_predictions(study):
+    if run.source == sources[0] and run.seed == study.seeds[0] and run.condition in ("base", "circumplex"):
+        matrices[run.condition] = rep.separability_matrix(run.arrays["features"], run.y_true, run.classes, cv=folds)
+fig, axes = plt.subplots(1, len(matrices), figsize=(6 * len(matrices), 4.5), squeeze=False)
+for ax, (condition, matrix) in zip(axes[0], matrices.items()):
+    sns.heatmap(matrix, vmin=0.5, vmax=1.0, annot=True, fmt=".2f", cmap="viridis", ax=ax,
+                cbar_kws={"label": "balanced accuracy"})
+    ax.set(title=f"{sources[0]}, {condition}, seed {study.seeds[0]}", xlabel="class", ylabel="class")
+plt.tight_layout()
+plt.show()
+
 # %%
 cka = study_cka(study)
 cka.groupby(["source", "condition"])["cka"].agg(["mean", "std", "count"]).round(3)
