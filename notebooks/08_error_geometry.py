@@ -467,9 +467,9 @@ for condition, rows5 in per_class.groupby("condition"):
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
 # Per condition there are only a few runs, each contributing one row per class, and the predictors vary across
-# classes but barely across runs: the effective sample is the number of classes times the number of sources, so
-# the intervals are wide. More classes (real data with all eight), more sources and more seeds all help; real data
-# also bring real frequencies, which the simulator sets by hand.
+# classes but barely across runs: the effective sample is closer to the number of classes times the number of
+# sources than to the number of rows, so do not read much into the printed intervals. More classes, more sources and
+# more seeds all help; real data also bring real faces and real confusions, which the simulator only imitates.
 
 # %% [markdown]
 # ## Where to go next
