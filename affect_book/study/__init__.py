@@ -6,12 +6,17 @@ A frozen :class:`StudyConfig` expands (:func:`expand_study`) into one validated
 (submitit), and writes one tidy row per run to ``cache_root()/studies/<study hash>/results.csv``. The conditions
 are in :data:`CONDITIONS`; :func:`lambda_sweep` chooses the OT weight once, on the validation split. Command line:
 ``affect-book study run|report``; :func:`study_statistics` compares every condition with base and circumplex, paired
-by seed.
+by seed. :func:`study_predictions` reads the finished runs' saved test predictions without training, for the geometry
+of the errors (:func:`study_geometry`, :func:`geometry_statistics`) and of the features (:func:`study_separability`,
+:func:`study_cka`, :func:`study_class_table`).
 """
 
+from ._chapter import chapter_grid, chapter_study
 from ._claims import VERDICTS, directional_verdict, equivalence_verdict, flat_numbers, paired_by_seed, write_claim
 from ._conditions import CONDITIONS, Condition, NotYetSupported, get_condition
 from ._config import DEFAULT_CONDITIONS, StudyConfig, StudyRun, expand_study, study_dir
+from ._geometry import (GEOMETRY_METRICS, RunPredictions, geometry_metrics, geometry_statistics, study_cka,
+                        study_class_table, study_geometry, study_predictions, study_separability)
 from ._executors import available_cores, local_workers, run_task
 from ._run import StudyFailed, run_study
 from ._sweep import DEFAULT_LAMBDAS, lambda_sweep
@@ -19,9 +24,11 @@ from ._stats import DEFAULT_MARGINS, REFERENCES, study_metrics, study_rare_class
 from ._table import (KEY_COLUMNS, VOLATILE_COLUMNS, json_records, json_safe, per_class_scores, read_results,
                      result_row, results_frame, rows_as_json, write_results)
 
-__all__ = ["CONDITIONS", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "DEFAULT_MARGINS", "KEY_COLUMNS", "REFERENCES",
-           "VERDICTS", "VOLATILE_COLUMNS", "Condition", "NotYetSupported", "StudyConfig", "StudyFailed", "StudyRun",
-           "available_cores", "directional_verdict", "equivalence_verdict", "expand_study", "get_condition",
-           "json_records", "json_safe", "lambda_sweep", "local_workers", "paired_by_seed", "per_class_scores",
-           "read_results", "result_row", "results_frame", "rows_as_json", "run_study", "run_task", "study_dir",
-           "flat_numbers", "study_metrics", "study_rare_classes", "study_statistics", "write_claim", "write_results"]
+__all__ = ["CONDITIONS", "Condition", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "DEFAULT_MARGINS", "GEOMETRY_METRICS",
+           "KEY_COLUMNS", "NotYetSupported", "REFERENCES", "RunPredictions", "StudyConfig", "StudyFailed", "StudyRun",
+           "VERDICTS", "VOLATILE_COLUMNS", "available_cores", "chapter_grid", "chapter_study", "directional_verdict",
+           "equivalence_verdict", "expand_study", "flat_numbers", "geometry_metrics", "geometry_statistics",
+           "get_condition", "json_records", "json_safe", "lambda_sweep", "local_workers", "paired_by_seed",
+           "per_class_scores", "read_results", "result_row", "results_frame", "rows_as_json", "run_study", "run_task",
+           "study_cka", "study_class_table", "study_dir", "study_geometry", "study_metrics", "study_predictions",
+           "study_rare_classes", "study_separability", "study_statistics", "write_claim", "write_results"]

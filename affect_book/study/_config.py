@@ -236,6 +236,7 @@ def _classes_and_fill(study: StudyConfig, source: str) -> tuple[tuple[str, ...],
         return tuple(sim.classes), _cost_placements(tuple(sim.placements))
     from ..data.sources import get_records
 
+    options.pop("image_size", None)  # decoding size (load_splits), not an option of the record index
     return tuple(get_records(study.dataset, study.data_root, "train", **options).classes), ()
 
 

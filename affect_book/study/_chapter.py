@@ -1,0 +1,105 @@
+"""Chapter 07's grid from a chapter's parameters, and its sweep and grid run (or loaded) in one call, for the
+chapters that read chapter 07's runs (08): one home for the checks, so both chapters build the same grid."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..params import ParameterError, check_choice, check_number, check_path
+from ._conditions import CONDITIONS
+from ._config import DEFAULT_CONDITIONS, StudyConfig
+
+__all__ = ["chapter_grid", "chapter_study"]
+
+
+def _names(value) -> tuple:
+    """A list parameter, or the same as one comma-separated string (what ``-p NAME VALUE`` passes)."""
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else tuple(value)
+
+
+def chapter_grid(presets, conditions, seeds, profile: str, dataset: str = "synthetic",
+                 data_root=None) -> StudyConfig:
+    """Chapter 07's grid (without its OT weight) from a chapter's parameters, every one checked.
+
+    Parameters
+    ----------
+    presets : sequence of str or str
+        ``PRESETS``: simulator presets, a list or ``"a,b"`` (ignored for a licensed copy).
+    conditions : sequence of str, str or None
+        ``CONDITIONS``: None for the profile's grid (:data:`DEFAULT_CONDITIONS`, plus ``confidence_penalty`` and
+        ``gce`` in the gpu profile); must hold ``base`` and ``circumplex``.
+    seeds : int, sequence of int or None
+        ``SEEDS`` (None: the profile's).
+    profile : str
+        ``PROFILE``.
+    dataset : str
+        ``DATASET``: ``"synthetic"`` or a licensed copy's source name.
+    data_root : str or Path, optional
+        ``DATA_ROOT``: the licensed copy's folder (required unless ``dataset`` is synthetic).
+
+    Returns
+    -------
+    StudyConfig
+        The grid at the default ``lambda_ot``; :func:`chapter_study` sets the swept one.
+
+    Raises
+    ------
+    ParameterError
+        Naming the parameter and the values it accepts.
+    """
+    from ..data.simulator import PRESETS
+    from ..data.sources import SOURCES
+
+    check_choice("DATASET", dataset, SOURCES)
+    root = check_path("DATA_ROOT", data_root)
+    if dataset != "synthetic" and root is None:
+        raise ParameterError(f"DATASET={dataset!r} reads a licensed copy: set DATA_ROOT to its folder")
+    for preset in _names(presets):
+        check_choice("PRESETS", preset, PRESETS)
+    chosen = _names(conditions) if conditions is not None else (
+        DEFAULT_CONDITIONS + (("confidence_penalty", "gce") if profile == "gpu" else ()))
+    for name in chosen:
+        check_choice("CONDITIONS", name, CONDITIONS)
+    lacking = [c for c in ("base", "circumplex") if c not in chosen]
+    if lacking:
+        raise ParameterError(f"CONDITIONS={list(chosen)} lacks {lacking}: every comparison is against base and "
+                             f"circumplex")
+    return StudyConfig(presets=_names(presets) if dataset == "synthetic" else (), conditions=chosen, seeds=seeds,
+                       profile=profile, dataset=dataset, data_root=None if root is None else str(root))
+
+
+def chapter_study(design: StudyConfig, sweep_seeds: int = 2, executor: str = "local",
+                  workers: int | None = None) -> tuple[StudyConfig, pd.DataFrame, pd.DataFrame]:
+    """Chapter 07's lambda sweep, then its grid at the chosen weight; each run is loaded when it is in the cache.
+
+    Parameters
+    ----------
+    design : StudyConfig
+        From :func:`chapter_grid`.
+    sweep_seeds : int
+        Seeds of the sweep (the first ones of the grid), as chapter 07's ``SWEEP_SEEDS``.
+    executor : str
+        ``"local"`` or ``"slurm"``, for the runs missing from the cache.
+    workers : int, optional
+        Local processes.
+
+    Returns
+    -------
+    study : StudyConfig
+        The grid with the swept ``lambda_ot`` (the study chapter 07 ran).
+    frame : DataFrame
+        Its results table (:func:`run_study`).
+    sweep : DataFrame
+        The sweep's table (:func:`lambda_sweep`).
+    """
+    import dataclasses
+
+    from ._run import run_study
+    from ._sweep import DEFAULT_LAMBDAS, lambda_sweep
+
+    check_number("SWEEP_SEEDS", sweep_seeds, low=2, integer=True)
+    sweep_design = dataclasses.replace(design, conditions=("circumplex",), seeds=design.seeds[:sweep_seeds])
+    lambda_ot, sweep = lambda_sweep(sweep_design, DEFAULT_LAMBDAS, metric="p_mtl", executor=executor,
+                                    workers=workers, progress=False)
+    study = dataclasses.replace(design, lambda_ot=lambda_ot)
+    return study, run_study(study, executor=executor, workers=workers, progress=False), sweep
