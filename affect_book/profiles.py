@@ -43,6 +43,20 @@ class Profile:
         The size of one run of chapter 07's controlled study (:class:`affect_book.study.StudyConfig` defaults):
         the grid repeats a run 50 times or more (sources x conditions x seeds, plus the lambda sweep), so a study
         run is smaller than a chapter's single run; chosen by measurement (``benchmarks/bench_study.py``).
+    study_batch_size : int
+        Images per optimiser step of a study run.
+    study_lr : float
+        Peak learning rate of a study run (``TrainConfig.lr``).
+    study_crop : float
+        The study runs' largest random shift (``TrainConfig.crop``).
+
+    Notes
+    -----
+    The study settings of ``cpu`` were measured with ``tools/calibrate_simulator.py`` and
+    ``benchmarks/bench_study.py`` on 2 cores: at the trainer's defaults (batch 256, learning rate 0.002, random
+    shifts up to 0.125 of the side) the study-size base model stayed at chance on the ``affwild2`` preset (every
+    class but Other at F1 near 0); without the shifts, with batch 128 and learning rate 0.005 it learns within the
+    grid's time budget.
     """
 
     name: str
@@ -62,27 +76,36 @@ class Profile:
     study_image_size: int
     study_epochs: int
     study_width: int
+    study_batch_size: int
+    study_lr: float
+    study_crop: float
 
 
-# Study sizes: smoke is the smallest that trains at all (about 1 s per run); cpu is the smallest measured size whose
-# base model still scores a non-zero test F1 on most rare classes (benchmarks/bench_study.py: 6,000 images x 4
-# epochs left every rare class at F1 0); gpu is not measured yet (no GPU was available): rerun the bench on one.
+# Study sizes: smoke is the smallest that trains at all (about 1 s per run). cpu was chosen by measurement on 2
+# cores (tools/calibrate_simulator.py, benchmarks/bench_study.py): the largest size whose grid (about 60 runs with the
+# lambda sweep, two at a time) fits 30 minutes: 12,000 images at 48 px, width 8, 8 epochs, about 35 s per run and
+# process; at 64 px a run took about 55 s (grid over 30 minutes) and at the trainer's defaults (batch 256, lr 0.002,
+# shifts up to 0.125) the affwild2 base model stayed near chance. gpu is not measured yet (no GPU was available):
+# rerun the bench on one.
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", "continuous integration: every chapter in seconds, numbers not meaningful",
                      n_train=2_000, n_val=500, n_test=500, image_size=32, epochs=2, batch_size=128,
                      width=8, seeds=2,
                      expected_device="cpu", study_n_train=256, study_n_val=64, study_n_test=128,
-                     study_image_size=32, study_epochs=1, study_width=4),
+                     study_image_size=32, study_epochs=1, study_width=4, study_batch_size=128, study_lr=5e-3,
+                     study_crop=0.0),
     "cpu": Profile("cpu", "a laptop: meaningful results in minutes per chapter",
                    n_train=30_000, n_val=5_000, n_test=5_000, image_size=64, epochs=8, batch_size=256,
                    width=16, seeds=5,
                    expected_device="cpu", study_n_train=12_000, study_n_val=1_000, study_n_test=2_000,
-                   study_image_size=32, study_epochs=8, study_width=8),
+                   study_image_size=48, study_epochs=8, study_width=8, study_batch_size=128, study_lr=5e-3,
+                   study_crop=0.0),
     "gpu": Profile("gpu", "full scale on one GPU",
                    n_train=300_000, n_val=30_000, n_test=30_000, image_size=112, epochs=30, batch_size=512,
                    width=32, seeds=5,
                    expected_device="cuda", study_n_train=100_000, study_n_val=10_000, study_n_test=20_000,
-                   study_image_size=64, study_epochs=15, study_width=32),
+                   study_image_size=64, study_epochs=15, study_width=32, study_batch_size=512,
+                   study_lr=2e-3, study_crop=0.125),
 }
 
 

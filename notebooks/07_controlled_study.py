@@ -93,7 +93,8 @@ design = StudyConfig(presets=presets, conditions=conditions, seeds=SEEDS, profil
 sources = design.sources
 print(f"profile {PROFILE}: {profile.description}")
 print(f"grid: {len(sources)} source(s) {list(sources)} x {len(conditions)} conditions x {len(design.seeds)} seeds "
-      f"= {design.n_runs} runs; study size {dict(design.data)}, {design.epochs} epochs, width {design.width}")
+      f"= {design.n_runs} runs; study size {dict(design.data)}, {design.epochs} epochs, width {design.width}, "
+      f"batch {design.batch_size}, learning rate {design.lr}, random shifts up to {design.crop} of the side")
 
 # %% [markdown]
 # ## The design
@@ -107,6 +108,10 @@ print(f"grid: {len(sources)} source(s) {list(sources)} x {len(conditions)} condi
 #
 # **What is fixed.** The data (one simulated or licensed source at a time, the same splits for every run), the
 # model, its width, the optimizer, the schedule, the epochs, the batch size, and `lambda` for every cost condition.
+# The study's size and training settings come from the profile (`affect_book/profiles.py`, printed above); in `cpu`
+# they were chosen by measurement so that the grid fits about 30 minutes on 2 cores while the base model still
+# learns, and the simulator's presets were calibrated on exactly these base runs (chapter 03), so this chapter loads
+# them from the cache when the calibration has run on this machine.
 #
 # **Why paired by seed.** A seed fixes the initial weights, the shuffling order and the augmentation. Two conditions
 # run with the same seed differ only in the loss, so the difference of their scores removes what the seed alone

@@ -62,7 +62,8 @@ def test_expansion_one_config_per_preset_condition_seed():
 def test_defaults_come_from_the_profile():
     study = StudyConfig(presets=("balanced",), conditions=("base",), profile="smoke")
     prof = get_profile("smoke")
-    assert (study.epochs, study.width, study.batch_size) == (prof.study_epochs, prof.study_width, prof.batch_size)
+    assert (study.epochs, study.width, study.batch_size, study.lr) == (prof.study_epochs, prof.study_width,
+                                                                      prof.study_batch_size, prof.study_lr)
     assert study.seeds == tuple(range(prof.seeds))
     assert dict(study.data) == {"n_train": prof.study_n_train, "n_val": prof.study_n_val,
                                 "n_test": prof.study_n_test, "image_size": prof.study_image_size}
@@ -71,6 +72,19 @@ def test_defaults_come_from_the_profile():
     assert dict(real.data) == {"image_size": prof.study_image_size}  # a licensed copy has its own split sizes
     assert StudyConfig(presets="balanced", conditions="base, circumplex", profile="smoke").conditions == (
         "base", "circumplex")
+    assert study.crop == prof.study_crop and all(run.config.crop == prof.study_crop for run in expand_study(study))
+    assert expand_study(StudyConfig(presets=("balanced",), conditions=("base",), profile="smoke",
+                                    crop=0.1))[0].config.crop == 0.1
+
+
+def test_knob_values_from_json_lists_hash_like_tuples():
+    """A knob given as nested JSON lists (the CLI's --set, a papermill parameter) is the same study as tuples."""
+    listed = StudyConfig(presets=("balanced",), conditions=("base",), profile="smoke",
+                         data={"class_intensity": [["Disgust", 2.0]]})
+    tupled = StudyConfig(presets=("balanced",), conditions=("base",), profile="smoke",
+                         data={"class_intensity": (("Disgust", 2.0),)})
+    assert listed == tupled and hash(listed) == hash(tupled)
+    assert dict(expand_study(listed)[0].load)["class_intensity"] == (("Disgust", 2.0),)
 
 
 @pytest.mark.parametrize("kw, words", [

@@ -21,13 +21,18 @@ __all__ = ["DEFAULT_CONDITIONS", "StudyConfig", "StudyRun", "expand_study", "stu
 DEFAULT_CONDITIONS = ("base", "circumplex", "uniform", "uniform_column", "permuted")
 
 
+def _frozen(value):
+    """Lists (at any depth, e.g. a knob's ``[["Disgust", 2.0]]`` from JSON) as tuples, so the value hashes."""
+    return tuple(_frozen(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
 def _pairs(value, what: str) -> tuple:
     """A dict or (key, value) pairs as sorted pairs (hashable, order-free)."""
     if value is None:
         return ()
     items = value.items() if isinstance(value, dict) else value
     try:
-        pairs = tuple(sorted((str(k), tuple(v) if isinstance(v, list) else v) for k, v in items))
+        pairs = tuple(sorted((str(k), _frozen(v)) for k, v in items))
     except (TypeError, ValueError):
         raise ParameterError(f"{what}={value!r}: expected a dict or (key, value) pairs") from None
     return pairs
@@ -55,7 +60,12 @@ class StudyConfig:
         size, ``study_n_train``, ``study_n_val``, ``study_n_test`` and ``study_image_size``, the last alone for
         real data).
     epochs, width, batch_size : int or None
-        Shared training sizes (default: the profile's ``study_epochs``, ``study_width`` and ``batch_size``).
+        Shared training sizes (default: the profile's ``study_epochs``, ``study_width`` and ``study_batch_size``).
+    lr : float or None
+        Peak learning rate (default: the profile's ``study_lr``).
+    crop : float or None
+        The largest random shift of the training images (``TrainConfig.crop``; default: the profile's
+        ``study_crop``).
     norm, device : str
         Shared training settings.
     lambda_ot : float
@@ -79,6 +89,8 @@ class StudyConfig:
     epochs: int | None = None
     width: int | None = None
     batch_size: int | None = None
+    lr: float | None = None
+    crop: float | None = None
     norm: str = "batch"
     device: str = "auto"
     lambda_ot: float = 0.5
@@ -107,10 +119,14 @@ class StudyConfig:
             raise ParameterError(f"seeds={seeds} repeats a seed")
         setattr_(self, "seeds", seeds)
         for name, default in (("epochs", prof.study_epochs), ("width", prof.study_width),
-                              ("batch_size", prof.batch_size)):
+                              ("batch_size", prof.study_batch_size)):
             value = default if getattr(self, name) is None else getattr(self, name)
             setattr_(self, name, check_number(name, value, low=1, integer=True))
         check_number("lambda_ot", self.lambda_ot, low=0)
+        setattr_(self, "lr", float(check_number("lr", prof.study_lr if self.lr is None else self.lr, low=1e-8,
+                                                high=10)))
+        setattr_(self, "crop", float(check_number("crop", prof.study_crop if self.crop is None else self.crop,
+                                                  low=0, high=0.49)))
         sizes = {"image_size": prof.study_image_size}
         if self.dataset == "synthetic":
             sizes.update(n_train=prof.study_n_train, n_val=prof.study_n_val, n_test=prof.study_n_test)
@@ -177,8 +193,9 @@ class StudyConfig:
         return len(self.sources) * len(self.conditions) * len(self.seeds)
 
 
-_SET_BY_STUDY = {"classes", "dataset", "data", "seed", "profile", "epochs", "width", "batch_size", "norm",
-                 "device", "lambda_ot", "cost", "coordinates", "cost_fill", "expression_loss", "expression_param"}
+_SET_BY_STUDY = {"classes", "dataset", "data", "seed", "profile", "epochs", "width", "batch_size", "lr", "crop",
+                 "norm", "device", "lambda_ot", "cost", "coordinates", "cost_fill", "expression_loss",
+                 "expression_param"}
 
 
 @dataclass(frozen=True)
@@ -279,8 +296,8 @@ def expand_study(study: StudyConfig) -> list[StudyRun]:
             overrides = CONDITIONS[name].train_overrides(study.lambda_ot, study.coordinates, fill)
             for seed in study.seeds:
                 config = TrainConfig(classes=classes, dataset=study.dataset, data=data, epochs=study.epochs,
-                                     width=study.width, batch_size=study.batch_size, norm=study.norm,
-                                     device=study.device, profile=study.profile, seed=seed,
+                                     width=study.width, batch_size=study.batch_size, lr=study.lr, crop=study.crop,
+                                     norm=study.norm, device=study.device, profile=study.profile, seed=seed,
                                      **dict(study.train_options), **overrides)
                 try:
                     validate_config(config)
