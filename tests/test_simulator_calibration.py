@@ -7,6 +7,8 @@ from scipy.stats import spearmanr
 
 from affect_book.cache import config_hash
 from affect_book.data.simulator import CALIBRATION_PATH, TARGETS, calibration_table, make_config
+from affect_book.profiles import get_profile
+from affect_book.study import StudyConfig
 
 # s-Aff-Wild2 per-class F1 of a strong multi-task entry (ABAW4 validation set; Kollias 2022), typed from the issue
 AFFWILD2_F1 = {"Neutral": 0.40, "Anger": 0.21, "Disgust": 0.30, "Fear": 0.26, "Happiness": 0.48, "Sadness": 0.50,
@@ -26,10 +28,17 @@ def test_targets_are_the_published_ones():
 
 @pytest.mark.parametrize("preset", sorted(TARGETS))
 def test_calibration_belongs_to_todays_preset(table, preset):
+    """Calibrated on chapter 07's base runs of the cpu profile: its study size, training settings and seeds."""
     result = table["results"][preset]
-    assert result["simulator_config_hash"] == config_hash(make_config(preset, "cpu")), \
-        "the preset changed since calibration: rerun tools/calibrate_simulator.py"
-    assert not result["proxy"] and result["epochs"] == 8
+    prof = get_profile("cpu")
+    sim = make_config(preset, "cpu", n_train=prof.study_n_train, n_val=prof.study_n_val, n_test=prof.study_n_test,
+                      image_size=prof.study_image_size)
+    assert result["simulator_config_hash"] == config_hash(sim), \
+        "the preset or the cpu study size changed since calibration: rerun tools/calibrate_simulator.py"
+    study = StudyConfig(presets=(preset,), conditions=("base",), profile="cpu")
+    assert result["study_hash"] == config_hash(study), "the cpu study changed: rerun tools/calibrate_simulator.py"
+    assert result["study"]["seeds"] == list(range(prof.seeds)) and result["overrides"] == {}
+    assert len(result["test"]["f1_per_seed"]) == prof.seeds
     assert table["targets"][preset]["f1"] == TARGETS[preset]["f1"]
 
 
@@ -43,6 +52,8 @@ def test_summary_numbers_follow_from_the_per_class_f1(table, preset, split):
     assert res["spearman"] == pytest.approx(rho)
     assert res["macro_f1"] == pytest.approx(np.mean(ours))
     assert res["spearman_met"] == (rho >= 0.7)
+    for c in classes:  # the reported F1 is the mean over the seeds' F1
+        assert res["f1"][c] == pytest.approx(np.mean([seed[c] for seed in res["f1_per_seed"]]))
 
 
 def test_missing_table_is_named(tmp_path):

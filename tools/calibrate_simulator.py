@@ -1,14 +1,16 @@
 """Calibrate the simulator's ``affwild2`` and ``affectnet`` presets against published per-class F1 (issue 10).
 
-For each preset, trains the base model of chapter 05 (``TrainConfig`` defaults: small CNN, cross-entropy, no OT
-term, the ``cpu`` profile's width, epochs and batch size, seed 0) on the preset at ``cpu`` sizes, then scores
-per-class F1 on validation (what the knob settings were tuned on) and on test (what is reported). Deterministic:
-the simulator is byte-reproducible and CPU training is seeded, so a rerun gives the same numbers (runs are cached
-under ``$AFFECT_BOOK_CACHE``). Writes ``affect_book/data/simulator/calibration.json`` (or ``--out``).
+What is calibrated is the model the study trains: chapter 07's ``base`` runs of the ``cpu`` profile (the study size
+of :class:`affect_book.profiles.Profile`: ``study_n_train`` images at ``study_image_size`` pixels, the small CNN at
+``study_width``, ``study_epochs`` epochs; cross-entropy, no OT term), one run per seed of the profile's seeds,
+through the study's own grid runner and cache, so chapter 07 loads these very runs instead of training them again.
+Per-class F1 is averaged over the seeds (one seed's ranking of the rare classes is noise) on validation (what the
+knob settings were tuned on) and on test (what is reported). Deterministic: the simulator is byte-reproducible and
+CPU training is seeded, so a rerun gives the same numbers (runs are cached under ``$AFFECT_BOOK_CACHE``). Writes
+``affect_book/data/simulator/calibration.json`` (or ``--out``).
 
-Run: ``python tools/calibrate_simulator.py [--preset affwild2] [--proxy] [--set key=value ...]``. ``--proxy``:
-a cheaper search run (fewer images and epochs) printed, not written; ``--set`` overrides a simulator knob
-(JSON values), for the search.
+Run: ``python tools/calibrate_simulator.py [--preset affwild2] [--set key=value ...] [--seeds N]``. ``--set``
+overrides a simulator knob (JSON values) for the search: printed, not written.
 """
 
 from __future__ import annotations
@@ -27,18 +29,14 @@ from sklearn.metrics import f1_score
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from affect_book._train_steps import _arrays  # noqa: E402
 from affect_book.cache import config_hash  # noqa: E402
-from affect_book.circumplex import concept_of  # noqa: E402
-from affect_book.data.simulator import AFFECTNET_AGREEMENT, confusion_from_agreement  # noqa: E402
-from affect_book.data.simulator import make_config, simulate_all  # noqa: E402
+from affect_book.data.simulator import make_config  # noqa: E402
 from affect_book.data.simulator._calibration import CALIBRATION_PATH, TARGETS  # noqa: E402
 from affect_book.models import build_model  # noqa: E402
-from affect_book.profiles import get_profile  # noqa: E402
-from affect_book._train_steps import _arrays  # noqa: E402
-from affect_book.train import TrainConfig, evaluate, train  # noqa: E402
-
-PROXY = {"n_train": 12_000, "n_val": 2_000, "n_test": 2_000}
-PROXY_EPOCHS = 4
+from affect_book.study import StudyConfig, expand_study, run_study  # noqa: E402
+from affect_book.study._executors import _splits  # noqa: E402
+from affect_book.train import evaluate, train  # noqa: E402
 
 
 def per_class_f1(true: np.ndarray, pred: np.ndarray, classes) -> dict[str, float]:
@@ -64,65 +62,74 @@ def summary(f1: dict[str, float], target: dict) -> dict:
     return out
 
 
-def calibrate(preset: str, overrides: dict, proxy: bool, log=print) -> dict:
-    """Train the base model on one preset configuration and score it on validation and test."""
-    profile = get_profile("cpu")
-    sizes = PROXY if proxy else {}
-    sim = make_config(preset, "cpu", **sizes, **overrides)
+def calibration_study(preset: str, overrides: dict | None = None, seeds: int | None = None,
+                      study_options: dict | None = None) -> StudyConfig:
+    """The ``base`` runs of chapter 07's ``cpu`` grid on one preset (with knob ``overrides`` and StudyConfig
+    ``study_options`` for a search)."""
+    return StudyConfig(presets=(preset,), conditions=("base",), seeds=seeds, profile="cpu", data=overrides or {},
+                       **(study_options or {}))  # device "auto", as chapter 07's grid, so the runs are shared
+
+
+def calibrate(preset: str, overrides: dict, seeds: int | None = None, workers: int = 2, log=print,
+              study_options: dict | None = None) -> dict:
+    """Train (or load) the base runs of one preset configuration; score them on validation and test."""
+    study = calibration_study(preset, overrides, seeds, study_options)
     t0 = time.perf_counter()
-    sets = simulate_all(sim, workers=2)
-    t_sim = time.perf_counter() - t0
-    classes = tuple(sets["train"].classes)
-    data = tuple(sorted({"preset": preset, **sizes, "simulator": config_hash(sim)}.items()))
-    config = TrainConfig(classes=classes, data=data,
-                         epochs=PROXY_EPOCHS if proxy else profile.epochs, batch_size=profile.batch_size,
-                         width=profile.width, profile="cpu", device="cpu", seed=0, lambda_ot=0.0)
-    t0 = time.perf_counter()
-    result = train(config, sets["train"], sets["val"], sets["test"], progress=False)
-    t_train = time.perf_counter() - t0
-    model = build_model(config.backbone, len(classes), width=config.width, dropout=config.dropout, norm=config.norm)
-    model.load_state_dict(result.model_state())
-    _, val_pred = evaluate(model, _arrays(sets["val"]), config, torch.device("cpu"))
-    test_pred = result.predictions()
-    out = {"preset": preset, "overrides": overrides, "proxy": proxy, "simulator_config_hash": config_hash(sim),
-           "train_config_hash": result.config_hash, "epochs": config.epochs, "n_train": sim.n_train,
-           "best_epoch": result.best_epoch, "seconds_simulate": round(t_sim, 1), "seconds_train": round(t_train, 1),
-           "loaded_from_cache": result.loaded_from_cache}
-    for split, pred in (("val", val_pred), ("test", test_pred)):
-        f1 = per_class_f1(pred["expression"], pred["logits"].argmax(1), classes)
-        out[split] = {"f1": f1, **summary(f1, TARGETS[preset])}
+    table = run_study(study, workers=workers, progress=False)
+    seconds = time.perf_counter() - t0
+    per_seed = {"val": [], "test": []}
+    for run in expand_study(study):
+        splits = _splits(run)
+        result = train(run.config, splits["train"], splits["val"], splits["test"], progress=False)
+        config = run.config
+        model = build_model(config.backbone, len(config.classes), width=config.width, dropout=config.dropout,
+                            norm=config.norm)
+        model.load_state_dict(result.model_state())
+        _, val_pred = evaluate(model, _arrays(splits["val"]), config, torch.device("cpu"))
+        for split, pred in (("val", val_pred), ("test", result.predictions())):
+            per_seed[split].append(per_class_f1(pred["expression"], pred["logits"].argmax(1), config.classes))
+    classes = tuple(config.classes)
+    sim = make_config(preset, "cpu", **{k: v for k, v in study.load_options(preset).items() if k != "preset"})
+    out = {"preset": preset, "overrides": overrides, "study": {k: v for k, v in (("seeds", list(study.seeds)),
+           ("epochs", study.epochs), ("width", study.width), ("batch_size", study.batch_size),
+           ("data", dict(study.data)))},
+           "simulator_config_hash": config_hash(sim), "study_hash": config_hash(study),
+           "train_config_hashes": sorted(table["config_hash"]) if "config_hash" in table else [],
+           "seconds": round(seconds, 1), "trained": int((~table["loaded_from_cache"]).sum())}
+    for split in ("val", "test"):
+        f1 = {c: float(np.mean([s[c] for s in per_seed[split]])) for c in classes}
+        seed_rho = [summary(s, TARGETS[preset])["spearman"] for s in per_seed[split]]
+        out[split] = {"f1": f1, "f1_per_seed": per_seed[split], "spearman_per_seed": seed_rho,
+                      **summary(f1, TARGETS[preset])}
     shown = {k: (f"{len(v)} confusions" if k == "label_confusion" else v) for k, v in overrides.items()}
-    log(f"{preset} {'proxy ' if proxy else ''}{shown}: val macro {out['val']['macro_f1']:.3f} rho "
-        f"{out['val']['spearman']:.2f} | test macro {out['test']['macro_f1']:.3f} rho {out['test']['spearman']:.2f}"
-        f" | " + " ".join(f"{c[:4]} {v:.2f}" for c, v in out["val"]["f1"].items()) + f" | {t_sim:.0f}+{t_train:.0f}s")
+    shown.update(study_options or {})
+    log(f"{preset} {shown}: val macro {out['val']['macro_f1']:.3f} rho {out['val']['spearman']:.2f} | test macro "
+        f"{out['test']['macro_f1']:.3f} rho {out['test']['spearman']:.2f} | val "
+        + " ".join(f"{c[:4]} {v:.2f}" for c, v in out["val"]["f1"].items()) + f" | {seconds:.0f} s")
     return out
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(TARGETS), action="append")
-    parser.add_argument("--proxy", action="store_true", help="cheaper search run; prints, writes nothing")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="override a knob")
-    parser.add_argument("--agreement", type=float, default=None, metavar="SCALE",
-                        help="label_confusion from AffectNet's annotator agreement at this scale (search only)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="override a knob (search)")
+    parser.add_argument("--study", action="append", default=[], metavar="KEY=JSON",
+                        help="override a StudyConfig field, e.g. epochs=6 or train_options={...} (search)")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds (default: the cpu profile's)")
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=CALIBRATION_PATH)
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
     overrides = {}
     for item in args.set:
         key, _, value = item.partition("=")
         overrides[key] = json.loads(value)
+    study_options = {}
+    for item in args.study:
+        key, _, value = item.partition("=")
+        study_options[key] = json.loads(value)
     presets = args.preset or sorted(TARGETS)
-    rows = {}
-    for p in presets:
-        extra = dict(overrides)
-        if args.agreement is not None:
-            classes = make_config(p, "smoke").classes
-            by_concept = {concept_of(c): v for c, v in AFFECTNET_AGREEMENT.items()}
-            agreement = {c: by_concept[concept_of(c)] for c in classes if concept_of(c) in by_concept}
-            extra["label_confusion"] = confusion_from_agreement(classes, agreement, scale=args.agreement)
-        rows[p] = calibrate(p, extra, args.proxy)
-    if args.proxy or overrides:
+    rows = {p: calibrate(p, overrides, args.seeds, args.workers, study_options=study_options) for p in presets}
+    if overrides or study_options or args.seeds is not None:
         return 0
     table = {"targets": TARGETS, "results": rows, "profile": "cpu", "split_reported": "test",
              "split_tuned": "val", "torch": torch.__version__}
