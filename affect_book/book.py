@@ -39,7 +39,8 @@ import yaml
 from .outputs import OutputFolderError, OutputManifest, check_output_folder, check_tree, copy_claimed
 from .params import ParameterError, check_choice
 from .profiles import PROFILES
-from .timings import TIMINGS_FILE, inject_timing_note, machine_info, read_timings, record_timings, timing_record
+from .timings import (MEASURED_TIMINGS, TIMINGS_FILE, inject_timing_note, machine_info, read_timings, record_timings,
+                      timing_record)
 
 __all__ = ["ChapterFailed", "ChapterResult", "build_html", "check_html", "find_root", "run_book", "toc_notebooks"]
 
@@ -401,7 +402,9 @@ def build_html(root: Path | None = None, executed_dir: Path | None = None, html_
     for name in sources:
         written = copy_claimed(root / name, executed_dir / name, manifest)
         manifest.remove_stale(name, keep=written)
-    records = read_timings(executed_dir / TIMINGS_FILE)
+    fresh = read_timings(executed_dir / TIMINGS_FILE)  # this build's runs win over the committed measurements
+    seen = {(r["profile"], r["chapter"]) for r in fresh}
+    records = fresh + [r for r in read_timings(MEASURED_TIMINGS) if (r["profile"], r["chapter"]) not in seen]
     for path in toc_notebooks(root):  # each executed chapter shows its recorded times per profile
         copy = executed_dir / path.relative_to(root)
         if copy.is_file() and manifest.owns(copy):

@@ -93,3 +93,33 @@ def test_api_sections_link_to_the_chapters_that_exist():
         bare = re.findall(r"(?<!\[)chapters? (\d\d)", re.sub(r"\[chapter \d\d\]\([^)]+\)", "", heading))
         assert not set(bare) & set(chapters), f"{heading!r} names a chapter without linking it"
     assert linked >= 25
+
+
+def test_readme_shows_exactly_the_committed_measured_timings():
+    """The README's table of measured times is generated from docs/timings.json, never typed."""
+    records = timings.read_timings(timings.MEASURED_TIMINGS)
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    assert timings.update_readme(readme, records, check=True), \
+        "README's measured-times table differs from docs/timings.json: run python -m affect_book.timings readme"
+    for r in records:  # the committed records are the runner's (full records, a profile the book knows)
+        assert r["profile"] in ("cpu", "gpu") and r["seconds"] > 0 and r["machine"]["cpu_count"] >= 1
+
+
+def test_record_command_copies_chosen_records_and_regenerates_the_table(tmp_path, monkeypatch):
+    executed = tmp_path / "timings.json"
+    timings.record_timings(executed, [_record("smoke", "07", 10.0), _record("cpu", "07", 1500.0),
+                                      _record("cpu", "08", 90.0)])
+    (tmp_path / "docs").mkdir()
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{timings.README_MARKERS[0]}\nold\n{timings.README_MARKERS[1]}\noutro\n")
+    monkeypatch.setattr(timings, "MEASURED_TIMINGS", tmp_path / "docs" / "timings.json")
+    assert timings._main(["record", str(executed), "--chapter", "07"]) == 0
+    kept = timings.read_timings(tmp_path / "docs" / "timings.json")
+    assert [(r["profile"], r["chapter"]) for r in kept] == [("cpu", "07")]  # smoke is never recorded by default
+    text = readme.read_text()
+    assert "25 min 00 s" in text and "old" not in text and text.startswith("intro\n") and text.endswith("outro\n")
+    assert timings.update_readme(readme, kept, check=True)
+    assert not timings.update_readme(readme, [], check=True)
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="measured-timings"):
+        timings.update_readme(readme, kept)
