@@ -40,8 +40,9 @@ by default **contempt at the midpoint of anger and disgust** and **Other at the 
 The two benchmark presets exist twice. ``affwild2_posed`` and ``affectnet_posed`` are the definitions above with
 posed, full prototypes: they copy the benchmarks' frequencies but not their difficulty (a small CNN scores far above
 the published per-class F1). ``affwild2`` and ``affectnet`` add the realistic-difficulty and cause knobs with the
-values ``tools/calibrate_simulator.py`` tuned on validation so that chapter 05's base model (``cpu`` profile)
-follows the published per-class F1 pattern; its table (:func:`calibration_table`, test split) says how closely.
+values ``tools/calibrate_simulator.py`` tuned on validation so that the study's base model (chapter 07's ``base``
+runs of the ``cpu`` profile, five seeds) follows the published per-class F1 pattern; its table
+(:func:`calibration_table`, test split) says how closely.
 
 **Knobs** (each independent of the others; each draws from its own random stream, so turning one changes only what
 it claims; every one is neutral by default): ``train_proportions``/``eval_proportions`` (class frequencies; or

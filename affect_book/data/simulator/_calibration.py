@@ -1,10 +1,11 @@
 """The calibration targets of the ``affwild2`` and ``affectnet`` presets, and the calibration table
 (``calibration.json``, written by ``tools/calibrate_simulator.py``) that chapter 03 prints.
 
-The presets are tuned (on validation) so that the base model of the ``cpu`` profile reproduces the *pattern* of
-published per-class F1 scores; the table reports the test split. Reproducing a pattern with stated mechanisms
-(low-intensity spontaneous expressions, AU dropout, annotation noise, in-the-wild nuisance, a degenerate pair) is
-not evidence that those mechanisms cause it on real faces.
+The presets are tuned (on validation) so that the study's base model of the ``cpu`` profile (chapter 07's ``base``
+runs: the profile's study size and training settings, its five seeds, per-class F1 averaged over them) reproduces
+the *pattern* of published per-class F1 scores; the table reports the test split. Reproducing a pattern with stated
+mechanisms (low-intensity spontaneous expressions, annotation noise, in-the-wild nuisance, per-class intensity, a
+degenerate pair) is not evidence that those mechanisms cause it on real faces.
 """
 
 from __future__ import annotations
@@ -59,8 +60,9 @@ def calibration_table(path: Path | None = None) -> dict:
     Returns
     -------
     dict
-        Per preset: the simulator and trainer config hashes, the published targets, per-class F1 on validation and
-        test, macro-F1, Spearman correlations, whether each criterion is met, and timings.
+        Per preset: the simulator config and study hashes, the study's settings and seeds, per-class F1 on
+        validation and test (the mean over seeds, and each seed's), macro-F1, Spearman correlations (of the mean and
+        of each seed), whether each criterion is met, and timings; and the published targets.
 
     Raises
     ------
