@@ -203,10 +203,16 @@ def _failure_message(chapter: str, output: Path, err: Exception) -> str:
             f"{ename}: {evalue}").rstrip()
 
 
+#: Chapters executed after all the others (in reading order otherwise): the preface, whose claim tracker reads the
+#: verdicts that the later chapters write.
+RUN_LAST = ("00",)
+
+
 def run_book(profile: str = "cpu", only: Sequence[str] = (), parameters: dict[str, Any] | None = None,
              root: Path | None = None, out_dir: Path | None = None, kernel: str = "python3",
              log=print) -> list[ChapterResult]:
-    """Execute the chapters in ``_toc.yml`` order and return their results.
+    """Execute the chapters in ``_toc.yml`` order (the chapters of :data:`RUN_LAST` after the others) and return
+    their results.
 
     Parameters
     ----------
@@ -273,7 +279,10 @@ def run_book(profile: str = "cpu", only: Sequence[str] = (), parameters: dict[st
         manifest.check(output)
     machine = machine_info()
     results = []
-    for path, output in zip(notebooks, outputs, strict=True):
+    # the preface (chapter 00) reports what the other chapters computed (the claim tracker): it runs after them,
+    # so a whole-book run shows this run's verdicts; the results keep the reading order
+    order = sorted(range(len(notebooks)), key=lambda i: chapter_id(notebooks[i]) in RUN_LAST)
+    for path, output in ((notebooks[i], outputs[i]) for i in order):
         chapter = chapter_id(path)
         params = {"PROFILE": profile, **{k: v for k, v in parameters.items() if k in declared[path]}}
         manifest.claim(output)
@@ -288,7 +297,8 @@ def run_book(profile: str = "cpu", only: Sequence[str] = (), parameters: dict[st
         record_timings(timings, [timing_record(profile, chapter, path.stem, seconds, machine)])
         log(f"chapter {chapter}  {path.stem:<28} ok  {seconds:7.1f} s")
         results.append(ChapterResult(chapter, path, output, seconds))
-    return results
+    reading = {path: i for i, path in enumerate(notebooks)}
+    return sorted(results, key=lambda r: reading[r.path])
 
 
 def _execute(path: Path, output: Path, params: dict[str, Any], kernel: str) -> None:

@@ -263,3 +263,26 @@ def test_tiny_book_runs_builds_twice_and_prints_one_line_per_chapter(tmp_path, c
     assert book.main(["--root", str(tmp_path), "--profile", "smoke", "--only", "97", "--html"]) == 0  # a rerun
     assert (html / "readers_notes.txt").read_text() == "mine" and (html / "index.html").is_file()
     assert {k: v for k, v in _snapshot(tmp_path).items() if not k.startswith("_build/")} == before
+
+
+@pytest.mark.notebooks
+def test_the_preface_runs_after_the_chapters_it_reports_on(tmp_path):
+    """Chapter 00's claim tracker reads what later chapters write: the runner executes it last, and still returns
+    (and the site shows) the chapters in reading order."""
+    meta = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    marker = tmp_path / "verdict.txt"
+    pre = nbformat.v4.new_notebook(metadata=meta)
+    pre.cells = [nbformat.v4.new_code_cell('PROFILE = "cpu"', metadata={"tags": ["parameters"]}),
+                 nbformat.v4.new_code_cell(f"assert open({str(marker)!r}).read() == 'written by 01'")]
+    later = nbformat.v4.new_notebook(metadata=meta)
+    later.cells = [nbformat.v4.new_code_cell('PROFILE = "cpu"', metadata={"tags": ["parameters"]}),
+                   nbformat.v4.new_code_cell(f"open({str(marker)!r}, 'w').write('written by 01')")]
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(pre, tmp_path / "notebooks" / "00_preface.ipynb")
+    nbformat.write(later, tmp_path / "notebooks" / "01_later.ipynb")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: README\nchapters:\n  - file: notebooks/00_preface\n"
+                                       "  - file: notebooks/01_later\n")
+    lines = []
+    results = book.run_book("smoke", root=tmp_path, out_dir=tmp_path / "out", log=lines.append)
+    assert [r.chapter for r in results] == ["00", "01"]
+    assert lines[0].startswith("chapter 01") and lines[1].startswith("chapter 00")
