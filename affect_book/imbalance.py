@@ -11,16 +11,25 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .arrays import to_numpy
+
 __all__ = ["class_entropy", "effective_number", "imbalance_ratio", "imbalance_summary", "normalized_entropy",
            "rare_classes", "shares"]
 
 
-def _counts(counts) -> np.ndarray:
-    values = np.asarray(counts, dtype=float)
+def _counts(counts, where: str = "counts", positive: bool = False) -> np.ndarray:
+    """The one check of a vector of class counts (here and in the count-based losses): (classes,), at least two,
+    finite; non-negative and not all zero, or, with ``positive``, every count above zero (what a loss that weights
+    a class by its frequency needs)."""
+    values = to_numpy(counts, dtype=np.float64)
     if values.ndim != 1 or values.size < 2:
-        raise ValueError(f"counts has shape {values.shape}; expected (classes,) with at least 2 classes")
-    if not np.isfinite(values).all() or (values < 0).any() or values.sum() == 0:
-        raise ValueError("counts must be finite, non-negative and not all zero")
+        raise ValueError(f"{where} has shape {values.shape}; expected (classes,) with at least 2 classes")
+    if positive:
+        if not np.isfinite(values).all() or (values <= 0).any():
+            raise ValueError(f"{where} = {values.tolist()}; every class needs a positive count (a class with no "
+                             f"sample cannot be weighted by its frequency)")
+    elif not np.isfinite(values).all() or (values < 0).any() or values.sum() == 0:
+        raise ValueError(f"{where} must be finite, non-negative and not all zero")
     return values
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..arrays import to_numpy
+from ..imbalance import _counts as _check_counts
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -98,13 +98,7 @@ def _soft_targets(targets: torch.Tensor, batch: int, k: int, dtype) -> tuple[tor
 
 
 def _counts(counts, where: str = "counts") -> np.ndarray:
-    c = to_numpy(counts, dtype=np.float64)
-    if c.ndim != 1 or c.size < 2:
-        raise ValueError(f"{where} has shape {c.shape}; expected (classes,) with at least 2 classes")
-    if not np.isfinite(c).all() or (c <= 0).any():
-        raise ValueError(f"{where} = {c.tolist()}; every class needs a positive count (a class with no sample "
-                         f"cannot be weighted by its frequency)")
-    return c
+    return _check_counts(counts, where, positive=True)
 
 
 def _class_vector(values, like: torch.Tensor, dtype) -> torch.Tensor:
