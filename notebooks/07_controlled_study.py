@@ -33,7 +33,8 @@
 # %% tags=["parameters"]
 PROFILE = "cpu"
 PRESETS = ["affwild2", "affectnet"]  # simulator presets (used when DATASET is "synthetic"); or "a,b"
-CONDITIONS = None  # None: the profile's grid (five conditions; gpu adds confidence_penalty and gce); or "a,b,c"
+CONDITIONS = None  # None: the chapter's grid (base, circumplex, uniform, uniform_column, permuted and the two
+# readings of the uniform term, confidence_penalty and gce); or "a,b,c"
 SEEDS = None  # None: the profile's number of seeds (2 smoke, 5 cpu and gpu)
 EXECUTOR = "local"  # "local" (processes on this machine) or "slurm" (submitit)
 WORKERS = None  # local processes; None: 1 in smoke (process start-up outweighs tiny runs), else the cores
@@ -58,7 +59,7 @@ from affect_book.data.simulator import PRESETS as SIM_PRESETS
 from affect_book.data.sources import SOURCES
 from affect_book.params import check_choice, check_number, check_path
 from affect_book.profiles import get_profile
-from affect_book.study import (CONDITIONS as ALL_CONDITIONS, DEFAULT_CONDITIONS, DEFAULT_LAMBDAS, DEFAULT_MARGINS,
+from affect_book.study import (CHAPTER_CONDITIONS, CONDITIONS as ALL_CONDITIONS, DEFAULT_LAMBDAS, DEFAULT_MARGINS,
                                StudyConfig, directional_verdict, equivalence_verdict, lambda_sweep, run_study,
                                study_rare_classes, study_statistics, write_claim)
 
@@ -74,8 +75,7 @@ def _names(value) -> tuple:
 
 for preset in _names(PRESETS):
     check_choice("PRESETS", preset, SIM_PRESETS)
-conditions = _names(CONDITIONS) if CONDITIONS is not None else (
-    DEFAULT_CONDITIONS + (("confidence_penalty", "gce") if PROFILE == "gpu" else ()))
+conditions = _names(CONDITIONS) if CONDITIONS is not None else CHAPTER_CONDITIONS
 for name in conditions:
     check_choice("CONDITIONS", name, ALL_CONDITIONS)
 for needed in ("base", "circumplex"):
@@ -344,7 +344,7 @@ if "uniform" in conditions and tested:
         claims[readings[reading]] = equivalence_verdict(frame, "uniform", reading, DEFAULT_MARGINS, sources, ALPHA)
 else:
     print("the 'generic confidence penalty' reading is not tested in this grid: add confidence_penalty and gce to "
-          "CONDITIONS (the gpu profile's grid has them)")
+          "CONDITIONS (the default grid has them)")
 where = f"simulator:{','.join(sources)}" if DATASET == "synthetic" else DATASET
 rows = []
 for claim, verdict in claims.items():

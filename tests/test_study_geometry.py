@@ -148,14 +148,16 @@ def test_chapter_grid_builds_chapter_07s_grid_and_checks_its_parameters():
     design = chapter_grid("affwild2, affectnet", None, None, "smoke")
     # chapter 07's own construction of the grid and of its sweep
     by_hand = StudyConfig(presets=("affwild2", "affectnet"), conditions=("base", "circumplex", "uniform",
-                                                                          "uniform_column", "permuted"),
+                                                                          "uniform_column", "permuted",
+                                                                          "confidence_penalty", "gce"),
                           seeds=None, profile="smoke", dataset="synthetic", data_root=None)
     assert config_hash(design) == config_hash(by_hand)
     sweep = StudyConfig(presets=("affwild2", "affectnet"), conditions=("circumplex",), seeds=by_hand.seeds[:2],
                         profile="smoke", dataset="synthetic", data_root=None)
     replaced = dataclasses.replace(design, conditions=("circumplex",), seeds=design.seeds[:2])
     assert config_hash(replaced) == config_hash(sweep)  # what chapter_study sweeps is what chapter 07 swept
-    assert chapter_grid(["affwild2"], None, None, "gpu").conditions[-2:] == ("confidence_penalty", "gce")
+    for prof in ("smoke", "cpu", "gpu"):  # the chapter tests the uniform term's two readings in every profile
+        assert chapter_grid(["affwild2"], None, None, prof).conditions[-2:] == ("confidence_penalty", "gce")
     with pytest.raises(ParameterError, match="lacks \\['circumplex'\\]"):
         chapter_grid(["affwild2"], "base,uniform", None, "smoke")
     with pytest.raises(ParameterError, match="Did you mean 'affwild2'"):

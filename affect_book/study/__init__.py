@@ -14,7 +14,8 @@ of the errors (:func:`study_geometry`, :func:`geometry_statistics`) and of the f
 from ._chapter import chapter_grid, chapter_study
 from ._claims import VERDICTS, directional_verdict, equivalence_verdict, flat_numbers, paired_by_seed, write_claim
 from ._conditions import CONDITIONS, Condition, NotYetSupported, get_condition
-from ._config import DEFAULT_CONDITIONS, StudyConfig, StudyRun, expand_study, study_dir
+from ._config import (CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, READING_CONDITIONS, StudyConfig, StudyRun, expand_study,
+                      study_dir)
 from ._geometry import (GEOMETRY_METRICS, RunPredictions, geometry_metrics, geometry_statistics, study_cka,
                         study_class_table, study_geometry, study_predictions, study_separability)
 from ._executors import available_cores, local_workers, run_task
@@ -24,11 +25,12 @@ from ._stats import DEFAULT_MARGINS, REFERENCES, study_metrics, study_rare_class
 from ._table import (KEY_COLUMNS, VOLATILE_COLUMNS, json_records, json_safe, per_class_scores, read_results,
                      result_row, results_frame, rows_as_json, write_results)
 
-__all__ = ["CONDITIONS", "Condition", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "DEFAULT_MARGINS", "GEOMETRY_METRICS",
-           "KEY_COLUMNS", "NotYetSupported", "REFERENCES", "RunPredictions", "StudyConfig", "StudyFailed", "StudyRun",
-           "VERDICTS", "VOLATILE_COLUMNS", "available_cores", "chapter_grid", "chapter_study", "directional_verdict",
-           "equivalence_verdict", "expand_study", "flat_numbers", "geometry_metrics", "geometry_statistics",
-           "get_condition", "json_records", "json_safe", "lambda_sweep", "local_workers", "paired_by_seed",
-           "per_class_scores", "read_results", "result_row", "results_frame", "rows_as_json", "run_study", "run_task",
-           "study_cka", "study_class_table", "study_dir", "study_geometry", "study_metrics", "study_predictions",
-           "study_rare_classes", "study_separability", "study_statistics", "write_claim", "write_results"]
+__all__ = ["CHAPTER_CONDITIONS", "CONDITIONS", "Condition", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "DEFAULT_MARGINS",
+           "GEOMETRY_METRICS", "KEY_COLUMNS", "NotYetSupported", "READING_CONDITIONS", "REFERENCES", "RunPredictions",
+           "StudyConfig", "StudyFailed", "StudyRun", "VERDICTS", "VOLATILE_COLUMNS", "available_cores", "chapter_grid",
+           "chapter_study", "directional_verdict", "equivalence_verdict", "expand_study", "flat_numbers",
+           "geometry_metrics", "geometry_statistics", "get_condition", "json_records", "json_safe", "lambda_sweep",
+           "local_workers", "paired_by_seed", "per_class_scores", "read_results", "result_row", "results_frame",
+           "rows_as_json", "run_study", "run_task", "study_cka", "study_class_table", "study_dir", "study_geometry",
+           "study_metrics", "study_predictions", "study_rare_classes", "study_separability", "study_statistics",
+           "write_claim", "write_results"]

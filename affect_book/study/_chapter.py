@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..params import ParameterError, check_choice, check_number, check_path
 from ._conditions import CONDITIONS
-from ._config import DEFAULT_CONDITIONS, StudyConfig
+from ._config import CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, StudyConfig  # noqa: F401 (DEFAULT_CONDITIONS: docs)
 
 __all__ = ["chapter_grid", "chapter_study"]
 
@@ -26,8 +26,9 @@ def chapter_grid(presets, conditions, seeds, profile: str, dataset: str = "synth
     presets : sequence of str or str
         ``PRESETS``: simulator presets, a list or ``"a,b"`` (ignored for a licensed copy).
     conditions : sequence of str, str or None
-        ``CONDITIONS``: None for the profile's grid (:data:`DEFAULT_CONDITIONS`, plus ``confidence_penalty`` and
-        ``gce`` in the gpu profile); must hold ``base`` and ``circumplex``.
+        ``CONDITIONS``: None for chapter 07's grid (:data:`CHAPTER_CONDITIONS`: :data:`DEFAULT_CONDITIONS` and the
+        two readings of the uniform term, ``confidence_penalty`` and ``gce``); must hold ``base`` and
+        ``circumplex``.
     seeds : int, sequence of int or None
         ``SEEDS`` (None: the profile's).
     profile : str
@@ -56,8 +57,7 @@ def chapter_grid(presets, conditions, seeds, profile: str, dataset: str = "synth
         raise ParameterError(f"DATASET={dataset!r} reads a licensed copy: set DATA_ROOT to its folder")
     for preset in _names(presets):
         check_choice("PRESETS", preset, PRESETS)
-    chosen = _names(conditions) if conditions is not None else (
-        DEFAULT_CONDITIONS + (("confidence_penalty", "gce") if profile == "gpu" else ()))
+    chosen = _names(conditions) if conditions is not None else CHAPTER_CONDITIONS
     for name in chosen:
         check_choice("CONDITIONS", name, CONDITIONS)
     lacking = [c for c in ("base", "circumplex") if c not in chosen]

@@ -15,10 +15,16 @@ from ..cache import cache_root, config_hash
 from ..params import ParameterError, check_choice, check_number
 from ._conditions import CONDITIONS, _check_conditions, get_condition
 
-__all__ = ["DEFAULT_CONDITIONS", "StudyConfig", "StudyRun", "expand_study", "study_dir"]
+__all__ = ["CHAPTER_CONDITIONS", "DEFAULT_CONDITIONS", "READING_CONDITIONS", "StudyConfig", "StudyRun", "expand_study",
+           "study_dir"]
 
-#: The chapter-07 grid of the cpu profile: the study's model, its control and the two geometry-removing controls.
+#: The study's model, its control and the two geometry-removing controls (the CLI's default grid).
 DEFAULT_CONDITIONS = ("base", "circumplex", "uniform", "uniform_column", "permuted")
+#: The two readings of what the uniform term does (chapter 04): an entropy confidence penalty, a noise-robust loss.
+READING_CONDITIONS = ("confidence_penalty", "gce")
+#: Chapter 07's grid in every profile: the default conditions and the two readings, so the book tests the study's
+#: "generic confidence penalty" reading wherever it runs.
+CHAPTER_CONDITIONS = DEFAULT_CONDITIONS + READING_CONDITIONS
 
 
 def _frozen(value):
