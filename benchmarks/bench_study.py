@@ -29,7 +29,8 @@ import tempfile
 import time
 
 from affect_book.profiles import get_profile
-from affect_book.study import DEFAULT_CONDITIONS, DEFAULT_LAMBDAS, StudyConfig, run_study, study_rare_classes
+from affect_book.study import (CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, DEFAULT_LAMBDAS, StudyConfig, run_study,
+                               study_rare_classes)
 
 
 def _grid_runs(presets: int, conditions: int, seeds: int, lambdas: int, sweep_seeds: int) -> int:
@@ -82,11 +83,15 @@ def main() -> None:
         print(f"parallel (2 processes): {parallel_s:.1f} s for 4 runs (includes process start-up); "
               f"serial / parallel = {serial_s / parallel_s:.2f}")
     cpu = get_profile("cpu")
-    n = _grid_runs(2, len(DEFAULT_CONDITIONS), cpu.seeds, len(DEFAULT_LAMBDAS), args.sweep_seeds)
     best, how = min((per_run, "serial"), (per_run_parallel, "2 processes"))
-    print(f"projected {args.profile}-size grid on this machine: {n} runs (2 presets x {len(DEFAULT_CONDITIONS)} "
-          f"conditions x {cpu.seeds} seeds + {len(DEFAULT_LAMBDAS)} lambdas x 2 presets x {args.sweep_seeds} sweep "
-          f"seeds) x {best:.1f} s ({how}, the faster) = {n * best / 60:.1f} min (+ data generation of 2 presets)")
+    for name, conditions in (("the issue's five-condition", DEFAULT_CONDITIONS),
+                             ("chapter 07's (with the two readings)", CHAPTER_CONDITIONS)):
+        # the sweep's circumplex runs at the chosen lambda on its seeds are reused by the grid
+        n = _grid_runs(2, len(conditions), cpu.seeds, len(DEFAULT_LAMBDAS), args.sweep_seeds) - 2 * args.sweep_seeds
+        print(f"projected {args.profile}-size grid, {name}, on this machine: {n} runs trained (2 presets x "
+              f"{len(conditions)} conditions x {cpu.seeds} seeds + {len(DEFAULT_LAMBDAS)} lambdas x 2 presets x "
+              f"{args.sweep_seeds} sweep seeds, less the {2 * args.sweep_seeds} shared) x {best:.1f} s ({how}, the "
+              f"faster) = {n * best / 60:.1f} min (+ data generation of 2 presets)")
     import torch
 
     if torch.cuda.is_available():
