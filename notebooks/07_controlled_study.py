@@ -229,14 +229,16 @@ def scipy_signed_rank_p(d: np.ndarray) -> float:
                                       n_resamples=np.inf, vectorized=True).pvalue)
 
 
-by_method = {"wilcoxon": 0, "permutation_test": 0}
+by_method = {"wilcoxon": 0, "permutation_test": 0, "all zero": 0}
 for row in table.itertuples():
     d = np.asarray(row.differences)
     assert np.isclose(row.pvalue, scipy_signed_rank_p(d), rtol=1e-9), row.label
     nonzero = d[d != 0]
-    by_method["wilcoxon" if np.unique(np.abs(nonzero)).size == nonzero.size else "permutation_test"] += 1
-print(f"all {len(table)} p-values recomputed with scipy and equal: {by_method['wilcoxon']} by wilcoxon(method="
-      f"'exact'), {by_method['permutation_test']} (zeros or ties) by permutation_test over every sign flip")
+    by_method["all zero" if nonzero.size == 0 else "wilcoxon" if np.unique(np.abs(nonzero)).size == nonzero.size
+              else "permutation_test"] += 1
+print(f"all {len(table)} p-values equal to scipy's: {by_method['wilcoxon']} by wilcoxon(method='exact'), "
+      f"{by_method['permutation_test']} with zeros or ties by permutation_test over every sign flip, and "
+      f"{by_method['all zero']} whose differences are all zero (no signed rank to test: p = 1)")
 
 # %% [markdown]
 # ## Why five seeds cannot give a two-sided p below 0.0625
