@@ -45,6 +45,7 @@ ALPHA = 0.05  # level of every test
 RARE_FRACTION = 0.5  # chapter 02's rule: a class is rare below RARE_FRACTION of a uniform share
 
 # %%
+import dataclasses
 import json
 import time
 
@@ -55,41 +56,21 @@ from scipy import stats as sps
 
 from affect_book import stats
 from affect_book.cache import cache_root
-from affect_book.data.simulator import PRESETS as SIM_PRESETS
-from affect_book.data.sources import SOURCES
-from affect_book.params import check_choice, check_number, check_path
+from affect_book.params import check_choice, check_number
 from affect_book.profiles import get_profile
-from affect_book.study import (CHAPTER_CONDITIONS, CONDITIONS as ALL_CONDITIONS, DEFAULT_LAMBDAS, DEFAULT_MARGINS,
-                               StudyConfig, directional_verdict, equivalence_verdict, lambda_sweep, run_study,
-                               study_rare_classes, study_statistics, write_claim)
+from affect_book.study import (CONDITIONS as ALL_CONDITIONS, DEFAULT_LAMBDAS, DEFAULT_MARGINS, chapter_grid,
+                               directional_verdict, equivalence_verdict, lambda_sweep, run_study, study_rare_classes,
+                               study_statistics, write_claim)
 
 profile = get_profile(PROFILE)
-check_choice("DATASET", DATASET, SOURCES)
-data_root = check_path("DATA_ROOT", DATA_ROOT)
-if DATASET != "synthetic" and data_root is None:
-    raise ValueError(f"DATASET={DATASET!r} reads a licensed copy: set DATA_ROOT to its folder")
-def _names(value) -> tuple:
-    """A list parameter, or the same as one comma-separated string (what `-p NAME VALUE` passes)."""
-    return tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else tuple(value)
-
-
-for preset in _names(PRESETS):
-    check_choice("PRESETS", preset, SIM_PRESETS)
-conditions = _names(CONDITIONS) if CONDITIONS is not None else CHAPTER_CONDITIONS
-for name in conditions:
-    check_choice("CONDITIONS", name, ALL_CONDITIONS)
-for needed in ("base", "circumplex"):
-    if needed not in conditions:
-        raise ValueError(f"CONDITIONS={list(conditions)} lacks {needed!r}: every comparison is against base and "
-                         f"circumplex")
+# one home for the parameter checks (DATASET, DATA_ROOT, PRESETS, CONDITIONS), shared with chapter 08
+design = chapter_grid(PRESETS, CONDITIONS, SEEDS, PROFILE, DATASET, DATA_ROOT)
+conditions = design.conditions
 check_choice("EXECUTOR", EXECUTOR, ("local", "slurm"))
 check_number("SWEEP_SEEDS", SWEEP_SEEDS, low=2, integer=True)
 check_number("ALPHA", ALPHA, low=0.001, high=0.5)
 check_number("RARE_FRACTION", RARE_FRACTION, low=0.01, high=1.0)
 workers = WORKERS if WORKERS is not None else (1 if PROFILE == "smoke" else None)
-presets = _names(PRESETS) if DATASET == "synthetic" else ()
-design = StudyConfig(presets=presets, conditions=conditions, seeds=SEEDS, profile=PROFILE, dataset=DATASET,
-                     data_root=None if data_root is None else str(data_root))
 sources = design.sources
 print(f"profile {PROFILE}: {profile.description}")
 print(f"grid: {len(sources)} source(s) {list(sources)} x {len(conditions)} conditions x {len(design.seeds)} seeds "
@@ -127,8 +108,7 @@ pd.DataFrame({"condition": list(conditions),
               "what it trains": [ALL_CONDITIONS[c].description for c in conditions]}).set_index("condition")
 
 # %%
-sweep_design = StudyConfig(presets=presets, conditions=("circumplex",), seeds=design.seeds[:SWEEP_SEEDS],
-                           profile=PROFILE, dataset=DATASET, data_root=design.data_root)
+sweep_design = dataclasses.replace(design, conditions=("circumplex",), seeds=design.seeds[:SWEEP_SEEDS])
 start = time.perf_counter()
 lambda_ot, sweep = lambda_sweep(sweep_design, DEFAULT_LAMBDAS, metric="p_mtl", executor=EXECUTOR, workers=workers,
                                 progress=False)
@@ -155,8 +135,7 @@ plt.show()
 # what is missing. The time below is measured here, for this call (near zero when everything came from the cache).
 
 # %%
-study = StudyConfig(presets=presets, conditions=conditions, seeds=design.seeds, profile=PROFILE, dataset=DATASET,
-                    data_root=design.data_root, lambda_ot=lambda_ot)
+study = dataclasses.replace(design, lambda_ot=lambda_ot)
 start = time.perf_counter()
 frame = run_study(study, executor=EXECUTOR, workers=workers, progress=False)
 grid_seconds = time.perf_counter() - start
@@ -216,26 +195,25 @@ table[shown].round(4)
 
 
 # %%
-def scipy_signed_rank_p(d: np.ndarray) -> float:
-    """Two-sided exact signed-rank p of differences d, by scipy: wilcoxon's exact method, or all sign flips."""
+def scipy_signed_rank_p(d: np.ndarray) -> tuple[float, str]:
+    """Two-sided exact signed-rank p of differences d by scipy, and how: wilcoxon's exact method, or all sign
+    flips of the signed ranks (zeros or ties); all-zero differences have no signed rank to test (p = 1)."""
     d = d[d != 0]
     if d.size == 0:
-        return 1.0
+        return 1.0, "all zero"
     if np.unique(np.abs(d)).size == d.size:
-        return float(sps.wilcoxon(d, method="exact").pvalue)
+        return float(sps.wilcoxon(d, method="exact").pvalue), "wilcoxon"
     signed = np.sign(d) * sps.rankdata(np.abs(d))
     w_plus = lambda x, axis: np.sum(np.where(x > 0, x, 0), axis=axis)  # noqa: E731
     return float(sps.permutation_test((signed,), w_plus, permutation_type="samples", alternative="two-sided",
-                                      n_resamples=np.inf, vectorized=True).pvalue)
+                                      n_resamples=np.inf, vectorized=True).pvalue), "permutation_test"
 
 
 by_method = {"wilcoxon": 0, "permutation_test": 0, "all zero": 0}
 for row in table.itertuples():
-    d = np.asarray(row.differences)
-    assert np.isclose(row.pvalue, scipy_signed_rank_p(d), rtol=1e-9), row.label
-    nonzero = d[d != 0]
-    by_method["all zero" if nonzero.size == 0 else "wilcoxon" if np.unique(np.abs(nonzero)).size == nonzero.size
-              else "permutation_test"] += 1
+    p_scipy, method = scipy_signed_rank_p(np.asarray(row.differences))
+    assert np.isclose(row.pvalue, p_scipy, rtol=1e-9), row.label
+    by_method[method] += 1
 print(f"all {len(table)} p-values equal to scipy's: {by_method['wilcoxon']} by wilcoxon(method='exact'), "
       f"{by_method['permutation_test']} with zeros or ties by permutation_test over every sign flip, and "
       f"{by_method['all zero']} whose differences are all zero (no signed rank to test: p = 1)")
