@@ -81,12 +81,9 @@ class Profile:
     study_crop: float
 
 
-# Study sizes: smoke is the smallest that trains at all (about 1 s per run). cpu was chosen by measurement on 2
-# cores (tools/calibrate_simulator.py, benchmarks/bench_study.py): the largest size whose grid (about 60 runs with the
-# lambda sweep, two at a time) fits 30 minutes: 12,000 images at 48 px, width 8, 8 epochs, about 35 s per run and
-# process; at 64 px a run took about 55 s (grid over 30 minutes) and at the trainer's defaults (batch 256, lr 0.002,
-# shifts up to 0.125) the affwild2 base model stayed near chance. gpu is not measured yet (no GPU was available):
-# rerun the bench on one.
+# Study sizes: smoke is the smallest that trains at all (about 1 s per run); cpu was measured on 2 cores (see the
+# Notes of Profile): 48 px rather than 64 px (about 35 s rather than 55 s per run and process), so chapter 07's grid
+# fits 30 minutes; gpu is not measured yet (no GPU was available): rerun benchmarks/bench_study.py on one.
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", "continuous integration: every chapter in seconds, numbers not meaningful",
                      n_train=2_000, n_val=500, n_test=500, image_size=32, epochs=2, batch_size=128,
