@@ -4,8 +4,9 @@ losses it is compared with (rare-class controls, confidence penalty, generalised
 Introduced in chapter 04 (``notebooks/04_optimal_transport``). The cost matrices the OT term uses are built and
 checked in :mod:`affect_book.costs`. Modules: ``_ot`` (closed form, POT reference, :class:`OTLoss`),
 ``_sinkhorn`` (:func:`entropic_ot`), ``_multitask`` (CCC, masked AU cross-entropy), ``_controls`` (rare-class
-controls and the other expression losses), ``_expression`` (the table :data:`EXPRESSION_LOSSES`); every public
-name is importable from here.
+controls and the other expression losses), ``_expression`` (the table :data:`EXPRESSION_LOSSES`), ``_features``
+(representation terms on the penultimate features, chapter 09: :func:`supcon_loss`, :func:`pair_margin_loss`);
+every public name is importable from here.
 
 Conventions, shared by every function here:
 
@@ -39,6 +40,7 @@ from ._controls import (balanced_softmax_loss, class_balanced_weights, class_cou
                         ldam_margins, logit_adjust, logit_adjusted_loss, sampling_weights, smooth_labels,
                         soft_cross_entropy, weighted_cross_entropy)
 from ._expression import EXPRESSION_LOSSES, ExpressionLoss, drw_defer_epoch, expression_loss, expression_param
+from ._features import pair_margin_loss, supcon_loss
 from ._multitask import ccc, ccc_loss, masked_bce_with_logits
 from ._ot import POT_SOLVERS, OTLoss, expected_cost, expected_cost_logit_grad, pot_ot
 from ._sinkhorn import FLOAT32_MAX_RATIO, OT_VALUES, SCALING_MAX_RATIO, SINKHORN_METHODS, entropic_ot
@@ -74,9 +76,11 @@ __all__ = [
     "logit_adjust",
     "logit_adjusted_loss",
     "masked_bce_with_logits",
+    "pair_margin_loss",
     "pot_ot",
     "sampling_weights",
     "smooth_labels",
     "soft_cross_entropy",
+    "supcon_loss",
     "weighted_cross_entropy",
 ]
