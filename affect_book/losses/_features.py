@@ -88,10 +88,8 @@ def pair_margin_loss(features: torch.Tensor, targets: torch.Tensor, pair, margin
 
     Parameters
     ----------
-    features : torch.Tensor, (batch, dim)
-        Penultimate features (any scale: normalised here).
-    targets : torch.Tensor, (batch,)
-        Integer class indices, -1 = no label.
+    features, targets : torch.Tensor
+        (batch, dim) features and (batch,) class indices, -1 = no label, as in :func:`supcon_loss`.
     pair : tuple of int
         The two different class indices ``(i, j)`` to separate.
     margin : float
