@@ -12,6 +12,7 @@ The loss is::
          + lambda_ot * OT term (expected cost under the chosen cost matrix)
          + lambda_va * (1 - CCC)            (mean over valence and arousal)
          + lambda_au * masked AU cross-entropy
+         + lambda_supcon * supervised contrastive loss + lambda_pair * pair margin   (on the features; chapter 09)
 
 each term masked where its labels are missing. Optimiser: AdamW, linear warm-up then cosine decay (per step),
 gradient clipping. On a GPU: bf16 autocast, channels-last, optional ``torch.compile``. On a CPU the run is
@@ -45,6 +46,7 @@ from .costs import COST_KINDS
 from .losses import EXPRESSION_LOSSES
 from .losses import expression_param as check_expression_param
 from .models import BACKBONES
+from ._feature_terms import add_feature_terms, check_feature_terms
 from ._train_steps import _autocast, _distributed, _images
 from .runs import RunResult, TrainingDiverged, load_finished, run_key
 
@@ -108,6 +110,13 @@ class TrainConfig:
         Hand placements of classes the coordinate set lacks, as ``((name, (valence, arousal)), ...)``.
     lambda_va, lambda_au : float
         Weights of the valence-arousal (1 - CCC) and AU terms (>= 0; 0 leaves the term out).
+    lambda_supcon, lambda_pair : float
+        Weights (>= 0; 0 leaves the term out) of the terms on the penultimate features: supervised contrastive
+        (:func:`affect_book.losses.supcon_loss`) and pair margin (:func:`affect_book.losses.pair_margin_loss`).
+    supcon_temperature, pair_margin : float
+        The contrastive term's temperature, in (0, 10], and the pair term's margin, in (0, 2].
+    margin_pair : tuple of str
+        The two different names of ``classes`` the pair term pushes apart (needed when ``lambda_pair`` > 0).
     epochs : int
         Training epochs (positive).
     batch_size : int
@@ -166,6 +175,11 @@ class TrainConfig:
     cost_fill: tuple = ()
     lambda_va: float = 1.0
     lambda_au: float = 1.0
+    lambda_supcon: float = 0.0
+    supcon_temperature: float = 0.1
+    lambda_pair: float = 0.0
+    pair_margin: float = 1.0
+    margin_pair: tuple = ()
     epochs: int = 5
     batch_size: int = 128
     lr: float = 2e-3
@@ -218,7 +232,8 @@ def validate_config(config: TrainConfig, classes_known: bool = True) -> None:
     check_choice("TrainConfig.sampler", config.sampler, SAMPLERS)
     check_choice("TrainConfig.device", config.device, DEVICES)
     check_choice("TrainConfig.profile", config.profile, PROFILES)
-    for name in ("lambda_ot", "lambda_va", "lambda_au", "weight_decay", "dropout", "warmup_epochs", "grad_clip"):
+    for name in ("lambda_ot", "lambda_va", "lambda_au", "lambda_supcon", "lambda_pair", "weight_decay", "dropout",
+                 "warmup_epochs", "grad_clip"):
         if getattr(config, name) < 0:
             bad(name, getattr(config, name), "a finite number >= 0")
     try:  # the loss table's range for its parameter (None for a loss without one)
@@ -238,6 +253,7 @@ def validate_config(config: TrainConfig, classes_known: bool = True) -> None:
         bad("au_threshold", config.au_threshold, "a probability in (0, 1)")
     if not all(isinstance(c, str) for c in config.classes):
         bad("classes", config.classes, "class names (strings)")
+    check_feature_terms(config, bad, classes_known)
     if not classes_known:
         return
     if len(config.classes) < 2:
@@ -301,7 +317,7 @@ def multitask_loss(out: dict, batch: dict, config: TrainConfig, cost: torch.Tens
     Parameters
     ----------
     out : dict
-        The model's outputs: ``logits`` (B, classes), ``va`` (B, 2), ``au_logits`` (B, 12).
+        The model's outputs: ``logits`` (B, classes), ``va`` (B, 2), ``au_logits`` (B, 12), ``features`` (B, dim).
     batch : dict
         The labels: ``expression`` (B,), ``va`` (B, 2), ``au`` (B, 12), missing ones marked as in
         :class:`~affect_book.data.base.ArrayDataset`.
@@ -318,7 +334,8 @@ def multitask_loss(out: dict, batch: dict, config: TrainConfig, cost: torch.Tens
     Returns
     -------
     tuple
-        (total loss, dict of the terms before weighting: ``expression``, and ``ot``, ``va``, ``au`` when used).
+        (total loss, dict of the unweighted terms: ``expression``, and ``ot``, ``va``, ``au``, ``supcon``, ``pair``
+        when used).
     """
     from . import losses as L
 
@@ -335,7 +352,7 @@ def multitask_loss(out: dict, batch: dict, config: TrainConfig, cost: torch.Tens
     if config.lambda_au > 0:
         terms["au"] = L.masked_bce_with_logits(out["au_logits"], batch["au"])
         total = total + config.lambda_au * terms["au"]
-    return total, terms
+    return add_feature_terms(total, terms, out, y, config), terms
 
 
 @torch.no_grad()
