@@ -93,7 +93,8 @@ def _va_nn_distance(config) -> np.ndarray:
 
 def _au_overlap(au: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     means = np.stack([au[labels == c].mean(axis=0) for c in range(k)])
-    unit = means / np.linalg.norm(means, axis=1, keepdims=True)
+    norm = np.linalg.norm(means, axis=1, keepdims=True)
+    unit = np.divide(means, norm, out=np.zeros_like(means), where=norm > 0)  # an all-zero mean shares no AU: 0
     cos = np.clip(unit @ unit.T, 0.0, 1.0)  # activations are non-negative: cosines lie in [0, 1] up to rounding
     np.fill_diagonal(cos, -np.inf)
     return cos.max(axis=1)
@@ -145,7 +146,7 @@ def degeneracy_components(config, n_probe: int = 480, probe_size: int = 16, seed
           draws Other's labels around the origin, a sampling choice, not a position; Other is no one's neighbour);
         - ``au_overlap``: the largest cosine similarity, in [0, 1], between the class's mean AU intensity vector
           (the sampled intensities before rendering, mean over the two face sides) and another class's, Other
-          included;
+          included (a class whose mean is all zero, possible only without AU noise, gets cosine 0);
         - ``probe_f1``: per-class F1 of a pixel probe: grayscale (BT.601 luma), area-downsampled to
           ``probe_size`` x ``probe_size``, standardised (inside each fold), multinomial logistic regression
           (lbfgs, C = 1, ``random_state=0``), predictions from 5-fold ``cross_val_predict`` with
@@ -187,11 +188,11 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
                              f"(found {list(frame.columns)})")
 
 
-def _check_unit(values: pd.Series, name: str, allow_nan: bool = False) -> None:
-    bad = values[~(values.between(0, 1) | (allow_nan & values.isna()))]
+def _check_unit(values: pd.Series, name: str) -> None:
+    bad = values[~values.between(0, 1)]
     if len(bad):
-        raise ParameterError(f"{name} has values outside [0, 1]{'' if allow_nan else ' or NaN'} in rows "
-                             f"{list(bad.index[:5])}: {bad.to_numpy()[:5]}")
+        raise ParameterError(f"{name} has values outside [0, 1] or NaN in rows {list(bad.index[:5])}: "
+                             f"{bad.to_numpy()[:5]}; expected values in [0, 1]")
 
 
 def _nearness(dist: pd.Series) -> pd.Series:
