@@ -66,7 +66,7 @@ def held_out_prediction(frame: pd.DataFrame, outcome: str = "f1", group: str = "
     frame : DataFrame
         One row per (group, class): the ``group`` column, the ``outcome`` and the features, or the component
         columns they derive from: ``probe_error`` (from ``probe_f1``), ``va_nearness`` (from ``va_nn_distance``,
-        as in :func:`degeneracy_scores`), ``log_train_share`` (from ``train_share``).
+        as in :func:`affect_book.degeneracy.degeneracy_scores`), ``log_train_share`` (from ``train_share``).
     outcome : str
         The column to predict (e.g. trained per-class F1, a seed mean).
     group : str
