@@ -263,7 +263,7 @@ def separability_index(va: np.ndarray, labels: np.ndarray, classes: Sequence[str
     DataFrame
         Columns ``a``, ``b``, ``centroid_distance``, ``index``; sorted from least to most separable (NaN last).
     """
-    from .circumplex import class_mean_coordinates  # the positions' home imports this module
+    from ..circumplex import class_mean_coordinates  # the positions' home imports this module
 
     coords = class_mean_coordinates(va, labels, classes)
     va = np.asarray(va, dtype=float)

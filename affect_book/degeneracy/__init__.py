@@ -1,0 +1,29 @@
+"""Degeneracy: how close classes are on the circumplex, and a degeneracy index computed before training.
+
+Three homes, re-exported here so ``from affect_book.degeneracy import X`` is stable:
+
+- :mod:`._circumplex` (chapter 01): nearest neighbours, degenerate pairs, the designated pair and the
+  separability index on the circumplex (also re-exported by :mod:`affect_book.circumplex`).
+- :mod:`._index` (chapter 09): per-class components known before a run (:func:`degeneracy_components`:
+  valence-arousal nearest-neighbour distance, AU-prototype overlap, a cheap pixel probe's F1, training share)
+  and the unfitted :func:`degeneracy_index`;
+- :mod:`._prediction` (chapter 09): its fitted alternative evaluated on held-out groups
+  (:func:`held_out_prediction`) and the rank agreement with a group bootstrap (:func:`rank_agreement`).
+"""
+
+from ._circumplex import (
+    NearestPair,
+    degenerate_pairs,
+    is_other,
+    nearest_neighbours,
+    nearest_pair,
+    separability_index,
+)
+from ._index import VA_FAR, degeneracy_components, degeneracy_index, degeneracy_scores
+from ._prediction import DEFAULT_FEATURES, held_out_prediction, rank_agreement
+
+__all__ = [
+    "DEFAULT_FEATURES", "NearestPair", "VA_FAR", "degeneracy_components", "degeneracy_index", "degeneracy_scores",
+    "degenerate_pairs", "held_out_prediction", "is_other", "nearest_neighbours", "nearest_pair", "rank_agreement",
+    "separability_index",
+]
