@@ -146,6 +146,11 @@ EXPECTED = {  # condition -> the TrainConfig fields it must set (independent of 
     "balanced_softmax": {"expression_loss": "balanced_softmax", "lambda_ot": 0.0},
     "ldam_drw": {"expression_loss": "ldam_drw", "expression_param": 0.8, "lambda_ot": 0.0, "sampler": "none"},
     "resampling": {"sampler": "class_balanced", "expression_loss": "ce", "lambda_ot": 0.0},
+    "supcon": {"lambda_supcon": 0.1, "supcon_temperature": 0.1, "lambda_pair": 0.0, "lambda_ot": 0.0},
+    "pair_margin": {"lambda_pair": 0.5, "pair_margin": 1.0, "margin_pair": ("Anger", "Contempt"),
+                    "lambda_supcon": 0.0},  # the affectnet preset's designated pair
+    "au_off": {"lambda_au": 0.0, "lambda_ot": 0.0},
+    "au_strong": {"lambda_au": 4.0, "lambda_ot": 0.0},
 }
 
 

@@ -16,21 +16,30 @@ from ._claims import VERDICTS, directional_verdict, equivalence_verdict, flat_nu
 from ._conditions import CONDITIONS, Condition, NotYetSupported, get_condition
 from ._config import (CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, READING_CONDITIONS, StudyConfig, StudyRun, expand_study,
                       study_dir)
+from ._factorial import (FACTORIAL_CONDITIONS, FACTORIAL_DATA, FACTORS, FIX_CONDITIONS, HOLD, FactorialDesign,
+                         as_sources, cell_config, cell_label, factorial_cells, factorial_studies, fix_cells, n_runs,
+                         run_factorial)
+from ._factorial_stats import (cell_contrasts, condition_differences, degeneracy_verdict, factorial_effects,
+                               factorial_outcomes, levels_table, representation_verdict)
 from ._geometry import (GEOMETRY_METRICS, RunPredictions, geometry_metrics, geometry_statistics, study_cka,
                         study_class_table, study_geometry, study_predictions, study_separability)
 from ._executors import available_cores, local_workers, run_task
-from ._run import StudyFailed, run_study
+from ._run import StudyFailed, run_studies, run_study
 from ._sweep import DEFAULT_LAMBDAS, lambda_sweep
 from ._stats import DEFAULT_MARGINS, REFERENCES, study_metrics, study_rare_classes, study_statistics
 from ._table import (KEY_COLUMNS, VOLATILE_COLUMNS, json_records, json_safe, per_class_scores, read_results,
                      result_row, results_frame, rows_as_json, write_results)
 
-__all__ = ["CHAPTER_CONDITIONS", "CONDITIONS", "Condition", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "DEFAULT_MARGINS",
+__all__ = ["FACTORIAL_CONDITIONS", "FACTORIAL_DATA", "FACTORS", "FIX_CONDITIONS", "HOLD", "FactorialDesign",
+           "as_sources", "cell_config", "cell_contrasts", "cell_label", "condition_differences", "degeneracy_verdict",
+           "factorial_cells", "factorial_effects", "factorial_outcomes", "factorial_studies", "fix_cells",
+           "levels_table", "n_runs", "representation_verdict", "run_factorial",
+           "CHAPTER_CONDITIONS", "CONDITIONS", "Condition", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "DEFAULT_MARGINS",
            "GEOMETRY_METRICS", "KEY_COLUMNS", "NotYetSupported", "READING_CONDITIONS", "REFERENCES", "RunPredictions",
            "StudyConfig", "StudyFailed", "StudyRun", "VERDICTS", "VOLATILE_COLUMNS", "available_cores", "chapter_grid",
            "chapter_study", "directional_verdict", "equivalence_verdict", "expand_study", "flat_numbers",
            "geometry_metrics", "geometry_statistics", "get_condition", "json_records", "json_safe", "lambda_sweep",
            "local_workers", "paired_by_seed", "per_class_scores", "read_results", "result_row", "results_frame",
-           "rows_as_json", "run_study", "run_task", "study_cka", "study_class_table", "study_dir", "study_geometry",
+           "rows_as_json", "run_studies", "run_study", "run_task", "study_cka", "study_class_table", "study_dir", "study_geometry",
            "study_metrics", "study_predictions", "study_rare_classes", "study_separability", "study_statistics",
            "write_claim", "write_results"]

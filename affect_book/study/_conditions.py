@@ -35,6 +35,8 @@ class Condition:
         coordinates and hand placements; None for the others.
     unsupported : str or None
         Why the trainer cannot run it yet (None when it can).
+    needs_pair : bool
+        The condition acts on the source's designated degenerate pair (``TrainConfig.margin_pair``).
     """
 
     name: str
@@ -42,8 +44,9 @@ class Condition:
     overrides: tuple = ()
     cost: str | None = None
     unsupported: str | None = None
+    needs_pair: bool = False
 
-    def train_overrides(self, lambda_ot: float, coordinates: str, cost_fill: tuple) -> dict:
+    def train_overrides(self, lambda_ot: float, coordinates: str, cost_fill: tuple, pair: tuple = ()) -> dict:
         """The TrainConfig fields this condition sets.
 
         Parameters
@@ -54,6 +57,8 @@ class Condition:
             The published coordinate set of the cost.
         cost_fill : tuple
             Hand placements of classes without published coordinates, as ((name, (valence, arousal)), ...).
+        pair : (str, str)
+            The source's designated degenerate pair (used by a condition with ``needs_pair``).
 
         Returns
         -------
@@ -68,6 +73,11 @@ class Condition:
         if self.unsupported:
             raise NotYetSupported(f"condition {self.name!r} is not yet supported by the trainer: {self.unsupported}")
         out = dict(self.overrides)
+        if self.needs_pair:
+            if len(pair) != 2:
+                raise ParameterError(f"condition {self.name!r} acts on the designated pair; got pair={pair!r}, "
+                                     f"expected two class names")
+            out["margin_pair"] = tuple(pair)
         if self.cost is not None:
             out.update(cost=self.cost, lambda_ot=float(lambda_ot), coordinates=coordinates, cost_fill=cost_fill)
         return out
@@ -102,6 +112,15 @@ CONDITIONS: dict[str, Condition] = {c.name: c for c in (
     _loss("balanced_softmax", "balanced_softmax", "balanced softmax (Ren et al. 2020)"),
     _loss("ldam_drw", "ldam_drw", "LDAM margins (largest 0.5) with deferred re-weighting: class-balanced weights "
                                   "(beta 0.9999) from 80% of the epochs on (Cao et al. 2019)", param=0.8),
+    Condition("supcon", "base + 0.1 x supervised contrastive term on the features (Khosla et al. 2020, "
+                        "temperature 0.1): a representation fix", (("lambda_supcon", 0.1), ("supcon_temperature", 0.1))),
+    Condition("pair_margin", "base + 0.5 x a margin term pushing the designated pair apart in feature space "
+                             "(Hadsell et al. 2006's negative-pair term, margin 1 on normalised features): a "
+                             "representation fix", (("lambda_pair", 0.5), ("pair_margin", 1.0)), needs_pair=True),
+    Condition("au_off", "base without the AU term (lambda_au 0): how much the AU labels carry",
+              (("lambda_au", 0.0),)),
+    Condition("au_strong", "base with the AU term weighted 4 (lambda_au 4): AU supervision as the separating "
+                           "signal", (("lambda_au", 4.0),)),
     Condition("resampling", "class-balanced sampling of the training set (with replacement, 1 / n_c per image; "
                             "cross-entropy)", (("sampler", "class_balanced"),)),
 )}

@@ -263,6 +263,37 @@ def _classes_and_fill(study: StudyConfig, source: str) -> tuple[tuple[str, ...],
     return tuple(get_records(study.dataset, study.data_root, "train", **options).classes), ()
 
 
+def designated_pair_of(study: StudyConfig, source: str, classes: tuple[str, ...]) -> tuple[str, str]:
+    """The degenerate pair a pair-acting condition (``pair_margin``) pushes apart on ``source``.
+
+    Parameters
+    ----------
+    study : StudyConfig
+        The grid.
+    source : str
+        A preset or the dataset's name.
+    classes : tuple of str
+        The source's classes.
+
+    Returns
+    -------
+    (str, str)
+        A simulator preset's designated pair (``SimulatorConfig.pair``, after the grid's data options); for a licensed
+        copy, the nearest pair of its classes on Russell & Mehrabian's (1977) coordinates with the book's default
+        hand placement (:func:`affect_book.circumplex.nearest_pair`; Other left out).
+    """
+    if study.dataset == "synthetic":
+        from ..data.simulator import make_config
+
+        options = study.load_options(source)
+        options.pop("preset")
+        return tuple(make_config(source, study.profile, **options).pair)
+    from .. import circumplex as cx
+
+    placed = cx.coordinates(classes, "russell1977", placement=cx.DEFAULT_PLACEMENT)
+    return tuple(cx.nearest_pair(placed).pair)
+
+
 def expand_study(study: StudyConfig) -> list[StudyRun]:
     """Every run of the grid, each TrainConfig validated; nothing is trained or generated.
 
@@ -298,8 +329,10 @@ def expand_study(study: StudyConfig) -> list[StudyRun]:
         classes, default_fill = _classes_and_fill(study, source)
         fill = study.cost_fill if study.cost_fill is not None else default_fill
         data = tuple(sorted(study.load_options(source).items()))
+        pair = designated_pair_of(study, source, classes) if any(
+            CONDITIONS[name].needs_pair for name in study.conditions) else ()
         for name in study.conditions:
-            overrides = CONDITIONS[name].train_overrides(study.lambda_ot, study.coordinates, fill)
+            overrides = CONDITIONS[name].train_overrides(study.lambda_ot, study.coordinates, fill, pair)
             for seed in study.seeds:
                 config = TrainConfig(classes=classes, dataset=study.dataset, data=data, epochs=study.epochs,
                                      width=study.width, batch_size=study.batch_size, lr=study.lr, crop=study.crop,

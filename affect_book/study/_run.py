@@ -14,7 +14,7 @@ from ._config import StudyConfig, expand_study, study_dir
 from ._executors import _splits, local_workers, make_executor, run_task, wait_any
 from ._table import results_frame, write_results
 
-__all__ = ["StudyFailed", "run_study"]
+__all__ = ["StudyFailed", "run_studies", "run_study"]
 
 
 class StudyFailed(RuntimeError):
@@ -87,11 +87,48 @@ def run_study(study: StudyConfig, executor: str | Any = "local", workers: int | 
     StudyFailed
         When a run failed (after every other run finished); no table is written then.
     """
-    runs = expand_study(study)
-    folder = study_dir(study)
+    return run_studies([study], executor, workers, progress, root, slurm_options)[0]
+
+
+def run_studies(studies, executor: str | Any = "local", workers: int | None = None, progress: bool = True,
+                root: str | Path | None = None, slurm_options: dict | None = None) -> list[pd.DataFrame]:
+    """Run (or load) the runs of several grids in one pool, then write each grid's results table.
+
+    One pool for all grids keeps every worker busy until the last run (grids run one after another would idle the
+    pool at each grid's tail); a run two grids share is trained once (the second finds it in the cache).
+
+    Parameters
+    ----------
+    studies : sequence of StudyConfig
+        The grids, all with one profile and device (they share the pool).
+    executor, workers, progress, root, slurm_options
+        As in :func:`run_study`.
+
+    Returns
+    -------
+    list of pandas.DataFrame
+        One results table per grid, in the order given, each also written to its ``study_dir``.
+
+    Raises
+    ------
+    StudyFailed
+        When a run failed (after every other run finished); no table is written then.
+    ValueError
+        For an empty list, or grids with different profiles or devices.
+    """
+    studies = list(studies)
+    if not studies:
+        raise ValueError("studies is empty; expected one or more StudyConfig")
+    shared = {(s.profile, s.device) for s in studies}
+    if len(shared) > 1:
+        raise ValueError(f"the grids differ in (profile, device): {sorted(shared)}; expected one pair (they share "
+                         f"one pool)")
+    tagged = [(k, run) for k, study in enumerate(studies) for run in expand_study(study)]
+    runs = [run for _, run in tagged]
+    first = studies[0]
     if isinstance(executor, str):
-        n = local_workers(len(runs), study.profile, study.device, workers) if executor == "local" else len(runs)
-        pool = make_executor(executor, n, folder / "submitit", slurm_options)
+        n = local_workers(len(runs), first.profile, first.device, workers) if executor == "local" else len(runs)
+        pool = make_executor(executor, n, study_dir(first) / "submitit", slurm_options)
         in_flight = n if executor == "local" else len(runs)
     else:
         pool, in_flight = executor, len(runs)
@@ -100,34 +137,40 @@ def run_study(study: StudyConfig, executor: str | Any = "local", workers: int | 
             _splits(run)
     root_arg = str(root) if root is not None else None
     bar = _Progress(len(runs), progress)
-    rows, errors, pending, queue = [], [], {}, list(runs)
+    rows: list[list[dict]] = [[] for _ in studies]
+    errors, pending, queue = [], {}, list(tagged)
     try:
         while queue or pending:
             while queue and len(pending) < in_flight:
-                run = queue.pop(0)
-                pending[pool.submit(run_task, run, None, root_arg)] = run
+                k, run = queue.pop(0)
+                pending[pool.submit(run_task, run, None, root_arg)] = (k, run)
             for handle in wait_any(list(pending)):
-                run = pending.pop(handle)
+                k, run = pending.pop(handle)
                 try:
                     row = handle.result()
                 except Exception as err:  # noqa: BLE001 -- every failure is reported below, none dropped
                     errors.append((run, err))
                     bar.update(run.label, None, err)
                     continue
-                rows.append(row)
+                rows[k].append(row)
                 bar.update(run.label, row)
     finally:
         bar.close()
         if hasattr(pool, "shutdown"):
             pool.shutdown(wait=not sys.exc_info()[0], cancel_futures=True)
     if errors:
+        done = sum(len(r) for r in rows)
         lines = "\n".join(f"  {run.label}: {type(err).__name__}: {err}" for run, err in errors)
-        raise StudyFailed(f"{len(errors)} of {len(runs)} runs failed (the {len(rows)} others are cached; rerun to "
+        raise StudyFailed(f"{len(errors)} of {len(runs)} runs failed (the {done} others are cached; rerun to "
                           f"retry only the missing ones):\n{lines}")
-    atomic_write_bytes(folder / "study.json", json.dumps({"hash": config_hash(study), "study": _plain(study)},
-                                                         indent=1).encode())
-    write_results(rows, folder / "results.csv")
-    return results_frame(rows)
+    frames = []
+    for study, study_rows in zip(studies, rows):
+        folder = study_dir(study)
+        atomic_write_bytes(folder / "study.json", json.dumps({"hash": config_hash(study), "study": _plain(study)},
+                                                             indent=1).encode())
+        write_results(study_rows, folder / "results.csv")
+        frames.append(results_frame(study_rows))
+    return frames
 
 
 def _plain(study: StudyConfig) -> dict:

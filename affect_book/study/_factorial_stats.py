@@ -1,0 +1,339 @@
+"""Chapter 09's analysis of the factorial experiment: outcomes per run, factor effects with intervals, the cost's
+effect per cell, and the two computed verdicts.
+
+**Effects.** Each factor is effect-coded (-1/2 at its first level, +1/2 at its second), so in a balanced design the
+OLS coefficient of a factor is the difference between its two levels averaged over every other factor, and that of a
+two-factor interaction is the difference of those differences between the levels of the other factor. The model is
+the full factorial (every interaction), fitted to seed-level outcomes with statsmodels OLS and HC3 standard errors
+(MacKinnon & White 1985), which do not assume that every cell is equally noisy; p-values are Holm-adjusted across
+the table's terms.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..params import ParameterError
+from ._factorial import FACTORS, FactorialDesign, factorial_studies
+
+__all__ = ["cell_contrasts", "condition_differences", "degeneracy_verdict", "factorial_effects",
+           "factorial_outcomes", "levels_table", "representation_verdict"]
+
+
+def factorial_outcomes(design: FactorialDesign, frame: pd.DataFrame, *, cv: int = 5, seed: int = 0) -> pd.DataFrame:
+    """Add each run's error severity and the pair's separability in its features (read from the saved test
+    predictions; nothing is trained).
+
+    Parameters
+    ----------
+    design : FactorialDesign
+    frame : DataFrame
+        From :func:`affect_book.study.run_factorial`.
+    cv, seed : int
+        Of :func:`affect_book.representation.pair_separability`.
+
+    Returns
+    -------
+    DataFrame
+        ``frame`` with ``severity`` (mean valence-arousal cost of the errors under the cell's own geometry,
+        :func:`affect_book.geometry.error_severity`) and ``pair_separability`` (cross-validated balanced accuracy of
+        a linear probe separating the pair's test features; NaN with the reason in ``separability_skipped`` when a
+        class has fewer than ``cv`` test samples).
+    """
+    from ..costs import ot_cost
+    from ..geometry import error_severity
+    from ..representation import pair_separability
+    from ._geometry import study_predictions
+
+    pair = design.pair
+    extra = []
+    for cell, study in factorial_studies(design):
+        label = "/".join(cell[f] for f in FACTORS)
+        rows = frame[frame["cell"] == label]
+        for run in study_predictions(study, results=rows):
+            cost = ot_cost(run.classes, "va", run.coordinates, fill=dict(run.cost_fill)).to_numpy()
+            row = {"cell": label, "condition": run.condition, "seed": run.seed,
+                   "severity": error_severity(run.y_true, run.y_pred, cost)["mean_error_cost"],
+                   "pair_separability": np.nan, "separability_skipped": None}
+            try:
+                row["pair_separability"] = pair_separability(run.arrays["features"], run.y_true, pair, run.classes,
+                                                             cv=cv, seed=seed)["mean"]
+            except ValueError as err:
+                if "fewer than cv" not in str(err):
+                    raise
+                row["separability_skipped"] = str(err)
+            extra.append(row)
+    return frame.merge(pd.DataFrame(extra), on=["cell", "condition", "seed"], how="left", validate="one_to_one")
+
+
+def _factors_of(frame: pd.DataFrame, factors: Sequence[str] | None) -> list[str]:
+    chosen = [f for f in FACTORS if f in frame.columns] if factors is None else list(factors)
+    varied = []
+    for f in chosen:
+        if f not in FACTORS:
+            raise ParameterError(f"factor {f!r}: expected one of {list(FACTORS)}")
+        levels = set(frame[f].unique())
+        if not levels <= set(FACTORS[f]):
+            raise ParameterError(f"factor {f!r} has levels {sorted(levels)}; expected {list(FACTORS[f])}")
+        if len(levels) == 2:
+            varied.append(f)
+    if not varied:
+        raise ParameterError(f"no factor of {chosen} takes both levels in the table; nothing to estimate")
+    return varied
+
+
+def factorial_effects(frame: pd.DataFrame, outcome: str, factors: Sequence[str] | None = None, *,
+                      level: float = 0.95, max_order: int | None = None) -> pd.DataFrame:
+    """Main effects and interactions of the factors on ``outcome``, with intervals (OLS, effect coding, HC3).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Seed-level rows (one condition, or paired differences from :func:`condition_differences`) with one column
+        per factor holding its level names, and ``outcome``.
+    outcome : str
+        The response column (rows where it is NaN are left out and counted in ``attrs["n_dropped"]``).
+    factors : sequence of str, optional
+        Default: every factor of :data:`FACTORS` that takes both levels in ``frame``.
+    level : float
+        Confidence level of the intervals.
+    max_order : int, optional
+        Highest interaction order in the model (default: all, the full factorial).
+
+    Returns
+    -------
+    DataFrame
+        One row per term (``Intercept``, ``frequency``, ``frequency:visual``, ...): ``term``, ``order``,
+        ``estimate`` (second level minus first, see the module docstring), ``low``, ``high``, ``se``, ``pvalue``
+        (two-sided t), ``pvalue_holm`` (Holm across the non-intercept terms); ``attrs`` hold ``n``, ``df_resid``,
+        ``r_squared`` and ``n_dropped``.
+    """
+    import statsmodels.api as sm
+
+    from ..stats import holm
+
+    if outcome not in frame.columns:
+        raise ParameterError(f"outcome {outcome!r} is not a column; columns: {list(frame.columns)}")
+    factors = _factors_of(frame, factors)
+    data = frame[frame[outcome].notna()]
+    order = len(factors) if max_order is None else int(max_order)
+    coded = {f: np.where(data[f].to_numpy() == FACTORS[f][1], 0.5, -0.5) for f in factors}
+    columns, names = [np.ones(len(data))], ["Intercept"]
+    for k in range(1, order + 1):
+        for combo in itertools.combinations(factors, k):
+            columns.append(np.prod([coded[f] for f in combo], axis=0))
+            names.append(":".join(combo))
+    x = np.column_stack(columns)
+    if np.linalg.matrix_rank(x) < x.shape[1]:
+        raise ParameterError(f"the design of {factors} up to order {order} is not estimable from these rows "
+                             f"(a cell is missing); expected every combination of levels")
+    fit = sm.OLS(data[outcome].to_numpy(float), x).fit(cov_type="HC3")
+    ci = fit.conf_int(alpha=1 - level)
+    out = pd.DataFrame({"term": names, "order": [0 if n == "Intercept" else n.count(":") + 1 for n in names],
+                        "estimate": fit.params, "low": ci[:, 0], "high": ci[:, 1], "se": fit.bse,
+                        "pvalue": fit.pvalues})
+    out["pvalue_holm"] = np.nan
+    out.loc[out["order"] > 0, "pvalue_holm"] = holm(out.loc[out["order"] > 0, "pvalue"].to_numpy())
+    out.attrs.update(n=int(fit.nobs), df_resid=float(fit.df_resid), r_squared=float(fit.rsquared),
+                     n_dropped=int(len(frame) - len(data)), level=level, outcome=outcome)
+    return out.reset_index(drop=True)
+
+
+def condition_differences(frame: pd.DataFrame, outcome: str, condition: str, reference: str = "base") -> pd.DataFrame:
+    """``condition - reference`` of ``outcome`` per cell and seed (paired by seed within each cell).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        From :func:`affect_book.study.run_factorial` (or with :func:`factorial_outcomes`'s columns).
+    outcome : str
+    condition, reference : str
+
+    Returns
+    -------
+    DataFrame
+        ``cell``, the factor columns, ``seed`` and ``outcome`` (the difference); cells lacking either condition
+        are left out.
+    """
+    keys = ["cell", *[f for f in FACTORS if f in frame.columns], "seed"]
+    a = frame[frame["condition"] == condition].set_index(keys)[outcome]
+    b = frame[frame["condition"] == reference].set_index(keys)[outcome]
+    if a.empty or b.empty:
+        raise ParameterError(f"no {condition!r} or no {reference!r} rows in the table; conditions there: "
+                             f"{sorted(frame['condition'].unique())}")
+    return (a - b).dropna().rename(outcome).reset_index()
+
+
+def cell_contrasts(frame: pd.DataFrame, outcome: str, condition: str, reference: str = "base", *,
+                   alternative: str = "two-sided") -> pd.DataFrame:
+    """``condition`` against ``reference`` in every cell: exact paired Wilcoxon, Hodges-Lehmann shift with its
+    exact interval, Holm across the cells (:func:`affect_book.stats.comparison_table`).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        From :func:`affect_book.study.run_factorial`.
+    outcome : str
+    condition, reference : str
+    alternative : {"two-sided", "greater", "less"}
+
+    Returns
+    -------
+    DataFrame
+        One row per cell that ran both conditions (``label`` = the cell).
+    """
+    from ..stats import comparison_table, paired_comparison
+
+    rows = {}
+    for cell, part in frame.groupby("cell", sort=False):
+        a = part[part["condition"] == condition].set_index("seed")[outcome]
+        b = part[part["condition"] == reference].set_index("seed")[outcome]
+        seeds = sorted(set(a.dropna().index) & set(b.dropna().index))
+        if len(seeds) >= 2:
+            rows[cell] = paired_comparison(a.loc[seeds].to_numpy(float), b.loc[seeds].to_numpy(float),
+                                           alternative=alternative)
+    if not rows:
+        raise ParameterError(f"no cell ran both {condition!r} and {reference!r} on two or more seeds")
+    return comparison_table(rows)
+
+
+def _one_sided(estimate: float, se: float, df: float, side: str) -> float:
+    from scipy import stats
+
+    t = estimate / se
+    return float(stats.t.sf(t, df) if side == "greater" else stats.t.cdf(t, df))
+
+
+def degeneracy_verdict(effects: pd.DataFrame, margin: float, alpha: float = 0.05) -> dict:
+    """Verdict on "rare classes fail because of circumplex degeneracy, not because of imbalance", on the
+    factorial's base runs: the ``circumplex`` main effect on the pair's F1 is negative (degenerate below separated)
+    and the ``frequency`` main effect is within ``margin`` of 0 (two one-sided t tests on its coefficient).
+
+    Parameters
+    ----------
+    effects : DataFrame
+        :func:`factorial_effects` of the base runs' ``pair_f1`` (both factors varied).
+    margin : float
+        Equivalence margin of the frequency effect (F1 units; an assumption the chapter states).
+    alpha : float
+
+    Returns
+    -------
+    dict
+        ``verdict``, ``rule`` and ``numbers`` (per part: estimate, interval, the one-sided p in the claimed
+        direction, the contrary p and its Holm-adjusted value).
+    """
+    from ..stats import holm
+
+    terms = effects.set_index("term")
+    for name in ("circumplex", "frequency"):
+        if name not in terms.index:
+            raise ParameterError(f"the effects table has no {name!r} term; vary that factor")
+    df = effects.attrs["df_resid"]
+    c, f = terms.loc["circumplex"], terms.loc["frequency"]
+    numbers = {
+        "circumplex": {"estimate": c["estimate"], "low": c["low"], "high": c["high"],
+                       "p_claimed": _one_sided(c["estimate"], c["se"], df, "less"),
+                       "p_contrary": _one_sided(c["estimate"], c["se"], df, "greater")},
+        "frequency": {"estimate": f["estimate"], "low": f["low"], "high": f["high"], "margin": float(margin),
+                      "p_claimed": max(_one_sided(f["estimate"] + margin, f["se"], df, "greater"),
+                                       _one_sided(f["estimate"] - margin, f["se"], df, "less")),
+                      "p_contrary": float(f["pvalue"])}}
+    adjusted = holm([n["p_contrary"] for n in numbers.values()])
+    for n, p in zip(numbers.values(), adjusted):
+        n["p_contrary_holm"] = float(p)
+    if all(n["p_claimed"] <= alpha for n in numbers.values()):
+        verdict = "reproduced"
+    else:
+        verdict = "not reproduced" if adjusted.min() <= alpha else "inconclusive"
+    rule = (f"reproduced: the circumplex main effect on the pair's F1 is negative (one-sided t p <= {alpha}) and "
+            f"the frequency main effect lies within +-{margin} (TOST p <= {alpha}); not reproduced: the circumplex "
+            f"effect is positive or the frequency effect differs from 0 (Holm over the two, <= {alpha}); else "
+            f"inconclusive")
+    return {"verdict": verdict, "rule": rule, "alpha": alpha, "numbers": numbers}
+
+
+def representation_verdict(frame: pd.DataFrame, cell: str, fix: str, costs: Sequence[str], margin: float,
+                           metric: str = "pair_separability", alpha: float = 0.05) -> dict:
+    """Verdict on "a cost cannot separate degenerate classes; the representation must", in one cell (the
+    visually distinct fix cell): ``fix`` raises ``metric`` over base (exact one-sided Wilcoxon) and every cost's
+    difference from base lies within ``margin`` (exact TOST).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The factorial table with :func:`factorial_outcomes`'s columns.
+    cell : str
+        The cell's label.
+    fix : str
+        The representation fix named before the run (the primary one; the others are reported, not tested).
+    costs : sequence of str
+        The cost conditions.
+    margin : float
+        Equivalence margin of the costs' effect on ``metric``.
+    metric : str
+    alpha : float
+
+    Returns
+    -------
+    dict
+        ``verdict``, ``rule``, ``numbers`` (per part: differences, Hodges-Lehmann shift and interval, claimed and
+        contrary p, the contrary ones Holm-adjusted over the parts).
+    """
+    from ..stats import holm, hodges_lehmann, tost_paired, wilcoxon_paired
+    from ._claims import paired_by_seed
+
+    sources = frame.assign(preset=frame["cell"])
+    numbers = {}
+    for condition in (fix, *costs):
+        seeds, d = paired_by_seed(sources, cell, condition, "base", metric)
+        if len(seeds) < 2:
+            raise ParameterError(f"{condition!r} and base share {len(seeds)} seeds in cell {cell!r}; expected 2+")
+        hl = hodges_lehmann(d)
+        part = {"seeds": seeds, "mean_difference": float(d.mean()), "hl_estimate": hl.estimate, "hl_low": hl.low,
+                "hl_high": hl.high}
+        if condition == fix:
+            part.update(p_claimed=wilcoxon_paired(d, alternative="greater").pvalue,
+                        p_contrary=wilcoxon_paired(d, alternative="less").pvalue)
+        else:
+            part.update(margin=float(margin), p_claimed=tost_paired(d, margin=margin, method="exact").pvalue,
+                        p_contrary=wilcoxon_paired(d, alternative="greater").pvalue)
+        numbers[f"{condition}-base"] = part
+    adjusted = holm([n["p_contrary"] for n in numbers.values()])
+    for n, p in zip(numbers.values(), adjusted):
+        n["p_contrary_holm"] = float(p)
+    if all(n["p_claimed"] <= alpha for n in numbers.values()):
+        verdict = "reproduced"
+    else:
+        verdict = "not reproduced" if adjusted.min() <= alpha else "inconclusive"
+    rule = (f"reproduced: {fix} raises {metric} over base (exact one-sided Wilcoxon p <= {alpha}) and each of "
+            f"{list(costs)} stays within +-{margin} of base (exact TOST p <= {alpha}); not reproduced: {fix} lowers "
+            f"it or a cost raises it (Holm over the parts, <= {alpha}); else inconclusive")
+    return {"verdict": verdict, "rule": rule, "alpha": alpha, "numbers": numbers}
+
+
+def levels_table(frame: pd.DataFrame, outcome: str, factor: str, by: Mapping | None = None) -> pd.DataFrame:
+    """Mean ``outcome`` at each level of ``factor`` (over seeds and the other factors), with its standard error.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    outcome, factor : str
+    by : mapping, optional
+        Column -> value filters applied first (e.g. ``{"condition": "base"}``).
+
+    Returns
+    -------
+    DataFrame
+        One row per level: ``level``, ``mean``, ``sem``, ``n``.
+    """
+    data = frame
+    for k, v in (by or {}).items():
+        data = data[data[k] == v]
+    g = data.groupby(factor)[outcome]
+    return pd.DataFrame({"mean": g.mean(), "sem": g.sem(), "n": g.count()}).reindex(FACTORS[factor]) \
+        .rename_axis("level").reset_index()
