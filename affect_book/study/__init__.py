@@ -40,6 +40,7 @@ __all__ = ["FACTORIAL_CONDITIONS", "FACTORIAL_DATA", "FACTORS", "FIX_CONDITIONS"
            "chapter_study", "directional_verdict", "equivalence_verdict", "expand_study", "flat_numbers",
            "geometry_metrics", "geometry_statistics", "get_condition", "json_records", "json_safe", "lambda_sweep",
            "local_workers", "paired_by_seed", "per_class_scores", "read_results", "result_row", "results_frame",
-           "rows_as_json", "run_studies", "run_study", "run_task", "study_cka", "study_class_table", "study_dir", "study_geometry",
+           "rows_as_json", "run_studies", "run_study", "run_task", "study_cka", "study_class_table", "study_dir",
+           "study_geometry",
            "study_metrics", "study_predictions", "study_rare_classes", "study_separability", "study_statistics",
            "write_claim", "write_results"]

@@ -113,7 +113,8 @@ CONDITIONS: dict[str, Condition] = {c.name: c for c in (
     _loss("ldam_drw", "ldam_drw", "LDAM margins (largest 0.5) with deferred re-weighting: class-balanced weights "
                                   "(beta 0.9999) from 80% of the epochs on (Cao et al. 2019)", param=0.8),
     Condition("supcon", "base + 0.1 x supervised contrastive term on the features (Khosla et al. 2020, "
-                        "temperature 0.1): a representation fix", (("lambda_supcon", 0.1), ("supcon_temperature", 0.1))),
+                        "temperature 0.1): a representation fix",
+              (("lambda_supcon", 0.1), ("supcon_temperature", 0.1))),
     Condition("pair_margin", "base + 0.5 x a margin term pushing the designated pair apart in feature space "
                              "(Hadsell et al. 2006's negative-pair term, margin 1 on normalised features): a "
                              "representation fix", (("lambda_pair", 0.5), ("pair_margin", 1.0)), needs_pair=True),
