@@ -21,12 +21,57 @@ from ..params import ParameterError
 from ._factorial import FACTORS, FactorialDesign, factorial_studies
 
 __all__ = ["cell_contrasts", "condition_differences", "degeneracy_verdict", "factorial_effects",
-           "factorial_outcomes", "levels_table", "representation_verdict"]
+           "factorial_outcomes", "levels_table", "pair_outcomes", "representation_verdict"]
+
+
+def pair_outcomes(study, rows: pd.DataFrame, pair: tuple[str, str], *, cv: int = 5, seed: int = 0) -> pd.DataFrame:
+    """Each run's error severity and the pair's separability in its features, read from the saved test predictions
+    of one grid (nothing is trained).
+
+    Parameters
+    ----------
+    study : StudyConfig
+        A grid that has run.
+    rows : DataFrame
+        Its results table (:func:`affect_book.study.run_study`).
+    pair : (str, str)
+        The class pair whose separability is measured.
+    cv, seed : int
+        Of :func:`affect_book.representation.pair_separability`.
+
+    Returns
+    -------
+    DataFrame
+        One row per run: ``condition``, ``seed``, ``severity`` (mean valence-arousal cost of the errors under the
+        grid's cost geometry, :func:`affect_book.geometry.error_severity`), ``pair_separability`` (cross-validated
+        balanced accuracy of a linear probe separating the pair's test features; NaN with the reason in
+        ``separability_skipped`` when a class has fewer than ``cv`` test samples).
+    """
+    from ..costs import ot_cost
+    from ..geometry import error_severity
+    from ..representation import pair_separability
+    from ._geometry import study_predictions
+
+    out = []
+    for run in study_predictions(study, results=rows):
+        cost = ot_cost(run.classes, "va", run.coordinates, fill=dict(run.cost_fill) or None).to_numpy()
+        row = {"condition": run.condition, "seed": run.seed,
+               "severity": error_severity(run.y_true, run.y_pred, cost)["mean_error_cost"],
+               "pair_separability": np.nan, "separability_skipped": None}
+        try:
+            row["pair_separability"] = pair_separability(run.arrays["features"], run.y_true, pair, run.classes,
+                                                         cv=cv, seed=seed)["mean"]
+        except ValueError as err:
+            if "fewer than cv" not in str(err):
+                raise
+            row["separability_skipped"] = str(err)
+        out.append(row)
+    return pd.DataFrame(out)
 
 
 def factorial_outcomes(design: FactorialDesign, frame: pd.DataFrame, *, cv: int = 5, seed: int = 0) -> pd.DataFrame:
-    """Add each run's error severity and the pair's separability in its features (read from the saved test
-    predictions; nothing is trained).
+    """Add each run's error severity (under its cell's own geometry) and the designated pair's separability in its
+    features (:func:`pair_outcomes`, cell by cell; nothing is trained).
 
     Parameters
     ----------
@@ -39,35 +84,15 @@ def factorial_outcomes(design: FactorialDesign, frame: pd.DataFrame, *, cv: int 
     Returns
     -------
     DataFrame
-        ``frame`` with ``severity`` (mean valence-arousal cost of the errors under the cell's own geometry,
-        :func:`affect_book.geometry.error_severity`) and ``pair_separability`` (cross-validated balanced accuracy of
-        a linear probe separating the pair's test features; NaN with the reason in ``separability_skipped`` when a
-        class has fewer than ``cv`` test samples).
+        ``frame`` with ``severity``, ``pair_separability`` and ``separability_skipped``.
     """
-    from ..costs import ot_cost
-    from ..geometry import error_severity
-    from ..representation import pair_separability
-    from ._geometry import study_predictions
-
-    pair = design.pair
-    extra = []
+    parts = []
     for cell, study in factorial_studies(design):
         label = "/".join(cell[f] for f in FACTORS)
-        rows = frame[frame["cell"] == label]
-        for run in study_predictions(study, results=rows):
-            cost = ot_cost(run.classes, "va", run.coordinates, fill=dict(run.cost_fill)).to_numpy()
-            row = {"cell": label, "condition": run.condition, "seed": run.seed,
-                   "severity": error_severity(run.y_true, run.y_pred, cost)["mean_error_cost"],
-                   "pair_separability": np.nan, "separability_skipped": None}
-            try:
-                row["pair_separability"] = pair_separability(run.arrays["features"], run.y_true, pair, run.classes,
-                                                             cv=cv, seed=seed)["mean"]
-            except ValueError as err:
-                if "fewer than cv" not in str(err):
-                    raise
-                row["separability_skipped"] = str(err)
-            extra.append(row)
-    return frame.merge(pd.DataFrame(extra), on=["cell", "condition", "seed"], how="left", validate="one_to_one")
+        parts.append(pair_outcomes(study, frame[frame["cell"] == label], design.pair, cv=cv, seed=seed)
+                     .assign(cell=label))
+    return frame.merge(pd.concat(parts, ignore_index=True), on=["cell", "condition", "seed"], how="left",
+                       validate="one_to_one")
 
 
 def _factors_of(frame: pd.DataFrame, factors: Sequence[str] | None) -> list[str]:
