@@ -156,7 +156,7 @@ def factorial_effects(frame: pd.DataFrame, outcome: str, factors: Sequence[str] 
     if np.linalg.matrix_rank(x) < x.shape[1]:
         raise ParameterError(f"the design of {factors} up to order {order} is not estimable from these rows "
                              f"(a cell is missing); expected every combination of levels")
-    fit = sm.OLS(data[outcome].to_numpy(float), x).fit(cov_type="HC3")
+    fit = sm.OLS(data[outcome].to_numpy(float), x).fit(cov_type="HC3", use_t=True)
     ci = fit.conf_int(alpha=1 - level)
     out = pd.DataFrame({"term": names, "order": [0 if n == "Intercept" else n.count(":") + 1 for n in names],
                         "estimate": fit.params, "low": ci[:, 0], "high": ci[:, 1], "se": fit.bse,
