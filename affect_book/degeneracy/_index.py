@@ -110,7 +110,11 @@ def _probe_f1(features: np.ndarray, labels: np.ndarray, k: int, seed: int) -> tu
 
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=_PROBE_MAX_ITER, random_state=0))
     folds = StratifiedKFold(n_splits=_FOLDS, shuffle=True, random_state=seed)
-    with warnings.catch_warnings(record=True) as caught:
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread: a 480 x 256 fit gains nothing from more, and beside busy training processes (chapter 09 runs
+    # the probe next to its grid's pool) threads that oversubscribe the cores made each fit 30x slower (measured)
+    with warnings.catch_warnings(record=True) as caught, threadpool_limits(1):
         warnings.simplefilter("always", ConvergenceWarning)
         pred = cross_val_predict(probe, features, labels, cv=folds)
     unconverged = sum(issubclass(w.category, ConvergenceWarning) for w in caught)

@@ -134,8 +134,9 @@ def factorial_effects(frame: pd.DataFrame, outcome: str, factors: Sequence[str] 
     DataFrame
         One row per term (``Intercept``, ``frequency``, ``frequency:visual``, ...): ``term``, ``order``,
         ``estimate`` (second level minus first, see the module docstring), ``low``, ``high``, ``se``, ``pvalue``
-        (two-sided t), ``pvalue_holm`` (Holm across the non-intercept terms); ``attrs`` hold ``n``, ``df_resid``,
-        ``r_squared`` and ``n_dropped``.
+        (two-sided t), ``pvalue_holm`` (Holm across the non-intercept terms with a finite p; an outcome without
+        any variance, e.g. an F1 of 0 in every run, has none); ``attrs`` hold ``n``, ``df_resid``, ``r_squared``
+        and ``n_dropped``.
     """
     import statsmodels.api as sm
 
@@ -162,7 +163,9 @@ def factorial_effects(frame: pd.DataFrame, outcome: str, factors: Sequence[str] 
                         "estimate": fit.params, "low": ci[:, 0], "high": ci[:, 1], "se": fit.bse,
                         "pvalue": fit.pvalues})
     out["pvalue_holm"] = np.nan
-    out.loc[out["order"] > 0, "pvalue_holm"] = holm(out.loc[out["order"] > 0, "pvalue"].to_numpy())
+    tested = (out["order"] > 0) & np.isfinite(out["pvalue"])  # NaN: an outcome without variance (no test)
+    if tested.any():
+        out.loc[tested, "pvalue_holm"] = holm(out.loc[tested, "pvalue"].to_numpy())
     out.attrs.update(n=int(fit.nobs), df_resid=float(fit.df_resid), r_squared=float(fit.rsquared),
                      n_dropped=int(len(frame) - len(data)), level=level, outcome=outcome)
     return out.reset_index(drop=True)
@@ -306,8 +309,10 @@ def representation_verdict(frame: pd.DataFrame, cell: str, fix: str, costs: Sequ
     Returns
     -------
     dict
-        ``verdict``, ``rule``, ``numbers`` (per part: differences, Hodges-Lehmann shift and interval, claimed and
-        contrary p, the contrary ones Holm-adjusted over the parts).
+        ``verdict``, ``rule``, ``numbers`` (per part: the seeds, how many seeds had no measured ``metric``,
+        Hodges-Lehmann shift and interval, claimed and contrary p, the contrary ones Holm-adjusted over the parts)
+        and ``contrary_floor``: the smallest Holm-adjusted contrary p these seeds allow (with 5 seeds and 3 parts,
+        3/32 > 0.05: "not reproduced" is out of reach, a limit of the design the chapter states).
     """
     from ..stats import holm, hodges_lehmann, tost_paired, wilcoxon_paired
     from ._claims import paired_by_seed
@@ -316,11 +321,13 @@ def representation_verdict(frame: pd.DataFrame, cell: str, fix: str, costs: Sequ
     numbers = {}
     for condition in (fix, *costs):
         seeds, d = paired_by_seed(sources, cell, condition, "base", metric)
+        measured = np.isfinite(d)  # a run whose metric could not be measured (counted below) leaves its seed out
+        seeds, d, unmeasured = [s for s, m in zip(seeds, measured) if m], d[measured], int((~measured).sum())
         if len(seeds) < 2:
             raise ParameterError(f"{condition!r} and base share {len(seeds)} seeds in cell {cell!r}; expected 2+")
         hl = hodges_lehmann(d)
-        part = {"seeds": seeds, "mean_difference": float(d.mean()), "hl_estimate": hl.estimate, "hl_low": hl.low,
-                "hl_high": hl.high}
+        part = {"seeds": seeds, "unmeasured_seeds": unmeasured, "mean_difference": float(d.mean()),
+                "hl_estimate": hl.estimate, "hl_low": hl.low, "hl_high": hl.high}
         if condition == fix:
             part.update(p_claimed=wilcoxon_paired(d, alternative="greater").pvalue,
                         p_contrary=wilcoxon_paired(d, alternative="less").pvalue)
@@ -338,7 +345,8 @@ def representation_verdict(frame: pd.DataFrame, cell: str, fix: str, costs: Sequ
     rule = (f"reproduced: {fix} raises {metric} over base (exact one-sided Wilcoxon p <= {alpha}) and each of "
             f"{list(costs)} stays within +-{margin} of base (exact TOST p <= {alpha}); not reproduced: {fix} lowers "
             f"it or a cost raises it (Holm over the parts, <= {alpha}); else inconclusive")
-    return {"verdict": verdict, "rule": rule, "alpha": alpha, "numbers": numbers}
+    floor = min(1.0, len(numbers) * min(0.5 ** len(n["seeds"]) for n in numbers.values()))
+    return {"verdict": verdict, "rule": rule, "alpha": alpha, "numbers": numbers, "contrary_floor": floor}
 
 
 def levels_table(frame: pd.DataFrame, outcome: str, factor: str, by: Mapping | None = None) -> pd.DataFrame:
