@@ -16,13 +16,19 @@ Every figure is a measurement on this machine as it is now (load average printed
 upper bounds of what an idle one gives. The serial runs use the torch threads this process has (``OMP_NUM_THREADS``
 or torch's default), printed beside them; the temporary cache is removed at the end.
 
+With ``--factorial``, it measures chapter 09's factorial grid instead: four runs (base and circumplex, two seeds)
+of its benchmark-like cell on a pool of 2 processes at the factorial's size for the profile
+(:data:`affect_book.study.FACTORIAL_DATA`), and projects the whole design (every cell's conditions x seeds, the
+representation fixes included) from them; the data of one cell are generated once (16 cells: 16 times).
+
 Usage: ``python benchmarks/bench_study.py [--profile cpu] [--preset affwild2] [--n-train N] [--image-size S]
-[--epochs E] [--width W] [--sweep-seeds 2]``.
+[--epochs E] [--width W] [--sweep-seeds 2] [--factorial]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -37,6 +43,28 @@ def _grid_runs(presets: int, conditions: int, seeds: int, lambdas: int, sweep_se
     return presets * conditions * seeds + lambdas * presets * sweep_seeds
 
 
+def factorial(profile: str) -> None:
+    """Measure 4 runs of chapter 09's benchmark-like cell on 2 processes and project the factorial design."""
+    from affect_book.study import HOLD, FactorialDesign, factorial_studies, n_runs
+
+    design = FactorialDesign(profile=profile)
+    cell_study = next(s for c, s in factorial_studies(design) if c == HOLD)
+    probe = dataclasses.replace(cell_study, conditions=("base", "circumplex"), seeds=(0, 1))
+    start = time.perf_counter()
+    study_rare_classes(probe)  # generates the cell's splits
+    data_s = time.perf_counter() - start
+    start = time.perf_counter()
+    run_study(probe, workers=2, progress=False)
+    per_run = (time.perf_counter() - start) / 4
+    total = n_runs(design)
+    cells = len(factorial_studies(design))
+    sizes = {k: v for k, v in probe.data if k in ("n_train", "n_val", "n_test", "image_size")}
+    print(f"factorial ({profile}): sizes {sizes}, epochs {probe.epochs}; one cell's data {data_s:.1f} s; {per_run:.1f} s per run "
+          f"on 2 processes (4 runs, process start-up included)")
+    print(f"projected factorial design on this machine: {total} runs x {per_run:.1f} s + {cells} cells x "
+          f"{data_s:.1f} s of data = {(total * per_run + cells * data_s) / 60:.1f} min")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="cpu")
@@ -47,11 +75,16 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=None)
     parser.add_argument("--sweep-seeds", type=int, default=2, help="seeds of the lambda sweep (default 2)")
     parser.add_argument("--skip-parallel", action="store_true")
+    parser.add_argument("--factorial", action="store_true", help="measure chapter 09's factorial grid instead")
     args = parser.parse_args()
     get_profile(args.profile)  # a bad name fails here, before any work
     data = {k: v for k, v in (("n_train", args.n_train), ("image_size", args.image_size)) if v is not None}
     os.environ["AFFECT_BOOK_CACHE"] = tempfile.mkdtemp(prefix="bench-study-")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (1 min) at the start")
+    if args.factorial:
+        factorial(args.profile)
+        print(f"load average {os.getloadavg()[0]:.1f} (1 min) at the end")
+        return
 
     def study(conditions, seeds, device="cpu"):
         return StudyConfig(presets=(args.preset,), conditions=conditions, seeds=seeds, profile=args.profile,
