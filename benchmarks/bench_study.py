@@ -59,8 +59,8 @@ def factorial(profile: str) -> None:
     total = n_runs(design)
     cells = len(factorial_studies(design))
     sizes = {k: v for k, v in probe.data if k in ("n_train", "n_val", "n_test", "image_size")}
-    print(f"factorial ({profile}): sizes {sizes}, epochs {probe.epochs}; one cell's data {data_s:.1f} s; {per_run:.1f} s per run "
-          f"on 2 processes (4 runs, process start-up included)")
+    print(f"factorial ({profile}): sizes {sizes}, epochs {probe.epochs}; one cell's data {data_s:.1f} s; "
+          f"{per_run:.1f} s per run on 2 processes (4 runs, process start-up included)")
     print(f"projected factorial design on this machine: {total} runs x {per_run:.1f} s + {cells} cells x "
           f"{data_s:.1f} s of data = {(total * per_run + cells * data_s) / 60:.1f} min")
 
