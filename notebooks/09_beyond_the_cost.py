@@ -111,8 +111,8 @@ else:
 # Four factors, two levels each, crossed: 16 cells. Each factor moves one knob of the simulator and nothing else
 # (chapter 03 shows that each knob draws from its own random stream):
 #
-# - **frequency**: the preset's published training frequencies (anger 5 %, fear 3.4 % of Aff-Wild2's training
-#   labels) or every class equally frequent; validation and test keep the published mix, so F1 is measured on the
+# - **frequency**: the preset's published training frequencies (Aff-Wild2's; the table below gives the pair's
+#   shares) or every class equally frequent; validation and test keep the published mix, so F1 is measured on the
 #   same class mix in every cell;
 # - **circumplex**: the pair's valence-arousal centroids `SEPARATED_DISTANCE` or `DEGENERATE_DISTANCE` apart. The
 #   images do not change: only the valence-arousal labels do, and the OT cost, which in every cell is built from
@@ -149,9 +149,9 @@ if synthetic:
 # prototypes overlap (`au_overlap`, the largest cosine similarity of the class's mean AU activation to another
 # class's), and how well a cheap linear probe on a few hundred downsampled images tells the class apart
 # (`probe_f1`, cross-validated). The index is the mean of three scores in [0, 1]: the probe's error
-# `1 - probe_f1`, the AU overlap, and the circumplex nearness `max(0, 1 - distance / 1)`, one valence-arousal unit
-# being about the mean distance between two classes, so a class further than that from every other is not near
-# any. It is unfitted; its definition is in `affect_book.degeneracy`. The class frequency is *not* in it:
+# `1 - probe_f1`, the AU overlap, and the circumplex nearness `max(0, 1 - distance / 1)`: one valence-arousal unit,
+# a round number near the mean distance between two classes (printed below), so a class further than that from
+# every other is not near any. It is unfitted; its definition is in `affect_book.degeneracy`. The class frequency is *not* in it:
 # it measures degeneracy, not rarity. First, one cell by hand.
 
 # %%
@@ -163,6 +163,9 @@ if synthetic:
     k = hold_config.classes.index(pair[0])
     by_hand = np.mean([1 - components["probe_f1"].iloc[k], components["au_overlap"].iloc[k],
                        max(0.0, 1 - components["va_nn_distance"].iloc[k] / dg.VA_FAR)])
+    placed = np.array([v for c, v in zip(hold_config.classes, hold_config.centroids()) if not dg.is_other(c)])
+    gaps = np.linalg.norm(placed[:, None] - placed[None], axis=-1)[np.triu_indices(len(placed), 1)]
+    print(f"mean distance between two placed classes in this cell: {gaps.mean():.3f} (D = {dg.VA_FAR})")
     print(f"cell {cell_label(HOLD)}, {pair[0]}: index by hand {by_hand:.4f}, package {index.iloc[k]:.4f}")
     assert np.isclose(by_hand, index.iloc[k])
     display(components.join(scores.drop(columns="au_overlap")).assign(index=index).round(3))  # noqa: F821
