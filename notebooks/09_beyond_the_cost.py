@@ -151,8 +151,8 @@ if synthetic:
 # (`probe_f1`, cross-validated). The index is the mean of three scores in [0, 1]: the probe's error
 # `1 - probe_f1`, the AU overlap, and the circumplex nearness `max(0, 1 - distance / 1)`: one valence-arousal unit,
 # a round number near the mean distance between two classes (printed below), so a class further than that from
-# every other is not near any. It is unfitted; its definition is in `affect_book.degeneracy`. The class frequency is *not* in it:
-# it measures degeneracy, not rarity. First, one cell by hand.
+# every other is not near any. It is unfitted; its definition is in `affect_book.degeneracy`. The class frequency
+# is *not* in it: it measures degeneracy, not rarity. First, one cell by hand.
 
 # %%
 if synthetic:
