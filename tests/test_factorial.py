@@ -383,3 +383,30 @@ def test_a_failing_run_is_named_and_the_others_stay_cached(cache, monkeypatch):
     assert first["loaded_from_cache"].all()  # the other grid's runs were trained and cached
     second = run_study(studies[1], workers=1, progress=False)
     assert list(second["loaded_from_cache"]) == [True, False]  # only the failed run trains now
+
+
+def test_chapter_09_runs_on_a_licensed_copy(tmp_path, monkeypatch):
+    """With DATASET and DATA_ROOT set, chapter 09 skips the simulator-only parts (saying so) and compares the fixes
+    with the costs on the copy (a manifest of tiny faces), pushing apart the copy's nearest circumplex pair."""
+    import nbformat
+    from real_fixtures import write_face
+
+    from affect_book import book
+
+    monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path / "cache"))
+    root, names = tmp_path / "copy", ("Anger", "Fear", "Happy", "Sad", "Neutral")
+    lines = ["image,expression,subject,split"]
+    for k in range(150):
+        write_face(root / "img" / f"{k:03d}.jpg", k, size=(24, 24))
+        lines.append(f"img/{k:03d}.jpg,{names[k % 5]},p{k // 2},{'train' if k < 80 else 'val' if k < 100 else 'test'}")
+    (root / "manifest.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "executed"
+    book.run_book("smoke", only=["09"], parameters={"DATASET": "manifest", "DATA_ROOT": str(root),
+                                                    "FIXES": ["pair_margin"], "PRIMARY_FIX": "pair_margin"},
+                  root=Path(__file__).resolve().parents[1], out_dir=out, log=lambda line: None)
+    nb = nbformat.read(out / "notebooks" / "09_beyond_the_cost.ipynb", as_version=4)
+    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "cannot be set on real faces" in text
+    pair_line = next(line for line in text.splitlines() if "the designated pair is the nearest" in line)
+    assert pair_line.endswith(("Anger-Fear", "Fear-Anger")), pair_line  # 0.13 apart on Russell & Mehrabian 1977
+    assert "runs: " in text and "manifest (claim)" in text
