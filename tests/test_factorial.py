@@ -377,7 +377,7 @@ def test_a_failing_run_is_named_and_the_others_stay_cached(cache, monkeypatch):
     with pytest.raises(StudyFailed) as err:
         run_studies(studies, workers=1, progress=False)
     assert "1 of 4 runs failed" in str(err.value)
-    assert f"{doomed.label}: RuntimeError: planted failure" in str(err.value)
+    assert f"grid 2/2: {doomed.label}: RuntimeError: planted failure" in str(err.value)  # names the grid too
     monkeypatch.setattr(run_module, "run_task", real)
     first = run_study(studies[0], workers=1, progress=False)
     assert first["loaded_from_cache"].all()  # the other grid's runs were trained and cached

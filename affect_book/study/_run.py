@@ -137,6 +137,10 @@ def run_studies(studies, executor: str | Any = "local", workers: int | None = No
             _splits(run)
     root_arg = str(root) if root is not None else None
     bar = _Progress(len(runs), progress)
+
+    def label(k: int, run) -> str:  # several grids can share a preset (chapter 09's cells): name the grid too
+        return run.label if len(studies) == 1 else f"grid {k + 1}/{len(studies)}: {run.label}"
+
     rows: list[list[dict]] = [[] for _ in studies]
     errors, pending, queue = [], {}, list(tagged)
     try:
@@ -149,18 +153,18 @@ def run_studies(studies, executor: str | Any = "local", workers: int | None = No
                 try:
                     row = handle.result()
                 except Exception as err:  # noqa: BLE001 -- every failure is reported below, none dropped
-                    errors.append((run, err))
-                    bar.update(run.label, None, err)
+                    errors.append((label(k, run), err))
+                    bar.update(label(k, run), None, err)
                     continue
                 rows[k].append(row)
-                bar.update(run.label, row)
+                bar.update(label(k, run), row)
     finally:
         bar.close()
         if hasattr(pool, "shutdown"):
             pool.shutdown(wait=not sys.exc_info()[0], cancel_futures=True)
     if errors:
         done = sum(len(r) for r in rows)
-        lines = "\n".join(f"  {run.label}: {type(err).__name__}: {err}" for run, err in errors)
+        lines = "\n".join(f"  {name}: {type(err).__name__}: {err}" for name, err in errors)
         raise StudyFailed(f"{len(errors)} of {len(runs)} runs failed (the {done} others are cached; rerun to "
                           f"retry only the missing ones):\n{lines}")
     frames = []
