@@ -255,7 +255,7 @@ def degeneracy_verdict(effects: pd.DataFrame, margin: float, alpha: float = 0.05
         ``verdict``, ``rule`` and ``numbers`` (per part: estimate, interval, the one-sided p in the claimed
         direction, the contrary p and its Holm-adjusted value).
     """
-    from ..stats import holm
+    from ._claims import _decide
 
     terms = effects.set_index("term")
     for name in ("circumplex", "frequency"):
@@ -271,13 +271,7 @@ def degeneracy_verdict(effects: pd.DataFrame, margin: float, alpha: float = 0.05
                       "p_claimed": max(_one_sided(f["estimate"] + margin, f["se"], df, "greater"),
                                        _one_sided(f["estimate"] - margin, f["se"], df, "less")),
                       "p_contrary": float(f["pvalue"])}}
-    adjusted = holm([n["p_contrary"] for n in numbers.values()])
-    for n, p in zip(numbers.values(), adjusted):
-        n["p_contrary_holm"] = float(p)
-    if all(n["p_claimed"] <= alpha for n in numbers.values()):
-        verdict = "reproduced"
-    else:
-        verdict = "not reproduced" if adjusted.min() <= alpha else "inconclusive"
+    verdict = _decide(numbers, "p_claimed", "p_contrary", alpha)  # adds p_contrary_holm to each part
     rule = (f"reproduced: the circumplex main effect on the pair's F1 is negative (one-sided t p <= {alpha}) and "
             f"the frequency main effect lies within +-{margin} (TOST p <= {alpha}); not reproduced: the circumplex "
             f"effect is positive or the frequency effect differs from 0 (Holm over the two, <= {alpha}); else "
@@ -314,8 +308,8 @@ def representation_verdict(frame: pd.DataFrame, cell: str, fix: str, costs: Sequ
         and ``contrary_floor``: the smallest Holm-adjusted contrary p these seeds allow (with 5 seeds and 3 parts,
         3/32 > 0.05: "not reproduced" is out of reach, a limit of the design the chapter states).
     """
-    from ..stats import holm, hodges_lehmann, tost_paired, wilcoxon_paired
-    from ._claims import paired_by_seed
+    from ..stats import hodges_lehmann, tost_paired, wilcoxon_paired
+    from ._claims import _decide, paired_by_seed
 
     sources = frame.assign(preset=frame["cell"])
     numbers = {}
@@ -335,13 +329,7 @@ def representation_verdict(frame: pd.DataFrame, cell: str, fix: str, costs: Sequ
             part.update(margin=float(margin), p_claimed=tost_paired(d, margin=margin, method="exact").pvalue,
                         p_contrary=wilcoxon_paired(d, alternative="greater").pvalue)
         numbers[f"{condition}-base"] = part
-    adjusted = holm([n["p_contrary"] for n in numbers.values()])
-    for n, p in zip(numbers.values(), adjusted):
-        n["p_contrary_holm"] = float(p)
-    if all(n["p_claimed"] <= alpha for n in numbers.values()):
-        verdict = "reproduced"
-    else:
-        verdict = "not reproduced" if adjusted.min() <= alpha else "inconclusive"
+    verdict = _decide(numbers, "p_claimed", "p_contrary", alpha)  # adds p_contrary_holm to each part
     rule = (f"reproduced: {fix} raises {metric} over base (exact one-sided Wilcoxon p <= {alpha}) and each of "
             f"{list(costs)} stays within +-{margin} of base (exact TOST p <= {alpha}); not reproduced: {fix} lowers "
             f"it or a cost raises it (Holm over the parts, <= {alpha}); else inconclusive")
