@@ -410,3 +410,20 @@ def test_chapter_09_runs_on_a_licensed_copy(tmp_path, monkeypatch):
     pair_line = next(line for line in text.splitlines() if "the designated pair is the nearest" in line)
     assert pair_line.endswith(("Anger-Fear", "Fear-Anger")), pair_line  # 0.13 apart on Russell & Mehrabian 1977
     assert "runs: " in text and "manifest (claim)" in text
+
+
+def test_each_cell_trains_on_its_own_simulator_config(cache):
+    """What a cell's runs load is the cell's SimulatorConfig, a knob set to None included (a partner turned off):
+    once, get_records dropped None options and the 'off' cells silently kept the preset's partner."""
+    from affect_book.data.simulator import dataset_fingerprint
+    from affect_book.study._executors import _splits
+
+    design = FactorialDesign(profile="smoke", vary=("partner",), conditions=("base",), seeds=2, fixes=())
+    prints = []
+    for cell, study in factorial_studies(design):
+        loaded = _splits(expand_study(study)[0])["train"]
+        expected = cell_config(design, cell)
+        assert (expected.visual_partner is None) == (cell["partner"] == "off")
+        assert loaded.fingerprint == dataset_fingerprint(expected, "train"), cell
+        prints.append(loaded.fingerprint)
+    assert len(set(prints)) == 2

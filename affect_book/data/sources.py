@@ -133,15 +133,18 @@ def get_records(dataset: str, root: str | os.PathLike | None = None, split: str 
     split : str
         The split to read.
     **options
-        Source options; those set to None are dropped, one the source does not take is an error naming the ones
-        it does.
+        Source options; one the source does not take is an error naming the ones it does. For a real source, an
+        option set to None is dropped (its loader's default, e.g. ``layout`` auto); for a generated source, None is
+        passed on, because it is a value there: ``visual_partner=None`` turns off a partner the preset sets (before,
+        dropping it silently kept the preset's partner).
 
     Returns
     -------
     RecordIndex or ArrayDataset
     """
     source = _source(dataset)
-    options = {k: v for k, v in options.items() if v is not None}
+    if source.needs_root:
+        options = {k: v for k, v in options.items() if v is not None}
     bad = [k for k in options if k not in source.options]
     if bad:
         raise ValueError(f"dataset {dataset!r} takes no option {bad}; it takes {list(source.options) or 'none'}")
@@ -406,8 +409,8 @@ def main(argv=None) -> int:
     s.add_argument("--profile", help="synthetic: the run profile that sets the split sizes (smoke, cpu, gpu)")
     s.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     args = parser.parse_args(argv)
-    options = {"layout": args.layout, "track": args.track, "classes": args.classes, "preset": args.preset,
-               "profile": args.profile}
+    options = {k: v for k, v in {"layout": args.layout, "track": args.track, "classes": args.classes,
+                                  "preset": args.preset, "profile": args.profile}.items() if v is not None}
     try:
         records = get_records(args.dataset, args.root, args.split, **options)
     except (SourceNotAvailable, ValueError, FileNotFoundError) as err:
