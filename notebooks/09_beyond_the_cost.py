@@ -455,7 +455,11 @@ print(f"verdicts written for the claim tracker: {sorted(verdicts) or 'none'}")
 # ## What a practitioner can take from this run
 #
 # The lines below are assembled from the verdicts and tables this run computed; in `smoke` they describe tiny runs
-# and mean nothing.
+# and mean nothing. Read them with the design's scope in mind. They hold for this simulator, this model size and
+# this training budget: a factor's effect here says what that cause *can* do when it acts alone, not how much of
+# the failure on AffectNet or Aff-Wild2 it explains. The circumplex factor moves only the labels and the cost; on
+# real faces, classes that sit close on the circumplex may also look alike, which is the visual factor here. And
+# a verdict of "inconclusive" at five seeds is a statement about power, not about the absence of an effect.
 
 # %%
 lines = []
