@@ -55,9 +55,10 @@ FACTORIAL_CONDITIONS = ("base", "circumplex", "uniform")
 #: The representation fixes, run in :func:`fix_cells` only.
 FIX_CONDITIONS = ("supcon", "pair_margin", "au_off", "au_strong")
 #: Data size of one factorial run per profile, over the profile's study sizes (``Profile.study_*``). ``cpu`` was
-#: measured on 2 cores: 6,000 training images at 48 px took 19 s per run and process (two processes), which puts the
-#: 280 runs of the full design at about 45 minutes; 5,000 images bring it under (``benchmarks/bench_study.py
-#: --factorial`` projects it from one measured run).
+#: measured on 2 cores: 6,000 training images at 48 px took 19 s per run and process (two processes), about 45 min
+#: for the 280 runs of the full design; at 5,000 images the whole of chapter 09 (grid, outcomes, index) took 30 min
+#: 09 s from an empty cache (the book runner's record in ``docs/timings.json``), and
+#: ``benchmarks/bench_study.py --factorial`` projects 35 min from four runs (process start-up included).
 FACTORIAL_DATA: dict[str, dict] = {"smoke": {}, "cpu": {"n_train": 5_000},
                                    "gpu": {}}
 
