@@ -522,7 +522,7 @@ print(factorial_effects(toy, "y")[["term", "estimate"]].round(4))
 # the rendered AUs; turning it on makes the circumplex position follow the face, but then moving the centroids
 # also moves the images, and the design no longer separates circumplex from visual degeneracy.
 
-# %% [markdown] tags=["exercise", "practice"]
+# %% [markdown] tags=["exercise", "computational"]
 # **3.** Rerun this chapter with `VARY = "visual,frequency"` and `FIXES = ["pair_margin"]`. How many runs does the
 # grid have, and which of them are loaded from the cache after a full run?
 
@@ -536,6 +536,34 @@ if synthetic:
     mine = [config_hash(r.config) for _, s in factorial_studies(small) for r in expand_study(s)]
     print(f"{n_runs(small)} runs, of which {sum(h in full for h in mine)} are runs of this chapter's grid (same "
           f"training config, so the cache loads them)")
+
+# %% [markdown] tags=["exercise", "computational"]
+# **4.** In the base runs, compute by hand the visual effect on the pair's F1 among the published-frequency cells
+# only (shared minus distinct, averaged over the other factors). Show that it equals the model's `visual`
+# coefficient minus half its `frequency:visual` coefficient, and explain the sign of the half.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+if synthetic and {"visual", "frequency"} <= set(design.vary):
+    published = base[base["frequency"] == "published"]
+    by_hand = (published[published["visual"] == "shared"]["pair_f1"].mean()
+               - published[published["visual"] == "distinct"]["pair_f1"].mean())
+    terms = effects["pair_f1"].set_index("term")["estimate"]
+    from_model = terms["visual"] - 0.5 * terms["frequency:visual"]
+    print(f"by hand {by_hand:+.4f}; visual - 0.5 x frequency:visual = {from_model:+.4f}")
+    assert np.isclose(by_hand, from_model)
+# Effect coding puts "published" at -1/2, so at that level the interaction term adds -1/2 x its coefficient to the
+# visual slope; the higher-order terms with the other factors average out over their balanced levels.
+
+# %% [markdown] tags=["exercise", "open-ended"]
+# **5.** The primary fix and the weights of every fix were fixed before the run, untuned. Design a protocol that
+# tunes a fix's weight without biasing the verdict on it, and count the runs it would add to this grid.
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# One answer: tune on the validation split only, on seeds the verdict does not use (as chapter 07 tunes the OT
+# weight on its first seeds), for every fix and cost alike so that no condition gets more tuning than another; then
+# run the verdict's seeds once at the chosen weights. With `k` candidate weights, `s` tuning seeds and `f` fixes in
+# the two fix cells, that adds `2 f k s` runs (e.g. 4 x 4 x 2 x 2 = 64), and the verdict must say which weights were
+# tried. Tuning on the test split, or picking the fix that won, would turn the verdict into a search.
 
 # %% [markdown]
 # ## References
