@@ -49,23 +49,15 @@ def pair_outcomes(study, rows: pd.DataFrame, pair: tuple[str, str], *, cv: int =
     """
     from ..costs import ot_cost
     from ..geometry import error_severity
-    from ..representation import pair_separability
-    from ._geometry import study_predictions
+    from ._geometry import _run_separability, study_predictions
 
     out = []
     for run in study_predictions(study, results=rows):
         cost = ot_cost(run.classes, "va", run.coordinates, fill=dict(run.cost_fill) or None).to_numpy()
-        row = {"condition": run.condition, "seed": run.seed,
-               "severity": error_severity(run.y_true, run.y_pred, cost)["mean_error_cost"],
-               "pair_separability": np.nan, "separability_skipped": None}
-        try:
-            row["pair_separability"] = pair_separability(run.arrays["features"], run.y_true, pair, run.classes,
-                                                         cv=cv, seed=seed)["mean"]
-        except ValueError as err:
-            if "fewer than cv" not in str(err):
-                raise
-            row["separability_skipped"] = str(err)
-        out.append(row)
+        separability, skipped = _run_separability(run, pair, cv, seed)
+        out.append({"condition": run.condition, "seed": run.seed,
+                    "severity": error_severity(run.y_true, run.y_pred, cost)["mean_error_cost"],
+                    "pair_separability": separability["mean"], "separability_skipped": skipped})
     return pd.DataFrame(out)
 
 

@@ -290,23 +290,27 @@ def study_separability(study, *, pairs: Sequence[tuple[str, str]] | None = None,
         and ``skipped`` (why a pair was not measured, e.g. a class with fewer than ``cv`` test samples; None when
         measured). The spread over seeds is the spread of ``balanced_accuracy`` within (source, condition, pair).
     """
-    from ..representation import pair_separability
-
     rows = []
     for run in study_predictions(study):
         wanted = pairs if pairs is not None else _top_pairs(_measure(run)[0])
         for a, b in wanted:
-            row = {**_keys(run), "pair": f"{a}-{b}", "balanced_accuracy": np.nan, "fold_std": np.nan,
-                   "skipped": None}
-            try:
-                out = pair_separability(run.arrays["features"], run.y_true, (a, b), run.classes, cv=cv, seed=seed)
-                row.update(balanced_accuracy=out["mean"], fold_std=out["std"])
-            except ValueError as err:
-                if "fewer than cv" not in str(err):
-                    raise
-                row["skipped"] = str(err)
-            rows.append(row)
+            out, skipped = _run_separability(run, (a, b), cv, seed)
+            rows.append({**_keys(run), "pair": f"{a}-{b}", "balanced_accuracy": out["mean"],
+                         "fold_std": out["std"], "skipped": skipped})
     return pd.DataFrame(rows)
+
+
+def _run_separability(run: RunPredictions, pair: tuple[str, str], cv: int, seed: int) -> tuple[dict, str | None]:
+    """:func:`~affect_book.representation.pair_separability` of one run's test features, or NaNs and the reason
+    when a class of the pair has fewer than ``cv`` test samples (any other error is raised)."""
+    from ..representation import pair_separability
+
+    try:
+        return pair_separability(run.arrays["features"], run.y_true, pair, run.classes, cv=cv, seed=seed), None
+    except ValueError as err:
+        if "fewer than cv" not in str(err):
+            raise
+        return {"mean": np.nan, "std": np.nan}, str(err)
 
 
 def study_cka(study, reference: str = "base") -> pd.DataFrame:
