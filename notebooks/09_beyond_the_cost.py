@@ -68,12 +68,12 @@ from affect_book import degeneracy as dg
 from affect_book import losses as L
 from affect_book.cache import config_hash
 from affect_book.params import ParameterError, check_choice, check_number, check_path
-from affect_book.stats import comparison_table, paired_comparison
 from affect_book.study import CONDITIONS as ALL_CONDITIONS
 from affect_book.study import (FACTORS, HOLD, FactorialDesign, StudyConfig, cell_config, cell_contrasts, cell_label,
                                condition_differences, degeneracy_verdict, expand_study, factorial_cells,
-                               factorial_effects, factorial_outcomes, factorial_studies, fix_cells, levels_table,
-                               n_runs, pair_outcomes, representation_verdict, run_factorial, run_study, write_claim)
+                               factorial_effects, factorial_outcomes, factorial_studies, fix_cells, index_frame,
+                               levels_table, n_runs, pair_outcomes, representation_verdict, run_factorial, run_study,
+                               versus_reference, write_claim)
 from affect_book.study._config import designated_pair_of
 
 chapter_start = time.perf_counter()
@@ -333,18 +333,10 @@ if synthetic:
 # %%
 if synthetic:
     index_start = time.perf_counter()
-    rows = []
-    for cell in factorial_cells(design):
-        label = cell_label(cell)
-        comp = dg.degeneracy_components(cell_config(design, cell), n_probe=N_PROBE)
-        comp = comp.assign(degeneracy_index=dg.degeneracy_index(comp), cell=label)
-        runs = frame[(frame["cell"] == label) & (frame["condition"] == "base")]
-        comp["f1"] = [runs[f"f1/{c}"].mean() for c in comp.index]
-        rows.append(comp.rename_axis("class").reset_index())
-    index_frame = pd.DataFrame(pd.concat(rows, ignore_index=True))
-    predicted = dg.held_out_prediction(index_frame, outcome="f1", group="cell")
+    index_rows = index_frame(design, frame, n_probe=N_PROBE)
+    predicted = dg.held_out_prediction(index_rows, outcome="f1", group="cell")
     scored = predicted[predicted["predicted"].notna()]
-    print(f"rows (cell x class): {len(index_frame)}; without a held-out prediction (Other): "
+    print(f"rows (cell x class): {len(index_rows)}; without a held-out prediction (Other): "
           f"{predicted.attrs['n_unpredicted']}; index time {time.perf_counter() - index_start:.1f} s")
     agreement = {
         "unfitted index": dg.rank_agreement(-scored["degeneracy_index"], scored["f1"], scored["cell"],
@@ -377,6 +369,8 @@ if synthetic:
 # it (`au_off`) and weighted four times (`au_strong`). Both terms are small enough to check by hand.
 
 # %%
+for name in FIXES:  # the settings of each fix, from its condition's definition
+    print(f"{name}: {ALL_CONDITIONS[name].description}")
 z = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [0.6, 0.8]])
 y = torch.tensor([0, 0, 1, 1])
 t = 0.5
@@ -403,20 +397,8 @@ assert np.isclose(hand_margin, L.pair_margin_loss(z, y, (0, 1), margin=1.0).item
 
 # %%
 fix_labels = [cell_label(c) for c in fix_cells()] if synthetic else [DATASET]
-tables = []
-for label in fix_labels:
-    part = frame[frame["cell"] == label]
-    for metric in ("pair_separability", "pair_f1", "p_mtl"):
-        rows = {}
-        for condition in (*FIXES, *costs_):
-            a = part[part["condition"] == condition].set_index("seed")[metric]
-            b = part[part["condition"] == "base"].set_index("seed")[metric]
-            seeds = sorted(set(a.dropna().index) & set(b.dropna().index))
-            if len(seeds) >= 2:
-                rows[condition] = paired_comparison(a.loc[seeds].to_numpy(float), b.loc[seeds].to_numpy(float))
-        if rows:
-            tables.append(comparison_table(rows).assign(cell=label, metric=metric))
-fixes_table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+fixes_table = versus_reference(frame, fix_labels, (*FIXES, *costs_), ("pair_separability", "pair_f1", "p_mtl"))
+# (one table per cell and metric: each fix and cost against base, Holm across them)
 if len(fixes_table):
     display(fixes_table[["cell", "metric", "label", "n", "hl_estimate", "hl_low", "hl_high", "pvalue",  # noqa: F821
                          "pvalue_holm"]].round(4))

@@ -12,13 +12,15 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from affect_book.costs import ot_cost
+from affect_book.degeneracy import degeneracy_components
 from affect_book.data.simulator import make_config
 from affect_book.geometry import error_severity
 from affect_book.params import ParameterError
 from affect_book.study import (FACTORS, HOLD, VOLATILE_COLUMNS, FactorialDesign, StudyFailed, cell_config,
                                cell_contrasts, condition_differences, degeneracy_verdict, expand_study,
                                factorial_cells, factorial_effects, factorial_outcomes, factorial_studies, n_runs,
-                               representation_verdict, run_factorial, run_studies, run_study)
+                               index_frame, representation_verdict, run_factorial, run_studies, run_study,
+                               versus_reference)
 from affect_book.study._factorial import cell_knobs
 
 # the design's factors and levels, written out here (the first level is the reference of every contrast)
@@ -358,6 +360,23 @@ def test_run_factorial_outcomes_and_rerun(cache):
         alone = run_study(study, workers=1, progress=False)
         pd.testing.assert_frame_equal(table[stable], alone[stable])
     assert not together[0]["config_hash"].isin(together[1]["config_hash"]).any()
+    # every condition against base per (cell, outcome): scipy's exact Wilcoxon and Holm over the family
+    table = versus_reference(outcomes, ["published/degenerate/distinct/off"], ["circumplex", "pair_margin"],
+                             ["p_mtl"])
+    part = outcomes[outcomes["cell"] == "published/degenerate/distinct/off"].set_index(["condition", "seed"])
+    for condition, p_value in zip(table["label"], table["pvalue"]):
+        d = (part.loc[condition]["p_mtl"] - part.loc["base"]["p_mtl"]).to_numpy()
+        if np.count_nonzero(d) == len(d):
+            assert p_value == pytest.approx(stats.wilcoxon(d, method="exact").pvalue)
+    np.testing.assert_allclose(table["pvalue_holm"], multipletests(table["pvalue"], method="holm")[1])
+    # the index frame: each cell's components beside the base runs' mean F1 of each class
+    rows = index_frame(design, outcomes, n_probe=80)
+    assert len(rows) == 2 * 8 and set(rows["cell"]) == set(outcomes["cell"])
+    shared = rows[rows["cell"] == "published/degenerate/shared/off"].set_index("class")
+    comp = degeneracy_components(cell_config(design, dict(HOLD, visual="shared")), n_probe=80)
+    pd.testing.assert_series_equal(shared["probe_f1"], comp["probe_f1"], check_names=False)
+    base = outcomes[(outcomes["cell"] == "published/degenerate/shared/off") & (outcomes["condition"] == "base")]
+    assert shared.loc["Fear", "f1"] == pytest.approx(base["f1/Fear"].mean())
 
 
 def test_a_failing_run_is_named_and_the_others_stay_cached(cache, monkeypatch):

@@ -20,7 +20,8 @@ from ._factorial import (FACTORIAL_CONDITIONS, FACTORIAL_DATA, FACTORS, FIX_COND
                          as_sources, cell_config, cell_label, factorial_cells, factorial_studies, fix_cells, n_runs,
                          run_factorial)
 from ._factorial_stats import (cell_contrasts, condition_differences, degeneracy_verdict, factorial_effects,
-                               factorial_outcomes, levels_table, pair_outcomes, representation_verdict)
+                               factorial_outcomes, index_frame, levels_table, pair_outcomes,
+                               representation_verdict, versus_reference)
 from ._geometry import (GEOMETRY_METRICS, RunPredictions, geometry_metrics, geometry_statistics, study_cka,
                         study_class_table, study_geometry, study_predictions, study_separability)
 from ._executors import available_cores, local_workers, run_task
@@ -33,7 +34,8 @@ from ._table import (KEY_COLUMNS, VOLATILE_COLUMNS, json_records, json_safe, per
 __all__ = ["FACTORIAL_CONDITIONS", "FACTORIAL_DATA", "FACTORS", "FIX_CONDITIONS", "HOLD", "FactorialDesign",
            "as_sources", "cell_config", "cell_contrasts", "cell_label", "condition_differences", "degeneracy_verdict",
            "factorial_cells", "factorial_effects", "factorial_outcomes", "factorial_studies", "fix_cells",
-           "levels_table", "n_runs", "pair_outcomes", "representation_verdict", "run_factorial",
+           "index_frame", "levels_table", "n_runs", "pair_outcomes", "representation_verdict",
+           "versus_reference", "run_factorial",
            "CHAPTER_CONDITIONS", "CONDITIONS", "Condition", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "DEFAULT_MARGINS",
            "GEOMETRY_METRICS", "KEY_COLUMNS", "NotYetSupported", "READING_CONDITIONS", "REFERENCES", "RunPredictions",
            "StudyConfig", "StudyFailed", "StudyRun", "VERDICTS", "VOLATILE_COLUMNS", "available_cores", "chapter_grid",

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..params import ParameterError, check_choice, check_number
+from ._chapter import _names
 from ._conditions import _check_conditions
 from ._config import StudyConfig, _pairs
 
@@ -61,10 +62,6 @@ FIX_CONDITIONS = ("supcon", "pair_margin", "au_off", "au_strong")
 #: ``benchmarks/bench_study.py --factorial`` projects 35 min from four runs (process start-up included).
 FACTORIAL_DATA: dict[str, dict] = {"smoke": {}, "cpu": {"n_train": 5_000},
                                    "gpu": {}}
-
-
-def _names(value) -> tuple:
-    return tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else tuple(value)
 
 
 @dataclass(frozen=True)

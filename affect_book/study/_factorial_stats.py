@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 
 from ..params import ParameterError
-from ._factorial import FACTORS, FactorialDesign, factorial_studies
+from ._factorial import FACTORS, FactorialDesign, as_sources, cell_label, factorial_studies
 
 __all__ = ["cell_contrasts", "condition_differences", "degeneracy_verdict", "factorial_effects",
-           "factorial_outcomes", "levels_table", "pair_outcomes", "representation_verdict"]
+           "factorial_outcomes", "index_frame", "levels_table", "pair_outcomes", "representation_verdict",
+           "versus_reference"]
 
 
 def pair_outcomes(study, rows: pd.DataFrame, pair: tuple[str, str], *, cv: int = 5, seed: int = 0) -> pd.DataFrame:
@@ -80,7 +81,7 @@ def factorial_outcomes(design: FactorialDesign, frame: pd.DataFrame, *, cv: int 
     """
     parts = []
     for cell, study in factorial_studies(design):
-        label = "/".join(cell[f] for f in FACTORS)
+        label = cell_label(cell)
         parts.append(pair_outcomes(study, frame[frame["cell"] == label], design.pair, cv=cv, seed=seed)
                      .assign(cell=label))
     return frame.merge(pd.concat(parts, ignore_index=True), on=["cell", "condition", "seed"], how="left",
@@ -206,19 +207,95 @@ def cell_contrasts(frame: pd.DataFrame, outcome: str, condition: str, reference:
     DataFrame
         One row per cell that ran both conditions (``label`` = the cell).
     """
-    from ..stats import comparison_table, paired_comparison
+    from ..stats import comparison_table
 
     rows = {}
     for cell, part in frame.groupby("cell", sort=False):
-        a = part[part["condition"] == condition].set_index("seed")[outcome]
-        b = part[part["condition"] == reference].set_index("seed")[outcome]
-        seeds = sorted(set(a.dropna().index) & set(b.dropna().index))
-        if len(seeds) >= 2:
-            rows[cell] = paired_comparison(a.loc[seeds].to_numpy(float), b.loc[seeds].to_numpy(float),
-                                           alternative=alternative)
+        compared = _compare(part, outcome, condition, reference, alternative)
+        if compared is not None:
+            rows[cell] = compared
     if not rows:
         raise ParameterError(f"no cell ran both {condition!r} and {reference!r} on two or more seeds")
     return comparison_table(rows)
+
+
+def _compare(part: pd.DataFrame, outcome: str, condition: str, reference: str, alternative: str = "two-sided"):
+    """``condition`` against ``reference`` on the seeds where both have a measured ``outcome`` (one cell's rows),
+    or None with fewer than two such seeds."""
+    from ..stats import paired_comparison
+
+    a = part[part["condition"] == condition].set_index("seed")[outcome]
+    b = part[part["condition"] == reference].set_index("seed")[outcome]
+    seeds = sorted(set(a.dropna().index) & set(b.dropna().index))
+    if len(seeds) < 2:
+        return None
+    return paired_comparison(a.loc[seeds].to_numpy(float), b.loc[seeds].to_numpy(float), alternative=alternative)
+
+
+def versus_reference(frame: pd.DataFrame, cells: Sequence[str], conditions: Sequence[str],
+                     outcomes: Sequence[str], reference: str = "base") -> pd.DataFrame:
+    """Every condition against ``reference`` in each of ``cells``, per outcome: exact two-sided Wilcoxon,
+    Hodges-Lehmann shift with its exact interval, Holm across the conditions of one (cell, outcome) family.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The factorial table (or any table with ``cell``, ``condition``, ``seed`` and the outcomes).
+    cells : sequence of str
+        Cell labels.
+    conditions : sequence of str
+        The conditions compared (those with fewer than two measured seeds in a cell are left out of it).
+    outcomes : sequence of str
+        Outcome columns.
+    reference : str
+
+    Returns
+    -------
+    DataFrame
+        The :func:`affect_book.stats.comparison_table` rows with ``cell`` and ``metric`` (``label`` = the
+        condition); empty when nothing could be compared.
+    """
+    from ..stats import comparison_table
+
+    tables = []
+    for cell in cells:
+        part = frame[frame["cell"] == cell]
+        for outcome in outcomes:
+            rows = {c: r for c in conditions if (r := _compare(part, outcome, c, reference)) is not None}
+            if rows:
+                tables.append(comparison_table(rows).assign(cell=cell, metric=outcome))
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
+def index_frame(design: FactorialDesign, frame: pd.DataFrame, n_probe: int = 480, seed: int = 0) -> pd.DataFrame:
+    """The degeneracy index of every factorial cell (computed before training) beside the base model's F1.
+
+    Parameters
+    ----------
+    design : FactorialDesign
+    frame : DataFrame
+        From :func:`affect_book.study.run_factorial`.
+    n_probe, seed : int
+        Of :func:`affect_book.degeneracy.degeneracy_components`.
+
+    Returns
+    -------
+    DataFrame
+        One row per (cell, class): ``class``, the components, ``degeneracy_index``, ``cell`` and ``f1`` (the base
+        runs' test F1 of the class, mean over seeds).
+    """
+    from .. import degeneracy as dg
+    from ._factorial import cell_config, factorial_cells
+
+    rows = []
+    for cell in factorial_cells(design):
+        label = cell_label(cell)
+        comp = dg.degeneracy_components(cell_config(design, cell), n_probe=n_probe, seed=seed)
+        comp = comp.assign(degeneracy_index=dg.degeneracy_index(comp), cell=label)
+        runs = frame[(frame["cell"] == label) & (frame["condition"] == "base")]
+        comp["f1"] = [runs[f"f1/{c}"].mean() for c in comp.index]
+        rows.append(comp.rename_axis("class").reset_index())
+    return pd.concat(rows, ignore_index=True)
 
 
 def _one_sided(estimate: float, se: float, df: float, side: str) -> float:
@@ -303,7 +380,7 @@ def representation_verdict(frame: pd.DataFrame, cell: str, fix: str, costs: Sequ
     from ..stats import hodges_lehmann, tost_paired, wilcoxon_paired
     from ._claims import _decide, paired_by_seed
 
-    sources = frame.assign(preset=frame["cell"])
+    sources = as_sources(frame)
     numbers = {}
     for condition in (fix, *costs):
         seeds, d = paired_by_seed(sources, cell, condition, "base", metric)
