@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write_bytes", "cache_root", "config_hash", "file_lock", "run_dir"]
+__all__ = ["OMIT_DEFAULT", "atomic_write_bytes", "cache_root", "config_hash", "file_lock", "run_dir"]
 
 
 def cache_root() -> Path:
@@ -34,10 +34,20 @@ def cache_root() -> Path:
     return Path(base) / "affect-book"
 
 
+#: Field metadata marking a field added after configurations were first cached: at its default value it is left
+#: out of the hash, so every configuration that does not use it keeps its key (and its cached results).
+OMIT_DEFAULT = {"omit_default_from_hash": True}
+
+
+def _omitted(field: dataclasses.Field, value: Any) -> bool:
+    return bool(field.metadata.get("omit_default_from_hash")) and value == field.default
+
+
 def _canonical(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {"__type__": type(obj).__name__, **{f.name: _canonical(getattr(obj, f.name))
-                                                   for f in dataclasses.fields(obj)}}
+                                                   for f in dataclasses.fields(obj)
+                                                   if not _omitted(f, getattr(obj, f.name))}}
     if isinstance(obj, dict):
         return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
     if isinstance(obj, (list, tuple)):
@@ -54,7 +64,8 @@ def _canonical(obj: Any) -> Any:
 
 
 def config_hash(config: Any, length: int = 16) -> str:
-    """Hex digest of a configuration; key order does not matter.
+    """Hex digest of a configuration; key order does not matter. A dataclass field declared with
+    ``metadata=OMIT_DEFAULT`` is left out while it holds its default (a field added later keeps old keys).
 
     Parameters
     ----------

@@ -60,8 +60,8 @@ from sklearn.preprocessing import StandardScaler
 from affect_book import circumplex as cx
 from affect_book import facs
 from affect_book.data import PRESETS, generate_split, make_config, render_examples, simulate_all
-from affect_book.data.simulator import (AFFECTNET_AGREEMENT, calibration_table, class_mean_cost_fill,
-                                        confusion_from_agreement, designated_pair)
+from affect_book.data.simulator import (CALIBRATION_CRITERIA, annotation_matrix, calibration_table,
+                                        class_mean_cost_fill, designated_pair)
 from affect_book.cache import config_hash
 from affect_book.data.published import PUBLISHED, published_counts
 from affect_book.params import check_number
@@ -202,9 +202,12 @@ for preset_name, class_set in (("affwild2", "affwild2"), ("affectnet", "affectne
 cx.degenerate_pairs(cx.coordinates("affectnet8", placement=cx.DEFAULT_PLACEMENT), top=3)
 
 # %% [markdown]
-# The frequencies below are measured on the generated training sets (the true classes of the rows that carry an
-# expression label) and compared with the published counts (`affect_book.data.published`); the calibrated presets'
-# annotation noise then changes some training labels (printed):
+# Published class counts are counts of the labels annotators gave, so the simulator reproduces them for the
+# **observed** labels. With annotation noise on (the `annotation_noise` knob, below), it first draws each image's
+# observed label from the published frequencies (exact quotas), then the class the face actually shows from
+# P(shown | observed); the clean class is kept beside the label (`truth["true_expression"]`) for analysis. Measured
+# on the generated training sets (the observed labels of the rows that carry an expression label) against the
+# published counts (`affect_book.data.published`):
 
 # %%
 datasets = {name: simulate_all(make_config(name, PROFILE, seed=SEED)) for name in ("affwild2", "affectnet")}
@@ -215,20 +218,21 @@ print(f"s-Aff-Wild2 multi-task training file: {mtl.total:,} of {mtl.rows:,} rows
       f"({mtl.extra['AU valid'] / mtl.rows:.1%})")
 rows = []
 for name, splits in datasets.items():
+    for split, ds in splits.items():
+        shown_other = np.mean(ds.expression[ds.has_expression] != ds.truth["true_expression"][ds.has_expression])
+        print(f"{name} {split}: {shown_other:.1%} of the labelled faces show another class than their label")
     train = splits["train"]
-    true_labelled = np.bincount(train.truth["true_expression"][train.has_expression], minlength=len(train.classes))
-    flipped = np.mean(train.expression[train.has_expression] != train.truth["true_expression"][train.has_expression])
-    print(f"{name}: {flipped:.1%} of the training labels differ from the true class (annotation noise)")
+    observed = np.bincount(train.expression[train.has_expression], minlength=len(train.classes))
     total_pub = published[name].sum()
-    n_labelled = int(true_labelled.sum())
-    for cls, k in zip(train.classes, true_labelled.tolist()):
-        rows.append({"preset": name, "class": cls, "simulated %": 100 * k / n_labelled,
-                     "published %": 100 * published[name][cls] / total_pub, "simulated count": k})
+    n_labelled = int(observed.sum())
+    for cls, k in zip(train.classes, observed.tolist()):
+        rows.append({"preset": name, "class": cls, "observed labels %": 100 * k / n_labelled,
+                     "published %": 100 * published[name][cls] / total_pub, "observed count": k})
 freq = pd.DataFrame(rows).set_index(["preset", "class"])
-freq["difference (pp)"] = freq["simulated %"] - freq["published %"]
+freq["difference (pp)"] = freq["observed labels %"] - freq["published %"]
 worst = freq["difference (pp)"].abs().max()
 print(f"largest difference from the published proportions: {worst:.3f} percentage points")
-assert worst < 1.0
+assert worst < 0.5
 freq
 
 # %%
@@ -407,18 +411,33 @@ for preset_name, knobs, cls, fixed, caption in knob_demos:
               title=f"{cls}: {caption}", scale=1.2)
 
 # %% [markdown]
-# **Annotation noise** (`label_confusion`) applies a directed class-confusion matrix to the *training* labels only.
-# `confusion_from_agreement` builds one from per-class annotator agreement: if two independent annotators are each
-# right with probability r they agree about r² of the time, so a class with agreement p is mislabelled at rate
-# 1 - sqrt(p), shared among the other classes by valence-arousal nearness (an assumption: the published confusion
-# structure is not used). The agreement rates are AffectNet's two-annotator agreement per category as recalled
-# from Mollahosseini et al. (2017). They are **unverified**: typed from memory, and no readable copy of the paper's
-# agreement table was found, so read them as plausible magnitudes (contempt far the lowest), not as its figures.
+# **Annotation noise** (`annotation_noise`) is how the benchmark presets make labels imperfect, in every split, as
+# on the real benchmarks (their validation and test labels come from the same annotators as their training labels).
+# The observed label keeps the published frequencies; with probability `annotation_noise` the face shows another
+# class, chosen with weight exp(-d / `annotation_spread`), d the two classes' valence-arousal distance (nearer
+# classes are confused more). **The noise level is an assumption of the book, not a published figure**: no
+# per-category agreement or confusion table of AffectNet or Aff-Wild2 could be read for this book, so the level is one
+# documented knob, chosen on the calibration's validation split (below), with its sensitivity shown there. The
+# matrix P(shown | observed) for AffectNet's classes at the preset's level, and what it means per class in the other
+# direction (Bayes, with the training frequencies): of the faces that *show* a class, how many carry its label.
+# Every label is wrong at the same rate, but the faces of a frequent class that are labelled as a rare neighbour
+# are many compared with the rare class's own faces, so the faces that *show* a frequent class keep its label more
+# often than those of a rare one:
 
 # %%
-noise = confusion_from_agreement(cx.CLASS_SETS["affectnet8"], AFFECTNET_AGREEMENT)
-noise_out = pd.Series({c: sum(r for a, _, r in noise if a == c) for c in cx.CLASS_SETS["affectnet8"]})
-pd.DataFrame({"agreement": pd.Series(AFFECTNET_AGREEMENT), "mislabel rate (scale 1)": noise_out}).round(3)
+for name, class_set in (("affectnet", "affectnet8"), ("affwild2", "affwild2")):
+    cfg_n = make_config(name, PROFILE)
+    m = annotation_matrix(cfg_n.classes, cfg_n.annotation_noise, cfg_n.annotation_spread)
+    prior = np.asarray(cfg_n.train_proportions)
+    joint = prior[:, None] * m  # P(observed, shown)
+    shown_share = joint.sum(axis=0)
+    table_n = pd.DataFrame({"label share %": 100 * prior, "face share %": 100 * shown_share,
+                            "P(label = class | face shows it)": np.diag(joint) / shown_share},
+                           index=list(cfg_n.classes))
+    print(f"\n{name}: annotation_noise {cfg_n.annotation_noise}, spread {cfg_n.annotation_spread}")
+    print(table_n.round(3).to_string())
+pd.DataFrame(annotation_matrix(cx.CLASS_SETS["affectnet8"], make_config("affectnet", PROFILE).annotation_noise),
+             index=cx.CLASS_SETS["affectnet8"], columns=cx.CLASS_SETS["affectnet8"]).round(3)
 
 # %% [markdown]
 # **The cause knobs** that do not change the faces. `pair_va_distance` sets the designated pair's centroid distance
@@ -458,59 +477,85 @@ fill = class_mean_cost_fill(datasets["affwild2"]["train"])
 print("class means for TrainConfig(cost_fill=...):", ", ".join(f"{c} ({v:.2f}, {a:.2f})" for c, (v, a) in fill))
 
 # %% [markdown]
-# ## The calibration: published versus simulated per-class F1
+# ## The calibration: published versus simulated per-class scores
 #
 # The `affwild2` and `affectnet` presets were tuned by `tools/calibrate_simulator.py` for the model the study trains:
 # chapter 07's `base` runs of the `cpu` profile (small CNN, cross-entropy, no OT term, the profile's *study* size and
-# training settings, one run per seed of the profile's five), through the study's own runner and cache, so chapter 07
-# loads these very runs. Per-class F1 is averaged over the seeds; the knobs were tuned on the validation split and the
-# test split is reported. The table is read from the script's committed output
-# (`affect_book/data/simulator/calibration.json`), not recomputed here. Chapter 05's single `cpu` run is larger (more
-# images, more pixels, a wider network): the calibration does not cover it. The targets: on `affwild2`, the per-class
-# F1 of a strong multi-task entry on the s-Aff-Wild2 validation set (ABAW4; Kollias 2022), Spearman correlation at least
-# 0.7 and macro-F1 within 0.15 of 0.34; on `affectnet`, the per-class F1 of the AffectNet paper's baseline as recalled,
-# not verified against the paper (the printed source says what is known), Spearman at least 0.7 with contempt and
-# disgust among the lowest.
+# training settings), through the study's own runner and cache, but on **five calibration seeds (100-104) and their
+# own data draw** (simulator seed 100), which no chapter's verdict uses, so the calibration and the verdicts share no
+# noise. Per-class scores are averaged over the seeds; the knobs were tuned on the validation split and the test
+# split is reported, its labels drawn by the same annotation process as the training labels. The table is read from
+# the script's committed output (`affect_book/data/simulator/calibration.json`), not recomputed here. Chapter 05's
+# single `cpu` run is larger (more images, more pixels, a wider network): the calibration does not cover it.
+#
+# The targets, each with a source a reader can open (printed in full below):
+#
+# - `affectnet`: per-class **recall** of a plain (unweighted) cross-entropy AlexNet baseline on AffectNet-8's
+#   balanced validation set, from the public training log of the `kiva12138/AffectNetBaseline` repository (the mean
+#   of its last five epochs); the preset is scored the same way, recall on its balanced test split. It is the
+#   rare-class limit itself: contempt at 0 %, disgust near 13 %, trained the way the book's base model is.
+# - `affwild2`: per-class **F1** of the HSE-NN team's multi-task model on the s-Aff-Wild2 validation set (ABAW4),
+#   as printed in its public notebook (repository `av-savchenko/face-emotion-recognition`); macro-F1 0.335.
+#
+# The criteria (`CALIBRATION_CRITERIA`): Spearman correlation of the mean per-class scores with the target at least
+# 0.8 and no single seed's below 0.6; no class more than 0.25 off its target and a mean absolute difference at most
+# 0.12; on `affwild2` macro-F1 within 0.15 of the target's; on `affectnet` contempt lowest or tied lowest.
 
 # %%
 calibration = calibration_table()
 study_size = get_profile("cpu")
+print("criteria:", CALIBRATION_CRITERIA)
 for preset_name in ("affwild2", "affectnet"):
     result, target = calibration["results"][preset_name], calibration["targets"][preset_name]
     current = config_hash(make_config(preset_name, "cpu", n_train=study_size.study_n_train,
                                       n_val=study_size.study_n_val, n_test=study_size.study_n_test,
-                                      image_size=study_size.study_image_size))
+                                      image_size=study_size.study_image_size, seed=result["study"]["data"]["seed"]))
     posed = PRESETS[f"{preset_name}_posed"]
-    knobs = {k: (f"{len(v)} directed confusions" if k == "label_confusion" else v)
-             for k, v in PRESETS[preset_name].items() if posed.get(k) != v}
+    knobs = {k: v for k, v in PRESETS[preset_name].items() if posed.get(k) != v}
     print(f"\n{preset_name}: knobs beyond {preset_name}_posed: {knobs}")
-    print(f"  simulator config {result['simulator_config_hash']} (the preset today: {current}); study "
-          f"{result['study_hash']}: seeds {result['study']['seeds']}, {result['study']['epochs']} epochs, width "
-          f"{result['study']['width']}, data {result['study']['data']}")
+    print(f"  simulator config {result['simulator_config_hash']} (the preset today: {current}); seeds "
+          f"{result['study']['seeds']}, data draw {result['study']['data']}, {result['study']['epochs']} epochs, "
+          f"width {result['study']['width']}")
     assert result["simulator_config_hash"] == current, "the calibration is stale: rerun tools/calibrate_simulator.py"
-    test = result["test"]
-    extra = (f"macro-F1 target {target['macro_f1']} +- 0.15 met: {test['macro_met']}" if "macro_met" in test else
-             f"lowest three {test['lowest_three']}; contempt and disgust among them: "
-             f"{test['contempt_disgust_lowest']}")
-    print(f"  test: macro-F1 {test['macro_f1']:.3f}, Spearman {test['spearman']:.2f} (>= 0.7 met: "
-          f"{test['spearman_met']}); {extra}")
-    print(f"  validation: macro-F1 {result['val']['macro_f1']:.3f}, Spearman {result['val']['spearman']:.2f}")
-    print("  test Spearman of each seed alone: " + ", ".join(f"{r:.2f}" for r in test["spearman_per_seed"]))
-    print(f"  source of the published F1: {target['source']}")
-    print(pd.DataFrame({"published F1": target["f1"], "simulated F1 (test)": test["f1"],
-                        "simulated F1 (val)": result["val"]["f1"]}).round(2).to_string())
+    test, val = result["test"], result["val"]
+    print(f"  test ({target['metric']}): Spearman {test['spearman']:.2f}, each seed "
+          + ", ".join(f"{r:.2f}" for r in test["spearman_per_seed"])
+          + f"; mean |difference| {test['mean_abs_diff']:.3f}, largest {test['max_abs_diff']:.3f}; mean over classes "
+          f"{test['macro']:.3f}; lowest {test['lowest']}")
+    print(f"  criteria met on test: {test['met']}")
+    print(f"  validation: Spearman {val['spearman']:.2f}, mean |difference| {val['mean_abs_diff']:.3f}, all met: "
+          f"{val['met']['all']}")
+    print(f"  source: {target['source']}")
+    per_seed = pd.DataFrame(test["per_seed"])
+    print(pd.DataFrame({"published": target["scores"], "simulated mean (test)": test["scores"],
+                        "seed min": per_seed.min(), "seed max": per_seed.max(),
+                        "simulated mean (val)": val["scores"]}).round(2).to_string())
 
 # %% [markdown]
-# **What the calibration means.** The presets reproduce the published pattern only as far as the table shows: read the
-# criteria printed above (met or not, on the test split) before relying on a preset. The mechanisms are stated: mostly
-# weak expressions (low-heavy intensities; AU dropout is a knob but calibrated to 0), annotation noise on the training
-# labels, in-the-wild nuisance, a visually degenerate designated pair, per-class expression intensity and a class drawn
-# towards another (surprise towards fear on `affwild2`; on `affectnet`, weak contempt drawn towards happy). Where the
-# simulated F1 of the rarest classes is zero while the published one is not, the simulator is harsher on rare classes
-# than the real benchmark. And where the pattern is reproduced, that these mechanisms are *sufficient* in a simulator is
-# not evidence that they *cause* it on real faces: other combinations could produce the same ranks, and the calibration
-# used five seeds of one small model at one training budget. The later chapters use the presets as a laboratory where
-# each mechanism can be switched off alone.
+# **The noise level's sensitivity.** The same calibration runs with `annotation_noise` moved below and above the
+# chosen level (everything else fixed; from the same table, validation split):
+
+# %%
+sensitivity_rows = [{"preset": name, "annotation_noise": row["annotation_noise"], "Spearman": row["spearman"],
+                     "mean |difference|": row["mean_abs_diff"], "mean over classes": row["macro"],
+                     **{f"{c}": v for c, v in row["scores"].items()}}
+                    for name, rows_n in calibration.get("sensitivity", {}).items() for row in rows_n]
+if sensitivity_rows:
+    display(pd.DataFrame(sensitivity_rows).set_index(["preset", "annotation_noise"]).round(2))
+else:
+    print("no sensitivity runs in the table: python tools/calibrate_simulator.py --sensitivity")
+
+# %% [markdown]
+# **What the calibration means.** The presets reproduce the published pattern only as far as the table shows: read
+# the criteria printed above (met or not, on the test split) before relying on a preset. The mechanisms are stated:
+# mostly weak expressions (low-heavy intensities), annotation noise in every split at an assumed level, in-the-wild
+# nuisance, a visually degenerate designated pair, per-class expression intensity and a class drawn towards another
+# (the knobs printed above). Where the simulated score of the rarest classes is zero, it matches AffectNet's
+# baseline for contempt only if the target is zero too. And where the pattern is reproduced, that these mechanisms
+# are *sufficient* in a simulator is not evidence that they *cause* it on real faces: other combinations could
+# produce the same ranks, the targets come from one model each (a different architecture, trained at another scale),
+# and the calibration used five seeds of one small model at one training budget. The later chapters use the presets
+# as a laboratory where each mechanism can be switched off alone.
 
 # %% [markdown]
 # ## Is it learnable? A linear probe

@@ -91,8 +91,8 @@ print(f"grid: {len(sources)} source(s) {list(sources)} x {len(conditions)} condi
 # model, its width, the optimizer, the schedule, the epochs, the batch size, and `lambda` for every cost condition.
 # The study's size and training settings come from the profile (`affect_book/profiles.py`, printed above); in `cpu`
 # they were chosen by measurement so that the grid fits about 30 minutes on 2 cores while the base model still
-# learns, and the simulator's presets were calibrated on exactly these base runs (chapter 03), so this chapter loads
-# them from the cache when the calibration has run on this machine.
+# learns. The simulator's presets were calibrated (chapter 03) on base runs of this very size, but on their own
+# seeds (100-104) and their own data draw, so the calibration and this chapter's verdicts share no noise.
 #
 # **Why paired by seed.** A seed fixes the initial weights, the shuffling order and the augmentation. Two conditions
 # run with the same seed differ only in the loss, so the difference of their scores removes what the seed alone

@@ -104,6 +104,24 @@ def test_config_hash_changes_with_every_field_and_ignores_key_order():
         cache.config_hash({"a": object()})
 
 
+def test_a_field_added_with_omit_default_keeps_old_keys():
+    """A field declared with OMIT_DEFAULT is left out of the hash at its default (old configurations keep their
+    key), and changes it at any other value; the hash is that of the dataclass without the field."""
+
+    @dataclasses.dataclass(frozen=True)
+    class _Config:  # the same name, so the '__type__' entry matches the older class's
+        lr: float = 1e-3
+        seed: int = 0
+        cost: str = "va"
+        layers: tuple = (1, 2)
+        noise: float = dataclasses.field(default=0.0, metadata=cache.OMIT_DEFAULT)
+
+    old = cache.config_hash(globals()["_Config"]())
+    assert cache.config_hash(_Config()) == old
+    assert cache.config_hash(_Config(noise=0.1)) != old
+    assert cache.config_hash(_Config(noise=0.1)) != cache.config_hash(_Config(noise=0.2))
+
+
 def test_cache_root_and_atomic_write(tmp_path, monkeypatch):
     monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path / "c"))
     assert cache.cache_root() == tmp_path / "c"

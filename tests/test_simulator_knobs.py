@@ -7,14 +7,16 @@ import pytest
 from scipy import stats
 
 from affect_book import circumplex as cx
-from affect_book.data.simulator import (AFFECTNET_AGREEMENT, class_mean_cost_fill, confusion_from_agreement,
-                                        generate_split, make_config, simulate_all)
+from affect_book.data.simulator import (annotation_matrix, class_mean_cost_fill, generate_split, make_config,
+                                        simulate_all)
 from affect_book.facs import RENDERED_AUS
 from affect_book.params import ParameterError
 
 SMALL = dict(n_train=400, n_val=100, n_test=100, image_size=32)
 AFFECTNET_TRAIN = {"Neutral": 74874, "Happy": 134415, "Sad": 25459, "Surprise": 14090, "Fear": 6378,
                    "Disgust": 3803, "Anger": 24882, "Contempt": 3750}  # Mollahosseini et al. 2017, training set
+AFFWILD2_TRAIN = {"Neutral": 23976, "Anger": 4555, "Disgust": 3168, "Fear": 3122, "Happiness": 18135,
+                  "Sadness": 7609, "Surprise": 5228, "Other": 24852}  # s-Aff-Wild2 MTL train (Kollias 2022)
 KEYS = ("images", "expression", "va", "au", "subject", "true_expression", "true_va", "intensity", "au_intensity",
         "confound")
 
@@ -43,13 +45,14 @@ def _changed(knobs: dict, preset="affectnet_posed", split="train", **extra):
     ({"pair_va_distance": 0.6}, {"va", "true_va"}),
     ({"visual_partner": ("Contempt", "Happy", 0.6)}, {"images", "au", "au_intensity"}),
     ({"va_from_au": 0.7}, {"va", "true_va"}),
+    ({"annotation_noise": 0.4}, {"images", "au", "au_intensity", "true_expression", "va", "true_va", "confound"}),
 ])
 def test_each_knob_changes_only_what_it_claims(knobs, allowed):
     _, _, diff = _changed(knobs)
     assert diff and diff <= allowed, (knobs, diff)
 
 
-def test_knobs_leave_val_test_labels_clean():
+def test_training_label_knobs_leave_val_test_labels_clean():
     for split in ("val", "test"):
         _, _, diff = _changed({"label_confusion": (("Anger", "Neutral", 0.4),)}, split=split)
         assert not diff
@@ -183,15 +186,55 @@ def test_count_scale_needs_published_counts():
         make_config("balanced", "smoke", count_scale=0.1)
 
 
-def test_confusion_from_agreement_rates():
+def test_annotation_matrix_by_hand():
+    """P(shown | observed): 1 - noise on the diagonal, the rest shared by exp(-d / spread) (scipy's cdist for d)."""
+    from scipy.spatial.distance import cdist
+
     classes = cx.CLASS_SETS["affectnet8"]
-    triples = confusion_from_agreement(classes, AFFECTNET_AGREEMENT, scale=0.5)
-    out = {}
-    for a, _, r in triples:
-        out[a] = out.get(a, 0) + r
-    for c, p in AFFECTNET_AGREEMENT.items():
-        assert out[c] == pytest.approx(0.5 * (1 - p ** 0.5), abs=1e-5)
-    make_config("affectnet", "smoke", label_confusion=triples)  # accepted by the knob
+    m = annotation_matrix(classes, 0.2, spread=0.5)
+    assert m.shape == (8, 8) and np.allclose(m.sum(axis=1), 1) and np.allclose(np.diag(m), 0.8)
+    va = cx.coordinates(classes, "russell1977", placement=cx.DEFAULT_PLACEMENT).va
+    w = np.exp(-cdist(va, va) / 0.5)
+    np.fill_diagonal(w, 0)
+    assert np.allclose(m[~np.eye(8, dtype=bool)], (0.2 * w / w.sum(1, keepdims=True))[~np.eye(8, dtype=bool)])
+    i, j = classes.index("Anger"), classes.index("Contempt")
+    assert m[i, j] > m[i, classes.index("Happy")]  # near classes are confused more than far ones
+    assert np.allclose(annotation_matrix(classes, 0.0), np.eye(8))
+    with pytest.raises(ParameterError, match="annotation_noise"):
+        annotation_matrix(classes, 0.95)
+
+
+def test_annotation_noise_keeps_the_labels_and_changes_the_faces():
+    """The observed labels stay the quota's (every split); only the shown class, and with it the face, moves."""
+    for split in ("train", "val", "test"):
+        base, on, diff = _changed({"annotation_noise": 0.4}, split=split)
+        assert "expression" not in diff and {"true_expression", "images"} <= diff, (split, diff)
+        assert np.array_equal(base["expression"], on["expression"])
+        moved = (on["true_expression"] != on["expression"])[on["expression"] >= 0]
+        lo, hi = stats.binom.ppf([0.0005, 0.9995], moved.size, 0.4) / moved.size
+        assert lo <= moved.mean() <= hi, (split, moved.mean())
+
+
+@pytest.mark.parametrize("preset", ["affwild2", "affectnet"])
+def test_observed_labels_keep_the_published_proportions(preset):
+    """Issue 19: the cpu presets' observed training labels within 0.5 point of the published shares (typed here
+    from the sources), and affectnet's test labels balanced, although the faces carry annotation noise."""
+    from affect_book.data.simulator._sampling import _split_params
+
+    published = AFFECTNET_TRAIN if preset == "affectnet" else AFFWILD2_TRAIN
+    cfg = make_config(preset, "cpu")
+    assert cfg.annotation_noise > 0
+    for split in ("train", "test"):
+        params = _split_params(cfg, split)
+        observed = params.label[params.masks["expression"]]
+        share = np.bincount(observed, minlength=len(cfg.classes)) / observed.size
+        expected = (np.array([published[c] for c in cfg.classes], float) if split == "train"
+                    else np.ones(len(cfg.classes)) if preset == "affectnet" else None)
+        if expected is None:
+            continue
+        expected = expected / expected.sum()
+        assert np.abs(share - expected).max() <= 0.005, dict(zip(cfg.classes, (share - expected).round(4)))
+        assert (params.true_class != params.label).mean() > 0  # the faces do carry the noise
 
 
 def test_class_mean_cost_fill_is_the_label_mean():

@@ -1,47 +1,40 @@
-"""Annotation noise shaped like a benchmark's: a class-confusion matrix for the ``label_confusion`` knob, built from
-published annotator agreement (:func:`confusion_from_agreement`), and the class means that let a run's OT cost
-follow the simulated valence-arousal labels (:func:`class_mean_cost_fill`)."""
+"""Annotation noise shaped like a benchmark's, and the class means that let a run's OT cost follow the simulated
+valence-arousal labels (:func:`class_mean_cost_fill`).
+
+The simulator's annotation model (:func:`annotation_matrix`, the ``annotation_noise`` knob) keeps the *published*
+class counts for the labels an annotator gave, because the published counts are counts of annotators' labels: the
+observed label is drawn from the split's class frequencies (exact quotas), and the class the face actually shows is
+drawn from P(shown | observed). With probability ``1 - noise`` the face shows the labelled class; otherwise it shows
+another class, chosen with weight ``exp(-d / spread)``, d the two classes' valence-arousal distance (the book's
+default placements; Other, without a position, gets the mean weight). The noise level is a stated assumption of the
+book, not a published figure (no per-category confusion or agreement table of AffectNet or Aff-Wild2 could be read
+here); chapter 03 shows what changes when it moves.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from ... import circumplex as cx
-from ...params import ParameterError, check_number
+from ...params import check_number
 
-__all__ = ["AFFECTNET_AGREEMENT", "class_mean_cost_fill", "confusion_from_agreement"]
-
-#: Share of images on which two AffectNet annotators chose the same category, per category, as recalled from the
-#: table of annotator agreement on the doubly annotated images in Mollahosseini, Hasani & Mahoor (2017, 'AffectNet:
-#: A Database for Facial Expression, Valence, and Arousal Computing in the Wild', IEEE Trans. Affective Computing;
-#: arXiv 1708.03985). UNVERIFIED: typed from memory. No readable copy of that table was found (the stored copies of
-#: the paper show only its first page, and no repository, issue or later paper quoting the per-category figures
-#: turned up), so these are plausible magnitudes (contempt far the lowest, happy the highest), not the published
-#: numbers; replace them with the paper's table when it can be read.
-AFFECTNET_AGREEMENT: dict[str, float] = {"Neutral": 0.508, "Happy": 0.796, "Sad": 0.697, "Surprise": 0.693,
-                                         "Fear": 0.703, "Disgust": 0.676, "Anger": 0.623, "Contempt": 0.205}
+__all__ = ["annotation_matrix", "class_mean_cost_fill"]
 
 
-def confusion_from_agreement(classes: Sequence[str], agreement: Mapping[str, float], scale: float = 1.0,
-                             spread: float = 0.5, coordinates: str = "russell1977") -> tuple:
-    """``label_confusion`` triples from per-class annotator agreement.
+def annotation_matrix(classes, noise: float, spread: float = 0.5, coordinates: str = "russell1977") -> np.ndarray:
+    """P(shown | observed): the class a face shows given the label an annotator gave it.
 
-    If two independent annotators are each right with probability r, they agree about r * r of the time (chance
-    agreement neglected), so a class with agreement p is mislabelled at rate ``scale * (1 - sqrt(p))``. That rate
-    is shared among the other classes in proportion to ``exp(-d / spread)``, d their valence-arousal distance (the
-    book's default placements; Other, without a position, gets the mean weight): an assumption standing in for the
-    published confusion structure, which is not used here.
+    Row ``i`` is the distribution of the shown class among faces labelled ``classes[i]``: ``1 - noise`` on the
+    diagonal, and ``noise`` shared among the other classes in proportion to ``exp(-d / spread)``, d their
+    valence-arousal distance on ``coordinates`` with the book's default hand placements (Other, which has no
+    position, gets the mean off-diagonal weight of the placed classes).
 
     Parameters
     ----------
     classes : sequence of str
         Class names in label order.
-    agreement : mapping
-        Agreement in [0, 1] per class (classes missing from it get no noise).
-    scale : float
-        Multiplies every rate (0 = no noise); rates out of one class are capped at 1 in total.
+    noise : float
+        In [0, 0.9]: the share of faces that show a class other than their label.
     spread : float
         Valence-arousal distance scale of the sharing (> 0).
     coordinates : str
@@ -49,15 +42,12 @@ def confusion_from_agreement(classes: Sequence[str], agreement: Mapping[str, flo
 
     Returns
     -------
-    tuple
-        ((true_class, label_class, rate), ...) for :class:`SimulatorConfig`'s ``label_confusion``.
+    numpy.ndarray
+        (classes, classes) float64, rows summing to 1.
     """
-    check_number("scale", scale, low=0, high=10)
-    check_number("spread", spread, low=1e-3, high=10)
+    check_number("annotation_noise", noise, low=0, high=0.9)
+    check_number("annotation_spread", spread, low=1e-3, high=10)
     classes = tuple(classes)
-    unknown = sorted(set(agreement) - set(classes))
-    if unknown:
-        raise ParameterError(f"agreement names {unknown}, not classes; expected names among {list(classes)}")
     coords = cx.coordinates(classes, coordinates, placement=cx.DEFAULT_PLACEMENT)
     va = coords.va
     placed = ~np.isnan(va).any(axis=1)
@@ -67,17 +57,10 @@ def confusion_from_agreement(classes: Sequence[str], agreement: Mapping[str, flo
     mean_w = weight[np.ix_(placed, placed)][off[np.ix_(placed, placed)]].mean()
     weight[~placed, :] = mean_w
     weight[:, ~placed] = mean_w
-    out = []
-    for i, a in enumerate(classes):
-        if a not in agreement:
-            continue
-        check_number(f"agreement[{a!r}]", agreement[a], low=0, high=1)
-        rate = min(1.0, scale * (1 - float(np.sqrt(agreement[a]))))
-        w = np.where(off[i], weight[i], 0.0)
-        for j, b_ in enumerate(classes):
-            if w[j] > 0 and rate > 0:
-                out.append((a, b_, round(float(rate * w[j] / w.sum()), 6)))
-    return tuple(out)
+    weight = np.where(off, weight, 0.0)
+    matrix = noise * weight / weight.sum(axis=1, keepdims=True)
+    matrix[np.diag_indices(len(classes))] = 1.0 - noise
+    return matrix
 
 
 def class_mean_cost_fill(train_set) -> tuple:

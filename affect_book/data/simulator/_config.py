@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import MISSING, dataclass
+from dataclasses import MISSING, dataclass, field
 
 import numpy as np
 
 from ... import circumplex as cx
+from ...cache import OMIT_DEFAULT
 from ...params import ParameterError, check_choice, check_number
 from ...profiles import get_profile
 from ._presets import PRESETS, PUBLISHED_TRAIN_COUNTS, _proportions
@@ -21,7 +22,8 @@ AU_THRESHOLD = 0.3
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 _SPLIT_CODE = {"train": 0, "val": 1, "test": 2}
 _STREAMS = {"class": 1, "identity": 2, "assign": 3, "intensity": 4, "au": 5, "va": 6, "nuisance": 7, "noise": 8,
-            "mask": 9, "flip": 10, "confound": 11, "dropout": 12, "confusion": 13, "wild": 14, "partner": 15}
+            "mask": 9, "flip": 10, "confound": 11, "dropout": 12, "confusion": 13, "wild": 14, "partner": 15,
+            "annotation": 16}
 _CHUNK = 64  # rendering chunk; fixed, so the per-chunk noise streams never depend on the machine
 _Q = 4096.0  # parameter quantum
 
@@ -96,8 +98,8 @@ class SimulatorConfig:
     class_intensity : tuple
         ((class, factor), ...) per-class AU intensity factors in (0, 2] (rendered intensities capped at 1).
     label_confusion : tuple
-        ((true, label, rate), ...) directed training-label confusions (annotation noise; see
-        :func:`confusion_from_agreement`).
+        ((true, label, rate), ...) directed confusions applied to the training labels only (a teaching knob; the
+        benchmark presets use ``annotation_noise``, which keeps the published label counts).
     wild : float
         In [0, 1]: in-the-wild nuisance on top of ``nuisance`` (large pose, more and larger occluders, strong
         blur, low resolution).
@@ -109,6 +111,12 @@ class SimulatorConfig:
         In [0, 1]: weight of the valence-arousal read off the rendered AU intensities in the VA labels.
     count_scale : float or None
         Training counts = scale x the published benchmark counts (None: ``n_train`` with the preset's proportions).
+    annotation_noise : float
+        In [0, 0.9]: the share of faces, in every split, that show a class other than their (observed) label. The
+        observed labels keep the split's class frequencies exactly; the shown class is drawn from
+        :func:`annotation_matrix` (P(shown | observed)). 0: labels are the shown classes.
+    annotation_spread : float
+        Valence-arousal distance scale of that confusion (> 0): the nearer two classes, the likelier.
     version : int
         The simulator's code version (part of the hash).
     """
@@ -146,6 +154,8 @@ class SimulatorConfig:
     visual_partner: tuple | None = None
     va_from_au: float = 0.0
     count_scale: float | None = None
+    annotation_noise: float = field(default=0.0, metadata=OMIT_DEFAULT)
+    annotation_spread: float = field(default=0.5, metadata=OMIT_DEFAULT)
     version: int = SIMULATOR_VERSION
 
     def size(self, split: str) -> int:
@@ -162,7 +172,9 @@ class SimulatorConfig:
         return {"train": self.n_train, "val": self.n_val, "test": self.n_test}[split]
 
     def class_counts(self, split: str = "train") -> dict[str, int]:
-        """Images per true class in ``split`` (before any training label noise), without generating anything.
+        """Images per class of ``split``'s quota, without generating anything: the observed labels' counts when
+        ``annotation_noise`` is on (they keep the split's frequencies), else the shown classes' counts (before any
+        training-label noise).
 
         Parameters
         ----------
@@ -233,6 +245,10 @@ def _canonical_class(name: str, classes: Sequence[str], what: str) -> str:
 def _check_knobs(base: dict, classes: tuple, preset: str) -> None:
     """Validate (and normalise in place) the difficulty and cause knobs of :class:`SimulatorConfig`."""
     check_number("au_dropout", base["au_dropout"], low=0, high=0.9)
+    check_number("annotation_noise", base["annotation_noise"], low=0, high=0.9)
+    check_number("annotation_spread", base["annotation_spread"], low=1e-3, high=10)
+    base["annotation_noise"] = float(base["annotation_noise"])
+    base["annotation_spread"] = float(base["annotation_spread"])
     check_number("contempt_scale", base["contempt_scale"], low=0.01, high=1)
     if not isinstance(base["emfacs_variants"], bool):
         raise ParameterError(f"emfacs_variants={base['emfacs_variants']!r}: expected True or False")

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 
 from ... import circumplex as cx
 from ..published import PUBLISHED
-from ._annotation import AFFECTNET_AGREEMENT, confusion_from_agreement
 
 __all__ = ["PRESETS", "PUBLISHED_TRAIN_COUNTS", "designated_pair"]
 
@@ -82,15 +81,6 @@ PRESETS: dict[str, dict] = {
 }
 
 
-def _agreement_noise(class_set: str, scale: float) -> tuple:
-    """``label_confusion`` for a class set from AffectNet's per-category annotator agreement (matched by concept;
-    a class without an agreement rate, Other, gets no noise), at ``scale``."""
-    classes = cx.CLASS_SETS[class_set]
-    by_concept = {cx.concept_of(c): v for c, v in AFFECTNET_AGREEMENT.items()}
-    agreement = {c: by_concept[cx.concept_of(c)] for c in classes if cx.concept_of(c) in by_concept}
-    return confusion_from_agreement(classes, agreement, scale=scale)
-
-
 # The calibrated presets: the posed ones plus the knob values tools/calibrate_simulator.py selected on validation
 # for chapter 07's cpu-profile base runs (its table, calibration.json, reports the test split). Shared by both:
 # spontaneous expressions at low-heavy intensities (Beta(1.5, 2) on [0.5, 1]), mild in-the-wild nuisance and
@@ -104,9 +94,9 @@ _CALIBRATED = {
     "affwild2": dict(_SHARED, emfacs_variants=True, visual_degeneracy=0.7, visual_partner=("Surprise", "Fear", 0.5),
                      class_intensity=(("Disgust", 2.0), ("Sadness", 2.0), ("Fear", 1.5), ("Anger", 0.9),
                                       ("Happiness", 0.8), ("Surprise", 0.6)),
-                     label_confusion=_agreement_noise("affwild2", 0.5)),
+                     annotation_noise=0.15),
     "affectnet": dict(_SHARED, emfacs_variants=True, contempt_scale=0.5, visual_partner=("Contempt", "Happy", 0.3),
-                      label_confusion=_agreement_noise("affectnet8", 0.5)),
+                      annotation_noise=0.15),
 }
 PRESETS["affwild2"] = dict(PRESETS["affwild2_posed"], **_CALIBRATED["affwild2"])
 PRESETS["affectnet"] = dict(PRESETS["affectnet_posed"], **_CALIBRATED["affectnet"])

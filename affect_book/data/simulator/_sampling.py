@@ -10,6 +10,7 @@ import numpy as np
 from ... import circumplex as cx
 from ...facs import EMFACS_VARIANTS, PROTOTYPES, RENDERED_AUS, UNILATERAL, prototype_matrix
 from ..render import FACE_PARAMETERS, NUISANCE_PARAMETERS
+from ._annotation import annotation_matrix
 from ._config import _SPLIT_CODE, _STREAMS, SPLITS, SimulatorConfig, _q
 
 __all__ = ["sample_identities"]
@@ -250,6 +251,16 @@ def _confuse(rng: np.random.Generator, config: SimulatorConfig, true_class: np.n
     return out
 
 
+def _annotate(config: SimulatorConfig, split: str, observed: np.ndarray) -> np.ndarray:
+    """The class each face shows, given its observed label: one draw per sample from
+    :func:`~affect_book.data.simulator.annotation_matrix` (P(shown | observed)), on the ``annotation`` stream."""
+    matrix = annotation_matrix(config.classes, config.annotation_noise, config.annotation_spread)
+    cumulative = np.cumsum(matrix, axis=1)
+    cumulative[:, -1] = 1.0
+    draw = _rng(config, split, "annotation").uniform(0, 1, len(observed))
+    return (draw[:, None] >= cumulative[observed]).sum(axis=1).astype(observed.dtype)
+
+
 def _identity_offset(config: SimulatorConfig, split: str) -> tuple[int, int]:
     counts = [max(1, -(-config.size(s) // config.images_per_identity)) for s in SPLITS]
     k = SPLITS.index(split)
@@ -260,8 +271,11 @@ def _split_params(config: SimulatorConfig, split: str) -> _SplitParams:
     n = config.size(split)
     classes = config.classes
     counts = np.array(list(config.class_counts(split).values()))
-    true_class = np.repeat(np.arange(len(classes)), counts)
-    true_class = true_class[_rng(config, split, "class").permutation(n)]
+    quota_class = np.repeat(np.arange(len(classes)), counts)
+    quota_class = quota_class[_rng(config, split, "class").permutation(n)]
+    # the quota holds the observed labels when annotation noise is on (the published counts are counts of labels);
+    # the class each face shows is then drawn from P(shown | observed)
+    true_class = _annotate(config, split, quota_class) if config.annotation_noise else quota_class
 
     first_id, n_ids = _identity_offset(config, split)
     ids = _rng(config, split, "identity")
@@ -298,7 +312,7 @@ def _split_params(config: SimulatorConfig, split: str) -> _SplitParams:
         rate[marked] = base_rate + (1 - base_rate) * config.shortcut_strength
     nuis["confound"] = (draw < rate).astype(np.float32)
 
-    label = true_class.copy()
+    label = quota_class.copy()
     if split == "train" and config.label_noise:
         rng_f = _rng(config, split, "flip")
         draws = rng_f.uniform(0, 1, (len(config.label_noise), n))
@@ -314,8 +328,8 @@ def _split_params(config: SimulatorConfig, split: str) -> _SplitParams:
     f_expr, f_va, f_au = config.label_fractions
     keep_expr = np.zeros(n, bool)
     order = rng_m.permutation(n)
-    for k in range(len(classes)):
-        rows = order[true_class[order] == k]
+    for k in range(len(classes)):  # by the quota's class, so the labelled rows keep the split's frequencies
+        rows = order[quota_class[order] == k]
         keep_expr[rows[:int(round(f_expr * len(rows)))]] = True
     keep_va = np.zeros(n, bool)
     keep_va[rng_m.permutation(n)[:int(round(f_va * n))]] = True
