@@ -58,8 +58,8 @@ corner mark (a spurious shortcut cue; formerly ``confound_strength``) with ``sho
 training labels only (teaching knobs); ``annotation_noise`` is the benchmark presets' annotation model, in every
 split as on the real benchmarks: the observed label keeps the split's (published) frequencies and the face shows
 another class with that probability, a near one in valence-arousal more likely (:func:`annotation_matrix`; the clean
-class stays in ``truth["true_expression"]``). Realistic difficulty: ``au_dropout`` (a random subset of the prototype's AUs),
-``intensity_beta`` (low-heavy intensities), ``emfacs_variants`` (more EMFACS variants, AU17 among them),
+class stays in ``truth["true_expression"]``). Realistic difficulty: ``au_dropout`` (a random subset of the
+prototype's AUs), ``intensity_beta`` (low-heavy intensities), ``emfacs_variants`` (more EMFACS variants, AU17 among them),
 ``contempt_scale`` (trace contempt), ``class_intensity`` (per-class intensity factors), ``wild`` (large pose,
 occluders, strong blur, low resolution). See :class:`SimulatorConfig` for ranges.
 
