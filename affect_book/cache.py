@@ -166,7 +166,18 @@ def permission_error(path: str | os.PathLike, need: str, why: str = "",
 
 
 def stat_mode(mode: int) -> str:
-    """``0o644`` style text of a file mode's permission bits."""
+    """A file mode's permission bits as text.
+
+    Parameters
+    ----------
+    mode : int
+        ``st_mode`` of a stat result.
+
+    Returns
+    -------
+    str
+        E.g. ``"0o644"``.
+    """
     return f"0o{mode & 0o7777:03o}"
 
 
