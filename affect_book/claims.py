@@ -35,7 +35,7 @@ from typing import Any
 
 import pandas as pd
 
-from .cache import atomic_write_bytes, cache_root
+from .cache import cache_root, write_unless_same
 from .params import check_choice
 from .profiles import PROFILES
 
@@ -191,7 +191,7 @@ def write_verdict(claim_id: str, verdict: str, numbers: dict[str, float], chapte
                        "profile": profile, "dataset": dataset}, f"verdict for {claim_id!r}", claim_id, profile)
     if rule is not None:
         record["rule"] = str(rule)
-    return atomic_write_bytes(path, (json.dumps(record, indent=2) + "\n").encode())
+    return write_unless_same(path, (json.dumps(record, indent=2) + "\n").encode())  # a read-only cache holding it: fine
 
 
 def read_verdict(claim_id: str, profile: str, root: Path | None = None) -> dict | None:

@@ -6,7 +6,10 @@ with the fingerprints of the train, validation and test sets, so editing a datas
 run instead of returning the old one. Files: ``config.json``, ``log.csv``, ``checkpoint.pt`` (after each epoch,
 removed when the run finishes), ``best_model.pt``, ``predictions.npz`` and ``result.json``, the "finished" marker,
 written last. A file that cannot be read (truncated, garbage) is reported by name, renamed to
-``<name>.corrupt-<n>`` and the run rebuilt from what is still valid.
+``<name>.corrupt-<n>`` and the run rebuilt from what is still valid. A file this user may not read is not damage:
+it raises a one-line PermissionError naming it and nothing is moved. Loading a finished run writes nothing
+(:func:`load_finished` with ``repair=False``), so a read-only cache loads; a finished record whose scores are not
+finite is refused (:class:`NonFiniteMetrics`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,10 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .cache import atomic_write_bytes, config_hash
+from .cache import _is_denied, atomic_write_bytes, config_hash, permission_error
 
-__all__ = ["CHECKPOINT_KEYS", "RESULT_KEYS", "RunResult", "TrainingDiverged", "load_checkpoint", "load_finished",
-           "move_aside", "rng_state", "run_key", "save_torch", "set_rng_state", "write_log"]
+__all__ = ["CHECKPOINT_KEYS", "RESULT_KEYS", "NonFiniteMetrics", "RunResult", "TrainingDiverged", "load_checkpoint",
+           "load_finished", "move_aside", "nonfinite_metrics", "rng_state", "run_key", "save_torch", "set_rng_state",
+           "write_log"]
 
 #: What a checkpoint and a finished record must hold to be used.
 CHECKPOINT_KEYS = ("model", "optimiser", "scheduler", "rng", "epoch", "history", "best_epoch", "best_score")
@@ -34,6 +39,63 @@ RESULT_KEYS = ("history", "best_epoch", "val_metrics", "test_metrics", "has_pred
 
 class TrainingDiverged(RuntimeError):
     """The loss or the weights became non-finite: the run stopped, no result was recorded."""
+
+
+class NonFiniteMetrics(ValueError):
+    """A finished run records a score that is NaN or infinite; the message names its folder and the metrics.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run's folder (kept as ``run_dir``).
+    bad : list of str
+        ``"<split> <metric> = <value>"`` for each non-finite score (kept as ``bad``).
+    """
+
+    def __init__(self, run_dir: Path, bad: list[str]):
+        self.run_dir, self.bad = Path(run_dir), list(bad)
+        super().__init__(f"finished run {self.run_dir} records non-finite scores ({', '.join(self.bad)}): its "
+                         f"result cannot be used; delete the folder to train the run again")
+
+
+#: The metrics of one task: NaN by design (:func:`affect_book.metrics.mtl_score`) when the task is not scored, i.e.
+#: not among the terms of P_MTL (``p_mtl_terms``).
+_TASK_METRICS = {"P_VA": ("p_va", "ccc_valence", "ccc_arousal"), "P_EXPR": ("p_expr", "accuracy"),
+                 "P_AU": ("p_au",)}
+
+
+def nonfinite_metrics(metrics: dict) -> list[str]:
+    """The numeric scores of ``metrics`` that are NaN or infinite and should not be.
+
+    Every number must be finite except the metrics of a task that is not scored: with ``p_mtl_terms``
+    (e.g. ``"P_VA + P_EXPR"``), those of the tasks it does not name (``p_au`` there); without it, the task metrics
+    (P_MTL, their sum, is checked either way).
+
+    Parameters
+    ----------
+    metrics : dict
+        Metric name to value (numbers and labels such as ``p_mtl_terms``), as in ``result.json``.
+
+    Returns
+    -------
+    list of str
+        The offending names, in the dict's order (empty when all is well).
+    """
+    terms = metrics.get("p_mtl_terms")
+    scored = {t.strip() for t in terms.split("+")} if isinstance(terms, str) else set(_TASK_METRICS)
+    optional = {m for task, names in _TASK_METRICS.items() if task not in scored or not isinstance(terms, str)
+                for m in names}
+    bad = []
+    for name, value in metrics.items():
+        if isinstance(value, (str, bool)) or value is None and name in optional:
+            continue
+        try:
+            finite = math.isfinite(float(value))
+        except (TypeError, ValueError):
+            finite = False
+        if not finite and name not in optional:
+            bad.append(name)
+    return bad
 
 
 @dataclass
@@ -156,6 +218,7 @@ def _unreadable(err: Exception) -> str:
 
 def _readable_state_dict(path: Path) -> str | None:
     """None when ``path`` holds a dict of tensors loadable with ``weights_only=True``, else what is wrong."""
+    _check_readable(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # garbage gives UnpicklingError, RuntimeError, EOFError, zipfile errors...
@@ -167,6 +230,7 @@ def _readable_state_dict(path: Path) -> str | None:
 
 def _readable_npz(path: Path) -> str | None:
     """None when every array of the ``.npz`` at ``path`` can be read, else what is wrong."""
+    _check_readable(path)
     try:
         with np.load(path, allow_pickle=False) as f:
             for k in f.files:
@@ -176,12 +240,24 @@ def _readable_npz(path: Path) -> str | None:
     return None
 
 
-def load_finished(folder: Path, log: Callable[[str], None] = print) -> dict | None:
+def _check_readable(path: Path) -> None:
+    """Raise a one-line PermissionError naming ``path`` when this user may not read it (not damage: it must not be
+    moved aside, it may be another user's finished run)."""
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as err:
+        if _is_denied(err):
+            raise permission_error(path, "read", "to load the finished run", err) from None
+
+
+def load_finished(folder: Path, log: Callable[[str], None] = print, repair: bool = True) -> dict | None:
     """The finished record of the run in ``folder`` when it and the files it names are readable, else None.
 
-    A truncated or malformed ``result.json``, or a ``best_model.pt`` / ``predictions.npz`` that cannot be read, is
-    moved aside with a report naming it (:func:`move_aside`); ``result.json`` is then moved aside too, since the
-    run it records is no longer complete, and the caller trains again.
+    With ``repair``, a truncated or malformed ``result.json``, or a ``best_model.pt`` / ``predictions.npz`` that
+    cannot be read, is moved aside with a report naming it (:func:`move_aside`); ``result.json`` is then moved aside
+    too, since the run it records is no longer complete, and the caller trains again. Without ``repair`` nothing
+    is written or reported: None says "not usable as it is" (the caller may then repair under the run's lock).
 
     Parameters
     ----------
@@ -189,15 +265,26 @@ def load_finished(folder: Path, log: Callable[[str], None] = print) -> dict | No
         The run's folder.
     log : callable
         Receives the reports.
+    repair : bool
+        Move damaged files aside (needs write access to the folder).
 
     Returns
     -------
     dict or None
         The parsed ``result.json`` (keys :data:`RESULT_KEYS`, maybe ``images_per_second``), or None.
+
+    Raises
+    ------
+    NonFiniteMetrics
+        The record's test or validation scores hold NaN or infinity (:func:`nonfinite_metrics`), naming the folder
+        and the metrics; nothing is moved.
+    PermissionError
+        A file of the run cannot be read by this user (one line naming it); nothing is moved.
     """
     done = folder / "result.json"
     if not done.is_file():
         return None
+    _check_readable(done)
     try:
         info = json.loads(done.read_text())
         missing = [k for k in RESULT_KEYS if k not in info] if isinstance(info, dict) else list(RESULT_KEYS)
@@ -205,8 +292,13 @@ def load_finished(folder: Path, log: Callable[[str], None] = print) -> dict | No
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         problem = f"is not valid JSON (truncated or corrupt: {err})"
     if problem:
-        move_aside(done, problem, log)
+        if repair:
+            move_aside(done, problem, log)
         return None
+    bad = [f"{split} {name} = {metrics[name]!r}" for split, key in (("test", "test_metrics"), ("val", "val_metrics"))
+           if isinstance(metrics := info[key], dict) for name in nonfinite_metrics(metrics)]
+    if bad:
+        raise NonFiniteMetrics(folder, bad)
     files = [("best_model.pt", _readable_state_dict)]
     if info["has_predictions"]:
         files.append(("predictions.npz", _readable_npz))
@@ -214,6 +306,8 @@ def load_finished(folder: Path, log: Callable[[str], None] = print) -> dict | No
         path = folder / name
         problem = check(path) if path.is_file() else "is missing"
         if problem:
+            if not repair:
+                return None
             if path.is_file():
                 move_aside(path, problem, log)
             else:

@@ -413,7 +413,9 @@ def train(config: TrainConfig, train_set, val_set, test_set=None, root: Path | N
     The run's folder is ``<root>/<run key>`` (:func:`affect_book.runs.run_key`: the config hash and the data's
     fingerprints). A finished run there is loaded (after checking its files); otherwise training starts, or resumes
     from the last checkpoint. The folder's lock (``.lock``) is held meanwhile, so a second process asking for the
-    same run waits, then loads it.
+    same run waits, then loads it. A finished run is loaded without the lock and without writing anything, so a
+    read-only cache (a course's pre-computed runs) loads; training or repairing a run needs write access, and a
+    folder that lacks it raises a one-line PermissionError naming it.
 
     Parameters
     ----------
@@ -442,6 +444,8 @@ def train(config: TrainConfig, train_set, val_set, test_set=None, root: Path | N
 
     Raises
     ------
+    NonFiniteMetrics
+        The finished run records a NaN or infinite score (named with the run's folder).
     TrainingDiverged
         A non-finite loss or non-finite weights: names the epoch, the step and the term; the checkpoint of the last
         good epoch stays, no ``result.json`` is written.
@@ -463,6 +467,17 @@ def train(config: TrainConfig, train_set, val_set, test_set=None, root: Path | N
     key = run_key(config, train_set, val_set, test_set)
     folder = (Path(root) if root is not None else cache_root() / "runs") / key
     rank, world = _distributed()
+
+    def loaded(info: dict) -> RunResult:
+        return RunResult(folder, config_hash(config), info["history"], info["best_epoch"], info["val_metrics"],
+                         info["test_metrics"], folder / "predictions.npz" if info["has_predictions"] else None,
+                         loaded_from_cache=True, images_per_second=info.get("images_per_second", float("nan")),
+                         run_key=key)
+
+    if world == 1:  # a finished run is immutable: load it without the lock, writing nothing (read-only caches)
+        info = load_finished(folder, log, repair=False)
+        if info is not None:
+            return loaded(info)
     lock = file_lock(folder / ".lock", what=f"training run {key}") if rank == 0 else contextlib.nullcontext()
     with lock:
         if world > 1 and rank != 0:
@@ -471,10 +486,7 @@ def train(config: TrainConfig, train_set, val_set, test_set=None, root: Path | N
         if world > 1 and rank == 0:
             torch.distributed.barrier()
         if info is not None:
-            return RunResult(folder, config_hash(config), info["history"], info["best_epoch"], info["val_metrics"],
-                             info["test_metrics"], folder / "predictions.npz" if info["has_predictions"] else None,
-                             loaded_from_cache=True, images_per_second=info.get("images_per_second", float("nan")),
-                             run_key=key)
+            return loaded(info)
         from .fit import fit
 
         return fit(config, key, folder, train_set, val_set, test_set, stop_after_epoch, progress, log, cost, counts)

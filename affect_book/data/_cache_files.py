@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cache import _is_denied, permission_error
+
 __all__ = ["CorruptCacheError", "check_images", "check_labels", "load_checked"]
 
 
@@ -48,8 +50,18 @@ def load_checked(path: Path, mmap_mode=None, keys: tuple[str, ...] | None = None
             return {k: data[k] for k in keys}
     except FileNotFoundError:
         raise CorruptCacheError(path, "missing") from None
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as err:
+    except OSError as err:
+        _raise_unless_damage(path, err)
         raise CorruptCacheError(path, f"unreadable ({type(err).__name__}: {err})") from None
+    except (ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
+        raise CorruptCacheError(path, f"unreadable ({type(err).__name__}: {err})") from None
+
+
+def _raise_unless_damage(path: Path, err: OSError) -> None:
+    """A permission problem is not damage (moving the cache aside would take another user's files): raise it as a
+    one-line PermissionError naming the file."""
+    if _is_denied(err):
+        raise permission_error(path, "read", "to load the prepared cache", err) from None
 
 
 def _npy_header(handle) -> tuple[tuple, bool, np.dtype]:
@@ -73,6 +85,8 @@ def check_images(path: Path, n: int, size: int) -> None:
     except FileNotFoundError:
         raise CorruptCacheError(path, "missing") from None
     except (ValueError, OSError, EOFError, SyntaxError) as err:
+        if isinstance(err, OSError):
+            _raise_unless_damage(path, err)
         raise CorruptCacheError(path, f"not a .npy array ({err})") from None
     expected = (n, size, size, 3)
     if shape != expected or dtype != np.uint8 or fortran:
@@ -95,6 +109,8 @@ def check_labels(path: Path, n: int) -> None:
     except FileNotFoundError:
         raise CorruptCacheError(path, "missing") from None
     except (ValueError, OSError, EOFError, KeyError, SyntaxError, zipfile.BadZipFile) as err:
+        if isinstance(err, OSError):
+            _raise_unless_damage(path, err)
         raise CorruptCacheError(path, f"unreadable ({type(err).__name__}: {err})") from None
     wrong = {k: v for k, v in lengths.items() if v != (n,)}
     if wrong:

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cache import atomic_write_bytes, cache_root, config_hash, file_lock
+from ..cache import atomic_write_bytes, cache_root, config_hash, file_lock, make_dirs, umask
 from ..progress import wants_bars
 from ._cache_files import CorruptCacheError, check_images, check_labels, load_checked
 from .decode import UnusableImage, decode_face
@@ -348,7 +348,7 @@ def prepare(records: RecordIndex, image_size: int = 112, cache_dir: str | os.Pat
     cache = _complete(folder, config, repair=False)
     if cache is not None:
         return cache
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(folder.parent)  # a read-only cache without this one: one line naming the folder
     with ExitStack() as stack:
         _lock(stack, folder, lock_timeout, progress)
         if on_lock is not None:
@@ -428,6 +428,7 @@ def _assemble(folder: Path, records: RecordIndex, config: dict, n_chunks: int) -
             unreadable.update(r for r in data["reasons"].tolist() if r)
     n_ok = int(ok.sum())
     handle, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{_IMAGES}.", suffix=".tmp")
+    os.fchmod(handle, 0o666 & ~umask())  # mkstemp gives 0600 whatever the umask
     os.close(handle)
     tmp = Path(tmp_name)
     try:

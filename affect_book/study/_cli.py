@@ -3,7 +3,11 @@
 ``study run`` writes progress to stderr and one summary line to stdout; ``study report --json`` prints
 ``{"rows": [...], "statistics": [...]}`` on stdout and nothing else: the raw rows, and the statistics table
 (:func:`affect_book.study.study_statistics`: every condition against base and circumplex, paired by seed).
-Both take the same grid options, which name the study (its hash).
+Both take the same grid options, which name the study (:func:`study_key`: the order of ``--conditions``, of the
+presets and of explicit seeds does not matter). A grid must hold a comparison (base or circumplex and another
+condition). ``report`` holds the table against the grid (:func:`check_results`): a run missing, extra or repeated,
+or a score that is not finite, is named and the exit status is 1. Exit status 2: invalid options; 1: failed runs,
+a table that does not hold the grid, a file this user may not read or write (one line naming it).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import sys
 from collections.abc import Sequence
 
@@ -18,8 +23,36 @@ from ..params import ParameterError
 from ._conditions import CONDITIONS, NotYetSupported
 from ._config import DEFAULT_CONDITIONS, StudyConfig, study_dir
 from ._run import StudyFailed
+from ._table import ResultsTableError
 
 __all__ = ["main"]
+
+
+def _integer(low: int):
+    """An argparse type: an integer >= ``low``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer; expected one >= {low}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is out of range; expected an integer >= {low}")
+        return value
+    return parse
+
+
+def _finite(low: float, strict: bool = False):
+    """An argparse type: a finite number >= ``low`` (> ``low`` when ``strict``); NaN and infinity refused."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"{text} is not valid; expected a finite number {'>' if strict else '>='} "
+                                             f"{low:g}")
+        return value
+    return parse
 
 
 def _value(text: str):
@@ -47,11 +80,13 @@ def _grid_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", default=None, help="folder of the licensed copy (real datasets)")
     parser.add_argument("--conditions", default=",".join(DEFAULT_CONDITIONS),
                         help=f"comma-separated, among {','.join(CONDITIONS)} (default: %(default)s)")
-    parser.add_argument("--seeds", type=int, default=None, help="number of seeds, >= 2 (default: the profile's)")
-    parser.add_argument("--epochs", type=int, default=None, help="default: the profile's")
-    parser.add_argument("--width", type=int, default=None, help="default: the profile's")
-    parser.add_argument("--batch-size", type=int, default=None, help="default: the profile's")
-    parser.add_argument("--lambda-ot", type=float, default=0.5, help="OT weight of every cost condition")
+    parser.add_argument("--seeds", type=_integer(2), default=None,
+                        help="number of seeds, >= 2 (default: the profile's)")
+    parser.add_argument("--epochs", type=_integer(1), default=None, help="default: the profile's")
+    parser.add_argument("--width", type=_integer(1), default=None, help="default: the profile's")
+    parser.add_argument("--batch-size", type=_integer(1), default=None, help="default: the profile's")
+    parser.add_argument("--lambda-ot", type=_finite(0), default=0.5,
+                        help="OT weight of every cost condition (finite, >= 0)")
     parser.add_argument("--data", action="append", default=[], metavar="KEY=VALUE",
                         help="a data option, e.g. --data n_train=500 (JSON values)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -61,10 +96,14 @@ def _grid_options(parser: argparse.ArgumentParser) -> None:
 def _study(args) -> StudyConfig:
     presets = tuple(args.preset) if args.preset else (("affwild2", "affectnet") if args.dataset == "synthetic"
                                                       else ())
-    return StudyConfig(presets=presets, conditions=args.conditions, seeds=args.seeds, profile=args.profile,
-                       dataset=args.dataset, data_root=args.data_root, data=_pairs(args.data, "--data"),
-                       epochs=args.epochs, width=args.width, batch_size=args.batch_size, lambda_ot=args.lambda_ot,
-                       train_options=_pairs(args.set, "--set"))
+    study = StudyConfig(presets=presets, conditions=args.conditions, seeds=args.seeds, profile=args.profile,
+                        dataset=args.dataset, data_root=args.data_root, data=_pairs(args.data, "--data"),
+                        epochs=args.epochs, width=args.width, batch_size=args.batch_size, lambda_ot=args.lambda_ot,
+                        train_options=_pairs(args.set, "--set"))
+    from ._stats import check_comparable
+
+    check_comparable(study.conditions)  # a grid without a comparison would report an empty statistics table
+    return study
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,16 +115,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = sub.add_parser("run", help="load or train every run of the grid, then write the results table")
     _grid_options(run)
     run.add_argument("--executor", default="local", choices=("local", "slurm"))
-    run.add_argument("--workers", type=int, default=None, help="local processes (default: min(cores, runs))")
+    run.add_argument("--workers", type=_integer(1), default=None, help="local processes (default: min(cores, runs))")
     run.add_argument("--quiet", action="store_true", help="no progress on stderr")
     report = sub.add_parser("report", help="print the results table of a grid already run")
     _grid_options(report)
     report.add_argument("--json", action="store_true",
                         help='{"rows": [...], "statistics": [...]} on stdout, nothing else')
-    report.add_argument("--rare-fraction", type=float, default=0.5,
+    report.add_argument("--rare-fraction", type=_finite(0, strict=True), default=0.5,
                         help="chapter 02's rule: a class is rare below this fraction of a uniform share")
     args = parser.parse_args(argv)
-    from ._table import json_records, read_results
+    from ._table import check_results, json_records, read_results
 
     try:
         study = _study(args)
@@ -96,15 +135,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 frame = run_study(study, executor=args.executor, workers=args.workers, progress=not args.quiet)
             print(f"{_summary(frame)}; results: {study_dir(study) / 'results.csv'}")
             return 0
-        frame = read_results(study_dir(study) / "results.csv")
+        path = study_dir(study) / "results.csv"
+        frame = check_results(read_results(path), study, path=path)
         from ._stats import study_rare_classes, study_statistics
 
         with contextlib.redirect_stdout(sys.stderr):  # anything a data loader prints stays off stdout
             statistics = study_statistics(frame, study_rare_classes(study, args.rare_fraction))
+    except ResultsTableError as err:  # the data are wrong, not the options
+        print(f"affect-book study {args.command}: {err}", file=sys.stderr)
+        return 1
     except (ParameterError, NotYetSupported, ValueError, FileNotFoundError, ImportError) as err:
         print(f"affect-book study {args.command}: {err}", file=sys.stderr)
         return 2
-    except (StudyFailed, RuntimeError) as err:  # failed runs; no Slurm cluster
+    except (StudyFailed, RuntimeError, OSError) as err:  # failed runs; no Slurm cluster; a file denied (one line)
         print(f"affect-book study {args.command}: {err}", file=sys.stderr)
         return 1
     if args.json:

@@ -8,6 +8,7 @@ seeds, a cost that cannot be built for a preset's classes (every TrainConfig goe
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from ..params import ParameterError, check_choice, check_number
 from ._conditions import CONDITIONS, _check_conditions, get_condition
 
 __all__ = ["CHAPTER_CONDITIONS", "DEFAULT_CONDITIONS", "READING_CONDITIONS", "StudyConfig", "StudyRun", "expand_study",
-           "study_dir"]
+           "study_dir", "study_identity", "study_key"]
 
 #: The study's model, its control and the two geometry-removing controls (the CLI's default grid).
 DEFAULT_CONDITIONS = ("base", "circumplex", "uniform", "uniform_column", "permuted")
@@ -42,6 +43,15 @@ def _pairs(value, what: str) -> tuple:
     except (TypeError, ValueError):
         raise ParameterError(f"{what}={value!r}: expected a dict or (key, value) pairs") from None
     return pairs
+
+
+def _check_finite(name: str, value, low: float | None = None, high: float | None = None):
+    """:func:`check_number`, and NaN or infinity refused (NaN passes every comparison of a range check)."""
+    check_number(name, value, low=low, high=high)
+    if not math.isfinite(value):
+        bounds = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
+        raise ParameterError(f"{name}={value!r} is not valid; expected a finite number in {bounds}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,9 @@ class StudyConfig:
         seeds = prof.seeds if self.seeds is None else self.seeds
         if isinstance(seeds, bool) or not isinstance(seeds, (int, tuple, list)):
             raise ParameterError(f"seeds={seeds!r}: expected a number of seeds (>= 2) or a list of seeds")
+        if isinstance(seeds, int) and seeds < 2:
+            raise ParameterError(f"seeds={seeds}: expected a number of seeds >= 2 (a paired comparison needs at "
+                                 f"least 2 seeds; 5 or more for a two-sided p below 0.1) or a list of seeds")
         seeds = tuple(range(seeds)) if isinstance(seeds, int) else tuple(seeds)
         for s in seeds:
             check_number("seed", s, low=0, integer=True)
@@ -128,11 +141,11 @@ class StudyConfig:
                               ("batch_size", prof.study_batch_size)):
             value = default if getattr(self, name) is None else getattr(self, name)
             setattr_(self, name, check_number(name, value, low=1, integer=True))
-        check_number("lambda_ot", self.lambda_ot, low=0)
-        setattr_(self, "lr", float(check_number("lr", prof.study_lr if self.lr is None else self.lr, low=1e-8,
-                                                high=10)))
-        setattr_(self, "crop", float(check_number("crop", prof.study_crop if self.crop is None else self.crop,
-                                                  low=0, high=0.49)))
+        _check_finite("lambda_ot", self.lambda_ot, low=0)
+        setattr_(self, "lr", float(_check_finite("lr", prof.study_lr if self.lr is None else self.lr, low=1e-8,
+                                                 high=10)))
+        setattr_(self, "crop", float(_check_finite("crop", prof.study_crop if self.crop is None else self.crop,
+                                                   low=0, high=0.49)))
         sizes = {"image_size": prof.study_image_size}
         if self.dataset == "synthetic":
             sizes.update(n_train=prof.study_n_train, n_val=prof.study_n_val, n_test=prof.study_n_test)
@@ -348,20 +361,64 @@ def expand_study(study: StudyConfig) -> list[StudyRun]:
     return runs
 
 
+def study_identity(study: StudyConfig) -> StudyConfig:
+    """The study in its canonical order: conditions as :data:`CONDITIONS` lists them, presets as the simulator's
+    ``PRESETS`` does, seeds ascending. The grid (its set of runs) is the same; only the order, which names nothing,
+    is gone.
+
+    Parameters
+    ----------
+    study : StudyConfig
+        Any study.
+
+    Returns
+    -------
+    StudyConfig
+        ``study`` itself when already canonical (the default and chapter grids are), else a canonical copy.
+    """
+    from ..data.simulator import PRESETS
+
+    order = list(CONDITIONS)
+    presets = list(PRESETS)
+    canonical = {"conditions": tuple(sorted(study.conditions, key=order.index)),
+                 "presets": tuple(sorted(study.presets, key=lambda p: (presets.index(p) if p in presets else
+                                                                      len(presets), p))),
+                 "seeds": tuple(sorted(study.seeds))}
+    if all(getattr(study, k) == v for k, v in canonical.items()):
+        return study
+    return dataclasses.replace(study, **canonical)
+
+
+def study_key(study: StudyConfig) -> str:
+    """The study's name in the cache: the hash of :func:`study_identity`, so ``conditions=("base", "circumplex")``
+    and ``("circumplex", "base")`` (or seeds, presets in another order) name one study and one results table.
+
+    Parameters
+    ----------
+    study : StudyConfig
+        Any study.
+
+    Returns
+    -------
+    str
+        16 hex digits (:func:`affect_book.cache.config_hash`); for a study already in canonical order, the hash of
+        the study itself (so the folders of the default and chapter grids are those earlier versions wrote).
+    """
+    return config_hash(study_identity(study))
+
+
 def study_dir(study: StudyConfig) -> Path:
     """Where a study's results live (not created).
 
     Parameters
     ----------
     study : StudyConfig
-        The study whose folder is asked for (its hash names it).
+        The study whose folder is asked for (its :func:`study_key` names it: the order of its conditions, presets
+        and seeds does not matter).
 
     Returns
     -------
     Path
-        ``cache_root()/studies/<hash of the StudyConfig>``.
+        ``cache_root()/studies/<study_key(study)>``.
     """
-    return cache_root() / "studies" / config_hash(study)
-
-
-
+    return cache_root() / "studies" / study_key(study)

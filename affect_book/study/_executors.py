@@ -4,6 +4,11 @@ Every executor has the shape of ``concurrent.futures.Executor.submit(fn, *args)`
 ``done()`` and ``result()`` (a Future, or a submitit Job). Each run is :func:`run_task`, which goes through
 :func:`affect_book.train.train` (load or train), so any executor can run any part of a grid and a rerun trains only
 what is missing.
+
+**Slurm and pickles.** submitit keeps each job's call and result as pickles in ``<study>/submitit`` inside the cache;
+unpickling a file someone else wrote runs their code as you. So that folder is created private (0700), and before
+a job is submitted or its result unpickled (:func:`check_private_folder`) the folder and the job's result file must
+be yours and not writable by group or others; otherwise the run stops with a message naming the file.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ import concurrent.futures as cf
 import json
 import multiprocessing
 import os
+import stat
 import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["available_cores", "local_workers", "make_executor", "run_task"]
+__all__ = ["UnsafeJobFolder", "available_cores", "check_private_folder", "local_workers", "make_executor",
+           "run_task"]
 
 #: Loaded splits of this process, by (cache, dataset, root, profile, options): a worker loads each source once.
 _SPLITS: dict[str, dict] = {}
@@ -143,12 +150,114 @@ def _pool_initializer(threads: int) -> None:
     _set_threads(threads)
 
 
+class UnsafeJobFolder(PermissionError):
+    """submitit's job folder, or a file in it, could have been written by another user: nothing is unpickled."""
+
+
+def _unsafe(path: Path, st: os.stat_result, why: str) -> UnsafeJobFolder:
+    return UnsafeJobFolder(f"refusing to unpickle submitit's job files: {path} {why} (owner uid {st.st_uid}, mode "
+                           f"0o{stat.S_IMODE(st.st_mode):03o}; you are uid {os.geteuid()}); a user who can write there "
+                           f"could run code as you. Use a folder you own that only you can write (chmod go-w), or "
+                           f"another cache (AFFECT_BOOK_CACHE)")
+
+
+def check_private_folder(folder: str | os.PathLike, files=()) -> None:
+    """Refuse to unpickle from ``folder`` unless no other user could have written what is read.
+
+    The folder must be a real directory (not a link) owned by this user and not writable by group or others. Each
+    of ``files`` that exists must be a regular file (not a link) owned by this user, and not writable by group or
+    others, except when the folder grants group and others no access at all (0700, as this module creates it):
+    nobody else can reach a file there, so a job that wrote its result with a group-writable umask (002, as in a
+    lab's shared cache) is still accepted.
+
+    Parameters
+    ----------
+    folder : str or PathLike
+        submitit's job folder.
+    files : iterable of path
+        The files about to be unpickled (e.g. a job's ``result_pickle``).
+
+    Raises
+    ------
+    UnsafeJobFolder
+        (a PermissionError) naming the folder or file, its owner and mode.
+    """
+    folder = Path(folder)
+    uid = os.geteuid()
+    st = os.lstat(folder)
+    if not stat.S_ISDIR(st.st_mode):
+        raise _unsafe(folder, st, "is not a directory (a link?)")
+    if st.st_uid != uid:
+        raise _unsafe(folder, st, "is not yours")
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise _unsafe(folder, st, "is writable by group or others")
+    closed = not st.st_mode & 0o077
+    for file in files:
+        try:
+            fst = os.lstat(file)
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(fst.st_mode):
+            raise _unsafe(Path(file), fst, "is not a regular file (a link?)")
+        if fst.st_uid != uid:
+            raise _unsafe(Path(file), fst, "is not yours")
+        if fst.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not closed:
+            raise _unsafe(Path(file), fst, f"is writable by group or others, in a folder they can enter "
+                                           f"({folder}, mode 0o{stat.S_IMODE(st.st_mode):03o})")
+
+
+class _CheckedJob:
+    """A submitit Job whose ``result()`` first checks its folder and result file (:func:`check_private_folder`)."""
+
+    def __init__(self, job, folder: Path):
+        self._job, self._folder = job, folder
+
+    def done(self) -> bool:
+        return self._job.done()
+
+    def result(self):
+        paths = getattr(self._job, "paths", None)
+        check_private_folder(self._folder, [paths.result_pickle] if paths is not None else [])
+        return self._job.result()
+
+    def __getattr__(self, name):
+        return getattr(self._job, name)
+
+
+class _CheckedExecutor:
+    """submitit's executor, checking its private job folder before each submission and each result."""
+
+    def __init__(self, executor, folder: Path):
+        self._executor, self._folder = executor, folder
+
+    def submit(self, fn, *args, **kwargs) -> _CheckedJob:
+        check_private_folder(self._folder)
+        return _CheckedJob(self._executor.submit(fn, *args, **kwargs), self._folder)
+
+    def __getattr__(self, name):
+        return getattr(self._executor, name)
+
+
+def _private_folder(folder: Path) -> Path:
+    """Create ``folder`` (0700) if missing, then check it (:func:`check_private_folder`)."""
+    from ..cache import make_dirs
+
+    make_dirs(folder.parent)
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    check_private_folder(folder)
+    return folder
+
+
 def make_executor(kind: str, workers: int, folder: Path, slurm_options: dict | None = None) -> Any:
     """An executor for ``kind`` (``local`` or ``slurm``).
 
     ``local``: this process for one worker, else a process pool (``spawn`` start method: safe with torch on every
     system) of ``workers`` processes with cores // workers threads each. ``slurm``: a ``submitit.AutoExecutor``
-    writing its logs under ``folder`` with ``slurm_options`` (``timeout_min``, ``slurm_partition``,
+    writing its logs and pickles under ``folder`` (created 0700; checked before each submission and each result,
+    see :func:`check_private_folder`) with ``slurm_options`` (``timeout_min``, ``slurm_partition``,
     ``gpus_per_node``, ``cpus_per_task`` ...; see submitit's documentation); needs the ``[cluster]`` extra and a
     machine where Slurm's ``srun`` is found (a RuntimeError says so otherwise).
     """
@@ -165,6 +274,7 @@ def make_executor(kind: str, workers: int, folder: Path, slurm_options: dict | N
         except ImportError:
             raise ImportError("executor='slurm' needs submitit: pip install 'affect_book[cluster]' "
                               "(or pip install submitit)") from None
+        folder = _private_folder(Path(folder))
         try:  # cluster="slurm": without it submitit would quietly run every job on this machine instead
             executor = submitit.AutoExecutor(folder=str(folder), cluster="slurm")
         except RuntimeError as err:
@@ -172,7 +282,7 @@ def make_executor(kind: str, workers: int, folder: Path, slurm_options: dict | N
                                f"executor='local'") from None
         options = {"timeout_min": 240, "cpus_per_task": 4, **(slurm_options or {})}
         executor.update_parameters(**options)
-        return executor
+        return _CheckedExecutor(executor, folder)
     raise ValueError(f"executor={kind!r}: expected 'local', 'slurm', or an object with submit(fn, *args)")
 
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..cache import atomic_write_bytes, config_hash
-from ._config import StudyConfig, expand_study, study_dir
+from ..cache import write_unless_same
+from ._config import StudyConfig, expand_study, study_dir, study_identity, study_key
 from ._executors import _splits, local_workers, make_executor, run_task, wait_any
-from ._table import results_frame, write_results
+from ._table import check_results, results_frame, write_results
 
 __all__ = ["StudyFailed", "run_studies", "run_study"]
 
@@ -80,12 +80,16 @@ def run_study(study: StudyConfig, executor: str | Any = "local", workers: int | 
     -------
     pandas.DataFrame
         One row per run (see :func:`result_row`), also written atomically to
-        ``cache_root()/studies/<study hash>/results.csv`` beside ``study.json``.
+        ``cache_root()/studies/<study key>/results.csv`` beside ``study.json`` (:func:`study_key`: the order of
+        the conditions does not matter). On a read-only cache whose table already holds these runs, nothing is
+        written.
 
     Raises
     ------
     StudyFailed
         When a run failed (after every other run finished); no table is written then.
+    ResultsTableError
+        When a finished run's scores are not finite (named with the run and metric); no table is written then.
     """
     return run_studies([study], executor, workers, progress, root, slurm_options)[0]
 
@@ -168,12 +172,15 @@ def run_studies(studies, executor: str | Any = "local", workers: int | None = No
         raise StudyFailed(f"{len(errors)} of {len(runs)} runs failed (the {done} others are cached; rerun to "
                           f"retry only the missing ones):\n{lines}")
     frames = []
-    for study, study_rows in zip(studies, rows):
+    for k, (study, study_rows) in enumerate(zip(studies, rows)):
         folder = study_dir(study)
-        atomic_write_bytes(folder / "study.json", json.dumps({"hash": config_hash(study), "study": _plain(study)},
-                                                             indent=1).encode())
+        frame = check_results(results_frame(study_rows), study, [run for j, run in tagged if j == k],
+                              folder / "results.csv")  # e.g. a run just trained whose scores are NaN
+        write_unless_same(folder / "study.json", json.dumps({"hash": study_key(study),
+                                                             "study": _plain(study_identity(study))},
+                                                            indent=1).encode())
         write_results(study_rows, folder / "results.csv")
-        frames.append(results_frame(study_rows))
+        frames.append(frame)
     return frames
 
 

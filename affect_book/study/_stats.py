@@ -15,7 +15,8 @@ import pandas as pd
 
 from ..params import ParameterError
 
-__all__ = ["DEFAULT_MARGINS", "REFERENCES", "study_metrics", "study_rare_classes", "study_statistics"]
+__all__ = ["DEFAULT_MARGINS", "REFERENCES", "check_comparable", "study_metrics", "study_rare_classes",
+           "study_statistics"]
 
 #: The conditions every other condition is compared with.
 REFERENCES = ("base", "circumplex")
@@ -88,6 +89,27 @@ def _pairs(conditions: Sequence[str], references: Sequence[str]) -> list[tuple[s
                 seen.add(frozenset((cond, ref)))
                 out.append((cond, ref))
     return out
+
+
+def check_comparable(conditions: Sequence[str], references: Sequence[str] = REFERENCES) -> None:
+    """Refuse a grid whose statistics table would be empty: it needs a reference condition and another condition.
+
+    Parameters
+    ----------
+    conditions : sequence of str
+        The grid's conditions.
+    references : sequence of str
+        The reference conditions (default ``base`` and ``circumplex``).
+
+    Raises
+    ------
+    ParameterError
+        Naming the conditions and what a comparison needs (chapter 07's grid holds both references).
+    """
+    if not _pairs(list(conditions), references):
+        raise ParameterError(f"conditions={list(conditions)} give no comparison: every condition is compared with "
+                             f"{' and '.join(references)}, so a grid needs one of them and at least one other "
+                             f"condition (chapter 07's grid holds both, e.g. --conditions base,circumplex)")
 
 
 def study_statistics(frame: pd.DataFrame, rare: Mapping[str, Sequence[str]] | None = None, *,

@@ -1,4 +1,10 @@
-"""The results table of a study: one tidy row per run, written atomically as CSV beside the cache."""
+"""The results table of a study: one tidy row per run, written atomically as CSV beside the cache.
+
+On disk a row's ``run_dir`` is relative to the cache that holds the table (``runs/<run key>``; a run folder
+outside that cache stays absolute), so a copied cache (``cp -a``) reads its own runs; :func:`read_results` gives
+absolute paths again. :func:`check_results` holds a table against its grid: every run once, none other, the grid's
+config hashes, finite scores.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..cache import atomic_write_bytes
+from ..cache import _is_denied, atomic_write_bytes, cache_root, permission_error
 
-__all__ = ["KEY_COLUMNS", "VOLATILE_COLUMNS", "json_records", "json_safe", "per_class_scores", "permutation_of",
-           "read_results", "result_row", "results_frame", "rows_as_json", "write_results"]
+__all__ = ["KEY_COLUMNS", "VOLATILE_COLUMNS", "ResultsTableError", "check_results", "json_records", "json_safe",
+           "per_class_scores", "permutation_of", "read_results", "result_row", "results_frame", "rows_as_json",
+           "write_results"]
 
 #: Columns that identify a run.
 KEY_COLUMNS = ("dataset", "preset", "condition", "seed")
@@ -146,8 +153,56 @@ def results_frame(rows: Sequence[dict]) -> pd.DataFrame:
     return frame.sort_values(keys, key=lambda s: s.astype(str), kind="stable").reset_index(drop=True)
 
 
+class ResultsTableError(ValueError):
+    """A results table that does not hold its grid: runs missing, extra or repeated, another config, or scores that
+    are not finite. The message names the table, each such run and each non-finite metric."""
+
+
+def _table_cache(path: Path) -> Path:
+    """The cache a table belongs to: ``<cache>/studies/<folder>/<table>.csv``, else :func:`cache_root`."""
+    path = Path(path)
+    return path.parents[2] if len(path.parents) > 2 and path.parent.parent.name == "studies" else cache_root()
+
+
+def _relative_runs(frame: pd.DataFrame, cache: Path) -> pd.DataFrame:
+    """``run_dir`` relative to ``cache`` where the run lies inside it (POSIX separators), else as it is."""
+    if "run_dir" not in frame:
+        return frame
+
+    def relative(value):
+        if not isinstance(value, (str, Path)) or not str(value):
+            return value
+        try:
+            return Path(value).relative_to(cache).as_posix()
+        except ValueError:
+            return str(value)
+
+    return frame.assign(run_dir=frame["run_dir"].map(relative))
+
+
+def _stable(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[[c for c in frame if c not in VOLATILE_COLUMNS]]
+
+
+def _holds(path: Path, frame: pd.DataFrame) -> bool:
+    """``path`` is a table with the rows of ``frame`` (volatile columns aside)."""
+    try:
+        old = read_results(path)
+        if old.attrs.get("cut_short"):
+            return False
+        pd.testing.assert_frame_equal(_stable(old).reset_index(drop=True), _stable(frame).reset_index(drop=True),
+                                      check_dtype=False, check_like=True)
+    except (OSError, ValueError, AssertionError):
+        return False
+    return True
+
+
 def write_results(rows: Sequence[dict], path: str | Path) -> Path:
     """Write the rows as a CSV table atomically (a complete file or none).
+
+    ``run_dir`` is written relative to the table's cache (see the module's notes). Where the folder may not be
+    written (a read-only cache) and the file already holds these rows (the volatile columns aside: timing, cache
+    status), nothing is written; otherwise a one-line PermissionError names the folder.
 
     Parameters
     ----------
@@ -161,9 +216,16 @@ def write_results(rows: Sequence[dict], path: str | Path) -> Path:
     Path
         ``path``.
     """
+    path = Path(path)
+    frame = results_frame(rows)
     buffer = io.StringIO()
-    results_frame(rows).to_csv(buffer, index=False)
-    return atomic_write_bytes(path, buffer.getvalue().encode())
+    _relative_runs(frame, _table_cache(path)).to_csv(buffer, index=False)
+    try:
+        return atomic_write_bytes(path, buffer.getvalue().encode())
+    except PermissionError:
+        if _holds(path, frame):
+            return path
+        raise
 
 
 def read_results(path: str | Path) -> pd.DataFrame:
@@ -177,13 +239,151 @@ def read_results(path: str | Path) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        The table; a missing file raises FileNotFoundError saying how to make it.
+        The table, ``run_dir`` absolute again (a relative one is under the table's cache); a missing file raises
+        FileNotFoundError saying how to make it, an unreadable one a one-line PermissionError naming it. Rows with
+        fewer fields than the header, or a last line without its newline (a file cut short), are listed in
+        ``attrs["cut_short"]`` (row positions), which :func:`check_results` reports.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no results table at {path}: run the study first (`affect-book study run` with "
                                 f"the same options, or affect_book.study.run_study)")
-    return pd.read_csv(path, keep_default_na=True)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        if _is_denied(err):
+            raise permission_error(path, "read", "to read the results table", err) from None
+        raise
+    try:
+        frame = pd.read_csv(io.StringIO(text), keep_default_na=True)
+    except pd.errors.EmptyDataError:
+        raise ResultsTableError(f"the results table {path} is empty (no header): rerun the study to rebuild it") \
+            from None
+    frame.attrs["cut_short"] = _cut_short(text)
+    if "run_dir" in frame:
+        cache = _table_cache(path)
+        frame["run_dir"] = frame["run_dir"].map(
+            lambda v: str(cache / v) if isinstance(v, str) and v and not Path(v).is_absolute() else v)
+    return frame
+
+
+def _cut_short(text: str) -> list[int]:
+    """Positions of the data rows of a CSV text that lack fields, or lack the newline that ends every row."""
+    import csv
+
+    records = [r for r in csv.reader(io.StringIO(text)) if r]
+    if not records:
+        return []
+    width = len(records[0])
+    cut = [i for i, r in enumerate(records[1:]) if len(r) != width]
+    if not text.endswith(("\n", "\r")) and len(records) > 1 and len(records) - 2 not in cut:
+        cut.append(len(records) - 2)
+    return cut
+
+
+def _key(row) -> tuple:
+    """(dataset, preset or None, condition, seed) of a table row, as the grid's runs name them."""
+    preset = row.get("preset")
+    preset = None if preset is None or (isinstance(preset, float) and math.isnan(preset)) or preset == "" \
+        else str(preset)
+    seed = row.get("seed")
+    try:
+        seed = int(seed) if float(seed) == int(float(seed)) else seed
+    except (TypeError, ValueError, OverflowError):
+        pass
+    return (str(row.get("dataset")), preset, str(row.get("condition")), seed)
+
+
+def _label(key: tuple) -> str:
+    dataset, preset, condition, seed = key
+    return f"{preset or dataset} / {condition} / seed {seed}"
+
+
+def _listed(labels: list[str], limit: int = 20) -> str:
+    more = f" ... and {len(labels) - limit} more" if len(labels) > limit else ""
+    return "\n".join(f"  {x}" for x in labels[:limit]) + more
+
+
+def check_results(frame: pd.DataFrame, study, runs=None, path: str | Path | None = None) -> pd.DataFrame:
+    """Hold a results table against its grid; return it unchanged when it holds the grid exactly.
+
+    Checks: the key columns, ``config_hash`` and ``p_mtl`` are there; every run of the grid has exactly one row
+    with the grid's config hash; no row names a run outside the grid; every score of a row is finite
+    (:func:`affect_book.runs.nonfinite_metrics` on its test and its ``val/`` scores; per-class scores of the run's
+    own classes; the volatile columns are not scores). A table cut short (a truncated file) fails on the runs it
+    lacks and on its last, partial row (from :func:`read_results`: ``attrs["cut_short"]``), which counts as missing.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table (:func:`read_results`, or rows just computed).
+    study : StudyConfig
+        Its grid.
+    runs : list of StudyRun, optional
+        ``expand_study(study)`` when already at hand.
+    path : str or Path, optional
+        Where the table is, for the message.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``frame``.
+
+    Raises
+    ------
+    ResultsTableError
+        Naming the table, and each missing, extra, repeated or stale run and each non-finite score (with its run).
+    """
+    from ..cache import config_hash
+    from ..runs import nonfinite_metrics
+    from ._config import expand_study
+
+    where = f"the results table {path}" if path is not None else "the results table"
+    hint = ("rerun the study (`affect-book study run` with the same options, or run_study): finished runs are "
+            "loaded from the cache, missing ones trained")
+    lacking = [c for c in (*KEY_COLUMNS, "config_hash", "p_mtl") if c not in frame]
+    if lacking:
+        raise ResultsTableError(f"{where} lacks the columns {lacking} (a truncated or foreign file?); {hint}")
+    runs = expand_study(study) if runs is None else runs
+    expected = {(r.dataset, r.preset, r.condition, int(r.seed)): r for r in runs}
+    seen: dict[tuple, int] = {}
+    problems: dict[str, list[str]] = {"cut short": [], "missing": [], "extra": [], "repeated": [], "stale": [],
+                                      "non-finite": []}
+    cut = set(frame.attrs.get("cut_short", ()))
+    per_class = [c for c in frame if c.startswith(("f1/", "recall/"))]
+    skip = {*KEY_COLUMNS, *VOLATILE_COLUMNS, "config_hash", "cost_permutation", *per_class}
+    for position, row in enumerate(frame.to_dict(orient="records")):
+        key = _key(row)
+        if position in cut:  # its values cannot be trusted, its run counts as missing
+            problems["cut short"].append(f"row {position + 1} ({_label(key)})")
+            continue
+        seen[key] = seen.get(key, 0) + 1
+        run = expected.get(key)
+        if run is None:
+            problems["extra"].append(_label(key))
+            continue
+        if seen[key] == 2:
+            problems["repeated"].append(_label(key))
+        if str(row["config_hash"]) != config_hash(run.config):
+            problems["stale"].append(f"{_label(key)}: config {row['config_hash']}, the grid's is "
+                                     f"{config_hash(run.config)}")
+        test = {k: v for k, v in row.items() if k not in skip and not k.startswith("val/")}
+        test.update({f"{m}/{c}": row.get(f"{m}/{c}") for m in ("f1", "recall") for c in run.config.classes})
+        val = {k[4:]: v for k, v in row.items() if k.startswith("val/")}
+        bad = nonfinite_metrics(test) + [f"val/{m}" for m in nonfinite_metrics(val)]
+        if bad:
+            problems["non-finite"].append(f"{_label(key)}: {', '.join(bad)}")
+    problems["missing"] = [_label(k) for k in expected if k not in seen]
+    found = {name: items for name, items in problems.items() if items}
+    if not found:
+        return frame
+    what = {"cut short": "rows cut short (fewer fields than the header, or no final newline: a truncated file)",
+            "missing": "runs of the grid with no row", "extra": "rows of runs outside the grid",
+            "repeated": "runs with more than one row", "stale": "rows of another config (a stale table)",
+            "non-finite": "rows with scores that are NaN or infinite (run: metrics)"}
+    parts = "\n".join(f"{len(items)} {what[name]}:\n{_listed(items)}" for name, items in found.items())
+    raise ResultsTableError(f"{where} does not hold the study's {len(expected)} runs ({len(frame)} rows); {hint}.\n"
+                            f"{parts}")
 
 
 def rows_as_json(frame: pd.DataFrame) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...cache import cache_root, config_hash, file_lock
+from ...cache import _is_denied, cache_root, config_hash, file_lock, permission_error, umask
 from ...params import ParameterError, check_choice
 from ..base import ArrayDataset
 from ._config import SIMULATOR_VERSION, SPLITS, SimulatorConfig, make_config
@@ -160,7 +160,11 @@ def _load(directory: Path, n: int, size: int) -> dict[str, np.ndarray]:
         path = directory / f"{name}.npy"
         try:
             arr = np.load(path, mmap_mode="r" if name == "images" else None, allow_pickle=False)
-        except (OSError, ValueError, EOFError) as err:
+        except OSError as err:
+            if _is_denied(err):  # not damage: another user's file (rebuilding would delete their build)
+                raise permission_error(path, "read", "to load the simulated split", err) from None
+            raise _Unreadable(f"simulator cache file {path} is unreadable ({type(err).__name__}: {err})") from err
+        except (ValueError, EOFError) as err:
             raise _Unreadable(f"simulator cache file {path} is unreadable ({type(err).__name__}: {err})") from err
         expected = (n, size, size, 3) if name == "images" else (n,)
         if arr.shape[:len(expected)] != expected:
@@ -214,6 +218,7 @@ def _build(directory: Path, config: SimulatorConfig, workers: int) -> None:
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-{os.getpid()}-"))
     try:
+        os.chmod(tmp, 0o777 & ~umask())  # mkdtemp gives 0700 whatever the umask: a shared cache's group could not read
         for split in SPLITS:
             (tmp / split).mkdir()
             size = config.image_size
