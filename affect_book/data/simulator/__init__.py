@@ -55,13 +55,13 @@ strength)`` draws a class's faces towards a far class's prototype (contempt towa
 ``va_from_au`` couples the VA labels to the rendered AU intensities; ``shortcut_strength`` in [0, 1] correlates a
 corner mark (a spurious shortcut cue; formerly ``confound_strength``) with ``shortcut_class`` in training only;
 ``label_noise`` swaps pairs of training labels and ``label_confusion`` applies a directed confusion matrix to the
-training labels only (teaching knobs); ``annotation_noise`` is the benchmark presets' annotation model, in every
-split as on the real benchmarks: the observed label keeps the split's (published) frequencies and the face shows
-another class with that probability, a near one in valence-arousal more likely (:func:`annotation_matrix`; the clean
-class stays in ``truth["true_expression"]``). Realistic difficulty: ``au_dropout`` (a random subset of the
-prototype's AUs), ``intensity_beta`` (low-heavy intensities), ``emfacs_variants`` (more EMFACS variants, AU17 among them),
-``contempt_scale`` (trace contempt), ``class_intensity`` (per-class intensity factors), ``wild`` (large pose,
-occluders, strong blur, low resolution). See :class:`SimulatorConfig` for ranges.
+training labels only (teaching knobs); ``annotation_noise`` is the benchmark presets' annotation model, in every split
+as on the real benchmarks: the observed label keeps the split's (published) frequencies and the face shows another class
+with that probability, a near one in valence-arousal more likely (:func:`annotation_matrix`; the clean class stays in
+``truth["true_expression"]``). Realistic difficulty: ``au_dropout`` (a random subset of the prototype's AUs),
+``intensity_beta`` (low-heavy intensities), ``emfacs_variants`` (more EMFACS variants, AU17 among them),
+``contempt_scale`` (trace contempt), ``class_intensity`` (per-class intensity factors), ``wild`` (large pose, occluders,
+strong blur, low resolution). See :class:`SimulatorConfig` for ranges.
 
 **Determinism and cache.** Every random stream is a ``numpy.random.Generator`` seeded from
 ``(seed, split, stream)`` (and the chunk for pixel noise), parameters are quantised to 1/4096 and rendering is
