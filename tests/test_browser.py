@@ -68,6 +68,8 @@ def toc_pages(root: Path) -> list[str]:
 
 
 PAGES = toc_pages(ROOT)
+#: Pages whose prose holds display formulas (every page loads MathJax, and every formula must be typeset).
+FORMULA_PAGES = ["notebooks/04_optimal_transport", "notebooks/05_multitask_model"]
 CHAPTERS = [p.stem for p in book.toc_notebooks(ROOT)]
 
 
@@ -227,6 +229,25 @@ def test_math_check_needs_every_formula_typeset_offline(browser, tmp_path):
     assert len(failures) == 3, failures
 
 
+def test_browser_falls_back_without_the_sandbox_saying_why(tmp_path, monkeypatch):
+    """Where the sandbox cannot start (no user namespaces), Chromium runs without it and the note says why."""
+    import headless
+
+    fake = tmp_path / "chromium"  # a Chromium whose sandbox fails as it does on such a machine
+    fake.write_text(f'#!/bin/sh\ncase " $* " in *" --no-sandbox "*) exec "{CHROMIUM}" "$@";; esac\n'
+                    f'echo "[1:1:1206/050631.211550:FATAL:zygote_host_impl_linux.cc(128)] No usable sandbox!" >&2\n'
+                    f"exit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(headless, "sandbox_refusal", lambda: None)  # as a user other than root
+    chrome = Browser(str(fake), tmp_path / "profile")
+    try:
+        assert not chrome.sandboxed
+        assert chrome.sandbox_note == "Chromium did not start sandboxed (No usable sandbox!)"
+        assert chrome.evaluate("1 + 1") == 2
+    finally:
+        chrome.close()
+
+
 def test_devtools_refuses_web_pages(browser):
     """Chromium accepts this client's DevTools connection (no Origin) and refuses one a web page would make."""
     import websocket
@@ -249,6 +270,17 @@ def test_html_page_renders_without_errors(html_site, browser, page):
         warnings.warn(f"{page}: {len(external)} external resource(s) not loaded (offline by design): "
                       + "; ".join(external[:5]), stacklevel=1)
     assert not failures, f"{page}:\n" + "\n".join(failures)
+    if page in FORMULA_PAGES:
+        assert browser.evaluate("document.querySelectorAll('.math mjx-container').length") >= 1, \
+            f"{page}: no formula typeset"
+
+
+def test_html_formulas_fail_without_the_sites_math_renderer(html_site, browser, tmp_path):
+    site = shutil.copytree(html_site, tmp_path / "html")
+    (site / "_static" / "mathjax" / "tex-mml-chtml.js").unlink()
+    failures, _ = check_page(browser, site / f"{FORMULA_PAGES[0]}.html")
+    assert any(f.startswith("MathJax did not load: ") for f in failures), failures
+    assert any(f.startswith("broken internal link: ") and "tex-mml-chtml.js" in f for f in failures), failures
 
 
 def free_port() -> int:
