@@ -399,6 +399,11 @@ MATHJAX_STATIC = "mathjax"
 def mathjax_files() -> Path:
     """The folder of MathJax files shipped by the installed :data:`MATHJAX_DISTRIBUTION` package.
 
+    Returns
+    -------
+    pathlib.Path
+        The folder holding ``tex-mml-chtml.js`` and the rest of MathJax's ``es5/`` build (fonts, extensions).
+
     Raises
     ------
     FileNotFoundError

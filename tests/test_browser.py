@@ -68,7 +68,8 @@ def toc_pages(root: Path) -> list[str]:
 
 
 PAGES = toc_pages(ROOT)
-#: Pages whose prose holds display formulas (every page loads MathJax, and every formula must be typeset).
+#: Pages whose prose holds display formulas, each to show at least one typeset (Sphinx loads MathJax on pages with
+#: formulas and on the root page, whose table of contents holds them; where it is loaded, every formula must typeset).
 FORMULA_PAGES = ["notebooks/04_optimal_transport", "notebooks/05_multitask_model"]
 CHAPTERS = [p.stem for p in book.toc_notebooks(ROOT)]
 
