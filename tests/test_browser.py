@@ -12,7 +12,8 @@ Screenshots go to ``_build/screenshots/html/`` and ``_build/screenshots/lab/``.
 - JupyterLab: a server on 127.0.0.1 (random free port, a random token, XSRF checks on) opens each chapter; its title
   must render.
 
-Chromium runs sandboxed where the machine allows it; as root (CI) it cannot, and each module warns so.
+Chromium runs sandboxed where the machine allows it; as root (CI) it cannot, and each module warns so. It is driven
+over DevTools pipes (``headless.py``) and listens on no port.
 """
 
 from __future__ import annotations
@@ -249,15 +250,41 @@ def test_browser_falls_back_without_the_sandbox_saying_why(tmp_path, monkeypatch
         chrome.close()
 
 
-def test_devtools_refuses_web_pages(browser):
-    """Chromium accepts this client's DevTools connection (no Origin) and refuses one a web page would make."""
-    import websocket
+def listening_sockets(pid: int) -> list[str]:
+    """The TCP sockets that process ``pid`` and its descendants listen on (``/proc``, Linux), as ``addr:port`` hex."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, inodes = [pid], set()
+    for proc in tree:
+        tree.extend(children.get(proc, []))
+        for fd in Path(f"/proc/{proc}/fd").glob("*"):
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            cols = row.split()
+            if cols[3] == "0A" and cols[9] in inodes:  # 0A: LISTEN
+                found.append(cols[1])
+    return found
 
-    url = browser.devtools_url
-    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
-        websocket.create_connection(url, timeout=10, origin="http://127.0.0.1:8888")
-    assert refused.value.status_code == 403
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux's /proc to list listening sockets")
+def test_devtools_listens_on_no_port(browser):
+    """DevTools goes over pipes to this process: no port that another local user or a web page could connect to."""
     assert browser.evaluate("1 + 1") == 2
+    assert listening_sockets(browser.proc.pid) == [], "Chromium listens on a TCP port"
+    assert not (browser.profile_dir / "DevToolsActivePort").exists()
+
 
 
 @pytest.mark.parametrize("page", PAGES)
