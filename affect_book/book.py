@@ -338,7 +338,7 @@ TRACEBACK_MARKERS = ("Traceback (most recent call last)", 'class="output traceba
 
 
 def check_html(html_dir: Path) -> None:
-    """Raise if any page of the built site contains a Python traceback.
+    """Raise if any page of the built site contains a Python traceback or cannot render its formulas offline.
 
     Parameters
     ----------
@@ -348,8 +348,11 @@ def check_html(html_dir: Path) -> None:
     Raises
     ------
     RuntimeError
-        Naming every page that shows a traceback.
+        Naming every page that shows a traceback, or whose math renderer is missing or on the web
+        (:func:`affect_book.course.math_renderer_problems`).
     """
+    from .course import math_renderer_problems
+
     bad = []
     for page in sorted(Path(html_dir).rglob("*.html")):
         if page.relative_to(html_dir).parts[0] == "_modules":
@@ -359,6 +362,9 @@ def check_html(html_dir: Path) -> None:
             bad.append(str(page))
     if bad:
         raise RuntimeError(f"the built book shows a Python traceback in: {', '.join(bad)}")
+    math = math_renderer_problems(html_dir)
+    if math:
+        raise RuntimeError("the built book cannot render its formulas offline:\n" + "\n".join(math))
 
 
 def build_html(root: Path | None = None, executed_dir: Path | None = None, html_dir: Path | None = None) -> Path:

@@ -21,14 +21,16 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 
 
 def tiny_chapter() -> nbformat.NotebookNode:
-    """A chapter with a parameters cell, a citation, one exercise of each kind and their solutions."""
+    """A chapter with a parameters cell, a citation, two formulas, one exercise of each kind and their solutions."""
     md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
 
     def solution():
         return {"tags": ["solution"], "jupyter": {"source_hidden": True}}
 
     cells = [
-        md("# 98 · A tiny chapter\n\nThe circumplex {footcite:p}`russell1980circumplex`."),
+        md("# 98 · A tiny chapter\n\nThe circumplex {footcite:p}`russell1980circumplex`, an angle "
+           "$\\theta = \\operatorname{atan2}(a, v)$ and a formula of its own:\n\n"
+           "$$\\mathbb{E}[\\ell] = -\\sum_i p_i \\log q_i$$"),
         code('PROFILE = "cpu"  # a long comment that runs far past the width of the code box, to be wrapped by '
              'the book\'s custom CSS rather than scrolled off the right edge of the page',
              metadata={"tags": ["parameters"]}),

@@ -35,6 +35,17 @@ def test_html_book_builds_offline_without_tracebacks(smoke_book, tmp_path):
     assert ".. py:" not in api, "autodoc's directives are shown as text (they need an eval-rst block in MyST)"
     assert api.count('class="sig sig-object py"') >= 100, "the API page documents too few objects"
     assert (html / "index.html").is_file()
+    # A chapter with formulas loads MathJax from the site (Sphinx loads it only where there are formulas); none from a
+    # CDN. check_html has checked every page's renderer too.
+    for stem in CHAPTERS:
+        text = (html / "notebooks" / f"{stem}.html").read_text()
+        has_math = 'class="math notranslate' in text
+        assert has_math == ('src="../_static/mathjax/tex-mml-chtml.js' in text), f"{stem}: formulas {has_math}, " \
+            f"but {'no' if has_math else 'a'} local MathJax script"
+        assert "mathjax@" not in text.lower(), f"{stem}: loads MathJax from a CDN"
+    for stem in ("04_optimal_transport", "05_multitask_model"):  # display formulas in their prose
+        assert 'class="math notranslate' in (html / "notebooks" / f"{stem}.html").read_text(), f"{stem}: no formula"
+    assert (html / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
 
 
 def test_check_html_catches_a_traceback(tmp_path):
@@ -45,6 +56,29 @@ def test_check_html_catches_a_traceback(tmp_path):
     book.check_html(tmp_path)
     (tmp_path / "bad.html").write_text("<pre>Traceback (most recent call last):\n  ValueError</pre>")
     with pytest.raises(RuntimeError, match="bad.html"):
+        book.check_html(tmp_path)
+
+
+def test_check_html_catches_formulas_without_a_local_math_renderer(tmp_path):
+    math = '<span class="math notranslate nohighlight">\\(x\\)</span>'
+    (tmp_path / "_static" / "mathjax").mkdir(parents=True)
+    (tmp_path / "_static" / "mathjax" / "tex-mml-chtml.js").write_text("// MathJax")
+    (tmp_path / "sub").mkdir()
+    renderer = '<script defer src="../_static/mathjax/tex-mml-chtml.js?v=1"></script>'
+    (tmp_path / "sub" / "ok.html").write_text(renderer + math)
+    (tmp_path / "plain.html").write_text("<p>no formula, no renderer</p>")
+    book.check_html(tmp_path)
+    (tmp_path / "bare.html").write_text(math)
+    with pytest.raises(RuntimeError, match="bare.html: has formulas but loads no MathJax script"):
+        book.check_html(tmp_path)
+    (tmp_path / "bare.html").write_text(f'<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js">'
+                                        f'</script>{math}')
+    with pytest.raises(RuntimeError, match=r"bare.html: loads its math renderer from the web \(https://cdn"):
+        book.check_html(tmp_path)
+    (tmp_path / "bare.html").unlink()
+    (tmp_path / "_static" / "mathjax" / "tex-mml-chtml.js").unlink()
+    with pytest.raises(RuntimeError, match=r"sub/ok.html: its math renderer .* is not a file of the site \(expected "
+                                           r"_static/mathjax/tex-mml-chtml.js\)"):
         book.check_html(tmp_path)
 
 

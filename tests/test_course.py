@@ -206,6 +206,42 @@ def test_html_book_hides_parameters_and_solutions_and_renders_citations():
                                                                                                         "distances")
 
 
+@pytest.mark.notebooks
+def test_html_book_carries_its_math_renderer():
+    html = mini_site()
+    page = (html / "notebooks" / "98_tiny.html").read_text()
+    assert page.count('class="math notranslate nohighlight"') == 2, "the tiny chapter's two formulas are not math"
+    assert re.search(r'<script defer="defer" src="\.\./_static/mathjax/tex-mml-chtml\.js(\?v=[0-9a-f]+)?">', page)
+    assert "cdn.jsdelivr" not in page and "mathjax@3" not in page, "MathJax still comes from the web"
+    assert course.math_renderer_problems(html) == []
+    shipped = {p.relative_to(course.mathjax_files()) for p in course.mathjax_files().rglob("*") if p.is_file()}
+    carried = {p.relative_to(html / "_static" / "mathjax") for p in (html / "_static" / "mathjax").rglob("*")
+               if p.is_file()}
+    assert len(shipped) > 100 and carried == shipped, "the site does not carry all of MathJax (fonts, extensions)"
+
+
+def test_sphinx_hook_carries_mathjax_and_refuses_a_web_address():
+    from types import SimpleNamespace
+
+    from sphinx.errors import ConfigError
+
+    class Config(SimpleNamespace):
+        def __contains__(self, key):
+            return hasattr(self, key)
+
+    config = Config(mathjax_path="mathjax/tex-mml-chtml.js", html_static_path=["_static"])
+    course._vendor_mathjax(None, config)
+    assert config.html_static_path[0] == "_static"
+    assert (Path(config.html_static_path[1]) / "mathjax" / "tex-mml-chtml.js").is_file()
+    for bad, message in [("https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js", "is a web address"),
+                         ("//cdn.example/tex-mml-chtml.js", "is a web address"),
+                         ("mathjax/no-such-file.js", "must name a file under _static/mathjax/"),
+                         ("tex-mml-chtml.js", "must name a file under _static/mathjax/")]:
+        with pytest.raises(ConfigError, match=message):
+            course._vendor_mathjax(None, Config(mathjax_path=bad, html_static_path=[]))
+    course._vendor_mathjax(None, Config())  # another math renderer: nothing to do
+
+
 def test_sphinx_hook_drops_repeated_scripts_only():
     from sphinx.builders.html._assets import _JavaScript
 

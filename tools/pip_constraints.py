@@ -1,8 +1,9 @@
 """Print pip constraints (``name==version``) from the pins in environment.yml, for the pip route.
 
 Standard library only: it runs before anything is installed. Reads the ``- name=version`` lines of the
-``dependencies`` list; conda names that differ on PyPI are mapped (pytorch -> torch). Unpinned entries, python,
-pip and the nested pip list are skipped.
+``dependencies`` list and the ``- name==version`` lines of its nested ``pip`` list (packages conda-forge lacks);
+conda names that differ on PyPI are mapped (pytorch -> torch). Unpinned entries (``-e .``), python and pip are
+skipped.
 """
 
 import re
@@ -15,7 +16,8 @@ CONDA_TO_PIP = {"pytorch": "torch"}
 def constraints(text: str) -> list[str]:
     out = []
     for line in text.splitlines():
-        m = re.match(r"^\s{2}-\s+([A-Za-z0-9_.\-]+)\s*==?\s*([0-9][A-Za-z0-9.]*)\s*$", line)
+        m = (re.match(r"^\s{2}-\s+([A-Za-z0-9_.\-]+)\s*==?\s*([0-9][A-Za-z0-9.]*)\s*$", line)
+             or re.match(r"^\s{6}-\s+([A-Za-z0-9_.\-]+)\s*==\s*([0-9][A-Za-z0-9.]*)\s*$", line))
         if not m:
             continue
         name, version = m.groups()
