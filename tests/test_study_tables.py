@@ -234,8 +234,6 @@ def test_condition_order_does_not_change_the_study(cache):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--conditions", "base"], "give no comparison"),
-    (["--conditions", "uniform,gce"], "give no comparison"),
     (["--lambda-ot", "nan"], "--lambda-ot: nan is not valid; expected a finite number >= 0"),
     (["--lambda-ot", "inf"], "--lambda-ot: inf is not valid"),
     (["--lambda-ot", "-1"], "--lambda-ot: -1 is not valid"),
@@ -264,3 +262,23 @@ def test_the_library_refuses_a_non_finite_weight_and_a_negative_seed_count():
     with pytest.raises(ParameterError, match="lr=nan"):
         tiny(lr=math.nan)
     assert len(expand_study(tiny(lambda_ot=0.0))) == 4  # zero stays allowed (the OT term off)
+
+
+def test_a_base_only_grid_reports_its_rows_and_the_calibration_not_an_empty_table_in_silence(cache):
+    """Issue 19's check (`study run --conditions base`, then `report --json`): the rows, no statistics, and the
+    calibration criteria of chapter 03 scored on them (recomputed here with calibration_scores)."""
+    from affect_book.data.simulator import calibration_scores
+
+    base_only = [*GRID, "--conditions", "base"]
+    ran = _cli(["run", *base_only, "--quiet"], cache)
+    assert ran.returncode == 0, ran.stderr
+    out = _cli(["report", *base_only, "--json"], cache)
+    assert out.returncode == 0, out.stderr
+    assert "no statistics table" in out.stderr and "give no comparison" in out.stderr
+    report = json.loads(out.stdout)
+    assert report["statistics"] == [] and len(report["rows"]) == 2
+    score = report["calibration"]["affwild2"]
+    per_seed = [{k.split("/", 1)[1]: v for k, v in row.items() if k.startswith("f1/")}
+                for row in sorted(report["rows"], key=lambda r: r["seed"])]
+    assert score["spearman"] == pytest.approx(calibration_scores(per_seed, "affwild2")["spearman"], nan_ok=True)
+    assert score["seeds"] == [0, 1] and set(score["met"]) >= {"spearman", "max_abs_diff", "macro", "all"}

@@ -1,13 +1,15 @@
 """``affect-book study run|report``: run a grid from the command line, and print its results table.
 
 ``study run`` writes progress to stderr and one summary line to stdout; ``study report --json`` prints
-``{"rows": [...], "statistics": [...]}`` on stdout and nothing else: the raw rows, and the statistics table
-(:func:`affect_book.study.study_statistics`: every condition against base and circumplex, paired by seed).
-Both take the same grid options, which name the study (:func:`study_key`: the order of ``--conditions``, of the
-presets and of explicit seeds does not matter). A grid must hold a comparison (base or circumplex and another
-condition). ``report`` holds the table against the grid (:func:`check_results`): a run missing, extra or repeated,
-or a score that is not finite, is named and the exit status is 1. Exit status 2: invalid options; 1: failed runs,
-a table that does not hold the grid, a file this user may not read or write (one line naming it).
+``{"rows": [...], "statistics": [...], "calibration": {...}}`` on stdout and nothing else: the raw rows, the
+statistics table (:func:`affect_book.study.study_statistics`: every condition against base and circumplex, paired by
+seed), and for the base runs of a calibrated preset chapter 03's calibration criteria
+(:func:`affect_book.data.simulator.study_calibration`). Both take the same grid options, which name the study
+(:func:`study_key`: the order of ``--conditions``, of the presets and of explicit seeds does not matter). A grid
+without a comparison (base or circumplex and another condition) gets its rows and no statistics table, which
+``report`` says on stderr. ``report`` holds the table against the grid (:func:`check_results`): a run missing, extra
+or repeated, or a score that is not finite, is named and the exit status is 1. Exit status 2: invalid options; 1:
+failed runs, a table that does not hold the grid, a file this user may not read or write (one line naming it).
 """
 
 from __future__ import annotations
@@ -100,10 +102,22 @@ def _study(args) -> StudyConfig:
                         dataset=args.dataset, data_root=args.data_root, data=_pairs(args.data, "--data"),
                         epochs=args.epochs, width=args.width, batch_size=args.batch_size, lambda_ot=args.lambda_ot,
                         train_options=_pairs(args.set, "--set"))
-    from ._stats import check_comparable
-
-    check_comparable(study.conditions)  # a grid without a comparison would report an empty statistics table
     return study
+
+
+def _calibration(frame, study: StudyConfig) -> dict:
+    """Chapter 03's calibration criteria for the base runs of a calibrated preset in the table (none otherwise)."""
+    from ..data.simulator import TARGETS, study_calibration
+
+    out = {}
+    if study.dataset != "synthetic" or "base" not in study.conditions:
+        return out
+    for preset in study.presets:
+        if preset in TARGETS:
+            score = study_calibration(frame, preset)
+            out[preset] = {k: score[k] for k in ("metric", "scores", "spearman", "spearman_per_seed", "macro",
+                                                 "max_abs_diff", "mean_abs_diff", "lowest", "met", "seeds")}
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -120,10 +134,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = sub.add_parser("report", help="print the results table of a grid already run")
     _grid_options(report)
     report.add_argument("--json", action="store_true",
-                        help='{"rows": [...], "statistics": [...]} on stdout, nothing else')
+                        help='{"rows": [...], "statistics": [...], "calibration": {...}} on stdout, nothing else')
     report.add_argument("--rare-fraction", type=_finite(0, strict=True), default=0.5,
                         help="chapter 02's rule: a class is rare below this fraction of a uniform share")
     args = parser.parse_args(argv)
+    import pandas as pd
+
     from ._table import check_results, json_records, read_results
 
     try:
@@ -139,8 +155,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         frame = check_results(read_results(path), study, path=path)
         from ._stats import study_rare_classes, study_statistics
 
-        with contextlib.redirect_stdout(sys.stderr):  # anything a data loader prints stays off stdout
-            statistics = study_statistics(frame, study_rare_classes(study, args.rare_fraction))
+        from ._stats import check_comparable
+
+        try:
+            check_comparable(study.conditions)
+        except ParameterError as err:  # rows without statistics: said, never an empty table in silence
+            print(f"affect-book study report: no statistics table: {err}", file=sys.stderr)
+            statistics = pd.DataFrame()
+        else:
+            with contextlib.redirect_stdout(sys.stderr):  # anything a data loader prints stays off stdout
+                statistics = study_statistics(frame, study_rare_classes(study, args.rare_fraction))
+        calibration = _calibration(frame, study)
     except ResultsTableError as err:  # the data are wrong, not the options
         print(f"affect-book study {args.command}: {err}", file=sys.stderr)
         return 1
@@ -151,13 +176,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"affect-book study {args.command}: {err}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps({"rows": json_records(frame), "statistics": json_records(statistics)}, indent=1,
-                         allow_nan=False))
+        print(json.dumps({"rows": json_records(frame), "statistics": json_records(statistics),
+                          "calibration": calibration}, indent=1, allow_nan=False))
     else:
-        import pandas as pd
-
         with pd.option_context("display.max_columns", 12, "display.width", 160):
             print(frame.drop(columns=["run_dir"], errors="ignore").to_string(index=False, max_cols=14))
             columns = ["source", "metric", "label", "n", "hl_estimate", "hl_low", "hl_high", "pvalue", "pvalue_holm"]
-            print(statistics[[c for c in columns if c in statistics]].to_string(index=False))
+            if not statistics.empty:
+                print(statistics[[c for c in columns if c in statistics]].to_string(index=False))
+        for preset, score in calibration.items():
+            print(f"{preset}: base runs (seeds {score['seeds']}) against chapter 03's calibration target "
+                  f"({score['metric']}): Spearman {score['spearman']:.2f}, mean |difference| "
+                  f"{score['mean_abs_diff']:.3f}, largest {score['max_abs_diff']:.3f}; criteria met: {score['met']}")
     return 0

@@ -96,7 +96,9 @@ _CALIBRATED = {
                                       ("Happiness", 0.8), ("Surprise", 0.6)),
                      annotation_noise=0.15),
     "affectnet": dict(_SHARED, emfacs_variants=True, contempt_scale=0.5, visual_partner=("Contempt", "Happy", 0.3),
-                      annotation_noise=0.15),
+                      class_intensity=(("Fear", 2.0), ("Disgust", 2.0), ("Sad", 1.0), ("Surprise", 0.4),
+                                       ("Anger", 0.6)),
+                      annotation_noise=0.1),
 }
 PRESETS["affwild2"] = dict(PRESETS["affwild2_posed"], **_CALIBRATED["affwild2"])
 PRESETS["affectnet"] = dict(PRESETS["affectnet_posed"], **_CALIBRATED["affectnet"])
