@@ -227,28 +227,3 @@ def test_cli_interrupt_and_divergence(tmp_path, capsys, monkeypatch):
         code, err = _run(["--config", str(tmp_path / "run.json"), "--set", "lr=1000", "--root", str(tmp_path)],
                          capsys)
         assert code == 1 and "more than 1000 times the initial loss" in err, err
-
-
-def test_sigint_during_training_exits_130_without_a_traceback(tmp_path):
-    """Issue 9, point 23: Ctrl-C used to print a full traceback."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    config = {"dataset": "synthetic", "data": {"preset": "balanced", "n_train": 256, "n_val": 32, "n_test": 32},
-              "profile": "smoke", "epochs": 200, "width": 4, "batch_size": 16, "device": "cpu"}
-    (tmp_path / "run.json").write_text(json.dumps(config))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "AFFECT_BOOK_CACHE": str(tmp_path / "cache")}
-    proc = subprocess.Popen([sys.executable, "-m", "affect_book.cli", "train", "--config", str(tmp_path / "run.json"),
-                             "--root", str(tmp_path / "runs")], stderr=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True, env=env)
-    seen = ""
-    while "running on the CPU" not in seen and proc.poll() is None:  # training has started
-        seen += proc.stderr.readline()
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, seen + err
-    assert "interrupted; resume with the same command" in err and "Traceback" not in seen + err
