@@ -154,6 +154,15 @@ def stop_executor(pool: Any, wait: bool, grace: float = 5.0) -> None:
     A terminated worker leaves nothing as if complete: run files are written atomically and a run is finished only
     once its ``result.json`` exists; its last checkpoint lets the next call resume it. Slurm jobs are not cancelled
     (each finishes into the cache, where the next call finds it).
+
+    Parameters
+    ----------
+    pool : executor
+        What :func:`make_executor` returned, or any object with ``submit`` (``shutdown`` is used when it has one).
+    wait : bool
+        True: every run is done, shut down normally; False: end the local workers now.
+    grace : float
+        Seconds between SIGTERM and SIGKILL for a worker that does not end.
     """
     if not hasattr(pool, "shutdown"):
         return
