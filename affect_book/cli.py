@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Parameters
     ----------
-    argv : sequence of str
+    argv : sequence of str, optional
         The command and its options (default: ``sys.argv[1:]``).
 
     Returns
