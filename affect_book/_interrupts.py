@@ -22,7 +22,7 @@ import sys
 import threading
 from collections.abc import Callable
 
-__all__ = ["interrupt_status", "run_command", "watch_parent"]
+__all__ = ["WorkerTerminated", "interrupt_status", "run_command", "terminable_task", "watch_parent"]
 
 #: The signals turned into KeyboardInterrupt by :func:`run_command`.
 HANDLED = (signal.SIGINT, signal.SIGTERM)
@@ -118,6 +118,37 @@ def run_command(prog: str, hint: str, main: Callable[[], int]) -> int:
             return status
 
 
+class WorkerTerminated(BaseException):
+    """SIGTERM reached a pool worker inside a task (:func:`terminable_task`): the task unwinds, then the worker
+    exits. A BaseException, so no ``except Exception`` of the task swallows it."""
+
+
+_tasks: list[int] = []  # the worker's tasks running now (0 or 1), for _worker_sigterm
+
+
+def _worker_sigterm(signum, frame) -> None:
+    if _owner and os.getpid() != _owner[0]:  # a fork helper of the worker: die as without the handler
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    if _tasks:  # unwind the task first: atomic writes remove their temporary files, locks are released
+        raise WorkerTerminated(signal.Signals(signum).name)
+    os._exit(128 + signum)  # idle (waiting for a task): nothing to clean
+
+
+@contextlib.contextmanager
+def terminable_task():
+    """Run a pool worker's task so that SIGTERM (the parent stopping its pool after Ctrl-C or a kill) unwinds it,
+    then ends the worker with status 143 (after :func:`watch_parent` installed the handler)."""
+    _tasks.append(1)
+    try:
+        yield
+    except WorkerTerminated:
+        os._exit(128 + signal.SIGTERM)
+    finally:
+        _tasks.pop()
+
+
 def _pdeathsig() -> None:
     """Linux: ask the kernel to SIGKILL this process when the thread that started it ends (a complement to the
     watch thread, which needs the interpreter to run)."""
@@ -138,7 +169,9 @@ def watch_parent(parent_pid: int, poll: float = 0.5) -> threading.Thread:
     A daemon thread waits on the parent's sentinel (a pipe that multiprocessing gives spawned children: its end of
     file is the parent's death) and, as a fall-back, polls ``os.getppid()`` every ``poll`` seconds; on Linux the
     kernel's ``PR_SET_PDEATHSIG`` backs it up. It also ignores SIGINT: Ctrl-C in a terminal reaches the whole process
-    group, and the parent, not each worker, decides what an interrupt stops (it terminates its workers).
+    group, and the parent, not each worker, decides what an interrupt stops (it terminates its workers). SIGTERM
+    from the parent unwinds the task running in :func:`terminable_task` (its temporary files removed), then ends the
+    worker; an idle worker ends at once.
 
     Parameters
     ----------
@@ -156,6 +189,8 @@ def watch_parent(parent_pid: int, poll: float = 0.5) -> threading.Thread:
     from multiprocessing.connection import wait
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_sigterm)
+    _owner[:] = [os.getpid()]
     _pdeathsig()
     parent = multiprocessing.parent_process()
     sentinel = getattr(parent, "sentinel", None)

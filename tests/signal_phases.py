@@ -7,7 +7,8 @@ the command, its spawned workers, its fork helpers), and active only when ``AFFE
 - ``data``: while the simulator renders a chunk of images (the data preparation, in its fork pool or in-process);
 - ``training``: in the first loss of a run (``AFFECT_BOOK_TEST_SEEDS``, optional: only runs of those seeds);
 - ``evaluation``: in the final evaluation on the test set, after the training epochs;
-- ``saving``: just before ``result.json`` (the finished marker) is written, the predictions already saved.
+- ``saving``: while the test predictions are written (their temporary file written, not yet renamed; no
+  ``result.json``, the finished marker, yet). Linux only (reads ``/proc/self/fd``).
 
 The process prints ``PHASE <phase> pid=<pid>`` on stderr, then sleeps (at most 60 s) in short steps, so a signal
 lands in that phase: the tests wait for the line instead of sleeping a fixed time.
@@ -78,14 +79,14 @@ def _patch_fit(module) -> None:
 
         module.evaluate = evaluate
     elif PHASE == "saving":
-        real_write = module.atomic_write_bytes
+        real_fsync = os.fsync
 
-        def write(path, data):
-            if Path(path).name == "result.json":
+        def fsync(fd):  # inside atomic_write_bytes: the temporary file written, not yet renamed
+            if ".predictions.npz." in os.readlink(f"/proc/self/fd/{fd}"):
                 hold("saving")
-            return real_write(path, data)
+            return real_fsync(fd)
 
-        module.atomic_write_bytes = write
+        os.fsync = fsync
 
 
 #: The module each phase patches once it is executed, and how.

@@ -163,7 +163,7 @@ def test_train_ctrl_c_in_every_phase_exits_130_with_the_resume_hint(tmp_path, ph
     assert not list((tmp_path / "runs").glob("*/result.json")), "an interrupted run was recorded as finished"
     assert_nothing_partial(tmp_path)
     assert_group_gone(command.pgid)
-    if phase == "saving":  # predictions saved, no result.json yet: the same command finishes the run, not loads it
+    if phase == "saving":  # interrupted while saving, no result.json: the same command finishes the run, not loads it
         again = _train_command(tmp_path)
         try:
             assert again.finish() == 0, again.stderr
@@ -206,6 +206,7 @@ def test_study_ctrl_c_exits_130_with_the_resume_hint_and_ends_its_workers(tmp_pa
     assert f"affect-book study: interrupted; {RESUME}" in err and "Traceback" not in err, err
     assert not list((tmp_path / "cache").glob("studies/*/results.csv"))
     assert not list((tmp_path / "cache").glob("runs/*/result.json")), "every run holds before its result.json"
+    assert not list((tmp_path / "cache").glob("runs/*/predictions.npz")), "a half-written file was renamed"
     assert_nothing_partial(tmp_path)
 
 

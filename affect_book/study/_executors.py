@@ -107,14 +107,16 @@ def run_task(run, threads: int | None = None, root: str | None = None) -> dict:
     dict
         Its results row (:func:`~affect_book.study.result_row`).
     """
+    from .._interrupts import terminable_task
     from ..train import train
     from ._table import result_row
 
     _set_threads(threads)
     start = time.perf_counter()
-    splits = _splits(run)
-    result = train(run.config, splits["train"], splits["val"], splits["test"],
-                   root=Path(root) if root is not None else None, progress=False)
+    with terminable_task():  # in a pool worker, SIGTERM unwinds the run (no temporary file left), then exits
+        splits = _splits(run)
+        result = train(run.config, splits["train"], splits["val"], splits["test"],
+                       root=Path(root) if root is not None else None, progress=False)
     import torch
 
     row = result_row(run, result, len(splits["train"]), time.perf_counter() - start)
