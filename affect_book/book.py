@@ -286,12 +286,21 @@ def run_book(profile: str = "cpu", only: Sequence[str] = (), parameters: dict[st
         chapter = chapter_id(path)
         params = {"PROFILE": profile, **{k: v for k, v in parameters.items() if k in declared[path]}}
         manifest.claim(output)
+        # papermill writes its copy as the cells run: into a hidden file, renamed once the chapter ends, so an
+        # interrupted chapter leaves no partial copy as if complete (the previous executed copy stays)
+        running = manifest.claim(output.with_name(f".{output.stem}.running{output.suffix}"))
         output.parent.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         try:
-            _execute(path, output, params, kernel)
+            _execute(path, running, params, kernel)
         except Exception as err:  # papermill raises PapermillExecutionError with the cell and the error
+            if running.is_file():  # the failed copy, with papermill's error banner, for inspection
+                os.replace(running, output)
             raise ChapterFailed(_failure_message(chapter, output, err)) from err
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM): not a chapter's copy
+            running.unlink(missing_ok=True)
+            raise
+        os.replace(running, output)
         seconds = time.perf_counter() - start
         manifest.claim(timings)
         record_timings(timings, [timing_record(profile, chapter, path.stem, seconds, machine)])
@@ -299,6 +308,28 @@ def run_book(profile: str = "cpu", only: Sequence[str] = (), parameters: dict[st
         results.append(ChapterResult(chapter, path, output, seconds))
     reading = {path: i for i, path in enumerate(notebooks)}
     return sorted(results, key=lambda r: reading[r.path])
+
+
+def _kernel_manager_class():
+    """Jupyter's kernel manager, except that once the runner is interrupted (Ctrl-C, SIGTERM) it kills the kernel's
+    process group at once (the kernel and what it started, such as a grid's workers) instead of asking a kernel busy
+    in a cell to shut down, which makes it print tracebacks on the runner's stderr and wait seconds."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    from ._interrupts import interrupt_status
+
+    class RunnerKernelManager(AsyncKernelManager):
+        async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+            if interrupt_status() is None or not self.owns_kernel:
+                return await super()._async_shutdown_kernel(now=now, restart=restart)
+            self.shutting_down = True
+            self.stop_restarter()
+            await self._async_kill_kernel()
+            await self._async_cleanup_resources(restart=restart)
+
+        shutdown_kernel = _async_shutdown_kernel
+
+    return RunnerKernelManager
 
 
 def _execute(path: Path, output: Path, params: dict[str, Any], kernel: str) -> None:
@@ -317,6 +348,7 @@ def _execute(path: Path, output: Path, params: dict[str, Any], kernel: str) -> N
     try:
         with tempfile.TemporaryDirectory(prefix="affect-book-kernel-") as sockets:
             config = Config()
+            config.NotebookClient.kernel_manager_class = _kernel_manager_class()
             if sys.platform != "win32":
                 config.KernelManager.transport = "ipc"
                 config.KernelManager.ip = os.path.join(sockets, "kernel")
@@ -453,7 +485,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit status: 0 on success, 1 when a chapter, a parameter or an output folder is at fault.
+        The exit status: 0 on success, 1 when a chapter, a parameter or an output folder is at fault, 130 after
+        Ctrl-C (143 after SIGTERM; the interrupted chapter's kernel is shut down and no partial executed copy is
+        left; the training runs finished so far are loaded from the cache by the next run).
     """
     parser = argparse.ArgumentParser(prog="python -m affect_book.book", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -470,6 +504,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--html", action="store_true", help="build the HTML site after running")
     parser.add_argument("--html-only", action="store_true", help="build the HTML site from existing executed copies")
     args = parser.parse_args(argv)
+    from ._interrupts import run_command
+    from .cli import RESUME_HINTS
+
+    return run_command("affect-book book", RESUME_HINTS["book"], lambda: _main(args))
+
+
+def _main(args: argparse.Namespace) -> int:
+    """``main`` after parsing, without the interrupt handling."""
     try:
         root = args.root.resolve() if args.root else find_root()
         out = check_output_folder(args.out if args.out else root / "_build" / "executed", root, "--out")

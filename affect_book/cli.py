@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-__all__ = ["COMMANDS", "main"]
+__all__ = ["COMMANDS", "RESUME_HINTS", "main"]
 
 COMMANDS = {"book": "run the chapters with papermill and build the HTML site",
             "data": "inspect a data source: `affect-book data summary --dataset NAME --root PATH`",
@@ -17,8 +17,20 @@ COMMANDS = {"book": "run the chapters with papermill and build the HTML site",
                      "`affect-book study report --profile cpu --preset affwild2 --json`"}
 
 
+#: How to resume each command after Ctrl-C or a kill (printed after ``<prog>: interrupted;``).
+RESUME_HINTS = {"book": "resume with the same command (training runs already finished are loaded from the cache)",
+                "data": "run the same command again",
+                "train": "resume with the same command",
+                "study": "resume with the same command (finished runs are loaded from the cache, interrupted ones "
+                         "resume from their last checkpoint)"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """The ``affect-book`` command: dispatch to ``book``, ``data`` or ``train``.
+    """The ``affect-book`` command: dispatch to ``book``, ``data``, ``train`` or ``study``.
+
+    SIGINT (Ctrl-C) and SIGTERM are handled from the first line on, before any heavy import (torch, pandas):
+    exit status 130 (143 for SIGTERM) and one line saying how to resume, never a traceback
+    (:func:`affect_book._interrupts.run_command`).
 
     Parameters
     ----------
@@ -28,9 +40,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit status: the sub-command's, 0 for ``--help``, 2 for an unknown command.
+        The exit status: the sub-command's, 0 for ``--help``, 2 for an unknown command, 130 when interrupted.
     """
+    from ._interrupts import run_command
+
     argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv and argv[0] in COMMANDS else None
+    prog = f"affect-book {command}" if command else "affect-book"
+    return run_command(prog, RESUME_HINTS.get(command, "run the same command again"), lambda: _dispatch(argv))
+
+
+def _dispatch(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         lines = "\n".join(f"  {name:<8} {text}" for name, text in COMMANDS.items())
         print(f"usage: affect-book COMMAND [options]\n\ncommands:\n{lines}")
@@ -47,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return data_main(argv[1:])
     if argv[0] == "train":
-        from .train import main as train_main
+        from .train_cli import main as train_main  # not affect_book.train: it imports torch
 
         return train_main(argv[1:])
     if argv[0] == "study":

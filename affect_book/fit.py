@@ -5,7 +5,10 @@ Every epoch draws its order (a permutation, or a class-balanced draw with replac
 and shifts from a generator seeded by (seed, epoch) and the checkpoint
 holds every RNG state, so on a CPU a resumed run ends with exactly the weights of an uninterrupted one. Under DDP
 each rank takes its slice of each global batch (and of its augmentation draws). Loss terms stay on the device
-during an epoch; they are checked for finiteness once per epoch (:func:`check_finite`).
+during an epoch; they are checked once per epoch: for finiteness (:func:`check_finite`) and for a loss grown far beyond
+its start (:func:`check_loss_growth`: an epoch's mean training loss above :data:`MAX_LOSS_RATIO` times the run's
+initial loss). Either stops the run with :class:`~affect_book.train.TrainingDiverged` before anything of that epoch
+is saved, so a diverged run is never recorded as finished nor loaded from the cache.
 """
 
 from __future__ import annotations
@@ -29,7 +32,14 @@ from .runs import (RunResult, TrainingDiverged, load_checkpoint, move_aside, rng
                    write_log)
 from .train import TrainConfig, evaluate, multitask_loss
 
-__all__ = ["check_finite", "epoch_order", "fit"]
+__all__ = ["MAX_LOSS_RATIO", "check_finite", "check_loss_growth", "epoch_order", "fit", "recorded_divergence"]
+
+#: The divergence rule beyond non-finite values: a run stops when an epoch's mean training loss exceeds this many
+#: times its initial loss (the total loss of the run's first step, computed by the untrained model before any
+#: update, floored at 1 so that a first batch with few labels cannot make every later loss look explosive). A
+#: trained model's loss stays below its initial one; a thousandfold growth means the optimiser blew up (typically a
+#: learning rate far too high) although the values are still finite.
+MAX_LOSS_RATIO = 1000.0
 
 
 def _build(config: TrainConfig, device: torch.device, world: int, steps: int):
@@ -132,6 +142,78 @@ def check_finite(config: TrainConfig, key: str, epoch: int, names: list[str], st
                            f"{config.grad_clip:g}).")
 
 
+def check_loss_growth(config: TrainConfig, key: str, epoch: int, mean_loss: float, initial_loss: float,
+                      world: int) -> None:
+    """Raise :class:`~affect_book.train.TrainingDiverged` when the epoch's mean training loss exceeds
+    :data:`MAX_LOSS_RATIO` times the run's initial loss (floored at 1), under DDP when it does on any rank.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        The run (its ``lr`` and ``grad_clip`` are quoted in the message).
+    key : str
+        The run key.
+    epoch : int
+        0-based index of the epoch just trained (= the number of epochs already checkpointed).
+    mean_loss : float
+        The epoch's mean total training loss (this rank's).
+    initial_loss : float
+        The total loss of the run's first step (before any update; this rank's).
+    world : int
+        Number of DDP ranks.
+
+    Raises
+    ------
+    TrainingDiverged
+        Naming the epoch, its mean loss, the initial loss and the rule.
+    """
+    limit = MAX_LOSS_RATIO * max(abs(initial_loss), 1.0)
+    flag = torch.tensor([not abs(mean_loss) <= limit], dtype=torch.int64)
+    if world > 1:
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+    if not flag.item():
+        return
+    kept = f"the checkpoint of epoch {epoch} is kept" if epoch > 0 else "no epoch finished, so no checkpoint"
+    where = "" if abs(mean_loss) > limit else " on another rank"
+    raise TrainingDiverged(f"training diverged{where}: the mean training loss of epoch {epoch + 1} is {mean_loss:.4g}, "
+                           f"more than {MAX_LOSS_RATIO:g} times the initial loss {initial_loss:.4g} (the rule: an "
+                           f"epoch's mean loss above {MAX_LOSS_RATIO:g} x max(initial loss, 1) = {limit:.4g}). Run "
+                           f"{key} was not recorded as finished; {kept}. Lower the learning rate (lr={config.lr:g}) "
+                           f"or clip gradients (grad_clip={config.grad_clip:g}).")
+
+
+def recorded_divergence(info: dict) -> str | None:
+    """Why a finished record (``result.json``) breaks the rule of :func:`check_loss_growth`, else None.
+
+    Records of the current trainer passed the rule while training (they hold ``initial_loss``); this catches those of
+    older code, which only stopped on non-finite values. Without ``initial_loss`` the first epoch's mean is the
+    reference, so the later epochs can be judged (a one-epoch record of older code cannot be).
+
+    Parameters
+    ----------
+    info : dict
+        The parsed ``result.json``: ``history`` rows with ``epoch`` and ``train_loss``, maybe ``initial_loss``.
+
+    Returns
+    -------
+    str or None
+        The epoch, its mean loss and the limit, or None when the record is within the rule.
+    """
+    history = [row for row in info.get("history") or () if isinstance(row, dict) and "train_loss" in row]
+    reference = info.get("initial_loss")
+    if not isinstance(reference, (int, float)):
+        if len(history) < 2:
+            return None
+        reference, history = history[0]["train_loss"], history[1:]
+    limit = MAX_LOSS_RATIO * max(abs(reference), 1.0)
+    for row in history:
+        loss = row["train_loss"]
+        if isinstance(loss, (int, float)) and not abs(loss) <= limit:
+            return (f"records a diverged run (epoch {row.get('epoch', '?')}'s mean training loss {loss:.4g} is above "
+                    f"{MAX_LOSS_RATIO:g} x max(initial loss {reference:.4g}, 1))")
+    return None
+
+
 def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_set, stop_after_epoch: int | None,
         progress: bool, log, cost: torch.Tensor | None, counts: np.ndarray) -> RunResult:
     """Train (or resume) the run in ``folder`` and record it; the caller (:func:`affect_book.train.train`) has
@@ -177,6 +259,7 @@ def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_se
     steps = math.ceil(len(data["image"]) / config.batch_size)
     model, optimiser, scheduler = _build(config, device, world, steps)
     history, best_epoch, best_score, start_epoch = [], -1, -math.inf, 0
+    initial_loss = None  # the first step's total loss, the reference of check_loss_growth
     checkpoint = folder / "checkpoint.pt"
     state = load_checkpoint(checkpoint, log)
     if state is not None:
@@ -192,6 +275,8 @@ def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_se
     if state is not None:
         history, best_epoch, best_score = state["history"], state["best_epoch"], state["best_score"]
         start_epoch = state["epoch"] + 1
+        # a checkpoint of older code has no initial loss: its first epoch's mean loss is the nearest reference
+        initial_loss = state.get("initial_loss", history[0]["train_loss"] if history else None)
         if rank == 0 and progress:
             log(f"resuming run {key} after epoch {state['epoch'] + 1} of {config.epochs}")
     net = model
@@ -239,12 +324,15 @@ def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_se
             scheduler.step()
             names = ["loss", *terms]
             step_terms.append(torch.stack([loss.detach().float(), *(v.detach().float() for v in terms.values())]))
+            if initial_loss is None:  # one host synchronisation, at the run's first step
+                initial_loss = float(step_terms[0][0])
             seen += len(idx)
         seconds = time.perf_counter() - start
         train_seconds += seconds
         check_finite(config, key, epoch, names, step_terms, model, world)
-        scores, _ = evaluate(model, val_data, config, device)
         means = torch.stack(step_terms).mean(0).tolist()
+        check_loss_growth(config, key, epoch, means[0], initial_loss, world)
+        scores, _ = evaluate(model, val_data, config, device)
         row = {"epoch": epoch + 1, **{f"train_{k}": v for k, v in zip(names, means)},
                **{f"val_{k}": v for k, v in scores.items()}, "lr": scheduler.get_last_lr()[0]}
         history.append(row)
@@ -257,7 +345,8 @@ def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_se
             write_log(folder / "log.csv", history)
             save_torch(checkpoint, {"model": model.state_dict(), "optimiser": optimiser.state_dict(),
                                     "scheduler": scheduler.state_dict(), "rng": rng_state(), "epoch": epoch,
-                                    "history": history, "best_epoch": best_epoch, "best_score": best_score})
+                                    "initial_loss": initial_loss, "history": history, "best_epoch": best_epoch,
+                                    "best_score": best_score})
             if progress:
                 log(f"epoch {epoch + 1}/{config.epochs}: loss {row['train_loss']:.3f}, val P_MTL {score:.3f} "
                     f"(P_EXPR {scores['p_expr']:.3f}), {seconds:.1f} s")
@@ -280,7 +369,7 @@ def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_se
     if rank == 0:
         info = {"history": history, "best_epoch": best_epoch, "val_metrics": val_scores,
                 "test_metrics": test_scores, "has_predictions": predictions_path is not None,
-                "images_per_second": rate}
+                "images_per_second": rate, "initial_loss": initial_loss}
         atomic_write_bytes(folder / "result.json", json.dumps(info, indent=1).encode())
         checkpoint.unlink(missing_ok=True)
     return result

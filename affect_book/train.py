@@ -4,7 +4,9 @@ Introduced in chapter 06. ``train(config, train_set, val_set, test_set)`` return
 run with the same config and the same data (the run key hashes both, :func:`affect_book.runs.run_key`) is loaded,
 not retrained, and an interrupted one resumes from its last checkpoint. A lock on the run's folder makes a second
 process wait for the first and then load its run; a corrupt run file is named, moved aside and rebuilt (see
-:mod:`affect_book.runs`). A non-finite loss stops the run with :class:`TrainingDiverged`, never a "finished" run.
+:mod:`affect_book.runs`). A diverged run stops with :class:`TrainingDiverged`, never a "finished" run: a non-finite
+loss or weights, or an epoch whose mean training loss exceeds 1000 times the run's initial loss (the first step's,
+floored at 1; :data:`affect_book.fit.MAX_LOSS_RATIO`).
 
 The loss is::
 
@@ -447,8 +449,11 @@ def train(config: TrainConfig, train_set, val_set, test_set=None, root: Path | N
     NonFiniteMetrics
         The finished run records a NaN or infinite score (named with the run's folder).
     TrainingDiverged
-        A non-finite loss or non-finite weights: names the epoch, the step and the term; the checkpoint of the last
-        good epoch stays, no ``result.json`` is written.
+        A non-finite loss or non-finite weights (names the epoch, the step and the term), or an epoch's mean
+        training loss above :data:`affect_book.fit.MAX_LOSS_RATIO` (1000) times the run's initial loss, the first
+        step's, floored at 1 (names the epoch and both losses); the checkpoint of the last good epoch stays, no
+        ``result.json`` is written. A finished record of older code that breaks this rule is moved aside and the
+        run trained again.
     """
     validate_config(config)
     for name, ds in (("train_set", train_set), ("val_set", val_set), ("test_set", test_set)):
@@ -483,6 +488,13 @@ def train(config: TrainConfig, train_set, val_set, test_set=None, root: Path | N
         if world > 1 and rank != 0:
             torch.distributed.barrier()  # rank 0 checks the run's files first (and moves corrupt ones aside)
         info = load_finished(folder, log)
+        if info is not None and rank == 0:  # recorded by older code, which stopped on non-finite values only
+            from .fit import recorded_divergence
+            from .runs import move_aside
+
+            if reason := recorded_divergence(info):
+                move_aside(folder / "result.json", reason, log)
+                info = None
         if world > 1 and rank == 0:
             torch.distributed.barrier()
         if info is not None:

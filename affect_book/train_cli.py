@@ -2,8 +2,9 @@
 
 The config is read and checked completely before any data is loaded (a typo in a key costs nothing); only the
 checks that need the class list wait for the data. Mistakes give one line on stderr and exit status 2; a
-diverged run exits with 1; Ctrl-C exits with 130 and says how to resume (run the same command again: the run
-resumes from its last checkpoint). The result is printed as JSON on stdout; progress and notes go to stderr.
+diverged run exits with 1; Ctrl-C exits with 130 (SIGTERM with 143) from the first line on and says how to resume
+(run the same command again: the run resumes from its last checkpoint). The result is printed as JSON on stdout;
+progress and notes go to stderr.
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 1 when training diverged, 2 for a usage or config error, 130 when interrupted.
+        0 on success, 1 when training diverged, 2 for a usage or config error, 130 when interrupted (143 for
+        SIGTERM).
     """
     parser = argparse.ArgumentParser(prog=PROG, description=main.__doc__.split("\n")[0])
     parser.add_argument("--config", type=Path, help="JSON file of TrainConfig fields; data options under 'data'")
@@ -100,11 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: --config is required: a JSON file of TrainConfig fields, e.g. "
               '{"dataset": "synthetic", "data": {"preset": "affwild2"}, "epochs": 3}', file=sys.stderr)
         return 2
-    try:
-        return _run(args)
-    except KeyboardInterrupt:
-        print(f"\n{PROG}: interrupted; resume with the same command", file=sys.stderr)
-        return 130
+    from ._interrupts import run_command
+
+    return run_command(PROG, "resume with the same command", lambda: _run(args))
 
 
 def _run(args: argparse.Namespace) -> int:

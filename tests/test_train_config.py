@@ -111,6 +111,65 @@ def test_divergence_keeps_the_last_good_checkpoint(sets, tmp_path, monkeypatch):
     assert state["epoch"] == 0 and len(state["history"]) == 1
 
 
+def test_a_loss_grown_a_thousandfold_stops_the_run_and_is_never_cached(sets, tmp_path):
+    """Issue 23, point 3: lr=1000 gave a finite loss of 18 million, recorded as a finished run and loaded again."""
+    config = toy_config(epochs=2, lr=1000.0)
+    message = r"mean training loss of epoch 1 is .* more than 1000 times the initial loss"
+    with pytest.raises(TrainingDiverged, match=message):
+        train(config, *sets, root=tmp_path, progress=False)
+    folder = tmp_path / run_key(config, *sets)
+    assert not (folder / "result.json").exists() and not (folder / "checkpoint.pt").exists()
+    with pytest.raises(TrainingDiverged, match=message):  # asked again: trained again, the same error
+        train(config, *sets, root=tmp_path, progress=False)
+
+
+def test_loss_growth_rule_is_relative_to_the_initial_loss_floored_at_one():
+    config = toy_config()
+    fit_module.check_loss_growth(config, "k", 0, 999.0, 0.001, 1)  # the floor: 1000 x max(0.001, 1)
+    fit_module.check_loss_growth(config, "k", 0, 3999.0, 4.0, 1)
+    with pytest.raises(TrainingDiverged, match=r"epoch 3 is 4001.*initial loss 4 .*= 4000.*checkpoint of epoch 2"):
+        fit_module.check_loss_growth(config, "k", 2, 4001.0, 4.0, 1)
+    with pytest.raises(TrainingDiverged, match="= 1000"):
+        fit_module.check_loss_growth(config, "k", 0, 1001.0, 0.001, 1)
+
+
+def test_a_loss_grown_in_a_later_epoch_keeps_the_last_good_checkpoint(sets, tmp_path, monkeypatch):
+    """Finite but exploding from epoch 2 on: stopped after epoch 2, epoch 1's checkpoint (with the reference) stays."""
+    real = fit_module.multitask_loss
+
+    def explodes_in_epoch_two(out, batch, config, cost, counts=None, epoch=None):
+        total, terms = real(out, batch, config, cost, counts, epoch=epoch)
+        return (total * 1e5 if epoch == 1 else total), terms
+
+    monkeypatch.setattr(fit_module, "multitask_loss", explodes_in_epoch_two)
+    config = toy_config(epochs=3)
+    with pytest.raises(TrainingDiverged, match=r"epoch 2 is .*checkpoint of epoch 1 is kept"):
+        train(config, *sets, root=tmp_path, progress=False)
+    folder = tmp_path / run_key(config, *sets)
+    state = torch.load(folder / "checkpoint.pt", weights_only=True)
+    assert state["epoch"] == 0 and 0 < state["initial_loss"] < 100
+    assert not (folder / "result.json").exists()
+
+
+def test_a_diverged_run_recorded_by_older_code_is_not_loaded(sets, tmp_path):
+    """A result.json of the trainer before the rule (no initial_loss, a later epoch's loss far above the first
+    one's) is moved aside and the run trained again, not loaded."""
+    config = toy_config(epochs=2)
+    first = train(config, *sets, root=tmp_path, progress=False)
+    record = first.run_dir / "result.json"
+    info = json.loads(record.read_text())
+    assert 0 < info["initial_loss"] < 100
+    del info["initial_loss"]
+    info["history"][1]["train_loss"] = 2000.0 * info["history"][0]["train_loss"]
+    record.write_text(json.dumps(info))
+    lines = []
+    again = train(config, *sets, root=tmp_path, progress=False, log=lines.append)
+    assert not again.loaded_from_cache
+    assert any("records a diverged run (epoch 2's mean training loss" in line for line in lines), lines
+    assert list(first.run_dir.glob("result.json.corrupt-*"))
+    assert train(config, *sets, root=tmp_path, progress=False).loaded_from_cache  # the retrained run is kept
+
+
 def _run(argv, capsys):
     code = main(argv)
     captured = capsys.readouterr()
@@ -164,28 +223,7 @@ def test_cli_interrupt_and_divergence(tmp_path, capsys, monkeypatch):
     code, err = _run(["--config", str(tmp_path / "run.json"), "--set", "lr=1e20", "--set", "epochs=3",
                      "--root", str(tmp_path)], capsys)
     assert code == 1 and "training diverged" in err
-
-
-def test_sigint_during_training_exits_130_without_a_traceback(tmp_path):
-    """Issue 9, point 23: Ctrl-C used to print a full traceback."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    config = {"dataset": "synthetic", "data": {"preset": "balanced", "n_train": 256, "n_val": 32, "n_test": 32},
-              "profile": "smoke", "epochs": 200, "width": 4, "batch_size": 16, "device": "cpu"}
-    (tmp_path / "run.json").write_text(json.dumps(config))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "AFFECT_BOOK_CACHE": str(tmp_path / "cache")}
-    proc = subprocess.Popen([sys.executable, "-m", "affect_book.cli", "train", "--config", str(tmp_path / "run.json"),
-                             "--root", str(tmp_path / "runs")], stderr=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True, env=env)
-    seen = ""
-    while "running on the CPU" not in seen and proc.poll() is None:  # training has started
-        seen += proc.stderr.readline()
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, seen + err
-    assert "interrupted; resume with the same command" in err and "Traceback" not in seen + err
+    for _ in range(2):  # finite but grown a thousandfold: not finished, so the second call trains and fails again
+        code, err = _run(["--config", str(tmp_path / "run.json"), "--set", "lr=1000", "--root", str(tmp_path)],
+                         capsys)
+        assert code == 1 and "more than 1000 times the initial loss" in err, err

@@ -121,7 +121,18 @@ def _calibration(frame, study: StudyConfig) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``affect-book study run ...`` or ``affect-book study report ... [--json]``; returns the exit status."""
+    """``affect-book study run ...`` or ``affect-book study report ... [--json]``; returns the exit status.
+
+    Ctrl-C (or SIGTERM) stops the workers and exits with 130 (143) and how to resume: the same command again loads
+    the finished runs from the cache and resumes the interrupted ones from their last checkpoint.
+    """
+    from .._interrupts import run_command
+    from ..cli import RESUME_HINTS
+
+    return run_command("affect-book study", RESUME_HINTS["study"], lambda: _main(argv))
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="affect-book study",
                                      description="The controlled study: run a grid of (preset, condition, seed) "
                                                  "runs through the cache, and report its results table.")

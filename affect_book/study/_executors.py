@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["UnsafeJobFolder", "available_cores", "check_private_folder", "local_workers", "make_executor",
-           "run_task"]
+           "run_task", "stop_executor"]
 
 #: Loaded splits of this process, by (cache, dataset, root, profile, options): a worker loads each source once.
 _SPLITS: dict[str, dict] = {}
@@ -114,14 +114,16 @@ def run_task(run, threads: int | None = None, root: str | None = None) -> dict:
     dict
         Its results row (:func:`~affect_book.study.result_row`).
     """
+    from .._interrupts import terminable_task
     from ..train import train
     from ._table import result_row
 
     _set_threads(threads)
     start = time.perf_counter()
-    splits = _splits(run)
-    result = train(run.config, splits["train"], splits["val"], splits["test"],
-                   root=Path(root) if root is not None else None, progress=False)
+    with terminable_task():  # in a pool worker, SIGTERM unwinds the run (no temporary file left), then exits
+        splits = _splits(run)
+        result = train(run.config, splits["train"], splits["val"], splits["test"],
+                       root=Path(root) if root is not None else None, progress=False)
     import torch
 
     row = result_row(run, result, len(splits["train"]), time.perf_counter() - start)
@@ -146,7 +148,11 @@ class InProcessExecutor:
         """Nothing to release."""
 
 
-def _pool_initializer(threads: int) -> None:
+def _pool_initializer(threads: int, parent_pid: int | None = None) -> None:
+    if parent_pid is not None:  # first: a worker whose parent dies (even by SIGKILL) ends, and ignores Ctrl-C
+        from .._interrupts import watch_parent
+
+        watch_parent(parent_pid)
     _set_threads(threads)
 
 
@@ -251,22 +257,56 @@ def _private_folder(folder: Path) -> Path:
     return folder
 
 
+def stop_executor(pool: Any, wait: bool, grace: float = 5.0) -> None:
+    """Shut an executor down: after every run, let it finish (``wait``); after an error or an interrupt, end its
+    local workers now (SIGTERM, then SIGKILL after ``grace`` seconds) instead of letting them finish their runs.
+
+    A terminated worker leaves nothing as if complete: run files are written atomically and a run is finished only
+    once its ``result.json`` exists; its last checkpoint lets the next call resume it. Slurm jobs are not cancelled
+    (each finishes into the cache, where the next call finds it).
+
+    Parameters
+    ----------
+    pool : executor
+        What :func:`make_executor` returned, or any object with ``submit`` (``shutdown`` is used when it has one).
+    wait : bool
+        True: every run is done, shut down normally; False: end the local workers now.
+    grace : float
+        Seconds between SIGTERM and SIGKILL for a worker that does not end.
+    """
+    if not hasattr(pool, "shutdown"):
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values()) if not wait else []
+    pool.shutdown(wait=wait, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    deadline = time.monotonic() + grace
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(grace)
+
+
 def make_executor(kind: str, workers: int, folder: Path, slurm_options: dict | None = None) -> Any:
     """An executor for ``kind`` (``local`` or ``slurm``).
 
     ``local``: this process for one worker, else a process pool (``spawn`` start method: safe with torch on every
-    system) of ``workers`` processes with cores // workers threads each. ``slurm``: a ``submitit.AutoExecutor``
-    writing its logs and pickles under ``folder`` (created 0700; checked before each submission and each result,
-    see :func:`check_private_folder`) with ``slurm_options`` (``timeout_min``, ``slurm_partition``,
-    ``gpus_per_node``, ``cpus_per_task`` ...; see submitit's documentation); needs the ``[cluster]`` extra and a
-    machine where Slurm's ``srun`` is found (a RuntimeError says so otherwise).
+    system) of ``workers`` processes with cores // workers threads each; each worker ends when this process dies,
+    even by SIGKILL (:func:`affect_book._interrupts.watch_parent`), and leaves Ctrl-C to it
+    (:func:`stop_executor`). ``slurm``: a ``submitit.AutoExecutor`` writing its logs and pickles under ``folder``
+    (created 0700; checked before each submission and each result, see :func:`check_private_folder`) with
+    ``slurm_options`` (``timeout_min``, ``slurm_partition``, ``gpus_per_node``, ``cpus_per_task`` ...; see
+    submitit's documentation); needs the ``[cluster]`` extra and a machine where Slurm's ``srun`` is found (a
+    RuntimeError says so otherwise).
     """
     if kind == "local":
         if workers == 1:
             return InProcessExecutor()
         threads = max(1, available_cores() // workers)
         pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                      initializer=_pool_initializer, initargs=(threads,))
+                                      initializer=_pool_initializer, initargs=(threads, os.getpid()))
         return pool
     if kind == "slurm":
         try:

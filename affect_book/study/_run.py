@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import json
 import sys
 from pathlib import Path
@@ -11,14 +12,39 @@ import pandas as pd
 
 from ..cache import write_unless_same
 from ._config import StudyConfig, expand_study, study_dir, study_identity, study_key
-from ._executors import _splits, local_workers, make_executor, run_task, wait_any
+from ._executors import _splits, local_workers, make_executor, run_task, stop_executor, wait_any
 from ._table import check_results, results_frame, write_results
 
 __all__ = ["StudyFailed", "run_studies", "run_study"]
 
 
 class StudyFailed(RuntimeError):
-    """Some runs of a grid failed; the message names each with its error. Finished runs stay in the cache."""
+    """Some runs of a grid failed; the message names each with its error, the runs not started and the finished
+    (cached) ones. Finished runs stay in the cache."""
+
+
+class WorkerLost(RuntimeError):
+    """The worker process running a run died (a signal: the out-of-memory killer, a kill)."""
+
+
+def _names(labels: list[str], limit: int = 12) -> str:
+    shown = ", ".join(labels[:limit])
+    return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
+
+
+def _failure_report(total: int, errors: list, not_started: list[str], finished: list[str]) -> str:
+    """The message of :class:`StudyFailed`: the failed runs with their errors, then the runs not started (a lost
+    worker stops the pool) and the finished ones, which are cached."""
+    lines = [f"{len(errors)} of {total} runs failed"
+             + (f", {len(not_started)} not started (a worker process was lost, the pool stopped)" if not_started
+                else "")
+             + f"; {len(finished)} finished and are cached (rerun the same command to retry only the missing ones):"]
+    lines += [f"  FAILED {name}: {type(err).__name__}: {err}" for name, err in errors]
+    if not_started:
+        lines.append(f"  not started: {_names(not_started)}")
+    if finished:
+        lines.append(f"  cached: {_names(finished)}")
+    return "\n".join(lines)
 
 
 class _Progress:
@@ -116,7 +142,8 @@ def run_studies(studies, executor: str | Any = "local", workers: int | None = No
     Raises
     ------
     StudyFailed
-        When a run failed (after every other run finished); no table is written then.
+        When a run failed (after every other run finished; a lost worker process stops the pool at once): names the
+        failed runs, those not started and the finished ones; no table is written then.
     ValueError
         For an empty list, or grids with different profiles or devices.
     """
@@ -146,31 +173,45 @@ def run_studies(studies, executor: str | Any = "local", workers: int | None = No
         return run.label if len(studies) == 1 else f"grid {k + 1}/{len(studies)}: {run.label}"
 
     rows: list[list[dict]] = [[] for _ in studies]
-    errors, pending, queue = [], {}, list(tagged)
+    errors, pending, queue, finished = [], {}, list(tagged), []
+    lost = False  # a worker process died (out-of-memory killer, kill): the pool is broken, nothing more starts
+    completed = False
     try:
-        while queue or pending:
-            while queue and len(pending) < in_flight:
-                k, run = queue.pop(0)
-                pending[pool.submit(run_task, run, None, root_arg)] = (k, run)
+        while pending or (queue and not lost):
+            while queue and not lost and len(pending) < in_flight:
+                try:
+                    handle = pool.submit(run_task, queue[0][1], None, root_arg)
+                except cf.BrokenExecutor:
+                    lost = True
+                    break
+                pending[handle] = queue.pop(0)
+            if not pending:
+                break
             for handle in wait_any(list(pending)):
                 k, run = pending.pop(handle)
                 try:
                     row = handle.result()
+                except cf.BrokenExecutor:
+                    lost = True
+                    err = WorkerLost("a worker process of the pool ended abruptly while this run was in flight "
+                                     "(killed by a signal: the out-of-memory killer or a kill; fewer --workers "
+                                     "need less memory)")
+                    errors.append((label(k, run), err))
+                    bar.update(label(k, run), None, err)
+                    continue
                 except Exception as err:  # noqa: BLE001 -- every failure is reported below, none dropped
                     errors.append((label(k, run), err))
                     bar.update(label(k, run), None, err)
                     continue
                 rows[k].append(row)
+                finished.append(label(k, run))
                 bar.update(label(k, run), row)
+        completed = True
     finally:
         bar.close()
-        if hasattr(pool, "shutdown"):
-            pool.shutdown(wait=not sys.exc_info()[0], cancel_futures=True)
-    if errors:
-        done = sum(len(r) for r in rows)
-        lines = "\n".join(f"  {name}: {type(err).__name__}: {err}" for name, err in errors)
-        raise StudyFailed(f"{len(errors)} of {len(runs)} runs failed (the {done} others are cached; rerun to "
-                          f"retry only the missing ones):\n{lines}")
+        stop_executor(pool, wait=completed)  # interrupted or failed: end the workers now, not after their runs
+    if errors or queue:
+        raise StudyFailed(_failure_report(len(runs), errors, [label(k, run) for k, run in queue], finished))
     frames = []
     for k, (study, study_rows) in enumerate(zip(studies, rows)):
         folder = study_dir(study)
