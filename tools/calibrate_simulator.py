@@ -11,8 +11,10 @@ knob settings were tuned on) and on test (what is reported), and scored by
 training is seeded, so a rerun gives the same numbers (runs are cached under ``$AFFECT_BOOK_CACHE``). Writes
 ``affect_book/data/simulator/calibration.json`` (or ``--out``).
 
-Run: ``python tools/calibrate_simulator.py [--preset affwild2] [--set key=value ...]``. ``--set`` overrides a
-simulator knob (JSON values) for the search: printed, not written.
+Run: ``python tools/calibrate_simulator.py [--preset affwild2] [--set key=value ...] [--sensitivity]``. ``--set``
+overrides a simulator knob (JSON values) for the search: printed, not written (unless ``--write``, for overrides that
+restate the preset's own values, so the search's cached runs are the table's). ``--sensitivity`` adds the runs with
+``annotation_noise`` 0.1 below and above the preset's level (everything else as in the row).
 """
 
 from __future__ import annotations
@@ -82,15 +84,46 @@ def calibrate(preset: str, overrides: dict, workers: int = 2, log=print, study_o
     return out
 
 
+def _redundant(preset: str, overrides: dict) -> bool:
+    """True when ``overrides`` only restate the preset's own values (the same simulator configuration)."""
+    return config_hash(make_config(preset, "cpu", **overrides)) == config_hash(make_config(preset, "cpu"))
+
+
+def _sensitivity(args, presets, overrides: dict, old: dict) -> int:
+    """Each preset's table row and its runs with ``annotation_noise`` 0.1 below and above (validation scores)."""
+    table = dict(old, sensitivity=dict(old.get("sensitivity", {})))
+    for p in presets:
+        row = old.get("results", {}).get(p)
+        today = calibration_study(p)
+        sim = config_hash(make_config(p, "cpu", **{k: v for k, v in today.load_options(p).items() if k != "preset"}))
+        if row is None or row["simulator_config_hash"] != sim:
+            raise SystemExit(f"--sensitivity: the table has no row for today's {p} preset; run the calibration first")
+        level = make_config(p, "cpu").annotation_noise
+        out = []
+        for noise in (max(0.0, level - 0.1), level, level + 0.1):
+            noise = round(noise, 4)
+            res = row if noise == level else calibrate(p, {**overrides, "annotation_noise": noise}, args.workers)
+            out.append({"annotation_noise": noise, "simulator_config_hash": res["simulator_config_hash"],
+                        **{k: res["val"][k] for k in ("spearman", "mean_abs_diff", "max_abs_diff", "macro",
+                                                      "scores")}})
+        table["sensitivity"][p] = out
+    args.out.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+    print(f"wrote the sensitivity of {presets} to {args.out}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(TARGETS), action="append")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="override a knob (search)")
     parser.add_argument("--study", action="append", default=[], metavar="KEY=JSON",
                         help="override a StudyConfig field, e.g. epochs=6 (search)")
+    parser.add_argument("--write", action="store_true",
+                        help="write the table although --set is given, when the overrides restate the preset's own "
+                             "values (so a search's cached runs become the table's)")
     parser.add_argument("--sensitivity", action="store_true",
-                        help="also rerun each preset with annotation_noise moved by -0.1 and +0.1 (validation scores "
-                             "written to the table's 'sensitivity')")
+                        help="only the sensitivity: each preset's row as in the table, and its runs with "
+                             "annotation_noise moved by -0.1 and +0.1 (validation scores, written to 'sensitivity')")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=CALIBRATION_PATH)
     args = parser.parse_args(argv)
@@ -103,27 +136,22 @@ def main(argv=None) -> int:
         key, _, value = item.partition("=")
         study_options[key] = json.loads(value)
     presets = args.preset or sorted(TARGETS)
+    if args.write:
+        stray = [p for p in presets if not _redundant(p, overrides)]
+        if stray or study_options:
+            parser.error(f"--write: the overrides change the simulator of {stray or presets} (or --study is given); "
+                         f"put the values in the preset first")
+    old = json.loads(args.out.read_text()) if args.out.exists() else {}
+    if args.sensitivity:
+        return _sensitivity(args, presets, overrides, old)
     rows = {p: calibrate(p, overrides, args.workers, study_options=study_options) for p in presets}
-    if overrides or study_options:
+    if (overrides or study_options) and not args.write:
         return 0
     table = {"targets": TARGETS, "results": rows, "profile": "cpu", "split_reported": "test",
              "split_tuned": "val", "torch": torch.__version__}
-    old = json.loads(args.out.read_text()) if args.out.exists() else {}
     if old.get("targets") == json.loads(json.dumps(TARGETS)):
         table["results"] = {**old.get("results", {}), **rows}
-        table["sensitivity"] = old.get("sensitivity", {})
-    if args.sensitivity:
-        table["sensitivity"] = dict(table.get("sensitivity", {}))
-        for p in presets:
-            level = make_config(p, "cpu").annotation_noise
-            out = []
-            for noise in (max(0.0, level - 0.1), level, level + 0.1):
-                noise = round(noise, 4)
-                row = rows[p] if noise == level else calibrate(p, {"annotation_noise": noise}, args.workers)
-                out.append({"annotation_noise": noise, **{k: row["val"][k] for k in
-                                                          ("spearman", "mean_abs_diff", "max_abs_diff", "macro",
-                                                           "scores")}})
-            table["sensitivity"][p] = out
+        table["sensitivity"] = {p: v for p, v in old.get("sensitivity", {}).items() if p not in rows}
     args.out.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
     print(f"wrote {args.out}")
     return 0

@@ -82,19 +82,23 @@ PRESETS: dict[str, dict] = {
 
 
 # The calibrated presets: the posed ones plus the knob values tools/calibrate_simulator.py selected on validation
-# for chapter 07's cpu-profile base runs (its table, calibration.json, reports the test split). Shared by both:
-# spontaneous expressions at low-heavy intensities (Beta(1.5, 2) on [0.5, 1]), mild in-the-wild nuisance and
-# annotation noise shaped by AffectNet's agreement (scale 0.5); AU dropout is left at 0 (at 0.2, with the rest
-# unchanged, the study-size model stayed near chance on every class but Happy, Other and Neutral). Aff-Wild2: anger
-# and fear visually degenerate (0.7), surprise drawn towards fear (0.5), and per-class expression intensity (disgust
-# and sadness stronger, fear a little stronger, anger, surprise and happiness weaker); AffectNet: contempt at half
-# intensity and drawn towards happy (0.3); both with the EMFACS variants.
+# for chapter 07's cpu-profile base runs, on the calibration seeds and data draw (its table, calibration.json, reports
+# the test split and whether each criterion holds). Shared by both: spontaneous expressions at low-heavy intensities
+# (Beta(1.5, 2) on [0.5, 1]) and mild in-the-wild nuisance; AU dropout is left at 0 (at 0.2, with the rest unchanged,
+# the study-size model stayed near chance on every class but Happy, Other and Neutral). Annotation noise (every
+# split; the observed labels keep the published counts) is an assumption of the book, its level chosen on
+# validation: 0.1 on AffectNet; 0.03 on Aff-Wild2, where the study-size model learns disgust (3.5 % of the labels)
+# only with little label noise, if at all (the table and its sensitivity rows say how far). Aff-Wild2:
+# anger and fear visually degenerate (0.7), surprise drawn towards fear (0.5), and per-class expression intensity
+# (disgust and sadness stronger, fear a little stronger, anger, surprise and happiness weaker, Other's random AU
+# sets at 0.8); AffectNet: contempt at half intensity and drawn towards happy (0.3), fear and disgust stronger,
+# sadness as posed, surprise and anger weaker; both with the EMFACS variants.
 _SHARED = dict(au_dropout=0.0, intensity_beta=(1.5, 2.0), intensity_range=(0.5, 1.0), wild=0.1)
 _CALIBRATED = {
     "affwild2": dict(_SHARED, emfacs_variants=True, visual_degeneracy=0.7, visual_partner=("Surprise", "Fear", 0.5),
-                     class_intensity=(("Disgust", 2.0), ("Sadness", 2.0), ("Fear", 1.5), ("Anger", 0.9),
-                                      ("Happiness", 0.8), ("Surprise", 0.6)),
-                     annotation_noise=0.15),
+                     class_intensity=(("Disgust", 2.0), ("Sadness", 1.25), ("Fear", 1.2), ("Anger", 0.7),
+                                      ("Happiness", 0.35), ("Surprise", 0.6), ("Other", 0.8)),
+                     annotation_noise=0.03),
     "affectnet": dict(_SHARED, emfacs_variants=True, contempt_scale=0.5, visual_partner=("Contempt", "Happy", 0.3),
                       class_intensity=(("Fear", 2.0), ("Disgust", 2.0), ("Sad", 1.0), ("Surprise", 0.4),
                                        ("Anger", 0.6)),
