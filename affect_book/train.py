@@ -480,8 +480,10 @@ def train(config: TrainConfig, train_set, val_set, test_set=None, root: Path | N
                          run_key=key)
 
     if world == 1:  # a finished run is immutable: load it without the lock, writing nothing (read-only caches)
+        from .fit import recorded_divergence
+
         info = load_finished(folder, log, repair=False)
-        if info is not None:
+        if info is not None and not recorded_divergence(info):  # a diverged record is moved aside under the lock
             return loaded(info)
     lock = file_lock(folder / ".lock", what=f"training run {key}") if rank == 0 else contextlib.nullcontext()
     with lock:

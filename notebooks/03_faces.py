@@ -514,7 +514,7 @@ for preset_name in ("affwild2", "affectnet"):
     knobs = {k: v for k, v in PRESETS[preset_name].items() if posed.get(k) != v}
     print(f"\n{preset_name}: knobs beyond {preset_name}_posed: {knobs}")
     print(f"  simulator config {result['simulator_config_hash']} (the preset today: {current}); seeds "
-          f"{result['study']['seeds']}, data draw {result['study']['data']}, {result['study']['epochs']} epochs, "
+          f"{result['study']['seeds']}, data options {result['study']['data']}, {result['study']['epochs']} epochs, "
           f"width {result['study']['width']}")
     assert result["simulator_config_hash"] == current, "the calibration is stale: rerun tools/calibrate_simulator.py"
     test, val = result["test"], result["val"]
