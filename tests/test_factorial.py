@@ -296,7 +296,10 @@ def test_cell_knobs_config_and_cost_fill():
     assert (low["pair_va_distance"], high["pair_va_distance"]) == (0.1, 0.7)
     assert (low["visual_degeneracy"], high["visual_degeneracy"]) == (0.0, 0.8)
     assert low["visual_partner"] is None and high["visual_partner"] == ("Surprise", "Fear", 0.5)
-    assert dict(low["class_intensity"]) == {"Disgust": 2.0, "Sadness": 2.0, "Happiness": 0.8, "Surprise": 0.6}
+    # the preset's per-class intensities, less the pair's own (the pair differs only as the visual factor says)
+    expected = {c: f for c, f in preset.class_intensity if c not in design.pair}
+    assert dict(low["class_intensity"]) == expected and set(dict(preset.class_intensity)) - set(expected) == {
+        "Anger", "Fear"}
     with pytest.raises(ParameterError, match="visual='blurry'.*'distinct', 'shared'"):
         cell_knobs(design, dict(HOLD, visual="blurry"))
     i, j = (preset.classes.index(c) for c in design.pair)

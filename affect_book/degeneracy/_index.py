@@ -38,11 +38,13 @@ def _check_config(config) -> None:
 
 def _probe_config(config, n_probe: int, seed: int):
     """The config of the probe images: ``n_probe`` training images, classes equally frequent, simulator seed
-    ``seed`` (the config's own seed is not used: the components describe its knobs, shared by its training seeds)."""
+    ``seed`` (the config's own seed is not used: the components describe its knobs, shared by its training seeds),
+    and no annotation noise: the probe reads how separable the classes' *faces* are, each labelled by the class it
+    shows."""
     from dataclasses import replace
 
     k = len(config.classes)
-    return replace(config, n_train=n_probe, train_proportions=tuple([1.0 / k] * k), seed=seed)
+    return replace(config, n_train=n_probe, train_proportions=tuple([1.0 / k] * k), seed=seed, annotation_noise=0.0)
 
 
 def _area_matrix(size: int, out: int) -> np.ndarray:
