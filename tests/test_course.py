@@ -230,7 +230,7 @@ def test_sphinx_hook_carries_mathjax_and_refuses_a_web_address():
             return hasattr(self, key)
 
     config = Config(mathjax_path="mathjax/tex-mml-chtml.js", html_static_path=["_static"])
-    course._vendor_mathjax(None, config)
+    course.vendor_mathjax(None, config)
     assert config.html_static_path[0] == "_static"
     assert (Path(config.html_static_path[1]) / "mathjax" / "tex-mml-chtml.js").is_file()
     for bad, message in [("https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js", "is a web address"),
@@ -238,8 +238,8 @@ def test_sphinx_hook_carries_mathjax_and_refuses_a_web_address():
                          ("mathjax/no-such-file.js", "must name a file under _static/mathjax/"),
                          ("tex-mml-chtml.js", "must name a file under _static/mathjax/")]:
         with pytest.raises(ConfigError, match=message):
-            course._vendor_mathjax(None, Config(mathjax_path=bad, html_static_path=[]))
-    course._vendor_mathjax(None, Config())  # another math renderer: nothing to do
+            course.vendor_mathjax(None, Config(mathjax_path=bad, html_static_path=[]))
+    course.vendor_mathjax(None, Config())  # another math renderer: nothing to do
 
 
 def test_sphinx_hook_drops_repeated_scripts_only():

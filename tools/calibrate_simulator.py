@@ -48,6 +48,12 @@ def calibration_study(preset: str, overrides: dict | None = None, study_options:
                        **(study_options or {}))  # device "auto", as chapter 07's grid
 
 
+def simulator_hash(study: StudyConfig, preset: str) -> str:
+    """The config hash of the simulator a study's runs of ``preset`` train on (its data options applied)."""
+    options = {k: v for k, v in study.load_options(preset).items() if k != "preset"}
+    return config_hash(make_config(preset, "cpu", **options))
+
+
 def calibrate(preset: str, overrides: dict, workers: int = 2, log=print, study_options: dict | None = None) -> dict:
     """Train (or load) the calibration runs of one preset configuration; score them on validation and test."""
     study = calibration_study(preset, overrides, study_options)
@@ -67,11 +73,10 @@ def calibrate(preset: str, overrides: dict, workers: int = 2, log=print, study_o
         for split, pred in (("val", val_pred), ("test", result.predictions())):
             scores = per_class_scores(pred["logits"], pred["expression"], config.classes)
             per_seed[split].append({c: scores[f"{metric}/{c}"] for c in config.classes})
-    sim = make_config(preset, "cpu", **{k: v for k, v in study.load_options(preset).items() if k != "preset"})
     out = {"preset": preset, "overrides": overrides, "metric": metric,
            "study": {"seeds": list(study.seeds), "epochs": study.epochs, "width": study.width,
                      "batch_size": study.batch_size, "data": dict(study.data)},
-           "simulator_config_hash": config_hash(sim), "study_hash": config_hash(study),
+           "simulator_config_hash": simulator_hash(study, preset), "study_hash": config_hash(study),
            "seconds": round(seconds, 1), "trained": int((~table["loaded_from_cache"]).sum())}
     for split in ("val", "test"):
         out[split] = calibration_scores(per_seed[split], preset)
@@ -95,8 +100,7 @@ def _sensitivity(args, presets, overrides: dict, old: dict) -> int:
     for p in presets:
         row = old.get("results", {}).get(p)
         today = calibration_study(p)
-        sim = config_hash(make_config(p, "cpu", **{k: v for k, v in today.load_options(p).items() if k != "preset"}))
-        if row is None or row["simulator_config_hash"] != sim:
+        if row is None or row["simulator_config_hash"] != simulator_hash(today, p):
             raise SystemExit(f"--sensitivity: the table has no row for today's {p} preset; run the calibration first")
         level = make_config(p, "cpu").annotation_noise
         out = []
