@@ -61,7 +61,7 @@ from affect_book import circumplex as cx
 from affect_book import facs
 from affect_book.data import PRESETS, generate_split, make_config, render_examples, simulate_all
 from affect_book.data.simulator import (CALIBRATION_CRITERIA, annotation_matrix, calibration_table,
-                                        class_mean_cost_fill, designated_pair)
+                                        class_mean_cost_fill, designated_pair, signature_aus)
 from affect_book.cache import config_hash
 from affect_book.data.published import PUBLISHED, published_counts
 from affect_book.params import check_number
@@ -131,9 +131,12 @@ assert min(moved.values()) > 0
 # EMFACS {footcite:p}`friesen1983emfacs` predicts which AU combinations signal each basic emotion. The package
 # keeps one table, `affect_book.facs.PROTOTYPES`, used by the simulator here and by the AU-augmented cost of later
 # chapters. Contempt is **unilateral** (one side of the face); disgust has two variants; *Other* (Aff-Wild2's
-# catch-all) has no prototype: the simulator gives it 1 to 3 random AUs that contain no complete prototype. EMFACS
-# lists more variants than the table; the simulator adds them on request (`emfacs_variants=True`, the last column),
-# kept out of `PROTOTYPES` so the AU-augmented cost does not depend on a simulator option.
+# catch-all) has no prototype: the simulator gives it 1 to 3 random AUs that contain no complete prototype, drawn
+# from every rendered AU or (`other_aus="shared"`, an assumption the `affwild2` preset takes) only from AUs that no
+# single class of the preset uses, so an Other face never shows a class's *signature* AU (a face with a wrinkled
+# nose would be labelled disgust, not Other). EMFACS lists more variants than the table; the simulator adds them on
+# request (`emfacs_variants=True`, the last column), kept out of `PROTOTYPES` so the AU-augmented cost does not
+# depend on a simulator option.
 
 # %%
 proto_table = pd.DataFrame(
@@ -142,6 +145,10 @@ proto_table = pd.DataFrame(
      "unilateral": {c: c in facs.UNILATERAL for c in facs.PROTOTYPES},
      "EMFACS variants (option)": {c: " or ".join("+".join(map(str, v)) for v in facs.EMFACS_VARIANTS.get(c, ()))
                                   for c in facs.PROTOTYPES}})
+for name in ("affwild2", "affectnet"):
+    concepts = [cx.concept_of(c) for c in PRESETS[name]["classes"]]
+    print(f"signature AUs of {name}'s classes (with the EMFACS variants):",
+          signature_aus(concepts, extended=True))
 proto_table
 
 # %% [markdown]

@@ -230,6 +230,42 @@ def test_other_faces_contain_no_prototype():
     assert ((sets > 0).sum(axis=1) >= 1).all() and ((sets > 0).sum(axis=1) <= 3).all()
 
 
+def test_signature_aus_by_hand():
+    from affect_book.data.simulator import signature_aus
+    # Aff-Wild2's classes with the EMFACS variants, counted by hand from affect_book.facs: 12 only happy (no
+    # contempt here), 20 only fear, 17/23/24 only anger, 9/10/16 only disgust; 6 is happy's and (EMFACS) sad's
+    concepts = [cx.concept_of(c) for c in cx.CLASS_SETS["affwild2"]]
+    assert signature_aus(concepts, extended=True) == (9, 10, 12, 16, 17, 20, 23, 24)
+    # without the EMFACS variants 6 is happy's alone and 17/24 nobody's
+    assert signature_aus(concepts) == (6, 9, 10, 12, 16, 20, 23)
+    # with contempt, 12 is shared (happy, contempt) and 14 contempt's signature
+    assert 12 not in signature_aus(["happy", "contempt"]) and 14 in signature_aus(["happy", "contempt"])
+
+
+def test_other_aus_shared_draws_no_signature_au_and_keeps_the_stream():
+    from affect_book.data.simulator import _other_aus
+    exclude = (9, 10, 16)
+    shared = _other_aus(np.random.default_rng(0), 4000, True, exclude)
+    assert not shared[:, [RENDERED_AUS.index(a) for a in exclude]].any()
+    assert ((shared > 0).sum(axis=1) >= 1).all() and ((shared > 0).sum(axis=1) <= 3).all()
+    # the excluded AUs' draws do not shift the stream: the same generator state follows either way
+    r1, r2 = np.random.default_rng(1), np.random.default_rng(1)
+    _other_aus(r1, 100, True), _other_aus(r2, 100, True, exclude)
+    assert r1.uniform() == r2.uniform()
+    # the knob reaches the rendered faces: Other's faces show a signature AU only through the simulator's rare
+    # spurious activations (at most 0.35), while with "any" a tenth of them show each
+    shown = {}
+    for option in ("any", "shared"):
+        ds = generate_split(make_config("affwild2", "smoke", n_train=800, n_val=0, n_test=0, other_aus=option),
+                            "train")
+        other = ds["true_expression"] == cx.CLASS_SETS["affwild2"].index("Other")
+        peak = ds["au_intensity"][other].max(axis=-1)  # (faces, AUs), the stronger side
+        shown[option] = (peak[:, [RENDERED_AUS.index(a) for a in (9, 10, 23)]] > 0.4).mean(axis=0)
+    assert (shown["shared"] < 0.01).all() and (shown["any"] > 0.05).all(), shown
+    with pytest.raises(ParameterError, match="other_aus"):
+        make_config("affwild2", "smoke", other_aus="none")
+
+
 def test_each_rendered_au_moves_the_face():
     faces = render_examples(["Neutral"] + [f"AU{a}" for a in RENDERED_AUS], size=64)[0]
     neutral = faces[0].astype(int)

@@ -126,7 +126,7 @@ def paint_furrows(f: _Face) -> None:
 
 def _nose_centre(f: _Face):
     """(u, v) of the nostrils: they rise with AU9 and AU10."""
-    return f.yaw * 0.28, f.fp["nose_y"] - 0.04 * f.A(9) - 0.025 * f.A(10)
+    return f.yaw * 0.28, f.fp["nose_y"] - 0.06 * f.A(9) - 0.035 * f.A(10)
 
 
 def paint_nose(f: _Face) -> None:
@@ -136,20 +136,20 @@ def paint_nose(f: _Face) -> None:
     nx, ny = _nose_centre(f)
     win = cv.window(nx - 0.2, nx + 0.2, fp["eye_y"] - 0.05, ny + 0.1)
     uu, vv = cv.uv(win)
-    d_tip = _ellipse(uu, vv, nx, ny - 0.02, f.zero + 0.07 + 0.02 * a9, f.zero + 0.05)
+    d_tip = _ellipse(uu, vv, nx, ny - 0.02, f.zero + 0.07 + 0.03 * a9, f.zero + 0.05)
     cv.paint(win, d_tip, skin * f32(0.85))
     for sgn in (-1.0, 1.0):
-        d_n = _ellipse(uu, vv, nx + sgn * (0.045 + 0.02 * a9), ny, f.zero + 0.022 + 0.01 * a9, f.zero + 0.014)
+        d_n = _ellipse(uu, vv, nx + sgn * (0.045 + 0.035 * a9), ny, f.zero + 0.022 + 0.018 * a9, f.zero + 0.014 + 0.008 * a9)
         cv.paint(win, d_n, skin * f32(0.35))
     for row in (0.04, 0.08, 0.12):
-        d_w = np.maximum(np.abs(vv - _p(fp["eye_y"] + row)) - f32(0.009), np.abs(uu - _p(nx)) - f32(0.06))
-        cv.paint(win, d_w, skin * f32(0.5), opacity=np.clip(1.3 * a9 - 0.2, 0, 1))
+        d_w = np.maximum(np.abs(vv - _p(fp["eye_y"] + row)) - f32(0.014), np.abs(uu - _p(nx)) - f32(0.085))
+        cv.paint(win, d_w, skin * f32(0.4), opacity=np.clip(1.3 * a9 - 0.2, 0, 1))
 
 
 def paint_folds(f: _Face) -> None:
     """Nasolabial folds (AU10, AU9, AU12): lines from the nostrils to beyond the lip corners."""
     cv, fp = f.cv, f.fp
-    fold = np.clip(0.9 * f.A(10) + 0.6 * f.A(9) + 0.5 * f.A(12) - 0.2, 0, 1)
+    fold = np.clip(1.2 * f.A(10) + 0.9 * f.A(9) + 0.5 * f.A(12) - 0.2, 0, 1)
     nx, ny = _nose_centre(f)
     win = cv.window(nx - 0.4, nx + 0.4, ny - 0.05, fp["mouth_y"] + 0.1)
     uu, vv = cv.uv(win)
@@ -176,8 +176,8 @@ def _mouth_window(f: _Face):
     my, mw, lip = f.fp["mouth_y"], f.fp["mouth_w"], f.fp["lip_th"]
     mx = f.yaw * 0.22
     a10, a16, a25, a26 = f.A(10), f.A(16), f.A(25), f.A(26)
-    opening_up = 0.022 * a25 + 0.045 * a10 + 0.035 * a26
-    opening_lo = 0.025 * a25 + 0.05 * a16 + 0.2 * a26
+    opening_up = 0.022 * a25 + 0.075 * a10 + 0.035 * a26
+    opening_lo = 0.025 * a25 + 0.085 * a16 + 0.2 * a26
     a12m, a14m, a15m, a20m = f.A(12), f.A(14), f.A(15), f.A(20)
     width_max = mw * (1 + 0.25 * a12m + 0.6 * a20m + 0.08 * a14m) + 0.1
     top = my - 0.11 * a12m - 0.04 * a14m - opening_up - 0.0105 - lip * 1.3 - 0.05

@@ -16,7 +16,7 @@ from ._presets import PRESETS, PUBLISHED_TRAIN_COUNTS, _proportions
 __all__ = ["AU_THRESHOLD", "SIMULATOR_VERSION", "SPLITS", "SimulatorConfig", "make_config"]
 
 #: Renderer and sampler version, part of the cache key: bump when a change alters any output byte.
-SIMULATOR_VERSION = 2  # 2: AU17 (chin raiser) joins the rendered AUs; low resolution joins the nuisance
+SIMULATOR_VERSION = 3  # 2: AU17 (chin raiser) joins the rendered AUs; low resolution joins the nuisance; 3: disgust's AUs (9, 10, 16) drawn larger
 #: Rendered AU intensity at or above which an ABAW AU is labelled present.
 AU_THRESHOLD = 0.3
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -117,6 +117,11 @@ class SimulatorConfig:
         :func:`annotation_matrix` (P(shown | observed)). 0: labels are the shown classes.
     annotation_spread : float
         Valence-arousal distance scale of that confusion (> 0): the nearer two classes, the likelier.
+    other_aus : {"any", "shared"}
+        The AUs an "Other" face's random 1-3 AU set draws from: ``"any"`` rendered AU (never a complete prototype
+        variant), or only the ``"shared"`` ones -- no class's signature AU (one that a single class of the preset
+        uses, :func:`signature_aus`), on the assumption that a face showing, say, a nose wrinkle would be labelled
+        disgust rather than Other.
     version : int
         The simulator's code version (part of the hash).
     """
@@ -156,6 +161,7 @@ class SimulatorConfig:
     count_scale: float | None = None
     annotation_noise: float = field(default=0.0, metadata=OMIT_DEFAULT)
     annotation_spread: float = field(default=0.5, metadata=OMIT_DEFAULT)
+    other_aus: str = field(default="any", metadata=OMIT_DEFAULT)
     version: int = SIMULATOR_VERSION
 
     def size(self, split: str) -> int:
@@ -250,6 +256,7 @@ def _check_knobs(base: dict, classes: tuple, preset: str) -> None:
     base["annotation_noise"] = float(base["annotation_noise"])
     base["annotation_spread"] = float(base["annotation_spread"])
     check_number("contempt_scale", base["contempt_scale"], low=0.01, high=1)
+    check_choice("other_aus", base["other_aus"], ("any", "shared"))
     if not isinstance(base["emfacs_variants"], bool):
         raise ParameterError(f"emfacs_variants={base['emfacs_variants']!r}: expected True or False")
     factors = []

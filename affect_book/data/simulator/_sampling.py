@@ -13,7 +13,7 @@ from ..render import FACE_PARAMETERS, NUISANCE_PARAMETERS
 from ._annotation import annotation_matrix
 from ._config import _SPLIT_CODE, _STREAMS, SPLITS, SimulatorConfig, _q
 
-__all__ = ["sample_identities"]
+__all__ = ["sample_identities", "signature_aus"]
 
 
 def _rng(config: SimulatorConfig, split: str, stream: str, *extra: int) -> np.random.Generator:
@@ -118,14 +118,29 @@ def _variant_vectors(concept: str, extended: bool = False) -> np.ndarray:
     return np.array(rows)
 
 
-def _other_aus(rng: np.random.Generator, n: int, extended: bool = False) -> np.ndarray:
+def signature_aus(concepts, extended: bool = False) -> tuple[int, ...]:
+    """The AUs exactly one of ``concepts`` uses in its prototype variants (``extended``: with the EMFACS variants):
+    each class's signature AUs. "Neutral" and "Other" use none."""
+    users: dict[int, set] = {}
+    for concept in concepts:
+        if concept in ("neutral", "other"):
+            continue
+        for au in np.flatnonzero(_variant_vectors(concept, extended).any(axis=0)):
+            users.setdefault(RENDERED_AUS[au], set()).add(concept)
+    return tuple(sorted(au for au, who in users.items() if len(who) == 1))
+
+
+def _other_aus(rng: np.random.Generator, n: int, extended: bool = False, exclude: tuple[int, ...] = ()) -> np.ndarray:
     """(n, len(RENDERED_AUS)) random 1-3 AU sets that contain no complete (non-neutral) prototype variant
-    (``extended``: nor an EMFACS variant)."""
+    (``extended``: nor an EMFACS variant), drawn from the AUs outside ``exclude``. The random draws do not depend
+    on ``exclude`` (an excluded AU's key is pushed past every other), so the stream stays aligned."""
     n_aus = len(RENDERED_AUS)
     protos = np.concatenate([_variant_vectors(c, extended) for c in PROTOTYPES if c != "neutral"])
     tries = 8
     k = rng.integers(1, 4, (n, tries))
     keys = rng.uniform(0, 1, (n, tries, n_aus))
+    if exclude:
+        keys[..., [RENDERED_AUS.index(a) for a in exclude]] = 2.0
     ranks = np.argsort(np.argsort(keys, axis=2, kind="stable"), axis=2, kind="stable")
     cand = (ranks < k[..., None]).astype(np.float64)  # (n, tries, aus)
     contains = ((cand[:, :, None, :] >= protos[None, None, :, :]).all(axis=3)).any(axis=2)  # (n, tries)
@@ -148,7 +163,8 @@ def _activations(config: SimulatorConfig, split: str, true_class: np.ndarray, in
     partner_draw = rng.uniform(0, 1, n)
     side_draw = rng.integers(0, 2, n)
     ext = config.emfacs_variants
-    other = _other_aus(rng, n, ext)
+    exclude = signature_aus(concepts, ext) if config.other_aus == "shared" else ()
+    other = _other_aus(rng, n, ext, exclude)
     gains = rng.uniform(0.8, 1.1, (n, n_aus, 1))
     noise = rng.normal(0, 1, (n, n_aus, 2))
     spurious = (rng.uniform(0, 1, (n, n_aus, 1)) < 0.03) * rng.uniform(0, 0.35, (n, n_aus, 1))
