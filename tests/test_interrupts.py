@@ -21,6 +21,8 @@ import nbformat
 import pytest
 import signal_phases
 
+from affect_book._interrupts import raise_pending, run_command
+
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads process groups from /proc")
 
@@ -138,6 +140,48 @@ def assert_nothing_partial(tmp_path: Path) -> None:
     simulator = tmp_path / "cache" / "simulator"
     built = [p for p in simulator.iterdir() if p.is_dir()] if simulator.is_dir() else []
     assert all((p / "done.json").is_file() for p in built), built
+
+
+class _SignalledInDel:
+    """Sends this process SIGINT from its ``__del__`` and lets the handler run there: Python cannot raise the
+    handler's KeyboardInterrupt out of a finaliser (it prints "Exception ignored" and goes on), the way a Ctrl-C that
+    lands while a tqdm bar or a data loader's iterator is collected would be lost."""
+
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(100_000):  # the handler runs at one of these steps, inside __del__
+            pass
+
+
+def test_ctrl_c_landing_in_a_finaliser_stops_the_loop_at_its_next_step(capsys):
+    steps, hook = [], sys.unraisablehook
+
+    def main() -> int:
+        for step in range(5):
+            raise_pending()  # what the trainer calls at every step
+            steps.append(step)
+            if step == 1:
+                _SignalledInDel()  # collected at once
+        return 0
+
+    assert run_command("prog", "hint", main) == 130
+    assert steps == [0, 1] and sys.unraisablehook is hook
+    err = capsys.readouterr().err
+    assert "prog: interrupted; hint" in err and "Exception ignored" not in err and "Traceback" not in err, err
+
+
+def test_a_ctrl_c_swallowed_by_the_command_still_exits_130(capsys):
+    def main() -> int:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt:  # a library's broad except
+            pass
+        return 0
+
+    assert run_command("prog", "hint", main) == 130
+    err = capsys.readouterr().err
+    assert "prog: interrupted; hint" in err and "Traceback" not in err and "Exception ignored" not in err, err
 
 
 def _train_command(tmp_path: Path, phase: str = "") -> Command:
