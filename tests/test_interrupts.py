@@ -191,6 +191,7 @@ def _train_command(tmp_path: Path, phase: str = "") -> Command:
 
 
 @pytest.mark.parametrize("phase", signal_phases.PHASES)
+@pytest.mark.slow
 def test_train_ctrl_c_in_every_phase_exits_130_with_the_resume_hint(tmp_path, phase):
     """Issue 23: Ctrl-C in the first seconds (torch importing) gave a traceback; a background ``make test`` ran the
     trainer with SIGINT ignored (200 epochs, exit 0) and left it running when the test timed out."""
@@ -218,6 +219,7 @@ def test_train_ctrl_c_in_every_phase_exits_130_with_the_resume_hint(tmp_path, ph
         assert Path(result["run_dir"], "result.json").is_file()
 
 
+@pytest.mark.slow
 def test_train_sigterm_exits_143_with_the_resume_hint(tmp_path):
     command = _train_command(tmp_path, "training")
     try:
@@ -235,6 +237,7 @@ def _study(tmp_path: Path, phase: str = "", **env) -> Command:
 
 
 @pytest.mark.parametrize("phase", ["imports", "data", "training", "saving"])
+@pytest.mark.slow
 def test_study_ctrl_c_exits_130_with_the_resume_hint_and_ends_its_workers(tmp_path, phase):
     """Issue 23: Ctrl-C on ``study run`` printed tracebacks (the parent's and each worker's) and exited -2."""
     command = _study(tmp_path, phase)
@@ -255,6 +258,7 @@ def test_study_ctrl_c_exits_130_with_the_resume_hint_and_ends_its_workers(tmp_pa
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["TERM", "KILL"])
+@pytest.mark.slow
 def test_killing_study_run_leaves_no_process_behind(tmp_path, sig):
     """Issue 23: ``kill -TERM`` or ``kill -KILL`` of ``study run`` (timeout, CI cancellation, docker stop) left its
     spawned workers and the resource tracker running under PID 1, finishing queued runs and holding stdout open."""
@@ -275,6 +279,7 @@ def test_killing_study_run_leaves_no_process_behind(tmp_path, sig):
     assert not list((tmp_path / "cache").glob("runs/*/result.json"))  # no orphan went on training
 
 
+@pytest.mark.slow
 def test_a_lost_worker_ends_the_grid_with_the_failed_and_cached_runs(tmp_path):
     """Issue 23: a worker killed by the out-of-memory killer ended the grid with "A child process terminated
     abruptly" and no list of failed or cached runs. Seed 0's runs train; the others hold in their first step."""
