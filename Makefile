@@ -2,12 +2,13 @@
 #   make book   builds the environment if needed, runs every chapter (cpu profile) and builds the HTML site
 #   make student writes the student copies (no solutions) to _build/student/notebooks
 #   make test   builds the environment if needed and runs the tests (what CI runs, via .ci/run)
+#   make test-fast  the inner loop: the tests not marked slow or notebooks (no training runs, notebooks or book)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PROFILE ?= cpu
 
-.PHONY: book test env html lab golden student clean
+.PHONY: book test test-fast env html lab golden student clean
 
 env: $(VENV)/.installed
 
@@ -23,6 +24,10 @@ book: env
 
 test: env
 	$(BIN)/python -m pytest
+
+# The inner loop: leaves out the tests marked slow (training runs, training CLIs, several processes) and notebooks.
+test-fast: env
+	$(BIN)/python -m pytest -m "not slow and not notebooks"
 
 html: env
 	$(BIN)/python -m affect_book.book --html-only

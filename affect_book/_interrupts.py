@@ -9,6 +9,12 @@ Ctrl-C, which the command's process handles, and die on SIGTERM as without them.
 ignored stays ignored, as POSIX asks (a background job of a non-interactive shell starts so, so that Ctrl-C in the
 shell does not reach it): stop such a job with SIGTERM.
 
+A signal is never lost once the handlers are installed: a ``KeyboardInterrupt`` that Python cannot raise where the
+signal landed (in a ``__del__``, a weakref or gc callback: it would be printed as "Exception ignored" and training
+would go on) is kept pending, silently, and raised by the next :func:`raise_pending` (the trainer calls it at every
+step); and a ``main`` that returns after a signal was received (its exception swallowed or turned into an error
+that was handled) still ends with ``128 + signal`` and the resume line.
+
 :func:`watch_parent` runs in a worker process: the worker ends as soon as its parent dies, even by SIGKILL (which
 the parent cannot handle), so no orphan keeps training, holding the caller's stdout open.
 """
@@ -22,7 +28,7 @@ import sys
 import threading
 from collections.abc import Callable
 
-__all__ = ["WorkerTerminated", "interrupt_status", "run_command", "terminable_task", "watch_parent"]
+__all__ = ["WorkerTerminated", "interrupt_status", "raise_pending", "run_command", "terminable_task", "watch_parent"]
 
 #: The signals turned into KeyboardInterrupt by :func:`run_command`.
 HANDLED = (signal.SIGINT, signal.SIGTERM)
@@ -30,6 +36,7 @@ HANDLED = (signal.SIGINT, signal.SIGTERM)
 _received: list[int] = []  # the signals received by the command running now (the first one decides the status)
 _message: list[str] = []  # the line printed when a second signal forces the exit
 _owner: list[int] = []  # the process that installed the handlers (fork children inherit them)
+_pending: list[int] = []  # a received signal whose KeyboardInterrupt was unraisable (raised by raise_pending)
 
 
 def _handler(signum, frame) -> None:
@@ -46,6 +53,27 @@ def _handler(signum, frame) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+def _unraisable(previous):
+    """A ``sys.unraisablehook`` that keeps the handler's KeyboardInterrupt pending instead of printing it."""
+
+    def hook(unraisable) -> None:
+        if (_received and isinstance(unraisable.exc_value, KeyboardInterrupt) and _owner
+                and os.getpid() == _owner[0]):
+            _pending[:] = [_received[0]]
+            return
+        previous(unraisable)
+
+    return hook
+
+
+def raise_pending() -> None:
+    """Raise the ``KeyboardInterrupt`` of a signal whose exception could not be raised where it landed (inside a
+    ``__del__`` or a callback); do nothing otherwise. Long loops call it once per step."""
+    if _pending and _owner and os.getpid() == _owner[0]:
+        signum = _pending.pop()
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 @contextlib.contextmanager
 def _handlers(message: str):
     """Install :func:`_handler` for SIGINT and SIGTERM (unless inherited as ignored) and restore the previous
@@ -54,10 +82,13 @@ def _handlers(message: str):
         yield
         return
     previous = {sig: signal.getsignal(sig) for sig in HANDLED}
-    outer = list(_received), list(_message), list(_owner)
+    outer = list(_received), list(_message), list(_owner), list(_pending)
+    previous_hook = sys.unraisablehook
     _received.clear()
+    _pending.clear()
     _message[:], _owner[:] = [message], [os.getpid()]
     try:
+        sys.unraisablehook = _unraisable(previous_hook)
         for sig, handler in previous.items():
             if handler is not signal.SIG_IGN:
                 signal.signal(sig, _handler)
@@ -65,7 +96,8 @@ def _handlers(message: str):
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
-        _received[:], _message[:], _owner[:] = outer
+        sys.unraisablehook = previous_hook
+        _received[:], _message[:], _owner[:], _pending[:] = outer
 
 
 def interrupt_status(err: BaseException | None = None) -> int | None:
@@ -107,15 +139,19 @@ def run_command(prog: str, hint: str, main: Callable[[], int]) -> int:
     """
     with _handlers(_line(prog, 128 + signal.SIGINT, hint)):
         try:
-            return main()
+            status = main()
         except BaseException as err:
             status = interrupt_status(err)
             if status is None or isinstance(err, SystemExit):
                 raise
-            _message[:] = [_line(prog, status, hint)]
-            sys.stderr.write(_line(prog, status, hint))
-            sys.stderr.flush()
-            return status
+        else:
+            if not _received:
+                return status
+            status = 128 + _received[0]  # its exception was swallowed, or handled as an error: still an interrupt
+        _message[:] = [_line(prog, status, hint)]
+        sys.stderr.write(_line(prog, status, hint))
+        sys.stderr.flush()
+        return status
 
 
 class WorkerTerminated(BaseException):

@@ -6,6 +6,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_collection_modifyitems(items):
+    """The golden notebooks that nbval executes (tests/golden/*.ipynb) carry the ``notebooks`` marker, so
+    ``-m "not notebooks"`` (and ``make test-fast``) leaves them out like the other notebook runs."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.notebooks)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_cache(tmp_path_factory):
     """Keep the tests' cached results out of the reader's cache."""

@@ -103,6 +103,7 @@ def test_area_matrix_non_integer_ratio_by_hand():
     np.testing.assert_allclose(_area_matrix(5, 2), [[0.4, 0.4, 0.2, 0, 0], [0, 0, 0.2, 0.4, 0.4]], atol=1e-15)
 
 
+@pytest.mark.slow
 def test_probe_f1_equals_sklearn_cross_val_predict(affwild2, affwild2_components):
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score

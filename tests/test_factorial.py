@@ -330,6 +330,7 @@ def cache(tmp_path_factory):
         yield path
 
 
+@pytest.mark.slow
 def test_run_factorial_outcomes_and_rerun(cache):
     design = FactorialDesign(profile="smoke", vary=("visual",), conditions=("base", "circumplex"), seeds=2,
                              fixes=("pair_margin",))
@@ -382,6 +383,7 @@ def test_run_factorial_outcomes_and_rerun(cache):
     assert shared.loc["Fear", "f1"] == pytest.approx(base["f1/Fear"].mean())
 
 
+@pytest.mark.slow
 def test_a_failing_run_is_named_and_the_others_stay_cached(cache, monkeypatch):
     import affect_book.study._run as run_module
 
@@ -407,6 +409,7 @@ def test_a_failing_run_is_named_and_the_others_stay_cached(cache, monkeypatch):
     assert list(second["loaded_from_cache"]) == [True, False]  # only the failed run trains now
 
 
+@pytest.mark.slow
 def test_chapter_09_runs_on_a_licensed_copy(tmp_path, monkeypatch):
     """With DATASET and DATA_ROOT set, chapter 09 skips the simulator-only parts (saying so) and compares the fixes
     with the costs on the copy (a manifest of tiny faces), pushing apart the copy's nearest circumplex pair."""
@@ -434,6 +437,7 @@ def test_chapter_09_runs_on_a_licensed_copy(tmp_path, monkeypatch):
     assert "runs: " in text and "manifest (claim)" in text
 
 
+@pytest.mark.slow
 def test_each_cell_trains_on_its_own_simulator_config(cache):
     """What a cell's runs load is the cell's SimulatorConfig, a knob set to None included (a partner turned off):
     once, get_records dropped None options and the 'off' cells silently kept the preset's partner."""

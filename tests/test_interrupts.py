@@ -21,6 +21,8 @@ import nbformat
 import pytest
 import signal_phases
 
+from affect_book._interrupts import raise_pending, run_command
+
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads process groups from /proc")
 
@@ -140,6 +142,48 @@ def assert_nothing_partial(tmp_path: Path) -> None:
     assert all((p / "done.json").is_file() for p in built), built
 
 
+class _SignalledInDel:
+    """Sends this process SIGINT from its ``__del__`` and lets the handler run there: Python cannot raise the
+    handler's KeyboardInterrupt out of a finaliser (it prints "Exception ignored" and goes on), the way a Ctrl-C that
+    lands while a tqdm bar or a data loader's iterator is collected would be lost."""
+
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(100_000):  # the handler runs at one of these steps, inside __del__
+            pass
+
+
+def test_ctrl_c_landing_in_a_finaliser_stops_the_loop_at_its_next_step(capsys):
+    steps, hook = [], sys.unraisablehook
+
+    def main() -> int:
+        for step in range(5):
+            raise_pending()  # what the trainer calls at every step
+            steps.append(step)
+            if step == 1:
+                _SignalledInDel()  # collected at once
+        return 0
+
+    assert run_command("prog", "hint", main) == 130
+    assert steps == [0, 1] and sys.unraisablehook is hook
+    err = capsys.readouterr().err
+    assert "prog: interrupted; hint" in err and "Exception ignored" not in err and "Traceback" not in err, err
+
+
+def test_a_ctrl_c_swallowed_by_the_command_still_exits_130(capsys):
+    def main() -> int:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt:  # a library's broad except
+            pass
+        return 0
+
+    assert run_command("prog", "hint", main) == 130
+    err = capsys.readouterr().err
+    assert "prog: interrupted; hint" in err and "Traceback" not in err and "Exception ignored" not in err, err
+
+
 def _train_command(tmp_path: Path, phase: str = "") -> Command:
     (tmp_path / "run.json").write_text(json.dumps(TRAIN))
     return Command(["train", "--config", str(tmp_path / "run.json"), "--root", str(tmp_path / "runs")], tmp_path,
@@ -147,6 +191,7 @@ def _train_command(tmp_path: Path, phase: str = "") -> Command:
 
 
 @pytest.mark.parametrize("phase", signal_phases.PHASES)
+@pytest.mark.slow
 def test_train_ctrl_c_in_every_phase_exits_130_with_the_resume_hint(tmp_path, phase):
     """Issue 23: Ctrl-C in the first seconds (torch importing) gave a traceback; a background ``make test`` ran the
     trainer with SIGINT ignored (200 epochs, exit 0) and left it running when the test timed out."""
@@ -174,6 +219,7 @@ def test_train_ctrl_c_in_every_phase_exits_130_with_the_resume_hint(tmp_path, ph
         assert Path(result["run_dir"], "result.json").is_file()
 
 
+@pytest.mark.slow
 def test_train_sigterm_exits_143_with_the_resume_hint(tmp_path):
     command = _train_command(tmp_path, "training")
     try:
@@ -191,6 +237,7 @@ def _study(tmp_path: Path, phase: str = "", **env) -> Command:
 
 
 @pytest.mark.parametrize("phase", ["imports", "data", "training", "saving"])
+@pytest.mark.slow
 def test_study_ctrl_c_exits_130_with_the_resume_hint_and_ends_its_workers(tmp_path, phase):
     """Issue 23: Ctrl-C on ``study run`` printed tracebacks (the parent's and each worker's) and exited -2."""
     command = _study(tmp_path, phase)
@@ -211,6 +258,7 @@ def test_study_ctrl_c_exits_130_with_the_resume_hint_and_ends_its_workers(tmp_pa
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["TERM", "KILL"])
+@pytest.mark.slow
 def test_killing_study_run_leaves_no_process_behind(tmp_path, sig):
     """Issue 23: ``kill -TERM`` or ``kill -KILL`` of ``study run`` (timeout, CI cancellation, docker stop) left its
     spawned workers and the resource tracker running under PID 1, finishing queued runs and holding stdout open."""
@@ -231,6 +279,7 @@ def test_killing_study_run_leaves_no_process_behind(tmp_path, sig):
     assert not list((tmp_path / "cache").glob("runs/*/result.json"))  # no orphan went on training
 
 
+@pytest.mark.slow
 def test_a_lost_worker_ends_the_grid_with_the_failed_and_cached_runs(tmp_path):
     """Issue 23: a worker killed by the out-of-memory killer ended the grid with "A child process terminated
     abruptly" and no list of failed or cached runs. Seed 0's runs train; the others hold in their first step."""

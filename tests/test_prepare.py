@@ -195,6 +195,7 @@ print(json.dumps({"n": len(data), "images": hashlib.sha256(data.images.tobytes()
 """
 
 
+@pytest.mark.slow
 def test_three_processes_preparing_at_once_build_one_cache_identical_to_a_serial_build(tmp_path):
     """Before the lock, three processes released together crashed (FileNotFoundError on a chunk another had
     removed, or a bus error on an images.npy another was rewriting) in most runs; now one builds, two wait."""
@@ -318,6 +319,7 @@ dist.destroy_process_group()
 """
 
 
+@pytest.mark.slow
 def test_under_torch_distributed_rank_0_prepares_and_the_others_wait(tmp_path):
     """Rank 1 waits for rank 0's decode (5 s) on the lock, not at a collective (3 s timeout here; NCCL's default
     10 minutes is less than a real decode of AffectNet)."""

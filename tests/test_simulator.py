@@ -56,6 +56,7 @@ print(h.hexdigest())
 """
 
 
+@pytest.mark.slow
 def test_byte_identical_across_processes_and_worker_counts():
     runs = [subprocess.run([sys.executable, "-c", _SCRIPT, w], capture_output=True, text=True, check=True)
             .stdout.strip() for w in ("1", "2")]

@@ -53,6 +53,7 @@ def _hidden_dirs(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("."))
 
 
+@pytest.mark.slow
 def test_concurrent_builds_of_one_config_build_once_with_identical_bytes(tmp_path):
     cache, go = tmp_path / "cache", tmp_path / "go"
     procs = [subprocess.Popen([sys.executable, "-c", _BUILD, str(go)], env=_env(cache), stdout=subprocess.PIPE,
@@ -67,6 +68,7 @@ def test_concurrent_builds_of_one_config_build_once_with_identical_bytes(tmp_pat
     _check_pinned(cache)
 
 
+@pytest.mark.slow
 def test_a_killed_build_leaves_an_orphan_that_the_next_build_removes(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     root = cache / "simulator"

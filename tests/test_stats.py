@@ -12,7 +12,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.weightstats import ttost_paired
 
 from affect_book import stats
-from affect_book.stats import _signed_rank
+from affect_book.stats import _null_distribution, _signed_rank
 
 matplotlib.use("Agg")
 ALTS = ("two-sided", "greater", "less")
@@ -110,8 +110,8 @@ def test_ties_and_zeros_equal_brute_enumeration_and_scipy_permutation():
 
 
 def test_docstring_examples():
-    result = doctest.testmod(_signed_rank, raise_on_error=False)
-    assert result.attempted >= 4 and result.failed == 0
+    results = [doctest.testmod(module, raise_on_error=False) for module in (_null_distribution, _signed_rank)]
+    assert sum(r.attempted for r in results) >= 4 and sum(r.failed for r in results) == 0
 
 
 # --- Hodges-Lehmann and bootstrap -------------------------------------------------------------------------------

@@ -178,6 +178,7 @@ def test_each_condition_resolves_to_trainconfig_fields(name):
 
 # ------------------------------------------------------------------------------------- running and the table
 
+@pytest.mark.slow
 def test_run_study_is_idempotent_and_its_table_matches_the_predictions(tmp_path, monkeypatch):
     monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path))
     study = tiny_study()
@@ -220,6 +221,7 @@ def _report(cache, grid) -> pd.DataFrame:
     return frame.drop(columns=list(VOLATILE_COLUMNS))
 
 
+@pytest.mark.slow
 def test_cli_grid_killed_midway_resumes_to_the_same_report(tmp_path):
     grid = [*CLI_TINY, "--conditions", "base,circumplex", "--seeds", "3"]
     run = ["run", *grid, "--workers", "1", "--quiet"]
@@ -247,6 +249,7 @@ def test_cli_grid_killed_midway_resumes_to_the_same_report(tmp_path):
 @pytest.mark.skipif("file_lock" not in inspect.getsource(affect_book.train),
                     reason="the trainer has no per-run-directory lock yet (affect_book.train does not use "
                            "cache.file_lock); two concurrent grids could train a run twice")
+@pytest.mark.slow
 def test_two_concurrent_grids_train_every_run_once(tmp_path):
     grid = [*CLI_TINY, "--conditions", "base,circumplex", "--seeds", "2", "--workers", "1", "--quiet"]
     procs = [_cli(["run", *grid], tmp_path) for _ in range(2)]
@@ -257,6 +260,7 @@ def test_two_concurrent_grids_train_every_run_once(tmp_path):
     assert len(list((tmp_path / "runs").glob("*/result.json"))) == 4
 
 
+@pytest.mark.slow
 def test_submitit_local_executor_runs_the_grid(tmp_path):
     submitit = pytest.importorskip("submitit")
     study = tiny_study(conditions=("circumplex",))
@@ -272,6 +276,7 @@ def test_submitit_local_executor_runs_the_grid(tmp_path):
     np.testing.assert_allclose(here[metrics].to_numpy(float), there[metrics].to_numpy(float), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_lambda_sweep_picks_the_best_mean_validation_score(tmp_path, monkeypatch):
     from affect_book.study import lambda_sweep
 

@@ -38,6 +38,7 @@ def finished(tmp_path_factory):
     patch.undo()
 
 
+@pytest.mark.slow
 def test_predictions_are_read_without_training(finished):
     study, results = finished
     runs = list(study_predictions(study))
@@ -51,6 +52,7 @@ def test_predictions_are_read_without_training(finished):
     assert {r.source for r in runs} == {"affwild2", "affectnet"}
 
 
+@pytest.mark.slow
 def test_geometry_rows_equal_direct_computations(finished):
     study, _ = finished
     frame = study_geometry(study, n_permutations=20)
@@ -66,6 +68,7 @@ def test_geometry_rows_equal_direct_computations(finished):
     assert frame.loc[frame.preset == "affwild2", "pairs"].eq("Anger-Fear").all()
 
 
+@pytest.mark.slow
 def test_geometry_statistics_pvalues_equal_scipy(finished):
     study, _ = finished
     frame = study_geometry(study, n_permutations=20)
@@ -103,6 +106,7 @@ def test_geometry_statistics_leaves_out_undefined_seeds_and_says_which():
         geometry_statistics(frame, metrics=("error_cost",))
 
 
+@pytest.mark.slow
 def test_representation_tables(finished):
     study, _ = finished
     cka = study_cka(study)
@@ -115,6 +119,7 @@ def test_representation_tables(finished):
         study_cka(study, reference="uniform")
 
 
+@pytest.mark.slow
 def test_class_table_feeds_the_regression(finished):
     study, _ = finished
     table = study_class_table(study)
@@ -126,6 +131,7 @@ def test_class_table_feeds_the_regression(finished):
     assert list(fit.term) == ["const", "log_train_share", "nn_distance"]
 
 
+@pytest.mark.slow
 def test_a_study_that_has_not_run_or_a_stale_table_says_so(finished):
     study, results = finished
     other = StudyConfig(presets=("affwild2",), conditions=("base", "uniform"), seeds=2, **SETTINGS)
@@ -166,6 +172,7 @@ def test_chapter_grid_builds_chapter_07s_grid_and_checks_its_parameters():
         chapter_grid([], None, None, "smoke", dataset="affectnet")
 
 
+@pytest.mark.slow
 def test_the_same_analyses_run_on_a_licensed_copy(tmp_path, monkeypatch):
     """A real-data study (the manifest layout of the real-data tests, with train/val/test splits) read back."""
     from real_fixtures import write_face
@@ -192,6 +199,7 @@ def test_the_same_analyses_run_on_a_licensed_copy(tmp_path, monkeypatch):
     assert present.train_share.round(6).eq(0.25).all()  # 8 training images of each of the four classes
 
 
+@pytest.mark.slow
 def test_chapter_study_loads_chapter_07s_runs_without_training(tmp_path, monkeypatch):
     from affect_book.study import chapter_grid, chapter_study
 

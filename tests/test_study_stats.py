@@ -94,6 +94,7 @@ def test_unpaired_seeds_are_counted_and_bad_tables_are_named():
         study_statistics(frame.drop(columns=["condition"]))
 
 
+@pytest.mark.slow
 def test_cli_report_json_holds_rows_and_statistics(tmp_path, monkeypatch):
     """The CLI's statistics equal the table computed here from its own raw rows, with the chapter-02 rare classes."""
     from affect_book.study import StudyConfig

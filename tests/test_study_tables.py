@@ -69,6 +69,7 @@ def _labels(frame: pd.DataFrame) -> list[str]:
 
 # ------------------------------------------------------------------------------------------ the table's checks
 
+@pytest.mark.slow
 def test_a_truncated_table_is_refused_naming_the_runs(cache):
     """`head -c 1500 results.csv`, then `report` showed 2 of 12 rows, an empty statistics table, exit 0."""
     path = study_dir(tiny()) / "results.csv"
@@ -88,6 +89,7 @@ def test_a_truncated_table_is_refused_naming_the_runs(cache):
         assert f"  {label}\n" not in out.stderr + "\n"
 
 
+@pytest.mark.slow
 def test_a_nan_missing_extra_or_stale_row_is_refused_naming_run_and_metric(cache):
     study = tiny()
     path = study_dir(study) / "results.csv"
@@ -118,6 +120,7 @@ def test_a_nan_missing_extra_or_stale_row_is_refused_naming_run_and_metric(cache
     check_results(table.assign(**{"f1/NotAClassHere": math.nan}), study)
 
 
+@pytest.mark.slow
 def test_a_finished_run_with_a_nan_score_fails_the_grid_naming_its_folder(cache):
     study = tiny()
     table = read_results(study_dir(study) / "results.csv")
@@ -132,6 +135,7 @@ def test_a_finished_run_with_a_nan_score_fails_the_grid_naming_its_folder(cache)
 
 # -------------------------------------------------------------------------------- copied and read-only caches
 
+@pytest.mark.slow
 def test_a_copied_cache_reads_its_own_predictions(built, tmp_path, monkeypatch):
     """results.csv stored absolute run folders: a `cp -a` copy read the original's predictions (chapter 08), or
     failed once the original was gone."""
@@ -185,6 +189,7 @@ def _chmod_tree(root: Path, writable: bool) -> None:
             path.chmod(mode | 0o200 if writable else mode & ~0o222)
 
 
+@pytest.mark.slow
 def test_a_read_only_cache_still_reports_and_runs(cache):
     """Loading a finished run took its lock for writing: a read-only cache failed every run ("12 of 12 runs
     failed") and `report` showed a raw traceback."""
@@ -221,6 +226,7 @@ def test_a_read_only_cache_still_reports_and_runs(cache):
 
 # ------------------------------------------------------------------------------------- identity and the options
 
+@pytest.mark.slow
 def test_condition_order_does_not_change_the_study(cache):
     """The order of --conditions changed the study hash: `report` said "no results table" for a cached grid."""
     assert study_key(tiny(("circumplex", "base"))) == study_key(tiny()) == config_hash(tiny())
@@ -264,6 +270,7 @@ def test_the_library_refuses_a_non_finite_weight_and_a_negative_seed_count():
     assert len(expand_study(tiny(lambda_ot=0.0))) == 4  # zero stays allowed (the OT term off)
 
 
+@pytest.mark.slow
 def test_a_base_only_grid_reports_its_rows_and_the_calibration_not_an_empty_table_in_silence(cache):
     """Issue 19's check (`study run --conditions base`, then `report --json`): the rows, no statistics, and the
     calibration criteria of chapter 03 scored on them (recomputed here with calibration_scores)."""

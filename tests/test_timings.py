@@ -58,6 +58,7 @@ def test_the_note_shows_each_profiles_recorded_time_and_replaces_itself(tmp_path
     assert [c.cell_type for c in nbformat.read(path, as_version=4).cells] == ["markdown", "code"]
 
 
+@pytest.mark.slow
 def test_a_run_writes_its_record_beside_the_executed_copies(tmp_path, monkeypatch):
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                            "language": "python"}})

@@ -20,6 +20,7 @@ def sets():
 _config = toy_config
 
 
+@pytest.mark.slow
 def test_exact_resume_matches_an_uninterrupted_run(sets, tmp_path):
     train_set, val_set, test_set = sets
     config = _config(dropout=0.2)  # dropout draws from the global RNG: its state must be restored too
@@ -34,6 +35,7 @@ def test_exact_resume_matches_an_uninterrupted_run(sets, tmp_path):
     assert np.array_equal(full.predictions()["logits"], resumed.predictions()["logits"])
 
 
+@pytest.mark.slow
 def test_finished_run_is_loaded_not_retrained(sets, tmp_path):
     train_set, val_set, test_set = sets
     config = _config(epochs=1)
@@ -46,6 +48,7 @@ def test_finished_run_is_loaded_not_retrained(sets, tmp_path):
     assert (first.run_dir / "log.csv").read_text().startswith("epoch,")
 
 
+@pytest.mark.slow
 def test_training_learns_the_toy_task(sets, tmp_path):
     train_set, val_set, _ = sets
     result = train(_config(epochs=4, lambda_ot=0.0, cost="none"), train_set, val_set, root=tmp_path,
@@ -96,6 +99,7 @@ def test_class_list_must_match_the_data(sets, tmp_path):
               progress=False)
 
 
+@pytest.mark.slow
 def test_two_process_gloo_ddp_matches_one_process(tmp_path):
     """Two ranks, each on half of every global batch, end with the weights of one process on the whole batch."""
     import subprocess
@@ -145,6 +149,7 @@ def test_expression_param_checked_against_the_loss_table():
     validate_config(TrainConfig(classes=("Neutral", "Anger"), expression_loss="gce", expression_param=0.5))
 
 
+@pytest.mark.slow
 def test_gpu_check_script_runs_on_cpu():
     """The GPU check itself must work; on a CPU it runs a few tiny steps (numbers not meaningful)."""
     import subprocess

@@ -30,6 +30,7 @@ def _copy(ds, **change):
     return ArrayDataset(**{**arrays, **change}, classes=ds.classes, source=ds.source)
 
 
+@pytest.mark.slow
 def test_edited_labels_are_a_new_run(sets, tmp_path):
     """Issue 9, point 18: after editing a dataset's labels the same config used to return the old run."""
     train_set, val_set, test_set = sets
@@ -63,6 +64,7 @@ def test_fingerprint_covers_labels_and_every_image_byte(sets, monkeypatch):
     assert data_base.dataset_fingerprint(own) == "prepared-cache-v3:abc"
 
 
+@pytest.mark.slow
 def test_two_processes_train_a_run_once(tmp_path):
     """Two processes asking for the same run: one trains it, the other waits for the lock and then loads it."""
     sys.path.insert(0, str(Path(__file__).parent))
@@ -103,6 +105,7 @@ def _garble(path: Path, how: str) -> None:
 @pytest.mark.parametrize("name, how", [("result.json", "truncate"), ("result.json", "garbage"),
                                        ("best_model.pt", "garbage"), ("best_model.pt", "truncate"),
                                        ("predictions.npz", "garbage"), ("predictions.npz", "truncate")])
+@pytest.mark.slow
 def test_corrupt_finished_run_is_named_moved_aside_and_rebuilt(sets, finished, tmp_path, name, how):
     """Issue 9, point 22: a garbage best_model.pt or predictions.npz used to load as cached, a truncated
     result.json to fail with a JSON error that read like the user's config was wrong."""
@@ -121,6 +124,7 @@ def test_corrupt_finished_run_is_named_moved_aside_and_rebuilt(sets, finished, t
     assert train(config, *sets, root=tmp_path, progress=False).loaded_from_cache
 
 
+@pytest.mark.slow
 def test_corrupt_checkpoint_is_named_moved_aside_and_the_run_restarts(sets, finished, tmp_path):
     """Issue 9, point 22: a garbage checkpoint.pt used to end in a bare traceback."""
     config = toy_config(epochs=2)

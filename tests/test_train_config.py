@@ -77,6 +77,7 @@ def sets():
     return toy(96, 0), toy(32, 1)
 
 
+@pytest.mark.slow
 def test_a_huge_learning_rate_stops_with_a_clear_error(sets, tmp_path):
     """Issue 9, point 20: a diverged run used to be stored as finished."""
     config = toy_config(epochs=2, lr=1e12)
@@ -88,6 +89,7 @@ def test_a_huge_learning_rate_stops_with_a_clear_error(sets, tmp_path):
         train(config, *sets, root=tmp_path, progress=False)
 
 
+@pytest.mark.slow
 def test_divergence_keeps_the_last_good_checkpoint(sets, tmp_path, monkeypatch):
     """A loss that turns NaN in epoch 2: the run stops there, epoch 1's checkpoint stays, nothing is 'finished'."""
     real = fit_module.multitask_loss
@@ -111,6 +113,7 @@ def test_divergence_keeps_the_last_good_checkpoint(sets, tmp_path, monkeypatch):
     assert state["epoch"] == 0 and len(state["history"]) == 1
 
 
+@pytest.mark.slow
 def test_a_loss_grown_a_thousandfold_stops_the_run_and_is_never_cached(sets, tmp_path):
     """Issue 23, point 3: lr=1000 gave a finite loss of 18 million, recorded as a finished run and loaded again."""
     config = toy_config(epochs=2, lr=1000.0)
@@ -133,6 +136,7 @@ def test_loss_growth_rule_is_relative_to_the_initial_loss_floored_at_one():
         fit_module.check_loss_growth(config, "k", 0, 1001.0, 0.001, 1)
 
 
+@pytest.mark.slow
 def test_a_loss_grown_in_a_later_epoch_keeps_the_last_good_checkpoint(sets, tmp_path, monkeypatch):
     """Finite but exploding from epoch 2 on: stopped after epoch 2, epoch 1's checkpoint (with the reference) stays."""
     real = fit_module.multitask_loss
@@ -151,6 +155,7 @@ def test_a_loss_grown_in_a_later_epoch_keeps_the_last_good_checkpoint(sets, tmp_
     assert not (folder / "result.json").exists()
 
 
+@pytest.mark.slow
 def test_a_diverged_run_recorded_by_older_code_is_not_loaded(sets, tmp_path):
     """A result.json of the trainer before the rule (no initial_loss, a later epoch's loss far above the first
     one's) is moved aside and the run trained again, not loaded."""
@@ -207,6 +212,7 @@ def test_cli_errors_are_one_line_and_come_before_the_data(tmp_path, capsys, monk
     assert code == 2 and "--config is required" in err
 
 
+@pytest.mark.slow
 def test_cli_interrupt_and_divergence(tmp_path, capsys, monkeypatch):
     from affect_book.data import sources
 

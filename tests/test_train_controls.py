@@ -130,6 +130,7 @@ def test_bad_sampler_fails_before_training(sets, tmp_path):
 
 @pytest.mark.parametrize("change", [{"expression_loss": "ldam_drw", "expression_param": 0.5},
                                     {"sampler": "class_balanced"}], ids=["ldam_drw", "resampling"])
+@pytest.mark.slow
 def test_each_control_trains_and_resumes_exactly(sets, tmp_path, change):
     train_set, val_set, test_set = sets
     config = toy_config(epochs=3, lambda_ot=0.0, cost="none", **change)  # ldam_drw: re-weighted from epoch 3 on

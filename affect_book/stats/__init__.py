@@ -15,6 +15,7 @@ Results are frozen dataclasses shaped like scipy.stats' results (``statistic``, 
 one is defined).
 """
 
+from ._null_distribution import SignedRankDistribution, wilcoxon_null_distribution
 from ._plot import plot_wilcoxon_null
 from ._shift import (
     BootstrapInterval,
@@ -24,12 +25,7 @@ from ._shift import (
     hodges_lehmann_estimate,
     walsh_averages,
 )
-from ._signed_rank import (
-    SignedRankDistribution,
-    WilcoxonResult,
-    wilcoxon_null_distribution,
-    wilcoxon_paired,
-)
+from ._signed_rank import WilcoxonResult, wilcoxon_paired
 from ._table import PairedComparison, comparison_table, paired_comparison
 from ._tests import SignFlipResult, TOSTResult, holm, sign_flip_test, tost_paired
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._signed_rank import wilcoxon_null_distribution
+from ._null_distribution import wilcoxon_null_distribution
 from ._validation import check_alternative
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as _sp
 
-from ._signed_rank import wilcoxon_null_distribution
+from ._null_distribution import wilcoxon_null_distribution
 from ._validation import check_alternative, check_level, check_seed, paired_differences
 
 
