@@ -1,7 +1,7 @@
 """The ``affect-book`` command line. ``affect-book book ...`` runs the book (see :mod:`affect_book.book`);
 ``affect-book data summary ...`` counts a data source (see :mod:`affect_book.data.sources`); ``affect-book train
 --config run.json`` trains one run (see :mod:`affect_book.train`); ``affect-book study run|report`` runs the
-controlled study's grid and prints its results (see :mod:`affect_book.study`)."""
+controlled study's grid and prints its results (see :mod:`affect_book.study` and :mod:`affect_book.analysis`)."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def _dispatch(argv: list[str]) -> int:
 
         return train_main(argv[1:])
     if argv[0] == "study":
-        from .study._cli import main as study_main
+        from .analysis.cli import main as study_main
 
         return study_main(argv[1:])
     return 2

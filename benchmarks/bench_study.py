@@ -35,8 +35,8 @@ import tempfile
 import time
 
 from affect_book.profiles import get_profile
-from affect_book.study import (CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, DEFAULT_LAMBDAS, StudyConfig, run_study,
-                               study_rare_classes)
+from affect_book.study import CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, DEFAULT_LAMBDAS, StudyConfig, run_study
+from affect_book.analysis import study_rare_classes
 
 
 def _grid_runs(presets: int, conditions: int, seeds: int, lambdas: int, sweep_seeds: int) -> int:

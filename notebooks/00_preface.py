@@ -160,14 +160,14 @@ print(f"p = {np.round(p[0].numpy(), 3)}, true class Anger: W = sum_j p_j C[j, An
 # %% [markdown]
 # ## The claim tracker
 #
-# The study's abstract makes the claims below; the book tests each in a later chapter. The **status** column is
-# never typed: `affect_book.claims` reads it from a verdict file that the testing chapter writes once it has
-# computed its evidence (under `cache_root()/claims/<profile>/`, the contract in the module's docstring), and a claim
-# without one is "not run yet". The column "the study reports" quotes the study's numbers, not the book's. Rerun
-# this cell after the study chapters to see their verdicts for the profile you ran.
+# The study's abstract makes the claims below; the book tests each in a later chapter. The **status** column is never
+# typed: `affect_book.analysis.claims` reads it from a verdict file that the testing chapter writes once it has computed
+# its evidence (under `cache_root()/claims/<profile>/`, the contract in the module's docstring), and a claim without one
+# is "not run yet". The column "the study reports" quotes the study's numbers, not the book's. Rerun this cell after the
+# study chapters to see their verdicts for the profile you ran.
 
 # %%
-from affect_book.claims import claims_table, study_results
+from affect_book.analysis import claims_table, study_results
 
 stores = study_results()
 print(f"study results stores in the cache: {len(stores)}; verdicts shown for profile {PROFILE!r}")

@@ -58,9 +58,9 @@ from affect_book import stats
 from affect_book.cache import cache_root
 from affect_book.params import check_choice, check_number
 from affect_book.profiles import get_profile
-from affect_book.study import (CONDITIONS as ALL_CONDITIONS, DEFAULT_LAMBDAS, DEFAULT_MARGINS, chapter_grid,
-                               directional_verdict, equivalence_verdict, lambda_sweep, run_study, study_rare_classes,
-                               study_statistics, write_claim)
+from affect_book.study import CONDITIONS as ALL_CONDITIONS, DEFAULT_LAMBDAS, chapter_grid, lambda_sweep, run_study
+from affect_book.analysis import (DEFAULT_MARGINS, directional_verdict, equivalence_verdict, study_rare_classes,
+                                  study_statistics, write_claim)
 
 profile = get_profile(PROFILE)
 # one home for the parameter checks (DATASET, DATA_ROOT, PRESETS, CONDITIONS), shared with chapter 08
@@ -307,7 +307,7 @@ plt.show()
 # reads.
 
 # %%
-claims = {}  # ids of the book's claim tracker (affect_book.claims.CLAIMS)
+claims = {}  # ids of the book's claim tracker (affect_book.analysis.CLAIMS)
 claims["ot-raises-score"] = directional_verdict(frame, "circumplex", "base", main_metrics, sources, ALPHA)
 affwild2 = [s for s in sources if s == "affwild2"]
 affectnet = [s for s in sources if s == "affectnet"]

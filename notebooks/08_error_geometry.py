@@ -61,9 +61,10 @@ from affect_book import costs
 from affect_book import geometry as geo
 from affect_book import representation as rep
 from affect_book.params import check_number
-from affect_book.study import (GEOMETRY_METRICS, chapter_grid, chapter_study, directional_verdict, equivalence_verdict,
-                               geometry_statistics, study_class_table, study_cka, study_geometry, study_predictions,
-                               study_separability, write_claim)
+from affect_book.study import chapter_grid, chapter_study
+from affect_book.analysis import (GEOMETRY_METRICS, directional_verdict, equivalence_verdict, geometry_statistics,
+                                  study_class_table, study_cka, study_geometry, study_predictions, study_separability,
+                                  write_claim)
 
 design = chapter_grid(PRESETS, CONDITIONS, SEEDS, PROFILE, DATASET, DATA_ROOT)  # chapter 07's grid, checked
 conditions = design.conditions
@@ -207,8 +208,7 @@ summary.round(4)
 # %%
 records = []
 for run in study_predictions(study):
-    d = geo.affective_distance(run.y_true, run.y_pred, cx.coordinates(run.classes, study.coordinates,
-                                                                      dict(run.cost_fill) or None))
+    d = geo.affective_distance(run.y_true, run.y_pred, run.positions)  # the run's classes on the circumplex
     records += [{"source": run.source, "condition": run.condition, "distance": x} for x in d["distances"]]
 errors = pd.DataFrame(records)
 grid = sns.catplot(data=errors, x="condition", y="distance", col="source", kind="box", order=list(conditions),
@@ -231,7 +231,7 @@ plt.show()
 # %%
 pair_rows = []
 for run in study_predictions(study):
-    top = cx.degenerate_pairs(cx.coordinates(run.classes, study.coordinates, dict(run.cost_fill) or None), top=1)
+    top = cx.degenerate_pairs(run.positions, top=1)
     table = geo.pair_confusion(run.y_true, run.y_pred, top, run.classes)
     pair_rows.append(table.assign(source=run.source, condition=run.condition, seed=run.seed))
 pairs_table = pd.concat(pair_rows).groupby(["source", "pair", "true", "predicted", "condition"])[
@@ -263,7 +263,7 @@ for source in sources:
     keep = [r.y_true >= 0 for r in runs]
     cm = sum(confusion_matrix(r.y_true[m], r.y_pred[m], labels=range(len(r.classes))) for r, m in zip(runs, keep))
     classes = runs[0].classes
-    cost = costs.ot_cost(classes, "va", study.coordinates, dict(runs[0].cost_fill) or None)
+    cost = runs[0].cost  # the valence-arousal cost every run is measured with (costs.ot_cost, kind "va")
     print(source)
     display(geo.far_confusions(cm, cost, prototype_distance=costs.au_prototype_distance(classes),  # noqa: F821
                                top=6).round(3))
@@ -361,7 +361,7 @@ defined = geometry[np.isfinite(geometry["error_distance"])]
 print(f"runs without a measured error distance, left out of the verdicts: {len(geometry) - len(defined)}")
 for run in study_predictions(study):
     if run.source == "affectnet":
-        spread = cx.degenerate_pairs(cx.coordinates(run.classes, study.coordinates, dict(run.cost_fill) or None))
+        spread = cx.degenerate_pairs(run.positions)
         print(f"DISTANCE_MARGIN = {DISTANCE_MARGIN} valence-arousal units; distance between two affectnet classes: "
               f"median {spread['distance'].median():.3f}, smallest {spread['distance'].min():.3f}")
         break

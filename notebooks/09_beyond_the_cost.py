@@ -69,12 +69,12 @@ from affect_book import losses as L
 from affect_book.cache import config_hash
 from affect_book.params import ParameterError, check_choice, check_number, check_path
 from affect_book.study import CONDITIONS as ALL_CONDITIONS
-from affect_book.study import (FACTORS, HOLD, FactorialDesign, StudyConfig, cell_config, cell_contrasts, cell_label,
-                               condition_differences, degeneracy_verdict, expand_study, factorial_cells,
-                               factorial_effects, factorial_outcomes, factorial_studies, fix_cells, index_frame,
-                               levels_table, n_runs, pair_outcomes, representation_verdict, run_factorial, run_study,
-                               versus_reference, write_claim)
-from affect_book.study._config import designated_pair_of
+from affect_book.study import (FACTORS, HOLD, FactorialDesign, StudyConfig, cell_config, cell_label,
+                               designated_pair_of, expand_study, factorial_cells, factorial_studies, fix_cells, n_runs,
+                               run_factorial, run_study)
+from affect_book.analysis import (cell_contrasts, condition_differences, degeneracy_verdict, factorial_effects,
+                                  factorial_outcomes, index_frame, levels_table, pair_outcomes, representation_verdict,
+                                  versus_reference, write_claim)
 
 chapter_start = time.perf_counter()
 check_number("ALPHA", ALPHA, low=0.001, high=0.5)

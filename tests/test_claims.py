@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from affect_book import claims
+from affect_book.analysis import claims
 from affect_book.params import ParameterError
 
 

@@ -16,11 +16,10 @@ from affect_book.degeneracy import degeneracy_components
 from affect_book.data.simulator import make_config
 from affect_book.geometry import error_severity
 from affect_book.params import ParameterError
-from affect_book.study import (FACTORS, HOLD, VOLATILE_COLUMNS, FactorialDesign, StudyFailed, cell_config,
-                               cell_contrasts, condition_differences, degeneracy_verdict, expand_study,
-                               factorial_cells, factorial_effects, factorial_outcomes, factorial_studies, n_runs,
-                               index_frame, representation_verdict, run_factorial, run_studies, run_study,
-                               versus_reference)
+from affect_book.study import (FACTORS, HOLD, VOLATILE_COLUMNS, FactorialDesign, StudyFailed, cell_config, expand_study,
+                               factorial_cells, factorial_studies, n_runs, run_factorial, run_studies, run_study)
+from affect_book.analysis import (cell_contrasts, condition_differences, degeneracy_verdict, factorial_effects,
+                                  factorial_outcomes, index_frame, representation_verdict, versus_reference)
 from affect_book.study._factorial import cell_knobs
 
 # the design's factors and levels, written out here (the first level is the reference of every contrast)

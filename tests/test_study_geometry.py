@@ -2,6 +2,8 @@
 computations on the saved arrays, the paired p-values equal scipy's exact Wilcoxon test. One tiny grid (two presets,
 two conditions, two seeds; a few hundred 32-pixel images, width 4, one epoch) is trained once for the module."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,9 +14,11 @@ import affect_book.fit
 import affect_book.train
 from affect_book import circumplex as cx
 from affect_book import geometry as geo
+from affect_book.costs import ot_cost
 from affect_book.params import ParameterError
-from affect_book.study import (GEOMETRY_METRICS, StudyConfig, geometry_statistics, run_study, study_cka,
-                               study_class_table, study_dir, study_geometry, study_predictions, study_separability)
+from affect_book.study import StudyConfig, run_study, study_dir
+from affect_book.analysis import (GEOMETRY_METRICS, RunPredictions, geometry_statistics, study_cka, study_class_table,
+                                  study_geometry, study_predictions, study_separability)
 
 REAL_TRAIN = affect_book.train.train  # the module fixture forbids training; a test that trains restores it
 SETTINGS = {"profile": "smoke", "data": {"n_train": 256, "n_val": 64, "n_test": 96}, "epochs": 1, "width": 4,
@@ -36,6 +40,18 @@ def finished(tmp_path_factory):
     patch.setattr(affect_book.train, "train", no_training)
     yield study, results
     patch.undo()
+
+
+def test_a_run_builds_its_cost_and_positions_once():
+    classes = tuple(cx.class_set("affwild2"))
+    fill = (("Anger", (-0.5, 0.6)),)
+    run = RunPredictions("synthetic", "affwild2", "base", 0, classes, fill, "russell1977", Path("."),
+                         {"logits": np.zeros((2, len(classes))), "expression": np.array([0, -1])})
+    assert run.cost is run.cost and run.positions is run.positions  # built on first use, then kept
+    pd.testing.assert_frame_equal(run.cost, ot_cost(classes, "va", "russell1977", dict(fill)))
+    expected = cx.coordinates(classes, "russell1977", dict(fill))
+    np.testing.assert_array_equal(run.positions.va, expected.va)
+    assert run.positions.classes == expected.classes and run.positions.missing == expected.missing
 
 
 @pytest.mark.slow

@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affect_book import claims
+from affect_book.analysis import claims
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
 from affect_book.params import ParameterError
-from affect_book.study import run_study, study_rare_classes, study_statistics
+from affect_book.study import run_study
+from affect_book.analysis import study_rare_classes, study_statistics
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDITIONS = ("base", "circumplex", "uniform", "uniform_column", "permuted")
@@ -146,7 +147,7 @@ def _two_conditions(d, metric="p_expr", source="affectnet"):
     ([0.01, 0.02, 0.03, 0.04], "inconclusive"),  # four seeds: the smallest one-sided p is 1/16
 ])
 def test_directional_verdict_follows_the_exact_one_sided_test(d, verdict):
-    from affect_book.study import directional_verdict
+    from affect_book.analysis import directional_verdict
 
     out = directional_verdict(_two_conditions(d), "circumplex", "base", ["p_expr"], ["affectnet"])
     assert out["verdict"] == verdict
@@ -156,7 +157,7 @@ def test_directional_verdict_follows_the_exact_one_sided_test(d, verdict):
 
 
 def test_equivalence_verdict_needs_tost_not_a_large_p(tmp_path):
-    from affect_book.study import equivalence_verdict, write_claim
+    from affect_book.analysis import equivalence_verdict, write_claim
 
     inside = [0.001, -0.002, 0.003, -0.001, 0.002]
     out = equivalence_verdict(_two_conditions(inside), "circumplex", "base", {"p_expr": 0.01}, ["affectnet"])

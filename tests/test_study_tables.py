@@ -21,8 +21,9 @@ import pytest
 from affect_book.cache import config_hash
 from affect_book.params import ParameterError
 from affect_book.study import (ResultsTableError, StudyConfig, StudyFailed, check_results, expand_study, read_results,
-                               run_study, study_dir, study_key, study_predictions)
-from affect_book.study._cli import main as study_main
+                               run_study, study_dir, study_key)
+from affect_book.analysis import study_predictions
+from affect_book.analysis.cli import main as study_main
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = {"profile": "smoke", "data": {"n_train": 256, "n_val": 64, "n_test": 64}, "epochs": 1, "width": 4,

@@ -16,8 +16,8 @@ from ..cache import cache_root, config_hash
 from ..params import ParameterError, check_choice, check_number
 from ._conditions import CONDITIONS, _check_conditions, get_condition
 
-__all__ = ["CHAPTER_CONDITIONS", "DEFAULT_CONDITIONS", "READING_CONDITIONS", "StudyConfig", "StudyRun", "expand_study",
-           "study_dir", "study_identity", "study_key"]
+__all__ = ["CHAPTER_CONDITIONS", "DEFAULT_CONDITIONS", "READING_CONDITIONS", "StudyConfig", "StudyRun",
+           "designated_pair_of", "expand_study", "study_cost_fill", "study_dir", "study_identity", "study_key"]
 
 #: The study's model, its control and the two geometry-removing controls (the CLI's default grid).
 DEFAULT_CONDITIONS = ("base", "circumplex", "uniform", "uniform_column", "permuted")
@@ -274,6 +274,25 @@ def _classes_and_fill(study: StudyConfig, source: str) -> tuple[tuple[str, ...],
 
     options.pop("image_size", None)  # decoding size (load_splits), not an option of the record index
     return tuple(get_records(study.dataset, study.data_root, "train", **options).classes), ()
+
+
+def study_cost_fill(study: StudyConfig, source: str) -> tuple:
+    """The hand placements of a source's costs in the grid: the study's ``cost_fill`` when it states one, else the
+    source's default (the simulator's placements without Other; none for a licensed copy).
+
+    Parameters
+    ----------
+    study : StudyConfig
+        The grid.
+    source : str
+        A preset or the dataset's name.
+
+    Returns
+    -------
+    tuple
+        ((class, (valence, arousal)), ...), as the grid's cost conditions train with (``TrainConfig.cost_fill``).
+    """
+    return study.cost_fill if study.cost_fill is not None else _classes_and_fill(study, source)[1]
 
 
 def designated_pair_of(study: StudyConfig, source: str, classes: tuple[str, ...]) -> tuple[str, str]:

@@ -321,7 +321,7 @@ def run_factorial(design: FactorialDesign, executor="local", workers: int | None
 
 def as_sources(frame: pd.DataFrame) -> pd.DataFrame:
     """The factorial table with each cell as a source (``preset`` = cell label), for the paired-by-seed verdicts
-    and tables of :mod:`affect_book.study`, which compare conditions within a source.
+    and tables of :mod:`affect_book.analysis`, which compare conditions within a source.
 
     Parameters
     ----------

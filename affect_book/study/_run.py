@@ -15,7 +15,7 @@ from ._config import StudyConfig, expand_study, study_dir, study_identity, study
 from ._executors import _splits, local_workers, make_executor, run_task, stop_executor, wait_any
 from ._table import check_results, results_frame, write_results
 
-__all__ = ["StudyFailed", "run_studies", "run_study"]
+__all__ = ["StudyFailed", "run_studies", "run_study", "run_summary"]
 
 
 class StudyFailed(RuntimeError):
@@ -231,7 +231,8 @@ def _plain(study: StudyConfig) -> dict:
     return {f.name: getattr(study, f.name) for f in dataclasses.fields(study)}
 
 
-def _summary(frame: pd.DataFrame) -> str:
+def run_summary(frame: pd.DataFrame) -> str:
+    """``"<n> runs: <t> trained, <l> loaded from the cache"`` for a results table (the CLI's summary line)."""
     trained = int((~frame["loaded_from_cache"].astype(bool)).sum()) if len(frame) else 0
     return f"{len(frame)} runs: {trained} trained, {len(frame) - trained} loaded from the cache"
 

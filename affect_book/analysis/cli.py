@@ -1,15 +1,19 @@
 """``affect-book study run|report``: run a grid from the command line, and print its results table.
 
+It lives in :mod:`affect_book.analysis`, above :mod:`affect_book.study`, because ``report`` prints the statistics
+table: the study's design and execution never import the analysis.
+
 ``study run`` writes progress to stderr and one summary line to stdout; ``study report --json`` prints
 ``{"rows": [...], "statistics": [...], "calibration": {...}}`` on stdout and nothing else: the raw rows, the
-statistics table (:func:`affect_book.study.study_statistics`: every condition against base and circumplex, paired by
-seed), and for the base runs of a calibrated preset chapter 03's calibration criteria
+statistics table (:func:`affect_book.analysis.study_statistics`: every condition against base and circumplex, paired
+by seed), and for the base runs of a calibrated preset chapter 03's calibration criteria
 (:func:`affect_book.data.simulator.study_calibration`). Both take the same grid options, which name the study
-(:func:`study_key`: the order of ``--conditions``, of the presets and of explicit seeds does not matter). A grid
-without a comparison (base or circumplex and another condition) gets its rows and no statistics table, which
-``report`` says on stderr. ``report`` holds the table against the grid (:func:`check_results`): a run missing, extra
-or repeated, or a score that is not finite, is named and the exit status is 1. Exit status 2: invalid options; 1:
-failed runs, a table that does not hold the grid, a file this user may not read or write (one line naming it).
+(:func:`affect_book.study.study_key`: the order of ``--conditions``, of the presets and of explicit seeds does not
+matter). A grid without a comparison (base or circumplex and another condition) gets its rows and no statistics
+table, which ``report`` says on stderr. ``report`` holds the table against the grid
+(:func:`affect_book.study.check_results`): a run missing, extra or repeated, or a score that is not finite, is named
+and the exit status is 1. Exit status 2: invalid options; 1: failed runs, a table that does not hold the grid, a
+file this user may not read or write (one line naming it).
 """
 
 from __future__ import annotations
@@ -21,11 +25,14 @@ import math
 import sys
 from collections.abc import Sequence
 
+import pandas as pd
+
+from .._interrupts import run_command
+from ..data.simulator import TARGETS, study_calibration
 from ..params import ParameterError
-from ._conditions import CONDITIONS, NotYetSupported
-from ._config import DEFAULT_CONDITIONS, StudyConfig, study_dir
-from ._run import StudyFailed
-from ._table import ResultsTableError
+from ..study import (CONDITIONS, DEFAULT_CONDITIONS, NotYetSupported, ResultsTableError, StudyConfig, StudyFailed,
+                     check_results, json_records, read_results, run_study, run_summary, study_dir)
+from ._stats import check_comparable, study_rare_classes, study_statistics
 
 __all__ = ["main"]
 
@@ -107,8 +114,6 @@ def _study(args) -> StudyConfig:
 
 def _calibration(frame, study: StudyConfig) -> dict:
     """Chapter 03's calibration criteria for the base runs of a calibrated preset in the table (none otherwise)."""
-    from ..data.simulator import TARGETS, study_calibration
-
     out = {}
     if study.dataset != "synthetic" or "base" not in study.conditions:
         return out
@@ -126,8 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Ctrl-C (or SIGTERM) stops the workers and exits with 130 (143) and how to resume: the same command again loads
     the finished runs from the cache and resumes the interrupted ones from their last checkpoint.
     """
-    from .._interrupts import run_command
-    from ..cli import RESUME_HINTS
+    from ..cli import RESUME_HINTS  # deferred: affect_book.cli imports this module when it dispatches `study`
 
     return run_command("affect-book study", RESUME_HINTS["study"], lambda: _main(argv))
 
@@ -149,25 +153,15 @@ def _main(argv: Sequence[str] | None) -> int:
     report.add_argument("--rare-fraction", type=_finite(0, strict=True), default=0.5,
                         help="chapter 02's rule: a class is rare below this fraction of a uniform share")
     args = parser.parse_args(argv)
-    import pandas as pd
-
-    from ._table import check_results, json_records, read_results
-
     try:
         study = _study(args)
         if args.command == "run":
-            from ._run import _summary, run_study
-
             with contextlib.redirect_stdout(sys.stderr):  # stdout: the summary line only
                 frame = run_study(study, executor=args.executor, workers=args.workers, progress=not args.quiet)
-            print(f"{_summary(frame)}; results: {study_dir(study) / 'results.csv'}")
+            print(f"{run_summary(frame)}; results: {study_dir(study) / 'results.csv'}")
             return 0
         path = study_dir(study) / "results.csv"
         frame = check_results(read_results(path), study, path=path)
-        from ._stats import study_rare_classes, study_statistics
-
-        from ._stats import check_comparable
-
         try:
             check_comparable(study.conditions)
         except ParameterError as err:  # rows without statistics: said, never an empty table in silence

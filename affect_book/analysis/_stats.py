@@ -13,7 +13,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..imbalance import rare_classes
 from ..params import ParameterError
+from ..stats import holm, paired_comparison
+from ..study import expand_study
+from ..study._executors import _splits  # becomes the public study.run_splits (issue 20, the trainer's part)
 
 __all__ = ["DEFAULT_MARGINS", "REFERENCES", "check_comparable", "study_metrics", "study_rare_classes",
            "study_statistics"]
@@ -46,10 +50,6 @@ def study_rare_classes(study, fraction: float = 0.5) -> dict[str, list[str]]:
     dict
         Source label to its rare class names (:func:`affect_book.imbalance.rare_classes` of the training counts).
     """
-    from ..imbalance import rare_classes
-    from ._config import expand_study
-    from ._executors import _splits
-
     out = {}
     for run in expand_study(study):
         source = run.preset or run.dataset
@@ -151,8 +151,6 @@ def study_statistics(frame: pd.DataFrame, rare: Mapping[str, Sequence[str]] | No
         When a key column or a metric is missing (naming what was expected), or a (source, condition, seed)
         appears twice.
     """
-    from ..stats import holm, paired_comparison
-
     missing = [c for c in ("dataset", "condition", "seed") if c not in frame]
     if missing:
         raise ParameterError(f"the results table lacks {missing}; expected the columns of a study's results table")

@@ -17,8 +17,15 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from scipy import stats
+
+from .. import degeneracy as dg
+from ..geometry import error_severity
 from ..params import ParameterError
-from ._factorial import FACTORS, FactorialDesign, as_sources, cell_label, factorial_studies
+from ..stats import comparison_table, hodges_lehmann, holm, paired_comparison, tost_paired, wilcoxon_paired
+from ..study import FACTORS, FactorialDesign, as_sources, cell_config, cell_label, factorial_cells, factorial_studies
+from ._geometry import _run_separability, study_predictions
+from .claims import _decide, paired_by_seed
 
 __all__ = ["cell_contrasts", "condition_differences", "degeneracy_verdict", "factorial_effects",
            "factorial_outcomes", "index_frame", "levels_table", "pair_outcomes", "representation_verdict",
@@ -48,13 +55,9 @@ def pair_outcomes(study, rows: pd.DataFrame, pair: tuple[str, str], *, cv: int =
         balanced accuracy of a linear probe separating the pair's test features; NaN with the reason in
         ``separability_skipped`` when a class has fewer than ``cv`` test samples).
     """
-    from ..costs import ot_cost
-    from ..geometry import error_severity
-    from ._geometry import _run_separability, study_predictions
-
     out = []
     for run in study_predictions(study, results=rows):
-        cost = ot_cost(run.classes, "va", run.coordinates, fill=dict(run.cost_fill) or None).to_numpy()
+        cost = run.cost.to_numpy()
         separability, skipped = _run_separability(run, pair, cv, seed)
         out.append({"condition": run.condition, "seed": run.seed,
                     "severity": error_severity(run.y_true, run.y_pred, cost)["mean_error_cost"],
@@ -131,9 +134,7 @@ def factorial_effects(frame: pd.DataFrame, outcome: str, factors: Sequence[str] 
         any variance, e.g. an F1 of 0 in every run, has none); ``attrs`` hold ``n``, ``df_resid``, ``r_squared``
         and ``n_dropped``.
     """
-    import statsmodels.api as sm
-
-    from ..stats import holm
+    import statsmodels.api as sm  # deferred: importing it takes over a second, for this one fit
 
     if outcome not in frame.columns:
         raise ParameterError(f"outcome {outcome!r} is not a column; columns: {list(frame.columns)}")
@@ -207,8 +208,6 @@ def cell_contrasts(frame: pd.DataFrame, outcome: str, condition: str, reference:
     DataFrame
         One row per cell that ran both conditions (``label`` = the cell).
     """
-    from ..stats import comparison_table
-
     rows = {}
     for cell, part in frame.groupby("cell", sort=False):
         compared = _compare(part, outcome, condition, reference, alternative)
@@ -222,8 +221,6 @@ def cell_contrasts(frame: pd.DataFrame, outcome: str, condition: str, reference:
 def _compare(part: pd.DataFrame, outcome: str, condition: str, reference: str, alternative: str = "two-sided"):
     """``condition`` against ``reference`` on the seeds where both have a measured ``outcome`` (one cell's rows),
     or None with fewer than two such seeds."""
-    from ..stats import paired_comparison
-
     a = part[part["condition"] == condition].set_index("seed")[outcome]
     b = part[part["condition"] == reference].set_index("seed")[outcome]
     seeds = sorted(set(a.dropna().index) & set(b.dropna().index))
@@ -255,8 +252,6 @@ def versus_reference(frame: pd.DataFrame, cells: Sequence[str], conditions: Sequ
         The :func:`affect_book.stats.comparison_table` rows with ``cell`` and ``metric`` (``label`` = the
         condition); empty when nothing could be compared.
     """
-    from ..stats import comparison_table
-
     tables = []
     for cell in cells:
         part = frame[frame["cell"] == cell]
@@ -284,9 +279,6 @@ def index_frame(design: FactorialDesign, frame: pd.DataFrame, n_probe: int = 480
         One row per (cell, class): ``class``, the components, ``degeneracy_index``, ``cell`` and ``f1`` (the base
         runs' test F1 of the class, mean over seeds).
     """
-    from .. import degeneracy as dg
-    from ._factorial import cell_config, factorial_cells
-
     rows = []
     for cell in factorial_cells(design):
         label = cell_label(cell)
@@ -299,8 +291,6 @@ def index_frame(design: FactorialDesign, frame: pd.DataFrame, n_probe: int = 480
 
 
 def _one_sided(estimate: float, se: float, df: float, side: str) -> float:
-    from scipy import stats
-
     t = estimate / se
     return float(stats.t.sf(t, df) if side == "greater" else stats.t.cdf(t, df))
 
@@ -324,8 +314,6 @@ def degeneracy_verdict(effects: pd.DataFrame, margin: float, alpha: float = 0.05
         ``verdict``, ``rule`` and ``numbers`` (per part: estimate, interval, the one-sided p in the claimed
         direction, the contrary p and its Holm-adjusted value).
     """
-    from ._claims import _decide
-
     terms = effects.set_index("term")
     for name in ("circumplex", "frequency"):
         if name not in terms.index:
@@ -377,9 +365,6 @@ def representation_verdict(frame: pd.DataFrame, cell: str, fix: str, costs: Sequ
         and ``contrary_floor``: the smallest Holm-adjusted contrary p these seeds allow (with 5 seeds and 3 parts,
         3/32 > 0.05: "not reproduced" is out of reach, a limit of the design the chapter states).
     """
-    from ..stats import hodges_lehmann, tost_paired, wilcoxon_paired
-    from ._claims import _decide, paired_by_seed
-
     sources = as_sources(frame)
     numbers = {}
     for condition in (fix, *costs):

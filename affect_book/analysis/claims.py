@@ -1,20 +1,31 @@
-"""The claim tracker: each claim of the study, the chapter that tests it, and its status. Introduced in chapter 00.
+"""The study's claims: the tracker (each claim, the chapter that tests it, its status), the rules that compute a
+verdict from a results table, and the verdict files that carry it. Introduced in chapter 00.
 
 The study the book follows states its claims in its abstract (arXiv 2606.15763, 2026). :data:`CLAIMS` lists them,
 each with the chapter that tests it. A claim's **status is never typed**: it is read from a *verdict file* that the
 testing chapter writes after it has computed its evidence, and a claim without one is ``"not run yet"``.
 
+Verdict rules
+-------------
+A claim holds on every part it names (each source, each metric), so a verdict tests every part at ``alpha`` and
+calls the claim ``reproduced`` only when every part rejects its null (the intersection-union principle: a
+conjunction needs no multiplicity correction); ``not reproduced`` when some part shows the opposite (Holm-adjusted
+across the claim's parts, since any one of them suffices); ``inconclusive`` otherwise
+(:func:`directional_verdict`, :func:`equivalence_verdict`; chapter 09's rules build on the same decision).
+
 Verdict-file contract
 ---------------------
-A chapter that tests claim ``<id>`` under profile ``<profile>`` writes, with :func:`write_verdict`, the JSON file
-``cache_root()/claims/<profile>/<id>.json`` (:func:`verdict_path`)::
+A chapter that tests claim ``<id>`` under profile ``<profile>`` writes, with :func:`write_claim` (a verdict of the
+rules above) or :func:`write_verdict` (any numbers), the JSON file ``cache_root()/claims/<profile>/<id>.json``
+(:func:`verdict_path`)::
 
     {"claim": "<id>",                    # one of CLAIMS' ids
      "verdict": "reproduced",            # one of VERDICTS: "reproduced", "not reproduced", "inconclusive"
      "numbers": {"p_value": 0.41, ...},  # the numbers the verdict rests on (name -> finite number), as computed
      "chapter": "07",                    # the chapter that computed them
      "profile": "cpu",                   # the profile they were computed in (also the folder's name)
-     "dataset": "simulator:affwild2"}    # what they were computed on ("simulator:<preset>", "affectnet", ...)
+     "dataset": "simulator:affwild2",    # what they were computed on ("simulator:<preset>", "affectnet", ...)
+     "rule": "reproduced: ..."}          # optional: how the verdict was decided
 
 The file is written atomically, so a reader never sees half a verdict; a file that breaks the contract is an error
 naming the file and the field (:func:`read_verdict`), never a silent "not run yet". Verdicts are kept per profile:
@@ -29,18 +40,22 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from .cache import cache_root, write_unless_same
-from .params import check_choice
-from .profiles import PROFILES
+from ..cache import cache_root, write_unless_same
+from ..params import ParameterError, check_choice
+from ..profiles import PROFILES
+from ..stats import hodges_lehmann, holm, tost_paired, wilcoxon_paired
 
-__all__ = ["CLAIMS", "NOT_RUN", "VERDICTS", "Claim", "claim_status", "claims_table", "read_verdict",
-           "study_results", "verdict_path", "write_verdict"]
+__all__ = ["CLAIMS", "NOT_RUN", "VERDICTS", "Claim", "claim_status", "claims_table", "directional_verdict",
+           "equivalence_verdict", "flat_numbers", "paired_by_seed", "read_verdict", "study_results", "verdict_path",
+           "write_claim", "write_verdict"]
 
 #: The verdicts a chapter may record.
 VERDICTS = ("reproduced", "not reproduced", "inconclusive")
@@ -285,3 +300,193 @@ def claims_table(profile: str, root: Path | None = None) -> pd.DataFrame:
     rows = [{"id": c.id, "claim": c.claim, "the study reports": c.study_reports, "tested in": f"chapter {c.chapter}",
              "status": claim_status(c.id, profile, root)} for c in CLAIMS]
     return pd.DataFrame(rows).set_index("id")
+
+
+# The verdict rules: a verdict on a claim, computed from a results table.
+
+def paired_by_seed(frame: pd.DataFrame, source: str, condition: str, reference: str, metric: str):
+    """The seeds both conditions ran on one source, and ``condition - reference`` of ``metric`` on each.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A results table.
+    source : str
+        A preset (or, for real data, the dataset's name).
+    condition, reference : str
+        Conditions of the table.
+    metric : str
+        A metric column.
+
+    Returns
+    -------
+    seeds : list of int
+        The paired seeds, sorted.
+    differences : numpy.ndarray
+        ``condition - reference`` per seed.
+    """
+    source_of = frame["preset"].where(frame["preset"].notna(), frame["dataset"]).astype(str)
+    rows = frame[source_of == source]
+    if metric not in rows:
+        raise ParameterError(f"metric {metric!r} is not a column of the results table")
+    values = {c: rows[rows["condition"] == c].set_index("seed")[metric] for c in (condition, reference)}
+    for c, v in values.items():
+        if v.empty:
+            raise ParameterError(f"no {c!r} runs on {source!r} in the results table; conditions there: "
+                                 f"{sorted(rows['condition'].unique())}")
+    seeds = sorted(set(values[condition].index) & set(values[reference].index))
+    return [int(s) for s in seeds], (values[condition].loc[seeds] - values[reference].loc[seeds]).to_numpy(float)
+
+
+def _part(d: np.ndarray, seeds) -> dict:
+    hl = hodges_lehmann(d)
+    return {"seeds": seeds, "differences": [float(x) for x in d], "mean_difference": float(d.mean()),
+            "hl_estimate": hl.estimate, "hl_low": hl.low, "hl_high": hl.high,
+            "smallest_one_sided_p": 0.5 ** int(np.count_nonzero(d))}
+
+
+def _decide(numbers: dict, claimed: str, contrary: str, alpha: float) -> str:
+    """Every part's ``claimed`` p <= alpha: reproduced; some part's ``contrary`` p, Holm-adjusted over the parts
+    (added to each part as ``<contrary>_holm``), <= alpha: not reproduced; else inconclusive."""
+    adjusted = holm([n[contrary] for n in numbers.values()])
+    for n, p in zip(numbers.values(), adjusted):
+        n[f"{contrary}_holm"] = float(p)
+    if all(n[claimed] <= alpha for n in numbers.values()):
+        return "reproduced"
+    return "not reproduced" if adjusted.min() <= alpha else "inconclusive"
+
+
+def directional_verdict(frame: pd.DataFrame, condition: str, reference: str, metrics: Sequence[str],
+                        sources: Sequence[str], alpha: float = 0.05) -> dict:
+    """Verdict on "``condition`` scores higher than ``reference`` on every metric and source".
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A results table.
+    condition, reference : str
+        The claimed winner and the condition it beats.
+    metrics, sources : sequence of str
+        The parts of the claim.
+    alpha : float
+        Level of each test.
+
+    Returns
+    -------
+    dict
+        ``verdict`` (one of :data:`VERDICTS`), ``rule`` (in words) and ``numbers``: per ``source/metric`` the
+        differences, Hodges-Lehmann shift and exact interval, the exact one-sided p in the claimed direction
+        (``p_claimed``), the one in the opposite direction with its Holm-adjusted value (``p_opposite_holm``), and
+        the smallest one-sided p the seeds allow.
+    """
+    numbers = {}
+    for source in sources:
+        for metric in metrics:
+            seeds, d = paired_by_seed(frame, source, condition, reference, metric)
+            numbers[f"{source}/{metric}"] = {**_part(d, seeds),
+                                             "p_claimed": wilcoxon_paired(d, alternative="greater").pvalue,
+                                             "p_opposite": wilcoxon_paired(d, alternative="less").pvalue}
+    verdict = _decide(numbers, "p_claimed", "p_opposite", alpha)
+    rule = (f"reproduced: every part's exact one-sided Wilcoxon p ({condition} > {reference}) <= {alpha}; "
+            f"not reproduced: some part's opposite one-sided p, Holm-adjusted over the {len(numbers)} parts, "
+            f"<= {alpha}; else inconclusive")
+    return {"verdict": verdict, "rule": rule, "alpha": alpha, "numbers": numbers}
+
+
+def equivalence_verdict(frame: pd.DataFrame, condition: str, reference: str, margins: Mapping[str, float],
+                        sources: Sequence[str], alpha: float = 0.05) -> dict:
+    """Verdict on "``condition`` matches ``reference``" (equivalence within a stated margin per metric).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A study's results table (one row per run, as :func:`run_study` returns it).
+    condition, reference : str
+        The two conditions claimed to match.
+    margins : mapping
+        Metric to its equivalence margin (absolute, on the metric's scale); the metrics are the claim's parts.
+    sources : sequence of str
+        Sources the claim covers.
+    alpha : float
+        Level of each test.
+
+    Returns
+    -------
+    dict
+        ``verdict``, ``rule`` and ``numbers``: per ``source/metric`` the differences, Hodges-Lehmann shift and
+        interval, the exact TOST p (``p_tost``) and the two-sided exact Wilcoxon p with its Holm-adjusted value.
+    """
+    numbers = {}
+    for source in sources:
+        for metric, margin in margins.items():
+            seeds, d = paired_by_seed(frame, source, condition, reference, metric)
+            tost = tost_paired(d, margin=margin, method="exact", alpha=alpha)
+            numbers[f"{source}/{metric}"] = {**_part(d, seeds), "margin": float(margin), "p_tost": tost.pvalue,
+                                             "p_difference": wilcoxon_paired(d).pvalue}
+    verdict = _decide(numbers, "p_tost", "p_difference", alpha)
+    rule = (f"reproduced: every part's exact paired TOST p <= {alpha} (a large difference p is not evidence of "
+            f"equality); not reproduced: some part's two-sided exact Wilcoxon p, Holm-adjusted over the "
+            f"{len(numbers)} parts, <= {alpha}; else inconclusive")
+    return {"verdict": verdict, "rule": rule, "alpha": alpha, "numbers": numbers}
+
+
+def flat_numbers(verdict: Mapping) -> dict[str, float]:
+    """A verdict's per-part numbers as the claim tracker stores them: ``"<part> <name>"`` -> finite number.
+
+    Lists (the signed differences) become ``"<part> <name>[i]"``; a non-finite value (the open end of an interval
+    that few seeds allow) is left out and counted in ``"<part> non-finite values left out"``.
+
+    Parameters
+    ----------
+    verdict : mapping
+        From :func:`directional_verdict` or :func:`equivalence_verdict`.
+
+    Returns
+    -------
+    dict of str to float
+    """
+    out: dict[str, float] = {}
+    for part, numbers in verdict["numbers"].items():
+        left_out = 0
+        for name, value in numbers.items():
+            values = list(np.ravel(value)) if isinstance(value, (list, tuple, np.ndarray)) else [value]
+            for i, v in enumerate(values):
+                key = f"{part} {name}" + (f"[{i}]" if len(values) > 1 or isinstance(value, (list, tuple)) else "")
+                if isinstance(v, (bool, np.bool_)) or v is None:
+                    continue
+                if np.isfinite(float(v)):
+                    out[key] = float(v)
+                else:
+                    left_out += 1
+        if left_out:
+            out[f"{part} non-finite values left out"] = float(left_out)
+    return out
+
+
+def write_claim(claim: str, verdict: Mapping, profile: str, dataset: str, chapter: str = "07",
+                root: str | Path | None = None) -> Path:
+    """Record a verdict for the book's claim tracker (:func:`write_verdict`).
+
+    Parameters
+    ----------
+    claim : str
+        A claim id of :data:`CLAIMS` (e.g. ``"ot-raises-score"``).
+    verdict : mapping
+        From :func:`directional_verdict` or :func:`equivalence_verdict` (``verdict``, ``numbers``, ``rule``).
+    profile, dataset : str
+        Where the numbers come from (``dataset`` e.g. ``"simulator:affwild2"``).
+    chapter : str
+        The chapter that computed it.
+    root : path, optional
+        The cache root (default :func:`affect_book.cache.cache_root`).
+
+    Returns
+    -------
+    Path
+        ``<root>/claims/<profile>/<claim>.json``, with the numbers of :func:`flat_numbers` and the ``rule``.
+    """
+    if verdict.get("verdict") not in VERDICTS:
+        raise ParameterError(f"verdict {verdict.get('verdict')!r}: expected one of {list(VERDICTS)}")
+    return write_verdict(claim, verdict["verdict"], flat_numbers(verdict), chapter, profile, dataset,
+                         root=Path(root) if root is not None else None, rule=verdict.get("rule"))
+

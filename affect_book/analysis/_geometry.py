@@ -5,19 +5,33 @@
 :func:`geometry_metrics` measures one run with :mod:`affect_book.geometry`; :func:`study_geometry` gives one row per
 run and :func:`geometry_statistics` the paired comparisons between conditions (:func:`study_statistics`, chapter 07's
 statistics, on the geometry metrics). Nothing here trains: a run missing from the table or from disk is an error
-that says to run the study first.
+that says to run the study first. A run's valence-arousal cost and circumplex positions are built once, on its
+:class:`RunPredictions` (:attr:`RunPredictions.cost`, :attr:`RunPredictions.positions`), for every measure here, the
+factorial outcomes and chapter 08.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
+from .. import circumplex as cx
+from .. import geometry as geo
+from ..cache import config_hash
+from ..costs import ot_cost
+from ..degeneracy import degenerate_pairs, nearest_neighbours
 from ..params import ParameterError
+from ..representation import fisher_ratio, linear_cka, pair_separability
+from ..stats import holm
+from ..study import expand_study, per_class_scores, read_results, study_cost_fill, study_dir
+from ..study._executors import _splits  # becomes the public study.run_splits (issue 20, the trainer's part)
+from ._stats import _source, study_statistics
 
 __all__ = ["GEOMETRY_METRICS", "RunPredictions", "geometry_metrics", "geometry_statistics", "study_cka",
            "study_class_table", "study_geometry", "study_predictions", "study_separability"]
@@ -46,6 +60,9 @@ class RunPredictions:
         The run's folder.
     arrays : dict of str to numpy.ndarray
         ``logits``, ``va``, ``au_prob``, ``features``, ``expression``, ``va_true``, ``au_true``, ``index``.
+
+    The run's geometry is built once, on first use: :attr:`positions` (its classes on the study's coordinates) and
+    :attr:`cost` (the valence-arousal cost every run is measured with, whatever cost it trained with).
     """
 
     dataset: str
@@ -73,6 +90,18 @@ class RunPredictions:
         """(N,) argmax of the logits."""
         return self.arrays["logits"].argmax(1)
 
+    @cached_property
+    def positions(self) -> cx.Coordinates:
+        """The classes on the study's coordinates with the study's hand placements
+        (:func:`affect_book.circumplex.coordinates`; Other has no position)."""
+        return cx.coordinates(self.classes, self.coordinates, dict(self.cost_fill) or None)
+
+    @cached_property
+    def cost(self) -> pd.DataFrame:
+        """The valence-arousal cost of the run's classes (:func:`affect_book.costs.ot_cost` kind ``"va"``: index
+        "predicted", columns "true"; Other at the mean off-diagonal cost), built once per run."""
+        return ot_cost(self.classes, "va", self.coordinates, dict(self.cost_fill) or None)
+
 
 def study_predictions(study, results: pd.DataFrame | None = None) -> Iterator[RunPredictions]:
     """Every run's saved test predictions, in the order of :func:`expand_study`; nothing is trained.
@@ -96,16 +125,12 @@ def study_predictions(study, results: pd.DataFrame | None = None) -> Iterator[Ru
     ParameterError
         A run of the grid is not in the table, or the table's config hash differs from the grid's (a stale table).
     """
-    from ..cache import config_hash
-    from ._config import _classes_and_fill, expand_study, study_dir
-    from ._table import read_results
-
     table = read_results(study_dir(study) / "results.csv") if results is None else results
     fills = {}
     for run in expand_study(study):
         source = run.preset or run.dataset
         if source not in fills:
-            fills[source] = study.cost_fill if study.cost_fill is not None else _classes_and_fill(study, source)[1]
+            fills[source] = study_cost_fill(study, source)
         match = table[(table["dataset"] == run.dataset) & (table["condition"] == run.condition)
                       & (table["seed"] == run.seed)]
         if run.preset is not None:
@@ -132,19 +157,8 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(1, keepdims=True)
 
 
-def _measure(run: RunPredictions):
-    """The run's coordinates and its valence-arousal cost (Other at the book's rule)."""
-    from .. import circumplex as cx
-    from ..costs import ot_cost
-
-    fill = dict(run.cost_fill) or None
-    return cx.coordinates(run.classes, run.coordinates, fill), ot_cost(run.classes, "va", run.coordinates, fill)
-
-
 def _top_pairs(coords) -> list[tuple[str, str]]:
     """The nearest circumplex pair, with every pair tied with it (ties are ties: none is chosen)."""
-    from ..degeneracy import degenerate_pairs
-
     top = degenerate_pairs(coords, top=1)
     return list(zip(top["a"], top["b"]))
 
@@ -171,9 +185,7 @@ def geometry_metrics(run: RunPredictions, *, n_permutations: int = 199, seed: in
         circumplex pairs, both directions, over all the errors of their classes; every pair tied for nearest counts),
         ``pairs`` (those pairs), and the counts ``n_errors`` and ``n_excluded`` (errors from or to Other).
     """
-    from .. import geometry as geo
-
-    coords, cost = _measure(run)
+    coords, cost = run.positions, run.cost
     y, p = run.y_true, run.y_pred
     severity = geo.error_severity(y, p, cost)
     distance = geo.affective_distance(y, p, coords)
@@ -210,8 +222,6 @@ def study_geometry(study, *, n_permutations: int = 199, seed: int = 0, progress:
         Columns ``dataset``, ``preset``, ``condition``, ``seed`` and the metrics: the shape of a results table, so
         :func:`geometry_statistics` and the verdict helpers (:func:`directional_verdict`) take it as one.
     """
-    from tqdm.auto import tqdm
-
     rows = []
     for run in tqdm(study_predictions(study), total=study.n_runs, disable=not progress, desc="geometry"):
         rows.append({"dataset": run.dataset, "preset": run.preset, "condition": run.condition, "seed": run.seed,
@@ -244,9 +254,6 @@ def geometry_statistics(frame: pd.DataFrame, *, metrics: Sequence[str] = GEOMETR
         partner counts in ``n_unpaired``); ``attrs["undefined"]`` lists every (source, condition, seed, metric)
         left out.
     """
-    from ..stats import holm
-    from ._stats import _source, study_statistics
-
     options.setdefault("margins", {})
     missing = [m for m in metrics if m not in frame]
     if missing:
@@ -292,7 +299,7 @@ def study_separability(study, *, pairs: Sequence[tuple[str, str]] | None = None,
     """
     rows = []
     for run in study_predictions(study):
-        wanted = pairs if pairs is not None else _top_pairs(_measure(run)[0])
+        wanted = pairs if pairs is not None else _top_pairs(run.positions)
         for a, b in wanted:
             out, skipped = _run_separability(run, (a, b), cv, seed)
             rows.append({**_keys(run), "pair": f"{a}-{b}", "balanced_accuracy": out["mean"],
@@ -303,8 +310,6 @@ def study_separability(study, *, pairs: Sequence[tuple[str, str]] | None = None,
 def _run_separability(run: RunPredictions, pair: tuple[str, str], cv: int, seed: int) -> tuple[dict, str | None]:
     """:func:`~affect_book.representation.pair_separability` of one run's test features, or NaNs and the reason
     when a class of the pair has fewer than ``cv`` test samples (any other error is raised)."""
-    from ..representation import pair_separability
-
     try:
         return pair_separability(run.arrays["features"], run.y_true, pair, run.classes, cv=cv, seed=seed), None
     except ValueError as err:
@@ -333,8 +338,6 @@ def study_cka(study, reference: str = "base") -> pd.DataFrame:
     ParameterError
         When ``reference`` is not a condition of the study, or two runs' test sets differ (their ``index``).
     """
-    from ..representation import linear_cka
-
     if reference not in study.conditions:
         raise ParameterError(f"reference={reference!r} is not a condition of the study; expected one of "
                              f"{list(study.conditions)}")
@@ -371,12 +374,6 @@ def study_class_table(study, runs: Sequence[RunPredictions] | None = None) -> pd
         ``feature_index`` (chapter 01's separability index to the least separable partner in the run's features,
         :func:`affect_book.representation.fisher_ratio`).
     """
-    from ..degeneracy import nearest_neighbours
-    from ..representation import fisher_ratio
-    from ._config import expand_study
-    from ._executors import _splits
-    from ._table import per_class_scores
-
     shares = {}
     for run in expand_study(study):
         source = run.preset or run.dataset
@@ -387,7 +384,7 @@ def study_class_table(study, runs: Sequence[RunPredictions] | None = None) -> pd
             shares[source] = counts / counts.sum()
     rows = []
     for run in (runs if runs is not None else study_predictions(study)):
-        nn = nearest_neighbours(_measure(run)[0])["distance"]
+        nn = nearest_neighbours(run.positions)["distance"]
         f1 = per_class_scores(run.arrays["logits"], run.y_true, run.classes)
         ratio = fisher_ratio(run.arrays["features"], run.y_true, run.classes)["index"]
         for k, name in enumerate(run.classes):

@@ -1,0 +1,39 @@
+"""The analysis of finished study runs: statistics, factorial effects, the geometry of the errors and features, and
+the study's claims. Nothing here trains.
+
+- Study statistics (chapter 07): :func:`study_statistics` compares every condition with base and circumplex,
+  paired by seed (exact Wilcoxon, Hodges-Lehmann, bootstrap, TOST, Holm); :func:`study_rare_classes`.
+- The geometry of the errors and of the features (chapter 08): :func:`study_predictions` reads each run's saved test
+  predictions as a :class:`RunPredictions` (labels, predictions, features, and its valence-arousal cost and
+  circumplex positions, built once); :func:`study_geometry`, :func:`geometry_statistics`,
+  :func:`study_separability`, :func:`study_cka`, :func:`study_class_table`.
+- Factorial statistics (chapter 09): :func:`factorial_outcomes`, :func:`factorial_effects`,
+  :func:`cell_contrasts`, :func:`index_frame` and the chapter's verdicts.
+- Claims (:mod:`affect_book.analysis.claims`): the claim tracker (:data:`CLAIMS`, :func:`claims_table`), the verdict
+  rules (:func:`directional_verdict`, :func:`equivalence_verdict`) and the verdict files (:func:`write_claim`,
+  :func:`write_verdict`).
+- The ``affect-book study run|report`` command line (``report`` prints the statistics).
+
+What it may import: :mod:`affect_book.study` (the design and execution of the grid) and the layers below it
+(``stats``, ``geometry``, ``representation``, ``degeneracy``, ``costs``, ``circumplex``, the data); nothing in those
+imports it.
+"""
+
+from ._factorial_stats import (cell_contrasts, condition_differences, degeneracy_verdict, factorial_effects,
+                               factorial_outcomes, index_frame, levels_table, pair_outcomes,
+                               representation_verdict, versus_reference)
+from ._geometry import (GEOMETRY_METRICS, RunPredictions, geometry_metrics, geometry_statistics, study_cka,
+                        study_class_table, study_geometry, study_predictions, study_separability)
+from ._stats import DEFAULT_MARGINS, REFERENCES, check_comparable, study_metrics, study_rare_classes, study_statistics
+from .claims import (CLAIMS, NOT_RUN, VERDICTS, Claim, claim_status, claims_table, directional_verdict,
+                     equivalence_verdict, flat_numbers, paired_by_seed, read_verdict, study_results, verdict_path,
+                     write_claim, write_verdict)
+
+__all__ = ["CLAIMS", "DEFAULT_MARGINS", "GEOMETRY_METRICS", "NOT_RUN", "REFERENCES", "VERDICTS", "Claim",
+           "RunPredictions", "cell_contrasts", "check_comparable", "claim_status", "claims_table",
+           "condition_differences", "degeneracy_verdict", "directional_verdict", "equivalence_verdict",
+           "factorial_effects", "factorial_outcomes", "flat_numbers", "geometry_metrics", "geometry_statistics",
+           "index_frame", "levels_table", "pair_outcomes", "paired_by_seed", "read_verdict", "representation_verdict",
+           "study_cka", "study_class_table", "study_geometry", "study_metrics", "study_predictions",
+           "study_rare_classes", "study_results", "study_separability", "study_statistics", "verdict_path",
+           "versus_reference", "write_claim", "write_verdict"]
