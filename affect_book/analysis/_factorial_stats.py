@@ -119,7 +119,7 @@ def factorial_effects(frame: pd.DataFrame, outcome: str, factors: Sequence[str] 
     outcome : str
         The response column (rows where it is NaN are left out and counted in ``attrs["n_dropped"]``).
     factors : sequence of str, optional
-        Default: every factor of :data:`FACTORS` that takes both levels in ``frame``.
+        Default: every factor of :data:`~affect_book.study.FACTORS` that takes both levels in ``frame``.
     level : float
         Confidence level of the intervals.
     max_order : int, optional

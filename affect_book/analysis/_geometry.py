@@ -1,13 +1,13 @@
 """The geometry of a finished study's errors, read from its saved test predictions without training anything.
 
-:func:`study_predictions` finds each run of a :class:`StudyConfig` through the study's results table (written by
-:func:`run_study`: one row per run with its ``config_hash`` and ``run_dir``) and loads its ``predictions.npz``;
-:func:`geometry_metrics` measures one run with :mod:`affect_book.geometry`; :func:`study_geometry` gives one row per
-run and :func:`geometry_statistics` the paired comparisons between conditions (:func:`study_statistics`, chapter 07's
-statistics, on the geometry metrics). Nothing here trains: a run missing from the table or from disk is an error
-that says to run the study first. A run's valence-arousal cost and circumplex positions are built once, on its
-:class:`RunPredictions` (:attr:`RunPredictions.cost`, :attr:`RunPredictions.positions`), for every measure here, the
-factorial outcomes and chapter 08.
+:func:`study_predictions` finds each run of a :class:`~affect_book.study.StudyConfig` through the study's results
+table (written by :func:`~affect_book.study.run_study`: one row per run with its ``config_hash`` and ``run_dir``) and
+loads its ``predictions.npz``; :func:`geometry_metrics` measures one run with :mod:`affect_book.geometry`;
+:func:`study_geometry` gives one row per run and :func:`geometry_statistics` the paired comparisons between
+conditions (:func:`study_statistics`, chapter 07's statistics, on the geometry metrics). Nothing here trains: a run
+missing from the table or from disk is an error that says to run the study first. A run's valence-arousal cost
+and circumplex positions are built once, on its :class:`RunPredictions` (:attr:`RunPredictions.cost`,
+:attr:`RunPredictions.positions`), for every measure here, the factorial outcomes and chapter 08.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class RunPredictions:
     Attributes
     ----------
     dataset, preset, condition, seed
-        The run's keys, as in :class:`StudyRun`.
+        The run's keys, as in :class:`~affect_book.study.StudyRun`.
     classes : tuple of str
         Class names in label order.
     cost_fill : tuple
@@ -104,12 +104,12 @@ class RunPredictions:
 
 
 def study_predictions(study, results: pd.DataFrame | None = None) -> Iterator[RunPredictions]:
-    """Every run's saved test predictions, in the order of :func:`expand_study`; nothing is trained.
+    """Every run's saved test predictions, in the order of :func:`~affect_book.study.expand_study`; nothing is trained.
 
     Parameters
     ----------
     study : StudyConfig
-        A study that :func:`run_study` has run.
+        A study that :func:`~affect_book.study.run_study` has run.
     results : DataFrame, optional
         Its results table (default: ``study_dir(study)/results.csv``).
 

@@ -400,7 +400,7 @@ def equivalence_verdict(frame: pd.DataFrame, condition: str, reference: str, mar
     Parameters
     ----------
     frame : pandas.DataFrame
-        A study's results table (one row per run, as :func:`run_study` returns it).
+        A study's results table (one row per run, as :func:`~affect_book.study.run_study` returns it).
     condition, reference : str
         The two conditions claimed to match.
     margins : mapping
