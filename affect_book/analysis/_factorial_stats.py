@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-
 from scipy import stats
 
 from .. import degeneracy as dg
