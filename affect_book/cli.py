@@ -1,6 +1,6 @@
 """The ``affect-book`` command line. ``affect-book book ...`` runs the book (see :mod:`affect_book.book`);
 ``affect-book data summary ...`` counts a data source (see :mod:`affect_book.data.sources`); ``affect-book train
---config run.json`` trains one run (see :mod:`affect_book.train`); ``affect-book study run|report`` runs the
+--config run.json`` trains one run (see :mod:`affect_book.trainer`); ``affect-book study run|report`` runs the
 controlled study's grid and prints its results (see :mod:`affect_book.study`)."""
 
 from __future__ import annotations
@@ -67,7 +67,9 @@ def _dispatch(argv: list[str]) -> int:
 
         return data_main(argv[1:])
     if argv[0] == "train":
-        from .train_cli import main as train_main  # not affect_book.train: it imports torch
+        # Deferred: the trainer imports torch, which then loads under run_command's handlers (a Ctrl-C during the
+        # import exits 130 with the resume hint), and `book`, `data` and `study` never pay for it.
+        from .trainer.cli import main as train_main
 
         return train_main(argv[1:])
     if argv[0] == "study":

@@ -60,7 +60,7 @@ from affect_book.data.sources import load_splits
 from affect_book.models import build_model
 from affect_book.params import check_choice, check_number
 from affect_book.profiles import get_profile
-from affect_book.train import TrainConfig, multitask_loss, train
+from affect_book.trainer import TrainConfig, multitask_loss, train
 
 profile = get_profile(PROFILE)
 check_choice("PRESET", PRESET, simulator.PRESETS)

@@ -442,12 +442,12 @@ def test_each_cell_trains_on_its_own_simulator_config(cache):
     """What a cell's runs load is the cell's SimulatorConfig, a knob set to None included (a partner turned off):
     once, get_records dropped None options and the 'off' cells silently kept the preset's partner."""
     from affect_book.data.simulator import dataset_fingerprint
-    from affect_book.study._executors import _splits
+    from affect_book.study import run_splits
 
     design = FactorialDesign(profile="smoke", vary=("partner",), conditions=("base",), seeds=2, fixes=())
     prints = []
     for cell, study in factorial_studies(design):
-        loaded = _splits(expand_study(study)[0])["train"]
+        loaded = run_splits(expand_study(study)[0])["train"]
         expected = cell_config(design, cell)
         assert (expected.visual_partner is None) == (cell["partner"] == "off")
         assert loaded.fingerprint == dataset_fingerprint(expected, "train"), cell

@@ -1,8 +1,8 @@
 """The controlled study of chapter 07: a grid of (preset, condition, seed) runs, its runner and its results table.
 
 A frozen :class:`StudyConfig` expands (:func:`expand_study`) into one validated
-:class:`~affect_book.train.TrainConfig` per run; :func:`run_study` loads or trains each through
-:func:`affect_book.train.train` (so a rerun trains only what is missing) on a local process pool or on Slurm
+:class:`~affect_book.trainer.TrainConfig` per run; :func:`run_study` loads or trains each through
+:func:`affect_book.trainer.train` (so a rerun trains only what is missing) on a local process pool or on Slurm
 (submitit), and writes one tidy row per run to ``cache_root()/studies/<study key>/results.csv``
 (:func:`study_key`; :func:`check_results` holds a table against its grid). The conditions are in
 :data:`CONDITIONS`; :func:`lambda_sweep` chooses the OT weight once, on the validation split. Command line:
@@ -25,7 +25,7 @@ from ._factorial_stats import (cell_contrasts, condition_differences, degeneracy
                                representation_verdict, versus_reference)
 from ._geometry import (GEOMETRY_METRICS, RunPredictions, geometry_metrics, geometry_statistics, study_cka,
                         study_class_table, study_geometry, study_predictions, study_separability)
-from ._executors import available_cores, local_workers, run_task
+from ._executors import available_cores, local_workers, run_splits, run_task
 from ._run import StudyFailed, run_studies, run_study
 from ._sweep import DEFAULT_LAMBDAS, lambda_sweep
 from ._stats import DEFAULT_MARGINS, REFERENCES, study_metrics, study_rare_classes, study_statistics
@@ -44,7 +44,7 @@ __all__ = ["FACTORIAL_CONDITIONS", "FACTORIAL_DATA", "FACTORS", "FIX_CONDITIONS"
            "equivalence_verdict", "expand_study", "flat_numbers",
            "geometry_metrics", "geometry_statistics", "get_condition", "json_records", "json_safe", "lambda_sweep",
            "local_workers", "paired_by_seed", "per_class_scores", "read_results", "result_row", "results_frame",
-           "rows_as_json", "run_studies", "run_study", "run_task", "study_cka", "study_class_table", "study_dir",
-           "study_geometry", "study_identity", "study_key",
+           "rows_as_json", "run_splits", "run_studies", "run_study", "run_task", "study_cka", "study_class_table",
+           "study_dir", "study_geometry", "study_identity", "study_key",
            "study_metrics", "study_predictions", "study_rare_classes", "study_separability", "study_statistics",
            "write_claim", "write_results"]

@@ -2,7 +2,7 @@
 
 Everything is validated before any training: an unknown preset or condition (with a close match), fewer than two
 seeds, a cost that cannot be built for a preset's classes (every TrainConfig goes through
-:func:`affect_book.train.validate_config`, which builds its cost).
+:func:`affect_book.trainer.validate_config`, which builds its cost).
 """
 
 from __future__ import annotations
@@ -328,7 +328,7 @@ def expand_study(study: StudyConfig) -> list[StudyRun]:
     NotYetSupported
         For a condition the trainer cannot run yet (none at present: the table keeps the mechanism).
     """
-    from ..train import TrainConfig, validate_config
+    from ..trainer import TrainConfig, validate_config  # deferred: the trainer imports torch; the study loads without
 
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(dict(study.train_options)) - known)

@@ -374,14 +374,14 @@ def study_class_table(study, runs: Sequence[RunPredictions] | None = None) -> pd
     from ..degeneracy import nearest_neighbours
     from ..representation import fisher_ratio
     from ._config import expand_study
-    from ._executors import _splits
+    from ._executors import run_splits
     from ._table import per_class_scores
 
     shares = {}
     for run in expand_study(study):
         source = run.preset or run.dataset
         if source not in shares:
-            train = _splits(run)["train"]
+            train = run_splits(run)["train"]
             labels = np.asarray(train.expression)[np.asarray(train.has_expression)]
             counts = np.bincount(labels, minlength=len(run.config.classes))
             shares[source] = counts / counts.sum()

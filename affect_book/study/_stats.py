@@ -48,14 +48,14 @@ def study_rare_classes(study, fraction: float = 0.5) -> dict[str, list[str]]:
     """
     from ..imbalance import rare_classes
     from ._config import expand_study
-    from ._executors import _splits
+    from ._executors import run_splits
 
     out = {}
     for run in expand_study(study):
         source = run.preset or run.dataset
         if source in out:
             continue
-        train = _splits(run)["train"]
+        train = run_splits(run)["train"]
         labels = np.asarray(train.expression)[np.asarray(train.has_expression)]
         counts = np.bincount(labels, minlength=len(run.config.classes))
         out[source] = rare_classes(counts, list(run.config.classes), fraction=fraction)
