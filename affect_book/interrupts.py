@@ -28,7 +28,16 @@ import sys
 import threading
 from collections.abc import Callable
 
-__all__ = ["WorkerTerminated", "interrupt_status", "raise_pending", "run_command", "terminable_task", "watch_parent"]
+__all__ = ["RESUME_HINTS", "WorkerTerminated", "interrupt_status", "raise_pending", "run_command", "terminable_task",
+           "watch_parent"]
+
+#: How to resume each ``affect-book`` command after Ctrl-C or a kill (printed after ``<prog>: interrupted;``), for
+#: the dispatcher (:mod:`affect_book.cli`) and the commands that run on their own (``python -m affect_book.site.book``).
+RESUME_HINTS = {"book": "resume with the same command (training runs already finished are loaded from the cache)",
+                "data": "run the same command again",
+                "train": "resume with the same command",
+                "study": "resume with the same command (finished runs are loaded from the cache, interrupted ones "
+                         "resume from their last checkpoint)"}
 
 #: The signals turned into KeyboardInterrupt by :func:`run_command`.
 HANDLED = (signal.SIGINT, signal.SIGTERM)
