@@ -115,6 +115,16 @@ def interrupt_status(err: BaseException | None = None) -> int | None:
 
     An exception that is not a KeyboardInterrupt counts as one when a signal was received: a KeyboardInterrupt raised
     inside an import or a library can come out as another error (a half-initialised module, an event loop's error).
+
+    Parameters
+    ----------
+    err : BaseException, optional
+        The exception that ended the command, if any.
+
+    Returns
+    -------
+    int or None
+        130 (Ctrl-C), 143 (SIGTERM), or None when no signal was received and ``err`` is no KeyboardInterrupt.
     """
     if _received:
         return 128 + _received[0]
@@ -184,7 +194,13 @@ def _worker_sigterm(signum, frame) -> None:
 @contextlib.contextmanager
 def terminable_task():
     """Run a pool worker's task so that SIGTERM (the parent stopping its pool after Ctrl-C or a kill) unwinds it,
-    then ends the worker with status 143 (after :func:`watch_parent` installed the handler)."""
+    then ends the worker with status 143 (after :func:`watch_parent` installed the handler).
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        Wraps the task: ``with terminable_task(): ...``.
+    """
     _tasks.append(1)
     try:
         yield
