@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: --config is required: a JSON file of TrainConfig fields, e.g. "
               '{"dataset": "synthetic", "data": {"preset": "affwild2"}, "epochs": 3}', file=sys.stderr)
         return 2
-    from ._interrupts import run_command
+    from .interrupts import run_command
 
     return run_command(PROG, "resume with the same command", lambda: _run(args))
 

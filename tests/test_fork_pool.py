@@ -1,6 +1,6 @@
-"""The simulator's fork pool under a command's signal handlers (:func:`affect_book._interrupts.fork_pool`).
+"""The simulator's fork pool under a command's signal handlers (:func:`affect_book.interrupts.fork_pool`).
 
-A worker forked while :func:`~affect_book._interrupts.run_command`'s Python handler is installed could lose a
+A worker forked while :func:`~affect_book.interrupts.run_command`'s Python handler is installed could lose a
 SIGTERM sent while it started (CPython clears the signals tripped in a forked child before its first bytecode), and
 ``Pool.terminate`` then waited for it forever: a plain ``multiprocessing`` pool opened and left at once hung within
 20 rounds in every try here; the fork pool must never hang.
@@ -11,10 +11,10 @@ import subprocess
 import sys
 import textwrap
 
-from affect_book._interrupts import fork_pool, run_command
+from affect_book.interrupts import fork_pool, run_command
 
 RACE = textwrap.dedent("""
-    from affect_book._interrupts import fork_pool, run_command
+    from affect_book.interrupts import fork_pool, run_command
 
     def main():
         for _ in range(100):  # an error right after the fork: Pool.terminate meets workers that are still starting

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ... import circumplex as cx
-from ..._interrupts import fork_pool
+from ...interrupts import fork_pool
 from ...facs import ABAW_AUS, PROTOTYPES, RENDERED_AUS, UNILATERAL
 from ...params import check_choice
 from ..render import render_faces

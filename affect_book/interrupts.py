@@ -29,8 +29,16 @@ import sys
 import threading
 from collections.abc import Callable
 
-__all__ = ["WorkerTerminated", "fork_pool", "interrupt_status", "raise_pending", "run_command", "terminable_task",
-           "watch_parent"]
+__all__ = ["RESUME_HINTS", "WorkerTerminated", "fork_pool", "interrupt_status", "raise_pending", "run_command",
+           "terminable_task", "watch_parent"]
+
+#: How to resume each ``affect-book`` command after Ctrl-C or a kill (printed after ``<prog>: interrupted;``), for
+#: the dispatcher (:mod:`affect_book.cli`) and the commands that run on their own (``python -m affect_book.site.book``).
+RESUME_HINTS = {"book": "resume with the same command (training runs already finished are loaded from the cache)",
+                "data": "run the same command again",
+                "train": "resume with the same command",
+                "study": "resume with the same command (finished runs are loaded from the cache, interrupted ones "
+                         "resume from their last checkpoint)"}
 
 #: The signals turned into KeyboardInterrupt by :func:`run_command`.
 HANDLED = (signal.SIGINT, signal.SIGTERM)
@@ -108,6 +116,16 @@ def interrupt_status(err: BaseException | None = None) -> int | None:
 
     An exception that is not a KeyboardInterrupt counts as one when a signal was received: a KeyboardInterrupt raised
     inside an import or a library can come out as another error (a half-initialised module, an event loop's error).
+
+    Parameters
+    ----------
+    err : BaseException, optional
+        The exception that ended the command, if any.
+
+    Returns
+    -------
+    int or None
+        130 (Ctrl-C), 143 (SIGTERM), or None when no signal was received and ``err`` is no KeyboardInterrupt.
     """
     if _received:
         return 128 + _received[0]
@@ -177,7 +195,13 @@ def _worker_sigterm(signum, frame) -> None:
 @contextlib.contextmanager
 def terminable_task():
     """Run a pool worker's task so that SIGTERM (the parent stopping its pool after Ctrl-C or a kill) unwinds it,
-    then ends the worker with status 143 (after :func:`watch_parent` installed the handler)."""
+    then ends the worker with status 143 (after :func:`watch_parent` installed the handler).
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        Wraps the task: ``with terminable_task(): ...``.
+    """
     _tasks.append(1)
     try:
         yield
