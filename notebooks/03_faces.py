@@ -648,10 +648,10 @@ print(f"mean recall of the six other classes at degeneracy 0: "
 # faces), valence-arousal degeneracy (the centroids, marked X) and the expression intensity (both). The table under
 # it measures what moved: the distance between the pair's centroids and the mean absolute pixel difference between
 # the pair's faces. In JupyterLab (or any live notebook front end) sliders appear under it; move them and the figure
-# is redrawn. The executed book shows the figure at the values in the cell (`affect_book.widgets`).
+# is redrawn. The executed book shows the figure at the values in the cell (`affect_book.site.widgets`).
 
 # %%
-from affect_book.widgets import draw_simulator_knobs, interactive_simulator_knobs, live_front_end
+from affect_book.site.widgets import draw_simulator_knobs, interactive_simulator_knobs, live_front_end
 
 knob_fig, knob_summary = draw_simulator_knobs(visual_degeneracy=0.5, va_degeneracy=0.5, intensity=0.8,
                                               preset="balanced", size=FIGURE_PIXELS, seed=SEED)

@@ -416,7 +416,7 @@ def test_chapter_09_runs_on_a_licensed_copy(tmp_path, monkeypatch):
     import nbformat
     from real_fixtures import write_face
 
-    from affect_book import book
+    from affect_book.site import book
 
     monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path / "cache"))
     root, names = tmp_path / "copy", ("Anger", "Fear", "Happy", "Sad", "Neutral")

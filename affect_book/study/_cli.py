@@ -21,6 +21,7 @@ import math
 import sys
 from collections.abc import Sequence
 
+from ..interrupts import RESUME_HINTS, run_command
 from ..params import ParameterError
 from ._conditions import CONDITIONS, NotYetSupported
 from ._config import DEFAULT_CONDITIONS, StudyConfig, study_dir
@@ -126,9 +127,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     Ctrl-C (or SIGTERM) stops the workers and exits with 130 (143) and how to resume: the same command again loads
     the finished runs from the cache and resumes the interrupted ones from their last checkpoint.
     """
-    from .._interrupts import run_command
-    from ..cli import RESUME_HINTS
-
     return run_command("affect-book study", RESUME_HINTS["study"], lambda: _main(argv))
 
 

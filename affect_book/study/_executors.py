@@ -128,7 +128,7 @@ def run_task(run, threads: int | None = None, root: str | None = None) -> dict:
     dict
         Its results row (:func:`~affect_book.study.result_row`).
     """
-    from .._interrupts import terminable_task
+    from ..interrupts import terminable_task
     from ..trainer import train  # deferred: the trainer imports torch; the study loads without
     from ._table import result_row
 
@@ -164,7 +164,7 @@ class InProcessExecutor:
 
 def _pool_initializer(threads: int, parent_pid: int | None = None) -> None:
     if parent_pid is not None:  # first: a worker whose parent dies (even by SIGKILL) ends, and ignores Ctrl-C
-        from .._interrupts import watch_parent
+        from ..interrupts import watch_parent
 
         watch_parent(parent_pid)
     _set_threads(threads)
@@ -308,7 +308,7 @@ def make_executor(kind: str, workers: int, folder: Path, slurm_options: dict | N
 
     ``local``: this process for one worker, else a process pool (``spawn`` start method: safe with torch on every
     system) of ``workers`` processes with cores // workers threads each; each worker ends when this process dies,
-    even by SIGKILL (:func:`affect_book._interrupts.watch_parent`), and leaves Ctrl-C to it
+    even by SIGKILL (:func:`affect_book.interrupts.watch_parent`), and leaves Ctrl-C to it
     (:func:`stop_executor`). ``slurm``: a ``submitit.AutoExecutor`` writing its logs and pickles under ``folder``
     (created 0700; checked before each submission and each result, see :func:`check_private_folder`) with
     ``slurm_options`` (``timeout_min``, ``slurm_partition``, ``gpus_per_node``, ``cpus_per_task`` ...; see

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from .._interrupts import run_command
+from ..interrupts import run_command
 from ..data import sources
 from .api import train
 from .config import TrainConfig, coerce_values, config_from_dict, parse_assignment, validate_config

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._interrupts import raise_pending
+from ..interrupts import raise_pending
 from ..cache import atomic_write_bytes, config_hash
 from ..data.batches import flip_images, shift_images
 from ..device import choose_device, seed_everything
@@ -296,7 +296,7 @@ def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_se
         start = time.perf_counter()
         for step in progress_bar(range(steps), desc=f"epoch {epoch + 1}/{config.epochs}",
                                  enabled=progress and rank == 0):
-            raise_pending()  # a Ctrl-C whose KeyboardInterrupt landed in a __del__ (affect_book._interrupts)
+            raise_pending()  # a Ctrl-C whose KeyboardInterrupt landed in a __del__ (affect_book.interrupts)
             rows = slice(step * config.batch_size, (step + 1) * config.batch_size)
             idx, flip = order[rows], flips[rows]
             shift = shifts[rows] if pad else None

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from ... import circumplex as cx
+from ...interrupts import fork_pool
 from ...facs import ABAW_AUS, PROTOTYPES, RENDERED_AUS, UNILATERAL
 from ...params import check_choice
 from ..render import render_faces
@@ -34,11 +36,9 @@ def _render_all(config: SimulatorConfig, split: str, params: _SplitParams, worke
                      {k: v[sl] for k, v in params.nuisance.items()}, size,
                      [config.seed, _SPLIT_CODE[split], _STREAMS["noise"], c]))
     images = np.empty((n, size, size, 3), np.uint8) if out is None else out
-    import multiprocessing as mp
-
     if workers > 1 and len(jobs) > 1 and "fork" in mp.get_all_start_methods():
         # fork: workers inherit the arrays without re-importing the package; they run NumPy only (no OpenMP)
-        with mp.get_context("fork").Pool(workers) as pool:
+        with fork_pool(workers) as pool:
             for c, out in enumerate(pool.imap(_render_chunk, jobs)):
                 images[c * _CHUNK:c * _CHUNK + len(out)] = out
     else:

@@ -119,8 +119,20 @@ def _variant_vectors(concept: str, extended: bool = False) -> np.ndarray:
 
 
 def signature_aus(concepts, extended: bool = False) -> tuple[int, ...]:
-    """The AUs exactly one of ``concepts`` uses in its prototype variants (``extended``: with the EMFACS variants):
-    each class's signature AUs. "Neutral" and "Other" use none."""
+    """The AUs exactly one of ``concepts`` uses in its prototype variants: each class's signature AUs.
+
+    Parameters
+    ----------
+    concepts : sequence of str
+        The classes' concepts (:func:`affect_book.circumplex.concept_of`); "neutral" and "other" use no AU.
+    extended : bool
+        Count the EMFACS variants too (``emfacs_variants=True``).
+
+    Returns
+    -------
+    tuple of int
+        The signature AU numbers, ascending.
+    """
     users: dict[int, set] = {}
     for concept in concepts:
         if concept in ("neutral", "other"):
