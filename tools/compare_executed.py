@@ -3,8 +3,8 @@
 A refactoring that changes no behaviour leaves every chapter's printed numbers as they were: run the book into two
 folders, before and after the change, on the same cache, and compare::
 
-    python -m affect_book.book --profile smoke --out /tmp/before    # on the old commit
-    python -m affect_book.book --profile smoke --out /tmp/after     # on the new one
+    python -m affect_book.site.book --profile smoke --out /tmp/before    # on the old commit
+    python -m affect_book.site.book --profile smoke --out /tmp/after     # on the new one
     python tools/compare_executed.py /tmp/before /tmp/after
 
 Text outputs (stdout, stderr, ``text/plain`` results and error names) are compared after masking what differs from
