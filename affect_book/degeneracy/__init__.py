@@ -2,8 +2,8 @@
 
 Three homes, re-exported here so ``from affect_book.degeneracy import X`` is stable:
 
-- :mod:`._circumplex` (chapter 01): nearest neighbours, degenerate pairs, the designated pair and the
-  separability index on the circumplex (also re-exported by :mod:`affect_book.circumplex`).
+- :mod:`._circumplex` (chapter 01): the rule for Other (:func:`is_other`), nearest neighbours, degenerate pairs,
+  the designated pair and the separability index on the circumplex's positions.
 - :mod:`._index` (chapter 09): per-class components known before a run (:func:`degeneracy_components`:
   valence-arousal nearest-neighbour distance, AU-prototype overlap, a cheap pixel probe's F1, training share)
   and the unfitted :func:`degeneracy_index`;
