@@ -77,10 +77,10 @@ from ._cache import dataset_fingerprint, simulate, simulate_all
 from ._calibration import (AFFECTNET_BASELINE_RECALL, CALIBRATION_CRITERIA, CALIBRATION_DATA_SEED, CALIBRATION_PATH,
                            CALIBRATION_SEEDS, TARGETS, calibration_scores, calibration_table, study_calibration)
 from ._config import AU_THRESHOLD, SIMULATOR_VERSION, SPLITS, SimulatorConfig, make_config
-from ._generate import generate_split, render_examples
+from ._generate import generate_split, render_examples, split_labels
 from ._presets import PRESETS, designated_pair
 from ._probe import probe_config, probe_split
-from ._sampling import _other_aus, _sample_nuisance, _variant_vectors, sample_identities, signature_aus  # noqa: F401 (tests use them)
+from ._sampling import sample_identities, sample_nuisance, sample_other_aus, signature_aus
 from ._source import SOURCE_OPTIONS, load_synthetic
 
 __all__ = [
@@ -88,5 +88,6 @@ __all__ = [
     "CALIBRATION_SEEDS", "PRESETS", "SIMULATOR_VERSION", "SOURCE_OPTIONS", "SPLITS", "SimulatorConfig", "TARGETS",
     "annotation_matrix", "calibration_scores", "calibration_table", "class_mean_cost_fill", "designated_pair",
     "study_calibration", "dataset_fingerprint", "generate_split", "load_synthetic", "make_config", "probe_config",
-    "probe_split", "render_examples", "sample_identities", "signature_aus", "simulate", "simulate_all",
+    "probe_split", "render_examples", "sample_identities", "sample_nuisance", "sample_other_aus", "signature_aus",
+    "simulate", "simulate_all", "split_labels",
 ]
