@@ -63,6 +63,18 @@ with that probability, a near one in valence-arousal more likely (:func:`annotat
 ``contempt_scale`` (trace contempt), ``class_intensity`` (per-class intensity factors), ``wild`` (large pose, occluders,
 strong blur, low resolution). See :class:`SimulatorConfig` for ranges.
 
+**Without the cache.** :func:`generate_split` renders one split; :func:`split_labels` samples its labels and ground
+truth without rendering; :func:`probe_split` renders the class-balanced, noise-free training images that
+:func:`affect_book.degeneracy.degeneracy_components` reads (chapter 09). The samplers :func:`sample_identities`,
+:func:`sample_nuisance` and :func:`sample_other_aus` (the book's assumption about Other's faces) are public for
+figures and tests.
+
+**What it may import**: the renderer (:mod:`affect_book.data.render`), :mod:`affect_book.circumplex`,
+:mod:`affect_book.degeneracy` (the designated pair is :func:`affect_book.degeneracy.nearest_pair`),
+:mod:`affect_book.facs`, :mod:`affect_book.cache`, :mod:`affect_book.params`, :mod:`affect_book.profiles` and the
+data package's own :mod:`~affect_book.data.base` and :mod:`~affect_book.data.published`, all below it; never the
+trainer or the study.
+
 **Determinism and cache.** Every random stream is a ``numpy.random.Generator`` seeded from
 ``(seed, split, stream)`` (and the chunk for pixel noise), parameters are quantised to 1/4096 and rendering is
 elementwise IEEE arithmetic, so the same config gives byte-identical arrays on any machine and with any number of
