@@ -58,6 +58,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from affect_book import circumplex as cx
+from affect_book import degeneracy
 from affect_book import facs
 from affect_book.data import PRESETS, generate_split, make_config, render_examples, simulate_all
 from affect_book.data.simulator import (CALIBRATION_CRITERIA, annotation_matrix, calibration_table,
@@ -204,9 +205,10 @@ for preset_name, class_set in (("affwild2", "affwild2"), ("affectnet", "affectne
     pair = PRESETS[preset_name]["pair"]
     nearest = designated_pair(class_set, prefer=pair)  # the package derives each preset's pair the same way
     assert set(nearest.pair) == set(pair)
-    left_out = cx.degenerate_pairs(cx.coordinates(class_set, placement=cx.DEFAULT_PLACEMENT), top=1).attrs["excluded"]
+    set_coords = cx.coordinates(class_set, placement=cx.DEFAULT_PLACEMENT)
+    left_out = degeneracy.degenerate_pairs(set_coords, top=1).attrs["excluded"]
     print(f"{preset_name}: {nearest.statement()}; left out (no coordinate): {left_out or 'none'}")
-cx.degenerate_pairs(cx.coordinates("affectnet8", placement=cx.DEFAULT_PLACEMENT), top=3)
+degeneracy.degenerate_pairs(cx.coordinates("affectnet8", placement=cx.DEFAULT_PLACEMENT), top=3)
 
 # %% [markdown]
 # Published class counts are counts of the labels annotators gave, so the simulator reproduces them for the

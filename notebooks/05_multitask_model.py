@@ -52,6 +52,7 @@ import torch
 from sklearn.metrics import f1_score
 
 from affect_book import circumplex as cx
+from affect_book import degeneracy
 from affect_book import imbalance as im
 from affect_book import losses as L
 from affect_book import metrics
@@ -497,7 +498,7 @@ per_batch_table
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 placed_all = placed.placed_only()
-nearest_table = cx.nearest_neighbours(placed_all)
+nearest_table = degeneracy.nearest_neighbours(placed_all)
 hint = []
 for k, cls in enumerate(classes):
     off = row_share[k].copy()

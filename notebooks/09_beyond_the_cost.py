@@ -67,6 +67,7 @@ import torch
 from affect_book import degeneracy as dg
 from affect_book import losses as L
 from affect_book.cache import config_hash
+from affect_book.data.simulator import probe_split
 from affect_book.params import ParameterError, check_choice, check_number, check_path
 from affect_book.study import CONDITIONS as ALL_CONDITIONS
 from affect_book.study import (FACTORS, HOLD, FactorialDesign, StudyConfig, cell_config, cell_contrasts, cell_label,
@@ -74,7 +75,7 @@ from affect_book.study import (FACTORS, HOLD, FactorialDesign, StudyConfig, cell
                                factorial_effects, factorial_outcomes, factorial_studies, fix_cells, index_frame,
                                levels_table, n_runs, pair_outcomes, representation_verdict, run_factorial, run_study,
                                versus_reference, write_claim)
-from affect_book.study._config import designated_pair_of
+from affect_book.study import designated_pair_of
 
 chapter_start = time.perf_counter()
 check_number("ALPHA", ALPHA, low=0.001, high=0.5)
@@ -157,7 +158,8 @@ if synthetic:
 # %%
 if synthetic:
     hold_config = cell_config(design, HOLD)
-    components = dg.degeneracy_components(hold_config, n_probe=N_PROBE)
+    probe = probe_split(hold_config, n_probe=N_PROBE)  # the cell's training faces, classes equally frequent
+    components = dg.degeneracy_components(hold_config, probe)
     scores = dg.degeneracy_scores(components)
     index = dg.degeneracy_index(components)
     k = hold_config.classes.index(pair[0])

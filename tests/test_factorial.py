@@ -13,7 +13,7 @@ from statsmodels.stats.multitest import multipletests
 
 from affect_book.costs import ot_cost
 from affect_book.degeneracy import degeneracy_components
-from affect_book.data.simulator import make_config
+from affect_book.data.simulator import make_config, probe_split
 from affect_book.geometry import error_severity
 from affect_book.params import ParameterError
 from affect_book.study import (FACTORS, HOLD, VOLATILE_COLUMNS, FactorialDesign, StudyFailed, cell_config,
@@ -377,7 +377,8 @@ def test_run_factorial_outcomes_and_rerun(cache):
     rows = index_frame(design, outcomes, n_probe=80)
     assert len(rows) == 2 * 8 and set(rows["cell"]) == set(outcomes["cell"])
     shared = rows[rows["cell"] == "published/degenerate/shared/off"].set_index("class")
-    comp = degeneracy_components(cell_config(design, dict(HOLD, visual="shared")), n_probe=80)
+    shared_config = cell_config(design, dict(HOLD, visual="shared"))
+    comp = degeneracy_components(shared_config, probe_split(shared_config, n_probe=80))
     pd.testing.assert_series_equal(shared["probe_f1"], comp["probe_f1"], check_names=False)
     base = outcomes[(outcomes["cell"] == "published/degenerate/shared/off") & (outcomes["condition"] == "base")]
     assert shared.loc["Fear", "f1"] == pytest.approx(base["f1/Fear"].mean())

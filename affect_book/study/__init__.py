@@ -15,8 +15,8 @@ of the errors (:func:`study_geometry`, :func:`geometry_statistics`) and of the f
 from ._chapter import chapter_grid, chapter_study
 from ._claims import VERDICTS, directional_verdict, equivalence_verdict, flat_numbers, paired_by_seed, write_claim
 from ._conditions import CONDITIONS, Condition, NotYetSupported, get_condition
-from ._config import (CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, READING_CONDITIONS, StudyConfig, StudyRun, expand_study,
-                      study_dir, study_identity, study_key)
+from ._config import (CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, READING_CONDITIONS, StudyConfig, StudyRun,
+                      designated_pair_of, expand_study, study_dir, study_identity, study_key)
 from ._factorial import (FACTORIAL_CONDITIONS, FACTORIAL_DATA, FACTORS, FIX_CONDITIONS, HOLD, FactorialDesign,
                          as_sources, cell_config, cell_label, factorial_cells, factorial_studies, fix_cells, n_runs,
                          run_factorial)
@@ -41,7 +41,7 @@ __all__ = ["FACTORIAL_CONDITIONS", "FACTORIAL_DATA", "FACTORS", "FIX_CONDITIONS"
            "GEOMETRY_METRICS", "KEY_COLUMNS", "NotYetSupported", "READING_CONDITIONS", "REFERENCES", "RunPredictions",
            "ResultsTableError", "StudyConfig", "StudyFailed", "StudyRun", "VERDICTS", "VOLATILE_COLUMNS",
            "available_cores", "chapter_grid", "chapter_study", "check_results", "directional_verdict",
-           "equivalence_verdict", "expand_study", "flat_numbers",
+           "designated_pair_of", "equivalence_verdict", "expand_study", "flat_numbers",
            "geometry_metrics", "geometry_statistics", "get_condition", "json_records", "json_safe", "lambda_sweep",
            "local_workers", "paired_by_seed", "per_class_scores", "read_results", "result_row", "results_frame",
            "rows_as_json", "run_splits", "run_studies", "run_study", "run_task", "study_cka", "study_class_table",

@@ -293,7 +293,7 @@ def designated_pair_of(study: StudyConfig, source: str, classes: tuple[str, ...]
     (str, str)
         A simulator preset's designated pair (``SimulatorConfig.pair``, after the grid's data options); for a licensed
         copy, the nearest pair of its classes on Russell & Mehrabian's (1977) coordinates with the book's default
-        hand placement (:func:`affect_book.circumplex.nearest_pair`; Other left out).
+        hand placement (:func:`affect_book.degeneracy.nearest_pair`; Other left out).
     """
     if study.dataset == "synthetic":
         from ..data.simulator import make_config
@@ -302,9 +302,10 @@ def designated_pair_of(study: StudyConfig, source: str, classes: tuple[str, ...]
         options.pop("preset")
         return tuple(make_config(source, study.profile, **options).pair)
     from .. import circumplex as cx
+    from ..degeneracy import nearest_pair
 
     placed = cx.coordinates(classes, "russell1977", placement=cx.DEFAULT_PLACEMENT)
-    return tuple(cx.nearest_pair(placed).pair)
+    return tuple(nearest_pair(placed).pair)
 
 
 def expand_study(study: StudyConfig) -> list[StudyRun]:

@@ -276,7 +276,8 @@ def index_frame(design: FactorialDesign, frame: pd.DataFrame, n_probe: int = 480
     frame : DataFrame
         From :func:`affect_book.study.run_factorial`.
     n_probe, seed : int
-        Of :func:`affect_book.degeneracy.degeneracy_components`.
+        The probe's images (:func:`affect_book.data.simulator.probe_split`) and its fold shuffle
+        (:func:`affect_book.degeneracy.degeneracy_components`).
 
     Returns
     -------
@@ -285,12 +286,14 @@ def index_frame(design: FactorialDesign, frame: pd.DataFrame, n_probe: int = 480
         runs' test F1 of the class, mean over seeds).
     """
     from .. import degeneracy as dg
+    from ..data.simulator import probe_split
     from ._factorial import cell_config, factorial_cells
 
     rows = []
     for cell in factorial_cells(design):
         label = cell_label(cell)
-        comp = dg.degeneracy_components(cell_config(design, cell), n_probe=n_probe, seed=seed)
+        config = cell_config(design, cell)
+        comp = dg.degeneracy_components(config, probe_split(config, n_probe=n_probe, seed=seed), seed=seed)
         comp = comp.assign(degeneracy_index=dg.degeneracy_index(comp), cell=label)
         runs = frame[(frame["cell"] == label) & (frame["condition"] == "base")]
         comp["f1"] = [runs[f"f1/{c}"].mean() for c in comp.index]
