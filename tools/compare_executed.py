@@ -9,8 +9,9 @@ folders, before and after the change, on the same cache, and compare::
 
 Text outputs (stdout, stderr, ``text/plain`` results and error names) are compared after masking what differs from
 run to run by design: wall times and rates (``12.3 s``, ``1,168 images/s``), dates, temporary and cache paths, and
-object addresses. Images are compared by presence only. Exit status 1 when any chapter differs (the differing cells
-are printed with both texts), 0 otherwise.
+object addresses; a stream's lines are compared in sorted order (parallel workers print in any order). Images are
+compared by presence only. Exit status 1 when any chapter differs (the differing cells are printed with both texts),
+0 otherwise.
 """
 
 from __future__ import annotations
@@ -37,10 +38,11 @@ def _texts(path: Path) -> list[str]:
     for index, cell in enumerate(cells):
         if cell["cell_type"] != "code":
             continue
+        streams: dict[str, str] = {}
         parts = []
         for o in cell.get("outputs", []):
             if "text" in o:
-                parts.append("".join(o["text"]))
+                streams[o.get("name", "stdout")] = streams.get(o.get("name", "stdout"), "") + "".join(o["text"])
             elif o.get("output_type") == "error":
                 parts.append(f"error {o.get('ename')}: {o.get('evalue')}")
             else:
@@ -48,6 +50,9 @@ def _texts(path: Path) -> list[str]:
                 if "text/plain" in data:
                     parts.append("".join(data["text/plain"]))
                 parts.extend(f"[{kind}]" for kind in sorted(data) if kind.startswith("image/"))
+        # a stream's lines are compared as a sorted list: Jupyter splits a stream into chunks as it happens to flush
+        # it, and parallel workers report their runs in any order
+        parts = [f"{name}:\n" + "\n".join(sorted(streams[name].splitlines())) for name in sorted(streams)] + parts
         text = "\n".join(parts)
         for pattern, repl in MASKS:
             text = pattern.sub(repl, text)
