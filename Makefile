@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml environment.yml tools/pip_constraints.py
 	touch $@
 
 book: env
-	$(BIN)/python -m affect_book.book --profile $(PROFILE) --html
+	$(BIN)/python -m affect_book.site.book --profile $(PROFILE) --html
 
 test: env
 	$(BIN)/python -m pytest
@@ -30,11 +30,11 @@ test-fast: env
 	$(BIN)/python -m pytest -m "not slow and not notebooks"
 
 html: env
-	$(BIN)/python -m affect_book.book --html-only
+	$(BIN)/python -m affect_book.site.book --html-only
 
-# Student copies: every solution cell replaced by a NotImplementedError stub (affect_book/course.py).
+# Student copies: every solution cell replaced by a NotImplementedError stub (affect_book/site/course.py).
 student: env
-	$(BIN)/python -m affect_book.course --out _build/student
+	$(BIN)/python -m affect_book.site.course --out _build/student
 
 lab: env
 	$(BIN)/jupyter lab notebooks/

@@ -1,5 +1,8 @@
-"""Russell's circumplex: published coordinates, class sets, hand placements and degeneracy measures
-(the measures live in :mod:`affect_book.degeneracy` and are re-exported here).
+"""Russell's circumplex: published coordinates, class sets and hand placements.
+
+The degeneracy measures on these coordinates (nearest neighbours, degenerate pairs, the designated pair, the
+separability index, the rule for Other) live one floor up, in :mod:`affect_book.degeneracy`, which imports this
+module (never the other way round).
 
 Introduced in chapter 01 (``notebooks/01_circumplex``).
 
@@ -18,8 +21,9 @@ need every class raise an error that says so and names the remedies: place it by
 data with :func:`class_mean_coordinates`.
 
 **The book's rule for Other.** Aff-Wild2's "Other" is a catch-all, not an emotion: it has no circumplex coordinate
-(no hand placement set places it), it is left out of every degeneracy measure (:func:`nearest_neighbours`,
-:func:`degenerate_pairs`, :func:`nearest_pair`), and in every optimal-transport cost it is charged the mean
+(no hand placement set places it), it is left out of every degeneracy measure
+(:func:`affect_book.degeneracy.nearest_neighbours`, :func:`~affect_book.degeneracy.degenerate_pairs`,
+:func:`~affect_book.degeneracy.nearest_pair`), and in every optimal-transport cost it is charged the mean
 off-diagonal cost of the placed classes, in both its row and its column (never 0; see ``affect_book.costs``).
 """
 
@@ -32,25 +36,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .degeneracy import NearestPair, degenerate_pairs, is_other, nearest_neighbours, nearest_pair, separability_index
-
 __all__ = [
     "CLASS_SETS",
     "COORDINATE_SETS",
     "DEFAULT_PLACEMENT",
     "HAND_PLACEMENTS",
     "Coordinates",
-    "NearestPair",
     "class_mean_coordinates",
     "class_set",
     "concept_of",
     "coordinates",
-    "degenerate_pairs",
     "hand_placements",
-    "is_other",
-    "nearest_neighbours",
-    "nearest_pair",
-    "separability_index",
 ]
 
 #: Canonical class sets, in the label order of each benchmark's files.

@@ -1,12 +1,14 @@
-"""The ``affect-book`` command line. ``affect-book book ...`` runs the book (see :mod:`affect_book.book`);
+"""The ``affect-book`` command line. ``affect-book book ...`` runs the book (see :mod:`affect_book.site.book`);
 ``affect-book data summary ...`` counts a data source (see :mod:`affect_book.data.sources`); ``affect-book train
---config run.json`` trains one run (see :mod:`affect_book.train`); ``affect-book study run|report`` runs the
+--config run.json`` trains one run (see :mod:`affect_book.trainer`); ``affect-book study run|report`` runs the
 controlled study's grid and prints its results (see :mod:`affect_book.study` and :mod:`affect_book.analysis`)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+
+from .interrupts import RESUME_HINTS, run_command
 
 __all__ = ["COMMANDS", "RESUME_HINTS", "main"]
 
@@ -17,20 +19,13 @@ COMMANDS = {"book": "run the chapters with papermill and build the HTML site",
                      "`affect-book study report --profile cpu --preset affwild2 --json`"}
 
 
-#: How to resume each command after Ctrl-C or a kill (printed after ``<prog>: interrupted;``).
-RESUME_HINTS = {"book": "resume with the same command (training runs already finished are loaded from the cache)",
-                "data": "run the same command again",
-                "train": "resume with the same command",
-                "study": "resume with the same command (finished runs are loaded from the cache, interrupted ones "
-                         "resume from their last checkpoint)"}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``affect-book`` command: dispatch to ``book``, ``data``, ``train`` or ``study``.
 
     SIGINT (Ctrl-C) and SIGTERM are handled from the first line on, before any heavy import (torch, pandas):
     exit status 130 (143 for SIGTERM) and one line saying how to resume, never a traceback
-    (:func:`affect_book._interrupts.run_command`).
+    (:func:`affect_book.interrupts.run_command`; the resume lines are
+    :data:`affect_book.interrupts.RESUME_HINTS`).
 
     Parameters
     ----------
@@ -42,8 +37,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         The exit status: the sub-command's, 0 for ``--help``, 2 for an unknown command, 130 when interrupted.
     """
-    from ._interrupts import run_command
-
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in COMMANDS else None
     prog = f"affect-book {command}" if command else "affect-book"
@@ -51,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(argv: list[str]) -> int:
+    # each command's module is imported here, inside the interrupt handling and only for the command that runs
+    # (the book's runner loads papermill, the trainer torch)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         lines = "\n".join(f"  {name:<8} {text}" for name, text in COMMANDS.items())
         print(f"usage: affect-book COMMAND [options]\n\ncommands:\n{lines}")
@@ -59,7 +54,7 @@ def _dispatch(argv: list[str]) -> int:
             return 2
         return 0
     if argv[0] == "book":
-        from .book import main as book_main
+        from .site.book import main as book_main
 
         return book_main(argv[1:])
     if argv[0] == "data":
@@ -67,7 +62,9 @@ def _dispatch(argv: list[str]) -> int:
 
         return data_main(argv[1:])
     if argv[0] == "train":
-        from .train_cli import main as train_main  # not affect_book.train: it imports torch
+        # Deferred: the trainer imports torch, which then loads under run_command's handlers (a Ctrl-C during the
+        # import exits 130 with the resume hint), and `book`, `data` and `study` never pay for it.
+        from .trainer.cli import main as train_main
 
         return train_main(argv[1:])
     if argv[0] == "study":

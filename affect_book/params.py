@@ -20,7 +20,7 @@ class ParameterError(ValueError):
 def check_choice(name: str, value: Any, valid: Collection[Any]) -> Any:
     """Return ``value`` if it is one of ``valid``; otherwise raise with the valid values and a close match.
 
-    The package's one "expected one of" check: notebook parameters, :func:`affect_book.train.validate_config`,
+    The package's one "expected one of" check: notebook parameters, :func:`affect_book.trainer.validate_config`,
     the CLIs and the loaders use it.
 
     Parameters

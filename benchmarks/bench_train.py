@@ -27,13 +27,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from affect_book._train_steps import _arrays, _images, _schedule
 from affect_book.data.base import ArrayDataset
 from affect_book.data.sources import load_splits
 from affect_book.device import seed_everything
-from affect_book.models import build_model
 from affect_book.profiles import get_profile
-from affect_book.train import TrainConfig, multitask_loss, train
+from affect_book.trainer import (TrainConfig, batch_images, dataset_arrays, lr_schedule, make_model, multitask_loss,
+                                 train)
 
 
 def subset(data: ArrayDataset, n: int) -> ArrayDataset:
@@ -45,17 +44,17 @@ def subset(data: ArrayDataset, n: int) -> ArrayDataset:
 def bare_epoch(config: TrainConfig, tensors: dict, epoch: int) -> float:
     """Images per second of one epoch of the bare loop (forward, loss, backward, AdamW step), CPU."""
     seed_everything(config.seed)
-    model = build_model(config.backbone, len(config.classes), width=config.width, norm=config.norm)
+    model = make_model(config)
     model.train()
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     n = len(tensors["image"])
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, _schedule(config, math.ceil(n / config.batch_size)))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lr_schedule(config, math.ceil(n / config.batch_size)))
     order = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed * 1_000_003 + epoch))
     start = time.perf_counter()
     for step in range(math.ceil(n / config.batch_size)):
         idx = order[step * config.batch_size:(step + 1) * config.batch_size]
         batch = {k: tensors[k][idx] for k in ("expression", "va", "au")}
-        batch["image"] = _images(tensors["image"], idx)
+        batch["image"] = batch_images(tensors["image"], idx)
         loss, _ = multitask_loss(model(batch["image"]), batch, config, None)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
@@ -82,7 +81,7 @@ def main() -> None:
           f"(made in {time.perf_counter() - t0:.1f} s); {torch.get_num_threads()} torch threads")
     config = TrainConfig(classes=tuple(train_set.classes), epochs=epochs, batch_size=profile.batch_size,
                          width=args.width, profile=profile.name, device="cpu", seed=0)
-    tensors = _arrays(train_set)
+    tensors = dataset_arrays(train_set)
     bare_rates, trainer_rates, wall, result = [], [], None, None
     for _ in range(args.repeats):
         bare_rates.append(bare_epoch(config, tensors, 0))

@@ -50,7 +50,7 @@
 # 2. **As a website.** `make book` executes every chapter and builds the HTML book in `_build/html/`.
 # 3. **With papermill**, to rerun a chapter with other parameters, e.g.
 #    `papermill notebooks/01_circumplex.ipynb out.ipynb -k python3 -p PROFILE smoke -p COORDINATES russell1980`,
-#    or through the book runner: `python -m affect_book.book --only 01 -p COORDINATES russell1980`.
+#    or through the book runner: `python -m affect_book.site.book --only 01 -p COORDINATES russell1980`.
 #
 # Every chapter has one cell tagged `parameters` that holds only literal values; the cell after it checks them, so
 # a typo fails at the top of the chapter with the list of valid values.

@@ -49,6 +49,7 @@ import seaborn as sns
 
 from affect_book import circumplex as cx
 from affect_book import costs as costlib  # cost matrices (the name costs is a table below)
+from affect_book import degeneracy
 from affect_book.params import check_choice, check_number
 from affect_book.profiles import get_profile
 
@@ -137,10 +138,10 @@ print(distance_1977.round(3).to_string())
 # nearest neighbour, and express that distance relative to the median pairwise distance:
 
 # %%
-cx.nearest_neighbours(distance_1977)
+degeneracy.nearest_neighbours(distance_1977)
 
 # %%
-pairs_1977 = cx.degenerate_pairs(distance_1977)
+pairs_1977 = degeneracy.degenerate_pairs(distance_1977)
 pairs_1977.head(5)
 
 # %%
@@ -196,7 +197,7 @@ def nearest_of(pairs: pd.DataFrame) -> str:
 anger, fear = table_1977.classes.index("Anger"), table_1977.classes.index("Fear")
 rows = {}
 for name, c in costs.items():
-    pairs = cx.degenerate_pairs(c, table_1977.classes)
+    pairs = degeneracy.degenerate_pairs(c, table_1977.classes)
     rows[name] = {"mean off-diagonal": costlib.mean_off_diagonal(c), "Anger-Fear": c[anger, fear],
                   "Anger-Fear / mean": c[anger, fear] / costlib.mean_off_diagonal(c),
                   "rank of Anger-Fear (1 = nearest)": rank_of(pairs, "Anger", "Fear"),
@@ -263,7 +264,7 @@ rows = []
 for name in cx.HAND_PLACEMENTS:
     filled = cx.coordinates("affectnet8", "russell1977", placement=name)
     distance = pd.DataFrame(costlib.va_distance_cost(filled), index=filled.classes, columns=filled.classes)
-    nn = cx.nearest_neighbours(filled)
+    nn = degeneracy.nearest_neighbours(filled)
     rows.append({"placement": name, "contempt at": tuple(np.round(cx.hand_placements(name)["contempt"], 3)),
                  "Anger-Contempt": distance.loc["Anger", "Contempt"],
                  "Disgust-Contempt": distance.loc["Disgust", "Contempt"],
@@ -291,8 +292,8 @@ except ValueError as err:  # the 1980 figure has no disgust, which some placemen
     print(f"{PLACEMENT} cannot be computed on {COORDINATES}: {err}")
     placed = cx.coordinates(CLASS_SET, COORDINATES)
 unplaced = list(placed.missing)
-other = [c for c in unplaced if cx.is_other(c)]
-left_out = [c for c in unplaced if not cx.is_other(c)]
+other = [c for c in unplaced if degeneracy.is_other(c)]
+left_out = [c for c in unplaced if not degeneracy.is_other(c)]
 print(f"placed by hand ({placed.placement or 'none'}): {list(placed.filled) or 'none'}; no coordinate: "
       f"{unplaced or 'none'}")
 if left_out:
@@ -300,7 +301,7 @@ if left_out:
 positioned = placed.placed_only()
 distance_chosen = pd.DataFrame(costlib.va_distance_cost(positioned), index=positioned.classes,
                                columns=positioned.classes)
-cx.degenerate_pairs(placed, top=3)
+degeneracy.degenerate_pairs(placed, top=3)
 
 # %%
 # The optimal-transport cost: placed classes by distance; Other (if any) charged their mean off-diagonal cost.
@@ -348,7 +349,7 @@ n_per_class = max(50, profile.n_train // 50)
 toy_labels = np.repeat(np.arange(len(toy_classes)), n_per_class)
 toy_va = np.clip(table_1977.va[toy_labels] + rng.normal(0, 0.15, size=(toy_labels.size, 2)), -1, 1)
 print(f"{n_per_class} toy samples per class, spread 0.15 per axis")
-separability = cx.separability_index(toy_va, toy_labels, toy_classes)
+separability = degeneracy.separability_index(toy_va, toy_labels, toy_classes)
 separability.head(5)
 
 # %% [markdown]
@@ -379,7 +380,7 @@ separability.head(5)
 names_1980 = [c for c in table_1980.classes if c not in table_1980.missing]
 coords_1980 = cx.coordinates(names_1980, "russell1980")
 va_1980 = costlib.va_distance_cost(coords_1980)
-pairs_1980 = cx.degenerate_pairs(va_1980, names_1980)
+pairs_1980 = degeneracy.degenerate_pairs(va_1980, names_1980)
 print(f"1980 set (no coordinate for {list(table_1980.missing)}):")
 print(pairs_1980.head(3).to_string(index=False))
 print(f"Anger-Fear: 1977 {distance_1977.loc['Anger', 'Fear']:.3f}, "

@@ -56,6 +56,7 @@ import seaborn as sns
 
 from affect_book import circumplex as cx
 from affect_book import costs
+from affect_book import degeneracy
 from affect_book import imbalance as im
 from affect_book.data import sources
 from affect_book.data.published import published_counts, published_table
@@ -243,12 +244,12 @@ def positions(classes, va=None, labels=None, placement=None):
     if va is not None:
         means = cx.class_mean_coordinates(va, labels, classes)
         for c, v in zip(classes, means.va):
-            if c not in means.missing and not cx.is_other(c):
+            if c not in means.missing and not degeneracy.is_other(c):
                 pos[c], origin[c] = tuple(v), f"data mean of {means.counts[c]} samples"
     for c in classes:
-        if cx.is_other(c):
+        if degeneracy.is_other(c):
             origin[c] = "no coordinate (the book's rule for Other)"
-    lacking = [c for c in classes if c not in pos and not cx.is_other(c)]
+    lacking = [c for c in classes if c not in pos and not degeneracy.is_other(c)]
     if lacking:
         raise ValueError(f"no position for {lacking} in {COORDINATES}; choose COORDINATES='russell1977'")
     return pos, [origin[c] for c in classes]
@@ -259,7 +260,8 @@ def frequency_and_degeneracy(series, va=None, labels=None, placement=None):
     classes = list(series.index)
     pos, origin = positions(classes, va, labels, placement)
     placed = [c for c in classes if c in pos]
-    nn = cx.nearest_neighbours(costs.va_distance_cost(np.array([pos[c] for c in placed])), placed).reindex(classes)
+    nn = degeneracy.nearest_neighbours(costs.va_distance_cost(np.array([pos[c] for c in placed])), placed)
+    nn = nn.reindex(classes)
     table = pd.DataFrame({"count": series.astype(int), "share": series / series.sum(),
                           "frequency rank": series.rank(ascending=False, method="min").astype(int),
                           "nearest class": nn["nearest"], "nearest distance": nn["distance"],

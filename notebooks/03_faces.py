@@ -58,6 +58,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from affect_book import circumplex as cx
+from affect_book import degeneracy
 from affect_book import facs
 from affect_book.data import PRESETS, generate_split, make_config, render_examples, simulate_all
 from affect_book.data.simulator import (CALIBRATION_CRITERIA, annotation_matrix, calibration_table,
@@ -204,9 +205,10 @@ for preset_name, class_set in (("affwild2", "affwild2"), ("affectnet", "affectne
     pair = PRESETS[preset_name]["pair"]
     nearest = designated_pair(class_set, prefer=pair)  # the package derives each preset's pair the same way
     assert set(nearest.pair) == set(pair)
-    left_out = cx.degenerate_pairs(cx.coordinates(class_set, placement=cx.DEFAULT_PLACEMENT), top=1).attrs["excluded"]
+    set_coords = cx.coordinates(class_set, placement=cx.DEFAULT_PLACEMENT)
+    left_out = degeneracy.degenerate_pairs(set_coords, top=1).attrs["excluded"]
     print(f"{preset_name}: {nearest.statement()}; left out (no coordinate): {left_out or 'none'}")
-cx.degenerate_pairs(cx.coordinates("affectnet8", placement=cx.DEFAULT_PLACEMENT), top=3)
+degeneracy.degenerate_pairs(cx.coordinates("affectnet8", placement=cx.DEFAULT_PLACEMENT), top=3)
 
 # %% [markdown]
 # Published class counts are counts of the labels annotators gave, so the simulator reproduces them for the
@@ -648,10 +650,10 @@ print(f"mean recall of the six other classes at degeneracy 0: "
 # faces), valence-arousal degeneracy (the centroids, marked X) and the expression intensity (both). The table under
 # it measures what moved: the distance between the pair's centroids and the mean absolute pixel difference between
 # the pair's faces. In JupyterLab (or any live notebook front end) sliders appear under it; move them and the figure
-# is redrawn. The executed book shows the figure at the values in the cell (`affect_book.widgets`).
+# is redrawn. The executed book shows the figure at the values in the cell (`affect_book.site.widgets`).
 
 # %%
-from affect_book.widgets import draw_simulator_knobs, interactive_simulator_knobs, live_front_end
+from affect_book.site.widgets import draw_simulator_knobs, interactive_simulator_knobs, live_front_end
 
 knob_fig, knob_summary = draw_simulator_knobs(visual_degeneracy=0.5, va_degeneracy=0.5, intensity=0.8,
                                               preset="balanced", size=FIGURE_PIXELS, seed=SEED)

@@ -609,10 +609,10 @@ weight_ratios
 # anger face and the prediction `p` in the cell, it draws the step each cost's gradient takes from `p` (arrows,
 # drawn relative to the longest) and each cost's OT term `W`; the table gives `W`, its gradient on the logits
 # `p_k (C[k, y] - W)` and the step in probabilities. In JupyterLab (or any live notebook front end) sliders for
-# `p(anger)` and `p(fear)` and a menu for the true class appear under it (`affect_book.widgets`).
+# `p(anger)` and `p(fear)` and a menu for the true class appear under it (`affect_book.site.widgets`).
 
 # %%
-from affect_book.widgets import draw_ot_simplex, interactive_ot_simplex, live_front_end
+from affect_book.site.widgets import draw_ot_simplex, interactive_ot_simplex, live_front_end
 
 simplex_fig, simplex_terms = draw_ot_simplex(edge, trio_costs, trio, true_class=0)
 plt.show()

@@ -52,6 +52,7 @@ import torch
 from sklearn.metrics import f1_score
 
 from affect_book import circumplex as cx
+from affect_book import degeneracy
 from affect_book import imbalance as im
 from affect_book import losses as L
 from affect_book import metrics
@@ -60,7 +61,7 @@ from affect_book.data.sources import load_splits
 from affect_book.models import build_model
 from affect_book.params import check_choice, check_number
 from affect_book.profiles import get_profile
-from affect_book.train import TrainConfig, multitask_loss, train
+from affect_book.trainer import TrainConfig, multitask_loss, train
 
 profile = get_profile(PROFILE)
 check_choice("PRESET", PRESET, simulator.PRESETS)
@@ -497,7 +498,7 @@ per_batch_table
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 placed_all = placed.placed_only()
-nearest_table = cx.nearest_neighbours(placed_all)
+nearest_table = degeneracy.nearest_neighbours(placed_all)
 hint = []
 for k, cls in enumerate(classes):
     off = row_share[k].copy()

@@ -20,7 +20,7 @@
 #
 # The study's results {footcite:p}`study2026circumplex` are averages over many training runs (several losses, several
 # seeds). That only works if a run is cheap to repeat, safe to interrupt, and never repeated by accident. This chapter
-# opens the trainer of `affect_book/train.py`.
+# opens the trainer of `affect_book/trainer/`.
 #
 # **You will learn** what a training loop does, in a few bare lines and then in the package's `train`; how
 # load-or-train caching keys a run on a hash of its whole configuration and of its data; how a run interrupted mid-way
@@ -62,8 +62,7 @@ from affect_book.device import seed_everything
 from affect_book.models import build_model
 from affect_book.params import check_choice, check_number, check_path
 from affect_book.profiles import get_profile
-from affect_book.runs import run_key
-from affect_book.train import TrainConfig, multitask_loss, train
+from affect_book.trainer import TrainConfig, multitask_loss, run_key, train
 
 profile = get_profile(PROFILE)
 check_choice("DATASET", DATASET, SOURCES)
@@ -264,7 +263,7 @@ gpu_values = {**{k: v for k, v in dataclasses.asdict(config).items() if k in ("l
 run_json = json.dumps(gpu_values, indent=1)
 print(run_json)
 print("\none GPU:     affect-book train --config run.json")
-print("N GPUs:      torchrun --nproc_per_node=N -m affect_book.train --config run.json")
+print("N GPUs:      torchrun --nproc_per_node=N -m affect_book.trainer --config run.json")
 print('a licensed copy: in run.json, "dataset": "affwild2" and "data": {"root": "/path/to/Aff-Wild2"}')
 
 # %% [markdown]

@@ -58,6 +58,7 @@ from sklearn.metrics import confusion_matrix
 
 from affect_book import circumplex as cx
 from affect_book import costs
+from affect_book import degeneracy
 from affect_book import geometry as geo
 from affect_book import representation as rep
 from affect_book.params import check_number
@@ -148,7 +149,7 @@ print("nearest neighbours:", dict(nearest["nearest"]))
 print(f"nearest-error rate {nearest['rate']:.3f} ({nearest['n_nearest']} of {nearest['n_measured']}); baseline "
       f"{nearest['baseline_mean']:.3f} [{nearest['baseline_low']:.3f}, {nearest['baseline_high']:.3f}], permutation "
       f"p = {nearest['pvalue']:.3f}")
-nn_of = {c: cx.nearest_neighbours(toy_coords).loc[c, "nearest"] for c in toy_coords.placed_only().classes}
+nn_of = {c: degeneracy.nearest_neighbours(toy_coords).loc[c, "nearest"] for c in toy_coords.placed_only().classes}
 hits = sum(toy_cm[toy_classes.index(c), toy_classes.index(n)] for c, n in nn_of.items())
 print(f"by hand: {hits} of {toy_cm[measured].sum()} measured errors go to the nearest neighbour")
 assert hits == nearest["n_nearest"] and toy_cm[measured].sum() == nearest["n_measured"]
@@ -231,7 +232,7 @@ plt.show()
 # %%
 pair_rows = []
 for run in study_predictions(study):
-    top = cx.degenerate_pairs(run.positions, top=1)
+    top = degeneracy.degenerate_pairs(run.positions, top=1)
     table = geo.pair_confusion(run.y_true, run.y_pred, top, run.classes)
     pair_rows.append(table.assign(source=run.source, condition=run.condition, seed=run.seed))
 pairs_table = pd.concat(pair_rows).groupby(["source", "pair", "true", "predicted", "condition"])[
@@ -361,7 +362,7 @@ defined = geometry[np.isfinite(geometry["error_distance"])]
 print(f"runs without a measured error distance, left out of the verdicts: {len(geometry) - len(defined)}")
 for run in study_predictions(study):
     if run.source == "affectnet":
-        spread = cx.degenerate_pairs(run.positions)
+        spread = degeneracy.degenerate_pairs(run.positions)
         print(f"DISTANCE_MARGIN = {DISTANCE_MARGIN} valence-arousal units; distance between two affectnet classes: "
               f"median {spread['distance'].median():.3f}, smallest {spread['distance'].min():.3f}")
         break

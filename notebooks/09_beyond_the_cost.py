@@ -67,6 +67,7 @@ import torch
 from affect_book import degeneracy as dg
 from affect_book import losses as L
 from affect_book.cache import config_hash
+from affect_book.data.simulator import probe_split
 from affect_book.params import ParameterError, check_choice, check_number, check_path
 from affect_book.study import CONDITIONS as ALL_CONDITIONS
 from affect_book.study import (FACTORS, HOLD, FactorialDesign, StudyConfig, cell_config, cell_label,
@@ -157,7 +158,8 @@ if synthetic:
 # %%
 if synthetic:
     hold_config = cell_config(design, HOLD)
-    components = dg.degeneracy_components(hold_config, n_probe=N_PROBE)
+    probe = probe_split(hold_config, n_probe=N_PROBE)  # the cell's training faces, classes equally frequent
+    components = dg.degeneracy_components(hold_config, probe)
     scores = dg.degeneracy_scores(components)
     index = dg.degeneracy_index(components)
     k = hold_config.classes.index(pair[0])

@@ -29,7 +29,7 @@ def _isolated_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def smoke_book(tmp_path_factory):
     """Every chapter of _toc.yml executed once in the smoke profile (shared by the execution and HTML tests)."""
-    from affect_book.book import ChapterFailed, run_book
+    from affect_book.site.book import ChapterFailed, run_book
 
     out = tmp_path_factory.mktemp("executed")
     try:

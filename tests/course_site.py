@@ -67,7 +67,7 @@ def mini_site() -> Path:
     and the tiny chapter executed by papermill (injected parameters) and prepared for HTML. Returns the html dir."""
     import papermill as pm
 
-    from affect_book.course import prepare_html_notebook
+    from affect_book.site.course import prepare_html_notebook
 
     work = Path(tempfile.mkdtemp(prefix="affect-book-minisite-"))
     atexit.register(shutil.rmtree, work, True)

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from affect_book.data import ArrayDataset
-from affect_book.train import TrainConfig, train
+from affect_book.trainer import TrainConfig, train
 
 CLASSES = ("Neutral", "Happy", "Sad", "Anger")
 

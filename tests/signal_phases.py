@@ -90,8 +90,9 @@ def _patch_fit(module) -> None:
 
 
 #: The module each phase patches once it is executed, and how.
-PATCHES = {"data": ("affect_book.data.simulator._generate", _patch_render), "training": ("affect_book.fit", _patch_fit),
-           "evaluation": ("affect_book.fit", _patch_fit), "saving": ("affect_book.fit", _patch_fit)}
+PATCHES = {"data": ("affect_book.data.simulator._generate", _patch_render),
+           "training": ("affect_book.trainer.loop", _patch_fit), "evaluation": ("affect_book.trainer.loop", _patch_fit),
+           "saving": ("affect_book.trainer.loop", _patch_fit)}
 
 
 class _Finder(importlib.abc.MetaPathFinder):

@@ -8,7 +8,7 @@ import nbformat
 import papermill as pm
 import pytest
 
-from affect_book import book
+from affect_book.site import book
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = [p.stem for p in book.toc_notebooks(ROOT)]
@@ -217,7 +217,7 @@ def test_html_only_into_a_readers_folder_keeps_the_readers_files(book_copy, tmp_
 
 
 def test_manifest_overwrites_and_removes_only_the_runners_files(tmp_path):
-    from affect_book.outputs import MANIFEST, OutputManifest, copy_claimed
+    from affect_book.site.outputs import MANIFEST, OutputManifest, copy_claimed
 
     src, out = tmp_path / "src", tmp_path / "out"
     (src / "sub").mkdir(parents=True)
@@ -247,7 +247,7 @@ def test_manifest_overwrites_and_removes_only_the_runners_files(tmp_path):
 
 
 def test_a_corrupt_manifest_is_named(tmp_path):
-    from affect_book.outputs import MANIFEST, OutputManifest
+    from affect_book.site.outputs import MANIFEST, OutputManifest
 
     (tmp_path / MANIFEST).write_text("{not json")
     with pytest.raises(book.OutputFolderError, match=MANIFEST):
@@ -282,12 +282,12 @@ def test_tiny_book_runs_builds_twice_and_prints_one_line_per_chapter(tmp_path, c
     html = tmp_path / "_build" / "html"
     # the API reference shows the numpydoc sections (napoleon): Parameters and Returns of run_book as field lists
     api = (html / "docs" / "api.html").read_text()
-    entry = api[api.index('id="affect_book.book.run_book"'):]
+    entry = api[api.index('id="affect_book.site.book.run_book"'):]
     entry = entry[:entry.index('id="affect_book.', 1)]  # up to the next documented object
     assert re.search(r'class="field-list[^"]*".*?>\s*Parameters', entry, re.S), "no Parameters field list"
     assert re.search(r">\s*Returns", entry) and "out_dir" in entry
     # the chapter's page shows the time the runner recorded for it (issue 14, point 6)
-    from affect_book.timings import TIMINGS_FILE, format_seconds, read_timings
+    from affect_book.site.timings import TIMINGS_FILE, format_seconds, read_timings
 
     (record,) = read_timings(tmp_path / "_build" / "executed" / TIMINGS_FILE)
     page = (html / "notebooks" / "97_tiny.html").read_text()

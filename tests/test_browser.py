@@ -40,8 +40,8 @@ import yaml
 from course_site import ROOT
 from headless import Browser
 
-from affect_book import book
-from affect_book.course import mathjax_files, prepare_html_notebook
+from affect_book.site import book
+from affect_book.site.course import mathjax_files, prepare_html_notebook
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "_build" / "screenshots"

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from affect_book import circumplex as cx
-from affect_book import costs
+from affect_book import costs, degeneracy
 
 # Russell, J. A. & Mehrabian, A. (1977). Evidence for a three-factor theory of emotions. Journal of Research in
 # Personality 11, 273-294: pleasure-arousal-dominance means, typed here from the paper's table, independent of the
@@ -40,7 +40,7 @@ def test_all_1977_distances_match_hand_table():
 
 def test_anger_fear_is_the_nearest_1977_pair_and_next_ones():
     cost = costs.cost_matrix(["Neutral", "Happy", "Surprise", "Anger", "Fear", "Disgust", "Sad"], "va", "russell1977")
-    pairs = cx.degenerate_pairs(cost)
+    pairs = degeneracy.degenerate_pairs(cost)
     assert {pairs.a[0], pairs.b[0]} == {"Anger", "Fear"}
     assert pairs.distance[0] == pytest.approx(0.1304, abs=1e-4)
     assert {pairs.a[1], pairs.b[1]} == {"Fear", "Disgust"} and pairs.distance[1] == pytest.approx(0.253, abs=1e-3)
@@ -53,7 +53,7 @@ def test_anger_fear_is_the_nearest_1977_pair_and_next_ones():
 def test_nearest_neighbours_by_hand():
     # three points on a line: 0, 1, 3 -> nearest of 0 is 1 (d=1), of 1 is 0 (d=1), of 3 is 1 (d=2); median of {1,3,2}=2
     cost = np.array([[0, 1, 3], [1, 0, 2], [3, 2, 0]], float)
-    nn = cx.nearest_neighbours(cost, ["a", "b", "c"])
+    nn = degeneracy.nearest_neighbours(cost, ["a", "b", "c"])
     assert list(nn.nearest) == ["b", "a", "b"]
     assert list(nn.distance) == [1, 1, 2]
     assert list(nn.relative) == [0.5, 0.5, 1.0]
@@ -120,7 +120,7 @@ def test_separability_index_by_hand():
     # class c: (1,0) x2: centroid (1,0), msd 0.
     va = np.array([[0, 0], [2, 0], [5, 1], [5, -1], [1, 0], [1, 0]], float) / 10
     labels = np.array([0, 0, 1, 1, 2, 2])
-    out = cx.separability_index(va, labels, ["Happy", "Sad", "Fear"]).set_index(["a", "b"])
+    out = degeneracy.separability_index(va, labels, ["Happy", "Sad", "Fear"]).set_index(["a", "b"])
     assert out.loc[("Happy", "Sad"), "centroid_distance"] == pytest.approx(0.4)
     assert out.loc[("Happy", "Sad"), "index"] == pytest.approx(0.4 / math.sqrt(0.01))
     assert out.loc[("Sad", "Fear"), "index"] == pytest.approx(0.4 / math.sqrt((2 * 0.01 + 2 * 0) / 4))
@@ -133,7 +133,7 @@ def test_separability_sorted_and_degenerate_first():
     centres = np.array([[0.8, 0.5], [-0.5, 0.6], [-0.55, 0.6]])
     labels = np.repeat([0, 1, 2], 200)
     va = centres[labels] + rng.normal(0, 0.05, (600, 2))
-    out = cx.separability_index(va, labels, ["Happy", "Anger", "Fear"])
+    out = degeneracy.separability_index(va, labels, ["Happy", "Anger", "Fear"])
     assert (out.a[0], out.b[0]) == ("Anger", "Fear")
     assert out["index"].is_monotonic_increasing
 
@@ -177,15 +177,15 @@ def test_default_placement_ties_anger_and_disgust_with_contempt():
     assert d_anger == pytest.approx(d_disgust, abs=1e-15) and d_anger < math.dist(V_A_D["anger"][:2],
                                                                                    V_A_D["fear"][:2])
     cost = pd.DataFrame(costs.va_distance_cost(coords), index=coords.classes, columns=coords.classes)
-    pairs = cx.degenerate_pairs(cost)
+    pairs = degeneracy.degenerate_pairs(cost)
     first = pairs[pairs["rank"] == 1]
     assert {frozenset((r.a, r.b)) for r in first.itertuples()} == {frozenset(("Anger", "Contempt")),
                                                                      frozenset(("Disgust", "Contempt"))}
     assert first.tied.all() and not pairs.tied.iloc[2] and pairs["rank"].iloc[2] == 2
     assert first.distance.to_numpy() == pytest.approx([d_anger, d_anger], abs=1e-12)
     # top=1 keeps the whole tie, not one pair of it chosen by name
-    assert len(cx.degenerate_pairs(cost, top=1)) == 2
-    nn = cx.nearest_neighbours(cost)
+    assert len(degeneracy.degenerate_pairs(cost, top=1)) == 2
+    nn = degeneracy.nearest_neighbours(cost)
     assert nn.loc["Contempt", "n_nearest"] == 2 and set(nn.loc["Contempt", "nearest"].split(" = ")) == {
         "Anger", "Disgust"}
     assert nn.loc["Anger", "nearest"] == "Contempt" and nn.loc["Anger", "n_nearest"] == 1
@@ -195,32 +195,32 @@ def test_ties_do_not_depend_on_names():
     # an equilateral triangle plus a far point: the three short sides tie whatever the names
     cost = np.array([[0, 1, 1, 5], [1, 0, 1, 5], [1, 1, 0, 5], [5, 5, 5, 0]], float)
     for names in (["a", "b", "c", "d"], ["z", "y", "x", "w"]):
-        pairs = cx.degenerate_pairs(cost, names)
+        pairs = degeneracy.degenerate_pairs(cost, names)
         assert list(pairs["rank"]) == [1, 1, 1, 2, 2, 2] and list(pairs.tied) == [True] * 6
         assert [(r.a, r.b) for r in pairs.head(3).itertuples()] == [(names[0], names[1]), (names[0], names[2]),
                                                                    (names[1], names[2])]  # class order, not names
     near_tie = cost.copy()
     near_tie[0, 1] = near_tie[1, 0] = 1 - 1e-6
-    assert list(cx.degenerate_pairs(near_tie, list("abcd"))["rank"])[:3] == [1, 2, 2]
-    assert list(cx.degenerate_pairs(near_tie, list("abcd"), tol=1e-5)["rank"])[:3] == [1, 1, 1]
+    assert list(degeneracy.degenerate_pairs(near_tie, list("abcd"))["rank"])[:3] == [1, 2, 2]
+    assert list(degeneracy.degenerate_pairs(near_tie, list("abcd"), tol=1e-5)["rank"])[:3] == [1, 1, 1]
 
 
 def test_nearest_pair_states_the_tie():
     coords = cx.coordinates("affectnet8", placement=cx.DEFAULT_PLACEMENT)
     cost = pd.DataFrame(costs.va_distance_cost(coords), index=coords.classes, columns=coords.classes)
     with pytest.raises(ValueError, match="tie.*Anger-Contempt.*Disgust-Contempt.*prefer="):
-        cx.nearest_pair(cost)
-    chosen = cx.nearest_pair(cost, prefer=("Contempt", "Anger"))
+        degeneracy.nearest_pair(cost)
+    chosen = degeneracy.nearest_pair(cost, prefer=("Contempt", "Anger"))
     assert chosen.pair == ("Anger", "Contempt") and chosen.chosen_by == "prefer" and len(chosen.tied) == 2
     assert "tied with Disgust-Contempt" in chosen.statement()
     with pytest.raises(ValueError, match="not among the tied"):
-        cx.nearest_pair(cost, prefer=("Anger", "Fear"))
+        degeneracy.nearest_pair(cost, prefer=("Anger", "Fear"))
     # Aff-Wild2 without Other: anger-fear, unique, 0.130 apart (by hand above)
     w = cx.coordinates("affwild2").placed_only()
-    unique = cx.nearest_pair(costs.va_distance_cost(w), w.classes)
+    unique = degeneracy.nearest_pair(costs.va_distance_cost(w), w.classes)
     assert unique.pair == ("Anger", "Fear") and unique.tied == (("Anger", "Fear"),)
     assert unique.distance == pytest.approx(math.sqrt(0.0170)) and unique.chosen_by == "geometry"
-    assert set(cx.nearest_pair(cost, involving="Fear").pair) == {"Anger", "Fear"}  # 0.130 < 0.155 to contempt
+    assert set(degeneracy.nearest_pair(cost, involving="Fear").pair) == {"Anger", "Fear"}  # 0.130 < 0.155 to contempt
 
 
 def test_other_is_left_out_of_degeneracy_measures():
@@ -232,28 +232,28 @@ def test_other_is_left_out_of_degeneracy_measures():
     full[:7, :7] = placed
     full[7, 7] = 0
     names = cx.class_set("affwild2")
-    pairs = cx.degenerate_pairs(full, names)
+    pairs = degeneracy.degenerate_pairs(full, names)
     assert "Other" not in set(pairs.a) | set(pairs.b) and pairs.attrs["excluded"] == ["Other"]
     assert len(pairs) == 21
-    nn = cx.nearest_neighbours(full, names)
+    nn = degeneracy.nearest_neighbours(full, names)
     assert "Other" not in nn.index and nn.attrs["excluded"] == ["Other"]
-    kept = cx.degenerate_pairs(full, names, exclude_other=False)
+    kept = degeneracy.degenerate_pairs(full, names, exclude_other=False)
     assert len(kept) == 28
     with pytest.raises(ValueError, match="non-finite"):
-        cx.degenerate_pairs(np.array([[0, np.nan], [np.nan, 0]]), ["Anger", "Fear"])
+        degeneracy.degenerate_pairs(np.array([[0, np.nan], [np.nan, 0]]), ["Anger", "Fear"])
 
 
 def test_degeneracy_measures_read_coordinates_directly():
     coords = cx.coordinates("affwild2")  # Other has no coordinate: excluded, and said so
-    pairs = cx.degenerate_pairs(coords)
+    pairs = degeneracy.degenerate_pairs(coords)
     assert pairs.attrs["excluded"] == ["Other"] and len(pairs) == 21
     assert (pairs.a[0], pairs.b[0]) == ("Anger", "Fear") and pairs.distance[0] == pytest.approx(math.sqrt(0.0170))
-    nn = cx.nearest_neighbours(cx.coordinates("affectnet8", placement=cx.DEFAULT_PLACEMENT))
+    nn = degeneracy.nearest_neighbours(cx.coordinates("affectnet8", placement=cx.DEFAULT_PLACEMENT))
     assert nn.loc["Contempt", "n_nearest"] == 2
     with pytest.raises(ValueError, match="classes must be None"):
-        cx.degenerate_pairs(coords, ["a"])
+        degeneracy.degenerate_pairs(coords, ["a"])
     with pytest.raises(ValueError, match="top=0; expected a positive integer"):
-        cx.degenerate_pairs(coords, top=0)
+        degeneracy.degenerate_pairs(coords, top=0)
 
 
 def test_placement_only_computed_where_needed():

@@ -11,7 +11,7 @@ import pytest
 from course_site import ROOT, mini_site, tiny_chapter
 from pybtex.database import parse_file
 
-from affect_book import book, course
+from affect_book.site import book, course
 
 BIB = ROOT / "references.bib"
 #: MyST citation roles: {cite}`a,b`, {cite:p}`a`, {cite:t}`a`, {footcite:p}`a`, {cite:ps}`a`, ...

@@ -9,15 +9,15 @@ import pytest
 from scipy.spatial.distance import cdist
 from scipy.stats import spearmanr
 
-from affect_book.data.simulator import generate_split, make_config
+from affect_book.data.simulator import generate_split, make_config, probe_config, probe_split
 from affect_book.degeneracy import (
     VA_FAR,
     degeneracy_components,
     degeneracy_index,
     held_out_prediction,
+    probe_features,
     rank_agreement,
 )
-from affect_book.degeneracy._index import _area_matrix, _probe_data
 from affect_book.params import ParameterError
 
 N_PROBE = 160  # 20 per class: cheap, and enough for 5 stratified folds
@@ -28,19 +28,30 @@ def affwild2():
     return make_config("affwild2", "smoke", image_size=48)
 
 
+def components(config, n_probe=N_PROBE, seed=0, probe_size=16):
+    """The components as the book computes them: the probe split rendered with the fold shuffle's seed."""
+    return degeneracy_components(config, probe_split(config, n_probe, seed), probe_size=probe_size, seed=seed)
+
+
 @pytest.fixture(scope="module")
-def affwild2_components(affwild2):
-    return degeneracy_components(affwild2, n_probe=N_PROBE, seed=3)
+def affwild2_probe(affwild2):
+    return probe_split(affwild2, N_PROBE, seed=3)
+
+
+@pytest.fixture(scope="module")
+def affwild2_components(affwild2, affwild2_probe):
+    return degeneracy_components(affwild2, affwild2_probe, seed=3)
 
 
 def test_components_deterministic_and_shaped(affwild2, affwild2_components):
-    again = degeneracy_components(affwild2, n_probe=N_PROBE, seed=3)
+    again = components(affwild2, seed=3)
     pd.testing.assert_frame_equal(affwild2_components, again, check_exact=True)
     assert list(affwild2_components.index) == list(affwild2.classes)
     assert list(affwild2_components.columns) == ["va_nn_distance", "au_overlap", "probe_f1", "train_share"]
     assert affwild2_components.attrs["probe_unconverged"] == 0
     np.testing.assert_array_equal(affwild2_components["train_share"], affwild2.train_proportions)
-    other = degeneracy_components(affwild2, n_probe=N_PROBE, seed=4)
+    assert affwild2_components.attrs["n_probe"] == N_PROBE
+    other = components(affwild2, seed=4)
     assert not other["probe_f1"].equals(affwild2_components["probe_f1"])  # the seed changes the probe set
 
 
@@ -59,7 +70,7 @@ def test_va_nn_distance_against_cdist_and_by_hand(affwild2, affwild2_components)
 
 def test_pair_va_distance_knob_sets_the_pair_distance():
     config = make_config("balanced", "smoke", pair_va_distance=0.05)
-    comp = degeneracy_components(config, n_probe=N_PROBE)
+    comp = components(config)
     a, b = config.pair
     assert comp.loc[a, "va_nn_distance"] == pytest.approx(0.05, abs=1e-12)
     assert comp.loc[b, "va_nn_distance"] == pytest.approx(0.05, abs=1e-12)
@@ -69,64 +80,88 @@ def test_au_overlap_by_hand_and_rises_with_visual_degeneracy():
     base = make_config("balanced", "smoke", image_size=32)
     shared = make_config("balanced", "smoke", image_size=32, visual_degeneracy=1.0)
     a, b = base.pair
-    comp0 = degeneracy_components(base, n_probe=N_PROBE)
-    comp1 = degeneracy_components(shared, n_probe=N_PROBE)
+    comp0 = components(base)
+    comp1 = components(shared)
     for c in (a, b):
         assert comp1.loc[c, "au_overlap"] > comp0.loc[c, "au_overlap"] + 0.1
     assert comp1.loc[a, "au_overlap"] > 0.95
     # by hand: class means of the sampled AU intensities, cosine with scikit-learn
     from sklearn.metrics.pairwise import cosine_similarity
-    data = _probe_data(base, N_PROBE)
-    means = np.stack([data["au"][data["labels"] == k].mean(0) for k in range(len(base.classes))])
+    probe = probe_split(base, N_PROBE)
+    au, labels = probe["au_intensity"].astype(np.float64).mean(axis=2), probe["true_expression"]  # mean of the sides
+    means = np.stack([au[labels == k].mean(0) for k in range(len(base.classes))])
     cos = cosine_similarity(means)
     np.fill_diagonal(cos, -1)
     np.testing.assert_allclose(comp0["au_overlap"], cos.max(axis=1), atol=1e-12)
     assert comp0["au_overlap"].between(0, 1).all()
 
 
-def test_probe_images_are_the_block_means_of_the_rendered_split(affwild2):
-    data = _probe_data(affwild2, N_PROBE, probe_size=16, seed=3)
+def test_probe_split_is_the_balanced_noise_free_training_split(affwild2, affwild2_probe):
     k = len(affwild2.classes)
     # the faces each labelled by the class it shows: no annotation noise in the probe (issue 19's presets carry it)
-    probe = dataclasses.replace(affwild2, n_train=N_PROBE, train_proportions=(1 / k,) * k, seed=3,
-                                annotation_noise=0.0)
-    split = generate_split(probe, "train")
-    gray = split["images"].astype(np.float64) @ np.array([0.299, 0.587, 0.114]) / 255
-    blocks = gray.reshape(N_PROBE, 16, 3, 16, 3).mean(axis=(2, 4)).reshape(N_PROBE, -1)
-    np.testing.assert_allclose(data["features"], blocks, atol=1e-12)
-    np.testing.assert_array_equal(data["labels"], split["true_expression"])
-    assert np.bincount(data["labels"]).tolist() == [N_PROBE // k] * k  # class-balanced
+    config = dataclasses.replace(affwild2, n_train=N_PROBE, train_proportions=(1 / k,) * k, seed=3,
+                                 annotation_noise=0.0)
+    assert probe_config(affwild2, N_PROBE, seed=3) == config
+    split = generate_split(config, "train")
+    for name in ("images", "true_expression", "au_intensity"):
+        np.testing.assert_array_equal(affwild2_probe[name], split[name])
+    assert np.bincount(affwild2_probe["true_expression"]).tolist() == [N_PROBE // k] * k  # class-balanced
+    with pytest.raises(ParameterError, match="n_probe"):
+        probe_split(affwild2, k - 1)
+    with pytest.raises(ParameterError, match="SimulatorConfig"):
+        probe_config({"classes": affwild2.classes})
 
 
-def test_area_matrix_non_integer_ratio_by_hand():
-    # 5 pixels to 2: each output pixel covers 2.5 input pixels, the middle one shared half and half
-    np.testing.assert_allclose(_area_matrix(5, 2), [[0.4, 0.4, 0.2, 0, 0], [0, 0, 0.2, 0.4, 0.4]], atol=1e-15)
+def test_probe_features_are_the_block_means_in_luma(affwild2_probe):
+    features = probe_features(affwild2_probe["images"], probe_size=16)
+    gray = affwild2_probe["images"].astype(np.float64) @ np.array([0.299, 0.587, 0.114]) / 255
+    blocks = gray.reshape(N_PROBE, 16, 3, 16, 3).mean(axis=(2, 4)).reshape(N_PROBE, -1)  # 48 px = 16 blocks of 3
+    np.testing.assert_allclose(features, blocks, atol=1e-12)
+
+
+def test_probe_features_non_integer_ratio_by_hand():
+    # 5 pixels to 2: each output pixel covers 2.5 input pixels, the middle one shared half and half; a grey image
+    # whose value depends on the column only, so each output row is the weighted mean of the five columns
+    weights = np.array([[0.4, 0.4, 0.2, 0, 0], [0, 0, 0.2, 0.4, 0.4]])
+    columns = np.array([0, 255, 51, 102, 204], dtype=np.uint8)
+    image = np.broadcast_to(columns[None, :, None], (5, 5, 3))[None]
+    expected = np.tile(weights @ (columns / 255.0), 2)  # the two output rows equal: rows are constant
+    np.testing.assert_allclose(probe_features(image, probe_size=2)[0], expected, atol=1e-12)
 
 
 @pytest.mark.slow
-def test_probe_f1_equals_sklearn_cross_val_predict(affwild2, affwild2_components):
+def test_probe_f1_equals_sklearn_cross_val_predict(affwild2, affwild2_probe, affwild2_components):
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
-    data = _probe_data(affwild2, N_PROBE, probe_size=16, seed=3)
+    features, labels = probe_features(affwild2_probe["images"], 16), affwild2_probe["true_expression"]
     model = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(max_iter=5000, random_state=0))])
-    pred = cross_val_predict(model, data["features"], data["labels"],
-                             cv=StratifiedKFold(5, shuffle=True, random_state=3))
-    expected = f1_score(data["labels"], pred, average=None, labels=range(len(affwild2.classes)))
+    pred = cross_val_predict(model, features, labels, cv=StratifiedKFold(5, shuffle=True, random_state=3))
+    expected = f1_score(labels, pred, average=None, labels=range(len(affwild2.classes)))
     np.testing.assert_array_equal(affwild2_components["probe_f1"].to_numpy(), expected)
 
 
 def test_components_bad_input():
     config = make_config("balanced", "smoke")
-    with pytest.raises(ParameterError, match="n_probe"):
-        degeneracy_components(config, n_probe=5 * len(config.classes) - 1)
+    k = len(config.classes)
+    probe = probe_split(config, 5 * k)
+    with pytest.raises(ParameterError, match="n_probe"):  # 4 of a class: too few for 5 folds
+        degeneracy_components(config, probe_split(config, 5 * k - 1))
     with pytest.raises(ParameterError, match="probe_size"):
-        degeneracy_components(config, probe_size=config.image_size + 1)
+        degeneracy_components(config, probe, probe_size=config.image_size + 1)
     with pytest.raises(ParameterError, match="SimulatorConfig"):
-        degeneracy_components({"classes": config.classes})
+        degeneracy_components({"classes": config.classes}, probe)
+    with pytest.raises(ParameterError, match="true_expression"):
+        degeneracy_components(config, {"images": probe["images"]})
+    with pytest.raises(ParameterError, match="class indices"):
+        degeneracy_components(config, dict(probe, true_expression=probe["true_expression"] + 1))
+    with pytest.raises(ParameterError, match="shape"):
+        degeneracy_components(config, dict(probe, images=probe["images"][..., 0]))
+    with pytest.raises(ParameterError, match="seed"):
+        degeneracy_components(config, probe, seed=-1)
 
 
 def test_index_hand_case_with_other_and_clipping():

@@ -13,7 +13,7 @@ from statsmodels.stats.multitest import multipletests
 
 from affect_book.costs import ot_cost
 from affect_book.degeneracy import degeneracy_components
-from affect_book.data.simulator import make_config
+from affect_book.data.simulator import make_config, probe_split
 from affect_book.geometry import error_severity
 from affect_book.params import ParameterError
 from affect_book.study import (FACTORS, HOLD, VOLATILE_COLUMNS, FactorialDesign, StudyFailed, cell_config, expand_study,
@@ -376,7 +376,8 @@ def test_run_factorial_outcomes_and_rerun(cache):
     rows = index_frame(design, outcomes, n_probe=80)
     assert len(rows) == 2 * 8 and set(rows["cell"]) == set(outcomes["cell"])
     shared = rows[rows["cell"] == "published/degenerate/shared/off"].set_index("class")
-    comp = degeneracy_components(cell_config(design, dict(HOLD, visual="shared")), n_probe=80)
+    shared_config = cell_config(design, dict(HOLD, visual="shared"))
+    comp = degeneracy_components(shared_config, probe_split(shared_config, n_probe=80))
     pd.testing.assert_series_equal(shared["probe_f1"], comp["probe_f1"], check_names=False)
     base = outcomes[(outcomes["cell"] == "published/degenerate/shared/off") & (outcomes["condition"] == "base")]
     assert shared.loc["Fear", "f1"] == pytest.approx(base["f1/Fear"].mean())
@@ -415,7 +416,7 @@ def test_chapter_09_runs_on_a_licensed_copy(tmp_path, monkeypatch):
     import nbformat
     from real_fixtures import write_face
 
-    from affect_book import book
+    from affect_book.site import book
 
     monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path / "cache"))
     root, names = tmp_path / "copy", ("Anger", "Fear", "Happy", "Sad", "Neutral")
@@ -441,12 +442,12 @@ def test_each_cell_trains_on_its_own_simulator_config(cache):
     """What a cell's runs load is the cell's SimulatorConfig, a knob set to None included (a partner turned off):
     once, get_records dropped None options and the 'off' cells silently kept the preset's partner."""
     from affect_book.data.simulator import dataset_fingerprint
-    from affect_book.study._executors import _splits
+    from affect_book.study import run_splits
 
     design = FactorialDesign(profile="smoke", vary=("partner",), conditions=("base",), seeds=2, fixes=())
     prints = []
     for cell, study in factorial_studies(design):
-        loaded = _splits(expand_study(study)[0])["train"]
+        loaded = run_splits(expand_study(study)[0])["train"]
         expected = cell_config(design, cell)
         assert (expected.visual_partner is None) == (cell["partner"] == "off")
         assert loaded.fingerprint == dataset_fingerprint(expected, "train"), cell

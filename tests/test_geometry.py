@@ -10,6 +10,7 @@ import statsmodels.formula.api as smf
 from sklearn.metrics import confusion_matrix
 
 from affect_book import circumplex as cx
+from affect_book import degeneracy
 from affect_book import geometry as geo
 from affect_book.costs import ot_cost
 from affect_book.params import ParameterError
@@ -128,7 +129,7 @@ def test_pair_confusion_by_hand_and_against_sklearn():
     rng = np.random.default_rng(5)
     y, p = rng.integers(0, 8, 400), rng.integers(0, 8, 400)
     classes = cx.class_set("affwild2")
-    pairs = cx.degenerate_pairs(cx.coordinates("affwild2"), top=3)
+    pairs = degeneracy.degenerate_pairs(cx.coordinates("affwild2"), top=3)
     cm = confusion_matrix(y, p, labels=range(8))
     for row in geo.pair_confusion(y, p, pairs, classes).itertuples():
         i, j = classes.index(row.true), classes.index(row.predicted)

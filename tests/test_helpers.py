@@ -78,7 +78,7 @@ def test_seed_everything_reproducible():
 def test_import_has_no_side_effects():
     code = ("import random, numpy as np; s = random.getstate(); n = np.random.get_state()[1].copy();"
             "import affect_book, affect_book.circumplex, affect_book.profiles, affect_book.params,"
-            " affect_book.device, affect_book.cache, affect_book.book, affect_book.cli;"
+            " affect_book.device, affect_book.cache, affect_book.site.book, affect_book.cli;"
             "assert random.getstate() == s; assert (np.random.get_state()[1] == n).all()")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -21,7 +21,7 @@ import nbformat
 import pytest
 import signal_phases
 
-from affect_book._interrupts import raise_pending, run_command
+from affect_book.interrupts import raise_pending, run_command
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads process groups from /proc")

@@ -8,10 +8,10 @@ import pytest
 import torch
 from toy import CLASSES, toy, toy_config
 
-from affect_book.configs import config_from_dict, parse_assignment
 from affect_book.losses import pair_margin_loss, supcon_loss
 from affect_book.params import ParameterError
-from affect_book.train import TrainConfig, multitask_loss, train, validate_config
+from affect_book.trainer import (TrainConfig, config_from_dict, multitask_loss, parse_assignment, train,
+                                 validate_config)
 
 
 def _supcon_loop(features, targets, t):

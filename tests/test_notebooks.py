@@ -7,7 +7,7 @@ import jupytext
 import nbformat
 import pytest
 
-from affect_book.book import toc_notebooks
+from affect_book.site.book import toc_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks").glob("*.py"))

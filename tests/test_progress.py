@@ -6,7 +6,7 @@ import sys
 from toy import toy, toy_config
 
 from affect_book import progress
-from affect_book.train import train
+from affect_book.trainer import train
 
 
 class _Terminal(io.StringIO):

@@ -15,8 +15,7 @@ import pytest
 from toy import toy, toy_config
 
 from affect_book import cache
-from affect_book.runs import NonFiniteMetrics, load_finished, nonfinite_metrics
-from affect_book.train import train
+from affect_book.trainer import NonFiniteMetrics, load_finished, nonfinite_metrics, train
 
 
 @pytest.fixture(scope="module")

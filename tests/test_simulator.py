@@ -1,11 +1,11 @@
 """The face simulator: determinism, splits, calibration against the published counts, masks, knobs, errors."""
 
-import hashlib
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from support import digest
 from torch.utils.data import DataLoader
 
 from affect_book import circumplex as cx
@@ -33,14 +33,6 @@ def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path / "cache"))
 
 
-def _digest(arrays):
-    h = hashlib.sha256()
-    for key in sorted(arrays):
-        a = np.ascontiguousarray(arrays[key])
-        h.update(key.encode() + str(a.dtype).encode() + str(a.shape).encode() + a.tobytes())
-    return h.hexdigest()
-
-
 _SCRIPT = """
 import hashlib, sys, numpy as np
 from affect_book.data import generate_split, make_config
@@ -63,7 +55,7 @@ def test_byte_identical_across_processes_and_worker_counts():
     assert len(runs[0]) == 64 and runs[0] == runs[1]
     other_seed = make_config("affectnet", "smoke", n_train=300, n_val=100, n_test=100, image_size=40, seed=1,
                              label_noise=(("Anger", "Contempt", 0.2),), visual_degeneracy=0.3)
-    assert _digest(generate_split(other_seed, "train")) != runs[0]
+    assert digest(generate_split(other_seed, "train")) != runs[0]
 
 
 def test_identities_are_disjoint_between_splits():
@@ -221,8 +213,8 @@ def test_other_faces_contain_no_prototype():
     other = ds["true_expression"] == cx.CLASS_SETS["affwild2"].index("Other")
     assert other.sum() > 50
     # the AUs drawn for Other (before noise) never contain a full happy, disgust or contempt set
-    from affect_book.data.simulator import _other_aus
-    sets = _other_aus(np.random.default_rng(0), 5000)
+    from affect_book.data.simulator import sample_other_aus
+    sets = sample_other_aus(np.random.default_rng(0), 5000)
     for concept, variants in PROTOTYPES.items():
         for variant in variants:
             if variant:
@@ -244,14 +236,14 @@ def test_signature_aus_by_hand():
 
 
 def test_other_aus_shared_draws_no_signature_au_and_keeps_the_stream():
-    from affect_book.data.simulator import _other_aus
+    from affect_book.data.simulator import sample_other_aus
     exclude = (9, 10, 16)
-    shared = _other_aus(np.random.default_rng(0), 4000, True, exclude)
+    shared = sample_other_aus(np.random.default_rng(0), 4000, True, exclude)
     assert not shared[:, [RENDERED_AUS.index(a) for a in exclude]].any()
     assert ((shared > 0).sum(axis=1) >= 1).all() and ((shared > 0).sum(axis=1) <= 3).all()
     # the excluded AUs' draws do not shift the stream: the same generator state follows either way
     r1, r2 = np.random.default_rng(1), np.random.default_rng(1)
-    _other_aus(r1, 100, True), _other_aus(r2, 100, True, exclude)
+    sample_other_aus(r1, 100, True), sample_other_aus(r2, 100, True, exclude)
     assert r1.uniform() == r2.uniform()
     # the knob reaches the rendered faces: Other's faces show a signature AU only through the simulator's rare
     # spurious activations (at most 0.35), while with "any" a tenth of them show each
@@ -304,7 +296,7 @@ def test_a_face_does_not_depend_on_the_other_faces_in_its_batch():
     """Shapes are evaluated in windows bounding the whole batch; a window too small would clip a face differently
     alone than in company. Extreme AU intensities included."""
     from affect_book.data.render import render_faces
-    from affect_book.data.simulator import _sample_nuisance, sample_identities
+    from affect_book.data.simulator import sample_identities, sample_nuisance
 
     rng = np.random.default_rng(5)
     n = 24
@@ -312,7 +304,7 @@ def test_a_face_does_not_depend_on_the_other_faces_in_its_batch():
     au[:4] = 1.0
     au[4:8] = 0.0
     face = sample_identities(rng, n)
-    nuis = _sample_nuisance(rng, n, 1.0)
+    nuis = sample_nuisance(rng, n, 1.0)
     together = render_faces(au, face, nuis, 48)
     for i in range(n):
         alone = render_faces(au[i:i + 1], {k: v[i:i + 1] for k, v in face.items()},

@@ -15,21 +15,11 @@ every v1 knob at a non-neutral value, every v2 knob at a non-neutral value (``v2
 and ``render_examples``.
 """
 
-import hashlib
-
-import numpy as np
 import pytest
+from support import digest
 
 from affect_book.cache import config_hash
 from affect_book.data.simulator import SPLITS, generate_split, make_config, render_examples
-
-
-def _digest(arrays: dict) -> str:
-    h = hashlib.sha256()
-    for key in sorted(arrays):
-        a = np.ascontiguousarray(arrays[key])
-        h.update(key.encode() + str(a.dtype).encode() + str(a.shape).encode() + a.tobytes())
-    return h.hexdigest()
 
 
 def _knobs_config():
@@ -109,9 +99,9 @@ def test_simulator_output_checksum_is_pinned(name):
     cache_key, digests = PINNED[name]
     assert config_hash(config) == cache_key, "the cache key changed"
     for split in SPLITS:
-        assert _digest(generate_split(config, split)) == digests[split], (name, split)
+        assert digest(generate_split(config, split)) == digests[split], (name, split)
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES_PINNED))
 def test_render_examples_checksum_is_pinned(name):
-    assert _digest({"images": _examples()[name]}) == EXAMPLES_PINNED[name], name
+    assert digest({"images": _examples()[name]}) == EXAMPLES_PINNED[name], name

@@ -15,13 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import affect_book.train
+import affect_book.trainer
+import affect_book.trainer.api
 from affect_book.data.simulator import make_config
 from affect_book.params import ParameterError
 from affect_book.profiles import get_profile
 from affect_book.study import (CONDITIONS, VOLATILE_COLUMNS, Condition, NotYetSupported, StudyConfig, expand_study,
                                read_results, run_study, study_dir)
-from affect_book.train import TrainConfig, validate_config
+from affect_book.trainer import TrainConfig, validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"n_train": 256, "n_val": 64, "n_test": 64}
@@ -246,8 +247,8 @@ def test_cli_grid_killed_midway_resumes_to_the_same_report(tmp_path):
     pd.testing.assert_frame_equal(_report(killed, grid), _report(fresh, grid))
 
 
-@pytest.mark.skipif("file_lock" not in inspect.getsource(affect_book.train),
-                    reason="the trainer has no per-run-directory lock yet (affect_book.train does not use "
+@pytest.mark.skipif("file_lock" not in inspect.getsource(affect_book.trainer.api),
+                    reason="the trainer has no per-run-directory lock yet (affect_book.trainer.api does not use "
                            "cache.file_lock); two concurrent grids could train a run twice")
 @pytest.mark.slow
 def test_two_concurrent_grids_train_every_run_once(tmp_path):
@@ -318,8 +319,30 @@ def test_permuted_runs_record_their_permutation(tmp_path, monkeypatch):
         va = ot_cost(classes, "va", config.coordinates, fill=dict(config.cost_fill) or None)
         index = [classes.index(priced_as.get(c, c)) for c in classes]
         expected = va.to_numpy()[np.ix_(index, index)]
-        got = affect_book.train.cost_tensor(config).numpy()
+        got = affect_book.trainer.cost_tensor(config).numpy()
         np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_run_splits_loads_a_sources_splits_once_per_process(tmp_path, monkeypatch):
+    from affect_book.data import sources
+    from affect_book.study import run_splits
+
+    monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path))
+    study = tiny_study(data={"n_train": 48, "n_val": 16, "n_test": 16})
+    first, second = expand_study(study)[:2]  # base, seeds 0 and 1: one data source
+    splits = run_splits(first)
+    assert set(splits) == {"train", "val", "test"} and len(splits["train"]) == 48
+    direct = sources.load_splits(first.dataset, root=first.data_root, profile=first.config.profile, progress=False,
+                                 **dict(first.load))
+    for name in ("train", "val", "test"):
+        assert splits[name].fingerprint == direct[name].fingerprint
+        assert tuple(splits[name].classes) == first.config.classes
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("run_splits loaded a source it had already loaded")
+
+    monkeypatch.setattr(sources, "load_splits", no_loading)
+    assert run_splits(first) is splits and run_splits(second) is splits
 
 
 def test_local_workers_are_sized_to_the_cores_and_the_grid():

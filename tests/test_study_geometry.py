@@ -10,8 +10,8 @@ import pytest
 from scipy.stats import wilcoxon
 from statsmodels.stats.multitest import multipletests
 
-import affect_book.fit
-import affect_book.train
+import affect_book.trainer
+import affect_book.trainer.api
 from affect_book import circumplex as cx
 from affect_book import geometry as geo
 from affect_book.costs import ot_cost
@@ -20,7 +20,7 @@ from affect_book.study import StudyConfig, run_study, study_dir
 from affect_book.analysis import (GEOMETRY_METRICS, RunPredictions, geometry_statistics, study_cka, study_class_table,
                                   study_geometry, study_predictions, study_separability)
 
-REAL_TRAIN = affect_book.train.train  # the module fixture forbids training; a test that trains restores it
+REAL_TRAIN = affect_book.trainer.train  # the module fixture forbids training; a test that trains restores it
 SETTINGS = {"profile": "smoke", "data": {"n_train": 256, "n_val": 64, "n_test": 96}, "epochs": 1, "width": 4,
             "batch_size": 64}
 
@@ -37,7 +37,7 @@ def finished(tmp_path_factory):
     def no_training(*args, **kwargs):
         raise AssertionError("a geometry function tried to train")
 
-    patch.setattr(affect_book.train, "train", no_training)
+    patch.setattr(affect_book.trainer, "train", no_training)
     yield study, results
     patch.undo()
 
@@ -194,7 +194,7 @@ def test_the_same_analyses_run_on_a_licensed_copy(tmp_path, monkeypatch):
     from real_fixtures import write_face
 
     monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(affect_book.train, "train", REAL_TRAIN)
+    monkeypatch.setattr(affect_book.trainer, "train", REAL_TRAIN)
     root, names = tmp_path / "copy", ("Happy", "Sad", "Anger", "Neutral")
     lines = ["image,expression,subject,split"]
     for k in range(64):
@@ -204,7 +204,7 @@ def test_the_same_analyses_run_on_a_licensed_copy(tmp_path, monkeypatch):
     study = StudyConfig(presets=(), dataset="manifest", data_root=str(root), conditions=("base", "circumplex"),
                         seeds=2, profile="smoke", epochs=1, width=4, batch_size=16)
     run_study(study, workers=1, progress=False)
-    monkeypatch.setattr(affect_book.train, "train", lambda *a, **k: pytest.fail("trained"))
+    monkeypatch.setattr(affect_book.trainer, "train", lambda *a, **k: pytest.fail("trained"))
     frame = study_geometry(study, n_permutations=10)
     assert list(frame.dataset.unique()) == ["manifest"] and frame.preset.isna().all() and len(frame) == 4
     table = geometry_statistics(frame, n_resamples=99)
@@ -220,11 +220,11 @@ def test_chapter_study_loads_chapter_07s_runs_without_training(tmp_path, monkeyp
     from affect_book.study import chapter_grid, chapter_study
 
     monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path))
-    monkeypatch.setattr(affect_book.train, "train", REAL_TRAIN)
+    monkeypatch.setattr(affect_book.trainer, "train", REAL_TRAIN)
     design = chapter_grid(["affwild2"], "base,circumplex", 2, "smoke")
     first, _, _ = chapter_study(design, workers=1)  # what chapter 07 runs (its sweep, then its grid)
     # train() is the load-or-train entry and runs either way; fit() is where a run actually trains
-    monkeypatch.setattr(affect_book.fit, "fit", lambda *a, **k: pytest.fail("chapter_study trained a run"))
+    monkeypatch.setattr(affect_book.trainer.api, "fit", lambda *a, **k: pytest.fail("chapter_study trained a run"))
     again, frame, sweep = chapter_study(design, workers=1)
     assert again == first and frame["loaded_from_cache"].all() and sweep["loaded_from_cache"].all()
     assert len(list(study_predictions(again))) == 4

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from affect_book import book, timings
+from affect_book.site import book, timings
 
 ROOT = Path(__file__).resolve().parents[1]
 MACHINE = {"cpu_count": 2, "torch_device": "cpu", "platform": "Linux"}
@@ -67,7 +67,7 @@ def test_a_run_writes_its_record_beside_the_executed_copies(tmp_path, monkeypatc
     monkeypatch.delenv("AFFECT_BOOK_INTERACTIVE", raising=False)
     nb.cells = [nbformat.v4.new_markdown_cell("# 98 · Tiny"),
                 nbformat.v4.new_code_cell('PROFILE = "cpu"', metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell("from affect_book.widgets import live_front_end\n"
+                nbformat.v4.new_code_cell("from affect_book.site.widgets import live_front_end\n"
                                           "assert not live_front_end()")]
     (tmp_path / "notebooks").mkdir()
     nbformat.write(nb, tmp_path / "notebooks" / "98_tiny.ipynb")
@@ -101,7 +101,7 @@ def test_readme_shows_exactly_the_committed_measured_timings():
     records = timings.read_timings(timings.MEASURED_TIMINGS)
     readme = Path(__file__).resolve().parents[1] / "README.md"
     assert timings.update_readme(readme, records, check=True), \
-        "README's measured-times table differs from docs/timings.json: run python -m affect_book.timings readme"
+        "README's measured-times table differs from docs/timings.json: run python -m affect_book.site.timings readme"
     for r in records:  # the committed records are the runner's (full records, a profile the book knows)
         assert r["profile"] in ("cpu", "gpu") and r["seconds"] > 0 and r["machine"]["cpu_count"] >= 1
 

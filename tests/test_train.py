@@ -8,8 +8,9 @@ import torch
 from toy import CLASSES, toy, toy_config
 
 from affect_book.cache import config_hash
-from affect_book.runs import run_key
-from affect_book.train import TrainConfig, train, validate_config
+from affect_book.device import seed_everything
+from affect_book.trainer import (TrainConfig, dataset_arrays, evaluate, make_model, predict, run_key, train,
+                                 trained_model, validate_config)
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +134,7 @@ def test_cost_for_a_class_without_coordinate_fails_before_training():
 @pytest.mark.parametrize("kind", ("uniform_column", "permuted"))
 def test_new_cost_kinds_build(kind):
     from affect_book.costs import ot_cost
-    from affect_book.train import cost_tensor
+    from affect_book.trainer import cost_tensor
 
     config = TrainConfig(classes=("Neutral", "Anger", "Fear", "Happy"), lambda_ot=0.5, cost=kind, seed=4)
     validate_config(config)
@@ -166,7 +167,7 @@ def test_gpu_check_script_runs_on_cpu():
 @pytest.mark.parametrize("loss", ["ce", "inverse_frequency", "class_balanced", "focal", "ldam", "ldam_drw",
                                   "logit_adjusted", "balanced_softmax", "label_smoothing", "confidence_penalty"])
 def test_every_expression_control_trains(sets, tmp_path, loss):
-    from affect_book.train import EXPRESSION_LOSSES
+    from affect_book.losses import EXPRESSION_LOSSES
 
     assert loss in EXPRESSION_LOSSES
     train_set, val_set, _ = sets
@@ -177,7 +178,7 @@ def test_every_expression_control_trains(sets, tmp_path, loss):
 
 def test_multitask_loss_terms_match_the_losses_module():
     from affect_book import losses as L
-    from affect_book.train import cost_tensor, multitask_loss
+    from affect_book.trainer import cost_tensor, multitask_loss
 
     torch.manual_seed(0)
     config = _config(lambda_ot=0.7, cost="va", lambda_va=0.5, lambda_au=2.0)
@@ -195,6 +196,34 @@ def test_multitask_loss_terms_match_the_losses_module():
     assert torch.allclose(terms["ot"], ot_ref, atol=1e-6)
     assert torch.allclose(terms["va"], L.ccc_loss(out["va"], batch["va"]))
     assert torch.allclose(total, ce + 0.7 * ot_ref + 0.5 * terms["va"] + 2.0 * terms["au"], atol=1e-6)
+
+
+@pytest.mark.parametrize("keep_features", [False, True])
+def test_predict_gives_the_numbers_of_evaluate(sets, keep_features):
+    """predict(model, dataset) is the trainer's evaluation pass on a dataset: the same arrays, the same keys."""
+    config = _config()
+    seed_everything(0)
+    model = make_model(config)
+    test_set = sets[2]
+    _, expected = evaluate(model, dataset_arrays(test_set), config, torch.device("cpu"), batch_size=48,
+                           keep_features=keep_features)
+    got = predict(model, test_set, config, batch_size=48, keep_features=keep_features)
+    assert list(got) == list(expected) and ("features" in got) == keep_features
+    for key in expected:
+        np.testing.assert_array_equal(got[key], expected[key], err_msg=key)
+    assert got["logits"].shape == (len(test_set), len(CLASSES)) and not model.training
+
+
+@pytest.mark.slow
+def test_predict_on_a_finished_run_gives_its_saved_test_predictions(sets, tmp_path):
+    train_set, val_set, test_set = sets
+    config = _config(epochs=1)
+    result = train(config, train_set, val_set, test_set, root=tmp_path, progress=False)
+    saved = result.predictions()
+    got = predict(trained_model(config, result), test_set, config, "cpu", keep_features=True)
+    assert sorted(got) == sorted(saved)
+    for key in saved:
+        np.testing.assert_array_equal(got[key], saved[key], err_msg=key)
 
 
 def test_train_command_line(tmp_path, monkeypatch, capsys):

@@ -16,8 +16,7 @@ from toy import CLASSES, toy, toy_config
 from affect_book.cache import file_lock
 from affect_book.data import ArrayDataset
 from affect_book.data import base as data_base
-from affect_book.runs import run_key
-from affect_book.train import train
+from affect_book.trainer import run_key, train
 
 
 @pytest.fixture(scope="module")

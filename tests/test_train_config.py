@@ -8,13 +8,12 @@ import pytest
 import torch
 from toy import toy, toy_config
 
-from affect_book import fit as fit_module
 from affect_book.cache import config_hash
-from affect_book.configs import parse_assignment
 from affect_book.params import ParameterError
-from affect_book.runs import run_key
-from affect_book.train import TrainConfig, TrainingDiverged, config_from_dict, train, validate_config
-from affect_book.train_cli import main
+from affect_book.trainer import (TrainConfig, TrainingDiverged, config_from_dict, parse_assignment, run_key, train,
+                                 validate_config)
+from affect_book.trainer import loop as fit_module
+from affect_book.trainer.cli import main
 
 
 @pytest.mark.parametrize("text, key, value", [

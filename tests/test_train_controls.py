@@ -8,8 +8,7 @@ import torch.nn.functional as F
 from toy import toy, toy_config
 
 from affect_book import losses as L
-from affect_book.fit import epoch_order
-from affect_book.train import TrainConfig, expression_term, multitask_loss, train, validate_config
+from affect_book.trainer import TrainConfig, epoch_order, expression_term, multitask_loss, train, validate_config
 
 COUNTS = np.array([400.0, 120.0, 30.0, 6.0])  # an imbalanced training set's class counts
 

@@ -10,7 +10,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from affect_book import circumplex as cx  # noqa: E402
-from affect_book import costs, widgets  # noqa: E402
+from affect_book import costs  # noqa: E402
+from affect_book.site import widgets  # noqa: E402
 from affect_book import losses as L  # noqa: E402
 
 TRIO = ["Anger", "Fear", "Happy"]

@@ -3,7 +3,7 @@
 import numpy as np
 
 from affect_book.data import ArrayDataset
-from affect_book.train import TrainConfig
+from affect_book.trainer import TrainConfig
 
 CLASSES = ("Neutral", "Happy", "Sad", "Anger")
 

@@ -6,7 +6,7 @@ import sys
 import torch
 from toy import toy, toy_config
 
-from affect_book.train import train
+from affect_book.trainer import train
 
 CONFIG = toy_config(epochs=2, lambda_ot=0.0, cost="none")
 

@@ -30,14 +30,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from affect_book._train_steps import _arrays  # noqa: E402
 from affect_book.cache import config_hash  # noqa: E402
 from affect_book.data.simulator import (CALIBRATION_DATA_SEED, CALIBRATION_PATH, CALIBRATION_SEEDS, TARGETS,  # noqa: E402
                                         calibration_scores, make_config)
-from affect_book.models import build_model  # noqa: E402
-from affect_book.study import StudyConfig, expand_study, per_class_scores, run_study  # noqa: E402
-from affect_book.study._executors import _splits  # noqa: E402
-from affect_book.train import evaluate, train  # noqa: E402
+from affect_book.study import StudyConfig, expand_study, per_class_scores, run_splits, run_study  # noqa: E402
+from affect_book.trainer import predict, train, trained_model  # noqa: E402
 
 
 def calibration_study(preset: str, overrides: dict | None = None, study_options: dict | None = None) -> StudyConfig:
@@ -63,13 +60,10 @@ def calibrate(preset: str, overrides: dict, workers: int = 2, log=print, study_o
     seconds = time.perf_counter() - t0
     per_seed = {"val": [], "test": []}
     for run in expand_study(study):
-        splits = _splits(run)
+        splits = run_splits(run)
         result = train(run.config, splits["train"], splits["val"], splits["test"], progress=False)
         config = run.config
-        model = build_model(config.backbone, len(config.classes), width=config.width, dropout=config.dropout,
-                            norm=config.norm)
-        model.load_state_dict(result.model_state())
-        _, val_pred = evaluate(model, _arrays(splits["val"]), config, torch.device("cpu"))
+        val_pred = predict(trained_model(config, result), splits["val"], config, "cpu")
         for split, pred in (("val", val_pred), ("test", result.predictions())):
             scores = per_class_scores(pred["logits"], pred["expression"], config.classes)
             per_seed[split].append({c: scores[f"{metric}/{c}"] for c in config.classes})

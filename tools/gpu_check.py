@@ -19,7 +19,7 @@ import torch
 
 from affect_book.device import seed_everything
 from affect_book.models import build_model
-from affect_book.train import TrainConfig, multitask_loss
+from affect_book.trainer import TrainConfig, multitask_loss
 
 CLASSES = ("Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise", "Other")
 
@@ -43,7 +43,7 @@ def run(precision: str, device: torch.device, steps: int, batch: int, size: int,
     model = build_model("resnet18", len(CLASSES)).to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     config = TrainConfig(classes=CLASSES, lambda_ot=0.5, cost="va")  # Other: the mean-cost rule of affect_book.costs
-    from affect_book.train import cost_tensor
+    from affect_book.trainer import cost_tensor
 
     cost = cost_tensor(config).to(device)
     losses, timed, start = [], 0, None

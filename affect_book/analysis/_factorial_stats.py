@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from .. import degeneracy as dg
+from ..data.simulator import probe_split
 from ..geometry import error_severity
 from ..params import ParameterError
 from ..stats import comparison_table, hodges_lehmann, holm, paired_comparison, tost_paired, wilcoxon_paired
@@ -270,7 +271,8 @@ def index_frame(design: FactorialDesign, frame: pd.DataFrame, n_probe: int = 480
     frame : DataFrame
         From :func:`affect_book.study.run_factorial`.
     n_probe, seed : int
-        Of :func:`affect_book.degeneracy.degeneracy_components`.
+        The probe's images (:func:`affect_book.data.simulator.probe_split`) and its fold shuffle
+        (:func:`affect_book.degeneracy.degeneracy_components`).
 
     Returns
     -------
@@ -281,7 +283,8 @@ def index_frame(design: FactorialDesign, frame: pd.DataFrame, n_probe: int = 480
     rows = []
     for cell in factorial_cells(design):
         label = cell_label(cell)
-        comp = dg.degeneracy_components(cell_config(design, cell), n_probe=n_probe, seed=seed)
+        config = cell_config(design, cell)
+        comp = dg.degeneracy_components(config, probe_split(config, n_probe=n_probe, seed=seed), seed=seed)
         comp = comp.assign(degeneracy_index=dg.degeneracy_index(comp), cell=label)
         runs = frame[(frame["cell"] == label) & (frame["condition"] == "base")]
         comp["f1"] = [runs[f"f1/{c}"].mean() for c in comp.index]

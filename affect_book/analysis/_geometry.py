@@ -29,8 +29,7 @@ from ..degeneracy import degenerate_pairs, nearest_neighbours
 from ..params import ParameterError
 from ..representation import fisher_ratio, linear_cka, pair_separability
 from ..stats import holm
-from ..study import expand_study, per_class_scores, read_results, study_cost_fill, study_dir
-from ..study._executors import _splits  # becomes the public study.run_splits (issue 20, the trainer's part)
+from ..study import expand_study, per_class_scores, read_results, run_splits, study_cost_fill, study_dir
 from ._stats import _source, study_statistics
 
 __all__ = ["GEOMETRY_METRICS", "RunPredictions", "geometry_metrics", "geometry_statistics", "study_cka",
@@ -378,7 +377,7 @@ def study_class_table(study, runs: Sequence[RunPredictions] | None = None) -> pd
     for run in expand_study(study):
         source = run.preset or run.dataset
         if source not in shares:
-            train = _splits(run)["train"]
+            train = run_splits(run)["train"]
             labels = np.asarray(train.expression)[np.asarray(train.has_expression)]
             counts = np.bincount(labels, minlength=len(run.config.classes))
             shares[source] = counts / counts.sum()

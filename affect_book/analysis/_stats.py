@@ -16,8 +16,7 @@ import pandas as pd
 from ..imbalance import rare_classes
 from ..params import ParameterError
 from ..stats import holm, paired_comparison
-from ..study import expand_study
-from ..study._executors import _splits  # becomes the public study.run_splits (issue 20, the trainer's part)
+from ..study import expand_study, run_splits
 
 __all__ = ["DEFAULT_MARGINS", "REFERENCES", "check_comparable", "study_metrics", "study_rare_classes",
            "study_statistics"]
@@ -55,7 +54,7 @@ def study_rare_classes(study, fraction: float = 0.5) -> dict[str, list[str]]:
         source = run.preset or run.dataset
         if source in out:
             continue
-        train = _splits(run)["train"]
+        train = run_splits(run)["train"]
         labels = np.asarray(train.expression)[np.asarray(train.has_expression)]
         counts = np.bincount(labels, minlength=len(run.config.classes))
         out[source] = rare_classes(counts, list(run.config.classes), fraction=fraction)

@@ -27,8 +27,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .._interrupts import run_command
 from ..data.simulator import TARGETS, study_calibration
+from ..interrupts import RESUME_HINTS, run_command
 from ..params import ParameterError
 from ..study import (CONDITIONS, DEFAULT_CONDITIONS, NotYetSupported, ResultsTableError, StudyConfig, StudyFailed,
                      check_results, json_records, read_results, run_study, run_summary, study_dir)
@@ -131,8 +131,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     Ctrl-C (or SIGTERM) stops the workers and exits with 130 (143) and how to resume: the same command again loads
     the finished runs from the cache and resumes the interrupted ones from their last checkpoint.
     """
-    from ..cli import RESUME_HINTS  # deferred: affect_book.cli imports this module when it dispatches `study`
-
     return run_command("affect-book study", RESUME_HINTS["study"], lambda: _main(argv))
 
 

@@ -1,6 +1,7 @@
 """Degeneracy measures on the circumplex: nearest neighbours, degenerate pairs, the designated pair, separability.
 
-Introduced in chapter 01 (``notebooks/01_circumplex``); re-exported by :mod:`affect_book.circumplex`.
+Introduced in chapter 01 (``notebooks/01_circumplex``). The positions come from :mod:`affect_book.circumplex`, one
+floor down.
 
 **Ties are ties.** Two distances that agree within ``tol`` are equal: tied pairs share a rank and are reported
 together, never ordered by name. **Other is left out** (the book's rule: Aff-Wild2's catch-all has no circumplex
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from ..circumplex import class_mean_coordinates
 
 __all__ = ["NearestPair", "degenerate_pairs", "is_other", "nearest_neighbours", "nearest_pair",
            "separability_index"]
@@ -263,8 +266,6 @@ def separability_index(va: np.ndarray, labels: np.ndarray, classes: Sequence[str
     DataFrame
         Columns ``a``, ``b``, ``centroid_distance``, ``index``; sorted from least to most separable (NaN last).
     """
-    from ..circumplex import class_mean_coordinates  # the positions' home imports this module
-
     coords = class_mean_coordinates(va, labels, classes)
     va = np.asarray(va, dtype=float)
     labels = np.asarray(labels)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
 
 from ..params import ParameterError, check_number
 from ._index import _nearness, _require
@@ -151,8 +152,6 @@ def rank_agreement(predicted, observed, groups, n_boot: int = 2000, seed: int = 
     ParameterError
         Lengths that differ, fewer than 3 usable rows or 2 groups, or bad ``n_boot``/``seed``/``confidence``.
     """
-    from scipy.stats import spearmanr
-
     check_number("n_boot", n_boot, low=1, integer=True)
     check_number("seed", seed, low=0, integer=True)
     check_number("confidence", confidence, low=1e-9, high=1 - 1e-9)

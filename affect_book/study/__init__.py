@@ -2,8 +2,8 @@
 runner and its results table.
 
 A frozen :class:`StudyConfig` expands (:func:`expand_study`) into one validated
-:class:`~affect_book.train.TrainConfig` per run; :func:`run_study` loads or trains each through
-:func:`affect_book.train.train` (so a rerun trains only what is missing) on a local process pool or on Slurm
+:class:`~affect_book.trainer.TrainConfig` per run; :func:`run_study` loads or trains each through
+:func:`affect_book.trainer.train` (so a rerun trains only what is missing) on a local process pool or on Slurm
 (submitit), and writes one tidy row per run to ``cache_root()/studies/<study key>/results.csv``
 (:func:`study_key`; :func:`check_results` holds a table against its grid). The conditions are in
 :data:`CONDITIONS`; :func:`lambda_sweep` chooses the OT weight once, on the validation split; chapter 09's factorial
@@ -22,7 +22,7 @@ from ._config import (CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, READING_CONDITIONS
 from ._factorial import (FACTORIAL_CONDITIONS, FACTORIAL_DATA, FACTORS, FIX_CONDITIONS, HOLD, FactorialDesign,
                          as_sources, cell_config, cell_label, factorial_cells, factorial_studies, fix_cells, n_runs,
                          run_factorial)
-from ._executors import available_cores, local_workers, run_task
+from ._executors import available_cores, local_workers, run_splits, run_task
 from ._run import StudyFailed, run_studies, run_study, run_summary
 from ._sweep import DEFAULT_LAMBDAS, lambda_sweep
 from ._table import (KEY_COLUMNS, VOLATILE_COLUMNS, ResultsTableError, check_results, json_records, json_safe,
@@ -36,5 +36,5 @@ __all__ = ["FACTORIAL_CONDITIONS", "FACTORIAL_DATA", "FACTORS", "FIX_CONDITIONS"
            "VOLATILE_COLUMNS", "available_cores", "chapter_grid", "chapter_study", "check_results",
            "designated_pair_of", "expand_study", "get_condition", "json_records", "json_safe", "lambda_sweep",
            "local_workers", "per_class_scores", "read_results", "result_row", "results_frame", "rows_as_json",
-           "run_studies", "run_study", "run_summary", "run_task", "study_cost_fill", "study_dir", "study_identity",
-           "study_key", "write_results"]
+           "run_splits", "run_studies", "run_study", "run_summary", "run_task", "study_cost_fill", "study_dir",
+           "study_identity", "study_key", "write_results"]

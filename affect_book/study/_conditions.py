@@ -1,4 +1,4 @@
-"""The study's conditions: what each one changes in a :class:`~affect_book.train.TrainConfig`, and why.
+"""The study's conditions: what each one changes in a :class:`~affect_book.trainer.TrainConfig`, and why.
 
 Every condition is the ``base`` model (cross-entropy, the multi-task heads, no optimal-transport term) with a few
 fields changed. Cost conditions add ``lambda_ot`` times the OT term with their cost kind; ``lambda_ot`` is the

@@ -2,7 +2,7 @@
 
 Everything is validated before any training: an unknown preset or condition (with a close match), fewer than two
 seeds, a cost that cannot be built for a preset's classes (every TrainConfig goes through
-:func:`affect_book.train.validate_config`, which builds its cost).
+:func:`affect_book.trainer.validate_config`, which builds its cost).
 """
 
 from __future__ import annotations
@@ -312,7 +312,7 @@ def designated_pair_of(study: StudyConfig, source: str, classes: tuple[str, ...]
     (str, str)
         A simulator preset's designated pair (``SimulatorConfig.pair``, after the grid's data options); for a licensed
         copy, the nearest pair of its classes on Russell & Mehrabian's (1977) coordinates with the book's default
-        hand placement (:func:`affect_book.circumplex.nearest_pair`; Other left out).
+        hand placement (:func:`affect_book.degeneracy.nearest_pair`; Other left out).
     """
     if study.dataset == "synthetic":
         from ..data.simulator import make_config
@@ -321,9 +321,10 @@ def designated_pair_of(study: StudyConfig, source: str, classes: tuple[str, ...]
         options.pop("preset")
         return tuple(make_config(source, study.profile, **options).pair)
     from .. import circumplex as cx
+    from ..degeneracy import nearest_pair
 
     placed = cx.coordinates(classes, "russell1977", placement=cx.DEFAULT_PLACEMENT)
-    return tuple(cx.nearest_pair(placed).pair)
+    return tuple(nearest_pair(placed).pair)
 
 
 def expand_study(study: StudyConfig) -> list[StudyRun]:
@@ -347,7 +348,7 @@ def expand_study(study: StudyConfig) -> list[StudyRun]:
     NotYetSupported
         For a condition the trainer cannot run yet (none at present: the table keeps the mechanism).
     """
-    from ..train import TrainConfig, validate_config
+    from ..trainer import TrainConfig, validate_config  # deferred: the trainer imports torch; the study loads without
 
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(dict(study.train_options)) - known)

@@ -2,7 +2,7 @@
 
 Every executor has the shape of ``concurrent.futures.Executor.submit(fn, *args)``, returning a handle with
 ``done()`` and ``result()`` (a Future, or a submitit Job). Each run is :func:`run_task`, which goes through
-:func:`affect_book.train.train` (load or train), so any executor can run any part of a grid and a rerun trains only
+:func:`affect_book.trainer.train` (load or train), so any executor can run any part of a grid and a rerun trains only
 what is missing.
 
 **Slurm and pickles.** submitit keeps each job's call and result as pickles in ``<study>/submitit`` inside the cache;
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["UnsafeJobFolder", "available_cores", "check_private_folder", "local_workers", "make_executor",
-           "run_task", "stop_executor"]
+           "run_splits", "run_task", "stop_executor"]
 
 #: Loaded splits of this process, by (cache, dataset, root, profile, options): a worker loads each source once.
 _SPLITS: dict[str, dict] = {}
@@ -83,8 +83,22 @@ def _set_threads(threads: int | None) -> None:
         torch.set_num_threads(int(threads))
 
 
-def _splits(run) -> dict:
-    """The run's train/val/test sets, loaded once per process and source."""
+def run_splits(run) -> dict:
+    """A run's train, validation and test sets, loaded once per process and data source (later calls for any run
+    of the same source, profile, options and cache return the same objects).
+
+    Parameters
+    ----------
+    run : StudyRun
+        A run of a grid (:func:`~affect_book.study.expand_study`): its ``dataset``, ``data_root``, ``load``
+        options and its config's ``profile``.
+
+    Returns
+    -------
+    dict
+        ``train``, ``val`` and ``test`` :class:`~affect_book.data.base.ArrayDataset` (what
+        :func:`affect_book.data.sources.load_splits` returns), as the run trains on them.
+    """
     from ..cache import cache_root
 
     key = json.dumps([str(cache_root()), run.dataset, run.data_root, run.config.profile, run.load], sort_keys=True,
@@ -114,14 +128,14 @@ def run_task(run, threads: int | None = None, root: str | None = None) -> dict:
     dict
         Its results row (:func:`~affect_book.study.result_row`).
     """
-    from .._interrupts import terminable_task
-    from ..train import train
+    from ..interrupts import terminable_task
+    from ..trainer import train  # deferred: the trainer imports torch; the study loads without
     from ._table import result_row
 
     _set_threads(threads)
     start = time.perf_counter()
     with terminable_task():  # in a pool worker, SIGTERM unwinds the run (no temporary file left), then exits
-        splits = _splits(run)
+        splits = run_splits(run)
         result = train(run.config, splits["train"], splits["val"], splits["test"],
                        root=Path(root) if root is not None else None, progress=False)
     import torch
@@ -150,7 +164,7 @@ class InProcessExecutor:
 
 def _pool_initializer(threads: int, parent_pid: int | None = None) -> None:
     if parent_pid is not None:  # first: a worker whose parent dies (even by SIGKILL) ends, and ignores Ctrl-C
-        from .._interrupts import watch_parent
+        from ..interrupts import watch_parent
 
         watch_parent(parent_pid)
     _set_threads(threads)
@@ -294,7 +308,7 @@ def make_executor(kind: str, workers: int, folder: Path, slurm_options: dict | N
 
     ``local``: this process for one worker, else a process pool (``spawn`` start method: safe with torch on every
     system) of ``workers`` processes with cores // workers threads each; each worker ends when this process dies,
-    even by SIGKILL (:func:`affect_book._interrupts.watch_parent`), and leaves Ctrl-C to it
+    even by SIGKILL (:func:`affect_book.interrupts.watch_parent`), and leaves Ctrl-C to it
     (:func:`stop_executor`). ``slurm``: a ``submitit.AutoExecutor`` writing its logs and pickles under ``folder``
     (created 0700; checked before each submission and each result, see :func:`check_private_folder`) with
     ``slurm_options`` (``timeout_min``, ``slurm_partition``, ``gpus_per_node``, ``cpus_per_task`` ...; see

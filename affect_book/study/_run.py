@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..cache import write_unless_same
 from ._config import StudyConfig, expand_study, study_dir, study_identity, study_key
-from ._executors import _splits, local_workers, make_executor, run_task, stop_executor, wait_any
+from ._executors import local_workers, make_executor, run_splits, run_task, stop_executor, wait_any
 from ._table import check_results, results_frame, write_results
 
 __all__ = ["StudyFailed", "run_studies", "run_study", "run_summary"]
@@ -165,7 +165,7 @@ def run_studies(studies, executor: str | Any = "local", workers: int | None = No
         pool, in_flight = executor, len(runs)
     if in_flight > 1:  # build (simulator) or prepare (real data) each source once here, not in racing workers
         for run in {(r.dataset, r.data_root, r.load): r for r in runs}.values():
-            _splits(run)
+            run_splits(run)
     root_arg = str(root) if root is not None else None
     bar = _Progress(len(runs), progress)
 

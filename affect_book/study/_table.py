@@ -93,8 +93,8 @@ def result_row(run, result, n_train: int, wall_seconds: float) -> dict:
     ----------
     run : StudyRun
         The run (its keys and config).
-    result : affect_book.train.RunResult
-        What :func:`affect_book.train.train` returned for it (with test predictions).
+    result : affect_book.trainer.RunResult
+        What :func:`affect_book.trainer.train` returned for it (with test predictions).
     n_train : int
         Training images, for ``train_seconds`` = epochs x n_train / the trainer's measured images per second
         (the training steps only, without evaluation).
@@ -309,7 +309,7 @@ def check_results(frame: pd.DataFrame, study, runs=None, path: str | Path | None
 
     Checks: the key columns, ``config_hash`` and ``p_mtl`` are there; every run of the grid has exactly one row
     with the grid's config hash; no row names a run outside the grid; every score of a row is finite
-    (:func:`affect_book.runs.nonfinite_metrics` on its test and its ``val/`` scores; per-class scores of the run's
+    (:func:`affect_book.trainer.nonfinite_metrics` on its test and its ``val/`` scores; per-class scores of the run's
     own classes; the volatile columns are not scores). A table cut short (a truncated file) fails on the runs it
     lacks and on its last, partial row (from :func:`read_results`: ``attrs["cut_short"]``), which counts as missing.
 
@@ -335,7 +335,7 @@ def check_results(frame: pd.DataFrame, study, runs=None, path: str | Path | None
         Naming the table, and each missing, extra, repeated or stale run and each non-finite score (with its run).
     """
     from ..cache import config_hash
-    from ..runs import nonfinite_metrics
+    from ..trainer import nonfinite_metrics  # deferred: the trainer imports torch; the study loads without
     from ._config import expand_study
 
     where = f"the results table {path}" if path is not None else "the results table"

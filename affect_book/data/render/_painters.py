@@ -139,7 +139,8 @@ def paint_nose(f: _Face) -> None:
     d_tip = _ellipse(uu, vv, nx, ny - 0.02, f.zero + 0.07 + 0.03 * a9, f.zero + 0.05)
     cv.paint(win, d_tip, skin * f32(0.85))
     for sgn in (-1.0, 1.0):
-        d_n = _ellipse(uu, vv, nx + sgn * (0.045 + 0.035 * a9), ny, f.zero + 0.022 + 0.018 * a9, f.zero + 0.014 + 0.008 * a9)
+        d_n = _ellipse(uu, vv, nx + sgn * (0.045 + 0.035 * a9), ny, f.zero + 0.022 + 0.018 * a9,
+                       f.zero + 0.014 + 0.008 * a9)
         cv.paint(win, d_n, skin * f32(0.35))
     for row in (0.04, 0.08, 0.12):
         d_w = np.maximum(np.abs(vv - _p(fp["eye_y"] + row)) - f32(0.014), np.abs(uu - _p(nx)) - f32(0.085))

@@ -63,6 +63,18 @@ with that probability, a near one in valence-arousal more likely (:func:`annotat
 ``contempt_scale`` (trace contempt), ``class_intensity`` (per-class intensity factors), ``wild`` (large pose, occluders,
 strong blur, low resolution). See :class:`SimulatorConfig` for ranges.
 
+**Without the cache.** :func:`generate_split` renders one split; :func:`split_labels` samples its labels and ground
+truth without rendering; :func:`probe_split` renders the class-balanced, noise-free training images that
+:func:`affect_book.degeneracy.degeneracy_components` reads (chapter 09). The samplers :func:`sample_identities`,
+:func:`sample_nuisance` and :func:`sample_other_aus` (the book's assumption about Other's faces) are public for
+figures and tests.
+
+**What it may import**: the renderer (:mod:`affect_book.data.render`), :mod:`affect_book.circumplex`,
+:mod:`affect_book.degeneracy` (the designated pair is :func:`affect_book.degeneracy.nearest_pair`),
+:mod:`affect_book.facs`, :mod:`affect_book.cache`, :mod:`affect_book.params`, :mod:`affect_book.profiles` and the
+data package's own :mod:`~affect_book.data.base` and :mod:`~affect_book.data.published`, all below it; never the
+trainer or the study.
+
 **Determinism and cache.** Every random stream is a ``numpy.random.Generator`` seeded from
 ``(seed, split, stream)`` (and the chunk for pixel noise), parameters are quantised to 1/4096 and rendering is
 elementwise IEEE arithmetic, so the same config gives byte-identical arrays on any machine and with any number of
@@ -77,15 +89,17 @@ from ._cache import dataset_fingerprint, simulate, simulate_all
 from ._calibration import (AFFECTNET_BASELINE_RECALL, CALIBRATION_CRITERIA, CALIBRATION_DATA_SEED, CALIBRATION_PATH,
                            CALIBRATION_SEEDS, TARGETS, calibration_scores, calibration_table, study_calibration)
 from ._config import AU_THRESHOLD, SIMULATOR_VERSION, SPLITS, SimulatorConfig, make_config
-from ._generate import generate_split, render_examples
+from ._generate import generate_split, render_examples, split_labels
 from ._presets import PRESETS, designated_pair
-from ._sampling import _other_aus, _sample_nuisance, _variant_vectors, sample_identities, signature_aus  # noqa: F401 (tests use them)
+from ._probe import probe_config, probe_split
+from ._sampling import sample_identities, sample_nuisance, sample_other_aus, signature_aus
 from ._source import SOURCE_OPTIONS, load_synthetic
 
 __all__ = [
     "AFFECTNET_BASELINE_RECALL", "AU_THRESHOLD", "CALIBRATION_CRITERIA", "CALIBRATION_DATA_SEED", "CALIBRATION_PATH",
     "CALIBRATION_SEEDS", "PRESETS", "SIMULATOR_VERSION", "SOURCE_OPTIONS", "SPLITS", "SimulatorConfig", "TARGETS",
     "annotation_matrix", "calibration_scores", "calibration_table", "class_mean_cost_fill", "designated_pair",
-    "study_calibration", "dataset_fingerprint", "generate_split", "load_synthetic", "make_config", "render_examples",
-    "sample_identities", "signature_aus", "simulate", "simulate_all",
+    "study_calibration", "dataset_fingerprint", "generate_split", "load_synthetic", "make_config", "probe_config",
+    "probe_split", "render_examples", "sample_identities", "sample_nuisance", "sample_other_aus", "signature_aus",
+    "simulate", "simulate_all", "split_labels",
 ]

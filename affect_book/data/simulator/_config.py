@@ -16,7 +16,9 @@ from ._presets import PRESETS, PUBLISHED_TRAIN_COUNTS, _proportions
 __all__ = ["AU_THRESHOLD", "SIMULATOR_VERSION", "SPLITS", "SimulatorConfig", "make_config"]
 
 #: Renderer and sampler version, part of the cache key: bump when a change alters any output byte.
-SIMULATOR_VERSION = 3  # 2: AU17 (chin raiser) joins the rendered AUs; low resolution joins the nuisance; 3: disgust's AUs (9, 10, 16) drawn larger
+#: 2: AU17 (chin raiser) joins the rendered AUs, low resolution joins the nuisance; 3: disgust's AUs (9, 10, 16) are
+#: drawn larger.
+SIMULATOR_VERSION = 3
 #: Rendered AU intensity at or above which an ABAW AU is labelled present.
 AU_THRESHOLD = 0.3
 SPLITS: tuple[str, ...] = ("train", "val", "test")

@@ -3,18 +3,20 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from ... import circumplex as cx
+from ...interrupts import fork_pool
 from ...facs import ABAW_AUS, PROTOTYPES, RENDERED_AUS, UNILATERAL
 from ...params import check_choice
 from ..render import render_faces
 from ._config import _CHUNK, _SPLIT_CODE, _STREAMS, AU_THRESHOLD, SPLITS, SimulatorConfig, _q
-from ._sampling import _sample_nuisance, _split_params, _SplitParams, _variant_vectors, sample_identities
+from ._sampling import _split_params, _SplitParams, _variant_vectors, sample_identities, sample_nuisance
 
-__all__ = ["generate_split", "render_examples"]
+__all__ = ["generate_split", "render_examples", "split_labels"]
 
 
 def _render_chunk(args) -> np.ndarray:
@@ -34,11 +36,9 @@ def _render_all(config: SimulatorConfig, split: str, params: _SplitParams, worke
                      {k: v[sl] for k, v in params.nuisance.items()}, size,
                      [config.seed, _SPLIT_CODE[split], _STREAMS["noise"], c]))
     images = np.empty((n, size, size, 3), np.uint8) if out is None else out
-    import multiprocessing as mp
-
     if workers > 1 and len(jobs) > 1 and "fork" in mp.get_all_start_methods():
         # fork: workers inherit the arrays without re-importing the package; they run NumPy only (no OpenMP)
-        with mp.get_context("fork").Pool(workers) as pool:
+        with fork_pool(workers) as pool:
             for c, out in enumerate(pool.imap(_render_chunk, jobs)):
                 images[c * _CHUNK:c * _CHUNK + len(out)] = out
     else:
@@ -78,11 +78,36 @@ def generate_split(config: SimulatorConfig, split: str, workers: int = 1,
     check_choice("split", split, SPLITS)
     params = _split_params(config, split)
     images = _render_all(config, split, params, workers, out)
+    return {"images": images, **_label_arrays(params)}
+
+
+def split_labels(config: SimulatorConfig, split: str) -> dict[str, np.ndarray]:
+    """Every array of :func:`generate_split` but the images, without rendering: the split's labels and ground truth
+    (the same values, from the same random streams). Measured on one core of a busy 2-core machine: 0.2 s for the
+    5,000 test rows of ``make_config("affwild2", "cpu")``, where :func:`generate_split` takes 11 s.
+
+    Parameters
+    ----------
+    config : SimulatorConfig
+        What to sample.
+    split : {"train", "val", "test"}
+        The split.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``expression``, ``va``, ``au``, ``subject``, ``true_expression``, ``true_va``, ``intensity``,
+        ``au_intensity`` and ``confound``, as :func:`generate_split` returns them.
+    """
+    check_choice("split", split, SPLITS)
+    return _label_arrays(_split_params(config, split))
+
+
+def _label_arrays(params: _SplitParams) -> dict[str, np.ndarray]:
     abaw = [RENDERED_AUS.index(a) for a in ABAW_AUS]
     au_bin = (params.au_act[:, abaw, :].max(axis=2) >= AU_THRESHOLD).astype(np.int64)
     m = params.masks
     return {
-        "images": images,
         "expression": np.where(m["expression"], params.label, -1).astype(np.int64),
         "va": np.where(m["va"][:, None], params.va, np.nan).astype(np.float32),
         "au": np.where(m["au"][:, None], au_bin, -1).astype(np.int64),
@@ -171,7 +196,7 @@ def render_examples(classes: Sequence[str], intensity: float | Sequence[float] =
     if au_noise:
         au = np.clip(au + au_noise * rng.normal(0, 1, au.shape), 0, 1)
     face = {k: np.repeat(v, len(cols)) for k, v in faces.items()}
-    nuis = _sample_nuisance(rng, n, nuisance)
+    nuis = sample_nuisance(rng, n, nuisance)
     if nuisance == 0:
         nuis["scale"] = _q(np.full(n, 0.92))
         for ch, val in zip("rgb", (225, 228, 235)):

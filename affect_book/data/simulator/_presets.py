@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ... import circumplex as cx
+from ...degeneracy import nearest_pair
 from ..published import PUBLISHED
 
 __all__ = ["PRESETS", "PUBLISHED_TRAIN_COUNTS", "designated_pair"]
@@ -46,11 +47,11 @@ def designated_pair(class_set: str, prefer: tuple[str, str] | None = None, invol
 
     Returns
     -------
-    affect_book.circumplex.NearestPair
+    affect_book.degeneracy.NearestPair
         ``.pair``, ``.distance``, ``.tied`` and ``.statement()``.
     """
     placed = cx.coordinates(class_set, "russell1977", placement=cx.DEFAULT_PLACEMENT)
-    return cx.nearest_pair(placed, prefer=prefer, involving=involving)
+    return nearest_pair(placed, prefer=prefer, involving=involving)
 
 
 # The designated pairs: Anger-Fear is Aff-Wild2's nearest pair outright; on AffectNet's classes the default placement

@@ -13,7 +13,7 @@ from ..render import FACE_PARAMETERS, NUISANCE_PARAMETERS
 from ._annotation import annotation_matrix
 from ._config import _SPLIT_CODE, _STREAMS, SPLITS, SimulatorConfig, _q
 
-__all__ = ["sample_identities", "signature_aus"]
+__all__ = ["sample_identities", "sample_nuisance", "sample_other_aus", "signature_aus"]
 
 
 def _rng(config: SimulatorConfig, split: str, stream: str, *extra: int) -> np.random.Generator:
@@ -59,7 +59,26 @@ def sample_identities(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]
     return {k: _q(p[k]) for k in FACE_PARAMETERS}
 
 
-def _sample_nuisance(rng: np.random.Generator, n: int, strength: float) -> dict[str, np.ndarray]:
+def sample_nuisance(rng: np.random.Generator, n: int, strength: float) -> dict[str, np.ndarray]:
+    """``n`` random nuisance draws (head pose, lighting, blur, pixel noise, an occluding rectangle, the background),
+    each scaled by ``strength``; no shortcut mark and full resolution (the split's knobs set those afterwards).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The nuisance stream.
+    n : int
+        How many.
+    strength : float
+        The config's ``nuisance`` (0: a frontal, evenly lit, sharp face without occluder or pixel noise; its scale
+        and background still vary).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        (n,) arrays named in :data:`affect_book.data.render.NUISANCE_PARAMETERS` (quantised to 1/4096), as
+        :func:`affect_book.data.render.render_faces` takes them.
+    """
     u = lambda lo, hi: rng.uniform(lo, hi, n)  # noqa: E731
     s = strength
     occ = (rng.uniform(0, 1, n) < 0.15 * s).astype(np.float64)
@@ -119,8 +138,20 @@ def _variant_vectors(concept: str, extended: bool = False) -> np.ndarray:
 
 
 def signature_aus(concepts, extended: bool = False) -> tuple[int, ...]:
-    """The AUs exactly one of ``concepts`` uses in its prototype variants (``extended``: with the EMFACS variants):
-    each class's signature AUs. "Neutral" and "Other" use none."""
+    """The AUs exactly one of ``concepts`` uses in its prototype variants: each class's signature AUs.
+
+    Parameters
+    ----------
+    concepts : sequence of str
+        The classes' concepts (:func:`affect_book.circumplex.concept_of`); "neutral" and "other" use no AU.
+    extended : bool
+        Count the EMFACS variants too (``emfacs_variants=True``).
+
+    Returns
+    -------
+    tuple of int
+        The signature AU numbers, ascending.
+    """
     users: dict[int, set] = {}
     for concept in concepts:
         if concept in ("neutral", "other"):
@@ -130,10 +161,31 @@ def signature_aus(concepts, extended: bool = False) -> tuple[int, ...]:
     return tuple(sorted(au for au, who in users.items() if len(who) == 1))
 
 
-def _other_aus(rng: np.random.Generator, n: int, extended: bool = False, exclude: tuple[int, ...] = ()) -> np.ndarray:
-    """(n, len(RENDERED_AUS)) random 1-3 AU sets that contain no complete (non-neutral) prototype variant
-    (``extended``: nor an EMFACS variant), drawn from the AUs outside ``exclude``. The random draws do not depend
-    on ``exclude`` (an excluded AU's key is pushed past every other), so the stream stays aligned."""
+def sample_other_aus(rng: np.random.Generator, n: int, extended: bool = False,
+                     exclude: tuple[int, ...] = ()) -> np.ndarray:
+    """The AUs of ``n`` "Other" faces, before intensity and noise: the book's assumption about Aff-Wild2's catch-all.
+
+    Each row is a random set of 1 to 3 AUs that contains no complete (non-neutral) prototype variant, drawn from the
+    AUs outside ``exclude`` (the config's ``other_aus="shared"`` passes every class's :func:`signature_aus`). The
+    random draws do not depend on ``exclude`` (an excluded AU's key is pushed past every other), so the stream stays
+    aligned whatever is excluded.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The AU stream.
+    n : int
+        How many.
+    extended : bool
+        Also exclude sets containing an EMFACS variant (:data:`~affect_book.facs.EMFACS_VARIANTS`).
+    exclude : tuple of int
+        AUs never drawn.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, len(RENDERED_AUS)) 0/1 float64.
+    """
     n_aus = len(RENDERED_AUS)
     protos = np.concatenate([_variant_vectors(c, extended) for c in PROTOTYPES if c != "neutral"])
     tries = 8
@@ -164,7 +216,7 @@ def _activations(config: SimulatorConfig, split: str, true_class: np.ndarray, in
     side_draw = rng.integers(0, 2, n)
     ext = config.emfacs_variants
     exclude = signature_aus(concepts, ext) if config.other_aus == "shared" else ()
-    other = _other_aus(rng, n, ext, exclude)
+    other = sample_other_aus(rng, n, ext, exclude)
     gains = rng.uniform(0.8, 1.1, (n, n_aus, 1))
     noise = rng.normal(0, 1, (n, n_aus, 2))
     spurious = (rng.uniform(0, 1, (n, n_aus, 1)) < 0.03) * rng.uniform(0, 0.35, (n, n_aus, 1))
@@ -317,7 +369,7 @@ def _split_params(config: SimulatorConfig, split: str) -> _SplitParams:
         va = (1 - config.va_from_au) * va + config.va_from_au * _va_from_au(config, au_act.astype(np.float64))
     va = np.clip(va, -1, 1).astype(np.float32)
 
-    nuis = _sample_nuisance(_rng(config, split, "nuisance"), n, config.nuisance)
+    nuis = sample_nuisance(_rng(config, split, "nuisance"), n, config.nuisance)
     nuis = _wild_nuisance(_rng(config, split, "wild"), nuis, config.wild)
     rng_c = _rng(config, split, "confound")
     draw = rng_c.uniform(0, 1, n)

@@ -2,16 +2,16 @@
 
 Usage (from the repository root)::
 
-    python -m affect_book.book                        # every chapter, cpu profile
-    python -m affect_book.book --profile smoke --only 01
-    python -m affect_book.book -p COORDINATES russell1980 --only 01
-    python -m affect_book.book --html                 # run, then build _build/html
-    python -m affect_book.book --html-only            # build the site from the last executed copies
+    python -m affect_book.site.book                   # every chapter, cpu profile
+    python -m affect_book.site.book --profile smoke --only 01
+    python -m affect_book.site.book -p COORDINATES russell1980 --only 01
+    python -m affect_book.site.book --html            # run, then build _build/html
+    python -m affect_book.site.book --html-only       # build the site from the last executed copies
 
 Executed copies go to ``_build/executed/notebooks/``. Each chapter prints one line with its wall time and adds a
 timing record (profile, chapter, seconds, date, machine) to ``timings.json`` beside the executed copies; the HTML
-build shows each chapter's recorded times per profile on its page (:mod:`affect_book.timings`). A failure stops
-the run with the chapter, the failing cell and the error, and a non-zero exit status.
+build shows each chapter's recorded times per profile on its page (:mod:`affect_book.site.timings`). A failure
+stops the run with the chapter, the failing cell and the error, and a non-zero exit status.
 
 The runner never touches the sources: an output folder that is or contains the book's root, or lies inside
 ``notebooks/`` or ``docs/``, is refused. In its output folders it records every file it writes in a manifest
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -34,13 +33,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ..interrupts import RESUME_HINTS, interrupt_status, run_command
+from ..params import ParameterError, check_choice
+from ..profiles import PROFILES
+from .course import math_renderer_problems, prepare_html_notebook
 from .outputs import OutputFolderError, OutputManifest, check_output_folder, check_tree, copy_claimed
-from .params import ParameterError, check_choice
-from .profiles import PROFILES
 from .timings import (MEASURED_TIMINGS, TIMINGS_FILE, inject_timing_note, machine_info, read_timings, record_timings,
                       timing_record)
+from .toc import chapter_id, find_root, toc_notebooks
 
 __all__ = ["ChapterFailed", "ChapterResult", "build_html", "check_html", "find_root", "run_book", "toc_notebooks"]
 
@@ -70,89 +70,6 @@ class ChapterResult:
     path: Path
     output: Path
     seconds: float
-
-
-def find_root(start: Path | None = None) -> Path:
-    """The book's root: the nearest folder at or above ``start`` holding ``_toc.yml``.
-
-    Parameters
-    ----------
-    start : pathlib.Path, optional
-        Where to start looking (default: the working directory).
-
-    Returns
-    -------
-    pathlib.Path
-        The root, resolved.
-
-    Raises
-    ------
-    FileNotFoundError
-        When no folder at or above ``start`` holds ``_toc.yml``.
-    """
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "_toc.yml").is_file():
-            return folder
-    raise FileNotFoundError(f"no _toc.yml at or above {here}; run from the book's repository")
-
-
-def _toc_files(node: Any) -> list[str]:
-    files: list[str] = []
-    if isinstance(node, dict):
-        for key in ("root", "file"):
-            if isinstance(node.get(key), str):
-                files.append(node[key])
-        for key in ("parts", "chapters", "sections"):
-            for child in node.get(key, []) or []:
-                files.extend(_toc_files(child))
-    return files
-
-
-def toc_notebooks(root: Path) -> list[Path]:
-    """The notebooks listed in ``_toc.yml`` under ``notebooks/``, in reading order.
-
-    Parameters
-    ----------
-    root : pathlib.Path
-        The book's root.
-
-    Returns
-    -------
-    list of pathlib.Path
-        Paths to the ``.ipynb`` files.
-
-    Raises
-    ------
-    FileNotFoundError
-        When ``_toc.yml`` lists a notebook that does not exist.
-    """
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    out = []
-    for entry in _toc_files(toc):
-        entry = re.sub(r"\.(ipynb|py|md)$", "", entry)
-        if entry.startswith("notebooks/"):
-            path = root / f"{entry}.ipynb"
-            if not path.is_file():
-                raise FileNotFoundError(f"_toc.yml lists {entry!r} but {path} does not exist")
-            out.append(path)
-    return out
-
-
-def chapter_id(path: Path) -> str:
-    """The chapter number of a notebook: ``notebooks/01_circumplex.ipynb`` -> ``"01"``.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        A chapter notebook.
-
-    Returns
-    -------
-    str
-        The part of its name before the first underscore.
-    """
-    return path.stem.split("_", 1)[0]
 
 
 def parse_value(text: str) -> Any:
@@ -227,7 +144,7 @@ def run_book(profile: str = "cpu", only: Sequence[str] = (), parameters: dict[st
         The book's root (default: found from the working directory, see :func:`find_root`).
     out_dir : pathlib.Path, optional
         Where the executed copies go, as ``out_dir/notebooks/NN_slug.ipynb`` (default: ``<root>/_build/executed``).
-        It may not be or contain the sources (see :func:`affect_book.outputs.check_output_folder`), and a file
+        It may not be or contain the sources (see :func:`affect_book.site.outputs.check_output_folder`), and a file
         there that the runner did not write is never overwritten.
     kernel : str, default "python3"
         The Jupyter kernel name.
@@ -243,7 +160,7 @@ def run_book(profile: str = "cpu", only: Sequence[str] = (), parameters: dict[st
     ------
     ParameterError
         For an unknown profile, chapter or parameter name, or a chapter without a ``PROFILE`` parameter.
-    affect_book.outputs.OutputFolderError
+    affect_book.site.outputs.OutputFolderError
         For an output folder that would overwrite the sources or a file the runner did not write.
     ChapterFailed
         On the first failing chapter, naming the chapter, the cell and the error.
@@ -316,8 +233,6 @@ def _kernel_manager_class():
     in a cell to shut down, which makes it print tracebacks on the runner's stderr and wait seconds."""
     from jupyter_client.manager import AsyncKernelManager
 
-    from ._interrupts import interrupt_status
-
     class RunnerKernelManager(AsyncKernelManager):
         async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
             if interrupt_status() is None or not self.owns_kernel:
@@ -342,7 +257,8 @@ def _execute(path: Path, output: Path, params: dict[str, Any], kernel: str) -> N
     from traitlets.config import Config
 
     # The kernel inherits the environment: a runner started from a JupyterLab kernel would otherwise pass on the
-    # variable that makes affect_book.widgets.live_front_end() show live widgets; executed copies get static figures.
+    # variable that makes affect_book.site.widgets.live_front_end() show live widgets; executed copies get static
+    # figures.
     previous = os.environ.get("AFFECT_BOOK_INTERACTIVE")
     os.environ["AFFECT_BOOK_INTERACTIVE"] = "0"
     try:
@@ -360,8 +276,6 @@ def _execute(path: Path, output: Path, params: dict[str, Any], kernel: str) -> N
         else:
             os.environ["AFFECT_BOOK_INTERACTIVE"] = previous
     # For the HTML book: papermill's injected-parameters cell removed, solutions behind a toggle (cell tags only).
-    from .course import prepare_html_notebook
-
     prepare_html_notebook(output)
 
 
@@ -381,10 +295,8 @@ def check_html(html_dir: Path) -> None:
     ------
     RuntimeError
         Naming every page that shows a traceback, or whose math renderer is missing or on the web
-        (:func:`affect_book.course.math_renderer_problems`).
+        (:func:`affect_book.site.course.math_renderer_problems`).
     """
-    from .course import math_renderer_problems
-
     bad = []
     for page in sorted(Path(html_dir).rglob("*.html")):
         if page.relative_to(html_dir).parts[0] == "_modules":
@@ -404,7 +316,7 @@ def build_html(root: Path | None = None, executed_dir: Path | None = None, html_
 
     The site files (``_toc.yml``, ``_config.yml``, ``README.md``, ``docs/``) are copied next to the executed
     notebooks, each executed chapter gets a note with its recorded run times per profile (read from
-    ``executed_dir/timings.json``, :func:`affect_book.timings.inject_timing_note`), Jupyter Book builds into
+    ``executed_dir/timings.json``, :func:`affect_book.site.timings.inject_timing_note`), Jupyter Book builds into
     ``executed_dir/_build``, and the HTML is copied to ``html_dir``. In both folders only files the runner wrote
     earlier (its manifest) are overwritten or removed.
 
@@ -441,7 +353,7 @@ def build_html(root: Path | None = None, executed_dir: Path | None = None, html_
     missing = [p for p in toc_notebooks(root) if not (executed_dir / p.relative_to(root)).is_file()]
     if missing:
         raise FileNotFoundError(f"no executed copy of {[p.name for p in missing]} under {executed_dir}; "
-                                f"run the book first (python -m affect_book.book)")
+                                f"run the book first (python -m affect_book.site.book)")
     manifest = OutputManifest(executed_dir)
     sources = [name for name in SITE_FILES if (root / name).exists()]
     for name in sources:  # refuse before writing anything
@@ -475,7 +387,7 @@ def build_html(root: Path | None = None, executed_dir: Path | None = None, html_
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The ``python -m affect_book.book`` command (also ``affect-book book``).
+    """The ``python -m affect_book.site.book`` command (also ``affect-book book``).
 
     Parameters
     ----------
@@ -489,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         Ctrl-C (143 after SIGTERM; the interrupted chapter's kernel is shut down and no partial executed copy is
         left; the training runs finished so far are loaded from the cache by the next run).
     """
-    parser = argparse.ArgumentParser(prog="python -m affect_book.book", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m affect_book.site.book", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="cpu", help=f"one of {list(PROFILES)} (default: cpu)")
     parser.add_argument("--only", action="append", default=[], metavar="NN",
@@ -504,9 +416,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--html", action="store_true", help="build the HTML site after running")
     parser.add_argument("--html-only", action="store_true", help="build the HTML site from existing executed copies")
     args = parser.parse_args(argv)
-    from ._interrupts import run_command
-    from .cli import RESUME_HINTS
-
     return run_command("affect-book book", RESUME_HINTS["book"], lambda: _main(args))
 
 

@@ -4,10 +4,10 @@
 first line on (before torch or pandas are imported): the command cleans up (a grid's pool stops its workers; files
 are written atomically, so nothing partial is left as if complete) and exits with ``128 + signal`` (130 for Ctrl-C,
 143 for ``kill``) and one line saying how to resume, never a traceback. A second signal during the clean-up ends the
-process at once with the same status. Forked helpers (the simulator's fork pool) that inherit the handlers ignore
-Ctrl-C, which the command's process handles, and die on SIGTERM as without them. A SIGINT the process inherited as
-ignored stays ignored, as POSIX asks (a background job of a non-interactive shell starts so, so that Ctrl-C in the
-shell does not reach it): stop such a job with SIGTERM.
+process at once with the same status. Forked helpers (the simulator's :func:`fork_pool`) ignore Ctrl-C, which the
+command's process handles, and die on SIGTERM as without the handlers, even one sent while they start. A SIGINT
+the process inherited as ignored stays ignored, as POSIX asks (a background job of a non-interactive shell starts
+so, so that Ctrl-C in the shell does not reach it): stop such a job with SIGTERM.
 
 A signal is never lost once the handlers are installed: a ``KeyboardInterrupt`` that Python cannot raise where the
 signal landed (in a ``__del__``, a weakref or gc callback: it would be printed as "Exception ignored" and training
@@ -22,13 +22,23 @@ the parent cannot handle), so no orphan keeps training, holding the caller's std
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable
 
-__all__ = ["WorkerTerminated", "interrupt_status", "raise_pending", "run_command", "terminable_task", "watch_parent"]
+__all__ = ["RESUME_HINTS", "WorkerTerminated", "fork_pool", "interrupt_status", "raise_pending", "run_command",
+           "terminable_task", "watch_parent"]
+
+#: How to resume each ``affect-book`` command after Ctrl-C or a kill (printed after ``<prog>: interrupted;``), for
+#: the dispatcher (:mod:`affect_book.cli`) and the commands that run on their own (``python -m affect_book.site.book``).
+RESUME_HINTS = {"book": "resume with the same command (training runs already finished are loaded from the cache)",
+                "data": "run the same command again",
+                "train": "resume with the same command",
+                "study": "resume with the same command (finished runs are loaded from the cache, interrupted ones "
+                         "resume from their last checkpoint)"}
 
 #: The signals turned into KeyboardInterrupt by :func:`run_command`.
 HANDLED = (signal.SIGINT, signal.SIGTERM)
@@ -106,6 +116,16 @@ def interrupt_status(err: BaseException | None = None) -> int | None:
 
     An exception that is not a KeyboardInterrupt counts as one when a signal was received: a KeyboardInterrupt raised
     inside an import or a library can come out as another error (a half-initialised module, an event loop's error).
+
+    Parameters
+    ----------
+    err : BaseException, optional
+        The exception that ended the command, if any.
+
+    Returns
+    -------
+    int or None
+        130 (Ctrl-C), 143 (SIGTERM), or None when no signal was received and ``err`` is no KeyboardInterrupt.
     """
     if _received:
         return 128 + _received[0]
@@ -175,7 +195,13 @@ def _worker_sigterm(signum, frame) -> None:
 @contextlib.contextmanager
 def terminable_task():
     """Run a pool worker's task so that SIGTERM (the parent stopping its pool after Ctrl-C or a kill) unwinds it,
-    then ends the worker with status 143 (after :func:`watch_parent` installed the handler)."""
+    then ends the worker with status 143 (after :func:`watch_parent` installed the handler).
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        Wraps the task: ``with terminable_task(): ...``.
+    """
     _tasks.append(1)
     try:
         yield
@@ -247,3 +273,49 @@ def watch_parent(parent_pid: int, poll: float = 0.5) -> threading.Thread:
     thread = threading.Thread(target=watch, name="affect-book-parent-watch", daemon=True)
     thread.start()
     return thread
+
+
+def _worker_signals() -> None:
+    """Pool initializer: Ctrl-C is the parent's to handle; SIGTERM (``Pool.terminate``) kills at once; then unblock."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+
+@contextlib.contextmanager
+def fork_pool(workers: int):
+    """A ``multiprocessing`` fork pool (a context manager) whose workers cannot lose the parent's SIGTERM, closed
+    and joined when the work is done, terminated when the caller's block raises (Ctrl-C included).
+
+    A worker forked while a command's Python handler is installed (:func:`run_command`) inherits it, and
+    a SIGTERM that lands between the fork and the child's first bytecode is dropped: CPython clears the signals
+    already tripped in a forked child, and the worker then waits for work forever while ``Pool.terminate`` waits
+    for it (seen as a hung test). So SIGTERM is blocked while the workers are forked (they start with it pending, not
+    lost) and unblocked by :func:`_worker_signals` after the default action is back; and a pool whose work is done is
+    closed and joined (its workers exit on their own) rather than terminated. Workers ignore SIGINT: Ctrl-C reaches
+    the whole process group, and the parent, which handles it, stops the pool.
+
+    Parameters
+    ----------
+    workers : int
+        Processes in the pool.
+
+    Yields
+    ------
+    multiprocessing.pool.Pool
+        The pool, for ``imap``/``map`` calls inside the ``with`` block.
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    try:
+        yield pool
+    except BaseException:
+        pool.terminate()
+        raise
+    else:
+        pool.close()
+    finally:
+        pool.join()

@@ -1,4 +1,4 @@
-"""The training loop behind :func:`affect_book.train.train`: build, resume, train with seeded shuffling and
+"""The training loop behind :func:`affect_book.trainer.train`: build, resume, train with seeded shuffling and
 augmentation, validate, checkpoint, stop on divergence, record.
 
 Every epoch draws its order (a permutation, or a class-balanced draw with replacement, :func:`epoch_order`), flips
@@ -7,7 +7,7 @@ holds every RNG state, so on a CPU a resumed run ends with exactly the weights o
 each rank takes its slice of each global batch (and of its augmentation draws). Loss terms stay on the device
 during an epoch; they are checked once per epoch: for finiteness (:func:`check_finite`) and for a loss grown far beyond
 its start (:func:`check_loss_growth`: an epoch's mean training loss above :data:`MAX_LOSS_RATIO` times the run's
-initial loss). Either stops the run with :class:`~affect_book.train.TrainingDiverged` before anything of that epoch
+initial loss). Either stops the run with :class:`~affect_book.trainer.TrainingDiverged` before anything of that epoch
 is saved, so a diverged run is never recorded as finished nor loaded from the cache.
 """
 
@@ -24,14 +24,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._interrupts import raise_pending
-from ._train_steps import _arrays, _autocast, _distributed, _images, _schedule
-from .cache import atomic_write_bytes, config_hash
-from .data.batches import flip_images, shift_images
-from .models import build_model
+from ..interrupts import raise_pending
+from ..cache import atomic_write_bytes, config_hash
+from ..data.batches import flip_images, shift_images
+from ..device import choose_device, seed_everything
+from ..losses import sampling_weights
+from ..progress import progress_bar
+from .config import TrainConfig
+from .evaluation import evaluate
+from .objective import multitask_loss
 from .runs import (RunResult, TrainingDiverged, load_checkpoint, move_aside, rng_state, save_torch, set_rng_state,
                    write_log)
-from .train import TrainConfig, evaluate, multitask_loss
+from .steps import autocast, batch_images, dataset_arrays, lr_schedule, make_model, rank_and_world
 
 __all__ = ["MAX_LOSS_RATIO", "check_finite", "check_loss_growth", "epoch_order", "fit", "recorded_divergence"]
 
@@ -45,17 +49,14 @@ MAX_LOSS_RATIO = 1000.0
 
 def _build(config: TrainConfig, device: torch.device, world: int, steps: int):
     """A freshly seeded model, its optimiser and its schedule."""
-    from .device import seed_everything
-
     seed_everything(config.seed)
-    model = build_model(config.backbone, len(config.classes), weights_path=config.weights_path, width=config.width,
-                        dropout=config.dropout, norm=config.norm).to(device)
+    model = make_model(config).to(device)
     if world > 1 and device.type == "cuda":
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     if config.channels_last and device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, _schedule(config, steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lr_schedule(config, steps))
     return model, optimiser, scheduler
 
 
@@ -81,8 +82,6 @@ def epoch_order(config: TrainConfig, labels, epoch: int) -> tuple[torch.Tensor, 
     tuple
         (order: (N,) int64 tensor of image indices, the generator, which then draws the epoch's augmentation).
     """
-    from .losses import sampling_weights
-
     labels = np.asarray(labels)
     g = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
     if config.sampler == "none":
@@ -95,7 +94,7 @@ def epoch_order(config: TrainConfig, labels, epoch: int) -> tuple[torch.Tensor, 
 
 def check_finite(config: TrainConfig, key: str, epoch: int, names: list[str], step_terms: list[torch.Tensor],
                   model, world: int) -> None:
-    """Raise :class:`~affect_book.train.TrainingDiverged` when a step of this epoch had a non-finite loss term or
+    """Raise :class:`~affect_book.trainer.TrainingDiverged` when a step of this epoch had a non-finite loss term or
     the weights are no longer finite (one host synchronisation per epoch; under DDP every rank raises together).
 
     Parameters
@@ -145,7 +144,7 @@ def check_finite(config: TrainConfig, key: str, epoch: int, names: list[str], st
 
 def check_loss_growth(config: TrainConfig, key: str, epoch: int, mean_loss: float, initial_loss: float,
                       world: int) -> None:
-    """Raise :class:`~affect_book.train.TrainingDiverged` when the epoch's mean training loss exceeds
+    """Raise :class:`~affect_book.trainer.TrainingDiverged` when the epoch's mean training loss exceeds
     :data:`MAX_LOSS_RATIO` times the run's initial loss (floored at 1), under DDP when it does on any rank.
 
     Parameters
@@ -217,7 +216,7 @@ def recorded_divergence(info: dict) -> str | None:
 
 def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_set, stop_after_epoch: int | None,
         progress: bool, log, cost: torch.Tensor | None, counts: np.ndarray) -> RunResult:
-    """Train (or resume) the run in ``folder`` and record it; the caller (:func:`affect_book.train.train`) has
+    """Train (or resume) the run in ``folder`` and record it; the caller (:func:`affect_book.trainer.train`) has
     checked the config and holds the folder's lock.
 
     Parameters
@@ -237,7 +236,7 @@ def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_se
     log : callable
         Receives the lines and reports.
     cost : torch.Tensor or None
-        The OT term's cost (:func:`~affect_book.train.cost_tensor`).
+        The OT term's cost (:func:`~affect_book.trainer.cost_tensor`).
     counts : np.ndarray
         Training class counts (for the rare-class controls).
 
@@ -246,17 +245,14 @@ def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_se
     RunResult
         The finished run, recorded in ``folder/result.json``.
     """
-    from .device import choose_device
-    from .progress import progress_bar
-
-    rank, world = _distributed()
+    rank, world = rank_and_world()
     folder.mkdir(parents=True, exist_ok=True)
     if rank == 0:
         atomic_write_bytes(folder / "config.json", json.dumps(dataclasses.asdict(config), indent=1).encode())
     device = choose_device(config.device, verbose=(rank == 0 and progress))
     if world > 1 and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-    data = _arrays(train_set)
+    data = dataset_arrays(train_set)
     steps = math.ceil(len(data["image"]) / config.batch_size)
     model, optimiser, scheduler = _build(config, device, world, steps)
     history, best_epoch, best_score, start_epoch = [], -1, -math.inf, 0
@@ -286,7 +282,7 @@ def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_se
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda"
                                                         else None, find_unused_parameters=unused_head)
     step_fn = torch.compile(net) if (config.compile and device.type == "cuda") else net
-    val_data = _arrays(val_set)
+    val_data = dataset_arrays(val_set)
     n, side = len(data["image"]), min(np.shape(data["image"])[1:3])
     pad = int(round(config.crop * side)) if config.augment else 0
     seen, train_seconds = 0, 0.0
@@ -300,7 +296,7 @@ def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_se
         start = time.perf_counter()
         for step in progress_bar(range(steps), desc=f"epoch {epoch + 1}/{config.epochs}",
                                  enabled=progress and rank == 0):
-            raise_pending()  # a Ctrl-C whose KeyboardInterrupt landed in a __del__ (affect_book._interrupts)
+            raise_pending()  # a Ctrl-C whose KeyboardInterrupt landed in a __del__ (affect_book.interrupts)
             rows = slice(step * config.batch_size, (step + 1) * config.batch_size)
             idx, flip = order[rows], flips[rows]
             shift = shifts[rows] if pad else None
@@ -308,14 +304,14 @@ def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_se
                 idx, flip = idx[rank::world], flip[rank::world]
                 shift = shift[rank::world] if pad else None
             batch = {k: data[k][idx].to(device, non_blocking=True) for k in ("expression", "va", "au")}
-            images = _images(data["image"], idx)
+            images = batch_images(data["image"], idx)
             if config.augment:
                 images = flip_images(images, flip)
                 images = shift_images(images, shift) if pad else images
             batch["image"] = images.to(device, non_blocking=True)
             if config.channels_last and device.type == "cuda":
                 batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
-            with _autocast(device, config.amp):
+            with autocast(device, config.amp):
                 out = step_fn(batch["image"])
             loss, terms = multitask_loss(out, batch, config, cost, counts, epoch=epoch)
             optimiser.zero_grad(set_to_none=True)
@@ -361,7 +357,7 @@ def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_se
     val_scores, _ = evaluate(model, val_data, config, device)
     test_scores, predictions_path = {}, None
     if test_set is not None:
-        test_scores, pred = evaluate(model, _arrays(test_set), config, device, keep_features=True)
+        test_scores, pred = evaluate(model, dataset_arrays(test_set), config, device, keep_features=True)
         if rank == 0:
             buffer = io.BytesIO()
             np.savez_compressed(buffer, **pred)

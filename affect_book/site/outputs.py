@@ -1,6 +1,6 @@
 """The book runner's output folders: never the sources, and only what the runner wrote.
 
-Introduced with the runner (:mod:`affect_book.book`, chapter 00). An output folder that is or contains the book's
+Introduced with the runner (:mod:`affect_book.site.book`, chapter 00). An output folder that is or contains the book's
 root, or lies inside ``notebooks/`` or ``docs/``, is refused: writing executed copies there would overwrite the
 committed notebooks and site files. Inside an output folder the runner records every file it writes in a manifest
 (``.affect_book_outputs.json``); it overwrites or removes only files listed there and refuses any other file in

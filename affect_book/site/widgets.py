@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .params import check_number
+from ..params import check_number
 
 __all__ = ["draw_ot_simplex", "draw_simulator_knobs", "interactive_ot_simplex", "interactive_simulator_knobs",
            "live_front_end", "ot_terms", "simplex_point", "simulator_knobs"]
@@ -241,8 +241,8 @@ def simulator_knobs(visual_degeneracy: float = 0.0, va_degeneracy: float = 0.0, 
         valence-arousal and ``label`` (n,) class names of the cloud; ``centroids`` {class: (v, a)} after the knob;
         ``summary``: a one-row DataFrame (centroid distance, mean absolute pixel difference of the pair's faces).
     """
-    from .data import make_config, render_examples
-    from .data.simulator import generate_split
+    from ..data import make_config, render_examples  # deferred: the data package imports torch
+    from ..data.simulator import generate_split
 
     for name, value in (("visual_degeneracy", visual_degeneracy), ("va_degeneracy", va_degeneracy),
                         ("intensity", intensity)):

@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    python -m affect_book.course --out _build/student     # what `make student` runs
+    python -m affect_book.site.course --out _build/student     # what `make student` runs
 
 Exercise convention
 -------------------
@@ -37,7 +37,7 @@ What the tooling does with the tags
   ``{dropdown}`` directive (:func:`hide_solutions`).
 - **Sphinx extension**: listed in ``_config.yml``, this module also removes repeated script tags from every page
   (see ``_dedupe_page_assets``), so the pages load without a JavaScript error, and makes the site carry its own
-  math renderer (:mod:`affect_book.mathjax`, see :func:`mathjax_files`): ``mathjax_path`` must name a file under
+  math renderer (:mod:`affect_book.site.mathjax`, see :func:`mathjax_files`): ``mathjax_path`` must name a file under
   ``_static/mathjax/``, and the MathJax files of the installed ``sphinx-mathjax-offline`` package are copied there
   at build time, so every formula renders with no network. :func:`math_renderer_problems` checks a built site for it.
 """
@@ -53,6 +53,7 @@ from typing import Any
 
 from .mathjax import MATHJAX_DISTRIBUTION, MATHJAX_IN_DISTRIBUTION, MATHJAX_STATIC  # noqa: F401 (re-exported)
 from .mathjax import math_renderer_problems, mathjax_files, vendor_mathjax
+from .toc import find_root, toc_notebooks
 
 __all__ = ["EXERCISE_KINDS", "MIN_EXERCISES", "REQUIRED_KINDS", "exercise_census", "first_line", "hide_solutions",
            "make_student_copies", "make_student_notebook", "math_renderer_problems", "mathjax_files",
@@ -259,8 +260,6 @@ def make_student_copies(root: Path | str | None = None, out_dir: Path | str | No
     """
     import nbformat
 
-    from .book import find_root, toc_notebooks
-
     root = Path(root).resolve() if root is not None else find_root()
     out_dir = Path(out_dir) if out_dir is not None else root / "_build" / "student"
     written = []
@@ -404,7 +403,7 @@ def _dedupe_page_assets(app: Any, pagename: str, templatename: str, context: dic
 
 
 def setup(app: Any) -> dict[str, Any]:
-    """Sphinx extension entry point (``sphinx: extra_extensions: [affect_book.course]`` in ``_config.yml``).
+    """Sphinx extension entry point (``sphinx: extra_extensions: [affect_book.site.course]`` in ``_config.yml``).
 
     Parameters
     ----------
@@ -422,8 +421,8 @@ def setup(app: Any) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line of ``python -m affect_book.course``: write the student copies; return the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m affect_book.course",
+    """Command line of ``python -m affect_book.site.course``: write the student copies; return the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m affect_book.site.course",
                                      description="Write the student copies of the book's chapters.")
     parser.add_argument("--root", type=Path, default=None, help="the book's root (default: found from cwd)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: _build/student)")

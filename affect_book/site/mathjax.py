@@ -1,10 +1,10 @@
 """The site's own math renderer: MathJax files from a pip package, copied into the build, and a check of a built site.
 
-Used by the book's Sphinx extension (:mod:`affect_book.course`, ``config-inited``) and by the book runner's HTML
-check (:func:`affect_book.book.check_html`): ``mathjax_path`` must name a file under ``_static/mathjax/``; the MathJax
-files of the installed ``sphinx-mathjax-offline`` package are copied there at build time, so every formula renders
-with no network, and :func:`math_renderer_problems` finds a page that would load MathJax from the web or from a
-missing file.
+Used by the book's Sphinx extension (:mod:`affect_book.site.course`, ``config-inited``) and by the book runner's
+HTML check (:func:`affect_book.site.book.check_html`): ``mathjax_path`` must name a file under ``_static/mathjax/``;
+the MathJax files of the installed ``sphinx-mathjax-offline`` package are copied there at build time, so every
+formula renders with no network, and :func:`math_renderer_problems` finds a page that would load MathJax from the web
+or from a missing file.
 """
 
 from __future__ import annotations

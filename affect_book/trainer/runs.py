@@ -1,7 +1,7 @@
 """The files of a training run on disk: its key, its checkpoint, its finished record, and what to do when one of
-them is corrupt. Used by :mod:`affect_book.train`.
+them is corrupt. Used by :func:`affect_book.trainer.train`; imports no other module of the trainer.
 
-A run lives in ``<root>/<run key>/``; the key hashes the full :class:`~affect_book.train.TrainConfig` together
+A run lives in ``<root>/<run key>/``; the key hashes the full :class:`~affect_book.trainer.TrainConfig` together
 with the fingerprints of the train, validation and test sets, so editing a dataset's labels or images gives a new
 run instead of returning the old one. Files: ``config.json``, ``log.csv``, ``checkpoint.pt`` (after each epoch,
 removed when the run finishes), ``best_model.pt``, ``predictions.npz`` and ``result.json``, the "finished" marker,
@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .cache import _is_denied, atomic_write_bytes, config_hash, permission_error
+from ..cache import _is_denied, atomic_write_bytes, config_hash, permission_error
+from ..data.base import dataset_fingerprint
 
 __all__ = ["CHECKPOINT_KEYS", "RESULT_KEYS", "NonFiniteMetrics", "RunResult", "TrainingDiverged", "load_checkpoint",
            "load_finished", "move_aside", "nonfinite_metrics", "rng_state", "run_key", "save_torch", "set_rng_state",
@@ -107,14 +108,14 @@ class RunResult:
     run_dir : Path
         The run's folder.
     config_hash : str
-        Hash of the :class:`~affect_book.train.TrainConfig` alone (``run_key`` adds the data).
+        Hash of the :class:`~affect_book.trainer.TrainConfig` alone (``run_key`` adds the data).
     history : list of dict
         One row per epoch: ``epoch`` (from 1), ``train_<term>`` (mean training loss terms), ``val_<metric>``,
         ``lr``.
     best_epoch : int
         The epoch (from 1) with the highest validation P_MTL, whose weights are ``best_model.pt``.
     val_metrics, test_metrics : dict
-        Scores of the best model (:func:`~affect_book.train.evaluate`); ``test_metrics`` is empty without a test
+        Scores of the best model (:func:`~affect_book.trainer.evaluate`); ``test_metrics`` is empty without a test
         set.
     predictions_path : Path or None
         The saved test predictions (``predictions.npz``; see :meth:`predictions`); None without a test set.
@@ -178,8 +179,6 @@ def run_key(config, train_set, val_set, test_set=None) -> str:
         16 hex digits. Datasets without a ``fingerprint`` are hashed from their arrays (one pass over the images,
         see :func:`affect_book.data.base.array_fingerprint`).
     """
-    from .data.base import dataset_fingerprint
-
     data = {name: None if ds is None else dataset_fingerprint(ds)
             for name, ds in (("train", train_set), ("val", val_set), ("test", test_set))}
     return config_hash({"config": config, "data": data})

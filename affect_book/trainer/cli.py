@@ -1,4 +1,5 @@
-"""``affect-book train --config run.json [--set KEY=VALUE ...] [--root DIR]``: one training run from the shell.
+"""``affect-book train --config run.json [--set KEY=VALUE ...] [--root DIR]``: one training run from the shell (also
+``python -m affect_book.trainer``, which ``torchrun`` can launch on several GPUs). The top of the trainer.
 
 The config is read and checked completely before any data is loaded (a typo in a key costs nothing); only the
 checks that need the class list wait for the data. Mistakes give one line on stderr and exit status 2; a
@@ -18,6 +19,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from ..interrupts import run_command
+from ..data import sources
+from .api import train
+from .config import TrainConfig, coerce_values, config_from_dict, parse_assignment, validate_config
+from .runs import TrainingDiverged
+from .steps import rank_and_world
+
 __all__ = ["main", "read_config"]
 
 PROG = "affect-book train"
@@ -29,7 +39,7 @@ def read_config(path: Path) -> dict[str, Any]:
     Parameters
     ----------
     path : Path
-        A JSON file holding one object of :class:`~affect_book.train.TrainConfig` fields.
+        A JSON file holding one object of :class:`~affect_book.trainer.config.TrainConfig` fields.
 
     Returns
     -------
@@ -62,9 +72,6 @@ def read_config(path: Path) -> dict[str, Any]:
 def _checked_values(config_path: Path, overrides: Sequence[str]) -> dict[str, Any]:
     """The config file's values with the ``--set`` overrides, type-checked and validated as far as possible
     without the data (everything but the checks that need the class list)."""
-    from .configs import coerce_values, parse_assignment
-    from .train import TrainConfig, validate_config
-
     values = coerce_values(TrainConfig, read_config(config_path))
     for text in overrides:
         key, value = parse_assignment(text, TrainConfig)
@@ -75,7 +82,7 @@ def _checked_values(config_path: Path, overrides: Sequence[str]) -> dict[str, An
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``affect-book train --config run.json [--set key=value ...]`` (also ``python -m affect_book.train``, which
+    """``affect-book train --config run.json [--set key=value ...]`` (also ``python -m affect_book.trainer``, which
     ``torchrun`` can launch on several GPUs). Loads the data named by the config, trains (or loads the cached run)
     and prints the validation and test metrics as JSON.
 
@@ -102,8 +109,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: --config is required: a JSON file of TrainConfig fields, e.g. "
               '{"dataset": "synthetic", "data": {"preset": "affwild2"}, "epochs": 3}', file=sys.stderr)
         return 2
-    from ._interrupts import run_command
-
     return run_command(PROG, "resume with the same command", lambda: _run(args))
 
 
@@ -114,24 +119,17 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"{PROG}: {err}", file=sys.stderr)
         return 2
-    import torch
-
-    from ._train_steps import _distributed
-    from .train import TrainingDiverged, config_from_dict, train, validate_config
-
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     try:
         if distributed:
             torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-        from .data.sources import load_splits
-
         with contextlib.redirect_stdout(sys.stderr):  # progress and notes to stderr: stdout is the JSON result
-            splits = load_splits(values.get("dataset", "synthetic"), profile=values.get("profile", "cpu"),
-                                 **dict(values.get("data") or ()))
+            splits = sources.load_splits(values.get("dataset", "synthetic"), profile=values.get("profile", "cpu"),
+                                         **dict(values.get("data") or ()))
             config = config_from_dict(values, splits["train"].classes)
             validate_config(config)
             result = train(config, splits["train"], splits["val"], splits["test"], root=args.root)
-        if _distributed()[0] == 0:
+        if rank_and_world()[0] == 0:
             print(json.dumps({"run_dir": str(result.run_dir), "run_key": result.run_key,
                               "config_hash": result.config_hash, "best_epoch": result.best_epoch,
                               "val": result.val_metrics, "test": result.test_metrics,
