@@ -16,11 +16,11 @@ from affect_book.degeneracy import degeneracy_components
 from affect_book.data.simulator import make_config, probe_split
 from affect_book.geometry import error_severity
 from affect_book.params import ParameterError
-from affect_book.study import (FACTORS, HOLD, VOLATILE_COLUMNS, FactorialDesign, StudyFailed, cell_config, expand_study,
-                               factorial_cells, factorial_studies, n_runs, run_factorial, run_studies, run_study)
+from affect_book.study import (FACTORS, HOLD, VOLATILE_COLUMNS, FactorialDesign, StudyFailed, cell_config, cell_knobs,
+                               expand_study, factorial_cells, factorial_studies, n_runs, run_factorial, run_studies,
+                               run_study)
 from affect_book.analysis import (cell_contrasts, condition_differences, degeneracy_verdict, factorial_effects,
                                   factorial_outcomes, index_frame, representation_verdict, versus_reference)
-from affect_book.study._factorial import cell_knobs
 
 # the design's factors and levels, written out here (the first level is the reference of every contrast)
 LEVELS = {"frequency": ("published", "balanced"), "circumplex": ("separated", "degenerate"),
@@ -385,24 +385,24 @@ def test_run_factorial_outcomes_and_rerun(cache):
 
 @pytest.mark.slow
 def test_a_failing_run_is_named_and_the_others_stay_cached(cache, monkeypatch):
-    import affect_book.study._run as run_module
+    import affect_book.trainer as trainer  # run_task looks the trainer's train up when it runs (a deferred import)
 
     design = FactorialDesign(profile="smoke", vary=("visual",), conditions=("base",), seeds=(7, 8), fixes=())
     studies = [s for _, s in factorial_studies(design)]
     doomed = expand_study(studies[1])[1]
-    real = run_module.run_task
+    real = trainer.train
 
-    def flaky(run, *args):
-        if run.config == doomed.config:
+    def flaky(config, *args, **kwargs):
+        if config == doomed.config:
             raise RuntimeError("planted failure")
-        return real(run, *args)
+        return real(config, *args, **kwargs)
 
-    monkeypatch.setattr(run_module, "run_task", flaky)
+    monkeypatch.setattr(trainer, "train", flaky)
     with pytest.raises(StudyFailed) as err:
         run_studies(studies, workers=1, progress=False)
     assert "1 of 4 runs failed" in str(err.value)
     assert f"grid 2/2: {doomed.label}: RuntimeError: planted failure" in str(err.value)  # names the grid too
-    monkeypatch.setattr(run_module, "run_task", real)
+    monkeypatch.setattr(trainer, "train", real)
     first = run_study(studies[0], workers=1, progress=False)
     assert first["loaded_from_cache"].all()  # the other grid's runs were trained and cached
     second = run_study(studies[1], workers=1, progress=False)

@@ -193,11 +193,11 @@ def test_permission_errors_are_one_line_naming_the_path(tmp_path):
 # ------------------------------------------------------------------------------------------ submitit's pickles
 
 def test_the_job_folder_must_be_private_before_anything_is_unpickled(tmp_path):
-    from affect_book.study._executors import UnsafeJobFolder, _CheckedJob, _private_folder, check_private_folder
+    from affect_book.study import CheckedJob, UnsafeJobFolder, check_private_folder, private_job_folder
 
     old = os.umask(0o002)  # a shared cache's umask: the folder is still created 0700
     try:
-        folder = _private_folder(tmp_path / "study" / "submitit")
+        folder = private_job_folder(tmp_path / "study" / "submitit")
     finally:
         os.umask(old)
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
@@ -218,10 +218,10 @@ def test_the_job_folder_must_be_private_before_anything_is_unpickled(tmp_path):
             Job.unpickled = True
             return "row"
 
-    assert _CheckedJob(Job(), folder).result() == "row"
+    assert CheckedJob(Job(), folder).result() == "row"
     folder.chmod(0o775)  # now group members can enter and write
     with pytest.raises(UnsafeJobFolder, match=f"{folder} is writable by group or others"):
-        _CheckedJob(Job(), folder).result()
+        CheckedJob(Job(), folder).result()
     folder.chmod(0o755)
     with pytest.raises(UnsafeJobFolder, match=f"{result} is writable by group or others"):
         check_private_folder(folder, [result])
@@ -242,5 +242,5 @@ def test_the_job_folder_must_be_private_before_anything_is_unpickled(tmp_path):
         check_private_folder(folder, [link])
     Job.unpickled = False
     with pytest.raises(UnsafeJobFolder):
-        _CheckedJob(type("J", (Job,), {"paths": type("P", (), {"result_pickle": link})})(), folder).result()
+        CheckedJob(type("J", (Job,), {"paths": type("P", (), {"result_pickle": link})})(), folder).result()
     assert not Job.unpickled  # refused before the job's result() (the unpickling) is called

@@ -121,10 +121,10 @@ def test_cost_that_does_not_fit_the_classes_fails_before_training(tmp_path, monk
 
 
 def test_a_condition_the_trainer_lacks_says_so(monkeypatch):
-    from affect_book.study import _conditions
+    from affect_book.study import CONDITIONS
 
     lacking = Condition("lacking", "a condition without trainer support", unsupported="no such feature")
-    monkeypatch.setitem(_conditions.CONDITIONS, "lacking", lacking)
+    monkeypatch.setitem(CONDITIONS, "lacking", lacking)  # the package's table itself
     with pytest.raises(NotYetSupported, match="'lacking'.*not yet supported by the trainer: no such feature"):
         expand_study(tiny_study(conditions=("base", "lacking")))
     assert not any(c.unsupported for name, c in CONDITIONS.items() if name != "lacking")

@@ -45,6 +45,9 @@ GEOMETRY_METRICS = ("error_cost", "soft_error_cost", "error_distance", "quadrant
 class RunPredictions:
     """One finished run of a study and its saved test predictions (yielded by :func:`study_predictions`).
 
+    The run's geometry is built once, on first use: :attr:`positions` (its classes on the study's coordinates) and
+    :attr:`cost` (the valence-arousal cost every run is measured with, whatever cost it trained with).
+
     Attributes
     ----------
     dataset, preset, condition, seed
@@ -59,9 +62,6 @@ class RunPredictions:
         The run's folder.
     arrays : dict of str to numpy.ndarray
         ``logits``, ``va``, ``au_prob``, ``features``, ``expression``, ``va_true``, ``au_true``, ``index``.
-
-    The run's geometry is built once, on first use: :attr:`positions` (its classes on the study's coordinates) and
-    :attr:`cost` (the valence-arousal cost every run is measured with, whatever cost it trained with).
     """
 
     dataset: str

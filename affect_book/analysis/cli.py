@@ -130,6 +130,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Ctrl-C (or SIGTERM) stops the workers and exits with 130 (143) and how to resume: the same command again loads
     the finished runs from the cache and resumes the interrupted ones from their last checkpoint.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The options after ``affect-book study`` (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0, 1 when a run failed or the table does not hold against its grid, 2 for a usage error,
+        130/143 when interrupted.
     """
     return run_command("affect-book study", RESUME_HINTS["study"], lambda: _main(argv))
 

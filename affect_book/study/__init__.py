@@ -20,18 +20,20 @@ from ._conditions import CONDITIONS, Condition, NotYetSupported, get_condition
 from ._config import (CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, READING_CONDITIONS, StudyConfig, StudyRun,
                       designated_pair_of, expand_study, study_cost_fill, study_dir, study_identity, study_key)
 from ._factorial import (FACTORIAL_CONDITIONS, FACTORIAL_DATA, FACTORS, FIX_CONDITIONS, HOLD, FactorialDesign,
-                         as_sources, cell_config, cell_label, factorial_cells, factorial_studies, fix_cells, n_runs,
-                         run_factorial)
-from ._executors import available_cores, local_workers, run_splits, run_task
+                         as_sources, cell_config, cell_knobs, cell_label, factorial_cells, factorial_studies, fix_cells,
+                         n_runs, run_factorial)
+from ._executors import (CheckedJob, UnsafeJobFolder, available_cores, check_private_folder, local_workers,
+                         private_job_folder, run_splits, run_task)
 from ._run import StudyFailed, run_studies, run_study, run_summary
 from ._sweep import DEFAULT_LAMBDAS, lambda_sweep
 from ._table import (KEY_COLUMNS, VOLATILE_COLUMNS, ResultsTableError, check_results, json_records, json_safe,
                      per_class_scores, read_results, result_row, results_frame, rows_as_json, write_results)
 
 __all__ = ["FACTORIAL_CONDITIONS", "FACTORIAL_DATA", "FACTORS", "FIX_CONDITIONS", "HOLD", "FactorialDesign",
-           "as_sources", "cell_config", "cell_label", "factorial_cells", "factorial_studies", "fix_cells", "n_runs",
-           "run_factorial",
-           "CHAPTER_CONDITIONS", "CONDITIONS", "Condition", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "KEY_COLUMNS",
+           "as_sources", "cell_config", "cell_knobs", "cell_label", "factorial_cells", "factorial_studies", "fix_cells",
+           "n_runs", "run_factorial",
+           "CHAPTER_CONDITIONS", "CONDITIONS", "CheckedJob", "UnsafeJobFolder", "check_private_folder",
+           "private_job_folder", "Condition", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "KEY_COLUMNS",
            "NotYetSupported", "READING_CONDITIONS", "ResultsTableError", "StudyConfig", "StudyFailed", "StudyRun",
            "VOLATILE_COLUMNS", "available_cores", "chapter_grid", "chapter_study", "check_results",
            "designated_pair_of", "expand_study", "get_condition", "json_records", "json_safe", "lambda_sweep",

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["UnsafeJobFolder", "available_cores", "check_private_folder", "local_workers", "make_executor",
-           "run_splits", "run_task", "stop_executor"]
+__all__ = ["CheckedJob", "UnsafeJobFolder", "available_cores", "check_private_folder", "local_workers", "make_executor",
+           "private_job_folder", "run_splits", "run_task", "stop_executor"]
 
 #: Loaded splits of this process, by (cache, dataset, root, profile, options): a worker loads each source once.
 _SPLITS: dict[str, dict] = {}
@@ -226,16 +226,39 @@ def check_private_folder(folder: str | os.PathLike, files=()) -> None:
                                            f"({folder}, mode 0o{stat.S_IMODE(st.st_mode):03o})")
 
 
-class _CheckedJob:
-    """A submitit Job whose ``result()`` first checks its folder and result file (:func:`check_private_folder`)."""
+class CheckedJob:
+    """A submitit Job whose ``result()`` first checks its folder and result file (:func:`check_private_folder`), so
+    nothing is unpickled from a folder another user could have written into.
+
+    Parameters
+    ----------
+    job : submitit.Job
+        The job (any object with ``done()`` and ``result()``, and ``paths.result_pickle`` when it has one).
+    folder : Path
+        Its job folder.
+    """
 
     def __init__(self, job, folder: Path):
         self._job, self._folder = job, folder
 
     def done(self) -> bool:
+        """Whether the job has finished.
+
+        Returns
+        -------
+        bool
+            submitit's ``done()``.
+        """
         return self._job.done()
 
     def result(self):
+        """The job's result, unpickled only after its folder and result file pass :func:`check_private_folder`.
+
+        Returns
+        -------
+        object
+            What the job's function returned.
+        """
         paths = getattr(self._job, "paths", None)
         check_private_folder(self._folder, [paths.result_pickle] if paths is not None else [])
         return self._job.result()
@@ -250,16 +273,32 @@ class _CheckedExecutor:
     def __init__(self, executor, folder: Path):
         self._executor, self._folder = executor, folder
 
-    def submit(self, fn, *args, **kwargs) -> _CheckedJob:
+    def submit(self, fn, *args, **kwargs) -> CheckedJob:
         check_private_folder(self._folder)
-        return _CheckedJob(self._executor.submit(fn, *args, **kwargs), self._folder)
+        return CheckedJob(self._executor.submit(fn, *args, **kwargs), self._folder)
 
     def __getattr__(self, name):
         return getattr(self._executor, name)
 
 
-def _private_folder(folder: Path) -> Path:
-    """Create ``folder`` (0700) if missing, then check it (:func:`check_private_folder`)."""
+def private_job_folder(folder: Path) -> Path:
+    """Create ``folder`` (mode 0700, whatever the umask) if missing, then check it (:func:`check_private_folder`).
+
+    Parameters
+    ----------
+    folder : Path
+        The job folder to be.
+
+    Returns
+    -------
+    Path
+        ``folder``, private to this user.
+
+    Raises
+    ------
+    UnsafeJobFolder
+        When it exists and another user owns it or may write into it.
+    """
     from ..cache import make_dirs
 
     make_dirs(folder.parent)
@@ -328,7 +367,7 @@ def make_executor(kind: str, workers: int, folder: Path, slurm_options: dict | N
         except ImportError:
             raise ImportError("executor='slurm' needs submitit: pip install 'affect_book[cluster]' "
                               "(or pip install submitit)") from None
-        folder = _private_folder(Path(folder))
+        folder = private_job_folder(Path(folder))
         try:  # cluster="slurm": without it submitit would quietly run every job on this machine instead
             executor = submitit.AutoExecutor(folder=str(folder), cluster="slurm")
         except RuntimeError as err:

@@ -232,7 +232,18 @@ def _plain(study: StudyConfig) -> dict:
 
 
 def run_summary(frame: pd.DataFrame) -> str:
-    """``"<n> runs: <t> trained, <l> loaded from the cache"`` for a results table (the CLI's summary line)."""
+    """The CLI's summary line of a results table.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A results table with a ``loaded_from_cache`` column.
+
+    Returns
+    -------
+    str
+        ``"<n> runs: <t> trained, <l> loaded from the cache"``.
+    """
     trained = int((~frame["loaded_from_cache"].astype(bool)).sum()) if len(frame) else 0
     return f"{len(frame)} runs: {trained} trained, {len(frame) - trained} loaded from the cache"
 
