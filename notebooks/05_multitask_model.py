@@ -120,6 +120,7 @@ for task, frac in zip(("expression", "valence-arousal", "action units"), expecte
 # through the same `build_model`. Images enter as `uint8`; the network scales and normalises them itself.
 
 # %%
+torch.manual_seed(0)  # the untrained network's weights, so the losses printed below are the same on every run
 model = build_model("small_cnn", len(classes), width=width)
 print(model)
 x = torch.from_numpy(train_set.images[:4].transpose(0, 3, 1, 2).copy())
