@@ -34,3 +34,14 @@ def test_a_changed_number_is_reported(tmp_path):
     done = _compare(tmp_path, "P_MTL 0.867\n", "P_MTL 0.868\n")
     assert done.returncode == 1
     assert "DIFFERENT" in done.stdout and "-P_MTL 0.867" in done.stdout and "+P_MTL 0.868" in done.stdout
+
+
+def test_cache_state_and_worker_order_are_masked(tmp_path):
+    before = ("[1/2] grid 1/1: base / seed 0: trained in 18.2 s, P_MTL 0.253\n"
+              "[2/2] grid 1/1: base / seed 1: trained in 17.2 s, P_MTL 0.154\n"
+              "2 runs: 2 trained, 0 loaded from the cache\n")
+    after = ("[1/2] grid 1/1: base / seed 1: loaded from the cache, P_MTL 0.154\n"
+             "[2/2] grid 1/1: base / seed 0: loaded from the cache, P_MTL 0.253\n"
+             "2 runs: 0 trained, 2 loaded from the cache\n")
+    assert _compare(tmp_path, before, after).returncode == 0
+    assert _compare(tmp_path / "x", before, after.replace("0.154", "0.155")).returncode == 1

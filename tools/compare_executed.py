@@ -9,9 +9,9 @@ folders, before and after the change, on the same cache, and compare::
 
 Text outputs (stdout, stderr, ``text/plain`` results and error names) are compared after masking what differs from
 run to run by design: wall times and rates (``12.3 s``, ``1,168 images/s``), dates, temporary and cache paths, and
-object addresses; a stream's lines are compared in sorted order (parallel workers print in any order). Images are
-compared by presence only. Exit status 1 when any chapter differs (the differing cells are printed with both texts),
-0 otherwise.
+object addresses, whether runs were trained or loaded from the cache, and a grid's progress counter; a stream's lines
+are compared in sorted order (parallel workers print in any order). Images are compared by presence only. Exit
+status 1 when any chapter differs (the differing cells are printed with both texts), 0 otherwise.
 """
 
 from __future__ import annotations
@@ -29,7 +29,18 @@ MASKS = [
     (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?(\.\d+)?(\+00:00|Z)?"), "<date>"),
     (re.compile(r"(/tmp|/var/folders|/root|/home)/\S+"), "<path>"),
     (re.compile(r"0x[0-9a-f]{6,}"), "<address>"),
+    # whether a run was trained now or loaded from the cache depends on the cache, not on the code
+    (re.compile(r"trained in <time>|loaded from the cache in <time>|loaded from the cache"), "<trained or loaded>"),
+    (re.compile(r"\(\d+ trained\)|\(\d+ runs trained\)"), "(<n> trained)"),
+    (re.compile(r"\d+ trained,? (and )?\d+ <trained or loaded>"), "<n> trained and <m> loaded"),
+    (re.compile(r"^\[\d+/(\d+)\]", re.M), r"[<k>/\1]"),  # a grid's progress counter: runs end in any order
 ]
+
+
+def _mask(text: str) -> str:
+    for pattern, repl in MASKS:
+        text = pattern.sub(repl, text)
+    return text
 
 
 def _texts(path: Path) -> list[str]:
@@ -52,11 +63,9 @@ def _texts(path: Path) -> list[str]:
                 parts.extend(f"[{kind}]" for kind in sorted(data) if kind.startswith("image/"))
         # a stream's lines are compared as a sorted list: Jupyter splits a stream into chunks as it happens to flush
         # it, and parallel workers report their runs in any order
-        parts = [f"{name}:\n" + "\n".join(sorted(streams[name].splitlines())) for name in sorted(streams)] + parts
-        text = "\n".join(parts)
-        for pattern, repl in MASKS:
-            text = pattern.sub(repl, text)
-        out.append(f"cell {index}:\n{text}")
+        parts = [f"{name}:\n" + "\n".join(sorted(_mask(text).splitlines())) for name, text in sorted(streams.items())
+                 ] + parts
+        out.append(f"cell {index}:\n" + _mask("\n".join(parts)))
     return out
 
 
