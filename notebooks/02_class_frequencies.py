@@ -235,30 +235,11 @@ else:
 # (where the data has VA labels for the class; Other still has no coordinate), and the frequencies are your copy's.
 
 # %%
-def positions(classes, va=None, labels=None, placement=None):
-    """Each placed class's (valence, arousal) and, for every class, where its position comes from."""
-    placement = placement or PLACEMENT
-    published = cx.coordinates(classes, COORDINATES, placement=placement)
-    pos = {c: tuple(v) for c, v in zip(classes, published.va) if c not in published.missing}
-    origin = {c: f"placed by hand ({published.placement})" if c in published.filled else COORDINATES for c in pos}
-    if va is not None:
-        means = cx.class_mean_coordinates(va, labels, classes)
-        for c, v in zip(classes, means.va):
-            if c not in means.missing and not degeneracy.is_other(c):
-                pos[c], origin[c] = tuple(v), f"data mean of {means.counts[c]} samples"
-    for c in classes:
-        if degeneracy.is_other(c):
-            origin[c] = "no coordinate (the book's rule for Other)"
-    lacking = [c for c in classes if c not in pos and not degeneracy.is_other(c)]
-    if lacking:
-        raise ValueError(f"no position for {lacking} in {COORDINATES}; choose COORDINATES='russell1977'")
-    return pos, [origin[c] for c in classes]
-
-
 def frequency_and_degeneracy(series, va=None, labels=None, placement=None):
     """One row per class: count, share, frequency rank, nearest class(es) and relative distance (placed classes)."""
     classes = list(series.index)
-    pos, origin = positions(classes, va, labels, placement)
+    # positions by the rules above: published, placed by hand, or the data's class means; Other has none
+    pos, origin = degeneracy.class_positions(classes, COORDINATES, placement or PLACEMENT, va, labels)
     placed = [c for c in classes if c in pos]
     nn = degeneracy.nearest_neighbours(costs.va_distance_cost(np.array([pos[c] for c in placed])), placed)
     nn = nn.reindex(classes)

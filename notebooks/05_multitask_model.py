@@ -60,20 +60,11 @@ from affect_book.data import simulator
 from affect_book.data.sources import load_splits
 from affect_book.models import build_model
 from affect_book.params import check_choice, check_number
-from affect_book.profiles import get_profile
-from affect_book.trainer import TrainConfig, multitask_loss, train
+from affect_book.trainer import TrainConfig, check_run_parameters, multitask_loss, train
 
-profile = get_profile(PROFILE)
+profile, epochs, width = check_run_parameters(PROFILE, SEED, DEVICE, EPOCHS, WIDTH)  # None: the profile's
 check_choice("PRESET", PRESET, simulator.PRESETS)
-check_number("SEED", SEED, low=0, integer=True)
-check_choice("DEVICE", DEVICE, ("auto", "cpu", "cuda", "mps"))
-if EPOCHS is not None:
-    check_number("EPOCHS", EPOCHS, low=1, high=1000, integer=True)
-if WIDTH is not None:
-    check_number("WIDTH", WIDTH, low=1, high=512, integer=True)
 check_number("RARE_FRACTION", RARE_FRACTION, low=0.01, high=1.0)
-epochs = EPOCHS or profile.epochs
-width = WIDTH or profile.width
 rng = np.random.default_rng(SEED)
 sns.set_theme(context="notebook", style="whitegrid")
 pd.set_option("display.precision", 3)

@@ -55,30 +55,19 @@ import seaborn as sns
 import torch
 
 from affect_book.cache import cache_root, config_hash
+from affect_book.data import check_data_parameters
 from affect_book.data.base import ArrayDataset
-from affect_book.data.simulator import PRESETS
-from affect_book.data.sources import SOURCES, load_splits
+from affect_book.data.sources import load_splits
 from affect_book.device import seed_everything
 from affect_book.models import build_model
-from affect_book.params import check_choice, check_number, check_path
+from affect_book.params import check_number
 from affect_book.profiles import get_profile
-from affect_book.trainer import TrainConfig, multitask_loss, run_key, train
+from affect_book.trainer import TrainConfig, check_run_parameters, multitask_loss, run_key, train
 
-profile = get_profile(PROFILE)
-check_choice("DATASET", DATASET, SOURCES)
-data_root = check_path("DATA_ROOT", DATA_ROOT)
-if DATASET != "synthetic" and data_root is None:
-    raise ValueError(f"DATASET={DATASET!r} reads a licensed copy: set DATA_ROOT to its folder")
-check_choice("PRESET", PRESET, PRESETS)
-check_number("SEED", SEED, low=0, integer=True)
-check_choice("DEVICE", DEVICE, ("auto", "cpu", "cuda", "mps"))
-if EPOCHS is not None:
-    check_number("EPOCHS", EPOCHS, low=1, high=1000, integer=True)
-if WIDTH is not None:
-    check_number("WIDTH", WIDTH, low=1, high=512, integer=True)
+# the run's parameters (EPOCHS and WIDTH None: the profile's), then the data's, checked as every chapter does
+profile, epochs, width = check_run_parameters(PROFILE, SEED, DEVICE, EPOCHS, WIDTH)
+data_root = check_data_parameters(DATASET, DATA_ROOT, preset=PRESET)
 check_number("RESUME_IMAGES", RESUME_IMAGES, low=16, integer=True)
-epochs = EPOCHS or profile.epochs
-width = WIDTH or profile.width
 sns.set_theme(context="notebook", style="whitegrid")
 pd.set_option("display.precision", 3)
 

@@ -60,7 +60,7 @@ from affect_book.params import check_choice, check_number
 from affect_book.profiles import get_profile
 from affect_book.study import CONDITIONS as ALL_CONDITIONS, DEFAULT_LAMBDAS, chapter_grid, lambda_sweep, run_study
 from affect_book.analysis import (DEFAULT_MARGINS, directional_verdict, equivalence_verdict, study_rare_classes,
-                                  study_statistics, write_claim)
+                                  study_statistics, verdicts_frame, write_claim)
 
 profile = get_profile(PROFILE)
 # one home for the parameter checks (DATASET, DATA_ROOT, PRESETS, CONDITIONS), shared with chapter 08
@@ -326,22 +326,15 @@ else:
     print("the 'generic confidence penalty' reading is not tested in this grid: add confidence_penalty and gce to "
           "CONDITIONS (the default grid has them)")
 where = f"simulator:{','.join(sources)}" if DATASET == "synthetic" else DATASET
-rows = []
 for claim, verdict in claims.items():
-    path = write_claim(claim, verdict, PROFILE, where)
-    for part, numbers in verdict["numbers"].items():
-        rows.append({"claim": claim, "verdict": verdict["verdict"], "part": part,
-                     "hl_estimate": numbers["hl_estimate"], "hl_low": numbers["hl_low"],
-                     "hl_high": numbers["hl_high"],
-                     **{k: numbers[k] for k in ("p_claimed", "p_opposite_holm", "p_tost", "p_difference_holm")
-                        if k in numbers},
-                     "smallest p the seeds allow": numbers["smallest_one_sided_p"]})
-for claim, verdict in claims.items():
+    write_claim(claim, verdict, PROFILE, where)
     print(f"{claim}: {verdict['verdict'].upper()}  ({verdict['rule']})")
 if PROFILE == "smoke":
     print("smoke profile: these verdicts test the code path only; the numbers are NOT meaningful")
 print(f"claim files: {cache_root() / 'claims' / PROFILE}")
-verdicts = pd.DataFrame(rows).set_index(["claim", "part"])
+verdicts = verdicts_frame(claims, ("hl_estimate", "hl_low", "hl_high", "p_claimed", "p_opposite_holm", "p_tost",
+                                   "p_difference_holm", "smallest_one_sided_p"),
+                          {"smallest_one_sided_p": "smallest p the seeds allow"}).set_index(["claim", "part"])
 verdicts.round(5)
 
 # %%

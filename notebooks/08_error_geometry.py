@@ -65,7 +65,7 @@ from affect_book.params import check_number
 from affect_book.study import chapter_grid, chapter_study
 from affect_book.analysis import (GEOMETRY_METRICS, directional_verdict, equivalence_verdict, geometry_statistics,
                                   study_class_table, study_cka, study_geometry, study_predictions, study_separability,
-                                  write_claim)
+                                  verdicts_frame, write_claim)
 
 design = chapter_grid(PRESETS, CONDITIONS, SEEDS, PROFILE, DATASET, DATA_ROOT)  # chapter 07's grid, checked
 conditions = design.conditions
@@ -373,20 +373,16 @@ if "affwild2" in sources:
 if "affectnet" in sources:
     claims["geometry-not-affectnet"] = equivalence_verdict(defined, "circumplex", "base",
                                                            {"error_distance": DISTANCE_MARGIN}, ["affectnet"], ALPHA)
-rows = []
 for claim, verdict in claims.items():
     write_claim(claim, verdict, PROFILE, where, chapter="08")
-    for part, numbers in verdict["numbers"].items():
-        rows.append({"claim": claim, "verdict": verdict["verdict"], "part": part, **{
-            k: numbers[k] for k in ("mean_difference", "hl_estimate", "hl_low", "hl_high", "p_claimed",
-                                    "p_opposite_holm", "p_tost", "p_difference_holm") if k in numbers}})
     print(f"{claim}: {verdict['verdict'].upper()}  ({verdict['rule']})")
 if not claims:
     print("neither affwild2 nor affectnet is among the sources: no geometry claim is tested")
 if PROFILE == "smoke":
     print("smoke profile: these verdicts test the code path only; the numbers are NOT meaningful")
 print(f"the analyses of the study's runs took {time.perf_counter() - analyses_start:.1f} s (without any training)")
-pd.DataFrame(rows).round(5)
+verdicts_frame(claims, ("mean_difference", "hl_estimate", "hl_low", "hl_high", "p_claimed", "p_opposite_holm",
+                        "p_tost", "p_difference_holm")).round(5)
 
 # %% [markdown]
 # ## Summary

@@ -68,9 +68,9 @@ from affect_book import degeneracy as dg
 from affect_book import losses as L
 from affect_book.cache import config_hash
 from affect_book.data.simulator import probe_split
-from affect_book.params import ParameterError, check_choice, check_number, check_path
+from affect_book.params import ParameterError
 from affect_book.study import CONDITIONS as ALL_CONDITIONS
-from affect_book.study import (FACTORS, HOLD, FactorialDesign, StudyConfig, cell_config, cell_label,
+from affect_book.study import (HOLD, FactorialDesign, StudyConfig, cell_config, cell_label, chapter_factorial,
                                designated_pair_of, expand_study, factorial_cells, factorial_studies, fix_cells, n_runs,
                                run_factorial, run_study)
 from affect_book.analysis import (cell_contrasts, condition_differences, degeneracy_verdict, factorial_effects,
@@ -78,33 +78,16 @@ from affect_book.analysis import (cell_contrasts, condition_differences, degener
                                   versus_reference, write_claim)
 
 chapter_start = time.perf_counter()
-check_number("ALPHA", ALPHA, low=0.001, high=0.5)
-check_number("FREQUENCY_MARGIN", FREQUENCY_MARGIN, low=0.0)
-check_number("SEPARABILITY_MARGIN", SEPARABILITY_MARGIN, low=0.0)
-check_number("N_PROBE", N_PROBE, low=40, integer=True)
-check_number("N_BOOT", N_BOOT, low=100, integer=True)
-for name in FIXES:
-    check_choice("FIXES", name, ALL_CONDITIONS)
-check_choice("PRIMARY_FIX", PRIMARY_FIX, FIXES)
-costs_ = [c for c in CONDITIONS if c != "base"]
-if not costs_:
-    raise ParameterError(f"CONDITIONS={CONDITIONS} has no cost condition besides base; expected e.g. circumplex")
-root = check_path("DATA_ROOT", DATA_ROOT)
-synthetic = DATASET == "synthetic"
-if not synthetic and root is None:
-    raise ParameterError(f"DATASET={DATASET!r} reads a licensed copy: set DATA_ROOT to its folder")
+# every parameter checked and the factorial design built (on the simulator) in one call
+design, costs_, root, summary = chapter_factorial(
+    PRESET, VARY, CONDITIONS, FIXES, PRIMARY_FIX, SEEDS, PROFILE, lambda_ot=LAMBDA_OT,
+    separated_distance=SEPARATED_DISTANCE, degenerate_distance=DEGENERATE_DISTANCE, shared_visual=SHARED_VISUAL,
+    alpha=ALPHA, frequency_margin=FREQUENCY_MARGIN, separability_margin=SEPARABILITY_MARGIN, n_probe=N_PROBE,
+    n_boot=N_BOOT, dataset=DATASET, data_root=DATA_ROOT)
+synthetic = design is not None
 if synthetic:
-    design = FactorialDesign(preset=PRESET, vary=tuple(FACTORS) if VARY is None else VARY, conditions=CONDITIONS,
-                             fixes=FIXES, seeds=SEEDS, profile=PROFILE, lambda_ot=LAMBDA_OT,
-                             separated_distance=SEPARATED_DISTANCE, degenerate_distance=DEGENERATE_DISTANCE,
-                             shared_visual=SHARED_VISUAL)
     pair, partner = design.pair, design.partner_class
-    print(f"preset {PRESET}: designated pair {pair[0]}-{pair[1]}, partner class {partner}; "
-          f"{len(factorial_cells(design))} factorial cells, {n_runs(design)} runs in all")
-else:
-    print(f"DATASET={DATASET!r}: the factors are simulator knobs and cannot be set on real faces, so the factorial "
-          f"grid and the degeneracy index (which reads the simulator's AU prototypes) are skipped; the "
-          f"representation fixes and the costs are compared on the licensed copy below")
+print(summary)
 
 # %% [markdown]
 # ## Each cause on its own knob

@@ -264,3 +264,21 @@ def test_placement_only_computed_where_needed():
         cx.coordinates("affectnet8", "russell1980", placement=cx.DEFAULT_PLACEMENT)
     with pytest.raises(ValueError, match="unknown hand placement"):
         cx.coordinates("affwild2", placement="origin")
+
+
+def test_class_positions_published_by_hand_data_mean_and_other():
+    class_positions = degeneracy.class_positions
+    classes = ["Neutral", "Anger", "Disgust", "Contempt", "Other"]
+    published = cx.coordinates(classes, "russell1977", placement="contempt_at_midpoint")
+    pos, origin = class_positions(classes, "russell1977", "contempt_at_midpoint")
+    assert set(pos) == {"Neutral", "Anger", "Disgust", "Contempt"}
+    assert pos["Contempt"] == tuple(published.va[classes.index("Contempt")])
+    assert origin == ["russell1977", "russell1977", "russell1977", "placed by hand (contempt_at_midpoint)",
+                      "no coordinate (the book's rule for Other)"]
+    va = np.array([[0.5, 0.1], [0.3, 0.3], [0.9, 0.9], [0.0, 0.0]])
+    labels = np.array([1, 1, 4, -1])  # two Anger samples, one Other (never placed), one unlabelled
+    pos, origin = class_positions(classes, "russell1977", "contempt_at_midpoint", va, labels)
+    assert pos["Anger"] == pytest.approx((0.4, 0.2)) and "Other" not in pos
+    assert origin[1] == "data mean of 2 samples" and origin[0] == "russell1977"
+    with pytest.raises(ValueError, match=r"no position for \['Disgust'\] in russell1980"):
+        class_positions(["Anger", "Disgust"], "russell1980", "contempt_at_midpoint")

@@ -435,3 +435,19 @@ def test_data_summary_reaches_the_simulator_presets(tmp_path, monkeypatch, capsy
     assert counts["affwild2"]["expression_counts"] != counts["balanced"]["expression_counts"]
     assert cli_main(["data", "summary", "--dataset", "affwild2", "--root", str(tmp_path), "--preset", "x"]) == 2
     assert "takes no option ['preset']" in capsys.readouterr().err
+
+
+def test_check_data_parameters_names_the_parameter(tmp_path):
+    from affect_book.data import check_data_parameters
+    from affect_book.params import ParameterError
+
+    assert check_data_parameters("synthetic", None, preset="affwild2") is None
+    assert check_data_parameters("affectnet", str(tmp_path)) == tmp_path
+    for args, words in [(("synthetc", None), ["DATASET='synthetc'", "Did you mean 'synthetic'?"]),
+                        (("affectnet", None), ["DATASET='affectnet' reads a licensed copy: set DATA_ROOT"]),
+                        (("affectnet", str(tmp_path / "missing")), ["DATA_ROOT=", "no such file or directory"]),
+                        (("synthetic", None, "afwild2"), ["PRESET='afwild2'", "Did you mean 'affwild2'?"])]:
+        with pytest.raises(ParameterError) as err:
+            check_data_parameters(*args)
+        for word in words:
+            assert word in str(err.value)

@@ -453,3 +453,32 @@ def test_each_cell_trains_on_its_own_simulator_config(cache):
         assert loaded.fingerprint == dataset_fingerprint(expected, "train"), cell
         prints.append(loaded.fingerprint)
     assert len(set(prints)) == 2
+
+
+CHAPTER09 = dict(preset="affwild2", vary=None, conditions=["base", "circumplex", "uniform"],
+                 fixes=["supcon", "pair_margin", "au_off", "au_strong"], primary_fix="pair_margin", seeds=None,
+                 profile="smoke", lambda_ot=0.5, separated_distance=0.6, degenerate_distance=0.05, shared_visual=1.0,
+                 alpha=0.05, frequency_margin=0.05, separability_margin=0.05, n_probe=480, n_boot=2000)
+
+
+def test_chapter_factorial_builds_the_design_and_names_bad_parameters(tmp_path):
+    from affect_book.study import chapter_factorial
+
+    design, costs, root, summary = chapter_factorial(**CHAPTER09)
+    assert design == FactorialDesign(preset="affwild2", vary=tuple(FACTORS), conditions=CHAPTER09["conditions"],
+                                     fixes=CHAPTER09["fixes"], seeds=None, profile="smoke")
+    assert costs == ["circumplex", "uniform"] and root is None
+    assert summary == (f"preset affwild2: designated pair Anger-Fear, partner class {design.partner_class}; "
+                       f"{len(factorial_cells(design))} factorial cells, {n_runs(design)} runs in all")
+    licensed = chapter_factorial(**{**CHAPTER09, "dataset": "affectnet", "data_root": str(tmp_path)})
+    assert licensed[0] is None and licensed[2] == tmp_path and "cannot be set on real faces" in licensed[3]
+    for kwargs, words in [({"alpha": 0.9}, ["ALPHA=0.9"]), ({"n_probe": 10}, ["N_PROBE=10"]),
+                          ({"fixes": ["supcon", "pairmargin"]}, ["FIXES='pairmargin'", "'pair_margin'"]),
+                          ({"primary_fix": "au_of"}, ["PRIMARY_FIX='au_of'"]),
+                          ({"conditions": ["base"]}, ["CONDITIONS=['base'] has no cost condition"]),
+                          ({"dataset": "affectnett"}, ["DATASET='affectnett'", "'affectnet'"]),
+                          ({"dataset": "affectnet"}, ["set DATA_ROOT"]), ({"preset": "afwild2"}, ["PRESET='afwild2'"])]:
+        with pytest.raises(ParameterError) as err:
+            chapter_factorial(**{**CHAPTER09, **kwargs})
+        for word in words:
+            assert word in str(err.value)

@@ -247,3 +247,20 @@ def test_train_command_line(tmp_path, monkeypatch, capsys):
     assert main(["train", "--config", str(tmp_path / "run.json"), "--set", "epoch=3"]) == 2
     err = capsys.readouterr().err
     assert "config key='epoch' is not valid" in err and "Did you mean 'epochs'" in err
+
+
+def test_check_run_parameters_fills_from_the_profile_and_names_the_parameter():
+    from affect_book.params import ParameterError
+    from affect_book.profiles import get_profile
+    from affect_book.trainer import check_run_parameters
+
+    profile, epochs, width = check_run_parameters("smoke")
+    assert (profile, epochs, width) == (get_profile("smoke"), get_profile("smoke").epochs, get_profile("smoke").width)
+    assert check_run_parameters("cpu", 3, "cpu", 7, 12)[1:] == (7, 12)
+    for kwargs, words in [({"profile": "smok"}, ["PROFILE='smok'", "'smoke'"]),
+                          ({"seed": -1}, ["SEED=-1"]), ({"device": "gpu"}, ["DEVICE='gpu'", "'cuda'"]),
+                          ({"epochs": 0}, ["EPOCHS=0"]), ({"width": 1.5}, ["WIDTH=1.5"])]:
+        with pytest.raises(ParameterError) as err:
+            check_run_parameters(**{"profile": "smoke", **kwargs})
+        for word in words:
+            assert word in str(err.value)

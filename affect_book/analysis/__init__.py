@@ -27,7 +27,7 @@ from ._geometry import (GEOMETRY_METRICS, RunPredictions, geometry_metrics, geom
 from ._stats import DEFAULT_MARGINS, REFERENCES, check_comparable, study_metrics, study_rare_classes, study_statistics
 from .claims import (CLAIMS, NOT_RUN, VERDICTS, Claim, claim_status, claims_table, directional_verdict,
                      equivalence_verdict, flat_numbers, paired_by_seed, read_verdict, study_results, verdict_path,
-                     write_claim, write_verdict)
+                     verdicts_frame, write_claim, write_verdict)
 
 __all__ = ["CLAIMS", "DEFAULT_MARGINS", "GEOMETRY_METRICS", "NOT_RUN", "REFERENCES", "VERDICTS", "Claim",
            "RunPredictions", "cell_contrasts", "check_comparable", "claim_status", "claims_table",
@@ -36,4 +36,4 @@ __all__ = ["CLAIMS", "DEFAULT_MARGINS", "GEOMETRY_METRICS", "NOT_RUN", "REFERENC
            "index_frame", "levels_table", "pair_outcomes", "paired_by_seed", "read_verdict", "representation_verdict",
            "study_cka", "study_class_table", "study_geometry", "study_metrics", "study_predictions",
            "study_rare_classes", "study_results", "study_separability", "study_statistics", "verdict_path",
-           "versus_reference", "write_claim", "write_verdict"]
+           "verdicts_frame", "versus_reference", "write_claim", "write_verdict"]

@@ -55,7 +55,7 @@ from ..stats import hodges_lehmann, holm, tost_paired, wilcoxon_paired
 
 __all__ = ["CLAIMS", "NOT_RUN", "VERDICTS", "Claim", "claim_status", "claims_table", "directional_verdict",
            "equivalence_verdict", "flat_numbers", "paired_by_seed", "read_verdict", "study_results", "verdict_path",
-           "write_claim", "write_verdict"]
+           "verdicts_frame", "write_claim", "write_verdict"]
 
 #: The verdicts a chapter may record.
 VERDICTS = ("reproduced", "not reproduced", "inconclusive")
@@ -490,3 +490,28 @@ def write_claim(claim: str, verdict: Mapping, profile: str, dataset: str, chapte
     return write_verdict(claim, verdict["verdict"], flat_numbers(verdict), chapter, profile, dataset,
                          root=Path(root) if root is not None else None, rule=verdict.get("rule"))
 
+
+
+def verdicts_frame(claims: Mapping[str, Mapping], columns: Sequence[str],
+                   names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """A table of verdicts: one row per claim and part, with the part's numbers named in ``columns``.
+
+    Parameters
+    ----------
+    claims : mapping
+        Claim id to verdict (:func:`directional_verdict` or :func:`equivalence_verdict`), in the order to list.
+    columns : sequence of str
+        Numbers of a part to show (e.g. ``"hl_estimate"``, ``"p_claimed"``), in this order; a part without one of
+        them leaves it out of its row (NaN in the table).
+    names : mapping, optional
+        Column headings for some of ``columns`` (e.g. ``{"smallest_one_sided_p": "smallest p the seeds allow"}``).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``claim``, ``verdict``, ``part``, then ``columns`` (renamed by ``names``); empty without claims.
+    """
+    names = names or {}
+    return pd.DataFrame([{"claim": claim, "verdict": verdict["verdict"], "part": part,
+                          **{names.get(k, k): numbers[k] for k in columns if k in numbers}}
+                         for claim, verdict in claims.items() for part, numbers in verdict["numbers"].items()])

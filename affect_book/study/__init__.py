@@ -7,12 +7,12 @@ A frozen :class:`StudyConfig` expands (:func:`expand_study`) into one validated
 (submitit), and writes one tidy row per run to ``cache_root()/studies/<study key>/results.csv``
 (:func:`study_key`; :func:`check_results` holds a table against its grid). The conditions are in
 :data:`CONDITIONS`; :func:`lambda_sweep` chooses the OT weight once, on the validation split; chapter 09's factorial
-design is :class:`FactorialDesign` (:func:`run_factorial`).
+design is :class:`FactorialDesign` (:func:`run_factorial`; :func:`chapter_factorial` checks the chapter's parameters).
 
-What lives here: design (``_config``, ``_conditions``, ``_factorial``, ``_chapter``) and execution (``_run``,
-``_executors``, ``_sweep``, ``_table``). What it may import: the layers below it (the trainer, the data, the costs,
-``params``, ``cache``), never :mod:`affect_book.analysis`, which reads the finished runs (statistics, geometry,
-claims) and holds the ``affect-book study run|report`` command line.
+What lives here: design (``_config``, ``_conditions``, ``_factorial``, ``_chapter``, ``_factorial_chapter``) and
+execution (``_run``, ``_executors``, ``_sweep``, ``_table``). What it may import: the layers below it (the trainer,
+the data, the costs, ``params``, ``cache``), never :mod:`affect_book.analysis`, which reads the finished runs
+(statistics, geometry, claims) and holds the ``affect-book study run|report`` command line.
 """
 
 from ._chapter import chapter_grid, chapter_study
@@ -22,6 +22,7 @@ from ._config import (CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, READING_CONDITIONS
 from ._factorial import (FACTORIAL_CONDITIONS, FACTORIAL_DATA, FACTORS, FIX_CONDITIONS, HOLD, FactorialDesign,
                          as_sources, cell_config, cell_knobs, cell_label, factorial_cells, factorial_studies, fix_cells,
                          n_runs, run_factorial)
+from ._factorial_chapter import chapter_factorial
 from ._executors import (CheckedJob, UnsafeJobFolder, available_cores, check_private_folder, local_workers,
                          private_job_folder, run_splits, run_task)
 from ._run import StudyFailed, run_studies, run_study, run_summary
@@ -31,7 +32,7 @@ from ._table import (KEY_COLUMNS, VOLATILE_COLUMNS, ResultsTableError, check_res
 
 __all__ = ["FACTORIAL_CONDITIONS", "FACTORIAL_DATA", "FACTORS", "FIX_CONDITIONS", "HOLD", "FactorialDesign",
            "as_sources", "cell_config", "cell_knobs", "cell_label", "factorial_cells", "factorial_studies", "fix_cells",
-           "n_runs", "run_factorial",
+           "n_runs", "run_factorial", "chapter_factorial",
            "CHAPTER_CONDITIONS", "CONDITIONS", "CheckedJob", "UnsafeJobFolder", "check_private_folder",
            "private_job_folder", "Condition", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "KEY_COLUMNS",
            "NotYetSupported", "READING_CONDITIONS", "ResultsTableError", "StudyConfig", "StudyFailed", "StudyRun",

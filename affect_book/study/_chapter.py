@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..params import ParameterError, check_choice, check_number, check_path
+from ..data import check_data_parameters
+from ..params import ParameterError, check_choice, check_number
 from ._conditions import CONDITIONS
 from ._config import CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, StudyConfig  # noqa: F401 (DEFAULT_CONDITIONS: docs)
 
@@ -49,12 +50,8 @@ def chapter_grid(presets, conditions, seeds, profile: str, dataset: str = "synth
         Naming the parameter and the values it accepts.
     """
     from ..data.simulator import PRESETS
-    from ..data.sources import SOURCES
 
-    check_choice("DATASET", dataset, SOURCES)
-    root = check_path("DATA_ROOT", data_root)
-    if dataset != "synthetic" and root is None:
-        raise ParameterError(f"DATASET={dataset!r} reads a licensed copy: set DATA_ROOT to its folder")
+    root = check_data_parameters(dataset, data_root)
     for preset in _names(presets):
         check_choice("PRESETS", preset, PRESETS)
     chosen = _names(conditions) if conditions is not None else CHAPTER_CONDITIONS

@@ -19,6 +19,7 @@ from below the trainer: ``cache``, ``params``, ``profiles``, ``device``, ``costs
 - :mod:`~affect_book.trainer.evaluation`: :func:`evaluate`, :func:`predict`, :func:`trained_model`;
 - :mod:`~affect_book.trainer.loop`: the training loop (:func:`fit`) and its divergence rules;
 - :mod:`~affect_book.trainer.api`: :func:`train`, load or train;
+- :mod:`~affect_book.trainer.parameters`: a chapter's run parameters checked (:func:`check_run_parameters`);
 - :mod:`~affect_book.trainer.cli`: ``affect-book train`` (and ``python -m affect_book.trainer`` for ``torchrun``).
 
 Importing the trainer imports torch; the study (:mod:`affect_book.study`) and the command line
@@ -31,11 +32,13 @@ from .config import (COSTS, SAMPLERS, TRAINER_VERSION, TrainConfig, coerce_value
 from .evaluation import evaluate, predict, trained_model
 from .loop import MAX_LOSS_RATIO, epoch_order, fit, recorded_divergence
 from .objective import expression_term, multitask_loss
+from .parameters import check_run_parameters
 from .runs import NonFiniteMetrics, RunResult, TrainingDiverged, load_finished, nonfinite_metrics, run_key
 from .steps import batch_images, dataset_arrays, lr_schedule, make_model
 
 __all__ = ["COSTS", "MAX_LOSS_RATIO", "NonFiniteMetrics", "RunResult", "SAMPLERS", "TRAINER_VERSION", "TrainConfig",
-           "TrainingDiverged", "batch_images", "coerce_values", "config_from_dict", "cost_tensor", "dataset_arrays",
+           "TrainingDiverged", "batch_images", "check_run_parameters",
+           "coerce_values", "config_from_dict", "cost_tensor", "dataset_arrays",
            "epoch_order", "evaluate", "expression_term", "field_kinds", "fit", "load_finished", "lr_schedule",
            "make_model", "multitask_loss", "nonfinite_metrics", "parse_assignment", "predict", "recorded_divergence",
            "run_key", "train", "trained_model", "validate_config"]
