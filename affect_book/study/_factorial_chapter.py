@@ -20,8 +20,33 @@ def chapter_factorial(preset: str, vary, conditions: Sequence[str], fixes: Seque
                       ) -> tuple[FactorialDesign | None, list[str], Path | None, str]:
     """Check chapter 09's parameters and build its :class:`FactorialDesign` (on the simulator only).
 
-    Every argument is the chapter parameter of the same name in capitals (``PRESET``, ``VARY``, ...); ``vary=None``
-    varies all four :data:`FACTORS`.
+    Every argument is the chapter parameter of the same name in capitals (``PRESET``, ``VARY``, ...).
+
+    Parameters
+    ----------
+    preset : str
+        The simulator preset whose designated pair the design studies.
+    vary : sequence of str or None
+        The factors varied (None: all four :data:`FACTORS`).
+    conditions, fixes : sequence of str
+        The cost conditions compared with ``base`` in every cell, and the representation fixes of the fix cells.
+    primary_fix : str
+        The fix named before the run as the test of the claim (one of ``fixes``).
+    seeds : int or sequence of int
+        Seeds per cell and condition.
+    profile : str
+        The profile (its study size).
+    lambda_ot, separated_distance, degenerate_distance, shared_visual : float
+        The OT weight, the pair's valence-arousal distance at the two circumplex levels, and its visual degeneracy at
+        the "shared" level.
+    alpha, frequency_margin, separability_margin : float
+        The tests' level and the equivalence margins (stated assumptions of the chapter).
+    n_probe, n_boot : int
+        Probe images of the degeneracy index and bootstrap draws of its intervals.
+    dataset : str
+        ``"synthetic"`` or a licensed source (the factorial then does not run).
+    data_root : str or Path, optional
+        The licensed copy's folder.
 
     Returns
     -------
