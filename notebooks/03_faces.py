@@ -379,8 +379,8 @@ show_grid(np.stack([np.asarray(d.images)[marked], np.asarray(d.images)[plain]]),
 # %% [markdown]
 # **Label noise** swaps the training labels of a named pair with a given rate (faces and valence-arousal stay those
 # of the true class; validation and test labels stay clean). **Class frequencies** are a preset or explicit
-# `class_counts=`. The tests (`tests/test_simulator.py`, `tests/test_simulator_knobs.py`) check that each knob
-# changes what it claims and nothing else.
+# `class_counts=`. The tests (`tests/data/simulator/test_simulator.py`, `tests/data/simulator/test_simulator_knobs.py`)
+# check that each knob changes what it claims and nothing else.
 #
 # ### Realistic difficulty, one knob at a time
 #

@@ -1,9 +1,7 @@
 import os
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from support import ROOT
 
 
 def pytest_collection_modifyitems(items):

@@ -4,11 +4,10 @@ import re
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
 import yaml
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAME = {"torch": "pytorch"}  # PyPI name -> conda-forge name where they differ
 
 

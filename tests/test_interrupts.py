@@ -19,11 +19,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import signal_phases
+from support import ROOT, signal_phases
 
 from affect_book.interrupts import raise_pending, run_command
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads process groups from /proc")
 
 TRAIN = {"dataset": "synthetic", "data": {"preset": "balanced", "n_train": 256, "n_val": 32, "n_test": 32},

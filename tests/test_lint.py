@@ -3,11 +3,10 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ["affect_book", "tests", "benchmarks", "tools", *sorted(str(p.relative_to(ROOT))
                                                                   for p in (ROOT / "notebooks").glob("*.py"))]
 

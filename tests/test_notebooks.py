@@ -1,15 +1,14 @@
 """The book's invariants: paired notebooks, one parameters cell of literals, the table of contents, no outputs."""
 
 import ast
-from pathlib import Path
 
 import jupytext
 import nbformat
 import pytest
+from support import ROOT
 
 from affect_book.site.book import toc_notebooks
 
-ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks").glob("*.py"))
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 

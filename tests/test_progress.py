@@ -3,7 +3,7 @@
 import io
 import sys
 
-from toy import toy, toy_config
+from support.toy import toy, toy_config
 
 from affect_book import progress
 from affect_book.trainer import train

@@ -3,7 +3,7 @@
 One row per (source, metric, comparison): the exact two-sided Wilcoxon signed-rank test, the Hodges-Lehmann shift
 with its exact interval, a paired bootstrap interval, an equivalence test (TOST) where the metric has a stated
 margin, and Holm-adjusted p-values across the whole table (one family). Every p-value can be recomputed from the
-raw rows with ``scipy.stats.wilcoxon(a, b, method="exact")`` (tests/test_study_stats.py does).
+raw rows with ``scipy.stats.wilcoxon(a, b, method="exact")`` (tests/analysis/test_study_stats.py does).
 """
 
 from __future__ import annotations

@@ -137,7 +137,7 @@ def entropic_ot(inputs: torch.Tensor, target_probs: torch.Tensor, cost, reg: flo
     ``max(C) / reg <= SCALING_MAX_RATIO`` (120); ``"auto"``: "scaling" when that ratio is known to hold (a host
     cost, checked here), else "log". A CUDA cost tensor is not inspected (that would synchronise): "auto" then
     means "log"; :class:`OTLoss` checks its cost once at construction and picks "scaling" when it can. Both agree
-    with POT's ``sinkhorn_log`` (tests/test_losses.py).
+    with POT's ``sinkhorn_log`` (tests/losses/test_losses.py).
 
     Precision: the iterations run in float64, except on the default path ("scaling", "kl", logits) with float32
     inputs and a known ``max(C)/reg <= FLOAT32_MAX_RATIO`` (40; the valence-arousal cost at reg 0.05 gives 33),
@@ -172,7 +172,7 @@ def entropic_ot(inputs: torch.Tensor, target_probs: torch.Tensor, cost, reg: flo
         Run the no-autograd "scaling" loop through NumPy on the tensors' memory (same arithmetic, lower per-call
         overhead for these tiny arrays). None (default): resolved from the inputs' device, True on a CPU, False
         elsewhere (as POT picks a backend from its inputs); True is refused for tensors off the CPU. Both loops
-        give the same numbers (tests/test_losses.py).
+        give the same numbers (tests/losses/test_losses.py).
 
     Returns
     -------

@@ -1,13 +1,10 @@
 """Chapter 02 on a fixture tree through papermill: DATA_ROOT switches it from published counts to the data."""
 
-from pathlib import Path
-
 import papermill as pm
 import pytest
 
-from real_fixtures import affectnet_original, affwild2_multitask
-
-ROOT = Path(__file__).resolve().parents[1]
+from support import ROOT
+from support.real_fixtures import affectnet_original, affwild2_multitask
 
 
 def _text(nb) -> str:

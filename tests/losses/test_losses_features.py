@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from toy import CLASSES, toy, toy_config
+from support.toy import CLASSES, toy, toy_config
 
 from affect_book.losses import pair_margin_loss, supcon_loss
 from affect_book.params import ParameterError

@@ -5,6 +5,7 @@ draw no verdict uses, and its summary numbers follow from its per-class scores."
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
+from support import ROOT
 
 from affect_book.cache import config_hash
 from affect_book.data.simulator import (AFFECTNET_BASELINE_RECALL, CALIBRATION_DATA_SEED, CALIBRATION_PATH,
@@ -126,9 +127,8 @@ def test_missing_table_is_named(tmp_path):
 def test_calibration_script_imports():
     """The script itself must stay importable (a refactor once broke its imports)."""
     import importlib.util
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "tools" / "calibrate_simulator.py"
+    path = ROOT / "tools" / "calibrate_simulator.py"
     spec = importlib.util.spec_from_file_location("calibrate_simulator", path)
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)

@@ -37,8 +37,8 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from course_site import ROOT
-from headless import Browser
+from support import ROOT
+from support.headless import Browser
 
 from affect_book.site import book
 from affect_book.site.course import mathjax_files, prepare_html_notebook
@@ -233,7 +233,7 @@ def test_math_check_needs_every_formula_typeset_offline(browser, tmp_path):
 
 def test_browser_falls_back_without_the_sandbox_saying_why(tmp_path, monkeypatch):
     """Where the sandbox cannot start (no user namespaces), Chromium runs without it and the note says why."""
-    import headless
+    from support import headless
 
     fake = tmp_path / "chromium"  # a Chromium whose sandbox fails as it does on such a machine
     fake.write_text(f'#!/bin/sh\ncase " $* " in *" --no-sandbox "*) exec "{CHROMIUM}" "$@";; esac\n'

@@ -10,6 +10,7 @@ import pytest
 import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
+from support import ROOT
 
 from affect_book.costs import ot_cost
 from affect_book.degeneracy import degeneracy_components
@@ -414,7 +415,7 @@ def test_chapter_09_runs_on_a_licensed_copy(tmp_path, monkeypatch):
     """With DATASET and DATA_ROOT set, chapter 09 skips the simulator-only parts (saying so) and compares the fixes
     with the costs on the copy (a manifest of tiny faces), pushing apart the copy's nearest circumplex pair."""
     import nbformat
-    from real_fixtures import write_face
+    from support.real_fixtures import write_face
 
     from affect_book.site import book
 
@@ -428,7 +429,7 @@ def test_chapter_09_runs_on_a_licensed_copy(tmp_path, monkeypatch):
     out = tmp_path / "executed"
     book.run_book("smoke", only=["09"], parameters={"DATASET": "manifest", "DATA_ROOT": str(root),
                                                     "FIXES": ["pair_margin"], "PRIMARY_FIX": "pair_margin"},
-                  root=Path(__file__).resolve().parents[1], out_dir=out, log=lambda line: None)
+                  root=ROOT, out_dir=out, log=lambda line: None)
     nb = nbformat.read(out / "notebooks" / "09_beyond_the_cost.ipynb", as_version=4)
     text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "cannot be set on real faces" in text

@@ -11,8 +11,8 @@ import pytest
 from affect_book.circumplex import CLASS_SETS
 from affect_book.cli import main as cli_main
 from affect_book.data import DataFormatError, affectnet, affwild2, manifest, sources
-from real_fixtures import (HEADER, affectnet_folders, affectnet_npy, affectnet_original, affwild2_multitask,
-                           affwild2_unitask, write_face)
+from support.real_fixtures import (HEADER, affectnet_folders, affectnet_npy, affectnet_original,
+                                   affwild2_multitask, affwild2_unitask, write_face)
 
 AN8 = CLASS_SETS["affectnet8"]
 AW2 = CLASS_SETS["affwild2"]

@@ -1,10 +1,11 @@
-"""Run by tests/test_train_cache.py: one process asking for a toy run; prints whether it trained or loaded it."""
+"""Run by tests/trainer/test_train_cache.py (``python -m support.train_lock_worker``): one process asking for a toy
+run; prints whether it trained or loaded it."""
 
 import json
 import sys
 
 import torch
-from toy import toy, toy_config
+from support.toy import toy, toy_config
 
 from affect_book.trainer import train
 

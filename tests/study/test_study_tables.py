@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from support import ROOT
 
 from affect_book.cache import config_hash
 from affect_book.params import ParameterError
@@ -25,7 +26,6 @@ from affect_book.study import (ResultsTableError, StudyConfig, StudyFailed, chec
 from affect_book.analysis import study_predictions
 from affect_book.analysis.cli import main as study_main
 
-ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = {"profile": "smoke", "data": {"n_train": 256, "n_val": 64, "n_test": 64}, "epochs": 1, "width": 4,
             "batch_size": 64}
 GRID = ["--profile", "smoke", "--preset", "affwild2", "--epochs", "1", "--width", "4", "--batch-size", "64",

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from support import ROOT
 
 import affect_book.trainer
 import affect_book.trainer.api
@@ -24,7 +25,6 @@ from affect_book.study import (CONDITIONS, VOLATILE_COLUMNS, Condition, NotYetSu
                                read_results, run_study, study_dir)
 from affect_book.trainer import TrainConfig, validate_config
 
-ROOT = Path(__file__).resolve().parents[1]
 TINY = {"n_train": 256, "n_val": 64, "n_test": 64}
 SETTINGS = {"profile": "smoke", "data": TINY, "epochs": 1, "width": 4, "batch_size": 64}
 CLI_TINY = ["--profile", "smoke", "--preset", "affwild2", "--epochs", "2", "--width", "4", "--batch-size", "64",

@@ -4,11 +4,11 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from support import ROOT
 
 from affect_book.analysis import claims
 from scipy import stats as sps
@@ -18,7 +18,6 @@ from affect_book.params import ParameterError
 from affect_book.study import run_study
 from affect_book.analysis import study_rare_classes, study_statistics
 
-ROOT = Path(__file__).resolve().parents[1]
 CONDITIONS = ("base", "circumplex", "uniform", "uniform_column", "permuted")
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import nbformat
 import papermill as pm
 import pytest
+from support import ROOT
 
 from affect_book.site import book
 
-ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = [p.stem for p in book.toc_notebooks(ROOT)]
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import nbformat
 import papermill as pm
 import pytest
-from course_site import ROOT, mini_site, tiny_chapter
+from support import ROOT
+from support.course_site import mini_site, tiny_chapter
 from pybtex.database import parse_file
 
 from affect_book.site import book, course

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from toy import toy, toy_config
+from support.toy import toy, toy_config
 
 from affect_book.cache import config_hash
 from affect_book.params import ParameterError

@@ -191,7 +191,7 @@ def test_chapter_grid_builds_chapter_07s_grid_and_checks_its_parameters():
 @pytest.mark.slow
 def test_the_same_analyses_run_on_a_licensed_copy(tmp_path, monkeypatch):
     """A real-data study (the manifest layout of the real-data tests, with train/val/test splits) read back."""
-    from real_fixtures import write_face
+    from support.real_fixtures import write_face
 
     monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(affect_book.trainer, "train", REAL_TRAIN)

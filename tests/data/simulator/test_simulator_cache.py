@@ -14,13 +14,12 @@ import json
 
 import numpy as np
 import pytest
-from support import digest
+from support import ROOT, digest
 from test_simulator_checksum import PINNED
 
 from affect_book.cache import config_hash, file_lock
 from affect_book.data.simulator import SIMULATOR_VERSION, SPLITS, dataset_fingerprint, make_config, simulate_all
 
-ROOT = Path(__file__).resolve().parents[1]
 
 # Builds the smoke affwild2_posed preset (pinned in test_simulator_checksum) after a start signal, and reports whether
 # it built. A build writes into a new folder ".<config_hash>.tmp-<pid>-<random>" (the cache's documented layout): an

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import filelock
 import pytest
-from toy import toy, toy_config
+from support.toy import toy, toy_config
 
 from affect_book import cache
 from affect_book.trainer import NonFiniteMetrics, load_finished, nonfinite_metrics, train

@@ -1,4 +1,4 @@
-"""Run by tests/test_train.py: a few training steps, in one process or under torchrun (gloo, CPU)."""
+"""Run by tests/trainer/test_train.py (by path): a few training steps, in one process or under torchrun (gloo, CPU)."""
 
 import os
 import sys

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
+from support import ROOT
 #: What the site build needs from the repository besides the notebooks (book.SITE_FILES plus the course layer's).
 SITE_EXTRA = ("references.bib", "_static")
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from toy import CLASSES, toy, toy_config
+from support import ROOT
+from support.toy import CLASSES, toy, toy_config
 
 from affect_book.cache import file_lock
 from affect_book.data import ArrayDataset
@@ -66,15 +67,14 @@ def test_fingerprint_covers_labels_and_every_image_byte(sets, monkeypatch):
 @pytest.mark.slow
 def test_two_processes_train_a_run_once(tmp_path):
     """Two processes asking for the same run: one trains it, the other waits for the lock and then loads it."""
-    sys.path.insert(0, str(Path(__file__).parent))
-    import train_lock_worker as worker
+    from support import train_lock_worker as worker
 
     folder = tmp_path / run_key(worker.CONFIG, *worker.sets())
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    script = Path(__file__).with_name("train_lock_worker.py")
+    path = [str(ROOT / "tests"), str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(path)}
     with file_lock(folder / ".lock"):  # hold the run's lock until both processes are waiting on it
-        procs = [subprocess.Popen([sys.executable, str(script), str(tmp_path)], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+        procs = [subprocess.Popen([sys.executable, "-m", "support.train_lock_worker", str(tmp_path)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
         for p in procs:
             assert p.stdout.readline().strip() == "ready", p.stderr.read()[-2000:]
         time.sleep(2.0)

@@ -15,9 +15,8 @@ from PIL import Image
 from affect_book.data import affectnet, affwild2
 from affect_book.data.batches import iterate_batches, random_crop, random_flip, to_float
 from affect_book.data.prepare import decode_face, open_prepared, prepare
-from real_fixtures import AFFECTNET_ROWS, affectnet_original, affwild2_unitask, color_of
-
-HERE = Path(__file__).resolve().parent
+from support import ROOT
+from support.real_fixtures import AFFECTNET_ROWS, affectnet_original, affwild2_unitask, color_of
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +71,7 @@ def test_killed_prepare_resumes_to_the_same_cache(an_root, tmp_path):
     cache_dir = tmp_path / "interrupted"
     script = textwrap.dedent(f"""
         import os, signal, sys
-        sys.path.insert(0, {str(HERE)!r})
+        sys.path.insert(0, {str(ROOT)!r})
         from affect_book.data import affectnet
         from affect_book.data.prepare import prepare
         records = affectnet.index({str(an_root)!r}, "train")
@@ -166,7 +165,7 @@ def test_iterate_batches_covers_every_record_once(an_root, tmp_path):
 
 def test_load_indexes_prepares_and_returns_an_array_dataset(tmp_path, monkeypatch):
     from affect_book.data import sources
-    from real_fixtures import affwild2_multitask
+    from support.real_fixtures import affwild2_multitask
 
     monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path / "cache"))
     root = affwild2_multitask(tmp_path / "aw")
@@ -199,11 +198,11 @@ print(json.dumps({"n": len(data), "images": hashlib.sha256(data.images.tobytes()
 def test_three_processes_preparing_at_once_build_one_cache_identical_to_a_serial_build(tmp_path):
     """Before the lock, three processes released together crashed (FileNotFoundError on a chunk another had
     removed, or a bus error on an images.npy another was rewriting) in most runs; now one builds, two wait."""
-    from real_fixtures import manifest_faces
+    from support.real_fixtures import manifest_faces
 
     root = manifest_faces(tmp_path / "faces", n=40)
     shared, go = tmp_path / "shared", tmp_path / "go"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     procs = [subprocess.Popen([sys.executable, "-c", _RACER, str(root), str(shared), str(tmp_path / f"ready{i}"),
                                str(go)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
              for i in range(3)]
@@ -323,10 +322,10 @@ dist.destroy_process_group()
 def test_under_torch_distributed_rank_0_prepares_and_the_others_wait(tmp_path):
     """Rank 1 waits for rank 0's decode (5 s) on the lock, not at a collective (3 s timeout here; NCCL's default
     10 minutes is less than a real decode of AffectNet)."""
-    from real_fixtures import manifest_faces
+    from support.real_fixtures import manifest_faces
 
     root = manifest_faces(tmp_path / "faces", n=6)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")]),
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
            "AFFECT_BOOK_CACHE": str(tmp_path / "cache")}
     procs = [subprocess.Popen([sys.executable, "-c", _RANK, str(root), str(tmp_path / "store"), "x"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**env, "RANK": str(r)})

@@ -5,7 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from toy import CLASSES, toy, toy_config
+from support import ROOT
+from support.toy import CLASSES, toy, toy_config
 
 from affect_book.cache import config_hash
 from affect_book.device import seed_everything
@@ -105,9 +106,8 @@ def test_two_process_gloo_ddp_matches_one_process(tmp_path):
     """Two ranks, each on half of every global batch, end with the weights of one process on the whole batch."""
     import subprocess
     import sys
-    from pathlib import Path
 
-    worker = Path(__file__).with_name("ddp_worker.py")
+    worker = ROOT / "tests" / "support" / "ddp_worker.py"
     env = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}
     one = subprocess.run([sys.executable, str(worker), str(tmp_path)], capture_output=True, text=True, env=env)
     assert one.returncode == 0, one.stderr[-2000:]
@@ -155,9 +155,8 @@ def test_gpu_check_script_runs_on_cpu():
     """The GPU check itself must work; on a CPU it runs a few tiny steps (numbers not meaningful)."""
     import subprocess
     import sys
-    from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "tools" / "gpu_check.py"
+    script = ROOT / "tools" / "gpu_check.py"
     proc = subprocess.run([sys.executable, str(script), "--device", "cpu", "--steps", "3", "--batch", "4", "--size",
                            "32", "--tolerance", "100"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]

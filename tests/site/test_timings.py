@@ -3,14 +3,13 @@
 import json
 import os
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
+from support import ROOT
 
 from affect_book.site import book, timings
 
-ROOT = Path(__file__).resolve().parents[1]
 MACHINE = {"cpu_count": 2, "torch_device": "cpu", "platform": "Linux"}
 
 
@@ -99,7 +98,7 @@ def test_api_sections_link_to_the_chapters_that_exist():
 def test_readme_shows_exactly_the_committed_measured_timings():
     """The README's table of measured times is generated from docs/timings.json, never typed."""
     records = timings.read_timings(timings.MEASURED_TIMINGS)
-    readme = Path(__file__).resolve().parents[1] / "README.md"
+    readme = ROOT / "README.md"
     assert timings.update_readme(readme, records, check=True), \
         "README's measured-times table differs from docs/timings.json: run python -m affect_book.site.timings readme"
     for r in records:  # the committed records are the runner's (full records, a profile the book knows)

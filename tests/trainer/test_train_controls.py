@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from toy import toy, toy_config
+from support.toy import toy, toy_config
 
 from affect_book import losses as L
 from affect_book.trainer import TrainConfig, epoch_order, expression_term, multitask_loss, train, validate_config
