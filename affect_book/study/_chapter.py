@@ -3,11 +3,15 @@ chapters that read chapter 07's runs (08): one home for the checks, so both chap
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from ..params import ParameterError, check_choice, check_number, check_path
 from ._conditions import CONDITIONS
 from ._config import CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, StudyConfig  # noqa: F401 (DEFAULT_CONDITIONS: docs)
+from ._run import run_study
+from ._sweep import DEFAULT_LAMBDAS, lambda_sweep
 
 __all__ = ["chapter_grid", "chapter_study"]
 
@@ -48,8 +52,8 @@ def chapter_grid(presets, conditions, seeds, profile: str, dataset: str = "synth
     ParameterError
         Naming the parameter and the values it accepts.
     """
-    from ..data.simulator import PRESETS
-    from ..data.sources import SOURCES
+    from ..data.simulator import PRESETS  # deferred: the data package imports torch; the study loads without
+    from ..data.sources import SOURCES  # deferred: the data package imports torch; the study loads without
 
     check_choice("DATASET", dataset, SOURCES)
     root = check_path("DATA_ROOT", data_root)
@@ -92,11 +96,6 @@ def chapter_study(design: StudyConfig, sweep_seeds: int = 2, executor: str = "lo
     sweep : DataFrame
         The sweep's table (:func:`lambda_sweep`).
     """
-    import dataclasses
-
-    from ._run import run_study
-    from ._sweep import DEFAULT_LAMBDAS, lambda_sweep
-
     check_number("SWEEP_SEEDS", sweep_seeds, low=2, integer=True)
     sweep_design = dataclasses.replace(design, conditions=("circumplex",), seeds=design.seeds[:sweep_seeds])
     lambda_ot, sweep = lambda_sweep(sweep_design, DEFAULT_LAMBDAS, metric="p_mtl", executor=executor,
