@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import filelock
+
 __all__ = ["OMIT_DEFAULT", "atomic_write_bytes", "cache_root", "config_hash", "file_lock", "make_dirs",
            "permission_error", "run_dir", "stat_mode", "umask", "write_unless_same"]
 
@@ -296,8 +298,6 @@ def file_lock(path: str | os.PathLike, timeout: float | None = None, what: str =
     Path
         ``path``, while the lock is held.
     """
-    import filelock
-
     path = Path(path)
     make_dirs(path.parent)
     lock = filelock.FileLock(str(path), timeout=-1 if timeout is None else timeout)

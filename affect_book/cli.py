@@ -54,21 +54,21 @@ def _dispatch(argv: list[str]) -> int:
             return 2
         return 0
     if argv[0] == "book":
-        from .site.book import main as book_main
+        from .site.book import main as book_main  # deferred: after run_command's handlers, and only for `book`
 
         return book_main(argv[1:])
     if argv[0] == "data":
-        from .data.sources import main as data_main
+        from .data.sources import main as data_main  # deferred: it imports torch, after the SIGINT handler
 
         return data_main(argv[1:])
     if argv[0] == "train":
         # Deferred: the trainer imports torch, which then loads under run_command's handlers (a Ctrl-C during the
         # import exits 130 with the resume hint), and `book`, `data` and `study` never pay for it.
-        from .trainer.cli import main as train_main
+        from .trainer.cli import main as train_main  # deferred: it imports torch, after the SIGINT handler
 
         return train_main(argv[1:])
     if argv[0] == "study":
-        from .analysis.cli import main as study_main
+        from .analysis.cli import main as study_main  # deferred: it imports torch, after the SIGINT handler
 
         return study_main(argv[1:])
     return 2

@@ -27,6 +27,7 @@ import pandas as pd
 
 from . import circumplex as cx
 from .arrays import to_numpy
+from .facs import PROTOTYPES, prototype_matrix
 
 __all__ = [
     "BASE_KINDS",
@@ -344,8 +345,6 @@ def au_prototype_distance(classes: Sequence[str], other: str | float = "mean") -
     -------
     numpy.ndarray, (classes, classes)
     """
-    from .facs import PROTOTYPES, prototype_matrix
-
     classes = list(classes)
     has = [cx.concept_of(c) in PROTOTYPES for c in classes]
     known = [c for c, h in zip(classes, has) if h]

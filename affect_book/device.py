@@ -16,6 +16,8 @@ import random
 
 import numpy as np
 
+from .params import check_choice
+
 __all__ = ["DEVICES", "choose_device", "seed_everything"]
 
 #: Values the ``DEVICE`` parameter of a chapter accepts.
@@ -44,9 +46,7 @@ def choose_device(preference: str = "auto", verbose: bool = True):
     RuntimeError
         A named device that this machine does not have.
     """
-    import torch
-
-    from .params import check_choice
+    import torch  # deferred: affect_book.device loads without torch (the study imports it; torch loads in its workers)
 
     check_choice("DEVICE", preference, DEVICES)
     mps_ok = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
@@ -94,7 +94,7 @@ def seed_everything(seed: int, deterministic: bool = False) -> np.random.Generat
     random.seed(seed)
     np.random.seed(seed % 2**32)
     try:
-        import torch
+        import torch  # deferred: optional here (numpy-only use seeds without torch)
     except ImportError:  # numpy-only use of the package
         return np.random.default_rng(seed)
     torch.manual_seed(seed)

@@ -22,12 +22,14 @@ the parent cannot handle), so no orphan keeps training, holding the caller's std
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable
+from multiprocessing.connection import wait
 
 __all__ = ["RESUME_HINTS", "WorkerTerminated", "fork_pool", "interrupt_status", "raise_pending", "run_command",
            "terminable_task", "watch_parent"]
@@ -216,8 +218,6 @@ def _pdeathsig() -> None:
     watch thread, which needs the interpreter to run)."""
     if not sys.platform.startswith("linux"):
         return
-    import ctypes
-
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
@@ -247,9 +247,6 @@ def watch_parent(parent_pid: int, poll: float = 0.5) -> threading.Thread:
     threading.Thread
         The watch thread (started).
     """
-    import multiprocessing
-    from multiprocessing.connection import wait
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _worker_sigterm)
     _owner[:] = [os.getpid()]

@@ -110,7 +110,7 @@ def build_backbone(name: str, weights_path: str | Path | None = None, width: int
             raise ValueError("small_cnn has no pretrained weights; leave weights_path as None")
         net = SmallCNN(width, norm)
         return net, net.out_features
-    import torchvision
+    import torchvision  # deferred: it adds 1-3 s to the import; only its backbones need it (small_cnn does not)
 
     model = getattr(torchvision.models, name)(weights=None)
     if weights_path is not None:

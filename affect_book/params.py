@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
 __all__ = ["ParameterError", "check_choice", "check_number", "check_path"]
@@ -113,8 +114,6 @@ def check_path(name: str, value: Any, must_exist: bool = True, allow_none: bool 
     ParameterError
         None when not allowed, a non-path value, or a missing path.
     """
-    from pathlib import Path
-
     if value is None:
         if allow_none:
             return None

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Iterable
 from typing import TypeVar
 
+from tqdm.auto import tqdm
+
 __all__ = ["in_notebook", "progress_bar", "wants_bars"]
 
 T = TypeVar("T")
@@ -85,6 +87,4 @@ def progress_bar(iterable: Iterable[T], desc: str | None = None, total: int | No
     """
     if not (enabled and wants_bars()):
         return iterable
-    from tqdm.auto import tqdm
-
     return tqdm(iterable, desc=desc, total=total, leave=leave, **tqdm_options)

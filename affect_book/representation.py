@@ -14,6 +14,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from .arrays import to_numpy
 from .params import check_choice, check_number
@@ -83,11 +88,6 @@ def pair_separability(features, labels, pair: tuple[str, str], classes: Sequence
     ValueError
         When a class has fewer than ``cv`` samples (naming it and its count).
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     check_number("cv", cv, low=2, integer=True)
     x, y, _ = _features(features, labels, classes)
     a, b = (_class_index(name, classes) for name in pair)
@@ -257,13 +257,11 @@ def project_2d(features, method: str = "pca", *, seed: int = 0) -> np.ndarray:
         raise ValueError(f"features has shape {x.shape}; expected (N >= 3, dims >= 2)")
     if method == "umap":
         try:
-            import umap
+            import umap  # deferred: umap-learn is optional (not a dependency)
         except ImportError:
             raise ImportError("method='umap' needs the optional umap-learn package (pip install umap-learn); "
                               "method='pca' needs nothing more") from None
         return umap.UMAP(n_components=2, random_state=seed).fit_transform(x)
-    from sklearn.decomposition import PCA
-
     return PCA(n_components=2, random_state=seed).fit_transform(x)
 
 
@@ -286,8 +284,8 @@ def plot_projections(panels: dict, classes: Sequence[str], *, highlight: Sequenc
     matplotlib.figure.Figure
         The figure.
     """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
+    import matplotlib.pyplot as plt  # deferred: matplotlib and seaborn for this one plot; the module otherwise computes
+    import seaborn as sns  # deferred: as matplotlib above
 
     if axes is None:
         _, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4), squeeze=False)

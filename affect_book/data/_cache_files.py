@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npy
 
 from ..cache import _is_denied, permission_error
 
@@ -66,8 +67,6 @@ def _raise_unless_damage(path: Path, err: OSError) -> None:
 
 def _npy_header(handle) -> tuple[tuple, bool, np.dtype]:
     """(shape, fortran_order, dtype) from the header of a .npy stream; ValueError when it is not one."""
-    from numpy.lib import format as npy
-
     version = npy.read_magic(handle)
     read_header = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}.get(version)
     if read_header is None:

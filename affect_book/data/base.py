@@ -25,6 +25,8 @@ import json
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import torch
+import torch.utils.data
 
 from ..facs import ABAW_AUS
 
@@ -54,8 +56,6 @@ class LabelMasks:
 
 
 def _torch_dataset_base():
-    import torch.utils.data
-
     return torch.utils.data.Dataset
 
 
@@ -119,8 +119,6 @@ class ArrayDataset(LabelMasks, _torch_dataset_base()):
         return len(self.images)
 
     def __getitem__(self, index: int) -> dict:
-        import torch
-
         image = torch.from_numpy(np.ascontiguousarray(self.images[index].transpose(2, 0, 1)))
         if self.transform is not None:
             image = self.transform(image)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 __all__ = ["UnusableImage", "decode_face"]
 
@@ -52,8 +53,6 @@ def decode_face(path: str | os.PathLike, box=(-1, -1, -1, -1), size: int = 112) 
     UnusableImage
         With a reason, for a missing or unreadable file and a box outside the image.
     """
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with Image.open(path) as img:
             width, height = img.size

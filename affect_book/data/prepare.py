@@ -43,10 +43,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.format import open_memmap
+from tqdm.auto import tqdm
 
 from ..cache import atomic_write_bytes, cache_root, config_hash, file_lock, make_dirs, umask
 from ..progress import wants_bars
 from ._cache_files import CorruptCacheError, check_images, check_labels, load_checked
+from .base import ArrayDataset
 from .decode import UnusableImage, decode_face
 from .records import RecordIndex, format_skipped
 
@@ -184,8 +187,6 @@ class PreparedCache:
         CorruptCacheError
             When ``images.npy`` or ``labels.npz`` cannot be read (the error names the file).
         """
-        from .base import ArrayDataset
-
         images = load_checked(self.path / _IMAGES, mmap_mode="r" if mmap else None)
         arrays = load_checked(self.path / _LABELS, keys=("expression", "va", "au", "subject"))
         cfg = self.manifest["config"]
@@ -377,8 +378,6 @@ def _build(folder: Path, records: RecordIndex, config: dict, workers: int | None
     pending = [c for c in range(n_chunks) if not _chunk_path(folder, c).is_file()]
     bar = None
     if progress and pending and wants_bars():  # no bar in logs and pipes (one line per update there)
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=len(pending), desc=f"decoding {records.dataset} {records.split}", unit="chunk")
 
     def done(chunk: int):
@@ -416,8 +415,6 @@ def _build(folder: Path, records: RecordIndex, config: dict, workers: int | None
 def _assemble(folder: Path, records: RecordIndex, config: dict, n_chunks: int) -> PreparedCache:
     """Concatenate the chunks into images.npy and labels.npz, then write the manifest (last) and drop the chunks.
     The caller holds the folder's lock, so no other process reads the chunks."""
-    from numpy.lib.format import open_memmap
-
     size = config["image_size"]
     ok = np.zeros(len(records), dtype=bool)
     unreadable: Counter = Counter()

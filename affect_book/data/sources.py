@@ -10,14 +10,22 @@ by :func:`~affect_book.data.prepare.prepare`) or an :class:`~affect_book.data.ba
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import json
 import os
+import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import torch.distributed as dist
+
 from ..params import check_choice
+from ..profiles import get_profile
+from . import affectnet, affwild2, manifest
+from .prepare import prepare
 from .records import RecordIndex, format_skipped
 
 __all__ = ["SOURCES", "Source", "SourceNotAvailable", "get_records", "load", "load_splits", "register_source",
@@ -79,20 +87,14 @@ def register_source(name: str, loader: Callable[..., Any] | None, options: tuple
 
 
 def _affectnet(root, split, layout=None, classes=None, numeric_order=None):
-    from . import affectnet
-
     return affectnet.index(root, split, layout or "auto", classes or "affectnet8", numeric_order)
 
 
 def _affwild2(root, split, layout=None, track=None):
-    from . import affwild2
-
     return affwild2.index(root, split, layout or "auto", track or "all")
 
 
 def _manifest(root, split, classes=None):
-    from . import manifest
-
     return manifest.index(root, split, classes or "auto")
 
 
@@ -112,8 +114,6 @@ def _source(name: str) -> Source:
     check_choice("dataset", name, sorted(SOURCES))
     source = SOURCES[name]
     if source.loader is None and name in DEFERRED_SOURCES:
-        import importlib
-
         module = importlib.import_module(DEFERRED_SOURCES[name], __package__)
         source = Source(name, **module.data_source())  # resolved on each look-up; SOURCES is not mutated
     if source.loader is None or source.unavailable:
@@ -171,10 +171,6 @@ def _require_records(n: int, dataset: str, root, split: str, skipped=None, where
 
 def _distributed():
     """``torch.distributed`` when a process group of several ranks is initialised, else None."""
-    try:
-        import torch.distributed as dist
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return None
     if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
         return dist
     return None
@@ -194,8 +190,6 @@ def _prepare_once(records: RecordIndex, **kwargs):
     on a collective, whose timeout a long decode would exceed) and open the cache rank 0 built. The lock alone
     also serialises processes that share no barrier, such as the runs of a parallel study.
     """
-    from .prepare import prepare
-
     dist = _distributed()
     if dist is None:
         return prepare(records, **kwargs)
@@ -291,8 +285,6 @@ def load_splits(dataset: str, root: str | os.PathLike | None = None, profile: st
     ValueError
         When a split has no usable record: it fails here, before training starts.
     """
-    from ..profiles import get_profile
-
     if dataset == "synthetic":
         if image_size is not None:
             options["image_size"] = image_size
@@ -389,9 +381,6 @@ def main(argv=None) -> int:
     int
         0 on success, 2 when the source, its root, an option or a file is wrong (the message goes to stderr).
     """
-    import argparse
-    import sys
-
     parser = argparse.ArgumentParser(prog="affect-book data",
                                      description="Inspect a data source: counts per class, valid labels, skipped "
                                                  "items by reason (no image is decoded).")

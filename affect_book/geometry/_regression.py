@@ -44,7 +44,7 @@ def frequency_or_geometry(frame: pd.DataFrame, *, response: str = "f1",
         ``ci_low``, ``ci_high``; ``attrs`` hold ``n`` (rows used), ``n_dropped``, ``r_squared``, ``cov_type``,
         ``level`` and ``formula``.
     """
-    import statsmodels.api as sm
+    import statsmodels.api as sm  # deferred: importing it takes about a second, for this one fit
 
     predictors = [str(p) for p in predictors]
     if not predictors:

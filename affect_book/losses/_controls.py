@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ..arrays import to_numpy
+from ..imbalance import effective_number
 from ._common import (
     _check_2d,
     _checked_dtype,
@@ -81,8 +82,6 @@ def class_balanced_weights(counts, beta: float = 0.9999) -> np.ndarray:
     numpy.ndarray, (classes,)
         Weights summing to the number of classes.
     """
-    from ..imbalance import effective_number
-
     w = 1.0 / effective_number(_counts(counts), beta)  # (1 - beta) / (1 - beta^n_c)
     return w * len(w) / w.sum()
 

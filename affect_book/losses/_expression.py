@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..params import check_choice
 from ._controls import (balanced_softmax_loss, class_balanced_weights, confidence_penalty_loss,
                         deferred_reweighting, focal_loss, gce_loss, inverse_frequency_weights, ldam_loss, ldam_margins,
                         logit_adjusted_loss, smooth_labels, soft_cross_entropy, weighted_cross_entropy)
@@ -171,8 +172,6 @@ def expression_param(name: str, param: float | None = None) -> float | None:
     -------
     float or None
     """
-    from ..params import check_choice
-
     check_choice("expression_loss", name, EXPRESSION_LOSSES)
     entry = EXPRESSION_LOSSES[name]
     if param is None:

@@ -105,7 +105,7 @@ def pot_ot(inputs: torch.Tensor, target_probs: torch.Tensor, cost, solver: str =
     torch.Tensor
         A scalar, or (batch,) for ``reduction="none"``.
     """
-    import ot
+    import ot  # deferred: POT takes about 0.9 s to import (it probes its backends); only this solver uses it
 
     _check_2d(inputs, "inputs")
     if solver not in POT_SOLVERS:

@@ -100,7 +100,7 @@ def parse_value(text: str) -> Any:
 
 
 def _failure_message(chapter: str, output: Path, err: Exception) -> str:
-    import nbformat
+    import nbformat  # deferred: nbformat is optional (notebook extras) and slow to import
 
     exec_count = getattr(err, "exec_count", None)
     ename, evalue = getattr(err, "ename", type(err).__name__), getattr(err, "evalue", str(err))
@@ -165,7 +165,7 @@ def run_book(profile: str = "cpu", only: Sequence[str] = (), parameters: dict[st
     ChapterFailed
         On the first failing chapter, naming the chapter, the cell and the error.
     """
-    import papermill as pm
+    import papermill as pm  # deferred: papermill (dev extra) is slow to import; only running notebooks needs it
 
     root = Path(root or find_root()).resolve()
     out_dir = check_output_folder(out_dir or root / "_build" / "executed", root, "the executed folder")
@@ -231,7 +231,7 @@ def _kernel_manager_class():
     """Jupyter's kernel manager, except that once the runner is interrupted (Ctrl-C, SIGTERM) it kills the kernel's
     process group at once (the kernel and what it started, such as a grid's workers) instead of asking a kernel busy
     in a cell to shut down, which makes it print tracebacks on the runner's stderr and wait seconds."""
-    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_client.manager import AsyncKernelManager  # deferred: optional (comes with papermill), only to run
 
     class RunnerKernelManager(AsyncKernelManager):
         async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
@@ -253,8 +253,8 @@ def _execute(path: Path, output: Path, params: dict[str, Any], kernel: str) -> N
     Over TCP, ipykernel prints a warning that the connection is unencrypted for every chapter; IPC sockets are
     files only the user can reach, so the warning does not apply (Windows has no IPC transport: TCP there).
     """
-    import papermill as pm
-    from traitlets.config import Config
+    import papermill as pm  # deferred: papermill (dev extra) is slow to import; only running notebooks needs it
+    from traitlets.config import Config  # deferred: optional (comes with papermill), only to run
 
     # The kernel inherits the environment: a runner started from a JupyterLab kernel would otherwise pass on the
     # variable that makes affect_book.site.widgets.live_front_end() show live widgets; executed copies get static

@@ -45,6 +45,7 @@ What the tooling does with the tags
 from __future__ import annotations
 
 import argparse
+import copy
 import re
 import sys
 from collections.abc import Sequence
@@ -78,7 +79,7 @@ def _tags(cell: Any) -> list[str]:
 
 def _read(notebook: Any) -> tuple[Any, str]:
     """A notebook node and a name for messages, from a path or an already loaded notebook."""
-    import nbformat
+    import nbformat  # deferred: nbformat is optional (notebook extras) and slow to import
 
     if isinstance(notebook, (str, Path)):
         path = Path(notebook)
@@ -211,9 +212,7 @@ def make_student_notebook(notebook: Any) -> Any:
         dropped; an exercise whose solutions are all markdown gets a markdown note asking for the reader's answer.
         No cell of the result is tagged ``solution``.
     """
-    import copy
-
-    import nbformat
+    import nbformat  # deferred: nbformat is optional (notebook extras) and slow to import
 
     nb, where = _read(notebook)
     nb = copy.deepcopy(nb)
@@ -258,7 +257,7 @@ def make_student_copies(root: Path | str | None = None, out_dir: Path | str | No
     list of Path
         The student notebooks written, in reading order.
     """
-    import nbformat
+    import nbformat  # deferred: nbformat is optional (notebook extras) and slow to import
 
     root = Path(root).resolve() if root is not None else find_root()
     out_dir = Path(out_dir) if out_dir is not None else root / "_build" / "student"
@@ -295,7 +294,7 @@ def run_student_copy(path: Path | str, output: Path | str, parameters: dict[str,
     papermill.PapermillExecutionError
         Any other error: the copy does not run up to its first stub.
     """
-    import papermill as pm
+    import papermill as pm  # deferred: papermill (dev extra) is slow to import; only running notebooks needs it
 
     try:
         pm.execute_notebook(str(path), str(output), parameters=parameters or {}, kernel_name=kernel,
@@ -376,7 +375,7 @@ def prepare_html_notebook(path: Path | str) -> int:
     int
         The number of cells changed.
     """
-    import nbformat
+    import nbformat  # deferred: nbformat is optional (notebook extras) and slow to import
 
     nb, _ = _read(path)
     changed = tag_injected_parameters(nb) + hide_solutions(nb)

@@ -70,7 +70,7 @@ def vendor_mathjax(app: Any, config: Any) -> None:
     sphinx.errors.ConfigError
         When ``mathjax_path`` is a web address, names a file the package lacks, or the package is not installed.
     """
-    from sphinx.errors import ConfigError
+    from sphinx.errors import ConfigError  # deferred: sphinx is optional (book extra); only the Sphinx hook needs it
 
     if "mathjax_path" not in config:  # another math renderer than MathJax: nothing to carry
         return

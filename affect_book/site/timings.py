@@ -15,6 +15,7 @@ pages are therefore read from the records, never typed.
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import json
 import math
@@ -24,6 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..cache import atomic_write_bytes, file_lock
+from ..device import choose_device
 from ..profiles import PROFILES
 
 __all__ = ["MEASURED_TIMINGS", "README_MARKERS", "TIMINGS_FILE", "TIMING_TAG", "format_seconds", "inject_timing_note",
@@ -52,8 +54,6 @@ def machine_info() -> dict:
     dict
         ``cpu_count`` (int), ``torch_device`` (str: cuda, mps or cpu), ``platform`` (str).
     """
-    from ..device import choose_device  # deferred: choosing a device imports torch
-
     return {"cpu_count": os.cpu_count() or 1, "torch_device": choose_device("auto", verbose=False).type,
             "platform": platform.platform(terse=True)}
 
@@ -211,7 +211,7 @@ def inject_timing_note(notebook: Path, records: Iterable[dict], chapter: str) ->
     bool
         Whether a note was written.
     """
-    import nbformat
+    import nbformat  # deferred: nbformat is optional (notebook extras) and slow to import
 
     nb = nbformat.read(notebook, as_version=4)
     cells = [c for c in nb.cells if TIMING_TAG not in c.get("metadata", {}).get("tags", [])]
@@ -286,8 +286,6 @@ def update_readme(readme: Path, records: Iterable[dict], check: bool = False) ->
 
 
 def _main(argv=None) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(prog="python -m affect_book.site.timings",
                                      description="Keep the committed measured timings and the README table.")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -43,7 +43,7 @@ def live_front_end() -> bool:
             raise ValueError(f"AFFECT_BOOK_INTERACTIVE={forced!r}; expected '0' or '1'")
         return forced == "1"
     try:
-        from IPython import get_ipython
+        from IPython import get_ipython  # deferred: IPython is optional (notebook extra); absent means no front end
     except ImportError:
         return False
     shell = get_ipython()
@@ -195,14 +195,14 @@ def interactive_ot_simplex(costs: Mapping[str, object], classes: Sequence[str], 
     ipywidgets.VBox
         The controls above an output area; display it in a notebook.
     """
-    import ipywidgets as w
+    import ipywidgets as w  # deferred: ipywidgets is optional (dev extra); only the live controls need it
 
     first = w.FloatSlider(value=start[0], min=0.01, max=0.98, step=0.01, description=f"p({classes[0]})")
     second = w.FloatSlider(value=start[1], min=0.01, max=0.98, step=0.01, description=f"p({classes[1]})")
     truth = w.Dropdown(options=[(c, i) for i, c in enumerate(classes)], value=true_class, description="true class")
 
     def redraw(a, b, y):
-        from IPython.display import display
+        from IPython.display import display  # deferred: IPython is optional (notebook extra)
 
         fig, table = draw_ot_simplex(simplex_point(a, b), costs, classes, y)
         plt.show()
@@ -242,7 +242,7 @@ def simulator_knobs(visual_degeneracy: float = 0.0, va_degeneracy: float = 0.0, 
         ``summary``: a one-row DataFrame (centroid distance, mean absolute pixel difference of the pair's faces).
     """
     from ..data import make_config, render_examples  # deferred: the data package imports torch
-    from ..data.simulator import generate_split
+    from ..data.simulator import generate_split  # deferred: the data package imports torch
 
     for name, value in (("visual_degeneracy", visual_degeneracy), ("va_degeneracy", va_degeneracy),
                         ("intensity", intensity)):
@@ -321,7 +321,7 @@ def interactive_simulator_knobs(preset: str = "balanced", n_points: int = 400, s
     ipywidgets.VBox
         The sliders above an output area; display it in a notebook.
     """
-    import ipywidgets as w
+    import ipywidgets as w  # deferred: ipywidgets is optional (dev extra); only the live controls need it
 
     style = {"description_width": "initial"}
     knobs = {"visual_degeneracy": w.FloatSlider(value=0.0, min=0, max=1, step=0.05, description="visual degeneracy",
@@ -332,7 +332,7 @@ def interactive_simulator_knobs(preset: str = "balanced", n_points: int = 400, s
                                         continuous_update=False)}
 
     def redraw(visual_degeneracy, va_degeneracy, intensity):
-        from IPython.display import display
+        from IPython.display import display  # deferred: IPython is optional (notebook extra)
 
         fig, summary = draw_simulator_knobs(visual_degeneracy, va_degeneracy, intensity, preset, n_points, size,
                                             seed)

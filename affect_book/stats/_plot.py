@@ -28,7 +28,7 @@ def plot_wilcoxon_null(n: int, *, observed: float | None = None, alternative: st
     matplotlib.axes.Axes
         The axes, with labelled x ("W+") and y (probability under H0) axes.
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: the rest of affect_book.stats does not plot; pyplot loads with a figure
 
     check_alternative(alternative)
     dist = wilcoxon_null_distribution(n)

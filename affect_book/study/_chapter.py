@@ -3,12 +3,15 @@ chapters that read chapter 07's runs (08): one home for the checks, so both chap
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
-from ..data import check_data_parameters
 from ..params import ParameterError, check_choice, check_number
 from ._conditions import CONDITIONS
 from ._config import CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, StudyConfig  # noqa: F401 (DEFAULT_CONDITIONS: docs)
+from ._run import run_study
+from ._sweep import DEFAULT_LAMBDAS, lambda_sweep
 
 __all__ = ["chapter_grid", "chapter_study"]
 
@@ -49,7 +52,8 @@ def chapter_grid(presets, conditions, seeds, profile: str, dataset: str = "synth
     ParameterError
         Naming the parameter and the values it accepts.
     """
-    from ..data.simulator import PRESETS
+    from ..data import check_data_parameters  # deferred: the data package imports torch; the study loads without
+    from ..data.simulator import PRESETS  # deferred: the data package imports torch; the study loads without
 
     root = check_data_parameters(dataset, data_root)
     for preset in _names(presets):
@@ -89,11 +93,6 @@ def chapter_study(design: StudyConfig, sweep_seeds: int = 2, executor: str = "lo
     sweep : DataFrame
         The sweep's table (:func:`lambda_sweep`).
     """
-    import dataclasses
-
-    from ._run import run_study
-    from ._sweep import DEFAULT_LAMBDAS, lambda_sweep
-
     check_number("SWEEP_SEEDS", sweep_seeds, low=2, integer=True)
     sweep_design = dataclasses.replace(design, conditions=("circumplex",), seeds=design.seeds[:sweep_seeds])
     lambda_ot, sweep = lambda_sweep(sweep_design, DEFAULT_LAMBDAS, metric="p_mtl", executor=executor,

@@ -12,7 +12,11 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import circumplex as cx
 from ..cache import cache_root, config_hash
+from ..circumplex import concept_of
+from ..degeneracy import nearest_pair
+from ..profiles import get_profile
 from ..params import ParameterError, check_choice, check_number
 from ._conditions import CONDITIONS, _check_conditions, get_condition
 
@@ -115,8 +119,6 @@ class StudyConfig:
     train_options: tuple = ()
 
     def __post_init__(self):
-        from ..profiles import get_profile
-
         prof = get_profile(self.profile)
         setattr_ = object.__setattr__  # normalize once, so equal studies hash equally
         presets = (self.presets,) if isinstance(self.presets, str) else tuple(self.presets)
@@ -159,11 +161,11 @@ class StudyConfig:
         self._check_sources()
 
     def _check_sources(self) -> None:
-        from ..data.sources import SOURCES
+        from ..data.sources import SOURCES  # deferred: the data package imports torch; the study loads without
 
         check_choice("dataset", self.dataset, sorted(SOURCES))
         if self.dataset == "synthetic":
-            from ..data.simulator import PRESETS
+            from ..data.simulator import PRESETS  # deferred: the data package imports torch; the study loads without
 
             if not self.presets:
                 raise ParameterError(f"presets is empty; expected one or more of {list(PRESETS)}")
@@ -256,8 +258,6 @@ class StudyRun:
 def _cost_placements(placements: tuple) -> tuple:
     """The simulator's hand placements as a cost's ``cost_fill``, without Other: the book's rule charges Other the
     mean off-diagonal cost of the placed classes (:func:`affect_book.costs.ot_cost`), never a position."""
-    from ..circumplex import concept_of
-
     return tuple((name, va) for name, va in placements if concept_of(name) != "other")
 
 
@@ -265,12 +265,12 @@ def _classes_and_fill(study: StudyConfig, source: str) -> tuple[tuple[str, ...],
     """A source's class names (without generating or decoding any image) and its default hand placements."""
     options = study.load_options(source)
     if study.dataset == "synthetic":
-        from ..data.simulator import make_config
+        from ..data.simulator import make_config  # deferred: the data package imports torch; the study loads without
 
         options.pop("preset")
         sim = make_config(source, study.profile, **options)
         return tuple(sim.classes), _cost_placements(tuple(sim.placements))
-    from ..data.sources import get_records
+    from ..data.sources import get_records  # deferred: the data package imports torch; the study loads without
 
     options.pop("image_size", None)  # decoding size (load_splits), not an option of the record index
     return tuple(get_records(study.dataset, study.data_root, "train", **options).classes), ()
@@ -315,14 +315,11 @@ def designated_pair_of(study: StudyConfig, source: str, classes: tuple[str, ...]
         hand placement (:func:`affect_book.degeneracy.nearest_pair`; Other left out).
     """
     if study.dataset == "synthetic":
-        from ..data.simulator import make_config
+        from ..data.simulator import make_config  # deferred: the data package imports torch; the study loads without
 
         options = study.load_options(source)
         options.pop("preset")
         return tuple(make_config(source, study.profile, **options).pair)
-    from .. import circumplex as cx
-    from ..degeneracy import nearest_pair
-
     placed = cx.coordinates(classes, "russell1977", placement=cx.DEFAULT_PLACEMENT)
     return tuple(nearest_pair(placed).pair)
 
@@ -396,7 +393,7 @@ def study_identity(study: StudyConfig) -> StudyConfig:
     StudyConfig
         ``study`` itself when already canonical (the default and chapter grids are), else a canonical copy.
     """
-    from ..data.simulator import PRESETS
+    from ..data.simulator import PRESETS  # deferred: the data package imports torch; the study loads without
 
     order = list(CONDITIONS)
     presets = list(PRESETS)

@@ -22,6 +22,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..cache import cache_root, make_dirs
+from ..device import choose_device
+from ..interrupts import terminable_task, watch_parent
+from ..profiles import get_profile
+from ._table import result_row
+
 __all__ = ["CheckedJob", "UnsafeJobFolder", "available_cores", "check_private_folder", "local_workers", "make_executor",
            "private_job_folder", "run_splits", "run_task", "stop_executor"]
 
@@ -63,9 +69,6 @@ def local_workers(n_runs: int, profile: str, device: str = "auto", workers: int 
     int
         ``workers`` if given, else min(cores, runs) on a CPU, 1 on a GPU.
     """
-    from ..device import choose_device
-    from ..profiles import get_profile
-
     get_profile(profile)
     if workers is not None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -77,7 +80,7 @@ def local_workers(n_runs: int, profile: str, device: str = "auto", workers: int 
 
 
 def _set_threads(threads: int | None) -> None:
-    import torch
+    import torch  # deferred: the study loads without torch; it loads here, in the process that trains
 
     if threads:
         torch.set_num_threads(int(threads))
@@ -99,12 +102,10 @@ def run_splits(run) -> dict:
         ``train``, ``val`` and ``test`` :class:`~affect_book.data.base.ArrayDataset` (what
         :func:`affect_book.data.sources.load_splits` returns), as the run trains on them.
     """
-    from ..cache import cache_root
-
     key = json.dumps([str(cache_root()), run.dataset, run.data_root, run.config.profile, run.load], sort_keys=True,
                      default=str)
     if key not in _SPLITS:
-        from ..data.sources import load_splits
+        from ..data.sources import load_splits  # deferred: the data package imports torch; the study loads without
 
         _SPLITS[key] = load_splits(run.dataset, root=run.data_root, profile=run.config.profile, progress=False,
                                    **dict(run.load))
@@ -128,9 +129,7 @@ def run_task(run, threads: int | None = None, root: str | None = None) -> dict:
     dict
         Its results row (:func:`~affect_book.study.result_row`).
     """
-    from ..interrupts import terminable_task
     from ..trainer import train  # deferred: the trainer imports torch; the study loads without
-    from ._table import result_row
 
     _set_threads(threads)
     start = time.perf_counter()
@@ -138,7 +137,7 @@ def run_task(run, threads: int | None = None, root: str | None = None) -> dict:
         splits = run_splits(run)
         result = train(run.config, splits["train"], splits["val"], splits["test"],
                        root=Path(root) if root is not None else None, progress=False)
-    import torch
+    import torch  # deferred: the study loads without torch; it loads here, in the process that trains
 
     row = result_row(run, result, len(splits["train"]), time.perf_counter() - start)
     row["torch_threads"] = torch.get_num_threads()
@@ -164,8 +163,6 @@ class InProcessExecutor:
 
 def _pool_initializer(threads: int, parent_pid: int | None = None) -> None:
     if parent_pid is not None:  # first: a worker whose parent dies (even by SIGKILL) ends, and ignores Ctrl-C
-        from ..interrupts import watch_parent
-
         watch_parent(parent_pid)
     _set_threads(threads)
 
@@ -299,8 +296,6 @@ def private_job_folder(folder: Path) -> Path:
     UnsafeJobFolder
         When it exists and another user owns it or may write into it.
     """
-    from ..cache import make_dirs
-
     make_dirs(folder.parent)
     try:
         folder.mkdir(mode=0o700)
@@ -363,7 +358,7 @@ def make_executor(kind: str, workers: int, folder: Path, slurm_options: dict | N
         return pool
     if kind == "slurm":
         try:
-            import submitit
+            import submitit  # deferred: submitit is optional (cluster extra); only executor="slurm" needs it
         except ImportError:
             raise ImportError("executor='slurm' needs submitit: pip install 'affect_book[cluster]' "
                               "(or pip install submitit)") from None

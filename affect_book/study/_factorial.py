@@ -35,10 +35,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..circumplex import concept_of
 from ..params import ParameterError, check_choice, check_number
+from ..profiles import get_profile
 from ._chapter import _names
 from ._conditions import _check_conditions
 from ._config import StudyConfig, _pairs
+from ._run import run_studies
 
 __all__ = ["FACTORIAL_CONDITIONS", "FACTORIAL_DATA", "FACTORS", "FIX_CONDITIONS", "HOLD", "FactorialDesign",
            "cell_label", "factorial_cells", "factorial_studies", "fix_cells", "run_factorial"]
@@ -105,8 +108,7 @@ class FactorialDesign:
     data: tuple = ()
 
     def __post_init__(self):
-        from ..data.simulator import PRESETS
-        from ..profiles import get_profile
+        from ..data.simulator import PRESETS  # deferred: the data package imports torch; the study loads without
 
         setattr_ = object.__setattr__
         get_profile(self.profile)
@@ -138,14 +140,14 @@ class FactorialDesign:
     @property
     def partner_class(self) -> str:
         """The class the ``partner`` factor draws towards the pair (the preset's ``visual_partner`` class)."""
-        from ..data.simulator import make_config
+        from ..data.simulator import make_config  # deferred: the data package imports torch; the study loads without
 
         return make_config(self.preset, self.profile).visual_partner[0]
 
     @property
     def pair(self) -> tuple[str, str]:
         """The preset's designated pair."""
-        from ..data.simulator import make_config
+        from ..data.simulator import make_config  # deferred: the data package imports torch; the study loads without
 
         return tuple(make_config(self.preset, self.profile).pair)
 
@@ -206,7 +208,7 @@ def cell_knobs(design: FactorialDesign, cell: Mapping[str, str]) -> dict:
         ``train_proportions``, ``pair_va_distance``, ``visual_degeneracy``, ``visual_partner`` and
         ``class_intensity`` (the preset's, without the pair's own factors).
     """
-    from ..data.simulator import make_config
+    from ..data.simulator import make_config  # deferred: the data package imports torch; the study loads without
 
     for factor, levels in FACTORS.items():
         if cell.get(factor) not in levels:
@@ -233,15 +235,13 @@ def cell_config(design: FactorialDesign, cell: Mapping[str, str]):
     -------
     SimulatorConfig
     """
-    from ..data.simulator import make_config
+    from ..data.simulator import make_config  # deferred: the data package imports torch; the study loads without
 
     return make_config(design.preset, design.profile, **_cell_data(design, cell))
 
 
 def _cell_data(design: FactorialDesign, cell: Mapping[str, str]) -> dict:
     """The cell's data options: the profile's study sizes, the design's data options, the cell's knobs."""
-    from ..profiles import get_profile
-
     prof = get_profile(design.profile)
     sizes = {"image_size": prof.study_image_size, "n_train": prof.study_n_train, "n_val": prof.study_n_val,
              "n_test": prof.study_n_test}
@@ -250,8 +250,6 @@ def _cell_data(design: FactorialDesign, cell: Mapping[str, str]) -> dict:
 
 def _cell_fill(sim) -> tuple:
     """The cell's centroids as a cost's hand placements (every placed class; Other has no position)."""
-    from ..circumplex import concept_of
-
     return tuple((c, tuple(float(x) for x in va)) for c, va in zip(sim.classes, sim.centroids())
                  if concept_of(c) != "other")
 
@@ -304,8 +302,6 @@ def run_factorial(design: FactorialDesign, executor="local", workers: int | None
         The cells' results tables stacked, with ``cell`` (:func:`cell_label`), one column per factor, and
         ``pair_f1`` (mean F1 of the designated pair) and ``partner_f1`` (F1 of the partner class).
     """
-    from ._run import run_studies
-
     studies = factorial_studies(design)
     frames = run_studies([s for _, s in studies], executor=executor, workers=workers, progress=progress)
     a, b = design.pair

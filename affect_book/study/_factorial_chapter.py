@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..data import check_data_parameters
 from ..params import ParameterError, check_choice, check_number
 from ._conditions import CONDITIONS
 from ._factorial import FACTORS, FactorialDesign, factorial_cells, n_runs
@@ -65,6 +64,8 @@ def chapter_factorial(preset: str, vary, conditions: Sequence[str], fixes: Seque
     ParameterError
         Naming the parameter (in the chapter's capitals) and the values it accepts.
     """
+    from ..data import check_data_parameters  # deferred: the data package imports torch; the study loads without
+
     check_number("ALPHA", alpha, low=0.001, high=0.5)
     check_number("FREQUENCY_MARGIN", frequency_margin, low=0.0)
     check_number("SEPARABILITY_MARGIN", separability_margin, low=0.0)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from tqdm.auto import tqdm
 
 from ..cache import write_unless_same
 from ._config import StudyConfig, expand_study, study_dir, study_identity, study_key
@@ -55,8 +57,6 @@ class _Progress:
         self.stream = stream or sys.stderr
         self.bar = None
         if enabled and self.stream.isatty():
-            from tqdm.auto import tqdm
-
             self.bar = tqdm(total=total, desc="study", unit="run", file=self.stream)
 
     def update(self, label: str, row: dict | None, error: BaseException | None = None) -> None:
@@ -226,8 +226,6 @@ def run_studies(studies, executor: str | Any = "local", workers: int | None = No
 
 
 def _plain(study: StudyConfig) -> dict:
-    import dataclasses
-
     return {f.name: getattr(study, f.name) for f in dataclasses.fields(study)}
 
 

@@ -8,6 +8,7 @@ config hashes, finite scores.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
@@ -16,8 +17,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import f1_score, recall_score
 
-from ..cache import _is_denied, atomic_write_bytes, cache_root, permission_error
+from ..cache import _is_denied, atomic_write_bytes, cache_root, config_hash, permission_error
+from ..costs import ot_cost
+from ._config import expand_study
 
 __all__ = ["KEY_COLUMNS", "VOLATILE_COLUMNS", "ResultsTableError", "check_results", "json_records", "json_safe",
            "per_class_scores", "permutation_of", "read_results", "result_row", "results_frame", "rows_as_json",
@@ -49,8 +53,6 @@ def per_class_scores(logits: np.ndarray, expression: np.ndarray, classes: Sequen
         ``f1/<Class>`` and ``recall/<Class>`` for every class; a class with no true and no predicted sample
         scores 0 (``zero_division=0``), as in the ABAW expression F1.
     """
-    from sklearn.metrics import f1_score, recall_score
-
     labelled = np.asarray(expression) >= 0
     y_true = np.asarray(expression)[labelled]
     y_pred = np.asarray(logits)[labelled].argmax(1)
@@ -74,8 +76,6 @@ def permutation_of(config) -> str:
     str
         JSON ``{class: class whose prices it carries}``; Other, which has no position, is never permuted.
     """
-    from ..costs import ot_cost
-
     frame = ot_cost(config.classes, "permuted", config.coordinates, fill=dict(config.cost_fill) or None,
                     seed=config.seed)
     return json.dumps(frame.attrs["priced_as"], sort_keys=True)
@@ -269,8 +269,6 @@ def read_results(path: str | Path) -> pd.DataFrame:
 
 def _cut_short(text: str) -> list[int]:
     """Positions of the data rows of a CSV text that lack fields, or lack the newline that ends every row."""
-    import csv
-
     records = [r for r in csv.reader(io.StringIO(text)) if r]
     if not records:
         return []
@@ -334,9 +332,7 @@ def check_results(frame: pd.DataFrame, study, runs=None, path: str | Path | None
     ResultsTableError
         Naming the table, and each missing, extra, repeated or stale run and each non-finite score (with its run).
     """
-    from ..cache import config_hash
     from ..trainer import nonfinite_metrics  # deferred: the trainer imports torch; the study loads without
-    from ._config import expand_study
 
     where = f"the results table {path}" if path is not None else "the results table"
     hint = ("rerun the study (`affect-book study run` with the same options, or run_study): finished runs are "

@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
 
 __all__ = ["AFFECTNET_BASELINE_RECALL", "CALIBRATION_CRITERIA", "CALIBRATION_DATA_SEED", "CALIBRATION_PATH",
            "CALIBRATION_SEEDS", "TARGETS", "calibration_scores", "calibration_table", "study_calibration"]
@@ -108,8 +110,6 @@ def calibration_scores(per_seed: Sequence[Mapping[str, float]], preset: str) -> 
         each criterion of :data:`CALIBRATION_CRITERIA` (and, for ``affectnet``, Contempt lowest or tied lowest;
         for ``affwild2``, macro-F1 within 0.15 of 0.34) with ``all``.
     """
-    from scipy.stats import spearmanr
-
     if preset not in TARGETS:
         raise ValueError(f"preset {preset!r} has no calibration target; expected one of {sorted(TARGETS)}")
     target = TARGETS[preset]
@@ -161,8 +161,6 @@ def study_calibration(table, preset: str, condition: str = "base") -> dict:
     dict
         As :func:`calibration_scores`, plus ``seeds``.
     """
-    import pandas as pd
-
     frame = pd.DataFrame(table) if not isinstance(table, pd.DataFrame) else table
     rows = frame[(frame["preset"] == preset) & (frame["condition"] == condition)].sort_values("seed")
     if rows.empty:
