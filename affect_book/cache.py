@@ -24,7 +24,7 @@ from typing import Any
 
 import filelock
 
-__all__ = ["OMIT_DEFAULT", "atomic_write_bytes", "cache_root", "config_hash", "file_lock", "make_dirs",
+__all__ = ["OMIT_DEFAULT", "atomic_write_bytes", "cache_root", "config_hash", "file_lock", "is_denied", "make_dirs",
            "permission_error", "run_dir", "stat_mode", "umask", "write_unless_same"]
 
 
@@ -130,8 +130,20 @@ def umask() -> int:
     return mask
 
 
-def _is_denied(err: OSError) -> bool:
-    """A permission problem (not a missing file): EACCES, EPERM or a read-only file system."""
+def is_denied(err: OSError) -> bool:
+    """Whether an OSError is a permission problem (not a missing file or damage): EACCES, EPERM or a read-only
+    file system. Such an error is reported as :func:`permission_error`, never treated as a damaged file.
+
+    Parameters
+    ----------
+    err : OSError
+        The error caught.
+
+    Returns
+    -------
+    bool
+        True for PermissionError, EACCES, EPERM and EROFS.
+    """
     return isinstance(err, PermissionError) or err.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
@@ -231,7 +243,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as err:
-        if _is_denied(err):
+        if is_denied(err):
             raise permission_error(path.parent, "write", f"to write {path.name} in it", err) from None
         raise
     try:
@@ -265,7 +277,7 @@ def make_dirs(folder: str | os.PathLike) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        if not _is_denied(err):
+        if not is_denied(err):
             raise
         parent = folder
         while not parent.exists() and parent != parent.parent:
@@ -306,7 +318,7 @@ def file_lock(path: str | os.PathLike, timeout: float | None = None, what: str =
     except filelock.Timeout as err:
         raise TimeoutError(f"could not lock {path} ({what}) within {timeout} s: another process holds it") from err
     except OSError as err:
-        if not _is_denied(err):
+        if not is_denied(err):
             raise
         target = path if path.exists() else path.parent
         raise permission_error(target, "write", f"to lock {what}", err) from None

@@ -11,26 +11,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .arrays import to_numpy
+from .params import check_counts
 
 __all__ = ["class_entropy", "effective_number", "imbalance_ratio", "imbalance_summary", "normalized_entropy",
            "rare_classes", "shares"]
-
-
-def _counts(counts, where: str = "counts", positive: bool = False) -> np.ndarray:
-    """The one check of a vector of class counts (here and in the count-based losses): (classes,), at least two,
-    finite; non-negative and not all zero, or, with ``positive``, every count above zero (what a loss that weights
-    a class by its frequency needs)."""
-    values = to_numpy(counts, dtype=np.float64)
-    if values.ndim != 1 or values.size < 2:
-        raise ValueError(f"{where} has shape {values.shape}; expected (classes,) with at least 2 classes")
-    if positive:
-        if not np.isfinite(values).all() or (values <= 0).any():
-            raise ValueError(f"{where} = {values.tolist()}; every class needs a positive count (a class with no "
-                             f"sample cannot be weighted by its frequency)")
-    elif not np.isfinite(values).all() or (values < 0).any() or values.sum() == 0:
-        raise ValueError(f"{where} must be finite, non-negative and not all zero")
-    return values
 
 
 def shares(counts) -> np.ndarray:
@@ -46,7 +30,7 @@ def shares(counts) -> np.ndarray:
     numpy.ndarray of shape (classes,)
         Shares summing to 1.
     """
-    values = _counts(counts)
+    values = check_counts(counts)
     return values / values.sum()
 
 
@@ -63,7 +47,7 @@ def imbalance_ratio(counts) -> float:
     float
         ``max(counts) / min(counts)``; infinite when a class is empty.
     """
-    values = _counts(counts)
+    values = check_counts(counts)
     return float(values.max() / values.min()) if values.min() > 0 else float("inf")
 
 
@@ -90,7 +74,7 @@ def effective_number(counts, beta: float = 0.9999) -> np.ndarray:
     """
     if not 0 <= beta < 1:
         raise ValueError(f"beta={beta}; expected 0 <= beta < 1")
-    values = _counts(counts)
+    values = check_counts(counts)
     return (1.0 - np.power(beta, values)) / (1.0 - beta)
 
 
@@ -125,7 +109,7 @@ def normalized_entropy(counts) -> float:
     float
         1 for balanced classes, toward 0 as one class dominates.
     """
-    return class_entropy(counts) / float(np.log(len(_counts(counts))))
+    return class_entropy(counts) / float(np.log(len(check_counts(counts))))
 
 
 def rare_classes(counts, classes: Sequence[str] | None = None, fraction: float = 0.5) -> list[str]:
@@ -170,7 +154,7 @@ def imbalance_summary(counts, betas: Sequence[float] = (0.99, 0.999, 0.9999)) ->
         Classes, samples, max/min ratio, entropy (nats), normalized entropy, and for each beta the ratio of the
         largest to the smallest effective number (how imbalanced the class-balanced weights see the counts).
     """
-    values = _counts(counts)
+    values = check_counts(counts)
     out = {"classes": int(values.size), "samples": float(values.sum()), "max/min ratio": imbalance_ratio(values),
            "entropy (nats)": class_entropy(values), "normalized entropy": normalized_entropy(values)}
     for beta in betas:

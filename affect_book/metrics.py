@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .arrays import to_numpy
+from .params import check_labels
 
 __all__ = ["accuracy", "au_f1", "ccc", "confusion_matrix", "expression_f1", "mtl_score", "p_va",
            "per_class_report"]
@@ -91,21 +92,6 @@ def p_va(y_true, y_pred) -> dict:
     return {"ccc_valence": v, "ccc_arousal": a, "p_va": (v + a) / 2}
 
 
-def _valid_expression(y_true, y_pred, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    y_true, y_pred = to_numpy(y_true).ravel(), to_numpy(y_pred).ravel()
-    if y_pred.shape != y_true.shape:
-        raise ValueError(f"y_true has shape {y_true.shape}, y_pred {y_pred.shape}; expected the same")
-    for name, arr in (("y_true", y_true), ("y_pred", y_pred)):
-        if arr.dtype.kind == "f" and not (np.isfinite(arr).all() and np.array_equal(arr, np.round(arr))):
-            raise ValueError(f"{name} has non-integer or non-finite entries; expected class indices")
-    y_true, y_pred = y_true.astype(np.int64), y_pred.astype(np.int64)
-    keep = y_true >= 0
-    y_true, y_pred = y_true[keep], y_pred[keep]
-    if y_true.size and (y_true.max() >= n_classes or y_pred.min() < 0 or y_pred.max() >= n_classes):
-        raise ValueError(f"labels or predictions outside 0..{n_classes - 1}")
-    return y_true, y_pred
-
-
 def confusion_matrix(y_true, y_pred, *, n_classes: int) -> np.ndarray:
     """Counts of (true, predicted) class pairs, oriented as scikit-learn's.
 
@@ -123,7 +109,7 @@ def confusion_matrix(y_true, y_pred, *, n_classes: int) -> np.ndarray:
     (n_classes, n_classes) int array
         Rows = true class, columns = predicted class.
     """
-    y_true, y_pred = _valid_expression(y_true, y_pred, n_classes)
+    y_true, y_pred = check_labels(y_true, y_pred, n_classes)
     return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 

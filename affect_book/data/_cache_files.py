@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy
 
-from ..cache import _is_denied, permission_error
+from ..cache import is_denied, permission_error
 
 __all__ = ["CorruptCacheError", "check_images", "check_labels", "load_checked"]
 
@@ -61,7 +61,7 @@ def load_checked(path: Path, mmap_mode=None, keys: tuple[str, ...] | None = None
 def _raise_unless_damage(path: Path, err: OSError) -> None:
     """A permission problem is not damage (moving the cache aside would take another user's files): raise it as a
     one-line PermissionError naming the file."""
-    if _is_denied(err):
+    if is_denied(err):
         raise permission_error(path, "read", "to load the prepared cache", err) from None
 
 

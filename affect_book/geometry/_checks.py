@@ -9,7 +9,7 @@ from .. import circumplex as cx
 from ..arrays import to_numpy
 from ..costs import validate_cost
 from ..degeneracy import is_other
-from ..metrics import _valid_expression
+from ..params import check_labels
 
 
 def _labels(y_true, y_pred, n_classes: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -18,7 +18,7 @@ def _labels(y_true, y_pred, n_classes: int) -> tuple[np.ndarray, np.ndarray, int
     if t.size == 0:
         raise ValueError("y_true is empty; expected class indices, one per sample")
     n_unlabelled = int(np.count_nonzero(t < 0)) if t.dtype.kind in "iuf" else 0
-    y_true, y_pred = _valid_expression(y_true, y_pred, n_classes)
+    y_true, y_pred = check_labels(y_true, y_pred, n_classes)
     return y_true, y_pred, n_unlabelled
 
 

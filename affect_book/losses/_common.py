@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..imbalance import _counts as _check_counts
+from ..params import check_counts
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -98,7 +98,7 @@ def _soft_targets(targets: torch.Tensor, batch: int, k: int, dtype) -> tuple[tor
 
 
 def _counts(counts, where: str = "counts") -> np.ndarray:
-    return _check_counts(counts, where, positive=True)
+    return check_counts(counts, where, positive=True)
 
 
 def _class_vector(values, like: torch.Tensor, dtype) -> torch.Tensor:

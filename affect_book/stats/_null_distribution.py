@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._validation import check_alternative
+from ..params import check_alternative
 
 
 def _subset_sum_pmf(weights: np.ndarray) -> np.ndarray:

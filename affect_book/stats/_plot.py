@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._null_distribution import wilcoxon_null_distribution
-from ._validation import check_alternative
+from ..params import check_alternative
 
 
 def plot_wilcoxon_null(n: int, *, observed: float | None = None, alternative: str = "two-sided", ax=None):

@@ -18,7 +18,7 @@ import numpy as np
 from scipy import stats as _sp
 
 from ._null_distribution import wilcoxon_null_distribution
-from ._validation import check_alternative, check_level, check_seed, paired_differences
+from ..params import check_alternative, check_level, check_seed, paired_differences
 
 
 def walsh_averages(d) -> np.ndarray:

@@ -17,7 +17,7 @@ from scipy.stats import rankdata
 
 from ._null_distribution import _subset_sum_pmf
 from ._shift import HodgesLehmannResult, hodges_lehmann
-from ._validation import check_alternative, paired_differences
+from ..params import check_alternative, paired_differences
 
 
 def _tail_pvalue(pmf: np.ndarray, stat: int, alternative: str) -> float:

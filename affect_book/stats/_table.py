@@ -11,7 +11,7 @@ import pandas as pd
 from ._shift import bootstrap_interval, hodges_lehmann
 from ._signed_rank import wilcoxon_paired
 from ._tests import holm, tost_paired
-from ._validation import check_alternative, paired_differences
+from ..params import check_alternative, paired_differences
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import numpy as np
 from scipy import stats as _sp
 
 from ._signed_rank import WilcoxonResult, wilcoxon_paired
-from ._validation import (
+from ..params import (
     as_sample,
     check_alternative,
     check_level,

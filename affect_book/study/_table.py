@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score, recall_score
 
-from ..cache import _is_denied, atomic_write_bytes, cache_root, config_hash, permission_error
+from ..cache import is_denied, atomic_write_bytes, cache_root, config_hash, permission_error
 from ..costs import ot_cost
 from ._config import expand_study
 
@@ -251,7 +251,7 @@ def read_results(path: str | Path) -> pd.DataFrame:
     try:
         text = path.read_text()
     except OSError as err:
-        if _is_denied(err):
+        if is_denied(err):
             raise permission_error(path, "read", "to read the results table", err) from None
         raise
     try:

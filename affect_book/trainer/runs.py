@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..cache import _is_denied, atomic_write_bytes, config_hash, permission_error
+from ..cache import is_denied, atomic_write_bytes, config_hash, permission_error
 from ..data.base import dataset_fingerprint
 
 __all__ = ["CHECKPOINT_KEYS", "RESULT_KEYS", "NonFiniteMetrics", "RunResult", "TrainingDiverged", "load_checkpoint",
@@ -246,7 +246,7 @@ def _check_readable(path: Path) -> None:
         with open(path, "rb"):
             pass
     except OSError as err:
-        if _is_denied(err):
+        if is_denied(err):
             raise permission_error(path, "read", "to load the finished run", err) from None
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...cache import _is_denied, cache_root, config_hash, file_lock, permission_error, umask
+from ...cache import is_denied, cache_root, config_hash, file_lock, permission_error, umask
 from ...params import ParameterError, check_choice
 from ..base import ArrayDataset
 from ._config import SIMULATOR_VERSION, SPLITS, SimulatorConfig, make_config
@@ -161,7 +161,7 @@ def _load(directory: Path, n: int, size: int) -> dict[str, np.ndarray]:
         try:
             arr = np.load(path, mmap_mode="r" if name == "images" else None, allow_pickle=False)
         except OSError as err:
-            if _is_denied(err):  # not damage: another user's file (rebuilding would delete their build)
+            if is_denied(err):  # not damage: another user's file (rebuilding would delete their build)
                 raise permission_error(path, "read", "to load the simulated split", err) from None
             raise _Unreadable(f"simulator cache file {path} is unreadable ({type(err).__name__}: {err})") from err
         except (ValueError, EOFError) as err:
