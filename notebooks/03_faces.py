@@ -67,6 +67,7 @@ from affect_book.cache import config_hash
 from affect_book.data.published import PUBLISHED, published_counts
 from affect_book.params import check_number
 from affect_book.profiles import get_profile
+from affect_book.site.figures import show_grid
 
 profile = get_profile(PROFILE)
 check_number("SEED", SEED, low=0, integer=True)
@@ -75,26 +76,6 @@ check_number("PROBE_PIXELS", PROBE_PIXELS, low=32, high=224, integer=True)
 check_number("SAMPLES_PER_CLASS", SAMPLES_PER_CLASS, low=1, high=20, integer=True)
 sns.set_theme(context="notebook", style="white")
 pd.set_option("display.precision", 3)
-
-
-def show_grid(images, row_labels=(), col_labels=(), title="", scale=1.1):
-    """images: (rows, cols, H, W, 3) uint8; one axis per image, labels on the margins."""
-    rows, cols = images.shape[:2]
-    fig, axes = plt.subplots(rows, cols, figsize=(scale * cols, scale * rows + 0.4), squeeze=False)
-    for r in range(rows):
-        for c in range(cols):
-            ax = axes[r, c]
-            ax.imshow(images[r, c])
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if r == 0 and c < len(col_labels):
-                ax.set_title(col_labels[c], fontsize=8)
-            if c == 0 and r < len(row_labels):
-                ax.set_ylabel(row_labels[r], fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    plt.show()
-
 
 # %% [markdown]
 # ## Action units

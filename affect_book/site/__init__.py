@@ -8,7 +8,8 @@
 - :mod:`~affect_book.site.outputs`: the runner's output folders (it overwrites only the files it wrote);
 - :mod:`~affect_book.site.timings`: the chapters' measured run times (``python -m affect_book.site.timings``);
 - :mod:`~affect_book.site.mathjax`: the site's offline math renderer;
-- :mod:`~affect_book.site.widgets`: the chapters' interactive figures (ipywidgets, with a static fallback).
+- :mod:`~affect_book.site.widgets`: the chapters' interactive figures (ipywidgets, with a static fallback);
+- :mod:`~affect_book.site.figures`: static figures the chapters share (a grid of faces).
 
 It sits on top of the science modules and may import any of them (the runner reads the profiles and the interrupt
 handling; the widgets draw with the simulator and the costs); no science module imports it. Nothing is imported
