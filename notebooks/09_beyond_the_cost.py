@@ -74,8 +74,8 @@ from affect_book.study import (HOLD, FactorialDesign, StudyConfig, cell_config, 
                                designated_pair_of, expand_study, factorial_cells, factorial_studies, fix_cells, n_runs,
                                run_factorial, run_study)
 from affect_book.analysis import (cell_contrasts, condition_differences, degeneracy_verdict, factorial_effects,
-                                  factorial_outcomes, index_frame, levels_table, pair_outcomes, representation_verdict,
-                                  versus_reference, write_claim)
+                                  factorial_outcomes, index_frame, levels_table, main_effects, pair_outcomes,
+                                  representation_verdict, versus_reference, write_claim)
 
 chapter_start = time.perf_counter()
 # every parameter checked and the factorial design built (on the simulator) in one call
@@ -232,15 +232,9 @@ if synthetic:
         ax.set(title=outcome, xlabel="second level - first (95% interval)")
     plt.tight_layout()
     plt.show()
-    rows = []
-    for outcome, tab in effects.items():
-        main = tab[tab["order"] == 1].set_index("term")
-        for factor, r in main.iterrows():
-            rows.append({"outcome": outcome, "factor": factor, "estimate": r["estimate"], "low": r["low"],
-                         "high": r["high"], "p_holm": r["pvalue_holm"]})
-    mains = pd.DataFrame(rows)
-    hurts = mains[(mains["outcome"] == "pair_f1") & (mains["p_holm"] <= ALPHA) & (mains["estimate"] < 0)]
-    helps = mains[(mains["outcome"] == "pair_f1") & (mains["p_holm"] <= ALPHA) & (mains["estimate"] > 0)]
+    mains = main_effects(effects)
+    pair_mains = mains[(mains["outcome"] == "pair_f1") & (mains["p_holm"] <= ALPHA)]
+    hurts, helps = pair_mains[pair_mains["estimate"] < 0], pair_mains[pair_mains["estimate"] > 0]
     print("factors whose second level lowers the pair's F1 (Holm p <= ALPHA): "
           + (", ".join(f"{r.factor} ({r.estimate:+.3f} [{r.low:+.3f}, {r.high:+.3f}])" for r in hurts.itertuples())
              or "none"))

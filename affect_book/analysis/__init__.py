@@ -20,7 +20,7 @@ imports it.
 """
 
 from ._factorial_stats import (cell_contrasts, condition_differences, degeneracy_verdict, factorial_effects,
-                               factorial_outcomes, index_frame, levels_table, pair_outcomes,
+                               factorial_outcomes, index_frame, levels_table, main_effects, pair_outcomes,
                                representation_verdict, versus_reference)
 from ._geometry import (GEOMETRY_METRICS, RunPredictions, geometry_metrics, geometry_statistics, study_cka,
                         study_class_table, study_geometry, study_predictions, study_separability)
@@ -33,7 +33,8 @@ __all__ = ["CLAIMS", "DEFAULT_MARGINS", "GEOMETRY_METRICS", "NOT_RUN", "REFERENC
            "RunPredictions", "cell_contrasts", "check_comparable", "claim_status", "claims_table",
            "condition_differences", "degeneracy_verdict", "directional_verdict", "equivalence_verdict",
            "factorial_effects", "factorial_outcomes", "flat_numbers", "geometry_metrics", "geometry_statistics",
-           "index_frame", "levels_table", "pair_outcomes", "paired_by_seed", "read_verdict", "representation_verdict",
+           "index_frame", "levels_table", "main_effects", "pair_outcomes", "paired_by_seed", "read_verdict",
+           "representation_verdict",
            "study_cka", "study_class_table", "study_geometry", "study_metrics", "study_predictions",
            "study_rare_classes", "study_results", "study_separability", "study_statistics", "verdict_path",
            "verdicts_frame", "versus_reference", "write_claim", "write_verdict"]

@@ -28,8 +28,8 @@ from ._geometry import _run_separability, study_predictions
 from .claims import _decide, paired_by_seed
 
 __all__ = ["cell_contrasts", "condition_differences", "degeneracy_verdict", "factorial_effects",
-           "factorial_outcomes", "index_frame", "levels_table", "pair_outcomes", "representation_verdict",
-           "versus_reference"]
+           "factorial_outcomes", "index_frame", "levels_table", "main_effects", "pair_outcomes",
+           "representation_verdict", "versus_reference"]
 
 
 def pair_outcomes(study, rows: pd.DataFrame, pair: tuple[str, str], *, cv: int = 5, seed: int = 0) -> pd.DataFrame:
@@ -391,6 +391,26 @@ def representation_verdict(frame: pd.DataFrame, cell: str, fix: str, costs: Sequ
             f"it or a cost raises it (Holm over the parts, <= {alpha}); else inconclusive")
     floor = min(1.0, len(numbers) * min(0.5 ** len(n["seeds"]) for n in numbers.values()))
     return {"verdict": verdict, "rule": rule, "alpha": alpha, "numbers": numbers, "contrary_floor": floor}
+
+
+def main_effects(effects: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The main effects of several :func:`factorial_effects` tables in one long table.
+
+    Parameters
+    ----------
+    effects : mapping of str to DataFrame
+        Outcome name -> its :func:`factorial_effects` table.
+
+    Returns
+    -------
+    DataFrame
+        One row per outcome and factor (the table's order-1 terms): ``outcome``, ``factor``, ``estimate``, ``low``,
+        ``high`` and ``p_holm``.
+    """
+    rows = [{"outcome": outcome, "factor": r["term"], "estimate": r["estimate"], "low": r["low"], "high": r["high"],
+             "p_holm": r["pvalue_holm"]}
+            for outcome, table in effects.items() for _, r in table[table["order"] == 1].iterrows()]
+    return pd.DataFrame(rows, columns=["outcome", "factor", "estimate", "low", "high", "p_holm"])
 
 
 def levels_table(frame: pd.DataFrame, outcome: str, factor: str, by: Mapping | None = None) -> pd.DataFrame:

@@ -483,3 +483,16 @@ def test_chapter_factorial_builds_the_design_and_names_bad_parameters(tmp_path):
             chapter_factorial(**{**CHAPTER09, **kwargs})
         for word in words:
             assert word in str(err.value)
+
+
+def test_main_effects_gathers_the_order_one_terms_of_each_outcome():
+    from affect_book.analysis import main_effects
+
+    table = pd.DataFrame({"term": ["Intercept", "frequency", "visual", "frequency:visual"], "order": [0, 1, 1, 2],
+                          "estimate": [0.3, 0.1, -0.3, 0.0], "low": [0.2, 0.0, -0.4, -0.1],
+                          "high": [0.4, 0.2, -0.2, 0.1], "pvalue_holm": [np.nan, 0.04, 0.001, 1.0]})
+    mains = main_effects({"pair_f1": table, "p_mtl": table.assign(estimate=table["estimate"] * 2)})
+    assert mains["outcome"].tolist() == ["pair_f1", "pair_f1", "p_mtl", "p_mtl"]
+    assert mains["factor"].tolist() == ["frequency", "visual"] * 2
+    assert mains["estimate"].tolist() == [0.1, -0.3, 0.2, -0.6] and mains["p_holm"].tolist() == [0.04, 0.001] * 2
+    assert list(main_effects({}).columns) == ["outcome", "factor", "estimate", "low", "high", "p_holm"]
