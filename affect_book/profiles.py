@@ -94,7 +94,7 @@ PROFILES: dict[str, Profile] = {
     "cpu": Profile("cpu", "a laptop: meaningful results in minutes per chapter",
                    n_train=30_000, n_val=5_000, n_test=5_000, image_size=64, epochs=8, batch_size=256,
                    width=16, seeds=5,
-                   expected_device="cpu", study_n_train=12_000, study_n_val=1_000, study_n_test=2_000,
+                   expected_device="cpu", study_n_train=12_000, study_n_val=1_000, study_n_test=10_000,
                    study_image_size=48, study_epochs=8, study_width=8, study_batch_size=128, study_lr=5e-3,
                    study_crop=0.0),
     "gpu": Profile("gpu", "full scale on one GPU",

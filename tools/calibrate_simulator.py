@@ -31,8 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from affect_book.cache import config_hash  # noqa: E402
-from affect_book.data.simulator import (CALIBRATION_DATA_SEED, CALIBRATION_PATH, CALIBRATION_SEEDS, TARGETS,  # noqa: E402
-                                        calibration_scores, make_config)
+from affect_book.data.simulator import (  # noqa: E402
+    CALIBRATION_DATA_SEED, CALIBRATION_N_TEST, CALIBRATION_PATH, CALIBRATION_SEEDS, TARGETS, calibration_scores,
+    make_config)
 from affect_book.study import StudyConfig, expand_study, per_class_scores, run_splits, run_study  # noqa: E402
 from affect_book.trainer import predict, train, trained_model  # noqa: E402
 
@@ -40,9 +41,9 @@ from affect_book.trainer import predict, train, trained_model  # noqa: E402
 def calibration_study(preset: str, overrides: dict | None = None, study_options: dict | None = None) -> StudyConfig:
     """The ``base`` runs of chapter 07's ``cpu`` grid on one preset, on the calibration seeds and data draw (with
     knob ``overrides`` and StudyConfig ``study_options`` for a search)."""
-    data = {"seed": CALIBRATION_DATA_SEED, **(overrides or {})}
+    data = {"seed": CALIBRATION_DATA_SEED, "n_test": CALIBRATION_N_TEST, **(overrides or {})}
     return StudyConfig(presets=(preset,), conditions=("base",), seeds=CALIBRATION_SEEDS, profile="cpu", data=data,
-                       **(study_options or {}))  # device "auto", as chapter 07's grid
+                       data_draw="shared", **(study_options or {}))  # device "auto", as chapter 07's grid
 
 
 def simulator_hash(study: StudyConfig, preset: str) -> str:

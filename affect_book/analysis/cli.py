@@ -91,6 +91,11 @@ def _grid_options(parser: argparse.ArgumentParser) -> None:
                         help=f"comma-separated, among {','.join(CONDITIONS)} (default: %(default)s)")
     parser.add_argument("--seeds", type=_integer(2), default=None,
                         help="number of seeds, >= 2 (default: the profile's)")
+    parser.add_argument("--first-seed", type=_integer(0), default=0,
+                        help="the first seed: the grid runs seeds FIRST..FIRST+SEEDS-1 (default 0; the lambda "
+                             "tuning uses its own seeds, 1000 and up)")
+    parser.add_argument("--data-draw", default="per_seed", choices=("per_seed", "shared"),
+                        help="per_seed (default): each seed draws its own simulated data; shared: one draw")
     parser.add_argument("--epochs", type=_integer(1), default=None, help="default: the profile's")
     parser.add_argument("--width", type=_integer(1), default=None, help="default: the profile's")
     parser.add_argument("--batch-size", type=_integer(1), default=None, help="default: the profile's")
@@ -105,10 +110,15 @@ def _grid_options(parser: argparse.ArgumentParser) -> None:
 def _study(args) -> StudyConfig:
     presets = tuple(args.preset) if args.preset else (("affwild2", "affectnet") if args.dataset == "synthetic"
                                                       else ())
-    study = StudyConfig(presets=presets, conditions=args.conditions, seeds=args.seeds, profile=args.profile,
+    seeds = args.seeds
+    if args.first_seed:
+        count = seeds if seeds is not None else StudyConfig(presets=presets, profile=args.profile,
+                                                            dataset=args.dataset, data_root=args.data_root).seeds
+        seeds = tuple(range(args.first_seed, args.first_seed + (count if isinstance(count, int) else len(count))))
+    study = StudyConfig(presets=presets, conditions=args.conditions, seeds=seeds, profile=args.profile,
                         dataset=args.dataset, data_root=args.data_root, data=_pairs(args.data, "--data"),
                         epochs=args.epochs, width=args.width, batch_size=args.batch_size, lambda_ot=args.lambda_ot,
-                        train_options=_pairs(args.set, "--set"))
+                        train_options=_pairs(args.set, "--set"), data_draw=args.data_draw)
     return study
 
 

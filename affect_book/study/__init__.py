@@ -17,7 +17,7 @@ the data, the costs, ``params``, ``cache``), never :mod:`affect_book.analysis`, 
 
 from ._chapter import chapter_grid, chapter_study
 from ._conditions import CONDITIONS, Condition, NotYetSupported, get_condition
-from ._config import (CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, READING_CONDITIONS, StudyConfig, StudyRun,
+from ._config import (CHAPTER_CONDITIONS, DATA_DRAWS, DEFAULT_CONDITIONS, READING_CONDITIONS, StudyConfig, StudyRun,
                       designated_pair_of, expand_study, study_cost_fill, study_dir, study_identity, study_key)
 from ._factorial import (FACTORIAL_CONDITIONS, FACTORIAL_DATA, FACTORS, FIX_CONDITIONS, HOLD, FactorialDesign,
                          as_sources, cell_config, cell_knobs, cell_label, factorial_cells, factorial_studies, fix_cells,
@@ -34,7 +34,7 @@ __all__ = ["FACTORIAL_CONDITIONS", "FACTORIAL_DATA", "FACTORS", "FIX_CONDITIONS"
            "as_sources", "cell_config", "cell_knobs", "cell_label", "factorial_cells", "factorial_studies", "fix_cells",
            "n_runs", "run_factorial", "chapter_factorial",
            "CHAPTER_CONDITIONS", "CONDITIONS", "CheckedJob", "UnsafeJobFolder", "check_private_folder",
-           "private_job_folder", "Condition", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "KEY_COLUMNS",
+           "private_job_folder", "Condition", "DATA_DRAWS", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "KEY_COLUMNS",
            "NotYetSupported", "READING_CONDITIONS", "ResultsTableError", "StudyConfig", "StudyFailed", "StudyRun",
            "VOLATILE_COLUMNS", "available_cores", "chapter_grid", "chapter_study", "check_results",
            "designated_pair_of", "expand_study", "get_condition", "json_records", "json_safe", "lambda_sweep",

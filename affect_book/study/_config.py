@@ -20,7 +20,7 @@ from ..profiles import get_profile
 from ..params import ParameterError, check_choice, check_number
 from ._conditions import CONDITIONS, _check_conditions, get_condition
 
-__all__ = ["CHAPTER_CONDITIONS", "DEFAULT_CONDITIONS", "READING_CONDITIONS", "StudyConfig", "StudyRun",
+__all__ = ["CHAPTER_CONDITIONS", "DATA_DRAWS", "DEFAULT_CONDITIONS", "READING_CONDITIONS", "StudyConfig", "StudyRun",
            "designated_pair_of", "expand_study", "study_cost_fill", "study_dir", "study_identity", "study_key"]
 
 #: The study's model, its control and the two geometry-removing controls (the CLI's default grid).
@@ -97,6 +97,13 @@ class StudyConfig:
         the simulator's placements for a preset, Other excepted; none for real data).
     train_options : tuple or dict
         Any other TrainConfig fields ((key, value) pairs or a dict, e.g. ``{"lr": 1e-3}``).
+    data_draw : {"per_seed", "shared"}
+        ``"per_seed"`` (default): each seed of a simulated grid draws its own data (train, val and test: the
+        simulator's ``seed`` knob is the run's seed), so a seed is the unit of replication and the test split's
+        sampling error differs between seeds instead of being the same in every run; runs are still paired across
+        conditions (one seed, one draw, every condition). ``"shared"``: every seed trains on one draw (the
+        ``data`` option ``seed``, default 0), so seeds vary only the initial weights, the order and the
+        augmentation. A licensed copy has one fixed set of images either way.
     """
 
     presets: tuple = ("affwild2", "affectnet")
@@ -117,6 +124,7 @@ class StudyConfig:
     coordinates: str = "russell1977"
     cost_fill: tuple | None = None
     train_options: tuple = ()
+    data_draw: str = "per_seed"
 
     def __post_init__(self):
         prof = get_profile(self.profile)
@@ -153,6 +161,10 @@ class StudyConfig:
             sizes.update(n_train=prof.study_n_train, n_val=prof.study_n_val, n_test=prof.study_n_test)
         setattr_(self, "data", _pairs({**sizes, **dict(_pairs(self.data, "data"))}, "data"))
         setattr_(self, "train_options", _pairs(self.train_options, "train_options"))
+        check_choice("data_draw", self.data_draw, DATA_DRAWS)
+        if self.data_draw == "per_seed" and self.dataset == "synthetic" and "seed" in dict(self.data):
+            raise ParameterError(f"data sets seed={dict(self.data)['seed']} with data_draw='per_seed' (each seed "
+                                 f"draws its own data); use data_draw='shared' to train every seed on one draw")
         if self.cost_fill is not None:
             fill = _pairs(self.cost_fill, "cost_fill")
             setattr_(self, "cost_fill", tuple((k, tuple(float(x) for x in v)) for k, v in fill))
@@ -190,22 +202,27 @@ class StudyConfig:
         """One label per data source of the grid: the presets, or the dataset's name."""
         return self.presets if self.dataset == "synthetic" else (self.dataset,)
 
-    def load_options(self, source: str) -> dict:
+    def load_options(self, source: str, seed: int | None = None) -> dict:
         """Keyword arguments of :func:`affect_book.data.sources.load_splits` for ``source`` (data options only).
 
         Parameters
         ----------
         source : str
             A preset name (synthetic data) or the dataset's name.
+        seed : int, optional
+            The run's seed: with ``data_draw="per_seed"`` on simulated data it is the draw's ``seed`` option.
+            None: the options every draw of the source shares (its classes, its designated pair).
 
         Returns
         -------
         dict
-            The data options, with ``preset`` set for synthetic data.
+            The data options, with ``preset`` set for synthetic data (and ``seed`` for a per-seed draw).
         """
         options = dict(self.data)
         if self.dataset == "synthetic":
             options["preset"] = source
+            if seed is not None and self.data_draw == "per_seed":
+                options["seed"] = int(seed)
         return options
 
     @property
@@ -213,6 +230,9 @@ class StudyConfig:
         """Runs in the grid: sources x conditions x seeds."""
         return len(self.sources) * len(self.conditions) * len(self.seeds)
 
+
+#: How the seeds of a grid draw their data (:attr:`StudyConfig.data_draw`).
+DATA_DRAWS = ("per_seed", "shared")
 
 _SET_BY_STUDY = {"classes", "dataset", "data", "seed", "profile", "epochs", "width", "batch_size", "lr", "crop",
                  "norm", "device", "lambda_ot", "cost", "coordinates", "cost_fill", "expression_loss",
@@ -358,12 +378,12 @@ def expand_study(study: StudyConfig) -> list[StudyRun]:
     for source in study.sources:
         classes, default_fill = _classes_and_fill(study, source)
         fill = study.cost_fill if study.cost_fill is not None else default_fill
-        data = tuple(sorted(study.load_options(source).items()))
         pair = designated_pair_of(study, source, classes) if any(
             CONDITIONS[name].needs_pair for name in study.conditions) else ()
         for name in study.conditions:
             overrides = CONDITIONS[name].train_overrides(study.lambda_ot, study.coordinates, fill, pair)
             for seed in study.seeds:
+                data = tuple(sorted(study.load_options(source, seed).items()))
                 config = TrainConfig(classes=classes, dataset=study.dataset, data=data, epochs=study.epochs,
                                      width=study.width, batch_size=study.batch_size, lr=study.lr, crop=study.crop,
                                      norm=study.norm, device=study.device, profile=study.profile, seed=seed,

@@ -13,6 +13,8 @@ be yours and not writable by group or others; otherwise the run stops with a mes
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import concurrent.futures as cf
 import json
 import multiprocessing
@@ -32,7 +34,10 @@ __all__ = ["CheckedJob", "UnsafeJobFolder", "available_cores", "check_private_fo
            "private_job_folder", "run_splits", "run_task", "stop_executor"]
 
 #: Loaded splits of this process, by (cache, dataset, root, profile, options): a worker loads each source once.
-_SPLITS: dict[str, dict] = {}
+_SPLITS: OrderedDict[str, dict] = OrderedDict()
+#: Data sources a process keeps in memory: a grid whose seeds draw their own data visits many, and each of the
+#: ``gpu`` profile's draws is hundreds of megabytes; the simulator's disk cache makes a reload cheap.
+_KEPT_SPLITS = 2
 
 
 def available_cores() -> int:
@@ -88,7 +93,8 @@ def _set_threads(threads: int | None) -> None:
 
 def run_splits(run) -> dict:
     """A run's train, validation and test sets, loaded once per process and data source (later calls for any run
-    of the same source, profile, options and cache return the same objects).
+    of the same source, profile, options and cache return the same objects while it is among the last
+    ``_KEPT_SPLITS`` sources this process loaded).
 
     Parameters
     ----------
@@ -109,6 +115,9 @@ def run_splits(run) -> dict:
 
         _SPLITS[key] = load_splits(run.dataset, root=run.data_root, profile=run.config.profile, progress=False,
                                    **dict(run.load))
+        while len(_SPLITS) > _KEPT_SPLITS:
+            _SPLITS.popitem(last=False)
+    _SPLITS.move_to_end(key)
     return _SPLITS[key]
 
 

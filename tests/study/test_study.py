@@ -54,10 +54,27 @@ def test_expansion_one_config_per_preset_condition_seed():
     assert by["affectnet", "base", 3].cost_fill == ()  # no cost, no placement (base stays chapter 05's base model)
     assert (cb.expression_loss, cb.expression_param, cb.seed) == ("class_balanced", 0.9999, 7)
     assert "Contempt" in by["affectnet", "base", 3].classes and "Other" in base.classes
-    assert dict(base.data) == {"image_size": get_profile("smoke").study_image_size, **TINY, "preset": "affwild2"}
+    assert dict(base.data) == {"image_size": get_profile("smoke").study_image_size, **TINY, "preset": "affwild2",
+                               "seed": 3}  # each seed draws its own data (data_draw="per_seed")
     assert (base.epochs, base.width, base.batch_size, base.profile) == (1, 4, 64, "smoke")
-    # the seeds of a condition differ in the seed only
-    assert by["affwild2", "circumplex", 7] == TrainConfig(**{**circ.__dict__, "seed": 7})
+    # the seeds of a condition differ in the seed only: the weights' seed and the data draw's
+    assert by["affwild2", "circumplex", 7] == TrainConfig(**{**circ.__dict__, "seed": 7,
+                                                             "data": tuple(sorted({**dict(circ.data),
+                                                                                   "seed": 7}.items()))})
+    # paired across conditions: one seed, one draw
+    assert by["affwild2", "base", 7].data == by["affwild2", "circumplex", 7].data
+    assert {r.load for r in runs if r.seed == 3} != {r.load for r in runs if r.seed == 7}
+
+
+def test_shared_draw_trains_every_seed_on_one_draw():
+    shared = StudyConfig(presets=("affwild2",), conditions=("base",), seeds=(3, 7), data_draw="shared", **SETTINGS)
+    assert len({r.config.data for r in expand_study(shared)}) == 1
+    assert "seed" not in dict(expand_study(shared)[0].config.data)
+    with pytest.raises(ParameterError, match="data_draw='shared'"):
+        StudyConfig(presets=("affwild2",), conditions=("base",), seeds=(3, 7), data={**TINY, "seed": 4},
+                    **{k: v for k, v in SETTINGS.items() if k != "data"})
+    with pytest.raises(ParameterError, match="data_draw"):
+        StudyConfig(presets=("affwild2",), conditions=("base",), seeds=(3, 7), data_draw="per-seed", **SETTINGS)
 
 
 def test_defaults_come_from_the_profile():
@@ -329,7 +346,9 @@ def test_run_splits_loads_a_sources_splits_once_per_process(tmp_path, monkeypatc
 
     monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path))
     study = tiny_study(data={"n_train": 48, "n_val": 16, "n_test": 16})
-    first, second = expand_study(study)[:2]  # base, seeds 0 and 1: one data source
+    runs = expand_study(study)
+    first, second = runs[0], next(r for r in runs if r.condition == "circumplex" and r.seed == runs[0].seed)
+    assert first.load == second.load  # base and circumplex on one seed: one data source
     splits = run_splits(first)
     assert set(splits) == {"train", "val", "test"} and len(splits["train"]) == 48
     direct = sources.load_splits(first.dataset, root=first.data_root, profile=first.config.profile, progress=False,
@@ -343,6 +362,18 @@ def test_run_splits_loads_a_sources_splits_once_per_process(tmp_path, monkeypatc
 
     monkeypatch.setattr(sources, "load_splits", no_loading)
     assert run_splits(first) is splits and run_splits(second) is splits
+
+
+def test_run_splits_keeps_the_last_sources_only(tmp_path, monkeypatch):
+    from affect_book.study import run_splits
+
+    monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path))
+    study = tiny_study(data={"n_train": 48, "n_val": 16, "n_test": 16}, seeds=4, conditions=("base",))
+    runs = expand_study(study)  # four seeds, four draws
+    held = [run_splits(r) for r in runs]
+    assert run_splits(runs[-1]) is held[-1]  # the latest sources stay loaded
+    assert run_splits(runs[0]) is not held[0]  # the oldest was let go, and loads again with the same images
+    assert run_splits(runs[0])["train"].fingerprint == held[0]["train"].fingerprint
 
 
 def test_local_workers_are_sized_to_the_cores_and_the_grid():

@@ -86,7 +86,8 @@ are removed by the next build) and loads them (memory-mapped) on the next call. 
 
 from ._annotation import annotation_matrix, class_mean_cost_fill
 from ._cache import dataset_fingerprint, simulate, simulate_all
-from ._calibration import (AFFECTNET_BASELINE_RECALL, CALIBRATION_CRITERIA, CALIBRATION_DATA_SEED, CALIBRATION_PATH,
+from ._calibration import (AFFECTNET_BASELINE_RECALL, CALIBRATION_CRITERIA, CALIBRATION_DATA_SEED,
+                           CALIBRATION_N_TEST, CALIBRATION_PATH,
                            CALIBRATION_SEEDS, TARGETS, calibration_scores, calibration_table, study_calibration)
 from ._config import AU_THRESHOLD, SIMULATOR_VERSION, SPLITS, SimulatorConfig, make_config
 from ._generate import generate_split, render_examples, split_labels
@@ -96,7 +97,8 @@ from ._sampling import sample_identities, sample_nuisance, sample_other_aus, sig
 from ._source import SOURCE_OPTIONS, load_synthetic
 
 __all__ = [
-    "AFFECTNET_BASELINE_RECALL", "AU_THRESHOLD", "CALIBRATION_CRITERIA", "CALIBRATION_DATA_SEED", "CALIBRATION_PATH",
+    "AFFECTNET_BASELINE_RECALL", "AU_THRESHOLD", "CALIBRATION_CRITERIA", "CALIBRATION_DATA_SEED",
+    "CALIBRATION_N_TEST", "CALIBRATION_PATH",
     "CALIBRATION_SEEDS", "PRESETS", "SIMULATOR_VERSION", "SOURCE_OPTIONS", "SPLITS", "SimulatorConfig", "TARGETS",
     "annotation_matrix", "calibration_scores", "calibration_table", "class_mean_cost_fill", "designated_pair",
     "study_calibration", "dataset_fingerprint", "generate_split", "load_synthetic", "make_config", "probe_config",

@@ -8,7 +8,8 @@ from scipy.stats import spearmanr
 from support import ROOT
 
 from affect_book.cache import config_hash
-from affect_book.data.simulator import (AFFECTNET_BASELINE_RECALL, CALIBRATION_DATA_SEED, CALIBRATION_PATH,
+from affect_book.data.simulator import (AFFECTNET_BASELINE_RECALL, CALIBRATION_DATA_SEED, CALIBRATION_N_TEST,
+                                        CALIBRATION_PATH,
                                         CALIBRATION_SEEDS, TARGETS, calibration_scores, calibration_table,
                                         make_config, study_calibration)
 from affect_book.profiles import get_profile
@@ -94,7 +95,7 @@ def test_calibration_belongs_to_todays_preset(table, preset):
     calibration seeds and data draw, which no chapter's verdict uses."""
     result = table["results"][preset]
     prof = get_profile("cpu")
-    sim = make_config(preset, "cpu", n_train=prof.study_n_train, n_val=prof.study_n_val, n_test=prof.study_n_test,
+    sim = make_config(preset, "cpu", n_train=prof.study_n_train, n_val=prof.study_n_val, n_test=CALIBRATION_N_TEST,
                       image_size=prof.study_image_size, seed=CALIBRATION_DATA_SEED)
     assert result["simulator_config_hash"] == config_hash(sim), \
         "the preset or the cpu study size changed since calibration: rerun tools/calibrate_simulator.py"
