@@ -7,7 +7,8 @@ Walsh averages above a shift ``t`` is W+ of ``d - t``, so ``[W_(k), W_(M+1-k)]``
 averages, ``M = n(n+1)/2``) covers the true shift with probability ``1 - 2 P(W+ <= k-1)`` exactly for continuous
 data. The level is discrete: the largest ``k`` whose coverage is at least the nominal level is used and the
 achieved coverage is returned. When even ``[W_(1), W_(M)]`` falls short (n = 5 at 95 %: its coverage is
-``1 - 2/32 = 0.9375``) no finite distribution-free interval exists and the bounds are infinite (coverage 1).
+``1 - 2/32 = 0.9375``) no finite distribution-free interval exists and the bounds are infinite (coverage 1);
+``unattainable="widest"`` returns ``[W_(1), W_(M)]`` instead, with its achieved (lower) coverage.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 from scipy import stats as _sp
 
 from ._null_distribution import wilcoxon_null_distribution
-from ..params import check_alternative, check_level, check_seed, paired_differences
+from ..params import check_alternative, check_choice, check_level, check_seed, paired_differences
 
 
 def walsh_averages(d) -> np.ndarray:
@@ -87,7 +88,8 @@ class HodgesLehmannResult(_Interval):
     level : float
         Nominal level asked for.
     achieved_level : float
-        Exact coverage of the interval for continuous data (>= ``level``; 1.0 for an infinite interval).
+        Exact coverage of the interval for continuous data (>= ``level``; 1.0 for an infinite interval; below
+        ``level`` only for the widest finite interval that ``unattainable="widest"`` returns).
     n : int
         Number of differences.
     alternative : str
@@ -109,7 +111,8 @@ def _order_index(dist, tail: float) -> int:
     return int(np.searchsorted(cdf, tail * (1 + 1e-12), side="right"))
 
 
-def hodges_lehmann(a, b=None, *, level: float = 0.95, alternative: str = "two-sided") -> HodgesLehmannResult:
+def hodges_lehmann(a, b=None, *, level: float = 0.95, alternative: str = "two-sided",
+                   unattainable: str = "infinite") -> HodgesLehmannResult:
     """Hodges-Lehmann estimate of the paired shift with its exact, distribution-free confidence interval.
 
     Parameters
@@ -120,13 +123,28 @@ def hodges_lehmann(a, b=None, *, level: float = 0.95, alternative: str = "two-si
         Nominal level; the achieved coverage (discrete, >= ``level``) is returned.
     alternative : {"two-sided", "greater", "less"}
         Two-sided interval, or a one-sided lower ("greater") / upper ("less") bound.
+    unattainable : {"infinite", "widest"}
+        What to return when no finite interval reaches ``level`` at this n (n = 5 at 95 % two-sided):
+        "infinite" (default) gives infinite bounds with coverage 1; "widest" gives the widest finite interval,
+        ``[W_(1), W_(M)]`` (the smallest and largest Walsh averages), with its achieved coverage
+        ``1 - 2 * 0.5**n`` (``1 - 0.5**n`` one-sided), which is then below ``level``.
 
     Returns
     -------
     HodgesLehmannResult
         ``estimate``, ``low``, ``high``, ``achieved_level``.
+
+    Examples
+    --------
+    >>> five = [0.1, 0.2, 0.3, 0.4, 0.5]
+    >>> hodges_lehmann(five).confidence_interval()
+    (-inf, inf)
+    >>> widest = hodges_lehmann(five, unattainable="widest")
+    >>> widest.confidence_interval(), widest.achieved_level
+    ((0.1, 0.5), 0.9375)
     """
     check_alternative(alternative)
+    check_choice("unattainable", unattainable, ("infinite", "widest"))
     level = check_level(level)
     d = paired_differences(a, b)
     n = d.size
@@ -137,6 +155,8 @@ def hodges_lehmann(a, b=None, *, level: float = 0.95, alternative: str = "two-si
     dist = wilcoxon_null_distribution(n)
     tail = (1 - level) / 2 if alternative == "two-sided" else 1 - level
     k = _order_index(dist, tail)
+    if k == 0 and unattainable == "widest":
+        k = 1
     tail_prob = float(dist.pmf[:k].sum())
     lo = walsh[k - 1] if k >= 1 else -np.inf
     hi = walsh[m - k] if k >= 1 else np.inf

@@ -145,6 +145,22 @@ def test_hodges_lehmann_interval_hand_cases():
     assert (one.low, one.high, one.achieved_level) == (0.1, np.inf, 1 - 1 / 32)
 
 
+def test_hodges_lehmann_widest_when_the_level_is_unattainable():
+    d = np.array([0.3, -0.1, 0.5, 0.2, 0.4])
+    walsh = [(d[i] + d[j]) / 2 for i in range(5) for j in range(i, 5)]
+    widest = stats.hodges_lehmann(d, level=0.95, unattainable="widest")
+    assert (widest.low, widest.high) == (min(walsh), max(walsh)) == (-0.1, 0.5)
+    assert widest.achieved_level == 1 - 2 / 32 and widest.level == 0.95
+    assert widest.estimate == stats.hodges_lehmann(d).estimate
+    one = stats.hodges_lehmann(d, level=0.99, alternative="less", unattainable="widest")  # 1 - 1/32 < 0.99
+    assert (one.low, one.high, one.achieved_level) == (-np.inf, 0.5, 1 - 1 / 32)
+    # default unchanged (infinite), and a reachable level is not affected by the option
+    assert stats.hodges_lehmann(d, level=0.95).confidence_interval() == (-np.inf, np.inf)
+    assert stats.hodges_lehmann(d, level=0.9, unattainable="widest") == stats.hodges_lehmann(d, level=0.9)
+    with pytest.raises(ValueError, match="unattainable"):
+        stats.hodges_lehmann(d, unattainable="finite")
+
+
 def test_hodges_lehmann_interval_inverts_the_test():
     d = np.random.default_rng(11).normal(size=12)
     res = stats.hodges_lehmann(d, level=0.9)
