@@ -23,10 +23,12 @@
 # reports paired p-values. Chapters 00-06 built every piece; this chapter runs the comparison as one reproducible
 # grid and tests the study's claims with statistics a reviewer would accept, whatever they turn out to be.
 #
-# **You will learn** how the grid is designed (what varies, what is fixed, why runs are paired by seed, why the OT
-# weight is tuned once on the validation split); how to read a table of paired comparisons (exact Wilcoxon tests,
-# Hodges-Lehmann shifts with exact intervals, bootstrap intervals, Holm-adjusted p-values, equivalence tests); why
-# five seeds cannot give a two-sided p below 0.0625; and how each claim gets a computed verdict. **Time:** under two
+# **You will learn** how the grid is designed (what varies, what is fixed, why a seed is the unit of replication,
+# why the OT weight is tuned once, on its own seeds and the validation split); how to plan the seeds a claim needs
+# before running anything (a power plan); how to read a table of paired comparisons (exact Wilcoxon tests,
+# Hodges-Lehmann shifts with exact intervals and their attained coverage, bootstrap intervals, Holm-adjusted
+# p-values, equivalence tests); why five seeds cannot give a two-sided p below 0.0625; and how each claim gets a
+# computed verdict that could have gone against it, here and in the book's recorded study. **Time:** under two
 # minutes in `smoke` (a tiny grid whose numbers are **not meaningful**); in `cpu` the grid's measured time is printed
 # below; the grid is loaded from the cache when it has been run before.
 
@@ -40,12 +42,14 @@ EXECUTOR = "local"  # "local" (processes on this machine) or "slurm" (submitit)
 WORKERS = None  # local processes; None: 1 in smoke (process start-up outweighs tiny runs), else the cores
 DATASET = "synthetic"  # "synthetic" (the simulator) or a licensed copy: "affectnet", "affwild2", "manifest"
 DATA_ROOT = None  # folder of the licensed copy; None uses the simulator
-SWEEP_SEEDS = 2  # seeds of the lambda sweep (the first ones of the grid)
+TUNING_SEEDS = 2  # seeds of the lambda sweep when it runs here: 1000, 1001, ... (never a verdict's seeds)
+LAMBDA_OT = None  # None: the recorded tuning of this profile when its study matches, else the sweep runs here
+RECORDED = "decisive"  # the recorded study shown beside this run (docs/results/cpu/<RECORDED>); None: none
 ALPHA = 0.05  # level of every test
+POWER = 0.8  # the power the plan asks of each claim
 RARE_FRACTION = 0.5  # chapter 02's rule: a class is rare below RARE_FRACTION of a uniform share
 
 # %%
-import dataclasses
 import json
 import time
 
@@ -58,17 +62,21 @@ from affect_book import stats
 from affect_book.cache import cache_root
 from affect_book.params import check_choice, check_number
 from affect_book.profiles import get_profile
-from affect_book.study import CONDITIONS as ALL_CONDITIONS, DEFAULT_LAMBDAS, chapter_grid, lambda_sweep, run_study
-from affect_book.analysis import (DEFAULT_MARGINS, directional_verdict, equivalence_verdict, study_rare_classes,
-                                  study_statistics, verdicts_frame, write_claim)
+from affect_book.study import CONDITIONS as ALL_CONDITIONS, chapter_grid, chapter_study
+from affect_book.analysis import (CHAPTER_07_TESTS, DEFAULT_MARGINS, SMALLEST_EFFECT, STUDY_EFFECT, claim_verdicts,
+                                  equivalence_verdict, load_recorded, power_plan, recorded_lambda, study_rare_classes,
+                                  study_statistics, verdict_text, verdicts_frame, write_claim)
 
 profile = get_profile(PROFILE)
 # one home for the parameter checks (DATASET, DATA_ROOT, PRESETS, CONDITIONS), shared with chapter 08
 design = chapter_grid(PRESETS, CONDITIONS, SEEDS, PROFILE, DATASET, DATA_ROOT)
 conditions = design.conditions
 check_choice("EXECUTOR", EXECUTOR, ("local", "slurm"))
-check_number("SWEEP_SEEDS", SWEEP_SEEDS, low=2, integer=True)
+check_number("TUNING_SEEDS", TUNING_SEEDS, low=2, integer=True)
+if LAMBDA_OT is not None:
+    check_number("LAMBDA_OT", LAMBDA_OT, low=0.0)
 check_number("ALPHA", ALPHA, low=0.001, high=0.5)
+check_number("POWER", POWER, low=0.5, high=0.99)
 check_number("RARE_FRACTION", RARE_FRACTION, low=0.01, high=1.0)
 workers = WORKERS if WORKERS is not None else (1 if PROFILE == "smoke" else None)
 sources = design.sources
@@ -87,46 +95,78 @@ print(f"grid: {len(sources)} source(s) {list(sources)} x {len(conditions)} condi
 # implicit per-class weighting) and removes only the geometry; `permuted` keeps its entries and relabels the classes
 # (geometry destroyed).
 #
-# **What is fixed.** The data (one simulated or licensed source at a time, the same splits for every run), the
-# model, its width, the optimizer, the schedule, the epochs, the batch size, and `lambda` for every cost condition.
+# **What is fixed.** The source (one simulated preset or licensed copy at a time), the model, its width, the
+# optimizer, the schedule, the epochs, the batch size, and `lambda` for every cost condition.
 # The study's size and training settings come from the profile (`affect_book/profiles.py`, printed above); in `cpu`
 # they were chosen by measurement so that the grid fits about 30 minutes on 2 cores while the base model still
 # learns. The simulator's presets were calibrated (chapter 03) on base runs of this very size, but on their own
 # seeds (100-104) and their own data draw, so the calibration and this chapter's verdicts share no noise.
 #
-# **Why paired by seed.** A seed fixes the initial weights, the shuffling order and the augmentation. Two conditions
-# run with the same seed differ only in the loss, so the difference of their scores removes what the seed alone
-# does; the tests below use these paired differences, one per seed, never the two sets of scores as if they were
-# independent samples.
+# **A seed is the unit.** On the simulator a seed draws its own data (train, validation and test images, from the
+# preset's generator) *and* fixes the initial weights, the shuffling order and the augmentation, so seeds are
+# independent replications of the whole experiment, and the test split's sampling error (a rare class has a few
+# hundred test images) differs between seeds instead of being the same in every run. A licensed copy has one fixed
+# set of images, so there a seed varies the training only.
 #
-# **Why lambda is tuned once.** The study's matched-scale comparison needs one weight for every cost; tuning it per
-# condition would let a control win by its own tuning. It is chosen once, for the circumplex cost, on the validation
-# split (never the test split), from a small sweep whose runs are cached like any other.
+# **Why paired by seed.** Two conditions run with the same seed share its data and its initial weights and differ
+# only in the loss, so the difference of their scores removes what the seed alone does; the tests below use these
+# paired differences, one per seed, never the two sets of scores as if they were independent samples.
+#
+# **Why lambda is tuned once, on its own seeds.** The study's matched-scale comparison needs one weight for every
+# cost; tuning it per condition would let a control win by its own tuning. It is chosen once, for the circumplex
+# cost, on the validation split (never the test split), from a sweep on seeds 1000 and up, which no verdict uses:
+# choosing the weight on the seeds that then judge it would let their noise pick a winner. The book records one
+# tuning per profile (`docs/results/<profile>/lambda`, made by `affect-book study tune`); the chapter loads it when
+# its study size matches this grid's, and otherwise runs the sweep here.
 
 # %%
 pd.DataFrame({"condition": list(conditions),
               "what it trains": [ALL_CONDITIONS[c].description for c in conditions]}).set_index("condition")
 
 # %%
-sweep_design = dataclasses.replace(design, conditions=("circumplex",), seeds=design.seeds[:SWEEP_SEEDS])
-start = time.perf_counter()
-lambda_ot, sweep = lambda_sweep(sweep_design, DEFAULT_LAMBDAS, metric="p_mtl", executor=EXECUTOR, workers=workers,
-                                progress=False)
-sweep_seconds = time.perf_counter() - start
-sweep_means = sweep.groupby("lambda_ot")[["val/p_mtl", "val/p_expr"]].mean()
-print(f"lambda sweep: {len(sweep)} circumplex runs ({int((~sweep['loaded_from_cache']).sum())} trained) in "
-      f"{sweep_seconds:.1f} s; chosen lambda_ot = {lambda_ot} (largest mean validation P_MTL)")
-sweep_means
+tuning = recorded_lambda(design) if LAMBDA_OT is None else None
+lambda_ot = LAMBDA_OT if LAMBDA_OT is not None else (tuning["lambda_ot"] if tuning else None)
+if LAMBDA_OT is not None:
+    print(f"lambda_ot = {LAMBDA_OT}, as given (no sweep)")
+elif tuning:
+    print(f"the recorded tuning (seeds {tuning['seeds']}, {tuning['metric']}): lambda_ot = {tuning['lambda_ot']}; "
+          f"made by `{tuning['provenance']['command']}` at commit {tuning['provenance']['commit'][:10]}")
+else:
+    print(f"no recorded tuning matches this grid: the sweep runs here on seeds 1000-{999 + TUNING_SEEDS}")
+
+# %% [markdown]
+# ## A power plan, before the grid
+#
+# A verdict has to be able to go against its claim, so the seeds come from a plan, not from habit. For each claim:
+#
+# - **the smallest effect of interest.** The study's abstract reports one effect size, the uniform cost's
+#   +0.057 over the base model on AffectNet. This chapter takes **half of it** as the smallest shift worth
+#   detecting on P_MTL or P_EXPR, and as the margin within which two conditions "match". That is an assumption,
+#   not a number from the study; change `affect_book.analysis.SMALLEST_EFFECT` and the plan follows.
+# - **the seed spread**, the standard deviation of the paired differences across seeds, read from a pilot: the
+#   book's recorded `cpu` study (its provenance printed below).
+# - **the seeds for power**: the fewest seeds for which the claim's exact test (one-sided Wilcoxon for "beats",
+#   exact TOST for "matches") succeeds with probability `POWER` when the true effect is the smallest one of interest
+#   (for "matches": when it is 0), computed by `affect_book.stats.seeds_for_power` (Monte Carlo over normal
+#   paired differences, checked against scipy in the tests).
+# - **the seeds for the contrary**: the fewest seeds with which the opposite finding can reach `ALPHA` at all after
+#   Holm over the claim's parts. Below it, a verdict can only be "reproduced" or "undecidable".
 
 # %%
-fig, ax = plt.subplots(figsize=(6, 3.5))
-for (source, seed), rows in sweep.groupby(["preset" if DATASET == "synthetic" else "dataset", "seed"]):
-    ax.plot(rows["lambda_ot"], rows["val/p_mtl"], marker="o", alpha=0.5, label=f"{source}, seed {seed}")
-ax.plot(sweep_means.index, sweep_means["val/p_mtl"], color="k", lw=2.5, label="mean")
-ax.axvline(lambda_ot, color="C3", ls=":", label=f"chosen {lambda_ot}")
-ax.set(xscale="log", xlabel="lambda_ot", ylabel="validation P_MTL", title="The sweep (circumplex cost, validation)")
-ax.legend(fontsize=7)
-plt.show()
+print(f"smallest effect of interest: {SMALLEST_EFFECT:.4f} on P_MTL and P_EXPR (an assumption: half the study's "
+      f"+{STUDY_EFFECT}); equivalence margins {DEFAULT_MARGINS}")
+try:
+    recorded = load_recorded("cpu", RECORDED) if RECORDED else None
+except FileNotFoundError as err:
+    recorded = None
+    print(f"no recorded study to plan from ({err}); the plan below uses this run's own spread, after the grid")
+if recorded is not None:
+    print(recorded.describe())
+    print(f"made by: {recorded.provenance['command']}")
+    plan = power_plan(recorded.results, CHAPTER_07_TESTS, DEFAULT_MARGINS, alpha=ALPHA, power=POWER)
+    plan["this run can decide"] = len(design.seeds) >= plan["seeds needed"]
+    display(plan.set_index(["claim", "part"]).round(4))  # noqa: F821 -- IPython's display
+    print(f"this grid: {len(design.seeds)} seeds per source and condition; the recorded study: {recorded.seeds}")
 
 # %% [markdown]
 # ## The grid
@@ -135,10 +175,27 @@ plt.show()
 # what is missing. The time below is measured here, for this call (near zero when everything came from the cache).
 
 # %%
-study = dataclasses.replace(design, lambda_ot=lambda_ot)
 start = time.perf_counter()
-frame = run_study(study, executor=EXECUTOR, workers=workers, progress=False)
+study, frame, sweep = chapter_study(design, TUNING_SEEDS, EXECUTOR, workers, lambda_ot=lambda_ot)
 grid_seconds = time.perf_counter() - start
+if sweep is not None:
+    sweep_means = sweep.groupby("lambda_ot")[["val/p_mtl", "val/p_expr"]].mean()
+    print(f"lambda sweep here: {len(sweep)} circumplex runs on the tuning seeds; chosen lambda_ot = "
+          f"{study.lambda_ot} (largest mean validation P_MTL)")
+    display(sweep_means.round(4))  # noqa: F821 -- IPython's display
+print(f"lambda_ot = {study.lambda_ot}")
+shown_sweep = sweep if sweep is not None else (tuning["sweep"] if tuning else None)
+if shown_sweep is not None:
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for (source, seed), rows in shown_sweep.groupby(["preset" if DATASET == "synthetic" else "dataset", "seed"]):
+        ax.plot(rows["lambda_ot"], rows["val/p_mtl"], marker="o", alpha=0.5, label=f"{source}, seed {seed}")
+    means = shown_sweep.groupby("lambda_ot")["val/p_mtl"].mean()
+    ax.plot(means.index, means.to_numpy(), color="k", lw=2.5, label="mean")
+    ax.axvline(study.lambda_ot, color="C3", ls=":", label=f"chosen {study.lambda_ot}")
+    ax.set(xscale="log", xlabel="lambda_ot", ylabel="validation P_MTL",
+           title="The lambda sweep (circumplex cost, tuning seeds, validation)")
+    ax.legend(fontsize=6, ncol=2)
+    plt.show()
 trained = ~frame["loaded_from_cache"].astype(bool)
 print(f"grid: {len(frame)} runs, {int(trained.sum())} trained and {int((~trained).sum())} loaded from the cache, "
       f"in {grid_seconds:.1f} s wall ({grid_seconds / 60:.1f} min) with executor {EXECUTOR!r}; sum of the trained "
@@ -298,44 +355,66 @@ plt.show()
 #
 # Each claim holds on every part it names (each source, each metric), so a verdict is `reproduced` when every
 # part's exact test rejects at `ALPHA` (the intersection-union principle: a conjunction needs no multiplicity
-# correction), `not reproduced` when some part shows the opposite (Holm-adjusted across the claim's parts), and
-# `inconclusive` otherwise. "Matched" is tested as equivalence within the stated margin (TOST), since a large p of a
-# difference test is not evidence of equality. The study's reading of the uniform term as a "generic confidence
-# penalty" is tested as `uniform-is-confidence-penalty` (equivalence with the entropy penalty), the noise-robust
-# reading of chapter 04 as `uniform-is-noise-robust` (equivalence with GCE), where the grid holds those conditions.
-# Each verdict is written to `cache_root()/claims/<profile>/<claim id>.json`, which the preface's claim tracker
-# reads.
+# correction), and `not reproduced` when some part's *contrary* test rejects, Holm-adjusted across the claim's
+# parts. The contrary of "beats" is the opposite one-sided test. The contrary of "matches within the margin" is
+# "the shift lies outside the margin" (exact Wilcoxon tests of the differences minus and plus the margin), not
+# "differs from 0": a difference smaller than the margin is what "matches" allows. A verdict that is neither is
+# `undecidable at n = k (needs >= m seeds)` when `k` seeds could not have given the contrary at all, and
+# `inconclusive` when they could have and did not. "Matched" is tested as equivalence within the margin (exact
+# TOST), since a large p of a difference test is not evidence of equality. The study's reading of the uniform
+# term as a "generic confidence penalty" is tested as `uniform-is-confidence-penalty` (equivalence with the
+# entropy penalty), the noise-robust reading of chapter 04 as `uniform-is-noise-robust` (equivalence with GCE),
+# where the grid holds those conditions. Each verdict of this run is written to
+# `cache_root()/claims/<profile>/<claim id>.json`, which the preface's claim tracker reads beside the recorded
+# study's.
 
 # %%
-claims = {}  # ids of the book's claim tracker (affect_book.analysis.CLAIMS)
-claims["ot-raises-score"] = directional_verdict(frame, "circumplex", "base", main_metrics, sources, ALPHA)
-affwild2 = [s for s in sources if s == "affwild2"]
-affectnet = [s for s in sources if s == "affectnet"]
-if "uniform" in conditions and affwild2:
-    claims["uniform-matches-affwild2"] = equivalence_verdict(frame, "uniform", "circumplex", DEFAULT_MARGINS,
-                                                             affwild2, ALPHA)
-if "uniform" in conditions and affectnet:
-    claims["uniform-beats-affectnet"] = directional_verdict(frame, "uniform", "circumplex", main_metrics,
-                                                            affectnet, ALPHA)
-readings = {"confidence_penalty": "uniform-is-confidence-penalty", "gce": "uniform-is-noise-robust"}
-tested = [c for c in readings if c in conditions]
-if "uniform" in conditions and tested:
-    for reading in tested:
-        claims[readings[reading]] = equivalence_verdict(frame, "uniform", reading, DEFAULT_MARGINS, sources, ALPHA)
-else:
+claims = claim_verdicts(frame, CHAPTER_07_TESTS, DEFAULT_MARGINS, ALPHA)
+if not any(c in conditions for c in ("confidence_penalty", "gce")):
     print("the 'generic confidence penalty' reading is not tested in this grid: add confidence_penalty and gce to "
           "CONDITIONS (the default grid has them)")
 where = f"simulator:{','.join(sources)}" if DATASET == "synthetic" else DATASET
 for claim, verdict in claims.items():
     write_claim(claim, verdict, PROFILE, where)
-    print(f"{claim}: {verdict['verdict'].upper()}  ({verdict['rule']})")
+    print(f"{claim}: {verdict_text(verdict).upper()}  ({verdict['rule']})")
 if PROFILE == "smoke":
     print("smoke profile: these verdicts test the code path only; the numbers are NOT meaningful")
 print(f"claim files: {cache_root() / 'claims' / PROFILE}")
-verdicts = verdicts_frame(claims, ("hl_estimate", "hl_low", "hl_high", "p_claimed", "p_opposite_holm", "p_tost",
-                                   "p_difference_holm", "smallest_one_sided_p"),
+verdicts = verdicts_frame(claims, ("n", "hl_estimate", "hl_low", "hl_high", "hl_coverage", "p_claimed",
+                                   "p_opposite_holm", "p_tost", "p_outside_holm", "smallest_one_sided_p"),
                           {"smallest_one_sided_p": "smallest p the seeds allow"}).set_index(["claim", "part"])
 verdicts.round(5)
+
+# %% [markdown]
+# ## This run beside the recorded study
+#
+# The book ran chapter 07's grid once with the seeds the plan asks for (base, circumplex and uniform on both
+# presets) and committed its rows, its statistics and its provenance under `docs/results/cpu/decisive`. The table
+# puts each claim's verdict from this run beside the recorded one, each with its number of seeds; the recorded
+# verdicts are recomputed here from the recorded rows, by the same rule, and must equal the stored ones.
+
+# %%
+if recorded is not None:
+    recomputed = claim_verdicts(recorded.results, CHAPTER_07_TESTS, recorded.statistics["margins"],
+                                recorded.statistics["alpha"])
+    for claim, verdict in recomputed.items():
+        assert verdict["verdict"] == recorded.statistics["verdicts"][claim]["verdict"], claim
+    side = pd.DataFrame([{"claim": c.claim,
+                          "this run": verdict_text(claims[c.claim]) if c.claim in claims else "not in this grid",
+                          "recorded": verdict_text(recomputed[c.claim]) if c.claim in recomputed else
+                          "not in the recorded grid"} for c in CHAPTER_07_TESTS]).set_index("claim")
+    display(side)  # noqa: F821 -- IPython's display
+    if PROFILE != recorded.provenance["study"]["profile"]:
+        print(f"this run's profile is {PROFILE!r}, the recorded study's {recorded.provenance['study']['profile']!r}:"
+              f" their numbers are not comparable, only their verdict rules are the same")
+    rec_verdicts = verdicts_frame(recomputed, ("n", "mean_difference", "hl_estimate", "hl_low", "hl_high",
+                                               "hl_coverage", "p_claimed", "p_opposite_holm", "p_tost",
+                                               "p_outside_holm")).set_index(["claim", "part"])
+    display(rec_verdicts.round(5))  # noqa: F821 -- IPython's display
+else:
+    print("no recorded study: only this run's verdicts")
+    plan = power_plan(frame, CHAPTER_07_TESTS, DEFAULT_MARGINS, alpha=ALPHA, power=POWER)
+    display(plan.set_index(["claim", "part"]).round(4))  # noqa: F821 -- IPython's display
 
 # %%
 sample = json.loads((cache_root() / "claims" / PROFILE / "ot-raises-score.json").read_text())

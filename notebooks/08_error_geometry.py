@@ -42,10 +42,13 @@ EXECUTOR = "local"  # "local" or "slurm", as in chapter 07 (used only for runs m
 WORKERS = None  # local processes; None: 1 in smoke, else the cores
 DATASET = "synthetic"  # "synthetic" (the simulator) or a licensed copy: "affectnet", "affwild2", "manifest"
 DATA_ROOT = None  # folder of the licensed copy; None uses the simulator
-SWEEP_SEEDS = 2  # chapter 07's lambda sweep (its runs are loaded, so the grid is the same)
+TUNING_SEEDS = 2  # chapter 07's lambda sweep, when it runs (seeds 1000, ...; its runs are loaded)
+LAMBDA_OT = None  # None: as chapter 07 (the recorded tuning when it matches, else the sweep); or a weight
+RECORDED = "decisive"  # the recorded study shown beside this run (docs/results/cpu/<RECORDED>); None: none
 ALPHA = 0.05  # level of every test
 N_PERMUTATIONS = 199  # draws of the nearest-error baseline per run
-DISTANCE_MARGIN = 0.05  # equivalence margin of the mean error distance, valence-arousal units (an assumption)
+DISTANCE_MARGIN = 0.05  # equivalence margin of the mean error distance, valence-arousal units (an assumption;
+# the recorded study uses affect_book.analysis.DISTANCE_MARGIN)
 
 # %%
 import time
@@ -63,8 +66,9 @@ from affect_book import geometry as geo
 from affect_book import representation as rep
 from affect_book.params import check_number
 from affect_book.study import chapter_grid, chapter_study
-from affect_book.analysis import (GEOMETRY_METRICS, directional_verdict, equivalence_verdict, geometry_statistics,
-                                  study_class_table, study_cka, study_geometry, study_predictions, study_separability,
+from affect_book.analysis import (CHAPTER_08_TESTS, GEOMETRY_METRICS, claim_verdicts, geometry_statistics,
+                                  load_recorded, power_plan, recorded_lambda, study_class_table, study_cka,
+                                  study_geometry, study_predictions, study_separability, verdict_text,
                                   verdicts_frame, write_claim)
 
 design = chapter_grid(PRESETS, CONDITIONS, SEEDS, PROFILE, DATASET, DATA_ROOT)  # chapter 07's grid, checked
@@ -182,9 +186,17 @@ geo.far_confusions(toy_cm, toy_cost, prototype_distance=costs.au_prototype_dista
 # has run, every run below is loaded, and the geometry is measured from the saved test predictions.
 
 # %%
-study, frame, sweep = chapter_study(design, SWEEP_SEEDS, EXECUTOR, workers)
+if LAMBDA_OT is not None:
+    check_number("LAMBDA_OT", LAMBDA_OT, low=0.0)
+tuning = recorded_lambda(design) if LAMBDA_OT is None else None
+study, frame, sweep = chapter_study(design, TUNING_SEEDS, EXECUTOR, workers,
+                                    lambda_ot=LAMBDA_OT if LAMBDA_OT is not None else
+                                    (tuning["lambda_ot"] if tuning else None))
 lambda_ot = study.lambda_ot
-trained = int((~frame["loaded_from_cache"].astype(bool)).sum()) + int((~sweep["loaded_from_cache"]).sum())
+trained = int((~frame["loaded_from_cache"].astype(bool)).sum()) + (
+    int((~sweep["loaded_from_cache"]).sum()) if sweep is not None else 0)
+print("lambda_ot from " + ("the recorded tuning" if tuning else "this grid's sweep" if sweep is not None
+                           else "LAMBDA_OT"))
 sources = study.sources
 source_col = "preset" if DATASET == "synthetic" else "dataset"
 print(f"{len(frame)} runs ({len(sources)} sources x {len(conditions)} conditions x {len(study.seeds)} seeds), "
@@ -366,23 +378,46 @@ for run in study_predictions(study):
         print(f"DISTANCE_MARGIN = {DISTANCE_MARGIN} valence-arousal units; distance between two affectnet classes: "
               f"median {spread['distance'].median():.3f}, smallest {spread['distance'].min():.3f}")
         break
-claims = {}
-if "affwild2" in sources:
-    claims["geometry-nearer-affwild2"] = directional_verdict(defined, "base", "circumplex", ["error_distance"],
-                                                             ["affwild2"], ALPHA)
-if "affectnet" in sources:
-    claims["geometry-not-affectnet"] = equivalence_verdict(defined, "circumplex", "base",
-                                                           {"error_distance": DISTANCE_MARGIN}, ["affectnet"], ALPHA)
+claims = claim_verdicts(defined, CHAPTER_08_TESTS, {"error_distance": DISTANCE_MARGIN}, ALPHA)
 for claim, verdict in claims.items():
     write_claim(claim, verdict, PROFILE, where, chapter="08")
-    print(f"{claim}: {verdict['verdict'].upper()}  ({verdict['rule']})")
+    print(f"{claim}: {verdict_text(verdict).upper()}  ({verdict['rule']})")
 if not claims:
     print("neither affwild2 nor affectnet is among the sources: no geometry claim is tested")
 if PROFILE == "smoke":
     print("smoke profile: these verdicts test the code path only; the numbers are NOT meaningful")
 print(f"the analyses of the study's runs took {time.perf_counter() - analyses_start:.1f} s (without any training)")
-verdicts_frame(claims, ("mean_difference", "hl_estimate", "hl_low", "hl_high", "p_claimed", "p_opposite_holm",
-                        "p_tost", "p_difference_holm")).round(5)
+verdicts_frame(claims, ("n", "mean_difference", "hl_estimate", "hl_low", "hl_high", "hl_coverage", "p_claimed",
+                        "p_opposite_holm", "p_tost", "p_outside_holm")).round(5)
+
+# %% [markdown]
+# ## This run beside the recorded study
+#
+# The book's recorded `cpu` study (chapter 07) saved each run's error geometry (`geometry.csv`). Its verdicts on the
+# two geometry claims are recomputed here from those rows by the same rule, beside this run's, each with its number
+# of seeds, and with the seeds a decision needs at the recorded spread (the power plan of chapter 07, here with
+# `DISTANCE_MARGIN` as the smallest effect of interest).
+
+# %%
+try:
+    recorded = load_recorded("cpu", RECORDED) if RECORDED else None
+except FileNotFoundError as err:
+    recorded = None
+    print(f"no recorded study ({err})")
+if recorded is not None and recorded.geometry is not None:
+    print(recorded.describe())
+    rec_geometry = recorded.geometry[np.isfinite(recorded.geometry["error_distance"])]
+    margins = {"error_distance": recorded.statistics["distance_margin"]}
+    rec_claims = claim_verdicts(rec_geometry, CHAPTER_08_TESTS, margins, recorded.statistics["alpha"])
+    for claim, verdict in rec_claims.items():
+        assert verdict["verdict"] == recorded.statistics["geometry_verdicts"][claim]["verdict"], claim
+    display(pd.DataFrame([{"claim": c.claim, "this run": verdict_text(claims[c.claim]) if c.claim in claims else
+                           "not in this grid", "recorded": verdict_text(rec_claims[c.claim]) if c.claim in rec_claims
+                           else "not in the recorded grid"} for c in CHAPTER_08_TESTS]).set_index("claim"))  # noqa: F821
+    display(verdicts_frame(rec_claims, ("n", "mean_difference", "hl_estimate", "hl_low", "hl_high", "hl_coverage",  # noqa: F821
+                                        "p_claimed", "p_opposite_holm", "p_tost", "p_outside_holm")).round(5))
+    display(power_plan(rec_geometry, CHAPTER_08_TESTS, margins, alpha=ALPHA).set_index(["claim", "part"])  # noqa: F821
+            .round(4))
 
 # %% [markdown]
 # ## Summary

@@ -74,8 +74,8 @@ from affect_book.study import (HOLD, FactorialDesign, StudyConfig, cell_config, 
                                designated_pair_of, expand_study, factorial_cells, factorial_studies, fix_cells, n_runs,
                                run_factorial, run_study)
 from affect_book.analysis import (cell_contrasts, condition_differences, degeneracy_verdict, factorial_effects,
-                                  factorial_outcomes, index_frame, levels_table, main_effects, pair_outcomes,
-                                  representation_verdict, versus_reference, write_claim)
+                                  factorial_outcomes, index_frame, levels_table, load_tuning, main_effects,
+                                  pair_outcomes, representation_verdict, verdict_text, versus_reference, write_claim)
 
 chapter_start = time.perf_counter()
 # every parameter checked and the factorial design built (on the simulator) in one call
@@ -159,8 +159,13 @@ if synthetic:
 # ## The factorial grid
 #
 # Every cell runs the base model, the circumplex cost and its uniform control (`LAMBDA_OT` is fixed, not tuned per
-# cell, so every cell gets the same weight), over the profile's seeds. The two fix cells (the benchmark-like
-# setting: published frequencies, degenerate circumplex, no partner, with the pair visually distinct and shared)
+# cell, so every cell gets the same weight), over the profile's seeds. The weight is 0.5, not chapter 07's recorded
+# tuning (the next cell prints both): 0.5 is among the weights that tuning tried on its own seeds, and keeping it
+# keeps this grid's runs (the factorial is the book's longest chapter) comparable with the ones recorded before
+# that tuning existed. The factorial keeps one data draw for every seed (seeds vary the training only) and a
+# 2,000-image test split, as it was designed and timed; chapter 07's grid draws its data per seed.
+#
+# The two fix cells (the benchmark-like setting: published frequencies, degenerate circumplex, no partner, with the pair visually distinct and shared)
 # also run the representation fixes. All cells go through one process pool and the load-or-train cache: a rerun
 # loads every finished run, and `EXECUTOR = "slurm"` sends each run to Slurm. The outcomes per run: the pair's
 # F1 (mean of its two classes), the partner's F1, the error severity (mean valence-arousal distance of the errors
@@ -168,6 +173,12 @@ if synthetic:
 # probe's balanced accuracy, chapter 08).
 
 # %%
+try:
+    tuned = load_tuning("cpu")
+    print(f"LAMBDA_OT = {LAMBDA_OT}; chapter 07's recorded tuning (cpu, seeds {tuned['seeds']}, weights "
+          f"{tuned['lambdas']}) chose {tuned['lambda_ot']}")
+except FileNotFoundError:
+    print(f"LAMBDA_OT = {LAMBDA_OT}; no recorded tuning of chapter 07 to compare with")
 grid_start = time.perf_counter()
 if synthetic:
     frame = run_factorial(design, executor=EXECUTOR, workers=WORKERS, progress=PROFILE != "smoke")
@@ -403,9 +414,9 @@ for label, role in checks.items():
     for part, numbers in v["numbers"].items():
         print(f"  {part}: HL {numbers['hl_estimate']:+.4f} [{numbers['hl_low']:+.4f}, {numbers['hl_high']:+.4f}], "
               f"p claimed {numbers['p_claimed']:.4f}, p contrary (Holm) {numbers['p_contrary_holm']:.4f}")
-    print(f"{label} ({role}): {v['verdict'].upper()}  ({v['rule']}); the smallest Holm-adjusted contrary p these "
-          f"seeds allow is {v['contrary_floor']:.4f}" + (", so 'not reproduced' is out of reach here"
-                                                         if v["contrary_floor"] > ALPHA else ""))
+    print(f"{label} ({role}): {verdict_text(v).upper()}  ({v['rule']}); the smallest Holm-adjusted contrary p "
+          f"these seeds allow is {v['contrary_floor']:.4f}" + (", so 'not reproduced' is out of reach here"
+                                                               if v["contrary_floor"] > ALPHA else ""))
     if role == "claim":
         verdicts["representations-must-separate"] = v
 for claim, verdict in verdicts.items():
@@ -420,7 +431,8 @@ print(f"verdicts written for the claim tracker: {sorted(verdicts) or 'none'}")
 # this training budget: a factor's effect here says what that cause *can* do when it acts alone, not how much of
 # the failure on AffectNet or Aff-Wild2 it explains. The circumplex factor moves only the labels and the cost; on
 # real faces, classes that sit close on the circumplex may also look alike, which is the visual factor here. And
-# a verdict of "inconclusive" at five seeds is a statement about power, not about the absence of an effect.
+# a verdict of "inconclusive" or "undecidable" at five seeds is a statement about power, not about the absence of
+# an effect.
 
 # %%
 lines = []
@@ -434,7 +446,9 @@ if synthetic:
                  f"{agreement['unfitted index']['rho']:+.2f} [{agreement['unfitted index']['low']:+.2f}, "
                  f"{agreement['unfitted index']['high']:+.2f}]")
 for claim, verdict in verdicts.items():
-    lines.append(f"{claim}: {verdict['verdict']}")
+    lines.append(f"{claim}: {verdict_text(verdict)}")
+lines.append("these verdicts rest on this run alone: the book's recorded study (docs/results/cpu) holds chapter "
+             "07's grid, not this factorial")
 print("\n".join(f"- {line}" for line in lines))
 print(f"chapter time {time.perf_counter() - chapter_start:.1f} s, of which the grid and its outcomes "
       f"{grid_seconds:.1f} s ({trained} runs trained)")
@@ -521,7 +535,7 @@ if synthetic and {"visual", "frequency"} <= set(design.vary):
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
 # One answer: tune on the validation split only, on seeds the verdict does not use (as chapter 07 tunes the OT
-# weight on its first seeds), for every fix and cost alike so that no condition gets more tuning than another; then
+# weight on seeds 1000 and up), for every fix and cost alike so that no condition gets more tuning than another; then
 # run the verdict's seeds once at the chosen weights. With `k` candidate weights, `s` tuning seeds and `f` fixes in
 # the two fix cells, that adds `2 f k s` runs (e.g. 4 x 4 x 2 x 2 = 64), and the verdict must say which weights were
 # tried. Tuning on the test split, or picking the fix that won, would turn the verdict into a search.

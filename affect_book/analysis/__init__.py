@@ -12,7 +12,11 @@ the study's claims. Nothing here trains.
 - Claims (:mod:`affect_book.analysis.claims`): the claim tracker (:data:`CLAIMS`, :func:`claims_table`), the verdict
   rules (:func:`directional_verdict`, :func:`equivalence_verdict`) and the verdict files (:func:`write_claim`,
   :func:`write_verdict`).
-- The ``affect-book study run|report`` command line (``report`` prints the statistics).
+- The power plan and the claims' verdicts from one table (chapter 07): :func:`power_plan`, :func:`claim_verdicts`,
+  :data:`CHAPTER_07_TESTS`, :data:`CHAPTER_08_TESTS`; the smallest effect of interest :data:`SMALLEST_EFFECT`.
+- Recorded studies under ``docs/results`` (:func:`record_study`, :func:`record_tuning`, :func:`load_recorded`,
+  :func:`load_tuning`).
+- The ``affect-book study run|record|tune|report`` command line (``report`` prints the statistics).
 
 What it may import: :mod:`affect_book.study` (the design and execution of the grid) and the layers below it
 (``stats``, ``geometry``, ``representation``, ``degeneracy``, ``costs``, ``circumplex``, the data); nothing in those
@@ -24,12 +28,20 @@ from ._factorial_stats import (cell_contrasts, condition_differences, degeneracy
                                representation_verdict, versus_reference)
 from ._geometry import (GEOMETRY_METRICS, RunPredictions, geometry_metrics, geometry_statistics, study_cka,
                         study_class_table, study_geometry, study_predictions, study_separability)
-from ._stats import DEFAULT_MARGINS, REFERENCES, check_comparable, study_metrics, study_rare_classes, study_statistics
+from ._power_plan import CHAPTER_07_TESTS, CHAPTER_08_TESTS, ClaimTest, claim_verdicts, power_plan
+from ._recorded import (DISTANCE_MARGIN, RecordedStudy, load_recorded, load_tuning, record_study, record_tuning,
+                        recorded_lambda)
+from ._stats import (DEFAULT_MARGINS, REFERENCES, SMALLEST_EFFECT, STUDY_EFFECT, check_comparable, study_metrics,
+                     study_rare_classes, study_statistics)
 from .claims import (CLAIMS, NOT_RUN, VERDICTS, Claim, claim_status, claims_table, directional_verdict,
-                     equivalence_verdict, flat_numbers, paired_by_seed, read_verdict, study_results, verdict_path,
-                     verdicts_frame, write_claim, write_verdict)
+                     equivalence_verdict, flat_numbers, paired_by_seed, read_verdict, recorded_root,
+                     recorded_verdicts, study_results, verdict_path, verdict_text, verdicts_frame, write_claim,
+                     write_verdict)
 
-__all__ = ["CLAIMS", "DEFAULT_MARGINS", "GEOMETRY_METRICS", "NOT_RUN", "REFERENCES", "VERDICTS", "Claim",
+__all__ = ["CHAPTER_07_TESTS", "CHAPTER_08_TESTS", "CLAIMS", "DEFAULT_MARGINS", "DISTANCE_MARGIN", "GEOMETRY_METRICS",
+           "NOT_RUN", "REFERENCES", "SMALLEST_EFFECT", "STUDY_EFFECT", "VERDICTS", "Claim", "ClaimTest",
+           "RecordedStudy", "claim_verdicts", "load_recorded", "load_tuning", "power_plan", "record_study",
+           "record_tuning", "recorded_lambda", "recorded_root", "recorded_verdicts", "verdict_text",
            "RunPredictions", "cell_contrasts", "check_comparable", "claim_status", "claims_table",
            "condition_differences", "degeneracy_verdict", "directional_verdict", "equivalence_verdict",
            "factorial_effects", "factorial_outcomes", "flat_numbers", "geometry_metrics", "geometry_statistics",

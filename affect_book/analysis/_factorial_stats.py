@@ -329,13 +329,17 @@ def degeneracy_verdict(effects: pd.DataFrame, margin: float, alpha: float = 0.05
         "frequency": {"estimate": f["estimate"], "low": f["low"], "high": f["high"], "margin": float(margin),
                       "p_claimed": max(_one_sided(f["estimate"] + margin, f["se"], df, "greater"),
                                        _one_sided(f["estimate"] - margin, f["se"], df, "less")),
-                      "p_contrary": float(f["pvalue"])}}
-    verdict = _decide(numbers, "p_claimed", "p_contrary", alpha)  # adds p_contrary_holm to each part
+                      # the contrary of "within the margin" is "outside it" (either side, Bonferroni), not "not 0"
+                      "p_contrary": min(1.0, 2 * min(_one_sided(f["estimate"] - margin, f["se"], df, "greater"),
+                                                     _one_sided(f["estimate"] + margin, f["se"], df, "less"))),
+                      "p_difference": float(f["pvalue"])}}
+    decision = _decide(numbers, "p_claimed", "p_contrary", alpha, None)  # adds p_contrary_holm to each part
     rule = (f"reproduced: the circumplex main effect on the pair's F1 is negative (one-sided t p <= {alpha}) and "
             f"the frequency main effect lies within +-{margin} (TOST p <= {alpha}); not reproduced: the circumplex "
-            f"effect is positive or the frequency effect differs from 0 (Holm over the two, <= {alpha}); else "
+            f"effect is positive or the frequency effect lies outside +-{margin} (one-sided t tests of the effect "
+            f"minus and plus the margin, Bonferroni over the two sides; Holm over the two parts, <= {alpha}); else "
             f"inconclusive")
-    return {"verdict": verdict, "rule": rule, "alpha": alpha, "numbers": numbers}
+    return {"verdict": decision["verdict"], "rule": rule, "alpha": alpha, "numbers": numbers}
 
 
 def representation_verdict(frame: pd.DataFrame, cell: str, fix: str, costs: Sequence[str], margin: float,
@@ -375,22 +379,24 @@ def representation_verdict(frame: pd.DataFrame, cell: str, fix: str, costs: Sequ
         seeds, d, unmeasured = [s for s, m in zip(seeds, measured) if m], d[measured], int((~measured).sum())
         if len(seeds) < 2:
             raise ParameterError(f"{condition!r} and base share {len(seeds)} seeds in cell {cell!r}; expected 2+")
-        hl = hodges_lehmann(d)
-        part = {"seeds": seeds, "unmeasured_seeds": unmeasured, "mean_difference": float(d.mean()),
-                "hl_estimate": hl.estimate, "hl_low": hl.low, "hl_high": hl.high}
+        hl = hodges_lehmann(d, unattainable="widest")
+        part = {"seeds": seeds, "unmeasured_seeds": unmeasured, "differences": [float(x) for x in d],
+                "mean_difference": float(d.mean()), "hl_estimate": hl.estimate, "hl_low": hl.low,
+                "hl_high": hl.high, "hl_coverage": hl.achieved_level}
         if condition == fix:
             part.update(p_claimed=wilcoxon_paired(d, alternative="greater").pvalue,
                         p_contrary=wilcoxon_paired(d, alternative="less").pvalue)
-        else:
+        else:  # the contrary of "stays within the margin": the cost raises it by more than the margin
             part.update(margin=float(margin), p_claimed=tost_paired(d, margin=margin, method="exact").pvalue,
-                        p_contrary=wilcoxon_paired(d, alternative="greater").pvalue)
+                        p_contrary=wilcoxon_paired(d - margin, alternative="greater").pvalue)
         numbers[f"{condition}-base"] = part
-    verdict = _decide(numbers, "p_claimed", "p_contrary", alpha)  # adds p_contrary_holm to each part
+    decision = _decide(numbers, "p_claimed", "p_contrary", alpha, "greater")  # adds p_contrary_holm to each part
     rule = (f"reproduced: {fix} raises {metric} over base (exact one-sided Wilcoxon p <= {alpha}) and each of "
             f"{list(costs)} stays within +-{margin} of base (exact TOST p <= {alpha}); not reproduced: {fix} lowers "
-            f"it or a cost raises it (Holm over the parts, <= {alpha}); else inconclusive")
+            f"it or a cost raises it by more than {margin} (Holm over the parts, <= {alpha}); else undecidable "
+            f"when the seeds cannot give that (fewer than {decision['seeds_needed']}), inconclusive when they can")
     floor = min(1.0, len(numbers) * min(0.5 ** len(n["seeds"]) for n in numbers.values()))
-    return {"verdict": verdict, "rule": rule, "alpha": alpha, "numbers": numbers, "contrary_floor": floor}
+    return {**decision, "rule": rule, "alpha": alpha, "numbers": numbers, "contrary_floor": floor}
 
 
 def main_effects(effects: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

@@ -9,9 +9,14 @@ Verdict rules
 -------------
 A claim holds on every part it names (each source, each metric), so a verdict tests every part at ``alpha`` and
 calls the claim ``reproduced`` only when every part rejects its null (the intersection-union principle: a
-conjunction needs no multiplicity correction); ``not reproduced`` when some part shows the opposite (Holm-adjusted
-across the claim's parts, since any one of them suffices); ``inconclusive`` otherwise
-(:func:`directional_verdict`, :func:`equivalence_verdict`; chapter 09's rules build on the same decision).
+conjunction needs no multiplicity correction); ``not reproduced`` when some part's *contrary* test rejects
+(Holm-adjusted across the claim's parts, since any one of them suffices). The contrary of "``a`` beats ``b``" is
+"``b`` beats ``a``" (the opposite one-sided test); the contrary of "``a`` matches ``b`` within a margin" is "the
+shift lies outside the margin" (:func:`~affect_book.stats.outside_margin_paired`), never "differs from 0". A verdict
+that is neither is ``undecidable`` when the run's seeds could not have given the contrary at all (its smallest
+attainable Holm-adjusted p is above ``alpha``: the verdict file carries ``n`` and the seeds it would need), and
+``inconclusive`` when they could have and did not (:func:`directional_verdict`, :func:`equivalence_verdict`;
+chapter 09's rules build on the same decision).
 
 Verdict-file contract
 ---------------------
@@ -20,7 +25,8 @@ rules above) or :func:`write_verdict` (any numbers), the JSON file ``cache_root(
 (:func:`verdict_path`)::
 
     {"claim": "<id>",                    # one of CLAIMS' ids
-     "verdict": "reproduced",            # one of VERDICTS: "reproduced", "not reproduced", "inconclusive"
+     "verdict": "reproduced",            # one of VERDICTS: "reproduced", "not reproduced", "inconclusive",
+                                         # "undecidable" (numbers then hold "n" and "seeds needed")
      "numbers": {"p_value": 0.41, ...},  # the numbers the verdict rests on (name -> finite number), as computed
      "chapter": "07",                    # the chapter that computed them
      "profile": "cpu",                   # the profile they were computed in (also the folder's name)
@@ -40,6 +46,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,14 +58,17 @@ import pandas as pd
 from ..cache import cache_root, write_unless_same
 from ..params import ParameterError, check_choice
 from ..profiles import PROFILES
-from ..stats import hodges_lehmann, holm, tost_paired, wilcoxon_paired
+from ..stats import (hodges_lehmann, holm, outside_margin_paired, seeds_to_reach, smallest_pvalue, tost_paired,
+                     wilcoxon_paired)
 
 __all__ = ["CLAIMS", "NOT_RUN", "VERDICTS", "Claim", "claim_status", "claims_table", "directional_verdict",
-           "equivalence_verdict", "flat_numbers", "paired_by_seed", "read_verdict", "study_results", "verdict_path",
-           "verdicts_frame", "write_claim", "write_verdict"]
+           "equivalence_verdict", "flat_numbers", "paired_by_seed", "read_verdict", "recorded_root",
+           "recorded_verdicts",
+           "study_results", "verdict_path", "verdict_text", "verdicts_frame", "write_claim", "write_verdict"]
 
+_REPO = Path(__file__).resolve().parents[2]
 #: The verdicts a chapter may record.
-VERDICTS = ("reproduced", "not reproduced", "inconclusive")
+VERDICTS = ("reproduced", "not reproduced", "inconclusive", "undecidable")
 #: The status of a claim that has no verdict file.
 NOT_RUN = "not run yet"
 _FIELDS = ("claim", "verdict", "numbers", "chapter", "profile", "dataset")
@@ -255,7 +265,83 @@ def claim_status(claim_id: str, profile: str, root: Path | None = None) -> str:
     if record is None:
         return NOT_RUN
     numbers = ", ".join(f"{name} = {value:.4g}" for name, value in record["numbers"].items())
-    return f"{record['verdict']} (chapter {record['chapter']}, {record['profile']}, {record['dataset']}; {numbers})"
+    return f"{verdict_text(record)} (chapter {record['chapter']}, {record['profile']}, {record['dataset']}; {numbers})"
+
+
+def verdict_text(record: Mapping) -> str:
+    """A verdict in words, with the seeds an undecidable one would need: ``"undecidable at n = 5 (needs >= 7
+    seeds)"``; any other verdict as it is.
+
+    Parameters
+    ----------
+    record : mapping
+        A verdict (``verdict`` and, for an undecidable one, ``n`` and ``seeds_needed`` at its top level or
+        ``"n"`` and ``"seeds needed"`` among its ``numbers``).
+
+    Returns
+    -------
+    str
+    """
+    if record["verdict"] != "undecidable":
+        return str(record["verdict"])
+    numbers = record.get("numbers", {})
+    n = record.get("n", numbers.get("n"))
+    needed = record.get("seeds_needed", numbers.get("seeds needed"))
+    if n is None or needed is None:
+        return "undecidable"
+    return f"undecidable at n = {int(n)} (needs >= {int(needed)} seeds)"
+
+
+def recorded_root() -> Path:
+    """Where the book's recorded studies live: ``$AFFECT_BOOK_RESULTS`` when set, else the repository's
+    ``docs/results`` (one folder per profile, one per study: :func:`affect_book.analysis.record_study`).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    return Path(os.environ.get("AFFECT_BOOK_RESULTS") or _REPO / "docs" / "results")
+
+
+def recorded_verdicts(profile: str, root: Path | None = None) -> dict[str, dict]:
+    """The verdicts of the recorded studies of a profile, by claim: ``{"verdict", "n", "seeds_needed", "study"}``.
+
+    Read from every ``<root>/<profile>/<study>/statistics.json`` (its ``verdicts`` and ``geometry_verdicts``); a
+    claim recorded by two studies keeps the one with more seeds.
+
+    Parameters
+    ----------
+    profile : str
+        One of :data:`affect_book.profiles.PROFILES`.
+    root : pathlib.Path, optional
+        Default :func:`recorded_root`.
+
+    Returns
+    -------
+    dict
+        Claim id to its recorded verdict; empty when nothing is recorded for the profile.
+
+    Raises
+    ------
+    ValueError
+        For a statistics file that is not valid JSON, or a verdict not among :data:`VERDICTS` (naming the file).
+    """
+    check_choice("profile", profile, PROFILES)
+    out: dict[str, dict] = {}
+    for path in sorted((Path(root or recorded_root()) / profile).glob("*/statistics.json")):
+        try:
+            record = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f"{path}: not valid JSON ({err})") from err
+        for claim, verdict in {**record.get("verdicts", {}), **record.get("geometry_verdicts", {})}.items():
+            if verdict.get("verdict") not in VERDICTS or claim not in _IDS:
+                raise ValueError(f"{path}: claim {claim!r} has verdict {verdict.get('verdict')!r}; expected a claim "
+                                 f"of CLAIMS and one of {list(VERDICTS)}")
+            entry = {"verdict": verdict["verdict"], "n": verdict.get("n"), "seeds_needed": verdict.get("seeds_needed"),
+                     "study": path.parent.name}
+            if claim not in out or (entry["n"] or 0) > (out[claim]["n"] or 0):
+                out[claim] = entry
+    return out
 
 
 def study_results(root: Path | None = None) -> list[Path]:
@@ -274,7 +360,7 @@ def study_results(root: Path | None = None) -> list[Path]:
     return sorted((Path(root or cache_root()) / "studies").glob("*/results.csv"))
 
 
-def claims_table(profile: str, root: Path | None = None) -> pd.DataFrame:
+def claims_table(profile: str, root: Path | None = None, results_root: Path | None = None) -> pd.DataFrame:
     """The claim tracker: every claim, what the study reports, the chapter that tests it, and its status.
 
     Parameters
@@ -283,11 +369,15 @@ def claims_table(profile: str, root: Path | None = None) -> pd.DataFrame:
         The profile whose verdicts are shown (one of :data:`affect_book.profiles.PROFILES`).
     root : pathlib.Path, optional
         The cache root (default: :func:`affect_book.cache.cache_root`).
+    results_root : pathlib.Path, optional
+        Where the recorded studies are (default :func:`recorded_root`).
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by claim id; columns "claim", "the study reports", "tested in", "status".
+        Indexed by claim id; columns "claim", "the study reports", "tested in", "status" (this run's verdict with
+        its numbers), "this run" (its verdict and number of seeds) and "recorded (cpu)" (the book's recorded
+        study's verdict, its number of seeds and its folder).
 
     Raises
     ------
@@ -297,8 +387,18 @@ def claims_table(profile: str, root: Path | None = None) -> pd.DataFrame:
         For a verdict file that breaks the contract.
     """
     check_choice("profile", profile, PROFILES)
-    rows = [{"id": c.id, "claim": c.claim, "the study reports": c.study_reports, "tested in": f"chapter {c.chapter}",
-             "status": claim_status(c.id, profile, root)} for c in CLAIMS]
+    recorded = recorded_verdicts("cpu", results_root)
+    rows = []
+    for c in CLAIMS:
+        mine = read_verdict(c.id, profile, root)
+        n = mine["numbers"].get("n") if mine else None
+        rec = recorded.get(c.id)
+        rows.append({"id": c.id, "claim": c.claim, "the study reports": c.study_reports,
+                     "tested in": f"chapter {c.chapter}", "status": claim_status(c.id, profile, root),
+                     "this run": (f"{verdict_text(mine)} (n = {int(n)})" if n is not None else verdict_text(mine))
+                     if mine else NOT_RUN,
+                     "recorded (cpu)": f"{verdict_text(rec)} (n = {rec['n']}, docs/results/cpu/{rec['study']})"
+                     if rec else "not recorded"})
     return pd.DataFrame(rows).set_index("id")
 
 
@@ -338,22 +438,43 @@ def paired_by_seed(frame: pd.DataFrame, source: str, condition: str, reference: 
     return [int(s) for s in seeds], (values[condition].loc[seeds] - values[reference].loc[seeds]).to_numpy(float)
 
 
-def _part(d: np.ndarray, seeds) -> dict:
-    hl = hodges_lehmann(d)
-    return {"seeds": seeds, "differences": [float(x) for x in d], "mean_difference": float(d.mean()),
-            "hl_estimate": hl.estimate, "hl_low": hl.low, "hl_high": hl.high,
-            "smallest_one_sided_p": 0.5 ** int(np.count_nonzero(d))}
+def _part(d: np.ndarray, seeds, level: float = 0.95) -> dict:
+    """A part's numbers: the differences, the Hodges-Lehmann shift and its exact interval at ``level`` or, where
+    these seeds cannot reach ``level``, the widest finite one with its attained coverage (``hl_coverage``)."""
+    hl = hodges_lehmann(d, level=level, unattainable="widest")
+    return {"seeds": seeds, "n": len(seeds), "differences": [float(x) for x in d], "mean_difference": float(d.mean()),
+            "sd_difference": float(d.std(ddof=1)) if d.size > 1 else float("nan"),
+            "hl_estimate": hl.estimate, "hl_low": hl.low, "hl_high": hl.high, "hl_coverage": hl.achieved_level,
+            "smallest_one_sided_p": smallest_pvalue(int(np.count_nonzero(d)), "greater")}
 
 
-def _decide(numbers: dict, claimed: str, contrary: str, alpha: float) -> str:
+def _decide(numbers: dict, claimed: str, contrary: str, alpha: float, contrary_sides: str | None) -> dict:
     """Every part's ``claimed`` p <= alpha: reproduced; some part's ``contrary`` p, Holm-adjusted over the parts
-    (added to each part as ``<contrary>_holm``), <= alpha: not reproduced; else inconclusive."""
+    (added to each part as ``<contrary>_holm``), <= alpha: not reproduced; else undecidable when the smallest
+    Holm-adjusted contrary p these seeds allow (an exact test of ``contrary_sides``: "greater" for one side,
+    "two-sided" for either of two) is above alpha, inconclusive when it is not.
+
+    Returns ``{"verdict", "n", "seeds_needed"}``: ``n`` the fewest nonzero paired differences of a part and
+    ``seeds_needed`` the fewest that could give the contrary (at alpha, Holm over the parts). With
+    ``contrary_sides=None`` (contrary tests without a floor, such as t tests of model coefficients) there is no
+    "undecidable", and ``n`` and ``seeds_needed`` are None."""
+    parts = len(numbers)
     adjusted = holm([n[contrary] for n in numbers.values()])
     for n, p in zip(numbers.values(), adjusted):
         n[f"{contrary}_holm"] = float(p)
+    n_min = needed = None
+    if contrary_sides is not None:
+        n_min = min(int(np.count_nonzero(n["differences"])) for n in numbers.values())
+        needed = int(seeds_to_reach(alpha, contrary_sides, parts=parts))
     if all(n[claimed] <= alpha for n in numbers.values()):
-        return "reproduced"
-    return "not reproduced" if adjusted.min() <= alpha else "inconclusive"
+        verdict = "reproduced"
+    elif adjusted.min() <= alpha:
+        verdict = "not reproduced"
+    elif contrary_sides is not None and parts * smallest_pvalue(n_min, contrary_sides) > alpha:
+        verdict = "undecidable"
+    else:
+        verdict = "inconclusive"
+    return {"verdict": verdict, "n": n_min, "seeds_needed": needed}
 
 
 def directional_verdict(frame: pd.DataFrame, condition: str, reference: str, metrics: Sequence[str],
@@ -374,10 +495,11 @@ def directional_verdict(frame: pd.DataFrame, condition: str, reference: str, met
     Returns
     -------
     dict
-        ``verdict`` (one of :data:`VERDICTS`), ``rule`` (in words) and ``numbers``: per ``source/metric`` the
-        differences, Hodges-Lehmann shift and exact interval, the exact one-sided p in the claimed direction
-        (``p_claimed``), the one in the opposite direction with its Holm-adjusted value (``p_opposite_holm``), and
-        the smallest one-sided p the seeds allow.
+        ``verdict`` (one of :data:`VERDICTS`), ``n`` (the fewest nonzero differences of a part), ``seeds_needed``
+        (the fewest that could refute), ``rule`` (in words) and ``numbers``: per ``source/metric`` the
+        differences, Hodges-Lehmann shift and exact interval (with its attained coverage), the exact one-sided p
+        in the claimed direction (``p_claimed``), the one in the opposite direction with its Holm-adjusted value
+        (``p_opposite_holm``), and the smallest one-sided p the seeds allow.
     """
     numbers = {}
     for source in sources:
@@ -386,11 +508,12 @@ def directional_verdict(frame: pd.DataFrame, condition: str, reference: str, met
             numbers[f"{source}/{metric}"] = {**_part(d, seeds),
                                              "p_claimed": wilcoxon_paired(d, alternative="greater").pvalue,
                                              "p_opposite": wilcoxon_paired(d, alternative="less").pvalue}
-    verdict = _decide(numbers, "p_claimed", "p_opposite", alpha)
+    decision = _decide(numbers, "p_claimed", "p_opposite", alpha, "greater")
     rule = (f"reproduced: every part's exact one-sided Wilcoxon p ({condition} > {reference}) <= {alpha}; "
             f"not reproduced: some part's opposite one-sided p, Holm-adjusted over the {len(numbers)} parts, "
-            f"<= {alpha}; else inconclusive")
-    return {"verdict": verdict, "rule": rule, "alpha": alpha, "numbers": numbers}
+            f"<= {alpha}; else undecidable when the seeds cannot give that (fewer than "
+            f"{decision['seeds_needed']} nonzero differences), inconclusive when they can")
+    return {**decision, "rule": rule, "alpha": alpha, "numbers": numbers}
 
 
 def equivalence_verdict(frame: pd.DataFrame, condition: str, reference: str, margins: Mapping[str, float],
@@ -413,21 +536,28 @@ def equivalence_verdict(frame: pd.DataFrame, condition: str, reference: str, mar
     Returns
     -------
     dict
-        ``verdict``, ``rule`` and ``numbers``: per ``source/metric`` the differences, Hodges-Lehmann shift and
-        interval, the exact TOST p (``p_tost``) and the two-sided exact Wilcoxon p with its Holm-adjusted value.
+        ``verdict``, ``n``, ``seeds_needed``, ``rule`` and ``numbers``: per ``source/metric`` the differences,
+        Hodges-Lehmann shift and interval (with its attained coverage), the exact TOST p (``p_tost``), the exact
+        p of a shift outside the margin with its Holm-adjusted value (``p_outside``, ``p_outside_holm``: the
+        contrary), and, for reading only, the two-sided exact Wilcoxon p of a difference from 0.
     """
     numbers = {}
     for source in sources:
         for metric, margin in margins.items():
             seeds, d = paired_by_seed(frame, source, condition, reference, metric)
             tost = tost_paired(d, margin=margin, method="exact", alpha=alpha)
+            outside = outside_margin_paired(d, margin=margin, alpha=alpha)
             numbers[f"{source}/{metric}"] = {**_part(d, seeds), "margin": float(margin), "p_tost": tost.pvalue,
+                                             "p_outside": outside.pvalue,
                                              "p_difference": wilcoxon_paired(d).pvalue}
-    verdict = _decide(numbers, "p_tost", "p_difference", alpha)
+    decision = _decide(numbers, "p_tost", "p_outside", alpha, "two-sided")
     rule = (f"reproduced: every part's exact paired TOST p <= {alpha} (a large difference p is not evidence of "
-            f"equality); not reproduced: some part's two-sided exact Wilcoxon p, Holm-adjusted over the "
-            f"{len(numbers)} parts, <= {alpha}; else inconclusive")
-    return {"verdict": verdict, "rule": rule, "alpha": alpha, "numbers": numbers}
+            f"equality); not reproduced: some part's shift lies outside its margin (exact Wilcoxon tests of the "
+            f"differences minus and plus the margin, Bonferroni over the two sides), Holm-adjusted over the "
+            f"{len(numbers)} parts, <= {alpha}; else undecidable when the seeds cannot give that (fewer than "
+            f"{decision['seeds_needed']} nonzero differences), inconclusive when they can. A difference from 0 "
+            f"(p_difference) is shown, never used")
+    return {**decision, "rule": rule, "alpha": alpha, "numbers": numbers}
 
 
 def flat_numbers(verdict: Mapping) -> dict[str, float]:
@@ -487,7 +617,11 @@ def write_claim(claim: str, verdict: Mapping, profile: str, dataset: str, chapte
     """
     if verdict.get("verdict") not in VERDICTS:
         raise ParameterError(f"verdict {verdict.get('verdict')!r}: expected one of {list(VERDICTS)}")
-    return write_verdict(claim, verdict["verdict"], flat_numbers(verdict), chapter, profile, dataset,
+    numbers = flat_numbers(verdict)
+    for key, name in (("n", "n"), ("seeds_needed", "seeds needed")):
+        if verdict.get(key) is not None:
+            numbers[name] = float(verdict[key])
+    return write_verdict(claim, verdict["verdict"], numbers, chapter, profile, dataset,
                          root=Path(root) if root is not None else None, rule=verdict.get("rule"))
 
 
@@ -512,6 +646,6 @@ def verdicts_frame(claims: Mapping[str, Mapping], columns: Sequence[str],
         Columns ``claim``, ``verdict``, ``part``, then ``columns`` (renamed by ``names``); empty without claims.
     """
     names = names or {}
-    return pd.DataFrame([{"claim": claim, "verdict": verdict["verdict"], "part": part,
+    return pd.DataFrame([{"claim": claim, "verdict": verdict_text(verdict), "part": part,
                           **{names.get(k, k): numbers[k] for k in columns if k in numbers}}
                          for claim, verdict in claims.items() for part, numbers in verdict["numbers"].items()])

@@ -1,4 +1,5 @@
-"""``affect-book study run|report``: run a grid from the command line, and print its results table.
+"""``affect-book study run|record|tune|report``: run a grid from the command line, record it (a recorded study under
+``docs/results``, :func:`affect_book.analysis.record_study`), record a lambda tuning, and print a results table.
 
 It lives in :mod:`affect_book.analysis`, above :mod:`affect_book.study`, because ``report`` prints the statistics
 table: the study's design and execution never import the analysis.
@@ -22,6 +23,7 @@ import argparse
 import contextlib
 import json
 import math
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -32,6 +34,7 @@ from ..interrupts import RESUME_HINTS, run_command
 from ..params import ParameterError
 from ..study import (CONDITIONS, DEFAULT_CONDITIONS, NotYetSupported, ResultsTableError, StudyConfig, StudyFailed,
                      check_results, json_records, read_results, run_study, run_summary, study_dir)
+from ._recorded import record_study, record_tuning
 from ._stats import check_comparable, study_rare_classes, study_statistics
 
 __all__ = ["main"]
@@ -165,6 +168,22 @@ def _main(argv: Sequence[str] | None) -> int:
     run.add_argument("--executor", default="local", choices=("local", "slurm"))
     run.add_argument("--workers", type=_integer(1), default=None, help="local processes (default: min(cores, runs))")
     run.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    record = sub.add_parser("record", help="run (or load) a grid and record it under --out: results.csv, "
+                                           "statistics.json (every exact p, the verdicts, the power plan), "
+                                           "provenance.json")
+    _grid_options(record)
+    record.add_argument("--out", required=True, help="the folder, e.g. docs/results/cpu/decisive")
+    record.add_argument("--executor", default="local", choices=("local", "slurm"))
+    record.add_argument("--workers", type=_integer(1), default=None, help="local processes")
+    record.add_argument("--no-geometry", action="store_true", help="skip chapter 08's error geometry")
+    tune = sub.add_parser("tune", help="run (or load) the lambda sweep of the circumplex cost on its own seeds and "
+                                       "record it under --out: sweep.csv, choice.json, provenance.json")
+    _grid_options(tune)
+    tune.add_argument("--lambdas", default="0.1,0.3,0.5,1,3",
+                      help="comma-separated weights; every weight a chapter uses (default: %(default)s)")
+    tune.add_argument("--out", required=True, help="the folder, e.g. docs/results/cpu/lambda")
+    tune.add_argument("--executor", default="local", choices=("local", "slurm"))
+    tune.add_argument("--workers", type=_integer(1), default=None, help="local processes")
     report = sub.add_parser("report", help="print the results table of a grid already run")
     _grid_options(report)
     report.add_argument("--json", action="store_true",
@@ -178,6 +197,23 @@ def _main(argv: Sequence[str] | None) -> int:
             with contextlib.redirect_stdout(sys.stderr):  # stdout: the summary line only
                 frame = run_study(study, executor=args.executor, workers=args.workers, progress=not args.quiet)
             print(f"{run_summary(frame)}; results: {study_dir(study) / 'results.csv'}")
+            return 0
+        command = "affect-book study " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+        if args.command == "record":
+            with contextlib.redirect_stdout(sys.stderr):
+                out = record_study(study, args.out, command=command, executor=args.executor, workers=args.workers,
+                                   geometry=not args.no_geometry, progress=True)
+            print(f"recorded: {out}")
+            return 0
+        if args.command == "tune":
+            try:
+                lambdas = [_finite(0, strict=True)(v) for v in args.lambdas.split(",") if v.strip()]
+            except argparse.ArgumentTypeError as err:
+                raise ParameterError(f"--lambdas {args.lambdas!r}: {err}") from None
+            with contextlib.redirect_stdout(sys.stderr):
+                out = record_tuning(study, lambdas, args.out, command=command, executor=args.executor,
+                                    workers=args.workers, progress=True)
+            print(f"recorded: {out}")
             return 0
         path = study_dir(study) / "results.csv"
         frame = check_results(read_results(path), study, path=path)

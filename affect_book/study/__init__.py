@@ -26,7 +26,7 @@ from ._factorial_chapter import chapter_factorial
 from ._executors import (CheckedJob, UnsafeJobFolder, available_cores, check_private_folder, local_workers,
                          private_job_folder, run_splits, run_task)
 from ._run import StudyFailed, run_studies, run_study, run_summary
-from ._sweep import DEFAULT_LAMBDAS, lambda_sweep
+from ._sweep import DEFAULT_LAMBDAS, TUNING_FIRST_SEED, lambda_sweep, tuning_seeds
 from ._table import (KEY_COLUMNS, VOLATILE_COLUMNS, ResultsTableError, check_results, json_records, json_safe,
                      per_class_scores, read_results, result_row, results_frame, rows_as_json, write_results)
 
@@ -35,6 +35,7 @@ __all__ = ["FACTORIAL_CONDITIONS", "FACTORIAL_DATA", "FACTORS", "FIX_CONDITIONS"
            "n_runs", "run_factorial", "chapter_factorial",
            "CHAPTER_CONDITIONS", "CONDITIONS", "CheckedJob", "UnsafeJobFolder", "check_private_folder",
            "private_job_folder", "Condition", "DATA_DRAWS", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "KEY_COLUMNS",
+           "TUNING_FIRST_SEED", "tuning_seeds",
            "NotYetSupported", "READING_CONDITIONS", "ResultsTableError", "StudyConfig", "StudyFailed", "StudyRun",
            "VOLATILE_COLUMNS", "available_cores", "chapter_grid", "chapter_study", "check_results",
            "designated_pair_of", "expand_study", "get_condition", "json_records", "json_safe", "lambda_sweep",

@@ -7,11 +7,11 @@ import dataclasses
 
 import pandas as pd
 
-from ..params import ParameterError, check_choice, check_number
+from ..params import ParameterError, check_choice
 from ._conditions import CONDITIONS
 from ._config import CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, StudyConfig  # noqa: F401 (DEFAULT_CONDITIONS: docs)
 from ._run import run_study
-from ._sweep import DEFAULT_LAMBDAS, lambda_sweep
+from ._sweep import DEFAULT_LAMBDAS, lambda_sweep, tuning_seeds
 
 __all__ = ["chapter_grid", "chapter_study"]
 
@@ -70,32 +70,38 @@ def chapter_grid(presets, conditions, seeds, profile: str, dataset: str = "synth
 
 
 def chapter_study(design: StudyConfig, sweep_seeds: int = 2, executor: str = "local",
-                  workers: int | None = None) -> tuple[StudyConfig, pd.DataFrame, pd.DataFrame]:
-    """Chapter 07's lambda sweep, then its grid at the chosen weight; each run is loaded when it is in the cache.
+                  workers: int | None = None,
+                  lambda_ot: float | None = None) -> tuple[StudyConfig, pd.DataFrame, pd.DataFrame | None]:
+    """Chapter 07's lambda sweep (on the tuning seeds), then its grid at the chosen weight; each run is loaded when
+    it is in the cache.
 
     Parameters
     ----------
     design : StudyConfig
         From :func:`chapter_grid`.
     sweep_seeds : int
-        Seeds of the sweep (the first ones of the grid), as chapter 07's ``SWEEP_SEEDS``.
+        Seeds of the sweep: :func:`tuning_seeds` (1000, 1001, ...), never a verdict's seeds; chapter 07's
+        ``TUNING_SEEDS``.
     executor : str
         ``"local"`` or ``"slurm"``, for the runs missing from the cache.
     workers : int, optional
         Local processes.
+    lambda_ot : float, optional
+        A weight chosen already (a recorded tuning, :func:`affect_book.analysis.load_tuning`): no sweep runs.
 
     Returns
     -------
     study : StudyConfig
-        The grid with the swept ``lambda_ot`` (the study chapter 07 ran).
+        The grid with the chosen ``lambda_ot`` (the study chapter 07 ran).
     frame : DataFrame
         Its results table (:func:`run_study`).
-    sweep : DataFrame
-        The sweep's table (:func:`lambda_sweep`).
+    sweep : DataFrame or None
+        The sweep's table (:func:`lambda_sweep`), None when ``lambda_ot`` was given.
     """
-    check_number("SWEEP_SEEDS", sweep_seeds, low=2, integer=True)
-    sweep_design = dataclasses.replace(design, conditions=("circumplex",), seeds=design.seeds[:sweep_seeds])
-    lambda_ot, sweep = lambda_sweep(sweep_design, DEFAULT_LAMBDAS, metric="p_mtl", executor=executor,
-                                    workers=workers, progress=False)
-    study = dataclasses.replace(design, lambda_ot=lambda_ot)
+    sweep = None
+    if lambda_ot is None:
+        sweep_design = dataclasses.replace(design, conditions=("circumplex",), seeds=tuning_seeds(sweep_seeds))
+        lambda_ot, sweep = lambda_sweep(sweep_design, DEFAULT_LAMBDAS, metric="p_mtl", executor=executor,
+                                        workers=workers, progress=False)
+    study = dataclasses.replace(design, lambda_ot=float(lambda_ot))
     return study, run_study(study, executor=executor, workers=workers, progress=False), sweep

@@ -19,10 +19,30 @@ from ._config import StudyConfig, study_dir
 from ._run import run_study
 from ._table import write_results
 
-__all__ = ["DEFAULT_LAMBDAS", "lambda_sweep"]
+__all__ = ["DEFAULT_LAMBDAS", "TUNING_FIRST_SEED", "lambda_sweep", "tuning_seeds"]
 
-#: A small log-spaced sweep around the trainer's default weight.
-DEFAULT_LAMBDAS = (0.1, 0.3, 1.0, 3.0)
+#: A small log-spaced sweep around the trainer's default weight; it holds every weight a chapter uses (chapter 09's
+#: factorial trains at 0.5).
+DEFAULT_LAMBDAS = (0.1, 0.3, 0.5, 1.0, 3.0)
+#: The first seed of the lambda tuning: the sweep runs on seeds 1000, 1001, ..., disjoint from every verdict's seeds
+#: (0 .. n-1) and from the simulator's calibration seeds (100-104), each drawing its own data.
+TUNING_FIRST_SEED = 1000
+
+
+def tuning_seeds(n: int) -> tuple[int, ...]:
+    """The lambda tuning's ``n`` seeds: ``TUNING_FIRST_SEED, ..., TUNING_FIRST_SEED + n - 1``.
+
+    Parameters
+    ----------
+    n : int
+        How many (>= 2).
+
+    Returns
+    -------
+    tuple of int
+    """
+    check_number("tuning seeds", n, low=2, integer=True)
+    return tuple(range(TUNING_FIRST_SEED, TUNING_FIRST_SEED + n))
 
 
 def lambda_sweep(study: StudyConfig, lambdas: Sequence[float] = DEFAULT_LAMBDAS, metric: str = "p_mtl",

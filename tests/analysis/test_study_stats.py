@@ -62,7 +62,10 @@ def test_every_pvalue_recomputes_from_the_raw_rows_with_scipy():
     holm = multipletests(table["pvalue"].to_numpy(), method="holm")[1]
     np.testing.assert_allclose(table["pvalue_holm"], holm, rtol=1e-12)
     p_expr = table[table["metric"] == "p_expr"]
-    assert (p_expr["margin_high"] == 0.01).all() and (p_expr["margin_low"] == -0.01).all()
+    from affect_book.analysis import SMALLEST_EFFECT, STUDY_EFFECT
+
+    assert SMALLEST_EFFECT == STUDY_EFFECT / 2  # the power plan's smallest effect of interest is the margin
+    assert (p_expr["margin_high"] == SMALLEST_EFFECT).all() and (p_expr["margin_low"] == -SMALLEST_EFFECT).all()
     assert table.loc[table["metric"] == "f1/Fear", "tost_pvalue"].isna().all()  # no margin stated: no TOST
 
 
@@ -143,7 +146,7 @@ def _two_conditions(d, metric="p_expr", source="affectnet"):
     ([0.01, 0.02, 0.03, 0.04, 0.05], "reproduced"),  # one-sided p = 1/32 <= 0.05
     ([-0.01, -0.02, -0.03, -0.04, -0.05], "not reproduced"),  # the opposite, p = 1/32
     ([0.01, -0.02, 0.03, -0.04, 0.05], "inconclusive"),
-    ([0.01, 0.02, 0.03, 0.04], "inconclusive"),  # four seeds: the smallest one-sided p is 1/16
+    ([0.01, 0.02, 0.03, 0.04], "undecidable"),  # four seeds: the smallest one-sided p is 1/16: no refutation
 ])
 def test_directional_verdict_follows_the_exact_one_sided_test(d, verdict):
     from affect_book.analysis import directional_verdict
@@ -153,7 +156,23 @@ def test_directional_verdict_follows_the_exact_one_sided_test(d, verdict):
     part = out["numbers"]["affectnet/p_expr"]
     assert part["p_claimed"] == pytest.approx(sps.wilcoxon(d, alternative="greater", method="exact").pvalue)
     assert part["smallest_one_sided_p"] == 0.5 ** len(d)
+    assert out["n"] == len(d) and out["seeds_needed"] == 5  # one part: 1/32 <= 0.05
+    if verdict == "undecidable":
+        from affect_book.analysis import verdict_text
 
+        assert verdict_text(out) == "undecidable at n = 4 (needs >= 5 seeds)"
+
+
+def test_directional_verdict_needs_more_seeds_for_more_parts():
+    from affect_book.analysis import directional_verdict
+
+    frame = pd.concat([_two_conditions([-0.01, -0.02, -0.03, -0.04, -0.05], source=s) for s in ("a", "b")])
+    frame = pd.concat([frame, frame.assign(p_mtl=frame["p_expr"])], axis=0).drop_duplicates(["preset", "condition",
+                                                                                               "seed"])
+    frame["p_mtl"] = frame["p_expr"]
+    out = directional_verdict(frame, "circumplex", "base", ["p_expr", "p_mtl"], ["a", "b"])
+    # every part all-negative at n = 5: each opposite p = 1/32, Holm over 4 parts gives 4/32 > 0.05
+    assert out["verdict"] == "undecidable" and out["seeds_needed"] == 7
 
 def test_equivalence_verdict_needs_tost_not_a_large_p(tmp_path):
     from affect_book.analysis import equivalence_verdict, write_claim
@@ -163,7 +182,19 @@ def test_equivalence_verdict_needs_tost_not_a_large_p(tmp_path):
     assert out["verdict"] == "reproduced"
     noisy = [0.02, -0.03, 0.01, -0.02, 0.03]  # two-sided p large, yet not within the margin: no evidence
     loose = equivalence_verdict(_two_conditions(noisy), "circumplex", "base", {"p_expr": 0.01}, ["affectnet"])
-    assert loose["numbers"]["affectnet/p_expr"]["p_difference"] > 0.5 and loose["verdict"] == "inconclusive"
+    assert loose["numbers"]["affectnet/p_expr"]["p_difference"] > 0.5
+    # the contrary (outside the margin) needs 2 / 2**n <= 0.05: six seeds
+    assert loose["verdict"] == "undecidable" and (loose["n"], loose["seeds_needed"]) == (5, 6)
+    # a shift that differs from 0 yet lies within the margin matches: "differs from 0" is not the contrary
+    small = [0.002, 0.003, 0.004, 0.005, 0.006, 0.007]
+    within = equivalence_verdict(_two_conditions(small), "circumplex", "base", {"p_expr": 0.01}, ["affectnet"])
+    assert within["numbers"]["affectnet/p_expr"]["p_difference"] <= 0.05 and within["verdict"] == "reproduced"
+    # a shift outside the margin on every seed refutes it, with the exact p of scipy on d - margin
+    far = np.array([0.05, 0.06, 0.07, 0.08, 0.09, 0.1])
+    outside = equivalence_verdict(_two_conditions(far), "circumplex", "base", {"p_expr": 0.01}, ["affectnet"])
+    p_above = sps.wilcoxon(far - 0.01, alternative="greater", method="exact").pvalue
+    assert outside["numbers"]["affectnet/p_expr"]["p_outside"] == pytest.approx(2 * p_above)
+    assert outside["verdict"] == "not reproduced"
     path = write_claim("uniform-matches-affwild2", out, "cpu", "simulator:affwild2", root=tmp_path)
     assert path == tmp_path / "claims" / "cpu" / "uniform-matches-affwild2.json"
     record = json.loads(path.read_text())
@@ -175,10 +206,11 @@ def test_equivalence_verdict_needs_tost_not_a_large_p(tmp_path):
     assert "reproduced" in claims.claim_status("uniform-matches-affwild2", "cpu", root=tmp_path)
     two = equivalence_verdict(_two_conditions([0.001, -0.002]), "circumplex", "base", {"p_expr": 0.01},
                               ["affectnet"])
-    assert two["numbers"]["affectnet/p_expr"]["hl_low"] == -np.inf  # two seeds: no finite 95 % interval
+    # two seeds: no finite 95 % interval; the widest finite one, [min, max] of the Walsh averages, covers 1/2
+    part = two["numbers"]["affectnet/p_expr"]
+    assert (part["hl_low"], part["hl_high"], part["hl_coverage"]) == pytest.approx((-0.002, 0.001, 0.5))
     record = json.loads(write_claim("uniform-matches-affwild2", two, "smoke", "simulator:affwild2",
                                     root=tmp_path).read_text(), parse_constant=_strict)
-    assert "affectnet/p_expr hl_low" not in record["numbers"]
-    assert record["numbers"]["affectnet/p_expr non-finite values left out"] >= 2
+    assert record["numbers"]["affectnet/p_expr hl_coverage"] == 0.5 and record["numbers"]["n"] == 2
     with pytest.raises(ParameterError, match="claim"):
         write_claim("../escape", out, "cpu", "synthetic", root=tmp_path)

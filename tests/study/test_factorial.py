@@ -222,14 +222,14 @@ def test_representation_verdict_on_known_cases():
     # an exact TOST with 5 seeds all inside the margin: both one-sided p are 1/32
     assert found["numbers"]["circumplex-base"]["p_claimed"] == pytest.approx(1 / 32)
     # a cost that raises the metric on every seed: contrary p 1/32, Holm over three parts 3/32 > 0.05, so with 5
-    # seeds "not reproduced" cannot be reached and the verdict is inconclusive
+    # seeds "not reproduced" cannot be reached: undecidable at n = 5 (6 seeds would allow 3/64)
     raising = representation_verdict(_fix_frame({"supcon": fix, "circumplex": fix + 0.1, "uniform": small}), "X",
                                       "supcon", ("circumplex", "uniform"), margin, metric="sep")
     contrary = [raising["numbers"][k]["p_contrary"] for k in ("supcon-base", "circumplex-base", "uniform-base")]
     assert contrary[1] == pytest.approx(1 / 32)
     assert [raising["numbers"][k]["p_contrary_holm"] for k in raising["numbers"]] == pytest.approx(
         multipletests(contrary, method="holm")[1])
-    assert raising["verdict"] == "inconclusive"
+    assert (raising["verdict"], raising["n"], raising["seeds_needed"]) == ("undecidable", 5, 6)
     # with 6 seeds the smallest p is 1/64 and Holm's 3/64 < 0.05: not reproduced
     fix6, small6 = np.append(fix, 0.103), np.append(small, -0.0015)
     six = representation_verdict(_fix_frame({"supcon": fix6, "circumplex": fix6 + 0.1, "uniform": small6}, seeds=6),
