@@ -6,9 +6,12 @@ the study's claims. Nothing here trains.
 - The geometry of the errors and of the features (chapter 08): :func:`study_predictions` reads each run's saved test
   predictions as a :class:`RunPredictions` (labels, predictions, features, and its valence-arousal cost and
   circumplex positions, built once); :func:`study_geometry`, :func:`geometry_statistics`,
-  :func:`study_separability`, :func:`study_cka`, :func:`study_class_table`.
+  :func:`study_separability`, :func:`study_cka`, :func:`study_class_table` and :func:`class_regression` (per-class F1
+  on class-level predictors: the rows clustered by seed, and the per-class means).
 - Factorial statistics (chapter 09): :func:`factorial_outcomes`, :func:`factorial_effects`,
-  :func:`cell_contrasts`, :func:`index_frame` and the chapter's verdicts.
+  :func:`cell_contrasts`, :func:`index_frame` and the chapter's verdicts; effects have standard errors clustered
+  by seed (or a mixed model with a random intercept per seed), flagged when there are fewer than
+  :data:`MIN_CLUSTERS` seeds.
 - Claims (:mod:`affect_book.analysis.claims`): the claim tracker (:data:`CLAIMS`, :func:`claims_table`), the verdict
   rules (:func:`directional_verdict`, :func:`equivalence_verdict`) and the verdict files (:func:`write_claim`,
   :func:`write_verdict`).
@@ -24,13 +27,15 @@ from ._factorial_stats import (cell_contrasts, condition_differences, degeneracy
                                representation_verdict, versus_reference)
 from ._geometry import (GEOMETRY_METRICS, RunPredictions, geometry_metrics, geometry_statistics, study_cka,
                         study_class_table, study_geometry, study_predictions, study_separability)
+from ._regression import MIN_CLUSTERS, class_regression
 from ._stats import DEFAULT_MARGINS, REFERENCES, check_comparable, study_metrics, study_rare_classes, study_statistics
 from .claims import (CLAIMS, NOT_RUN, VERDICTS, Claim, claim_status, claims_table, directional_verdict,
                      equivalence_verdict, flat_numbers, paired_by_seed, read_verdict, study_results, verdict_path,
                      verdicts_frame, write_claim, write_verdict)
 
-__all__ = ["CLAIMS", "DEFAULT_MARGINS", "GEOMETRY_METRICS", "NOT_RUN", "REFERENCES", "VERDICTS", "Claim",
-           "RunPredictions", "cell_contrasts", "check_comparable", "claim_status", "claims_table",
+__all__ = ["CLAIMS", "DEFAULT_MARGINS", "GEOMETRY_METRICS", "MIN_CLUSTERS", "NOT_RUN", "REFERENCES", "VERDICTS",
+           "Claim", "RunPredictions", "cell_contrasts", "check_comparable", "claim_status", "claims_table",
+           "class_regression",
            "condition_differences", "degeneracy_verdict", "directional_verdict", "equivalence_verdict",
            "factorial_effects", "factorial_outcomes", "flat_numbers", "geometry_metrics", "geometry_statistics",
            "index_frame", "levels_table", "main_effects", "pair_outcomes", "paired_by_seed", "read_verdict",
