@@ -203,7 +203,14 @@ def factorial_effects(frame: pd.DataFrame, outcome: str, factors: Sequence[str] 
         notes.append(f"only {n_clusters} clusters ({groups}): {'mixed-model' if model == 'mixed' else 'cluster-robust'}"
                      f" standard errors are unreliable with fewer than {MIN_CLUSTERS}")
     ols = sm.OLS(y, x)
-    if model == "mixed":
+    if clustered and n_clusters < 2:  # one seed: nothing to cluster over; the estimates, without errors
+        fit = plain = ols.fit()
+        params, nan = fit.params, np.full(x.shape[1], np.nan)
+        se, pvalues, ci, df, extra = nan, nan, np.column_stack([nan, nan]), np.nan, {}
+        label = f"{'mixed' if model == 'mixed' else 'cluster'}({groups})"
+        notes = [f"one cluster ({groups}): no standard errors, intervals or p-values (pass cov='HC3' to treat the "
+                 f"rows as independent)"]
+    elif model == "mixed":
         with warnings.catch_warnings(record=True) as caught:  # recorded in the table, not printed
             warnings.simplefilter("always")
             fit = sm.MixedLM(y, x, groups=codes).fit(reml=True)
@@ -391,12 +398,20 @@ def degeneracy_verdict(effects: pd.DataFrame, margin: float, alpha: float = 0.05
         ``verdict``, ``rule`` and ``numbers`` (per part: estimate, interval, the one-sided p in the claimed
         direction, the contrary p and its Holm-adjusted value), ``cov``, ``df``, ``n_clusters`` and ``warning``
         (of the effects table: what the tests rest on).
+
+    Raises
+    ------
+    ParameterError
+        A factor was not varied, or the table has no standard errors (clustered by one seed).
     """
     terms = effects.set_index("term")
     for name in ("circumplex", "frequency"):
         if name not in terms.index:
             raise ParameterError(f"the effects table has no {name!r} term; vary that factor")
     c, f = terms.loc["circumplex"], terms.loc["frequency"]
+    if not (np.isfinite(c["se"]) and np.isfinite(f["se"])):
+        raise ParameterError(f"the effects table has no standard errors ({effects.attrs.get('warning') or 'NaN'}); "
+                             f"a verdict needs them (two or more seeds)")
     # the degrees of freedom of the table's own t reference (clusters - 1 by default); a table without the column
     # (built before it existed) has the residual ones
     df = float(c["df"]) if "df" in terms.columns else float(effects.attrs["df_resid"])

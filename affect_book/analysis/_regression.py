@@ -114,7 +114,11 @@ def class_regression(table: pd.DataFrame, response: str = "f1",
                              f"they vary")
     codes = pd.factorize(table.loc[keep, groups])[0]
     n_clusters = int(codes.max() + 1)
-    rows = sm.OLS(data[response], design).fit(cov_type="cluster", cov_kwds={"groups": codes}, use_t=True)
+    if n_clusters > 1:
+        rows = sm.OLS(data[response], design).fit(cov_type="cluster", cov_kwds={"groups": codes}, use_t=True)
+        rows_df = float(rows.df_resid_inference)
+    else:  # one seed: nothing to cluster over (the table gives the estimates, with no errors)
+        rows, rows_df = sm.OLS(data[response], design).fit(), np.nan
     keys = table.loc[keep, classes].astype(object).where(table.loc[keep, classes].notna(), "")  # no preset: ""
     means = data.groupby([keys[c] for c in classes], sort=True).mean()
     n_classes = len(means)
@@ -126,12 +130,16 @@ def class_regression(table: pd.DataFrame, response: str = "f1",
     names = list(design.columns)
     parts = []
     for fit, label, df, n, units, what in (
-            (rows, "runs", float(rows.df_resid_inference), len(data), n_clusters, f"cluster({groups})"),
+            (rows, "runs", rows_df, len(data), n_clusters, f"cluster({groups})"),
             (by_class, "classes", float(by_class.df_resid), n_classes, n_classes, "OLS")):
         unit = f"clusters ({groups})" if label == "runs" else "classes"
         warning = (f"only {units} {unit}: standard errors are unreliable with fewer than {MIN_CLUSTERS}"
                    if units < MIN_CLUSTERS else "")
-        parts.append(_table(fit, names, level).assign(df=df, n=n, n_clusters=units, cov=what, warning=warning))
+        part = _table(fit, names, level)
+        if not np.isfinite(df):
+            part[["std_error", "statistic", "pvalue", "ci_low", "ci_high"]] = np.nan
+            warning = f"one cluster ({groups}): no standard errors, intervals or p-values"
+        parts.append(part.assign(df=df, n=n, n_clusters=units, cov=what, warning=warning))
     out = pd.concat(parts, keys=["runs", "classes"], names=["fit", None]).reset_index(level=0).reset_index(drop=True)
     out.attrs.update(formula=f"{response} ~ 1 + {' + '.join(predictors)}", n=int(len(data)),
                      n_dropped=int((~keep).sum()), n_classes=n_classes, n_clusters=n_clusters,

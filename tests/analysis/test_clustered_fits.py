@@ -144,6 +144,13 @@ def test_clustering_needs_a_seed_column_and_known_options():
         factorial_effects(factorial(seeds=3), "y", model="gee")
     run_wise = factorial(seeds=3).rename(columns={"seed": "run_seed"})
     assert (factorial_effects(run_wise, "y", groups="run_seed")["cov"] == "cluster(run_seed)").all()
+    # one seed: nothing to cluster over; the estimates stand, without errors, and the table says why
+    single = factorial_effects(factorial(seeds=1, planted={"circumplex": -0.3}), "y")
+    assert single["se"].isna().all() and single["pvalue_holm"].isna().all() and np.isnan(single.attrs["df"])
+    assert single.set_index("term").loc["circumplex", "estimate"] == pytest.approx(-0.3, abs=0.1)
+    assert single["warning"].str.startswith("one cluster (seed)").all()
+    with pytest.raises(ParameterError, match="no standard errors.*one cluster"):
+        degeneracy_verdict(single, margin=0.05)
 
 
 # ---------------------------------------------------------------------------------- the per-class regression
@@ -220,6 +227,10 @@ def test_class_regression_keys_groups_and_errors():
     table = class_table(sources=("affwild2",)).assign(preset=None, dataset="affwild2")  # a real dataset: no preset
     fit = class_regression(table, predictors=("log_train_share", "nn_distance"))
     assert fit.attrs["n_classes"] == 7 and fit[fit["fit"] == "classes"]["warning"].str.contains("only 7").all()
+    single = class_regression(table[table["seed"] == 0], predictors=("log_train_share", "nn_distance"))
+    runs, classes = single[single["fit"] == "runs"], single[single["fit"] == "classes"]
+    assert runs["std_error"].isna().all() and runs["warning"].str.startswith("one cluster").all()
+    assert classes["std_error"].notna().all()
     with pytest.raises(ParameterError, match="lacks the columns"):
         class_regression(table.drop(columns="seed"))
     with pytest.raises(ParameterError, match="constant"):
