@@ -66,9 +66,9 @@ from affect_book import geometry as geo
 from affect_book import representation as rep
 from affect_book.params import check_number
 from affect_book.study import chapter_grid, chapter_study
-from affect_book.analysis import (CHAPTER_08_TESTS, GEOMETRY_METRICS, claim_verdicts, geometry_statistics,
-                                  load_recorded, power_plan, recorded_lambda, study_class_table, study_cka,
-                                  study_geometry, study_predictions, study_separability, verdict_text,
+from affect_book.analysis import (CHAPTER_08_TESTS, GEOMETRY_METRICS, claim_verdicts, class_regression,
+                                  geometry_statistics, load_recorded, power_plan, recorded_lambda, study_class_table,
+                                  study_cka, study_geometry, study_predictions, study_separability, verdict_text,
                                   verdicts_frame, write_claim)
 
 design = chapter_grid(PRESETS, CONDITIONS, SEEDS, PROFILE, DATASET, DATA_ROOT)  # chapter 07's grid, checked
@@ -336,26 +336,41 @@ plt.show()
 #
 # Per-class F1 of every run, regressed on the class's log training share, its circumplex nearest-neighbour distance
 # and its separability index to the least separable class in the run's features (chapter 01's index, in feature
-# space), with standard errors clustered by run. Predictors are standardized, so each coefficient is the change of
-# F1 per standard deviation of its predictor with the others held fixed. Other has no circumplex position and drops
-# out (counted).
+# space). Predictors are standardized, so each coefficient is the change of F1 per standard deviation of its
+# predictor with the others held fixed. Other has no circumplex position and drops out (counted).
+#
+# The rows are not independent observations, in two ways. First, the runs of one seed share its initial weights (and
+# its data draw), so one seed's rows are correlated across conditions and sources: the standard errors are clustered
+# by seed, the unit that is independent, not by run. Second, the training share and the circumplex distance take one
+# value per class of a source, whatever the run: more runs add rows but no new values of these predictors, and a
+# class that does better or worse than its predictors say does so in every seed, which clustering by seed cannot
+# see. The honest check is therefore a second fit on the per-class means (one row per class of a source, plain OLS,
+# predictors on the same scale): it has as many observations as classes. `class_regression` fits both; the cell
+# prints how many seeds and classes each fit rests on and says when they are too few for its standard errors. Where
+# the two disagree, believe the class-level fit.
 
 # %%
 per_class = study_class_table(study)
-fit = geo.frequency_or_geometry(per_class, predictors=("log_train_share", "nn_distance", "feature_index"),
-                                groups="run", standardize=True)
-print(f"{fit.attrs['formula']}: n = {fit.attrs['n']} (left out: {fit.attrs['n_dropped']}), R^2 = "
-      f"{fit.attrs['r_squared']:.3f}, {fit.attrs['cov_type']} standard errors")
-fit.round(4)
+fit = class_regression(per_class, predictors=("log_train_share", "nn_distance", "feature_index"), groups="seed")
+print(f"{fit.attrs['formula']}: {fit.attrs['n']} rows (left out: {fit.attrs['n_dropped']}) from "
+      f"{fit.attrs['n_clusters']} seeds and {fit.attrs['n_classes']} classes")
+for name, part in fit.groupby("fit", sort=False):
+    head = part.iloc[0]
+    print(f"  fit on {name}: n = {head['n']}, {head['cov']} standard errors, t on {head['df']:g} degrees of freedom, "
+          f"R^2 = {fit.attrs['r_squared'][name]:.3f}" + (f"; WARNING: {head['warning']}" if head["warning"] else ""))
+fit.drop(columns="warning").round(4)
 
 # %%
-effects = fit[fit.term != "const"]
-fig, ax = plt.subplots(figsize=(6, 2.8))
-ax.errorbar(effects["estimate"], range(len(effects)),
-            xerr=[effects["estimate"] - effects["ci_low"], effects["ci_high"] - effects["estimate"]], fmt="o")
+fig, ax = plt.subplots(figsize=(6, 3.2))
+for shift, (name, part) in zip((-0.12, 0.12), fit.groupby("fit", sort=False)):
+    effects = part[part.term != "const"]
+    ax.errorbar(effects["estimate"], np.arange(len(effects)) + shift, fmt="o",
+                xerr=[effects["estimate"] - effects["ci_low"], effects["ci_high"] - effects["estimate"]],
+                label=f"{name} ({effects['cov'].iloc[0]})")
 ax.axvline(0, color="k", lw=0.8)
 ax.set_yticks(range(len(effects)), effects["term"])
 ax.set(xlabel="change of per-class F1 per standard deviation (95% interval)", title="Partial effects")
+ax.legend(fontsize=8)
 plt.tight_layout()
 plt.show()
 
@@ -427,7 +442,9 @@ if recorded is not None and recorded.geometry is not None:
 # - On the study's runs, every metric was compared between conditions, paired by seed, with chapter 07's exact
 #   statistics; the tables above give the shifts and p-values this run produced.
 # - The features were probed directly (linear separability of the nearest pairs, CKA against the base model) and
-#   per-class F1 was regressed on frequency and on geometry together.
+#   per-class F1 was regressed on frequency and on geometry together, twice: the runs' rows with standard errors
+#   clustered by seed, and the per-class means, since the class-level predictors give only as many observations as
+#   classes.
 # - The two geometry claims got computed verdicts, written to the claim files; in `smoke` they are not meaningful.
 #
 # ## Exercises
@@ -489,19 +506,23 @@ print(f"rotated and scaled: {rep.linear_cka(x4, 3.0 * x4 @ q4):.6f}; another see
 # %% tags=["solution"] jupyter={"source_hidden": true}
 for condition, rows5 in per_class.groupby("condition"):
     try:
-        fit5 = geo.frequency_or_geometry(rows5, predictors=("log_train_share", "nn_distance"), groups="run",
-                                         standardize=True).set_index("term")
+        fit5 = class_regression(rows5, predictors=("log_train_share", "nn_distance"), groups="seed")
     except ValueError as err:
         print(f"{condition}: not estimable ({err})")
         continue
-    low, high = fit5.loc["nn_distance", ["ci_low", "ci_high"]]
-    print(f"{condition}: nn_distance effect {fit5.loc['nn_distance', 'estimate']:.3f} [{low:.3f}, {high:.3f}]")
+    for name, part in fit5.groupby("fit", sort=False):
+        row = part.set_index("term").loc["nn_distance"]
+        units = f"{row['n_clusters']} {'seeds' if name == 'runs' else 'classes'}"
+        print(f"{condition}, fit on {name} (n = {row['n']}, {units}): nn_distance effect {row['estimate']:.3f} "
+              f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}]")
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
 # Per condition there are only a few runs, each contributing one row per class, and the predictors vary across
 # classes but barely across runs: the effective sample is closer to the number of classes times the number of
-# sources than to the number of rows, so do not read much into the printed intervals. More classes, more sources and
-# more seeds all help; real data also bring real faces and real confusions, which the simulator only imitates.
+# sources than to the number of rows, which is what the fit on the class means shows, and the rows' errors are
+# clustered on only the study's few seeds; so do not read much into the printed intervals. More classes, more
+# sources and more seeds all help; real data also bring real faces and real confusions, which the simulator only
+# imitates.
 
 # %% [markdown]
 # ## Where to go next

@@ -27,7 +27,7 @@
 # before any training, and puts representation fixes and cost fixes on the same harness.
 #
 # **You will learn** how a two-level factorial design separates causes that co-occur in observational data, and how
-# to read its main effects and interactions (effect coding, OLS with robust intervals); why five seeds per cell
+# to read its main effects and interactions (effect coding, OLS with errors clustered by seed); why five seeds per cell
 # cannot make one cell's exact test significant after a correction across cells, and what the pooled model can say
 # instead; how to build an index of degeneracy from what is known before training and test whether it predicts,
 # on cells held out from any fitting; and how to test a "representations, not costs" claim with a negative control.
@@ -73,9 +73,10 @@ from affect_book.study import CONDITIONS as ALL_CONDITIONS
 from affect_book.study import (HOLD, FactorialDesign, StudyConfig, cell_config, cell_label, chapter_factorial,
                                designated_pair_of, expand_study, factorial_cells, factorial_studies, fix_cells, n_runs,
                                run_factorial, run_study)
-from affect_book.analysis import (cell_contrasts, condition_differences, degeneracy_verdict, factorial_effects,
-                                  factorial_outcomes, index_frame, levels_table, load_tuning, main_effects,
-                                  pair_outcomes, representation_verdict, verdict_text, versus_reference, write_claim)
+from affect_book.analysis import (MIN_CLUSTERS, cell_contrasts, condition_differences, degeneracy_verdict,
+                                  factorial_effects, factorial_outcomes, index_frame, levels_table, load_tuning,
+                                  main_effects, pair_outcomes, representation_verdict, verdict_text, versus_reference,
+                                  write_claim)
 
 chapter_start = time.perf_counter()
 # every parameter checked and the factorial design built (on the simulator) in one call
@@ -165,9 +166,9 @@ if synthetic:
 # that tuning existed. The factorial keeps one data draw for every seed (seeds vary the training only) and a
 # 2,000-image test split, as it was designed and timed; chapter 07's grid draws its data per seed.
 #
-# The two fix cells (the benchmark-like setting: published frequencies, degenerate circumplex, no partner, with the pair visually distinct and shared)
-# also run the representation fixes. All cells go through one process pool and the load-or-train cache: a rerun
-# loads every finished run, and `EXECUTOR = "slurm"` sends each run to Slurm. The outcomes per run: the pair's
+# The two fix cells (the benchmark-like setting: published frequencies, degenerate circumplex, no partner, with the
+# pair visually distinct and shared) also run the representation fixes. All cells go through one process pool and
+# the load-or-train cache: a rerun loads every finished run, and `EXECUTOR = "slurm"` sends each run to Slurm. The outcomes per run: the pair's
 # F1 (mean of its two classes), the partner's F1, the error severity (mean valence-arousal distance of the errors
 # in that cell's geometry) and the pair's separability in the penultimate features (a cross-validated linear
 # probe's balanced accuracy, chapter 08).
@@ -205,9 +206,14 @@ if PROFILE == "smoke":
 #
 # Effect coding puts each factor at -1/2 and +1/2, so in this balanced design a factor's coefficient is the
 # difference between its second and first level averaged over the other factors, and an interaction's is a
-# difference of differences. The model is the full factorial fitted to the base runs' seed-level outcomes (OLS
-# with HC3 standard errors); the p-values are Holm-adjusted across the table's terms. First the pair's F1, with
-# the means at each level beside it so the coefficients can be checked by eye.
+# difference of differences. The model is the full factorial fitted to the base runs' seed-level outcomes by OLS;
+# the p-values are Holm-adjusted across the table's terms. The rows are not independent: every cell trains from the
+# same seeds, and a seed fixes the model's initial weights, so one seed's runs are correlated across the cells. The
+# standard errors are therefore clustered by seed, with a t reference on one degree of freedom fewer than the number
+# of seeds; treating the rows as independent (HC3) would count every cell of a seed as new evidence. With as few
+# seeds as a profile runs, cluster-robust errors are themselves unreliable: the table's `warning` column says so
+# whenever there are fewer than `MIN_CLUSTERS` seeds, and the cell prints what the intervals rest on. First the
+# pair's F1, with the means at each level beside it so the coefficients can be checked by eye.
 
 # %%
 if synthetic:
@@ -220,7 +226,9 @@ if synthetic:
             print(f"{outcome}: no effects estimated: {err}")
     table = effects["pair_f1"]
     print(f"pair F1, base runs: n = {table.attrs['n']}, R^2 = {table.attrs['r_squared']:.3f}, rows without an "
-          f"outcome left out: {table.attrs['n_dropped']}")
+          f"outcome left out: {table.attrs['n_dropped']}; {table.attrs['cov']} standard errors, "
+          f"{table.attrs['n_clusters']} clusters, t on {table.attrs['df']:g} degrees of freedom (MIN_CLUSTERS = "
+          f"{MIN_CLUSTERS})" + (f"; WARNING: {table.attrs['warning']}" if table.attrs["warning"] else ""))
     display(table.round(4))  # noqa: F821
     for factor in design.vary:
         lv = levels_table(base, "pair_f1", factor)
@@ -272,7 +280,8 @@ if synthetic and {"circumplex", "frequency"} <= set(design.vary):
     for part, numbers in v["numbers"].items():
         print(f"  {part}: estimate {numbers['estimate']:+.4f} [{numbers['low']:+.4f}, {numbers['high']:+.4f}], "
               f"p claimed {numbers['p_claimed']:.4f}, p contrary (Holm) {numbers['p_contrary_holm']:.4f}")
-    print(f"degeneracy-not-imbalance: {v['verdict'].upper()}  ({v['rule']})")
+    print(f"degeneracy-not-imbalance: {v['verdict'].upper()}  ({v['rule']})"
+          + (f"; WARNING: {v['warning']}" if v["warning"] else ""))
 else:
     print("degeneracy-not-imbalance needs both the circumplex and the frequency factor varied on the simulator: "
           "not tested in this run")
@@ -458,9 +467,10 @@ print(f"chapter time {time.perf_counter() - chapter_start:.1f} s, of which the g
 #
 # - A factorial design separates causes that the benchmarks confound: four two-level factors on the designated
 #   pair, each a single simulator knob, crossed in 16 cells, every cell a cached, resumable study grid.
-# - The main effects and interactions came from one OLS model with robust intervals; the coefficients were checked
-#   against the level means. Per-cell exact tests show the cost's effect in each cell, and the chapter states why
-#   they cannot single out a cell at five seeds; the pooled model says what they cannot.
+# - The main effects and interactions came from one OLS model with errors clustered by seed (the cells share their
+#   seeds), flagged when the seeds are too few for such errors; the coefficients were checked against the level
+#   means. Per-cell exact tests show the cost's effect in each cell, and the chapter states why they cannot single
+#   out a cell at five seeds; the pooled model says what they cannot.
 # - An unfitted degeneracy index, computed before training from the circumplex, the AU prototypes and a pixel
 #   probe, was scored against trained F1, and a fitted alternative only on held-out cells.
 # - Representation fixes and cost fixes were compared on the same harness, with a negative control where no fix

@@ -6,9 +6,12 @@ the study's claims. Nothing here trains.
 - The geometry of the errors and of the features (chapter 08): :func:`study_predictions` reads each run's saved test
   predictions as a :class:`RunPredictions` (labels, predictions, features, and its valence-arousal cost and
   circumplex positions, built once); :func:`study_geometry`, :func:`geometry_statistics`,
-  :func:`study_separability`, :func:`study_cka`, :func:`study_class_table`.
+  :func:`study_separability`, :func:`study_cka`, :func:`study_class_table` and :func:`class_regression` (per-class F1
+  on class-level predictors: the rows clustered by seed, and the per-class means).
 - Factorial statistics (chapter 09): :func:`factorial_outcomes`, :func:`factorial_effects`,
-  :func:`cell_contrasts`, :func:`index_frame` and the chapter's verdicts.
+  :func:`cell_contrasts`, :func:`index_frame` and the chapter's verdicts; effects have standard errors clustered
+  by seed (or a mixed model with a random intercept per seed), flagged when there are fewer than
+  :data:`MIN_CLUSTERS` seeds.
 - Claims (:mod:`affect_book.analysis.claims`): the claim tracker (:data:`CLAIMS`, :func:`claims_table`), the verdict
   rules (:func:`directional_verdict`, :func:`equivalence_verdict`) and the verdict files (:func:`write_claim`,
   :func:`write_verdict`).
@@ -31,6 +34,7 @@ from ._geometry import (GEOMETRY_METRICS, RunPredictions, geometry_metrics, geom
 from ._power_plan import CHAPTER_07_TESTS, CHAPTER_08_TESTS, ClaimTest, claim_verdicts, power_plan
 from ._recorded import (DISTANCE_MARGIN, RecordedStudy, load_recorded, load_tuning, record_study, record_tuning,
                         recorded_lambda)
+from ._regression import MIN_CLUSTERS, class_regression
 from ._stats import (DEFAULT_MARGINS, REFERENCES, SMALLEST_EFFECT, STUDY_EFFECT, check_comparable, study_metrics,
                      study_rare_classes, study_statistics)
 from .claims import (CLAIMS, NOT_RUN, VERDICTS, Claim, claim_status, claims_table, directional_verdict,
@@ -39,9 +43,9 @@ from .claims import (CLAIMS, NOT_RUN, VERDICTS, Claim, claim_status, claims_tabl
                      write_verdict)
 
 __all__ = ["CHAPTER_07_TESTS", "CHAPTER_08_TESTS", "CLAIMS", "DEFAULT_MARGINS", "DISTANCE_MARGIN", "GEOMETRY_METRICS",
-           "NOT_RUN", "REFERENCES", "SMALLEST_EFFECT", "STUDY_EFFECT", "VERDICTS", "Claim", "ClaimTest",
-           "RecordedStudy", "claim_verdicts", "load_recorded", "load_tuning", "power_plan", "record_study",
-           "record_tuning", "recorded_lambda", "recorded_root", "recorded_verdicts", "verdict_text",
+           "MIN_CLUSTERS", "NOT_RUN", "REFERENCES", "SMALLEST_EFFECT", "STUDY_EFFECT", "VERDICTS", "Claim", "ClaimTest",
+           "RecordedStudy", "claim_verdicts", "class_regression", "load_recorded", "load_tuning", "power_plan",
+           "record_study", "record_tuning", "recorded_lambda", "recorded_root", "recorded_verdicts", "verdict_text",
            "RunPredictions", "cell_contrasts", "check_comparable", "claim_status", "claims_table",
            "condition_differences", "degeneracy_verdict", "directional_verdict", "equivalence_verdict",
            "factorial_effects", "factorial_outcomes", "flat_numbers", "geometry_metrics", "geometry_statistics",

@@ -4,14 +4,25 @@ effect per cell, and the two computed verdicts.
 **Effects.** Each factor is effect-coded (-1/2 at its first level, +1/2 at its second), so in a balanced design the
 OLS coefficient of a factor is the difference between its two levels averaged over every other factor, and that of a
 two-factor interaction is the difference of those differences between the levels of the other factor. The model is
-the full factorial (every interaction), fitted to seed-level outcomes with statsmodels OLS and HC3 standard errors
-(MacKinnon & White 1985), which do not assume that every cell is equally noisy; p-values are Holm-adjusted across
-the table's terms.
+the full factorial (every interaction), fitted to seed-level outcomes with statsmodels; p-values are Holm-adjusted
+across the table's terms.
+
+**Standard errors.** The rows are not independent: every cell of the factorial trains from the same seeds, and a
+seed fixes a model's initial weights (and its data draw where draws are shared), so the runs of one seed are
+correlated across cells. The default (``cov="cluster"``) therefore clusters the OLS standard errors by seed (CR1,
+statsmodels ``cov_type="cluster"``) and reads them against a t distribution with (number of seeds - 1) degrees of
+freedom, as statsmodels does with ``use_t``. With few seeds (the chapter's profiles run five) cluster-robust errors
+are themselves noisy and tend to be too small; the table says so in its ``warning`` column when there are fewer than
+:data:`MIN_CLUSTERS` clusters, and its ``n_clusters`` and ``df`` columns give what the intervals rest on.
+``cov="HC3"`` keeps the earlier heteroskedasticity-robust errors (MacKinnon & White 1985), which treat every row as
+independent; ``model="mixed"`` fits a linear mixed model with a random intercept per seed (statsmodels ``MixedLM``,
+REML, Wald z intervals as statsmodels reports them).
 """
 
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -25,6 +36,7 @@ from ..params import ParameterError
 from ..stats import comparison_table, hodges_lehmann, holm, paired_comparison, tost_paired, wilcoxon_paired
 from ..study import FACTORS, FactorialDesign, as_sources, cell_config, cell_label, factorial_cells, factorial_studies
 from ._geometry import _run_separability, study_predictions
+from ._regression import MIN_CLUSTERS
 from .claims import _decide, paired_by_seed
 
 __all__ = ["cell_contrasts", "condition_differences", "degeneracy_verdict", "factorial_effects",
@@ -108,14 +120,21 @@ def _factors_of(frame: pd.DataFrame, factors: Sequence[str] | None) -> list[str]
 
 
 def factorial_effects(frame: pd.DataFrame, outcome: str, factors: Sequence[str] | None = None, *,
-                      level: float = 0.95, max_order: int | None = None) -> pd.DataFrame:
-    """Main effects and interactions of the factors on ``outcome``, with intervals (OLS, effect coding, HC3).
+                      level: float = 0.95, max_order: int | None = None, cov: str = "cluster", model: str = "ols",
+                      groups: str = "seed") -> pd.DataFrame:
+    """Main effects and interactions of the factors on ``outcome``, with intervals (effect coding; OLS with
+    standard errors clustered by seed by default, see the module docstring).
+
+    The default clusters by seed because the rows are not independent: the cells share their seeds, and a seed
+    fixes a model's initial weights, so one seed's runs are correlated across cells. HC3 errors (``cov="HC3"``)
+    would treat the rows as independent. With fewer than :data:`MIN_CLUSTERS` seeds the ``warning`` column says
+    that the clustered (or mixed-model) errors are unreliable.
 
     Parameters
     ----------
     frame : DataFrame
         Seed-level rows (one condition, or paired differences from :func:`condition_differences`) with one column
-        per factor holding its level names, and ``outcome``.
+        per factor holding its level names, ``groups`` (the seed) and ``outcome``.
     outcome : str
         The response column (rows where it is NaN are left out and counted in ``attrs["n_dropped"]``).
     factors : sequence of str, optional
@@ -124,22 +143,47 @@ def factorial_effects(frame: pd.DataFrame, outcome: str, factors: Sequence[str] 
         Confidence level of the intervals.
     max_order : int, optional
         Highest interaction order in the model (default: all, the full factorial).
+    cov : {"cluster", "HC3"}
+        Of the OLS fit: ``"cluster"`` (default) clusters the errors by ``groups`` (CR1) with a t reference on
+        (clusters - 1) degrees of freedom; ``"HC3"`` treats every row as independent (t on the residual degrees of
+        freedom). Ignored by ``model="mixed"``.
+    model : {"ols", "mixed"}
+        ``"mixed"``: a linear mixed model with the same effect-coded fixed effects and a random intercept per
+        ``groups`` (statsmodels ``MixedLM``, REML); its intervals and p-values are statsmodels' Wald z ones
+        (``df`` is infinite).
+    groups : str
+        The column of the clusters (the seed); needed unless ``cov="HC3"``.
 
     Returns
     -------
     DataFrame
         One row per term (``Intercept``, ``frequency``, ``frequency:visual``, ...): ``term``, ``order``,
         ``estimate`` (second level minus first, see the module docstring), ``low``, ``high``, ``se``, ``pvalue``
-        (two-sided t), ``pvalue_holm`` (Holm across the non-intercept terms with a finite p; an outcome without
-        any variance, e.g. an F1 of 0 in every run, has none); ``attrs`` hold ``n``, ``df_resid``, ``r_squared``
-        and ``n_dropped``.
+        (two-sided), ``pvalue_holm`` (Holm across the non-intercept terms with a finite p; an outcome without
+        any variance, e.g. an F1 of 0 in every run, has none), ``df`` (of the t reference the p-values and intervals
+        use: clusters - 1, the residual degrees of freedom for HC3, infinite for the mixed model), ``cov``
+        (``"cluster(seed)"``, ``"HC3"`` or ``"mixed(seed)"``), ``n_clusters`` (seeds; NaN for HC3) and ``warning``
+        (empty, or why the errors are unreliable: too few clusters, a mixed model that did not converge); ``attrs``
+        hold ``n``, ``df_resid`` (of the OLS fit), ``df``, ``r_squared`` (of the OLS fit; NaN for the mixed model),
+        ``n_dropped``, ``cov``, ``n_clusters``, ``warning`` and, for the mixed model, ``group_var`` (the variance
+        of the seeds' random intercepts).
     """
     import statsmodels.api as sm  # deferred: importing it takes over a second, for this one fit
 
     if outcome not in frame.columns:
         raise ParameterError(f"outcome {outcome!r} is not a column; columns: {list(frame.columns)}")
+    if model not in ("ols", "mixed"):
+        raise ParameterError(f"model={model!r}; expected 'ols' or 'mixed'")
+    if cov not in ("cluster", "HC3"):
+        raise ParameterError(f"cov={cov!r}; expected 'cluster' (by {groups!r}) or 'HC3'")
+    clustered = model == "mixed" or cov == "cluster"
+    if clustered and groups not in frame.columns:
+        raise ParameterError(f"no {groups!r} column to cluster by; pass groups=<the seed column>, or cov='HC3' to "
+                             f"treat every row as independent")
     factors = _factors_of(frame, factors)
     data = frame[frame[outcome].notna()]
+    if clustered and data[groups].isna().any():
+        raise ParameterError(f"{int(data[groups].isna().sum())} rows have no {groups!r}; expected one per row")
     order = len(factors) if max_order is None else int(max_order)
     coded = {f: np.where(data[f].to_numpy() == FACTORS[f][1], 0.5, -0.5) for f in factors}
     columns, names = [np.ones(len(data))], ["Intercept"]
@@ -151,17 +195,53 @@ def factorial_effects(frame: pd.DataFrame, outcome: str, factors: Sequence[str] 
     if np.linalg.matrix_rank(x) < x.shape[1]:
         raise ParameterError(f"the design of {factors} up to order {order} is not estimable from these rows "
                              f"(a cell is missing); expected every combination of levels")
-    fit = sm.OLS(data[outcome].to_numpy(float), x).fit(cov_type="HC3", use_t=True)
-    ci = fit.conf_int(alpha=1 - level)
+    y = data[outcome].to_numpy(float)
+    codes = pd.factorize(data[groups])[0] if clustered else None
+    n_clusters = int(codes.max() + 1) if clustered else np.nan
+    notes = []
+    if clustered and n_clusters < MIN_CLUSTERS:
+        notes.append(f"only {n_clusters} clusters ({groups}): {'mixed-model' if model == 'mixed' else 'cluster-robust'}"
+                     f" standard errors are unreliable with fewer than {MIN_CLUSTERS}")
+    ols = sm.OLS(y, x)
+    if clustered and n_clusters < 2:  # one seed: nothing to cluster over; the estimates, without errors
+        fit = plain = ols.fit()
+        params, nan = fit.params, np.full(x.shape[1], np.nan)
+        se, pvalues, ci, df, extra = nan, nan, np.column_stack([nan, nan]), np.nan, {}
+        label = f"{'mixed' if model == 'mixed' else 'cluster'}({groups})"
+        notes = [f"one cluster ({groups}): no standard errors, intervals or p-values (pass cov='HC3' to treat the "
+                 f"rows as independent)"]
+    elif model == "mixed":
+        with warnings.catch_warnings(record=True) as caught:  # recorded in the table, not printed
+            warnings.simplefilter("always")
+            fit = sm.MixedLM(y, x, groups=codes).fit(reml=True)
+        notes += sorted({f"MixedLM: {w.message}" for w in caught if issubclass(w.category, Warning)})
+        k = x.shape[1]
+        params, se = np.asarray(fit.fe_params), np.asarray(fit.bse_fe)
+        pvalues, ci = np.asarray(fit.pvalues)[:k], np.asarray(fit.conf_int(alpha=1 - level))[:k]
+        df, label = np.inf, f"mixed({groups})"
+        plain = ols.fit()
+        extra = {"group_var": float(np.asarray(fit.cov_re).ravel()[0])}
+    else:
+        if cov == "cluster":
+            fit = ols.fit(cov_type="cluster", cov_kwds={"groups": codes}, use_t=True)
+            df, label = float(fit.df_resid_inference), f"cluster({groups})"
+        else:
+            fit = ols.fit(cov_type="HC3", use_t=True)
+            df, label = float(fit.df_resid), "HC3"
+        params, se, pvalues, ci = fit.params, fit.bse, fit.pvalues, fit.conf_int(alpha=1 - level)
+        plain, extra = fit, {}
+    warning = "; ".join(notes)
     out = pd.DataFrame({"term": names, "order": [0 if n == "Intercept" else n.count(":") + 1 for n in names],
-                        "estimate": fit.params, "low": ci[:, 0], "high": ci[:, 1], "se": fit.bse,
-                        "pvalue": fit.pvalues})
+                        "estimate": params, "low": ci[:, 0], "high": ci[:, 1], "se": se, "pvalue": pvalues})
     out["pvalue_holm"] = np.nan
     tested = (out["order"] > 0) & np.isfinite(out["pvalue"])  # NaN: an outcome without variance (no test)
     if tested.any():
         out.loc[tested, "pvalue_holm"] = holm(out.loc[tested, "pvalue"].to_numpy())
-    out.attrs.update(n=int(fit.nobs), df_resid=float(fit.df_resid), r_squared=float(fit.rsquared),
-                     n_dropped=int(len(frame) - len(data)), level=level, outcome=outcome)
+    out = out.assign(df=df, cov=label, n_clusters=n_clusters, warning=warning)
+    out.attrs.update(n=int(plain.nobs), df_resid=float(plain.df_resid), df=df,
+                     r_squared=float(plain.rsquared) if model == "ols" else np.nan,
+                     n_dropped=int(len(frame) - len(data)), level=level, outcome=outcome, cov=label,
+                     n_clusters=n_clusters, warning=warning, **extra)
     return out.reset_index(drop=True)
 
 
@@ -300,7 +380,9 @@ def _one_sided(estimate: float, se: float, df: float, side: str) -> float:
 def degeneracy_verdict(effects: pd.DataFrame, margin: float, alpha: float = 0.05) -> dict:
     """Verdict on "rare classes fail because of circumplex degeneracy, not because of imbalance", on the
     factorial's base runs: the ``circumplex`` main effect on the pair's F1 is negative (degenerate below separated)
-    and the ``frequency`` main effect is within ``margin`` of 0 (two one-sided t tests on its coefficient).
+    and the ``frequency`` main effect is within ``margin`` of 0 (two one-sided t tests on its coefficient). The t
+    tests use the table's standard errors and its ``df`` (by default clustered by seed, on seeds - 1 degrees of
+    freedom; :func:`factorial_effects`).
 
     Parameters
     ----------
@@ -314,14 +396,25 @@ def degeneracy_verdict(effects: pd.DataFrame, margin: float, alpha: float = 0.05
     -------
     dict
         ``verdict``, ``rule`` and ``numbers`` (per part: estimate, interval, the one-sided p in the claimed
-        direction, the contrary p and its Holm-adjusted value).
+        direction, the contrary p and its Holm-adjusted value), ``cov``, ``df``, ``n_clusters`` and ``warning``
+        (of the effects table: what the tests rest on).
+
+    Raises
+    ------
+    ParameterError
+        A factor was not varied, or the table has no standard errors (clustered by one seed).
     """
     terms = effects.set_index("term")
     for name in ("circumplex", "frequency"):
         if name not in terms.index:
             raise ParameterError(f"the effects table has no {name!r} term; vary that factor")
-    df = effects.attrs["df_resid"]
     c, f = terms.loc["circumplex"], terms.loc["frequency"]
+    if not (np.isfinite(c["se"]) and np.isfinite(f["se"])):
+        raise ParameterError(f"the effects table has no standard errors ({effects.attrs.get('warning') or 'NaN'}); "
+                             f"a verdict needs them (two or more seeds)")
+    # the degrees of freedom of the table's own t reference (clusters - 1 by default); a table without the column
+    # (built before it existed) has the residual ones
+    df = float(c["df"]) if "df" in terms.columns else float(effects.attrs["df_resid"])
     numbers = {
         "circumplex": {"estimate": c["estimate"], "low": c["low"], "high": c["high"],
                        "p_claimed": _one_sided(c["estimate"], c["se"], df, "less"),
@@ -338,8 +431,10 @@ def degeneracy_verdict(effects: pd.DataFrame, margin: float, alpha: float = 0.05
             f"the frequency main effect lies within +-{margin} (TOST p <= {alpha}); not reproduced: the circumplex "
             f"effect is positive or the frequency effect lies outside +-{margin} (one-sided t tests of the effect "
             f"minus and plus the margin, Bonferroni over the two sides; Holm over the two parts, <= {alpha}); else "
-            f"inconclusive")
-    return {"verdict": decision["verdict"], "rule": rule, "alpha": alpha, "numbers": numbers}
+            f"inconclusive; t tests on the table's {effects.attrs.get('cov', 'HC3')} standard errors, {df:g} degrees "
+            f"of freedom")
+    return {"verdict": decision["verdict"], "rule": rule, "alpha": alpha, "numbers": numbers, "df": df,
+            **{k: effects.attrs.get(k) for k in ("cov", "n_clusters", "warning")}}
 
 
 def representation_verdict(frame: pd.DataFrame, cell: str, fix: str, costs: Sequence[str], margin: float,

@@ -17,8 +17,8 @@ from affect_book import geometry as geo
 from affect_book.costs import ot_cost
 from affect_book.params import ParameterError
 from affect_book.study import StudyConfig, run_study, study_dir
-from affect_book.analysis import (GEOMETRY_METRICS, RunPredictions, geometry_statistics, study_cka, study_class_table,
-                                  study_geometry, study_predictions, study_separability)
+from affect_book.analysis import (GEOMETRY_METRICS, RunPredictions, class_regression, geometry_statistics, study_cka,
+                                  study_class_table, study_geometry, study_predictions, study_separability)
 
 REAL_TRAIN = affect_book.trainer.train  # the module fixture forbids training; a test that trains restores it
 SETTINGS = {"profile": "smoke", "data": {"n_train": 256, "n_val": 64, "n_test": 96}, "epochs": 1, "width": 4,
@@ -145,6 +145,14 @@ def test_class_table_feeds_the_regression(finished):
     fit = geo.frequency_or_geometry(table, predictors=("log_train_share", "nn_distance"), groups="run")
     assert fit.attrs["n_dropped"] == int(table[["log_train_share", "nn_distance"]].isna().any(axis=1).sum()) > 0
     assert list(fit.term) == ["const", "log_train_share", "nn_distance"]
+    # chapter 08's fits: the rows clustered by seed (2 here) and the per-class means (the classes of each preset with
+    # both predictors)
+    both = class_regression(table, predictors=("log_train_share", "nn_distance"))
+    usable = table.dropna(subset=["log_train_share", "nn_distance"])
+    n_classes = len(usable[["preset", "class"]].drop_duplicates())
+    assert both.attrs["n_clusters"] == 2 and both.attrs["n_classes"] == n_classes > 8
+    assert both.groupby("fit", sort=False)["n_clusters"].first().to_dict() == {"runs": 2, "classes": n_classes}
+    assert both.loc[both["fit"] == "runs", "warning"].str.contains("only 2 clusters").all()
 
 
 @pytest.mark.slow

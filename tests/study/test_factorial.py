@@ -61,7 +61,7 @@ def sm_name(term: str) -> str:
 # ---------------------------------------------------------------------------------------------- planted effects
 
 def test_factorial_effects_recover_planted_effects():
-    effects = factorial_effects(synthetic(PLANTED, noise=0.05, seed=3), "y").set_index("term")
+    effects = factorial_effects(synthetic(PLANTED, noise=0.05, seed=3), "y", cov="HC3").set_index("term")
     assert list(effects.index) == ALL_TERMS
     assert effects.attrs["n"] == 80 and effects.attrs["df_resid"] == 80 - 16 and effects.attrs["n_dropped"] == 0
     for term in ALL_TERMS[1:]:
@@ -69,6 +69,15 @@ def test_factorial_effects_recover_planted_effects():
         assert effects.loc[term, "low"] <= truth <= effects.loc[term, "high"], term
         if term in PLANTED:  # the planted terms are detected, not only covered
             assert effects.loc[term, "pvalue_holm"] < 0.001, term
+    # the default clusters by seed: t on seeds - 1 degrees of freedom, so detection needs more seeds than HC3 does
+    clustered = factorial_effects(synthetic(PLANTED, noise=0.05, seed=3, seeds=12), "y", level=0.999)
+    clustered = clustered.set_index("term")
+    assert (clustered["df"] == 11).all() and (clustered["n_clusters"] == 12).all()
+    assert (clustered["cov"] == "cluster(seed)").all() and (clustered["warning"] == "").all()
+    for term in ALL_TERMS[1:]:
+        assert clustered.loc[term, "low"] <= PLANTED.get(term, 0.0) <= clustered.loc[term, "high"], term
+        if term in PLANTED:  # (a 99.9% interval: fifteen 95% intervals would miss now and then)
+            assert clustered.loc[term, "pvalue_holm"] < 0.001, term
     exact = factorial_effects(synthetic(PLANTED, noise=1e-6, seed=0), "y").set_index("term")
     for term in ALL_TERMS[1:]:
         assert exact.loc[term, "estimate"] == pytest.approx(PLANTED.get(term, 0.0), abs=1e-5), term
@@ -77,7 +86,7 @@ def test_factorial_effects_recover_planted_effects():
 
 def test_effects_equal_cell_means_statsmodels_and_t_intervals():
     frame = synthetic(PLANTED, noise=0.1, seed=1)
-    effects = factorial_effects(frame, "y").set_index("term")
+    effects = factorial_effects(frame, "y", cov="HC3").set_index("term")
     for f, (first, second) in LEVELS.items():  # main effect: second level minus first, balanced design
         means = frame.groupby(f)["y"].mean()
         assert effects.loc[f, "estimate"] == pytest.approx(means[second] - means[first], abs=1e-12)
@@ -109,7 +118,7 @@ def test_effects_missing_cell_nan_rows_and_bad_levels():
         factorial_effects(frame[frame["cell"] != "balanced/degenerate/shared/on"], "y")
     holed = frame.copy()
     holed.loc[[0, 17, 40], "y"] = np.nan
-    effects = factorial_effects(holed, "y").set_index("term")
+    effects = factorial_effects(holed, "y", cov="HC3").set_index("term")
     assert effects.attrs["n_dropped"] == 3 and effects.attrs["n"] == 77
     fit = statsmodels_fit(holed)  # the formula API drops the NaN rows
     assert fit.nobs == 77
@@ -174,15 +183,18 @@ def test_degeneracy_verdict_on_known_cases():
     effects = factorial_effects(fit_frame, "y")
     found = degeneracy_verdict(effects, margin=0.05)
     assert found["verdict"] == "reproduced"
-    # the one-sided t tests by hand from statsmodels' coefficient and HC3 error
-    fit = statsmodels_fit(fit_frame)
-    df = fit.df_resid
+    # the one-sided t tests by hand from statsmodels' coefficient and seed-clustered error, on seeds - 1 df
+    data = fit_frame.assign(**{SHORT[f]: np.where(fit_frame[f] == LEVELS[f][1], 0.5, -0.5) for f in LEVELS})
+    fit = smf.ols("y ~ fr * ci * vi * pa", data).fit(cov_type="cluster", cov_kwds={"groups": data["seed"]},
+                                                    use_t=True)
+    df = 5 - 1
+    assert found["df"] == df and found["n_clusters"] == 5 and "only 5 clusters" in found["warning"]
     c_t = fit.params["ci"] / fit.bse["ci"]
     assert found["numbers"]["circumplex"]["p_claimed"] == pytest.approx(stats.t.cdf(c_t, df), rel=1e-6, abs=1e-300)
     est, se = fit.params["fr"], fit.bse["fr"]
     tost = max(stats.t.sf((est + 0.05) / se, df), stats.t.cdf((est - 0.05) / se, df))
     assert found["numbers"]["frequency"]["p_claimed"] == pytest.approx(tost, rel=1e-6)
-    assert tost < 1e-6
+    assert tost < 1e-4  # (seeds - 1 degrees of freedom: far larger than 1e-6 at 64)
     imbalance = degeneracy_verdict(factorial_effects(synthetic({"circumplex": -0.3, "frequency": 0.2}, 0.01, 4), "y"),
                                    margin=0.05)
     assert imbalance["verdict"] == "not reproduced"
