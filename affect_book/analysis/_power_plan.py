@@ -58,7 +58,18 @@ class ClaimTest:
         check_choice("kind", self.kind, ("directional", "equivalence"))
 
     def parts(self, frame: pd.DataFrame) -> list[str]:
-        """The sources of ``frame`` this claim covers (none when a condition or a named source is missing)."""
+        """The sources of ``frame`` this claim covers.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            A results (or geometry) table.
+
+        Returns
+        -------
+        list of str
+            The named sources (or every source) present in ``frame``; empty when a condition is missing.
+        """
         present = set(_source(frame))
         conditions = set(frame["condition"])
         if not {self.condition, self.reference} <= conditions:

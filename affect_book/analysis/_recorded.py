@@ -247,7 +247,13 @@ class RecordedStudy:
         return int(self.results.groupby(["preset", "condition"], dropna=False)["seed"].nunique().min())
 
     def describe(self) -> str:
-        """One line: where it came from."""
+        """Where it came from, in one line.
+
+        Returns
+        -------
+        str
+            Runs, seeds, commit, machine and wall time.
+        """
         p = self.provenance
         return (f"recorded study {self.path.name} ({p['study']['profile']}): {len(self.results)} runs, "
                 f"{self.seeds} seeds per source and condition, commit {str(p.get('commit'))[:10]}, "
