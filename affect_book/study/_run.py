@@ -202,7 +202,9 @@ def run_studies(studies, executor: str | Any = "local", workers: int | None = No
     try:
         if batches(pool):  # submitit: load the cached runs here, submit the others as one job array
             queue, missing, arrayed = [], [], set()
-            for k, run in tagged:
+            # source by source: this process keeps only its last few data sources in memory (each seed may draw its own)
+            for k, run in sorted(tagged, key=lambda t: json.dumps([t[1].dataset, t[1].data_root, t[1].load],
+                                                                  sort_keys=True, default=str)):
                 if not load_cached(k, run):
                     what = (run.dataset, run.data_root, run.load, run.config)  # what its run key hashes
                     (twins if what in arrayed else missing).append((k, run))  # a run two grids share: one task
