@@ -23,8 +23,8 @@ from ._factorial import (FACTORIAL_CONDITIONS, FACTORIAL_DATA, FACTORS, FIX_COND
                          as_sources, cell_config, cell_knobs, cell_label, factorial_cells, factorial_studies, fix_cells,
                          n_runs, run_factorial)
 from ._factorial_chapter import chapter_factorial
-from ._executors import (CheckedJob, UnsafeJobFolder, available_cores, check_private_folder, local_workers,
-                         private_job_folder, run_splits, run_task)
+from ._executors import (CheckedJob, UnsafeJobFolder, available_cores, batches, cached_row, check_private_folder,
+                         local_workers, private_job_folder, run_splits, run_task)
 from ._run import StudyFailed, run_studies, run_study, run_summary
 from ._sweep import DEFAULT_LAMBDAS, TUNING_FIRST_SEED, lambda_sweep, tuning_seeds
 from ._table import (KEY_COLUMNS, VOLATILE_COLUMNS, ResultsTableError, check_results, json_records, json_safe,
@@ -37,7 +37,8 @@ __all__ = ["FACTORIAL_CONDITIONS", "FACTORIAL_DATA", "FACTORS", "FIX_CONDITIONS"
            "private_job_folder", "Condition", "DATA_DRAWS", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "KEY_COLUMNS",
            "TUNING_FIRST_SEED", "tuning_seeds",
            "NotYetSupported", "READING_CONDITIONS", "ResultsTableError", "StudyConfig", "StudyFailed", "StudyRun",
-           "VOLATILE_COLUMNS", "available_cores", "chapter_grid", "chapter_study", "check_results",
+           "VOLATILE_COLUMNS", "available_cores", "batches", "cached_row", "chapter_grid", "chapter_study",
+           "check_results",
            "designated_pair_of", "expand_study", "get_condition", "json_records", "json_safe", "lambda_sweep",
            "local_workers", "per_class_scores", "read_results", "result_row", "results_frame", "rows_as_json",
            "run_splits", "run_studies", "run_study", "run_summary", "run_task", "study_cost_fill", "study_dir",

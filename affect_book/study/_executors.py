@@ -3,7 +3,9 @@
 Every executor has the shape of ``concurrent.futures.Executor.submit(fn, *args)``, returning a handle with
 ``done()`` and ``result()`` (a Future, or a submitit Job). Each run is :func:`run_task`, which goes through
 :func:`affect_book.trainer.train` (load or train), so any executor can run any part of a grid and a rerun trains only
-what is missing.
+what is missing. An executor with submitit's ``batch()`` (:func:`batches`) gets a grid's runs that are not yet in the
+cache (:func:`cached_row` loads the others here) in one ``with executor.batch():`` block: one Slurm job array, not
+one job per run.
 
 **Slurm and pickles.** submitit keeps each job's call and result as pickles in ``<study>/submitit`` inside the cache;
 unpickling a file someone else wrote runs their code as you. So that folder is created private (0700), and before
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import concurrent.futures as cf
+import contextlib
 import json
 import multiprocessing
 import os
@@ -30,8 +33,8 @@ from ..interrupts import terminable_task, watch_parent
 from ..profiles import get_profile
 from ._table import result_row
 
-__all__ = ["CheckedJob", "UnsafeJobFolder", "available_cores", "check_private_folder", "local_workers", "make_executor",
-           "private_job_folder", "run_splits", "run_task", "stop_executor"]
+__all__ = ["CheckedJob", "UnsafeJobFolder", "available_cores", "batches", "cached_row", "check_private_folder",
+           "local_workers", "make_executor", "private_job_folder", "run_splits", "run_task", "stop_executor"]
 
 #: Loaded splits of this process, by (cache, dataset, root, profile, options): a worker loads each source once.
 _SPLITS: OrderedDict[str, dict] = OrderedDict()
@@ -151,6 +154,59 @@ def run_task(run, threads: int | None = None, root: str | None = None) -> dict:
     row = result_row(run, result, len(splits["train"]), time.perf_counter() - start)
     row["torch_threads"] = torch.get_num_threads()
     return row
+
+
+def cached_row(run, root: str | None = None) -> dict | None:
+    """The results row of a run that is finished in the cache (loaded here, nothing trained), else None.
+
+    A run is finished when its folder holds a complete, readable record (what :func:`affect_book.trainer.train`
+    would load without its lock); a damaged or diverged record counts as not finished, and the run's job repairs
+    or retrains it under the run's lock.
+
+    Parameters
+    ----------
+    run : StudyRun
+        The run; its data are loaded once per process and source (:func:`run_splits`), which its run key hashes.
+    root : str, optional
+        Run directory root (None: the cache).
+
+    Returns
+    -------
+    dict or None
+        Its row (:func:`run_task`, ``loaded_from_cache`` true), or None when it still has to run.
+
+    Raises
+    ------
+    NonFiniteMetrics
+        The finished record holds a NaN or infinite score (as :func:`affect_book.trainer.train` raises).
+    """
+    # deferred: the trainer imports torch; the study loads without
+    from ..trainer import load_finished, recorded_divergence, run_key
+
+    splits = run_splits(run)
+    key = run_key(run.config, splits["train"], splits["val"], splits["test"])
+    folder = (Path(root) if root is not None else cache_root() / "runs") / key
+    info = load_finished(folder, repair=False)  # reads only: no report, nothing moved
+    if info is None or recorded_divergence(info):
+        return None
+    return run_task(run, None, root)
+
+
+def batches(executor: Any) -> bool:
+    """Whether ``executor`` packs submissions into one job array (submitit's ``with executor.batch():``).
+
+    Parameters
+    ----------
+    executor : executor
+        What :func:`make_executor` returned, or an executor object given to :func:`~affect_book.study.run_study`.
+
+    Returns
+    -------
+    bool
+        True for submitit's executors (``AutoExecutor``, ``SlurmExecutor``, ``LocalExecutor`` ...) and the checked
+        one :func:`make_executor` builds on them; False for the local process pool and for this process.
+    """
+    return callable(getattr(executor, "batch", None))
 
 
 class InProcessExecutor:
@@ -283,6 +339,13 @@ class _CheckedExecutor:
         check_private_folder(self._folder)
         return CheckedJob(self._executor.submit(fn, *args, **kwargs), self._folder)
 
+    @contextlib.contextmanager
+    def batch(self):
+        """submitit's ``batch()``: the submissions inside it become one job array when it ends (checked first)."""
+        check_private_folder(self._folder)
+        with self._executor.batch():
+            yield
+
     def __getattr__(self, name):
         return getattr(self._executor, name)
 
@@ -319,8 +382,9 @@ def stop_executor(pool: Any, wait: bool, grace: float = 5.0) -> None:
     local workers now (SIGTERM, then SIGKILL after ``grace`` seconds) instead of letting them finish their runs.
 
     A terminated worker leaves nothing as if complete: run files are written atomically and a run is finished only
-    once its ``result.json`` exists; its last checkpoint lets the next call resume it. Slurm jobs are not cancelled
-    (each finishes into the cache, where the next call finds it).
+    once its ``result.json`` exists; its last checkpoint lets the next call resume it. submitit's jobs (a Slurm job
+    array) are not cancelled: each finishes into the cache, where the next call finds it (``scancel`` the array to
+    stop them).
 
     Parameters
     ----------
@@ -354,9 +418,10 @@ def make_executor(kind: str, workers: int, folder: Path, slurm_options: dict | N
     even by SIGKILL (:func:`affect_book.interrupts.watch_parent`), and leaves Ctrl-C to it
     (:func:`stop_executor`). ``slurm``: a ``submitit.AutoExecutor`` writing its logs and pickles under ``folder``
     (created 0700; checked before each submission and each result, see :func:`check_private_folder`) with
-    ``slurm_options`` (``timeout_min``, ``slurm_partition``, ``gpus_per_node``, ``cpus_per_task`` ...; see
-    submitit's documentation); needs the ``[cluster]`` extra and a machine where Slurm's ``srun`` is found (a
-    RuntimeError says so otherwise).
+    ``slurm_options`` (``timeout_min``, ``slurm_partition``, ``gpus_per_node``, ``cpus_per_task``,
+    ``slurm_array_parallelism`` (the array's tasks running at once) ...; see submitit's documentation); it has
+    submitit's ``batch()``, so a grid goes to Slurm as one job array (:func:`batches`). It needs the ``[cluster]``
+    extra and a machine where Slurm's ``srun`` is found (a RuntimeError says so otherwise).
     """
     if kind == "local":
         if workers == 1:

@@ -18,7 +18,7 @@ removed so that the pair's faces differ only as the ``visual`` factor says. Each
 :class:`~affect_book.study.StudyConfig` whose OT cost is the valence-arousal distance of **that cell's** centroids
 (the cost prices confusions by the geometry of the world the model sees). All cells run in one pool
 (:func:`affect_book.study.run_studies`), through the load-or-train cache, so a rerun trains only what is missing and
-``executor="slurm"`` sends each run to Slurm.
+``executor="slurm"`` sends the runs not yet cached to Slurm as one job array.
 
 The representation fixes (``supcon``, ``pair_margin``, ``au_off``, ``au_strong``) run in two cells that differ only in
 ``visual``: the benchmark-like cell (:data:`HOLD`: published frequencies, degenerate circumplex, no partner) with

@@ -14,7 +14,8 @@ from tqdm.auto import tqdm
 
 from ..cache import write_unless_same
 from ._config import StudyConfig, expand_study, study_dir, study_identity, study_key
-from ._executors import local_workers, make_executor, run_splits, run_task, stop_executor, wait_any
+from ._executors import (batches, cached_row, local_workers, make_executor, run_splits, run_task, stop_executor,
+                         wait_any)
 from ._table import check_results, results_frame, write_results
 
 __all__ = ["StudyFailed", "run_studies", "run_study", "run_summary"]
@@ -90,9 +91,12 @@ def run_study(study: StudyConfig, executor: str | Any = "local", workers: int | 
         The grid; validated and expanded (:func:`expand_study`) before anything trains.
     executor : {"local", "slurm"} or executor object
         ``local``: this machine, ``workers`` processes (default: min(cores, runs), one on a GPU) each with
-        cores // workers torch threads; ``slurm``: one submitit job per run (``slurm_options`` go to
+        cores // workers torch threads; ``slurm``: submitit on Slurm (``slurm_options`` go to
         ``update_parameters``); or any object with ``submit(fn, *args)`` returning a handle with ``done()`` and
-        ``result()`` (e.g. ``submitit.LocalExecutor(folder=...)``).
+        ``result()`` (e.g. ``submitit.LocalExecutor(folder=...)``). A submitit executor (``slurm``, or one given,
+        such as ``submitit.AutoExecutor(folder, cluster="local")``) gets the runs that are not yet in the cache in
+        one ``with executor.batch():`` block, one job array (a thousand runs are one Slurm array, not a thousand
+        jobs); the cached ones are loaded here and not submitted, so a rerun of a finished grid submits nothing.
     workers : int, optional
         Local processes (``local`` only).
     progress : bool
@@ -125,7 +129,8 @@ def run_studies(studies, executor: str | Any = "local", workers: int | None = No
     """Run (or load) the runs of several grids in one pool, then write each grid's results table.
 
     One pool for all grids keeps every worker busy until the last run (grids run one after another would idle the
-    pool at each grid's tail); a run two grids share is trained once (the second finds it in the cache).
+    pool at each grid's tail); a run two grids share is trained once (the second finds it in the cache). With a
+    submitit executor the runs of every grid that are not yet cached are one job array.
 
     Parameters
     ----------
@@ -173,10 +178,41 @@ def run_studies(studies, executor: str | Any = "local", workers: int | None = No
         return run.label if len(studies) == 1 else f"grid {k + 1}/{len(studies)}: {run.label}"
 
     rows: list[list[dict]] = [[] for _ in studies]
-    errors, pending, queue, finished = [], {}, list(tagged), []
+    errors, pending, queue, finished, twins = [], {}, list(tagged), [], []
+
+    def load_cached(k: int, run, absent: str | None = None) -> bool:
+        """Record the row of a run finished in the cache, or its error (e.g. NaN scores); False: not there (and
+        ``absent`` is None; else it is recorded as failed with that message)."""
+        try:
+            row = cached_row(run, root_arg)
+            if row is None and absent:
+                raise RuntimeError(absent)
+        except Exception as err:  # noqa: BLE001 -- every failure is reported below, none dropped
+            errors.append((label(k, run), err))
+            bar.update(label(k, run), None, err)
+            return True
+        if row is not None:
+            rows[k].append(row)
+            finished.append(label(k, run))
+            bar.update(label(k, run), row)
+        return row is not None
+
     lost = False  # a worker process died (out-of-memory killer, kill): the pool is broken, nothing more starts
     completed = False
     try:
+        if batches(pool):  # submitit: load the cached runs here, submit the others as one job array
+            queue, missing, arrayed = [], [], set()
+            # source by source: this process keeps only its last few data sources in memory (each seed may draw its own)
+            for k, run in sorted(tagged, key=lambda t: json.dumps([t[1].dataset, t[1].data_root, t[1].load],
+                                                                  sort_keys=True, default=str)):
+                if not load_cached(k, run):
+                    what = (run.dataset, run.data_root, run.load, run.config)  # what its run key hashes
+                    (twins if what in arrayed else missing).append((k, run))  # a run two grids share: one task
+                    arrayed.add(what)
+            if missing:  # an error or Ctrl-C inside the block drops every submission: none or all are submitted
+                with pool.batch():
+                    handles = [pool.submit(run_task, run, None, root_arg) for _, run in missing]
+                pending = dict(zip(handles, missing))
         while pending or (queue and not lost):
             while queue and not lost and len(pending) < in_flight:
                 try:
@@ -206,6 +242,8 @@ def run_studies(studies, executor: str | Any = "local", workers: int | None = No
                 rows[k].append(row)
                 finished.append(label(k, run))
                 bar.update(label(k, run), row)
+        for k, run in twins:  # the array trained them for another grid: load them now
+            load_cached(k, run, absent="not run: the same run of another grid failed (see above)")
         completed = True
     finally:
         bar.close()

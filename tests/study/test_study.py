@@ -1,11 +1,15 @@
 """The study's grid runner: expansion and validation, conditions, idempotence, kill-and-resume, concurrency, and
 the submitit path. Every grid here is tiny (a few hundred 32-pixel images, width 4, one or two epochs)."""
 
+import concurrent.futures as cf
+import contextlib
 import inspect
 import json
 import os
 import re
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -21,8 +25,8 @@ import affect_book.trainer.api
 from affect_book.data.simulator import make_config
 from affect_book.params import ParameterError
 from affect_book.profiles import get_profile
-from affect_book.study import (CONDITIONS, VOLATILE_COLUMNS, Condition, NotYetSupported, StudyConfig, expand_study,
-                               read_results, run_study, study_dir)
+from affect_book.study import (CONDITIONS, VOLATILE_COLUMNS, Condition, NotYetSupported, StudyConfig, StudyFailed,
+                               expand_study, read_results, run_studies, run_study, study_dir)
 from affect_book.trainer import TrainConfig, validate_config
 
 TINY = {"n_train": 256, "n_val": 64, "n_test": 64}
@@ -278,20 +282,118 @@ def test_two_concurrent_grids_train_every_run_once(tmp_path):
     assert len(list((tmp_path / "runs").glob("*/result.json"))) == 4
 
 
+def _spy_on_submitit(monkeypatch, submitit):
+    """Record each submission (inside ``batch()`` or not) and each group of jobs submitit starts (one Slurm array)."""
+    seen = {"submits": [], "arrays": []}
+    submit, process = submitit.core.core.Executor.submit, submitit.LocalExecutor._internal_process_submissions
+
+    def spy_submit(self, fn, *args, **kwargs):
+        seen["submits"].append(self._delayed_batch is not None)  # True: within ``with executor.batch():``
+        return submit(self, fn, *args, **kwargs)
+
+    def spy_process(self, delayed):
+        seen["arrays"].append(len(delayed))
+        return process(self, delayed)
+
+    monkeypatch.setattr(submitit.core.core.Executor, "submit", spy_submit)
+    monkeypatch.setattr(submitit.LocalExecutor, "_internal_process_submissions", spy_process)
+    return seen
+
+
+def test_a_batching_executor_gets_the_grid_in_one_batch_and_each_failed_job_is_named(tmp_path):
+    class Batching:  # submitit's shape: what is submitted inside ``batch()`` starts as one array when it ends
+        def __init__(self):
+            self.batches, self.inside, self.submitted = 0, False, []
+
+        @contextlib.contextmanager
+        def batch(self):
+            self.batches, self.inside = self.batches + 1, True
+            try:
+                yield
+            finally:
+                self.inside = False
+
+        def submit(self, fn, run, *args):
+            assert self.inside, "submitted outside batch()"
+            self.submitted.append(run.label)
+            job = cf.Future()
+            job.set_exception(RuntimeError(f"planted failure of seed {run.seed}"))
+            return job
+
+    executor = Batching()
+    study = tiny_study()
+    with pytest.raises(StudyFailed) as err:
+        run_study(study, executor=executor, progress=False, root=tmp_path)
+    assert executor.batches == 1 and sorted(executor.submitted) == sorted(r.label for r in expand_study(study))
+    assert "4 of 4 runs failed" in str(err.value)
+    for run in expand_study(study):
+        assert f"FAILED {run.label}: RuntimeError: planted failure of seed {run.seed}" in str(err.value)
+    executor.submitted.clear()
+    with pytest.raises(StudyFailed) as err:  # a run two grids share is one task of the array
+        run_studies([study, tiny_study(conditions=("base",))], executor=executor, progress=False, root=tmp_path)
+    assert executor.batches == 2 and sorted(executor.submitted) == sorted(r.label for r in expand_study(study))
+    assert "6 of 6 runs failed" in str(err.value)
+    for run in expand_study(tiny_study(conditions=("base",))):
+        assert (f"FAILED grid 2/2: {run.label}: RuntimeError: not run: the same run of another grid failed"
+                in str(err.value))
+
+
 @pytest.mark.slow
-def test_submitit_local_executor_runs_the_grid(tmp_path):
+def test_submitit_local_executor_runs_the_missing_runs_as_one_array(tmp_path, monkeypatch):
     submitit = pytest.importorskip("submitit")
-    study = tiny_study(conditions=("circumplex",))
+    from affect_book.study import batches
+
+    study = tiny_study(conditions=("circumplex",), seeds=3)
     here = run_study(study, workers=1, progress=False, root=tmp_path / "here")
+    cached = Path(here["run_dir"][0])  # one run of the grid is already in the cache: it is loaded, not submitted
+    shutil.copytree(cached, tmp_path / "there" / cached.name)
     executor = submitit.LocalExecutor(folder=str(tmp_path / "submitit"))
     executor.update_parameters(timeout_min=4)
+    assert batches(executor) and not batches(object())
+    seen = _spy_on_submitit(monkeypatch, submitit)
     there = run_study(study, executor=executor, progress=False, root=tmp_path / "there")
-    assert not there["loaded_from_cache"].any()
+    assert seen == {"submits": [True, True], "arrays": [2]}  # one batch: two runs, one array
+    assert list(there["loaded_from_cache"]) == [True, False, False]
     assert all(str(tmp_path / "there") in d for d in there["run_dir"])
     metrics = [c for c in here if (c.startswith(("p_", "f1/", "recall/")) or c == "accuracy") and c != "p_mtl_terms"]
     assert list(here["config_hash"]) == list(there["config_hash"])
     assert list(here["p_mtl_terms"]) == list(there["p_mtl_terms"])
     np.testing.assert_allclose(here[metrics].to_numpy(float), there[metrics].to_numpy(float), atol=1e-6)
+    again = run_study(study, executor=executor, progress=False, root=tmp_path / "there")
+    assert seen == {"submits": [True, True], "arrays": [2]}  # all cached: nothing submitted, no batch opened
+    assert again["loaded_from_cache"].all() and list(again["run_dir"]) == list(there["run_dir"])
+
+
+@pytest.mark.slow
+def test_slurm_executor_submits_checked_jobs_as_one_array(tmp_path, monkeypatch):
+    submitit = pytest.importorskip("submitit")
+    from affect_book.study import CheckedJob
+
+    auto = submitit.AutoExecutor
+    monkeypatch.setattr(submitit, "AutoExecutor", lambda folder, cluster: auto(folder=folder, cluster="local"))
+    seen = _spy_on_submitit(monkeypatch, submitit)  # AutoExecutor(cluster="local") hands its batch to LocalExecutor
+    checked = []
+    result = CheckedJob.result
+
+    def spy_result(self):
+        checked.append(self)
+        return result(self)
+
+    monkeypatch.setattr(CheckedJob, "result", spy_result)
+    study = tiny_study(conditions=("base",))
+    frame = run_study(study, executor="slurm", progress=False, root=tmp_path / "runs",
+                      slurm_options={"timeout_min": 4, "cpus_per_task": 1})
+    assert seen == {"submits": [True, True], "arrays": [2]} and len(checked) == 2
+    assert not frame["loaded_from_cache"].any()
+    folder = study_dir(study) / "submitit"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and list(folder.glob("*_result.pkl"))
+    folder.chmod(0o777)  # anyone may write there now: refused before anything is submitted or unpickled
+    try:
+        with pytest.raises(PermissionError, match="writable by group or others"):
+            run_study(study, executor="slurm", progress=False, root=tmp_path / "runs")
+    finally:
+        folder.chmod(0o700)
+    assert seen["arrays"] == [2]
 
 
 @pytest.mark.slow
