@@ -169,9 +169,9 @@ if synthetic:
 # The two fix cells (the benchmark-like setting: published frequencies, degenerate circumplex, no partner, with the
 # pair visually distinct and shared) also run the representation fixes. All cells go through one process pool and
 # the load-or-train cache: a rerun loads every finished run, and `EXECUTOR = "slurm"` sends the runs to Slurm as
-# one job array. The outcomes per run: the pair's F1 (mean of its two classes), the partner's F1, the error severity (mean valence-arousal distance of the errors
-# in that cell's geometry) and the pair's separability in the penultimate features (a cross-validated linear
-# probe's balanced accuracy, chapter 08).
+# one job array. The outcomes per run: the pair's F1 (mean of its two classes), the partner's F1, the error
+# severity (mean valence-arousal distance of the errors in that cell's geometry) and the pair's separability in the
+# penultimate features (a cross-validated linear probe's balanced accuracy, chapter 08).
 
 # %%
 try:
