@@ -376,7 +376,7 @@ if not any(c in conditions for c in ("confidence_penalty", "gce")):
 where = f"simulator:{','.join(sources)}" if DATASET == "synthetic" else DATASET
 for claim, verdict in claims.items():
     write_claim(claim, verdict, PROFILE, where)
-    print(f"{claim}: {verdict_text(verdict).upper()}  ({verdict['rule']})")
+    print(f"{claim}: {verdict_text(verdict)}  ({verdict['rule']})")
 if PROFILE == "smoke":
     print("smoke profile: these verdicts test the code path only; the numbers are NOT meaningful")
 print(f"claim files: {cache_root() / 'claims' / PROFILE}")

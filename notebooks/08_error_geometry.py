@@ -396,7 +396,7 @@ for run in study_predictions(study):
 claims = claim_verdicts(defined, CHAPTER_08_TESTS, {"error_distance": DISTANCE_MARGIN}, ALPHA)
 for claim, verdict in claims.items():
     write_claim(claim, verdict, PROFILE, where, chapter="08")
-    print(f"{claim}: {verdict_text(verdict).upper()}  ({verdict['rule']})")
+    print(f"{claim}: {verdict_text(verdict)}  ({verdict['rule']})")
 if not claims:
     print("neither affwild2 nor affectnet is among the sources: no geometry claim is tested")
 if PROFILE == "smoke":

@@ -423,7 +423,7 @@ for label, role in checks.items():
     for part, numbers in v["numbers"].items():
         print(f"  {part}: HL {numbers['hl_estimate']:+.4f} [{numbers['hl_low']:+.4f}, {numbers['hl_high']:+.4f}], "
               f"p claimed {numbers['p_claimed']:.4f}, p contrary (Holm) {numbers['p_contrary_holm']:.4f}")
-    print(f"{label} ({role}): {verdict_text(v).upper()}  ({v['rule']}); the smallest Holm-adjusted contrary p "
+    print(f"{label} ({role}): {verdict_text(v)}  ({v['rule']}); the smallest Holm-adjusted contrary p "
           f"these seeds allow is {v['contrary_floor']:.4f}" + (", so 'not reproduced' is out of reach here"
                                                                if v["contrary_floor"] > ALPHA else ""))
     if role == "claim":

@@ -167,6 +167,8 @@ def power_plan(frame: pd.DataFrame, tests: Sequence[ClaimTest], effects: Mapping
     rows = []
     for test in tests:
         sources = test.parts(frame)
+        if not sources:  # a condition or a named source not in this table: nothing to plan from
+            continue
         parts = len(sources) * len(test.metrics)
         contrary = int(seeds_to_reach(alpha, "greater" if test.kind == "directional" else "two-sided", parts=parts))
         for source in sources:

@@ -168,8 +168,10 @@ def record_study(study: StudyConfig, out: str | os.PathLike, *, command: str, al
         geo = study_geometry(study)
         atomic_write_bytes(out / "geometry.csv", geo.to_csv(index=False).encode())
         margins = {"error_distance": DISTANCE_MARGIN}
-        payload["geometry_verdicts"] = _finite(claim_verdicts(geo, CHAPTER_08_TESTS, margins, alpha))
-        payload["geometry_power_plan"] = json_records(power_plan(geo, CHAPTER_08_TESTS, margins, alpha=alpha,
+        defined = geo[np.isfinite(pd.to_numeric(geo["error_distance"], errors="coerce"))]  # as chapter 08
+        payload["geometry_runs_without_error_distance"] = int(len(geo) - len(defined))
+        payload["geometry_verdicts"] = _finite(claim_verdicts(defined, CHAPTER_08_TESTS, margins, alpha))
+        payload["geometry_power_plan"] = json_records(power_plan(defined, CHAPTER_08_TESTS, margins, alpha=alpha,
                                                                  n_draws=n_draws))
         payload["distance_margin"] = DISTANCE_MARGIN
     _write_json(out / "statistics.json", payload)

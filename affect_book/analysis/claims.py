@@ -454,27 +454,30 @@ def _decide(numbers: dict, claimed: str, contrary: str, alpha: float, contrary_s
     Holm-adjusted contrary p these seeds allow (an exact test of ``contrary_sides``: "greater" for one side,
     "two-sided" for either of two) is above alpha, inconclusive when it is not.
 
-    Returns ``{"verdict", "n", "seeds_needed"}``: ``n`` the fewest nonzero paired differences of a part and
-    ``seeds_needed`` the fewest that could give the contrary (at alpha, Holm over the parts). With
+    Returns ``{"verdict", "n", "n_nonzero", "seeds_needed"}``: ``n`` the fewest paired seeds of a part,
+    ``n_nonzero`` the fewest nonzero differences (the exact test drops zeros, so these decide what p is reachable)
+    and ``seeds_needed`` the fewest nonzero differences that could give the contrary (at alpha, Holm over the
+    parts). With
     ``contrary_sides=None`` (contrary tests without a floor, such as t tests of model coefficients) there is no
     "undecidable", and ``n`` and ``seeds_needed`` are None."""
     parts = len(numbers)
     adjusted = holm([n[contrary] for n in numbers.values()])
     for n, p in zip(numbers.values(), adjusted):
         n[f"{contrary}_holm"] = float(p)
-    n_min = needed = None
+    n_min = needed = nonzero = None
     if contrary_sides is not None:
-        n_min = min(int(np.count_nonzero(n["differences"])) for n in numbers.values())
+        n_min = min(len(n["differences"]) for n in numbers.values())
+        nonzero = min(int(np.count_nonzero(n["differences"])) for n in numbers.values())  # zeros carry no sign
         needed = int(seeds_to_reach(alpha, contrary_sides, parts=parts))
     if all(n[claimed] <= alpha for n in numbers.values()):
         verdict = "reproduced"
     elif adjusted.min() <= alpha:
         verdict = "not reproduced"
-    elif contrary_sides is not None and parts * smallest_pvalue(n_min, contrary_sides) > alpha:
+    elif contrary_sides is not None and parts * smallest_pvalue(nonzero, contrary_sides) > alpha:
         verdict = "undecidable"
     else:
         verdict = "inconclusive"
-    return {"verdict": verdict, "n": n_min, "seeds_needed": needed}
+    return {"verdict": verdict, "n": n_min, "n_nonzero": nonzero, "seeds_needed": needed}
 
 
 def directional_verdict(frame: pd.DataFrame, condition: str, reference: str, metrics: Sequence[str],
@@ -495,7 +498,7 @@ def directional_verdict(frame: pd.DataFrame, condition: str, reference: str, met
     Returns
     -------
     dict
-        ``verdict`` (one of :data:`VERDICTS`), ``n`` (the fewest nonzero differences of a part), ``seeds_needed``
+        ``verdict`` (one of :data:`VERDICTS`), ``n`` (the fewest paired seeds of a part), ``seeds_needed``
         (the fewest that could refute), ``rule`` (in words) and ``numbers``: per ``source/metric`` the
         differences, Hodges-Lehmann shift and exact interval (with its attained coverage), the exact one-sided p
         in the claimed direction (``p_claimed``), the one in the opposite direction with its Holm-adjusted value
