@@ -164,7 +164,11 @@ print(f"p = {np.round(p[0].numpy(), 3)}, true class Anger: W = sum_j p_j C[j, An
 # typed: `affect_book.analysis.claims` reads it from a verdict file that the testing chapter writes once it has computed
 # its evidence (under `cache_root()/claims/<profile>/`, the contract in the module's docstring), and a claim without one
 # is "not run yet". The column "the study reports" quotes the study's numbers, not the book's. Rerun this cell after the
-# study chapters to see their verdicts for the profile you ran.
+# study chapters to see their verdicts for the profile you ran. Each verdict comes with its number of seeds `n`:
+# `reproduced` and `not reproduced` are decisions, `inconclusive` means the seeds could have decided and did not,
+# and `undecidable at n = k (needs >= m seeds)` means they could not have refuted the claim at all. The last column
+# is the verdict of the book's recorded `cpu` study (`docs/results/cpu/`, run once with the seeds a power plan asked
+# for; chapter 07), read from its committed statistics, beside whatever your own run found.
 
 # %%
 from affect_book.analysis import claims_table, study_results
