@@ -429,14 +429,17 @@ print({k: v for k, v in sample.items() if k != "numbers"})
 #
 # ## Summary
 #
-# - The grid varies only the loss; seeds pair the runs; the OT weight is chosen once, on validation, by a cached
-#   sweep.
+# - The grid varies only the loss; a seed draws its own data and weights and pairs the runs; the OT weight is
+#   chosen once, on validation, on seeds no verdict uses.
+# - The power plan came first: the smallest effect of interest (an assumption, stated), the seed spread of a pilot,
+#   the seeds each claim needs to find it and the seeds its contrary needs to exist at all.
 # - Every comparison is an exact paired test with a Hodges-Lehmann shift and two intervals, Holm-adjusted across
 #   the table; its p-values were recomputed with scipy above.
 # - Five seeds allow a one-sided p of 1/32 at best and a two-sided one of 1/16: the study's p = 0.031 is five
-#   differences of one sign, its p = 0.625 is W+ = 10 of 15.
-# - Each claim got a computed verdict with its numbers, written to the claim files; in `smoke` they are not
-#   meaningful.
+#   differences of one sign, its p = 0.625 is W+ = 10 of 15. A verdict that five seeds cannot refute says so
+#   ("undecidable ... needs >= m seeds") instead of hiding behind "inconclusive".
+# - Each claim got a computed verdict with its numbers, written to the claim files, beside the recorded study's; in
+#   `smoke` this run's are not meaningful.
 #
 # ## Exercises
 #
