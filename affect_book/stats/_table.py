@@ -31,7 +31,9 @@ class PairedComparison:
     alternative : str
         Alternative of the test and side of the intervals.
     hl_estimate, hl_low, hl_high, hl_level, hl_achieved_level : float
-        Hodges-Lehmann shift, its exact interval, the nominal level and the achieved coverage.
+        Hodges-Lehmann shift, its exact interval, the nominal level and the attained coverage: where these seeds
+        cannot reach the nominal level (95 % needs 6 differences), the widest finite interval and its lower
+        coverage (e.g. 1 - 2/32 at n = 5), never an interval that only looks like a 95 % one.
     boot_low, boot_high : float
         Paired percentile-bootstrap interval of the Hodges-Lehmann shift (NaN when n < 2).
     margin_low, margin_high, tost_method, tost_pvalue, equivalent : float, float, str, float, bool or None
@@ -108,7 +110,7 @@ def paired_comparison(a, b, *, alternative: str = "two-sided", margin=None, leve
     check_alternative(alternative)
     d = paired_differences(a, b)
     test = wilcoxon_paired(d, alternative=alternative)
-    hl = hodges_lehmann(d, level=level, alternative=alternative)
+    hl = hodges_lehmann(d, level=level, alternative=alternative, unattainable="widest")
     boot_low = boot_high = float("nan")
     if d.size >= 2:
         boot = bootstrap_interval(d, level=level, n_resamples=n_resamples, random_state=random_state)
