@@ -159,6 +159,7 @@ def record_study(study: StudyConfig, out: str | os.PathLike, *, command: str, al
     statistics = study_statistics(frame, rare, margins=DEFAULT_MARGINS)
     verdicts = claim_verdicts(frame, CHAPTER_07_TESTS, DEFAULT_MARGINS, alpha)
     plan = power_plan(frame, CHAPTER_07_TESTS, DEFAULT_MARGINS, alpha=alpha, n_draws=n_draws)
+    _plan_seeds(verdicts, plan)
     rows = frame.drop(columns=["run_dir"], errors="ignore")
     atomic_write_bytes(out / "results.csv", rows.to_csv(index=False).encode())
     payload = {"alpha": alpha, "margins": DEFAULT_MARGINS, "rare": rare,
@@ -170,13 +171,23 @@ def record_study(study: StudyConfig, out: str | os.PathLike, *, command: str, al
         margins = {"error_distance": DISTANCE_MARGIN}
         defined = geo[np.isfinite(pd.to_numeric(geo["error_distance"], errors="coerce"))]  # as chapter 08
         payload["geometry_runs_without_error_distance"] = int(len(geo) - len(defined))
-        payload["geometry_verdicts"] = _finite(claim_verdicts(defined, CHAPTER_08_TESTS, margins, alpha))
-        payload["geometry_power_plan"] = json_records(power_plan(defined, CHAPTER_08_TESTS, margins, alpha=alpha,
-                                                                 n_draws=n_draws))
+        geo_verdicts = claim_verdicts(defined, CHAPTER_08_TESTS, margins, alpha)
+        geo_plan = power_plan(defined, CHAPTER_08_TESTS, margins, alpha=alpha, n_draws=n_draws)
+        _plan_seeds(geo_verdicts, geo_plan)
+        payload["geometry_verdicts"] = _finite(geo_verdicts)
+        payload["geometry_power_plan"] = json_records(geo_plan)
         payload["distance_margin"] = DISTANCE_MARGIN
     _write_json(out / "statistics.json", payload)
     _write_json(out / "provenance.json", _provenance(study, command, started, wall, frame))
     return out
+
+
+def _plan_seeds(verdicts: dict, plan: pd.DataFrame) -> None:
+    """Add to each verdict ``seeds_planned``: the most seeds any of its parts needs by the power plan (the recorded
+    spread), so an inconclusive verdict says how many seeds would have decided it."""
+    for claim, verdict in verdicts.items():
+        needed = plan.loc[plan["claim"] == claim, "seeds needed"] if not plan.empty else pd.Series(dtype=float)
+        verdict["seeds_planned"] = float(needed.max()) if len(needed) else None
 
 
 def record_tuning(study: StudyConfig, lambdas: Sequence[float], out: str | os.PathLike, *, command: str,

@@ -270,7 +270,8 @@ def claim_status(claim_id: str, profile: str, root: Path | None = None) -> str:
 
 def verdict_text(record: Mapping) -> str:
     """A verdict in words, with the seeds an undecidable one would need: ``"undecidable at n = 5 (needs >= 7
-    seeds)"``; any other verdict as it is.
+    seeds)"``; an inconclusive one with the seeds its power plan asks for when the verdict carries them
+    (``seeds_planned``: ``"inconclusive at n = 24 (the power plan asks for 31 seeds)"``); any other as it is.
 
     Parameters
     ----------
@@ -282,9 +283,14 @@ def verdict_text(record: Mapping) -> str:
     -------
     str
     """
+    numbers = record.get("numbers", {})
+    planned = record.get("seeds_planned", numbers.get("seeds planned"))
+    if record["verdict"] == "inconclusive" and planned is not None and np.isfinite(planned):
+        n = record.get("n", numbers.get("n"))
+        return f"inconclusive at n = {int(n)} (the power plan asks for {int(planned)} seeds)" if n is not None \
+            else "inconclusive"
     if record["verdict"] != "undecidable":
         return str(record["verdict"])
-    numbers = record.get("numbers", {})
     n = record.get("n", numbers.get("n"))
     needed = record.get("seeds_needed", numbers.get("seeds needed"))
     if n is None or needed is None:
@@ -338,7 +344,7 @@ def recorded_verdicts(profile: str, root: Path | None = None) -> dict[str, dict]
                 raise ValueError(f"{path}: claim {claim!r} has verdict {verdict.get('verdict')!r}; expected a claim "
                                  f"of CLAIMS and one of {list(VERDICTS)}")
             entry = {"verdict": verdict["verdict"], "n": verdict.get("n"), "seeds_needed": verdict.get("seeds_needed"),
-                     "study": path.parent.name}
+                     "seeds_planned": verdict.get("seeds_planned"), "study": path.parent.name}
             if claim not in out or (entry["n"] or 0) > (out[claim]["n"] or 0):
                 out[claim] = entry
     return out
