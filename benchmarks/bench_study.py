@@ -21,26 +21,192 @@ of its benchmark-like cell on a pool of 2 processes at the factorial's size for 
 (:data:`affect_book.study.FACTORIAL_DATA`), and projects the whole design (every cell's conditions x seeds, the
 representation fixes included) from them; the data of one cell are generated once (16 cells: 16 times).
 
+With ``--power``, it chooses the study size by power per CPU-minute (issue 21): for each candidate size
+(``--candidates``, ``n_train:image_size:epochs`` triples; the rest of the study size from the profile) it trains
+``base`` and ``circumplex`` on ``--seeds`` pilot seeds of the preset (each seed draws its own data, the study's
+``data_draw="per_seed"``) on a local pool of ``--workers`` processes (default 2) in the same fresh temporary cache, and
+reports, from these measurements alone (:func:`power_table`):
+
+- wall seconds of the candidate's 2K runs and per run (wall / runs), and CPU-seconds per run =
+  wall x workers / runs (each worker holds a core: cores // workers torch threads); the per-seed data generation
+  is inside the seed's first run, so it is shared by 2 runs here against 2 x conditions in the grid (an upper bound);
+- the mean and SD (ddof 1, over seeds) of the paired circumplex - base differences of test P_MTL and P_EXPR;
+- the seeds the budget affords for chapter 07's grid: floor(budget_minutes x 60 x cores / (CPU-seconds per run x
+  grid runs per seed)), grid runs per seed = 2 presets x chapter 07's conditions by default (capped at
+  ``--max-seeds`` for the power figures);
+- per metric the minimum detectable effect at 80 % power with that many seeds (one-sided exact signed-rank test,
+  :func:`affect_book.stats.minimum_detectable_effect` with ``alternative="greater"``), the power at ``--effect`` with
+  them (:func:`affect_book.stats.paired_power`) and the seeds needed for ``--effect``
+  (:func:`affect_book.stats.seeds_for_power`; NaN beyond ``--max-seeds``);
+
+then names the candidate with the smallest MDE on P_EXPR within the budget (ties: the cheaper) and says whether it
+is the profile's current study size. A pilot of K seeds estimates an SD with about sqrt(1 / (2 (K - 1))) relative
+error (41 % at K = 4): the choice ranks candidates, it does not certify a power.
+
 Usage: ``python benchmarks/bench_study.py [--profile cpu] [--preset affwild2] [--n-train N] [--image-size S]
-[--epochs E] [--width W] [--sweep-seeds 2] [--factorial]``.
+[--epochs E] [--width W] [--sweep-seeds 2] [--factorial]``, or ``python benchmarks/bench_study.py --power
+[--profile cpu] [--preset affwild2] [--candidates 6000:48:8,12000:48:8,12000:40:6,20000:48:8] [--seeds 4]
+[--workers 2] [--budget-minutes 30] [--cores 2] [--grid-runs-per-seed N] [--alpha 0.05] [--effect E]
+[--max-seeds 400]`` (a smoke check of the path: ``--power --profile smoke --candidates 128:32:1,256:32:1
+--seeds 2``).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 import shutil
 import tempfile
 import time
 
+import numpy as np
+import pandas as pd
+
 from affect_book.profiles import get_profile
+from affect_book.stats import minimum_detectable_effect, paired_power, seeds_for_power
 from affect_book.study import CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, DEFAULT_LAMBDAS, StudyConfig, run_study
-from affect_book.analysis import study_rare_classes
+from affect_book.analysis import SMALLEST_EFFECT, study_rare_classes
+
+#: The metrics whose circumplex - base difference sizes the study.
+POWER_METRICS = ("p_mtl", "p_expr")
+#: The default candidates of ``--power``: the cpu profile's study size, two cheaper and one larger.
+DEFAULT_CANDIDATES = "6000:48:8,12000:48:8,12000:40:6,20000:48:8"
 
 
 def _grid_runs(presets: int, conditions: int, seeds: int, lambdas: int, sweep_seeds: int) -> int:
     return presets * conditions * seeds + lambdas * presets * sweep_seeds
+
+
+def parse_candidates(text: str) -> list[tuple[int, int, int]]:
+    """``"n_train:image_size:epochs,..."`` as a list of integer triples."""
+    out = []
+    for item in text.split(","):
+        parts = item.strip().split(":")
+        if len(parts) != 3 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+            raise ValueError(f"candidate {item!r}: expected n_train:image_size:epochs, three positive integers")
+        out.append(tuple(int(p) for p in parts))
+    return out
+
+
+def power_table(measured: list[dict], *, budget_minutes: float, cores: int, grid_runs_per_seed: int, effect: float,
+                alpha: float = 0.05, power: float = 0.8, max_seeds: int = 400, current=None,
+                n_draws: int = 20_000) -> tuple[pd.DataFrame, int | None]:
+    """The power-per-CPU-minute table of ``--power`` from measured seconds and paired differences, and its choice.
+
+    Parameters
+    ----------
+    measured : list of dict
+        One per candidate: ``n_train``, ``image_size``, ``epochs``, ``runs`` (runs trained), ``workers`` (processes
+        of the pool), ``wall_s`` (wall seconds of those runs), ``load_avg`` (1-min load average after them) and, per
+        metric of :data:`POWER_METRICS`, ``d_<metric>``: the circumplex - base differences, one per seed.
+    budget_minutes, cores : float, int
+        The CPU budget: ``budget_minutes`` of wall time on ``cores`` cores.
+    grid_runs_per_seed : int
+        Runs of chapter 07's grid per seed (presets x conditions).
+    effect : float
+        The effect whose power and required seeds are reported.
+    alpha, power : float
+        Level and target power of the one-sided (``"greater"``) exact signed-rank test.
+    max_seeds : int
+        Cap of the seeds used in the power figures (and of :func:`seeds_for_power`'s scan).
+    current : (n_train, image_size, epochs), optional
+        The profile's study size, flagged in the ``current`` column.
+    n_draws : int
+        Monte Carlo draws of the power functions (seed 0: common random numbers across candidates).
+
+    Returns
+    -------
+    (pandas.DataFrame, int or None)
+        One row per candidate; the row index of the candidate with the smallest finite ``mde_p_expr`` (ties: the
+        smaller ``cpu_s_per_run``), or None when no candidate's budget reaches a finite MDE. Formulas:
+        ``wall_s_per_run = wall_s / runs``; ``cpu_s_per_run = wall_s * workers / runs``;
+        ``seeds_in_budget = floor(budget_minutes * 60 * cores / (cpu_s_per_run * grid_runs_per_seed))``;
+        ``mde_<m> = minimum_detectable_effect(sd_<m>, min(seeds_in_budget, max_seeds), power=power, alpha=alpha,
+        alternative="greater")`` (inf below the test's floor, NaN without a spread); ``power_at_effect_<m> =
+        paired_power(effect, sd_<m>, n, alpha=alpha, alternative="greater")``; ``seeds_for_effect_<m> =
+        seeds_for_power(effect, sd_<m>, power=power, alpha=alpha, alternative="greater", max_seeds=max_seeds)``
+        (NaN when not reached).
+    """
+    rows = []
+    for m in measured:
+        cpu_s = m["wall_s"] * m["workers"] / m["runs"]
+        seeds = math.floor(budget_minutes * 60 * cores / (cpu_s * grid_runs_per_seed))
+        n = min(seeds, max_seeds)
+        row = {"n_train": m["n_train"], "image_size": m["image_size"], "epochs": m["epochs"], "runs": m["runs"],
+               "wall_s": m["wall_s"], "wall_s_per_run": m["wall_s"] / m["runs"], "cpu_s_per_run": cpu_s,
+               "load_avg": m["load_avg"], "seeds_in_budget": seeds}
+        for metric in POWER_METRICS:
+            d = np.asarray(m[f"d_{metric}"], dtype=float)
+            sd = float(np.std(d, ddof=1)) if d.size >= 2 else float("nan")
+            row[f"mean_d_{metric}"] = float(d.mean()) if d.size else float("nan")
+            row[f"sd_d_{metric}"] = sd
+            mde = pw = need = float("nan")
+            if np.isfinite(sd) and sd > 0:
+                mde = (minimum_detectable_effect(sd, n, power=power, alpha=alpha, alternative="greater",
+                                                 n_draws=n_draws) if n >= 1 else float("inf"))
+                pw = (paired_power(effect, sd, n, alpha=alpha, alternative="greater", n_draws=n_draws)
+                      if n >= 1 else 0.0)
+                try:
+                    need = float(seeds_for_power(effect, sd, power=power, alpha=alpha, alternative="greater",
+                                                 max_seeds=max_seeds, n_draws=n_draws))
+                except ValueError:  # not reached within max_seeds
+                    pass
+            row[f"mde_{metric}"] = mde
+            row[f"power_at_effect_{metric}"] = pw
+            row[f"seeds_for_effect_{metric}"] = need
+        row["current"] = current is not None and (m["n_train"], m["image_size"], m["epochs"]) == tuple(current)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    finite = table[np.isfinite(table["mde_p_expr"])] if len(table) else table
+    best = None
+    if len(finite):
+        best = int(finite.sort_values(["mde_p_expr", "cpu_s_per_run"], kind="stable").index[0])
+    return table, best
+
+
+def power_mode(args) -> None:
+    """Measure the candidates of ``--power`` and print :func:`power_table`'s table and choice."""
+    prof = get_profile(args.profile)
+    candidates = parse_candidates(args.candidates)
+    grid_runs = args.grid_runs_per_seed or 2 * len(CHAPTER_CONDITIONS)
+    current = (prof.study_n_train, prof.study_image_size, prof.study_epochs)
+    print(f"power per CPU-minute ({args.profile}, {args.preset}): {len(candidates)} candidates x {args.seeds} seeds x "
+          f"(base, circumplex) on {args.workers} processes; budget {args.budget_minutes:g} min x {args.cores} cores; "
+          f"{grid_runs} grid runs per seed; effect {args.effect:g}; alpha {args.alpha:g} one-sided, 80 % power")
+    measured = []
+    for n_train, image_size, epochs in candidates:
+        study = StudyConfig(presets=(args.preset,), conditions=("base", "circumplex"), seeds=args.seeds,
+                            profile=args.profile, data={"n_train": n_train, "image_size": image_size},
+                            epochs=epochs)
+        start = time.perf_counter()
+        table = run_study(study, workers=args.workers, progress=False)
+        wall = time.perf_counter() - start
+        table = table[table["preset"] == args.preset] if "preset" in table else table
+        m = {"n_train": n_train, "image_size": image_size, "epochs": epochs, "runs": len(table),
+             "workers": args.workers, "wall_s": wall, "load_avg": os.getloadavg()[0]}
+        wide = {metric: table.pivot(index="seed", columns="condition", values=metric) for metric in POWER_METRICS}
+        for metric, w in wide.items():
+            m[f"d_{metric}"] = (w["circumplex"] - w["base"]).to_numpy()
+        print(f"  {n_train}:{image_size}:{epochs}: {len(table)} runs in {wall:.1f} s (data generation included), "
+              f"load average {m['load_avg']:.1f}; sizes {dict(study.data)}")
+        measured.append(m)
+    result, best = power_table(measured, budget_minutes=args.budget_minutes, cores=args.cores,
+                               grid_runs_per_seed=grid_runs, effect=args.effect, alpha=args.alpha,
+                               max_seeds=args.max_seeds, current=current)
+    with pd.option_context("display.width", 250, "display.max_columns", None):
+        print(result.to_string(float_format=lambda x: f"{x:.4g}"))
+    if best is None:
+        print("recommendation: none (no candidate reaches a finite MDE on P_EXPR within the budget: too few seeds "
+              "for the test's floor, or no spread of the differences measured)")
+    else:
+        row = result.loc[best]
+        size = f"{row['n_train']}:{row['image_size']}:{row['epochs']}"
+        print(f"recommendation: {size} (n_train:image_size:epochs), the smallest MDE on P_EXPR within the budget "
+              f"({row['mde_p_expr']:.4g} at {min(row['seeds_in_budget'], args.max_seeds)} seeds); "
+              + ("it is the current" if row["current"] else "it is NOT the current")
+              + f" {args.profile} study size {current[0]}:{current[1]}:{current[2]}")
 
 
 def factorial(profile: str) -> None:
@@ -76,11 +242,30 @@ def main() -> None:
     parser.add_argument("--sweep-seeds", type=int, default=2, help="seeds of the lambda sweep (default 2)")
     parser.add_argument("--skip-parallel", action="store_true")
     parser.add_argument("--factorial", action="store_true", help="measure chapter 09's factorial grid instead")
+    parser.add_argument("--power", action="store_true", help="choose the study size by power per CPU-minute")
+    parser.add_argument("--candidates", default=DEFAULT_CANDIDATES,
+                        help=f"--power: n_train:image_size:epochs triples (default {DEFAULT_CANDIDATES})")
+    parser.add_argument("--seeds", type=int, default=4, help="--power: pilot seeds per candidate (default 4)")
+    parser.add_argument("--workers", type=int, default=2, help="--power: local processes (default 2)")
+    parser.add_argument("--budget-minutes", type=float, default=30.0, help="--power: wall minutes (default 30)")
+    parser.add_argument("--cores", type=int, default=2, help="--power: cores of the budget (default 2)")
+    parser.add_argument("--grid-runs-per-seed", type=int, default=None,
+                        help=f"--power: default 2 presets x {len(CHAPTER_CONDITIONS)} chapter-07 conditions")
+    parser.add_argument("--alpha", type=float, default=0.05, help="--power: one-sided level (default 0.05)")
+    parser.add_argument("--effect", type=float, default=SMALLEST_EFFECT,
+                        help=f"--power: effect of interest (default SMALLEST_EFFECT = {SMALLEST_EFFECT:g})")
+    parser.add_argument("--max-seeds", type=int, default=400, help="--power: cap of the seeds (default 400)")
     args = parser.parse_args()
     get_profile(args.profile)  # a bad name fails here, before any work
+    if args.power:
+        parse_candidates(args.candidates)  # a bad candidate fails here, before any work
     data = {k: v for k, v in (("n_train", args.n_train), ("image_size", args.image_size)) if v is not None}
     os.environ["AFFECT_BOOK_CACHE"] = tempfile.mkdtemp(prefix="bench-study-")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (1 min) at the start")
+    if args.power:
+        power_mode(args)
+        print(f"load average {os.getloadavg()[0]:.1f} (1 min) at the end")
+        return
     if args.factorial:
         factorial(args.profile)
         print(f"load average {os.getloadavg()[0]:.1f} (1 min) at the end")
