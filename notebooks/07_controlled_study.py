@@ -245,6 +245,8 @@ table = study_statistics(frame, rare, margins=DEFAULT_MARGINS)
 shown = ["source", "metric", "label", "n", "mean_difference", "hl_estimate", "hl_low", "hl_high", "hl_achieved_level",
          "boot_low", "boot_high", "pvalue", "pvalue_holm", "tost_pvalue", "equivalent"]
 print(f"{len(table)} comparisons; margins {DEFAULT_MARGINS}")
+for r in table[~table["testable"]].itertuples():  # kept in the table, left out of the Holm family
+    print(f"not tested: {r.source} {r.label} on {r.metric}: {r.note}")
 table[shown].round(4)
 
 # %% [markdown]

@@ -266,8 +266,11 @@ def geometry_statistics(frame: pd.DataFrame, *, metrics: Sequence[str] = GEOMETR
         tables.append(study_statistics(frame[defined], metrics=[metric], references=references, **options))
     table = pd.concat([t for t in tables if not t.empty], ignore_index=True) if any(
         not t.empty for t in tables) else tables[0]
-    if not table.empty:
-        table["pvalue_holm"] = holm(table["pvalue"].to_numpy(float))
+    if not table.empty:  # Holm across the testable rows of every metric (study_statistics' rule)
+        testable = table["testable"].to_numpy(bool)
+        table["pvalue_holm"] = np.nan
+        if testable.any():
+            table.loc[testable, "pvalue_holm"] = holm(table.loc[testable, "pvalue"].to_numpy(float))
     table.attrs["undefined"] = undefined
     return table
 

@@ -147,8 +147,11 @@ def study_statistics(frame: pd.DataFrame, rare: Mapping[str, Sequence[str]] | No
     pandas.DataFrame
         One row per (source, metric, condition, reference): ``source``, ``metric``, ``condition``, ``reference``,
         ``seeds`` (the paired seeds, in order), ``n_unpaired`` (seeds present for only one of the two), then the
-        fields of :class:`affect_book.stats.PairedComparison` for ``condition - reference`` (two-sided), and
-        ``pvalue_holm``: Holm across every row of the table. Empty (with those columns) when no pair exists.
+        fields of :class:`affect_book.stats.PairedComparison` for ``condition - reference`` (two-sided),
+        ``testable`` and ``note``, and ``pvalue_holm``: Holm across every testable row of the table. A row whose
+        differences are all zero (typically a rare class at F1 0 in every run of both conditions) is kept with its
+        p = 1 but marked ``testable=False`` with a ``note`` saying why, and left out of the Holm family
+        (``pvalue_holm`` NaN). Empty (with those columns) when no pair exists.
 
     Raises
     ------
@@ -180,14 +183,23 @@ def study_statistics(frame: pd.DataFrame, rare: Mapping[str, Sequence[str]] | No
                 unpaired = len(set(a.index) ^ set(b.index))
                 if len(seeds) < 1:
                     continue
-                row = paired_comparison(a.loc[seeds].to_numpy(float), b.loc[seeds].to_numpy(float),
-                                        margin=margins.get(metric), level=level, n_resamples=n_resamples,
+                va, vb = a.loc[seeds].to_numpy(float), b.loc[seeds].to_numpy(float)
+                row = paired_comparison(va, vb, margin=margins.get(metric), level=level, n_resamples=n_resamples,
                                         random_state=random_state, label=f"{cond} - {ref}")
+                note = ""
+                if not np.any(va) and not np.any(vb):
+                    note = f"{metric} is 0 in every run of both conditions: nothing to test (p = 1 by construction)"
+                elif np.array_equal(va, vb):
+                    note = "equal on every seed: no nonzero difference to test (p = 1 by construction)"
                 records.append({"source": source, "metric": metric, "condition": cond, "reference": ref,
-                                "seeds": tuple(int(s) for s in seeds), "n_unpaired": unpaired, **row.to_dict()})
+                                "seeds": tuple(int(s) for s in seeds), "n_unpaired": unpaired, **row.to_dict(),
+                                "testable": not note, "note": note})
     table = pd.DataFrame.from_records(records)
     if table.empty:
         return pd.DataFrame(columns=["source", "metric", "condition", "reference", "seeds", "n_unpaired",
-                                     "pvalue", "pvalue_holm"])
-    table["pvalue_holm"] = holm(table["pvalue"].to_numpy(float))
+                                     "pvalue", "pvalue_holm", "testable", "note"])
+    table["pvalue_holm"] = np.nan
+    testable = table["testable"].to_numpy(bool)
+    if testable.any():
+        table.loc[testable, "pvalue_holm"] = holm(table.loc[testable, "pvalue"].to_numpy(float))
     return table

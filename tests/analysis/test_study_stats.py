@@ -59,8 +59,11 @@ def test_every_pvalue_recomputes_from_the_raw_rows_with_scipy():
         walsh = [(x + y) / 2 for i, x in enumerate(a - b) for y in (a - b)[i:]]
         assert row.hl_estimate == pytest.approx(np.median(walsh))
         assert row.hl_low <= row.hl_estimate <= row.hl_high
-    holm = multipletests(table["pvalue"].to_numpy(), method="holm")[1]
-    np.testing.assert_allclose(table["pvalue_holm"], holm, rtol=1e-12)
+    testable = table["testable"].to_numpy(bool)
+    np.testing.assert_allclose(table.loc[testable, "pvalue_holm"], multipletests(
+        table.loc[testable, "pvalue"].to_numpy(), method="holm")[1], rtol=1e-12)
+    assert table.loc[~testable, "pvalue_holm"].isna().all() and (table.loc[~testable, "pvalue"] == 1).all()
+    assert all(table.loc[~testable, "note"].str.contains("p = 1 by construction"))
     p_expr = table[table["metric"] == "p_expr"]
     from affect_book.analysis import SMALLEST_EFFECT, STUDY_EFFECT
 
@@ -214,3 +217,19 @@ def test_equivalence_verdict_needs_tost_not_a_large_p(tmp_path):
     assert record["numbers"]["affectnet/p_expr hl_coverage"] == 0.5 and record["numbers"]["n"] == 2
     with pytest.raises(ParameterError, match="claim"):
         write_claim("../escape", out, "cpu", "synthetic", root=tmp_path)
+
+
+def test_a_rare_class_at_f1_zero_in_every_run_is_said_not_tested():
+    from affect_book.analysis import study_statistics
+
+    rows = []
+    for seed, (base, circ) in enumerate([(0.40, 0.42), (0.41, 0.44), (0.39, 0.40), (0.42, 0.45), (0.40, 0.43)]):
+        rows.append({"dataset": "synthetic", "preset": "affectnet", "condition": "base", "seed": seed,
+                     "p_expr": base, "f1/Contempt": 0.0})
+        rows.append({"dataset": "synthetic", "preset": "affectnet", "condition": "circumplex", "seed": seed,
+                     "p_expr": circ, "f1/Contempt": 0.0})
+    table = study_statistics(pd.DataFrame(rows), metrics=["p_expr", "f1/Contempt"], margins={}).set_index("metric")
+    assert not table.loc["f1/Contempt", "testable"] and np.isnan(table.loc["f1/Contempt", "pvalue_holm"])
+    assert "0 in every run of both conditions" in table.loc["f1/Contempt", "note"]
+    # the family is the testable rows only: one test, so Holm leaves its p as it is
+    assert table.loc["p_expr", "testable"] and table.loc["p_expr", "pvalue_holm"] == table.loc["p_expr", "pvalue"]
