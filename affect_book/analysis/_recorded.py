@@ -108,16 +108,30 @@ def _finite(obj):
     return obj
 
 
-def _provenance(study: StudyConfig, command: str, started: float, wall: float, frame: pd.DataFrame | None) -> dict:
+def _provenance(study: StudyConfig, command: str, started: float, wall: float, frame: pd.DataFrame | None,
+                previous: Path | None = None) -> dict:
+    """This call's provenance; ``training`` is the call that trained the runs: this one, or (when this one loaded
+    every run from the cache and ``previous`` records the same study) the one recorded there."""
     trained = int((~frame["loaded_from_cache"].astype(bool)).sum()) if frame is not None and \
         "loaded_from_cache" in frame else None
-    return {"command": command, "commit": _git("rev-parse", "HEAD"),
-            "tree_clean": _git("status", "--porcelain", "--untracked-files=no") == "",
-            "machine": _machine(), "study": _finite(dataclasses.asdict(study)), "study_key": study_key(study),
-            "started": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
-            "wall_seconds": round(wall, 1), "runs": None if frame is None else len(frame), "trained": trained,
-            "note": "wall_seconds is this command's time; runs it loaded from the cache were trained earlier "
-                    "(sum of train_seconds in results.csv is their training time)"}
+    record = {"command": command, "commit": _git("rev-parse", "HEAD"),
+              "tree_clean": _git("status", "--porcelain", "--untracked-files=no") == "",
+              "machine": _machine(), "study": _finite(dataclasses.asdict(study)), "study_key": study_key(study),
+              "started": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
+              "wall_seconds": round(wall, 1), "runs": None if frame is None else len(frame), "trained": trained}
+    training = {k: record[k] for k in ("command", "commit", "machine", "started", "wall_seconds", "trained")}
+    if trained == 0 and previous is not None and previous.is_file():
+        try:
+            before = json.loads(previous.read_text())
+        except (OSError, json.JSONDecodeError):
+            before = {}
+        if before.get("study_key") == record["study_key"] and before.get("training"):
+            training = before["training"]
+    record["training"] = training
+    record["note"] = ("wall_seconds is this command's time; 'training' is the command that trained the runs (a "
+                      "later call that only loaded them from the cache recomputes the statistics); the sum of "
+                      "train_seconds in results.csv is the runs' own training time")
+    return record
 
 
 def record_study(study: StudyConfig, out: str | os.PathLike, *, command: str, alpha: float = 0.05,
@@ -178,7 +192,7 @@ def record_study(study: StudyConfig, out: str | os.PathLike, *, command: str, al
         payload["geometry_power_plan"] = json_records(geo_plan)
         payload["distance_margin"] = DISTANCE_MARGIN
     _write_json(out / "statistics.json", payload)
-    _write_json(out / "provenance.json", _provenance(study, command, started, wall, frame))
+    _write_json(out / "provenance.json", _provenance(study, command, started, wall, frame, out / "provenance.json"))
     return out
 
 
@@ -225,7 +239,7 @@ def record_tuning(study: StudyConfig, lambdas: Sequence[float], out: str | os.Pa
                        .encode())
     _write_json(out / "choice.json", {"lambda_ot": best, "metric": f"val/{metric}", "seeds": list(study.seeds),
                                       "lambdas": [float(v) for v in lambdas], "means": json_records(means)})
-    _write_json(out / "provenance.json", _provenance(study, command, started, wall, sweep))
+    _write_json(out / "provenance.json", _provenance(study, command, started, wall, sweep, out / "provenance.json"))
     return out
 
 
@@ -268,9 +282,11 @@ class RecordedStudy:
             Runs, seeds, commit, machine and wall time.
         """
         p = self.provenance
+        t = p.get("training", p)
         return (f"recorded study {self.path.name} ({p['study']['profile']}): {len(self.results)} runs, "
-                f"{self.seeds} seeds per source and condition, commit {str(p.get('commit'))[:10]}, "
-                f"{p['machine']['cores']} cores ({p['machine']['cpu']}), wall {p['wall_seconds'] / 60:.1f} min")
+                f"{self.seeds} seeds per source and condition, trained at commit {str(t.get('commit'))[:10]} on "
+                f"{t['machine']['cores']} cores ({t['machine']['cpu']}) in {t['wall_seconds'] / 60:.1f} min wall; "
+                f"statistics at commit {str(p.get('commit'))[:10]}")
 
 
 def _read_json(path: Path) -> dict:

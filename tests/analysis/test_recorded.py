@@ -99,6 +99,16 @@ def test_recorded_verdicts_recompute_and_reach_the_tracker(recorded):
     assert table.loc["degeneracy-not-imbalance", "recorded (cpu)"] == "not recorded"
 
 
+def test_recording_again_from_the_cache_keeps_the_training_provenance(recorded):
+    study, out, root = recorded
+    first = json.loads((out / "provenance.json").read_text())
+    assert first["trained"] == study.n_runs and first["training"]["trained"] == study.n_runs
+    record_study(study, out, command="test record again", workers=1, progress=False, n_draws=2000)
+    again = json.loads((out / "provenance.json").read_text())
+    assert again["command"] == "test record again" and again["trained"] == 0
+    assert again["training"] == first["training"]  # who trained the runs, and how long it took, is kept
+
+
 def test_a_broken_statistics_file_is_named(tmp_path):
     folder = tmp_path / "cpu" / "broken"
     folder.mkdir(parents=True)
