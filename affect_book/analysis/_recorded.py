@@ -125,8 +125,12 @@ def _provenance(study: StudyConfig, command: str, started: float, wall: float, f
             before = json.loads(previous.read_text())
         except (OSError, json.JSONDecodeError):
             before = {}
-        if before.get("study_key") == record["study_key"] and before.get("training"):
-            training = before["training"]
+        if before.get("study_key") == record["study_key"]:
+            if before.get("training"):
+                training = before["training"]
+            elif before.get("trained"):  # a file written before the training block existed: its own call trained
+                training = {k: before.get(k) for k in ("command", "commit", "machine", "started", "wall_seconds",
+                                                       "trained")}
     record["training"] = training
     record["note"] = ("wall_seconds is this command's time; 'training' is the command that trained the runs (a "
                       "later call that only loaded them from the cache recomputes the statistics); the sum of "
