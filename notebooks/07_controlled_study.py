@@ -131,6 +131,11 @@ if LAMBDA_OT is not None:
 elif tuning:
     print(f"the recorded tuning (seeds {tuning['seeds']}, {tuning['metric']}): lambda_ot = {tuning['lambda_ot']}; "
           f"made by `{tuning['provenance']['command']}` at commit {tuning['provenance']['commit'][:10]}")
+    means = pd.DataFrame(tuning["means"]).set_index("lambda_ot")
+    means["standard error"] = means["std"] / np.sqrt(means["count"])
+    print("mean validation P_MTL per weight over the tuning runs (the largest mean is chosen; compare the "
+          "differences between weights with their standard errors before reading much into the choice):")
+    display(means.round(4))  # noqa: F821 -- IPython's display
 else:
     print(f"no recorded tuning matches this grid: the sweep runs here on seeds 1000-{999 + TUNING_SEEDS}")
 
