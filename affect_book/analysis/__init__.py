@@ -37,10 +37,10 @@ from ._recorded import (DISTANCE_MARGIN, RecordedStudy, load_recorded, load_tuni
 from ._regression import MIN_CLUSTERS, class_regression
 from ._stats import (DEFAULT_MARGINS, REFERENCES, SMALLEST_EFFECT, STUDY_EFFECT, check_comparable, study_metrics,
                      study_rare_classes, study_statistics)
-from .claims import (CLAIMS, NOT_RUN, VERDICTS, Claim, claim_status, claims_table, directional_verdict,
-                     equivalence_verdict, flat_numbers, paired_by_seed, read_verdict, recorded_root,
-                     recorded_verdicts, study_results, verdict_path, verdict_text, verdicts_frame, write_claim,
-                     write_verdict)
+from .claims import (CLAIMS, NOT_RUN, Claim, claim_status, claims_table, read_verdict, recorded_root,
+                     recorded_verdicts, study_results, verdict_path, write_claim, write_verdict)
+from .verdicts import (VERDICTS, directional_verdict, equivalence_verdict, flat_numbers, paired_by_seed, verdict_text,
+                       verdicts_frame)
 
 __all__ = ["CHAPTER_07_TESTS", "CHAPTER_08_TESTS", "CLAIMS", "DEFAULT_MARGINS", "DISTANCE_MARGIN", "GEOMETRY_METRICS",
            "MIN_CLUSTERS", "NOT_RUN", "REFERENCES", "SMALLEST_EFFECT", "STUDY_EFFECT", "VERDICTS", "Claim", "ClaimTest",

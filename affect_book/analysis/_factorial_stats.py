@@ -37,7 +37,7 @@ from ..stats import comparison_table, hodges_lehmann, holm, paired_comparison, t
 from ..study import FACTORS, FactorialDesign, as_sources, cell_config, cell_label, factorial_cells, factorial_studies
 from ._geometry import _run_separability, study_predictions
 from ._regression import MIN_CLUSTERS
-from .claims import _decide, paired_by_seed
+from .verdicts import _decide, paired_by_seed
 
 __all__ = ["cell_contrasts", "condition_differences", "degeneracy_verdict", "factorial_effects",
            "factorial_outcomes", "index_frame", "levels_table", "main_effects", "pair_outcomes",

@@ -22,7 +22,7 @@ import pandas as pd
 from ..params import ParameterError, check_choice
 from ..stats import paired_power, seeds_for_power, seeds_to_reach
 from ._stats import SMALLEST_EFFECT, STUDY_EFFECT, _source
-from .claims import directional_verdict, equivalence_verdict, paired_by_seed
+from .verdicts import directional_verdict, equivalence_verdict, paired_by_seed
 
 __all__ = ["CHAPTER_07_TESTS", "CHAPTER_08_TESTS", "ClaimTest", "SMALLEST_EFFECT", "STUDY_EFFECT", "claim_verdicts",
            "power_plan"]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from affect_book.analysis import claims
+from affect_book.analysis import claims, verdicts
 from affect_book.params import ParameterError
 
 
@@ -71,14 +71,14 @@ def test_bad_writes_and_names_are_refused(tmp_path):
 
 
 def test_verdicts_frame_one_row_per_claim_and_part():
-    verdicts = {"a": {"verdict": "reproduced", "numbers": {"x/p_mtl": {"hl_estimate": 0.1, "p_claimed": 0.03,
+    found = {"a": {"verdict": "reproduced", "numbers": {"x/p_mtl": {"hl_estimate": 0.1, "p_claimed": 0.03,
                                                                        "smallest_one_sided_p": 0.03125},
                                                            "y/p_mtl": {"hl_estimate": 0.2, "p_tost": 0.5,
                                                                        "smallest_one_sided_p": 0.03125}}},
                 "b": {"verdict": "inconclusive", "numbers": {"x/p_expr": {"hl_estimate": -0.1}}}}
-    frame = claims.verdicts_frame(verdicts, ("hl_estimate", "p_claimed", "p_tost", "smallest_one_sided_p"),
-                                  {"smallest_one_sided_p": "smallest p"})
+    frame = verdicts.verdicts_frame(found, ("hl_estimate", "p_claimed", "p_tost", "smallest_one_sided_p"),
+                                    {"smallest_one_sided_p": "smallest p"})
     assert list(frame.columns) == ["claim", "verdict", "part", "hl_estimate", "p_claimed", "smallest p", "p_tost"]
     assert frame[["claim", "part"]].values.tolist() == [["a", "x/p_mtl"], ["a", "y/p_mtl"], ["b", "x/p_expr"]]
     assert frame["hl_estimate"].tolist() == [0.1, 0.2, -0.1] and frame["p_tost"].isna().tolist() == [True, False, True]
-    assert claims.verdicts_frame({}, ("hl_estimate",)).empty
+    assert verdicts.verdicts_frame({}, ("hl_estimate",)).empty
