@@ -366,11 +366,13 @@ plt.show()
 # Each claim holds on every part it names (each source, each metric), so a verdict is `reproduced` when every
 # part's exact test rejects at `ALPHA` (the intersection-union principle: a conjunction needs no multiplicity
 # correction), and `not reproduced` when some part's *contrary* test rejects, Holm-adjusted across the claim's
-# parts. The contrary of "beats" is the opposite one-sided test. The contrary of "matches within the margin" is
-# "the shift lies outside the margin" (exact Wilcoxon tests of the differences minus and plus the margin), not
-# "differs from 0": a difference smaller than the margin is what "matches" allows. A verdict that is neither is
-# `undecidable at n = k (needs >= m seeds)` when `k` seeds could not have given the contrary at all, and
-# `inconclusive` when they could have and did not. "Matched" is tested as equivalence within the margin (exact
+# parts. The contrary of "beats" is "beats by less than the smallest effect of interest" (the exact one-sided test
+# of the differences minus that effect): with enough seeds a verdict can then say "no raise of a size that
+# matters", which the opposite direction alone never says when the true shift is 0. The contrary of "matches
+# within the margin" is "the shift lies outside the margin" (exact Wilcoxon tests of the differences minus and
+# plus the margin), not "differs from 0": a difference smaller than the margin is what "matches" allows. A verdict
+# that is neither is `undecidable at n = k (needs >= m seeds)` when `k` seeds could not have given the contrary at
+# all, and `inconclusive` when they could have and did not. "Matched" is tested as equivalence within the margin (exact
 # TOST), since a large p of a difference test is not evidence of equality. The study's reading of the uniform
 # term as a "generic confidence penalty" is tested as `uniform-is-confidence-penalty` (equivalence with the
 # entropy penalty), the noise-robust reading of chapter 04 as `uniform-is-noise-robust` (equivalence with GCE),
@@ -391,7 +393,7 @@ if PROFILE == "smoke":
     print("smoke profile: these verdicts test the code path only; the numbers are NOT meaningful")
 print(f"claim files: {cache_root() / 'claims' / PROFILE}")
 verdicts = verdicts_frame(claims, ("n", "hl_estimate", "hl_low", "hl_high", "hl_coverage", "p_claimed",
-                                   "p_opposite_holm", "p_tost", "p_outside_holm", "smallest_one_sided_p"),
+                                   "p_contrary_holm", "p_tost", "p_outside_holm", "smallest_one_sided_p"),
                           {"smallest_one_sided_p": "smallest p the seeds allow"}).set_index(["claim", "part"])
 verdicts.round(5)
 
@@ -418,7 +420,7 @@ if recorded is not None:
         print(f"this run's profile is {PROFILE!r}, the recorded study's {recorded.provenance['study']['profile']!r}:"
               f" their numbers are not comparable, only their verdict rules are the same")
     rec_verdicts = verdicts_frame(recomputed, ("n", "mean_difference", "hl_estimate", "hl_low", "hl_high",
-                                               "hl_coverage", "p_claimed", "p_opposite_holm", "p_tost",
+                                               "hl_coverage", "p_claimed", "p_contrary_holm", "p_tost",
                                                "p_outside_holm")).set_index(["claim", "part"])
     display(rec_verdicts.round(5))  # noqa: F821 -- IPython's display
 else:

@@ -104,7 +104,8 @@ def claim_verdicts(frame: pd.DataFrame, tests: Sequence[ClaimTest], margins: Map
     tests : sequence of ClaimTest
         The claims and how each is tested (:data:`CHAPTER_07_TESTS`, :data:`CHAPTER_08_TESTS`).
     margins : mapping
-        Metric to its equivalence margin (the smallest effect of interest), for the equivalence claims.
+        Metric to its smallest effect of interest: the equivalence margin of an equivalence claim, and the
+        threshold of a directional claim's contrary ("raises it by less than that").
     alpha : float
         Level of each test.
 
@@ -120,7 +121,8 @@ def claim_verdicts(frame: pd.DataFrame, tests: Sequence[ClaimTest], margins: Map
         if not sources:
             continue
         if test.kind == "directional":
-            out[test.claim] = directional_verdict(frame, test.condition, test.reference, test.metrics, sources, alpha)
+            out[test.claim] = directional_verdict(frame, test.condition, test.reference, test.metrics, sources, alpha,
+                                                  smallest_effects=margins)
         else:
             missing = [m for m in test.metrics if m not in margins]
             if missing:

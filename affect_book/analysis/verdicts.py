@@ -4,7 +4,8 @@ A claim holds on every part it names (each source, each metric), so a verdict te
 calls the claim ``reproduced`` only when every part rejects its null (the intersection-union principle: a
 conjunction needs no multiplicity correction); ``not reproduced`` when some part's *contrary* test rejects
 (Holm-adjusted across the claim's parts, since any one of them suffices). The contrary of "``a`` beats ``b``" is
-"``b`` beats ``a``" (the opposite one-sided test); the contrary of "``a`` matches ``b`` within a margin" is "the
+"``a`` beats ``b`` by less than the smallest effect of interest" where one is stated (else "``b`` beats ``a``");
+the contrary of "``a`` matches ``b`` within a margin" is "the
 shift lies outside the margin" (:func:`~affect_book.stats.outside_margin_paired`), never "differs from 0". A verdict
 that is neither is ``undecidable`` when the run's seeds could not have given the contrary at all (its smallest
 attainable Holm-adjusted p is above ``alpha``: the verdict carries ``n`` and the seeds it would need), and
@@ -108,8 +109,14 @@ def _decide(numbers: dict, claimed: str, contrary: str, alpha: float, contrary_s
 
 
 def directional_verdict(frame: pd.DataFrame, condition: str, reference: str, metrics: Sequence[str],
-                        sources: Sequence[str], alpha: float = 0.05) -> dict:
+                        sources: Sequence[str], alpha: float = 0.05,
+                        smallest_effects: Mapping[str, float] | None = None) -> dict:
     """Verdict on "``condition`` scores higher than ``reference`` on every metric and source".
+
+    The claimed test of a part is the exact one-sided Wilcoxon test of a positive shift. Its contrary is "the
+    shift is below the smallest effect of interest" (the exact one-sided test of ``d - effect < 0``) when
+    ``smallest_effects`` names one for the metric, so that a study with enough seeds can say "no raise of a size
+    that matters"; without one it is the opposite direction (``d < 0``), which a true null effect never reaches.
 
     Parameters
     ----------
@@ -121,6 +128,9 @@ def directional_verdict(frame: pd.DataFrame, condition: str, reference: str, met
         The parts of the claim.
     alpha : float
         Level of each test.
+    smallest_effects : mapping, optional
+        Metric to its smallest effect of interest (:data:`~affect_book.analysis.SMALLEST_EFFECT` for P_MTL and
+        P_EXPR); a metric without one keeps the opposite direction as its contrary.
 
     Returns
     -------
@@ -128,20 +138,30 @@ def directional_verdict(frame: pd.DataFrame, condition: str, reference: str, met
         ``verdict`` (one of :data:`VERDICTS`), ``n`` (the fewest paired seeds of a part), ``seeds_needed``
         (the fewest that could refute), ``rule`` (in words) and ``numbers``: per ``source/metric`` the
         differences, Hodges-Lehmann shift and exact interval (with its attained coverage), the exact one-sided p
-        in the claimed direction (``p_claimed``), the one in the opposite direction with its Holm-adjusted value
-        (``p_opposite_holm``), and the smallest one-sided p the seeds allow.
+        in the claimed direction (``p_claimed``), the one in the opposite direction (``p_opposite``), the
+        contrary's p with its Holm-adjusted value (``p_contrary``, ``p_contrary_holm``; with the smallest effect
+        ``effect`` when one was given), and the smallest one-sided p the seeds allow.
     """
+    effects = dict(smallest_effects or {})
     numbers = {}
     for source in sources:
         for metric in metrics:
             seeds, d = paired_by_seed(frame, source, condition, reference, metric)
-            numbers[f"{source}/{metric}"] = {**_part(d, seeds),
-                                             "p_claimed": wilcoxon_paired(d, alternative="greater").pvalue,
-                                             "p_opposite": wilcoxon_paired(d, alternative="less").pvalue}
-    decision = _decide(numbers, "p_claimed", "p_opposite", alpha, "greater")
+            part = {**_part(d, seeds), "p_claimed": wilcoxon_paired(d, alternative="greater").pvalue,
+                    "p_opposite": wilcoxon_paired(d, alternative="less").pvalue}
+            if metric in effects:
+                part["effect"] = float(effects[metric])
+                part["p_contrary"] = wilcoxon_paired(d - effects[metric], alternative="less").pvalue
+            else:
+                part["p_contrary"] = part["p_opposite"]
+            numbers[f"{source}/{metric}"] = part
+    decision = _decide(numbers, "p_claimed", "p_contrary", alpha, "greater")
+    stated = ", ".join(f"{m} {effects[m]:g}" for m in metrics if m in effects)
+    against = f"the shift lies below the smallest effect of interest ({stated})" if stated else \
+        f"{reference} scores higher"
     rule = (f"reproduced: every part's exact one-sided Wilcoxon p ({condition} > {reference}) <= {alpha}; "
-            f"not reproduced: some part's opposite one-sided p, Holm-adjusted over the {len(numbers)} parts, "
-            f"<= {alpha}; else undecidable when the seeds cannot give that (fewer than "
+            f"not reproduced: some part's contrary ({against}; exact one-sided Wilcoxon), Holm-adjusted over the "
+            f"{len(numbers)} parts, <= {alpha}; else undecidable when the seeds cannot give that (fewer than "
             f"{decision['seeds_needed']} nonzero differences), inconclusive when they can")
     return {**decision, "rule": rule, "alpha": alpha, "numbers": numbers}
 

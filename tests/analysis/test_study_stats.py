@@ -233,3 +233,22 @@ def test_a_rare_class_at_f1_zero_in_every_run_is_said_not_tested():
     assert "0 in every run of both conditions" in table.loc["f1/Contempt", "note"]
     # the family is the testable rows only: one test, so Holm leaves its p as it is
     assert table.loc["p_expr", "testable"] and table.loc["p_expr", "pvalue_holm"] == table.loc["p_expr", "pvalue"]
+
+
+def test_a_raise_smaller_than_the_smallest_effect_of_interest_refutes_a_directional_claim():
+    from affect_book.analysis import directional_verdict
+
+    null = [0.001, -0.002, 0.003, -0.001, 0.002, 0.0015]  # no raise: the shifts scatter around 0
+    frame = _two_conditions(null)
+    plain = directional_verdict(frame, "circumplex", "base", ["p_expr"], ["affectnet"])
+    assert plain["verdict"] == "inconclusive"  # the opposite direction alone never refutes a null effect
+    sesoi = directional_verdict(frame, "circumplex", "base", ["p_expr"], ["affectnet"],
+                                smallest_effects={"p_expr": 0.0285})
+    part = sesoi["numbers"]["affectnet/p_expr"]
+    expected = sps.wilcoxon(np.array(null) - 0.0285, alternative="less", method="exact").pvalue
+    assert part["p_contrary"] == pytest.approx(expected) and part["effect"] == 0.0285
+    assert sesoi["verdict"] == "not reproduced" and "smallest effect of interest" in sesoi["rule"]
+    # a clear raise is still reproduced whatever the contrary says
+    up = directional_verdict(_two_conditions([0.05, 0.06, 0.04, 0.07, 0.05, 0.06]), "circumplex", "base",
+                             ["p_expr"], ["affectnet"], smallest_effects={"p_expr": 0.0285})
+    assert up["verdict"] == "reproduced"
