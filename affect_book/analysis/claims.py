@@ -302,7 +302,8 @@ def recorded_verdicts(profile: str, root: Path | None = None) -> dict[str, dict]
                 raise ValueError(f"{path}: claim {claim!r} has verdict {verdict.get('verdict')!r}; expected a claim "
                                  f"of CLAIMS and one of {list(VERDICTS)}")
             entry = {"verdict": verdict["verdict"], "n": verdict.get("n"), "seeds_needed": verdict.get("seeds_needed"),
-                     "seeds_planned": verdict.get("seeds_planned"), "study": path.parent.name}
+                     "seeds_planned": verdict.get("seeds_planned"), "below_effect": verdict.get("below_effect"),
+                     "study": path.parent.name}
             if claim not in out or (entry["n"] or 0) > (out[claim]["n"] or 0):
                 out[claim] = entry
     return out
@@ -391,7 +392,7 @@ def write_claim(claim: str, verdict: Mapping, profile: str, dataset: str, chapte
     if verdict.get("verdict") not in VERDICTS:
         raise ParameterError(f"verdict {verdict.get('verdict')!r}: expected one of {list(VERDICTS)}")
     numbers = flat_numbers(verdict)
-    for key, name in (("n", "n"), ("seeds_needed", "seeds needed")):
+    for key, name in (("n", "n"), ("seeds_needed", "seeds needed"), ("below_effect", "below effect")):
         if verdict.get(key) is not None:
             numbers[name] = float(verdict[key])
     return write_verdict(claim, verdict["verdict"], numbers, chapter, profile, dataset,

@@ -82,7 +82,8 @@ def _decide(numbers: dict, claimed: str, contrary: str, alpha: float, contrary_s
     Holm-adjusted contrary p these seeds allow (an exact test of ``contrary_sides``: "greater" for one side,
     "two-sided" for either of two) is above alpha, inconclusive when it is not.
 
-    Returns ``{"verdict", "n", "n_nonzero", "seeds_needed"}``: ``n`` the fewest paired seeds of a part,
+    Returns ``{"verdict", "n", "n_nonzero", "seeds_needed", "below_effect"}`` (``below_effect``: reproduced, and
+    some part's contrary rejects too, so the shift is real but below the smallest effect of interest): ``n`` the fewest paired seeds of a part,
     ``n_nonzero`` the fewest nonzero differences (the exact test drops zeros, so these decide what p is reachable)
     and ``seeds_needed`` the fewest nonzero differences that could give the contrary (at alpha, Holm over the
     parts). With
@@ -97,15 +98,17 @@ def _decide(numbers: dict, claimed: str, contrary: str, alpha: float, contrary_s
         n_min = min(len(n["differences"]) for n in numbers.values())
         nonzero = min(int(np.count_nonzero(n["differences"])) for n in numbers.values())  # zeros carry no sign
         needed = int(seeds_to_reach(alpha, contrary_sides, parts=parts))
+    small = False
     if all(n[claimed] <= alpha for n in numbers.values()):
         verdict = "reproduced"
+        small = bool(adjusted.min() <= alpha)  # the contrary rejects too: a real shift, below the effect of interest
     elif adjusted.min() <= alpha:
         verdict = "not reproduced"
     elif contrary_sides is not None and parts * smallest_pvalue(nonzero, contrary_sides) > alpha:
         verdict = "undecidable"
     else:
         verdict = "inconclusive"
-    return {"verdict": verdict, "n": n_min, "n_nonzero": nonzero, "seeds_needed": needed}
+    return {"verdict": verdict, "n": n_min, "n_nonzero": nonzero, "seeds_needed": needed, "below_effect": small}
 
 
 def directional_verdict(frame: pd.DataFrame, condition: str, reference: str, metrics: Sequence[str],
@@ -289,6 +292,8 @@ def verdict_text(record: Mapping) -> str:
         n = record.get("n", numbers.get("n"))
         return f"inconclusive at n = {int(n)} (the power plan asks for {int(planned)} seeds)" if n is not None \
             else "inconclusive"
+    if record["verdict"] == "reproduced" and record.get("below_effect", numbers.get("below effect")):
+        return "reproduced (a shift smaller than the smallest effect of interest)"
     if record["verdict"] != "undecidable":
         return str(record["verdict"])
     n = record.get("n", numbers.get("n"))

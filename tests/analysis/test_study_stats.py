@@ -251,4 +251,10 @@ def test_a_raise_smaller_than_the_smallest_effect_of_interest_refutes_a_directio
     # a clear raise is still reproduced whatever the contrary says
     up = directional_verdict(_two_conditions([0.05, 0.06, 0.04, 0.07, 0.05, 0.06]), "circumplex", "base",
                              ["p_expr"], ["affectnet"], smallest_effects={"p_expr": 0.0285})
-    assert up["verdict"] == "reproduced"
+    assert up["verdict"] == "reproduced" and not up["below_effect"]
+    from affect_book.analysis import verdict_text
+
+    tiny = directional_verdict(_two_conditions([0.004, 0.005, 0.003, 0.006, 0.005, 0.004]), "circumplex", "base",
+                               ["p_expr"], ["affectnet"], smallest_effects={"p_expr": 0.0285})
+    assert tiny["verdict"] == "reproduced" and tiny["below_effect"]  # real, and smaller than what matters
+    assert verdict_text(tiny) == "reproduced (a shift smaller than the smallest effect of interest)"
