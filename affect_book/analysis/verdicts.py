@@ -84,9 +84,9 @@ def _decide(numbers: dict, claimed: str, contrary: str, alpha: float, contrary_s
 
     Returns ``{"verdict", "n", "n_nonzero", "seeds_needed", "below_effect"}`` (``below_effect``: reproduced, and
     some part's contrary rejects too, so the shift is real but below the smallest effect of interest): ``n`` the
-    fewest paired seeds of a part, ``n_nonzero`` the fewest nonzero differences (the exact test drops zeros, so these decide what p is reachable)
-    and ``seeds_needed`` the fewest nonzero differences that could give the contrary (at alpha, Holm over the
-    parts). With
+    fewest paired seeds of a part, ``n_nonzero`` the fewest nonzero differences (the exact test drops zeros, so
+    these decide what p is reachable) and ``seeds_needed`` the fewest nonzero differences that could give the
+    contrary (at alpha, Holm over the parts). With
     ``contrary_sides=None`` (contrary tests without a floor, such as t tests of model coefficients) there is no
     "undecidable", and ``n`` and ``seeds_needed`` are None."""
     parts = len(numbers)
