@@ -61,7 +61,7 @@ from affect_book import circumplex as cx
 from affect_book import degeneracy
 from affect_book import facs
 from affect_book.data import PRESETS, generate_split, make_config, render_examples, simulate_all
-from affect_book.data.simulator import (CALIBRATION_CRITERIA, annotation_matrix, calibration_table,
+from affect_book.data.simulator import (CALIBRATION_CRITERIA, CALIBRATION_N_TEST, annotation_matrix, calibration_table,
                                         class_mean_cost_fill, designated_pair, signature_aus)
 from affect_book.cache import config_hash
 from affect_book.data.published import PUBLISHED, published_counts
@@ -498,7 +498,7 @@ print("criteria:", CALIBRATION_CRITERIA)
 for preset_name in ("affwild2", "affectnet"):
     result, target = calibration["results"][preset_name], calibration["targets"][preset_name]
     current = config_hash(make_config(preset_name, "cpu", n_train=study_size.study_n_train,
-                                      n_val=study_size.study_n_val, n_test=study_size.study_n_test,
+                                      n_val=study_size.study_n_val, n_test=CALIBRATION_N_TEST,
                                       image_size=study_size.study_image_size, seed=result["study"]["data"]["seed"]))
     posed = PRESETS[f"{preset_name}_posed"]
     knobs = {k: v for k, v in PRESETS[preset_name].items() if posed.get(k) != v}
