@@ -5,6 +5,7 @@ tuning on seeds no verdict uses over a grid that holds every weight a chapter us
 import numpy as np
 import pytest
 from scipy import stats as sps
+from support.recorded import row_differences
 
 from affect_book.analysis import (CHAPTER_07_TESTS, CHAPTER_08_TESTS, claim_verdicts, load_recorded, load_tuning,
                                   recorded_root, recorded_verdicts)
@@ -32,10 +33,7 @@ def test_every_recorded_p_recomputes_with_scipy_exact(decisive):
     rows = decisive.results
     checked = 0
     for entry in decisive.statistics["statistics"]:
-        part = rows[rows["preset"] == entry["source"]]
-        condition, reference = entry["label"].split(" - ")
-        wide = part.pivot(index="seed", columns="condition", values=entry["metric"])
-        d = (wide[condition] - wide[reference]).dropna().to_numpy(float)
+        d = row_differences(rows, entry)
         d = d[d != 0]
         if d.size == 0 or np.unique(np.abs(d)).size != d.size:
             continue  # zeros or ties: scipy's exact method assumes neither (chapter 07 checks these another way)

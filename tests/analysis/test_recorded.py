@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
+from support.recorded import row_differences
 
 from affect_book.analysis import (CHAPTER_07_TESTS, CHAPTER_08_TESTS, DEFAULT_MARGINS, ClaimTest, claim_verdicts,
                                   claims_table, load_recorded, load_tuning, power_plan, record_study, record_tuning,
@@ -66,10 +67,7 @@ def test_every_recorded_p_recomputes_with_scipy_from_the_rows(recorded):
     rows = rec.results
     checked = 0
     for entry in rec.statistics["statistics"]:
-        part = rows[rows["preset"] == entry["source"]]
-        condition, reference = entry["label"].split(" - ")
-        wide = part.pivot(index="seed", columns="condition", values=entry["metric"])
-        d = (wide[condition] - wide[reference]).dropna().to_numpy(float)
+        d = row_differences(rows, entry)
         np.testing.assert_allclose(d, entry["differences"], rtol=1e-9, atol=1e-12)
         assert entry["pvalue"] == pytest.approx(exact_p(d), rel=1e-9)
         checked += 1

@@ -3,7 +3,8 @@
 ``tests/`` is on ``sys.path`` (``pythonpath`` in pyproject's pytest section), so a test module in any folder imports
 ``from support import ROOT, digest`` and the submodules by name: :mod:`support.toy` (a learnable toy data set),
 :mod:`support.real_fixtures` (tiny AffectNet / Aff-Wild2 trees), :mod:`support.course_site` (a mini course site),
-:mod:`support.headless` (a headless Chromium), :mod:`support.signal_phases` (the interrupt tests' phase hook). Two
+:mod:`support.headless` (a headless Chromium), :mod:`support.signal_phases` (the interrupt tests' phase hook),
+:mod:`support.recorded` (a recorded study's paired differences). Two
 are scripts that tests run in other processes: ``ddp_worker.py`` (by path, under torchrun) and
 ``train_lock_worker.py`` (``python -m support.train_lock_worker``).
 """
