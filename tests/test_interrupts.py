@@ -39,6 +39,18 @@ def _default_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+@pytest.fixture
+def sigint_raises():
+    """SIGINT raising KeyboardInterrupt in this process for one test, as in a shell at a terminal: a test process
+    started in the background (``cmd &`` without job control, ``nohup``) inherits SIGINT ignored, which
+    :func:`run_command` respects, so an in-process Ctrl-C test would otherwise see no signal at all."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def group_members(pgid: int) -> list[int]:
     """The live (not zombie) processes of the process group ``pgid``."""
     alive = []
@@ -152,7 +164,7 @@ class _SignalledInDel:
             pass
 
 
-def test_ctrl_c_landing_in_a_finaliser_stops_the_loop_at_its_next_step(capsys):
+def test_ctrl_c_landing_in_a_finaliser_stops_the_loop_at_its_next_step(capsys, sigint_raises):
     steps, hook = [], sys.unraisablehook
 
     def main() -> int:
@@ -169,7 +181,7 @@ def test_ctrl_c_landing_in_a_finaliser_stops_the_loop_at_its_next_step(capsys):
     assert "prog: interrupted; hint" in err and "Exception ignored" not in err and "Traceback" not in err, err
 
 
-def test_a_ctrl_c_swallowed_by_the_command_still_exits_130(capsys):
+def test_a_ctrl_c_swallowed_by_the_command_still_exits_130(capsys, sigint_raises):
     def main() -> int:
         try:
             os.kill(os.getpid(), signal.SIGINT)
