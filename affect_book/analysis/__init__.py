@@ -18,8 +18,9 @@ the study's claims. Nothing here trains.
 - The power plan and the claims' verdicts from one table (chapter 07): :func:`power_plan`, :func:`claim_verdicts`,
   :data:`CHAPTER_07_TESTS`, :data:`CHAPTER_08_TESTS`; the smallest effect of interest :data:`SMALLEST_EFFECT`.
 - Recorded studies under ``docs/results`` (:func:`record_study`, :func:`record_tuning`, :func:`load_recorded`,
-  :func:`load_tuning`).
-- The ``affect-book study run|record|tune|report`` command line (``report`` prints the statistics).
+  :func:`load_tuning`; chapter 09's factorial: :func:`record_factorial`, :func:`factorial_verdicts`,
+  :func:`factorial_power_plan`).
+- The ``affect-book study run|record|record-factorial|tune|report`` command line (``report`` prints the statistics).
 
 What it may import: :mod:`affect_book.study` (the design and execution of the grid) and the layers below it
 (``stats``, ``geometry``, ``representation``, ``degeneracy``, ``costs``, ``circumplex``, the data); nothing in those
@@ -34,6 +35,8 @@ from ._geometry import (GEOMETRY_METRICS, RunPredictions, geometry_metrics, geom
 from ._power_plan import CHAPTER_07_TESTS, CHAPTER_08_TESTS, ClaimTest, claim_verdicts, power_plan
 from ._recorded import (DISTANCE_MARGIN, RecordedStudy, load_recorded, load_tuning, record_study, record_tuning,
                         recorded_lambda)
+from ._recorded_factorial import (FACTORIAL_CLAIMS, factorial_power_plan, factorial_rows, factorial_verdicts,
+                                  record_factorial, recompute_factorial, recorded_design)
 from ._regression import MIN_CLUSTERS, class_regression
 from ._stats import (DEFAULT_MARGINS, REFERENCES, SMALLEST_EFFECT, STUDY_EFFECT, check_comparable, study_metrics,
                      study_rare_classes, study_statistics)
@@ -42,7 +45,9 @@ from .claims import (CLAIMS, NOT_RUN, Claim, claim_status, claims_table, read_ve
 from .verdicts import (VERDICTS, directional_verdict, equivalence_verdict, flat_numbers, paired_by_seed, verdict_text,
                        verdicts_frame)
 
-__all__ = ["CHAPTER_07_TESTS", "CHAPTER_08_TESTS", "CLAIMS", "DEFAULT_MARGINS", "DISTANCE_MARGIN", "GEOMETRY_METRICS",
+__all__ = ["CHAPTER_07_TESTS", "CHAPTER_08_TESTS", "CLAIMS", "FACTORIAL_CLAIMS", "factorial_power_plan",
+           "factorial_rows", "recompute_factorial", "recorded_design",
+           "factorial_verdicts", "record_factorial", "DEFAULT_MARGINS", "DISTANCE_MARGIN", "GEOMETRY_METRICS",
            "MIN_CLUSTERS", "NOT_RUN", "REFERENCES", "SMALLEST_EFFECT", "STUDY_EFFECT", "VERDICTS", "Claim", "ClaimTest",
            "RecordedStudy", "claim_verdicts", "class_regression", "load_recorded", "load_tuning", "power_plan",
            "record_study", "record_tuning", "recorded_lambda", "recorded_root", "recorded_verdicts", "verdict_text",

@@ -377,12 +377,18 @@ def _one_sided(estimate: float, se: float, df: float, side: str) -> float:
     return float(stats.t.sf(t, df) if side == "greater" else stats.t.cdf(t, df))
 
 
-def degeneracy_verdict(effects: pd.DataFrame, margin: float, alpha: float = 0.05) -> dict:
+def degeneracy_verdict(effects: pd.DataFrame, margin: float, alpha: float = 0.05,
+                       smallest_effect: float | None = None) -> dict:
     """Verdict on "rare classes fail because of circumplex degeneracy, not because of imbalance", on the
     factorial's base runs: the ``circumplex`` main effect on the pair's F1 is negative (degenerate below separated)
     and the ``frequency`` main effect is within ``margin`` of 0 (two one-sided t tests on its coefficient). The t
     tests use the table's standard errors and its ``df`` (by default clustered by seed, on seeds - 1 degrees of
     freedom; :func:`factorial_effects`).
+
+    The contrary of "degeneracy lowers the pair's F1" is "it lowers it by less than the smallest effect of
+    interest" (one-sided t test of H0: effect <= -``smallest_effect``), as for chapter 07's directional claims: with
+    "it raises it" alone, an effect of 0 could never be refuted, however many seeds ran. A reproduced verdict whose
+    contrary also rejects is flagged ``below_effect`` (a real lowering, smaller than the effect of interest).
 
     Parameters
     ----------
@@ -391,13 +397,15 @@ def degeneracy_verdict(effects: pd.DataFrame, margin: float, alpha: float = 0.05
     margin : float
         Equivalence margin of the frequency effect (F1 units; an assumption the chapter states).
     alpha : float
+    smallest_effect : float, optional
+        The smallest lowering of the pair's F1 that matters (F1 units; default ``margin``).
 
     Returns
     -------
     dict
-        ``verdict``, ``rule`` and ``numbers`` (per part: estimate, interval, the one-sided p in the claimed
-        direction, the contrary p and its Holm-adjusted value), ``cov``, ``df``, ``n_clusters`` and ``warning``
-        (of the effects table: what the tests rest on).
+        ``verdict``, ``below_effect``, ``rule`` and ``numbers`` (per part: estimate, interval, the one-sided p in the
+        claimed direction, the contrary p and its Holm-adjusted value), ``cov``, ``df``, ``n_clusters`` and
+        ``warning`` (of the effects table: what the tests rest on).
 
     Raises
     ------
@@ -415,10 +423,12 @@ def degeneracy_verdict(effects: pd.DataFrame, margin: float, alpha: float = 0.05
     # the degrees of freedom of the table's own t reference (clusters - 1 by default); a table without the column
     # (built before it existed) has the residual ones
     df = float(c["df"]) if "df" in terms.columns else float(effects.attrs["df_resid"])
+    effect = float(margin if smallest_effect is None else smallest_effect)
     numbers = {
-        "circumplex": {"estimate": c["estimate"], "low": c["low"], "high": c["high"],
+        "circumplex": {"estimate": c["estimate"], "low": c["low"], "high": c["high"], "smallest_effect": effect,
                        "p_claimed": _one_sided(c["estimate"], c["se"], df, "less"),
-                       "p_contrary": _one_sided(c["estimate"], c["se"], df, "greater")},
+                       # the contrary: degeneracy lowers the F1 by less than the smallest effect of interest
+                       "p_contrary": _one_sided(c["estimate"] + effect, c["se"], df, "greater")},
         "frequency": {"estimate": f["estimate"], "low": f["low"], "high": f["high"], "margin": float(margin),
                       "p_claimed": max(_one_sided(f["estimate"] + margin, f["se"], df, "greater"),
                                        _one_sided(f["estimate"] - margin, f["se"], df, "less")),
@@ -429,19 +439,26 @@ def degeneracy_verdict(effects: pd.DataFrame, margin: float, alpha: float = 0.05
     decision = _decide(numbers, "p_claimed", "p_contrary", alpha, None)  # adds p_contrary_holm to each part
     rule = (f"reproduced: the circumplex main effect on the pair's F1 is negative (one-sided t p <= {alpha}) and "
             f"the frequency main effect lies within +-{margin} (TOST p <= {alpha}); not reproduced: the circumplex "
-            f"effect is positive or the frequency effect lies outside +-{margin} (one-sided t tests of the effect "
+            f"effect lies above -{effect} (degeneracy lowers the F1 by less than the smallest effect of interest, "
+            f"or raises it) or the frequency effect lies outside +-{margin} (one-sided t tests of the effect "
             f"minus and plus the margin, Bonferroni over the two sides; Holm over the two parts, <= {alpha}); else "
             f"inconclusive; t tests on the table's {effects.attrs.get('cov', 'HC3')} standard errors, {df:g} degrees "
             f"of freedom")
-    return {"verdict": decision["verdict"], "rule": rule, "alpha": alpha, "numbers": numbers, "df": df,
+    return {"verdict": decision["verdict"], "below_effect": decision["below_effect"], "rule": rule, "alpha": alpha,
+            "smallest_effect": effect, "numbers": numbers, "df": df,
             **{k: effects.attrs.get(k) for k in ("cov", "n_clusters", "warning")}}
 
 
 def representation_verdict(frame: pd.DataFrame, cell: str, fix: str, costs: Sequence[str], margin: float,
-                           metric: str = "pair_separability", alpha: float = 0.05) -> dict:
+                           metric: str = "pair_separability", alpha: float = 0.05,
+                           smallest_effect: float | None = None) -> dict:
     """Verdict on "a cost cannot separate degenerate classes; the representation must", in one cell (the
     visually distinct fix cell): ``fix`` raises ``metric`` over base (exact one-sided Wilcoxon) and every cost's
     difference from base lies within ``margin`` (exact TOST).
+
+    The contrary of "the fix raises it" is "it raises it by less than the smallest effect of interest" (exact
+    one-sided test of the differences minus ``smallest_effect``), as for chapter 07's directional claims; the
+    contrary of "a cost stays within the margin" is "it raises it by more than the margin".
 
     Parameters
     ----------
@@ -457,6 +474,8 @@ def representation_verdict(frame: pd.DataFrame, cell: str, fix: str, costs: Sequ
         Equivalence margin of the costs' effect on ``metric``.
     metric : str
     alpha : float
+    smallest_effect : float, optional
+        The smallest rise of ``metric`` by the fix that matters (default ``margin``).
 
     Returns
     -------
@@ -467,6 +486,7 @@ def representation_verdict(frame: pd.DataFrame, cell: str, fix: str, costs: Sequ
         3/32 > 0.05: "not reproduced" is out of reach, a limit of the design the chapter states).
     """
     sources = as_sources(frame)
+    effect = float(margin if smallest_effect is None else smallest_effect)
     numbers = {}
     for condition in (fix, *costs):
         seeds, d = paired_by_seed(sources, cell, condition, "base", metric)
@@ -478,17 +498,18 @@ def representation_verdict(frame: pd.DataFrame, cell: str, fix: str, costs: Sequ
         part = {"seeds": seeds, "unmeasured_seeds": unmeasured, "differences": [float(x) for x in d],
                 "mean_difference": float(d.mean()), "hl_estimate": hl.estimate, "hl_low": hl.low,
                 "hl_high": hl.high, "hl_coverage": hl.achieved_level}
-        if condition == fix:
-            part.update(p_claimed=wilcoxon_paired(d, alternative="greater").pvalue,
-                        p_contrary=wilcoxon_paired(d, alternative="less").pvalue)
+        if condition == fix:  # the contrary: it raises the metric by less than the smallest effect of interest
+            part.update(smallest_effect=effect, p_claimed=wilcoxon_paired(d, alternative="greater").pvalue,
+                        p_contrary=wilcoxon_paired(d - effect, alternative="less").pvalue)
         else:  # the contrary of "stays within the margin": the cost raises it by more than the margin
             part.update(margin=float(margin), p_claimed=tost_paired(d, margin=margin, method="exact").pvalue,
                         p_contrary=wilcoxon_paired(d - margin, alternative="greater").pvalue)
         numbers[f"{condition}-base"] = part
     decision = _decide(numbers, "p_claimed", "p_contrary", alpha, "greater")  # adds p_contrary_holm to each part
     rule = (f"reproduced: {fix} raises {metric} over base (exact one-sided Wilcoxon p <= {alpha}) and each of "
-            f"{list(costs)} stays within +-{margin} of base (exact TOST p <= {alpha}); not reproduced: {fix} lowers "
-            f"it or a cost raises it by more than {margin} (Holm over the parts, <= {alpha}); else undecidable "
+            f"{list(costs)} stays within +-{margin} of base (exact TOST p <= {alpha}); not reproduced: {fix} raises "
+            f"it by less than {effect} (or lowers it) or a cost raises it by more than {margin} (Holm over the "
+            f"parts, <= {alpha}); else undecidable "
             f"when the seeds cannot give that (fewer than {decision['seeds_needed']}), inconclusive when they can")
     floor = min(1.0, len(numbers) * min(0.5 ** len(n["seeds"]) for n in numbers.values()))
     return {**decision, "rule": rule, "alpha": alpha, "numbers": numbers, "contrary_floor": floor}

@@ -108,15 +108,18 @@ def _finite(obj):
     return obj
 
 
-def _provenance(study: StudyConfig, command: str, started: float, wall: float, frame: pd.DataFrame | None,
-                previous: Path | None = None) -> dict:
+def _provenance(study, command: str, started: float, wall: float, frame: pd.DataFrame | None,
+                previous: Path | None = None, key: str | None = None) -> dict:
     """This call's provenance; ``training`` is the call that trained the runs: this one, or (when this one loaded
-    every run from the cache and ``previous`` records the same study) the one recorded there."""
+    every run from the cache and ``previous`` records the same study) the one recorded there. ``study`` is a
+    :class:`StudyConfig` (its key: :func:`study_key`) or another design as a dict with its ``key``."""
     trained = int((~frame["loaded_from_cache"].astype(bool)).sum()) if frame is not None and \
         "loaded_from_cache" in frame else None
     record = {"command": command, "commit": _git("rev-parse", "HEAD"),
               "tree_clean": _git("status", "--porcelain", "--untracked-files=no") == "",
-              "machine": _machine(), "study": _finite(dataclasses.asdict(study)), "study_key": study_key(study),
+              "machine": _machine(),
+              "study": _finite(study if isinstance(study, dict) else dataclasses.asdict(study)),
+              "study_key": key or study_key(study),
               "started": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
               "wall_seconds": round(wall, 1), "runs": None if frame is None else len(frame), "trained": trained}
     training = {k: record[k] for k in ("command", "commit", "machine", "started", "wall_seconds", "trained")}

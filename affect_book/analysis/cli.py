@@ -1,5 +1,6 @@
-"""``affect-book study run|record|tune|report``: run a grid from the command line, record it (a recorded study under
-``docs/results``, :func:`affect_book.analysis.record_study`), record a lambda tuning, and print a results table.
+"""``affect-book study run|record|record-factorial|tune|report``: run a grid from the command line, record it (a
+recorded study under ``docs/results``, :func:`affect_book.analysis.record_study`), record chapter 09's factorial
+(:func:`affect_book.analysis.record_factorial`), record a lambda tuning, and print a results table.
 
 It lives in :mod:`affect_book.analysis`, above :mod:`affect_book.study`, because ``report`` prints the statistics
 table: the study's design and execution never import the analysis.
@@ -32,9 +33,11 @@ import pandas as pd
 from ..data.simulator import TARGETS, study_calibration
 from ..interrupts import RESUME_HINTS, run_command
 from ..params import ParameterError
-from ..study import (CONDITIONS, DEFAULT_CONDITIONS, NotYetSupported, ResultsTableError, StudyConfig, StudyFailed,
-                     check_results, json_records, read_results, run_study, run_summary, study_dir)
+from ..study import (CONDITIONS, DEFAULT_CONDITIONS, FACTORS, FactorialDesign, NotYetSupported, ResultsTableError,
+                     StudyConfig, StudyFailed, check_results, json_records, read_results, run_study, run_summary,
+                     study_dir)
 from ._recorded import record_study, record_tuning
+from ._recorded_factorial import record_factorial
 from ._stats import check_comparable, study_rare_classes, study_statistics
 
 __all__ = ["main"]
@@ -125,6 +128,27 @@ def _study(args) -> StudyConfig:
     return study
 
 
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def _record_factorial(args, argv) -> int:
+    """``study record-factorial``: chapter 09's design from the options, run and recorded."""
+    costs, fixes = _names(args.costs), _names(args.fixes)
+    seeds = tuple(range(args.first_seed, args.first_seed + args.seeds))
+    design = FactorialDesign(preset=args.preset, vary=_names(args.vary), conditions=("base",),
+                             fixes=(*costs, *fixes), seeds=seeds, profile=args.profile, lambda_ot=args.lambda_ot,
+                             data=_pairs(args.data, "--data"), data_draw=args.data_draw)
+    command = "affect-book study " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    with contextlib.redirect_stdout(sys.stderr):
+        out = record_factorial(design, args.out, command=command, primary_fix=args.primary_fix, costs=costs,
+                               frequency_margin=args.frequency_margin,
+                               separability_margin=args.separability_margin, executor=args.executor,
+                               workers=args.workers, progress=True)
+    print(f"recorded: {out}")
+    return 0
+
+
 def _calibration(frame, study: StudyConfig) -> dict:
     """Chapter 03's calibration criteria for the base runs of a calibrated preset in the table (none otherwise)."""
     out = {}
@@ -176,6 +200,34 @@ def _main(argv: Sequence[str] | None) -> int:
     record.add_argument("--executor", default="local", choices=("local", "slurm"))
     record.add_argument("--workers", type=_integer(1), default=None, help="local processes")
     record.add_argument("--no-geometry", action="store_true", help="skip chapter 08's error geometry")
+    factorial = sub.add_parser("record-factorial",
+                               help="run (or load) chapter 09's factorial and record its two verdicts under --out: "
+                                    "results.csv, statistics.json (effects, verdicts with every exact p, the "
+                                    "negative control, the power plan), provenance.json")
+    factorial.add_argument("--profile", default="cpu", help="smoke, cpu or gpu (default: cpu)")
+    factorial.add_argument("--preset", default="affwild2", help="the preset whose designated pair is studied")
+    factorial.add_argument("--vary", default="frequency,circumplex",
+                           help=f"factors crossed, among {','.join(FACTORS)} (default: %(default)s: what the "
+                                f"degeneracy verdict needs)")
+    factorial.add_argument("--costs", default="circumplex,uniform",
+                           help="cost conditions, run in the two fix cells (default: %(default)s)")
+    factorial.add_argument("--fixes", default="pair_margin", help="representation fixes, run in the fix cells")
+    factorial.add_argument("--primary-fix", default="pair_margin", help="the fix the verdict tests")
+    factorial.add_argument("--seeds", type=_integer(2), required=True, help="seeds per cell and condition")
+    factorial.add_argument("--first-seed", type=_integer(0), default=0, help="the first seed (default 0)")
+    factorial.add_argument("--data-draw", default="per_seed", choices=("per_seed", "shared"),
+                           help="per_seed (default): each seed draws its own data in every cell")
+    factorial.add_argument("--lambda-ot", type=_finite(0), default=0.5,
+                           help="OT weight of the cost conditions (default 0.5, chapter 09's)")
+    factorial.add_argument("--data", action="append", default=[], metavar="KEY=VALUE",
+                           help="a data option of every cell, e.g. --data n_train=5000 (JSON values)")
+    factorial.add_argument("--frequency-margin", type=_finite(0, strict=True), default=0.05,
+                           help="equivalence margin of the frequency effect on the pair's F1 (default 0.05)")
+    factorial.add_argument("--separability-margin", type=_finite(0, strict=True), default=0.05,
+                           help="equivalence margin of a cost's effect on pair separability (default 0.05)")
+    factorial.add_argument("--out", required=True, help="the folder, e.g. docs/results/cpu/factorial")
+    factorial.add_argument("--executor", default="local", choices=("local", "slurm"))
+    factorial.add_argument("--workers", type=_integer(1), default=None, help="local processes")
     tune = sub.add_parser("tune", help="run (or load) the lambda sweep of the circumplex cost on its own seeds and "
                                        "record it under --out: sweep.csv, choice.json, provenance.json")
     _grid_options(tune)
@@ -192,6 +244,8 @@ def _main(argv: Sequence[str] | None) -> int:
                         help="chapter 02's rule: a class is rare below this fraction of a uniform share")
     args = parser.parse_args(argv)
     try:
+        if args.command == "record-factorial":
+            return _record_factorial(args, argv)
         study = _study(args)
         if args.command == "run":
             with contextlib.redirect_stdout(sys.stderr):  # stdout: the summary line only

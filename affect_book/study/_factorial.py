@@ -93,6 +93,10 @@ class FactorialDesign:
         ``visual_degeneracy`` at the ``shared`` level, in (0, 1].
     data : tuple or dict
         Extra data options of every cell (default: :data:`FACTORIAL_DATA` of the profile).
+    data_draw : {"shared", "per_seed"}
+        As :class:`StudyConfig`: ``"shared"`` (chapter 09's grid, as designed and timed) draws one data set per cell
+        and varies only the training with the seed; ``"per_seed"`` (the recorded factorial) draws each seed's own
+        train, validation and test data in every cell, so the seed is the unit of every test.
     """
 
     preset: str = "affwild2"
@@ -106,6 +110,7 @@ class FactorialDesign:
     degenerate_distance: float = 0.05
     shared_visual: float = 1.0
     data: tuple = ()
+    data_draw: str = "shared"
 
     def __post_init__(self):
         from ..data.simulator import PRESETS  # deferred: the data package imports torch; the study loads without
@@ -135,6 +140,7 @@ class FactorialDesign:
             raise ParameterError(f"separated_distance={self.separated_distance} must exceed degenerate_distance="
                                  f"{self.degenerate_distance}")
         check_number("shared_visual", self.shared_visual, low=1e-3, high=1)
+        check_choice("data_draw", self.data_draw, ("shared", "per_seed"))
         setattr_(self, "data", _pairs({**FACTORIAL_DATA[self.profile], **dict(_pairs(self.data, "data"))}, "data"))
 
     @property
@@ -241,17 +247,19 @@ def cell_config(design: FactorialDesign, cell: Mapping[str, str]):
 
 
 #: The factorial's test split per profile: the size it was designed and timed at. Chapter 07's grid draws a larger
-#: test split per seed (``Profile.study_n_test``); the factorial keeps one shared draw of this size, within chapter
-#: 09's time budget, until it is rebuilt on per-seed draws.
+#: test split per seed (``Profile.study_n_test``); chapter 09's factorial keeps one shared draw of this size, within
+#: its time budget. A design with ``data_draw="per_seed"`` (the recorded factorial) uses the profile's test size.
 FACTORIAL_N_TEST = {"smoke": 128, "cpu": 2_000, "gpu": 20_000}
 
 
 def _cell_data(design: FactorialDesign, cell: Mapping[str, str]) -> dict:
-    """The cell's data options: the profile's study sizes (the test split: :data:`FACTORIAL_N_TEST`), the design's
-    data options, the cell's knobs."""
+    """The cell's data options: the profile's study sizes (the test split: :data:`FACTORIAL_N_TEST` for a shared
+    draw, the profile's ``study_n_test`` for per-seed draws, as chapter 07's grid), the design's data options, the
+    cell's knobs."""
     prof = get_profile(design.profile)
+    n_test = FACTORIAL_N_TEST[design.profile] if design.data_draw == "shared" else prof.study_n_test
     sizes = {"image_size": prof.study_image_size, "n_train": prof.study_n_train, "n_val": prof.study_n_val,
-             "n_test": FACTORIAL_N_TEST[design.profile]}
+             "n_test": n_test}
     return {**sizes, **dict(design.data), **cell_knobs(design, cell)}
 
 
@@ -284,7 +292,7 @@ def factorial_studies(design: FactorialDesign) -> list[tuple[dict[str, str], Stu
         conditions = design.conditions + (design.fixes if cell_label(cell) in fix_labels else ())
         study = StudyConfig(presets=(design.preset,), conditions=conditions, seeds=design.seeds,
                             profile=design.profile, data=_cell_data(design, cell),
-                            lambda_ot=design.lambda_ot, cost_fill=_cell_fill(sim), data_draw="shared")
+                            lambda_ot=design.lambda_ot, cost_fill=_cell_fill(sim), data_draw=design.data_draw)
         out.append((cell, study))
     return out
 

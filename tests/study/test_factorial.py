@@ -201,6 +201,16 @@ def test_degeneracy_verdict_on_known_cases():
     assert imbalance["numbers"]["frequency"]["p_contrary_holm"] < 1e-6
     wrong_sign = degeneracy_verdict(factorial_effects(synthetic({"circumplex": 0.3}, 0.01, 4), "y"), margin=0.05)
     assert wrong_sign["verdict"] == "not reproduced"
+    # no circumplex effect at all, measured precisely: refuted by the smallest effect of interest, not left open
+    null = degeneracy_verdict(factorial_effects(synthetic({}, 0.01, 4), "y"), margin=0.05)
+    assert null["verdict"] == "not reproduced" and null["smallest_effect"] == 0.05
+    null_fit = factorial_effects(synthetic({}, 0.01, 4), "y").set_index("term").loc["circumplex"]
+    assert null["numbers"]["circumplex"]["p_contrary"] == pytest.approx(
+        stats.t.sf((null_fit["estimate"] + 0.05) / null_fit["se"], df), rel=1e-6, abs=1e-300)
+    # a real lowering, smaller than the effect of interest: reproduced, and flagged as below it
+    small = degeneracy_verdict(factorial_effects(synthetic({"circumplex": -0.02}, 0.002, 4), "y"), margin=0.05)
+    assert small["verdict"] == "reproduced" and small["below_effect"]
+    assert not found["below_effect"]
     noisy = degeneracy_verdict(factorial_effects(synthetic({"circumplex": -0.05}, 0.5, 4), "y"), margin=0.05)
     assert noisy["verdict"] == "inconclusive"
     assert noisy["numbers"]["frequency"]["p_claimed"] > 0.05
@@ -248,6 +258,18 @@ def test_representation_verdict_on_known_cases():
                                  "X", "supcon", ("circumplex", "uniform"), margin, metric="sep")
     assert six["numbers"]["circumplex-base"]["p_contrary_holm"] == pytest.approx(3 / 64)
     assert six["verdict"] == "not reproduced"
+    # a fix that does nothing (within a tenth of the margin) on 6 seeds: refuted by the smallest effect of interest
+    idle = representation_verdict(_fix_frame({"supcon": small6, "circumplex": small6, "uniform": -small6}, seeds=6),
+                                  "X", "supcon", ("circumplex", "uniform"), margin, metric="sep")
+    idle_part = idle["numbers"]["supcon-base"]
+    assert idle_part["p_contrary"] == pytest.approx(
+        stats.wilcoxon(small6 - margin, alternative="less", method="exact").pvalue) == pytest.approx(1 / 64)
+    assert idle["verdict"] == "not reproduced"
+    # a real rise below the smallest effect of interest: reproduced, flagged as below it
+    rise = np.array([0.020, 0.022, 0.018, 0.024, 0.019, 0.021])
+    below = representation_verdict(_fix_frame({"supcon": rise, "circumplex": small6, "uniform": -small6}, seeds=6),
+                                   "X", "supcon", ("circumplex", "uniform"), margin, metric="sep")
+    assert below["verdict"] == "reproduced" and below["below_effect"]
     with pytest.raises(ParameterError, match="no 'au_off' runs"):
         representation_verdict(frame, "X", "au_off", ("circumplex",), margin, metric="sep")
 
