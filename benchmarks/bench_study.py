@@ -39,9 +39,14 @@ reports, from these measurements alone (:func:`power_table`):
   them (:func:`affect_book.stats.paired_power`) and the seeds needed for ``--effect``
   (:func:`affect_book.stats.seeds_for_power`; NaN beyond ``--max-seeds``);
 
+- the level the base model reaches at that size: its mean test P_MTL and P_EXPR and the mean F1 of the preset's
+  rare classes (chapter 02's rule), so that a size whose spread is small only because the model is at a floor
+  (it never learns the rare classes, so no cost can move them) is seen as such;
+
 then names the candidate with the smallest MDE on P_EXPR within the budget (ties: the cheaper) and says whether it
 is the profile's current study size. A pilot of K seeds estimates an SD with about sqrt(1 / (2 (K - 1))) relative
-error (41 % at K = 4): the choice ranks candidates, it does not certify a power.
+error (41 % at K = 4): the choice ranks candidates, it does not certify a power. The ranking also assumes that the
+effect of interest is the same at every size; the base levels printed beside it are the check of that assumption.
 
 Usage: ``python benchmarks/bench_study.py [--profile cpu] [--preset affwild2] [--n-train N] [--image-size S]
 [--epochs E] [--width W] [--sweep-seeds 2] [--factorial]``, or ``python benchmarks/bench_study.py --power
@@ -100,7 +105,9 @@ def power_table(measured: list[dict], *, budget_minutes: float, cores: int, grid
     measured : list of dict
         One per candidate: ``n_train``, ``image_size``, ``epochs``, ``runs`` (runs trained), ``workers`` (processes
         of the pool), ``wall_s`` (wall seconds of those runs), ``load_avg`` (1-min load average after them) and, per
-        metric of :data:`POWER_METRICS`, ``d_<metric>``: the circumplex - base differences, one per seed.
+        metric of :data:`POWER_METRICS`, ``d_<metric>``: the circumplex - base differences, one per seed; optionally
+        ``base_<metric>`` (the base runs' values) and ``base_rare_f1`` (the base runs' mean F1 of the rare
+        classes), reported as their means.
     budget_minutes, cores : float, int
         The CPU budget: ``budget_minutes`` of wall time on ``cores`` cores.
     grid_runs_per_seed : int
@@ -137,6 +144,9 @@ def power_table(measured: list[dict], *, budget_minutes: float, cores: int, grid
         row = {"n_train": m["n_train"], "image_size": m["image_size"], "epochs": m["epochs"], "runs": m["runs"],
                "wall_s": m["wall_s"], "wall_s_per_run": m["wall_s"] / m["runs"], "cpu_s_per_run": cpu_s,
                "load_avg": m["load_avg"], "seeds_in_budget": seeds}
+        for key in [f"base_{metric}" for metric in POWER_METRICS] + ["base_rare_f1"]:
+            if key in m:  # the level the base model reaches at this size (a floor shows here)
+                row[key] = float(np.mean(np.asarray(m[key], dtype=float)))
         for metric in POWER_METRICS:
             d = np.asarray(m[f"d_{metric}"], dtype=float)
             sd = float(np.std(d, ddof=1)) if d.size >= 2 else float("nan")
@@ -189,6 +199,10 @@ def power_mode(args) -> None:
         wide = {metric: table.pivot(index="seed", columns="condition", values=metric) for metric in POWER_METRICS}
         for metric, w in wide.items():
             m[f"d_{metric}"] = (w["circumplex"] - w["base"]).to_numpy()
+            m[f"base_{metric}"] = w["base"].to_numpy()
+        rare = study_rare_classes(study)[args.preset]
+        base_rows = table[table["condition"] == "base"]
+        m["base_rare_f1"] = base_rows[[f"f1/{c}" for c in rare]].mean(axis=1).to_numpy()
         print(f"  {n_train}:{image_size}:{epochs}: {len(table)} runs in {wall:.1f} s (data generation included), "
               f"load average {m['load_avg']:.1f}; sizes {dict(study.data)}")
         measured.append(m)

@@ -29,6 +29,12 @@ def test_power_table_matches_direct_calls():
     table, best = bench.power_table(measured, budget_minutes=30, cores=2, grid_runs_per_seed=14, effect=0.03,
                                     alpha=0.05, max_seeds=60, current=(12000, 48, 8), n_draws=DRAWS)
     assert list(table["current"]) == [False, True]
+    assert "base_p_expr" not in table  # levels are reported only when measured
+    levels = [dict(m, base_p_expr=[0.30, 0.34, 0.32, 0.28], base_rare_f1=[0.0, 0.1, 0.05, 0.05]) for m in measured]
+    with_levels, _ = bench.power_table(levels, budget_minutes=30, cores=2, grid_runs_per_seed=14, effect=0.03,
+                                       max_seeds=60, n_draws=DRAWS)
+    assert list(with_levels["base_p_expr"]) == pytest.approx([0.31, 0.31])
+    assert list(with_levels["base_rare_f1"]) == pytest.approx([0.05, 0.05])
     for i, m in enumerate(measured):
         row = table.loc[i]
         cpu_s = m["wall_s"] * m["workers"] / m["runs"]  # 10 s and 20 s
