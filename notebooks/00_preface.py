@@ -167,8 +167,9 @@ print(f"p = {np.round(p[0].numpy(), 3)}, true class Anger: W = sum_j p_j C[j, An
 # study chapters to see their verdicts for the profile you ran. Each verdict comes with its number of seeds `n`:
 # `reproduced` and `not reproduced` are decisions, `inconclusive` means the seeds could have decided and did not,
 # and `undecidable at n = k (needs >= m seeds)` means they could not have refuted the claim at all. The last column
-# is the verdict of the book's recorded `cpu` study (`docs/results/cpu/`, run once with the seeds a power plan asked
-# for; chapter 07), read from its committed statistics, beside whatever your own run found.
+# is the verdict of the book's recorded `cpu` studies (`docs/results/cpu/`, each run once with more seeds than a
+# chapter's own run: chapter 07's grid, whose spread gives the power plan, and chapter 09's factorial), read from
+# their committed statistics, beside whatever your own run found.
 
 # %%
 from affect_book.analysis import claims_table, study_results
@@ -190,6 +191,9 @@ with pd.option_context("display.max_colwidth", None):
 # - **06 Training at scale**: the trainer, its cache, exact resume, and what changes on a GPU.
 # - **07 The controlled study**: the grid of conditions and seeds, exact paired tests, and a computed verdict on
 #   each of the study's claims.
+# - **08 Error geometry**: where the errors land on the circumplex, and whether the cost moves them nearer the truth.
+# - **09 Beyond the cost**: the causes the benchmarks confound, varied one at a time on the simulator, and
+#   representation fixes against cost fixes.
 #
 # ## Summary
 #

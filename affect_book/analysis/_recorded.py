@@ -108,15 +108,21 @@ def _finite(obj):
     return obj
 
 
+def _source_state() -> dict:
+    """The commit and whether the tracked files are unchanged, read when a recording starts (the code that runs)."""
+    return {"commit": _git("rev-parse", "HEAD"),
+            "tree_clean": _git("status", "--porcelain", "--untracked-files=no") == ""}
+
+
 def _provenance(study, command: str, started: float, wall: float, frame: pd.DataFrame | None,
-                previous: Path | None = None, key: str | None = None) -> dict:
+                previous: Path | None = None, key: str | None = None, source: dict | None = None) -> dict:
     """This call's provenance; ``training`` is the call that trained the runs: this one, or (when this one loaded
     every run from the cache and ``previous`` records the same study) the one recorded there. ``study`` is a
-    :class:`StudyConfig` (its key: :func:`study_key`) or another design as a dict with its ``key``."""
+    :class:`StudyConfig` (its key: :func:`study_key`) or another design as a dict with its ``key``; ``source`` is
+    :func:`_source_state` at the start (default: now)."""
     trained = int((~frame["loaded_from_cache"].astype(bool)).sum()) if frame is not None and \
         "loaded_from_cache" in frame else None
-    record = {"command": command, "commit": _git("rev-parse", "HEAD"),
-              "tree_clean": _git("status", "--porcelain", "--untracked-files=no") == "",
+    record = {"command": command, **(source or _source_state()),
               "machine": _machine(),
               "study": _finite(study if isinstance(study, dict) else dataclasses.asdict(study)),
               "study_key": key or study_key(study),
@@ -172,7 +178,7 @@ def record_study(study: StudyConfig, out: str | os.PathLike, *, command: str, al
     """
     out = Path(out)
     make_dirs(out)
-    started = time.time()
+    started, source = time.time(), _source_state()
     t0 = time.perf_counter()
     frame = run_study(study, **run_options)
     wall = time.perf_counter() - t0
@@ -199,7 +205,8 @@ def record_study(study: StudyConfig, out: str | os.PathLike, *, command: str, al
         payload["geometry_power_plan"] = json_records(geo_plan)
         payload["distance_margin"] = DISTANCE_MARGIN
     _write_json(out / "statistics.json", payload)
-    _write_json(out / "provenance.json", _provenance(study, command, started, wall, frame, out / "provenance.json"))
+    _write_json(out / "provenance.json", _provenance(study, command, started, wall, frame, out / "provenance.json",
+                                                    source=source))
     return out
 
 
@@ -237,7 +244,7 @@ def record_tuning(study: StudyConfig, lambdas: Sequence[float], out: str | os.Pa
     """
     out = Path(out)
     make_dirs(out)
-    started = time.time()
+    started, source = time.time(), _source_state()
     t0 = time.perf_counter()
     best, sweep = lambda_sweep(study, lambdas, metric=metric, **run_options)
     wall = time.perf_counter() - t0
@@ -246,7 +253,8 @@ def record_tuning(study: StudyConfig, lambdas: Sequence[float], out: str | os.Pa
                        .encode())
     _write_json(out / "choice.json", {"lambda_ot": best, "metric": f"val/{metric}", "seeds": list(study.seeds),
                                       "lambdas": [float(v) for v in lambdas], "means": json_records(means)})
-    _write_json(out / "provenance.json", _provenance(study, command, started, wall, sweep, out / "provenance.json"))
+    _write_json(out / "provenance.json", _provenance(study, command, started, wall, sweep, out / "provenance.json",
+                                                    source=source))
     return out
 
 

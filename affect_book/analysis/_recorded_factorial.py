@@ -43,7 +43,7 @@ from ..stats import seeds_for_power, seeds_to_reach
 from ..study import FactorialDesign, cell_label, factorial_cells, fix_cells, json_records, run_factorial
 from ._factorial_stats import (degeneracy_verdict, factorial_effects, factorial_outcomes, representation_verdict,
                                versus_reference)
-from ._recorded import _finite, _provenance, _write_json
+from ._recorded import _finite, _provenance, _source_state, _write_json
 from .verdicts import paired_by_seed
 
 __all__ = ["FACTORIAL_CLAIMS", "factorial_power_plan", "factorial_rows", "factorial_verdicts", "record_factorial",
@@ -240,7 +240,7 @@ def record_factorial(design: FactorialDesign, out: str | os.PathLike, *, command
                              "('circumplex', 'uniform')")
     out = Path(out)
     make_dirs(out)
-    started = time.time()
+    started, source = time.time(), _source_state()
     t0 = time.perf_counter()
     frame = run_factorial(design, **run_options)
     wall = time.perf_counter() - t0
@@ -264,7 +264,7 @@ def record_factorial(design: FactorialDesign, out: str | os.PathLike, *, command
     _write_json(out / "statistics.json", payload)
     config = dataclasses.asdict(design)
     _write_json(out / "provenance.json", _provenance(config, command, started, wall, frame, out / "provenance.json",
-                                                     key=config_hash(config)))
+                                                     key=config_hash(config), source=source))
     return out
 
 
