@@ -43,10 +43,12 @@ reports, from these measurements alone (:func:`power_table`):
   rare classes (chapter 02's rule), so that a size whose spread is small only because the model is at a floor
   (it never learns the rare classes, so no cost can move them) is seen as such;
 
-then names the candidate with the smallest MDE on P_EXPR within the budget (ties: the cheaper) and says whether it
-is the profile's current study size. A pilot of K seeds estimates an SD with about sqrt(1 / (2 (K - 1))) relative
-error (41 % at K = 4): the choice ranks candidates, it does not certify a power. The ranking also assumes that the
-effect of interest is the same at every size; the base levels printed beside it are the check of that assumption.
+then names the eligible candidate with the smallest MDE on P_EXPR within the budget (ties: the cheaper) and says
+whether it is the profile's current study size; a candidate whose base model scores the rare classes below
+``--min-rare-f1`` (default 0.05, an assumption) is not eligible. A pilot of K seeds estimates an SD with about
+sqrt(1 / (2 (K - 1))) relative error (41 % at K = 4): the choice ranks candidates, it does not certify a power.
+The ranking also assumes that the effect of interest is the same at every size; the base levels printed beside it
+are the check of that assumption.
 
 Usage: ``python benchmarks/bench_study.py [--profile cpu] [--preset affwild2] [--n-train N] [--image-size S]
 [--epochs E] [--width W] [--sweep-seeds 2] [--factorial]``, or ``python benchmarks/bench_study.py --power
@@ -97,7 +99,7 @@ def parse_candidates(text: str) -> list[tuple[int, int, int]]:
 
 def power_table(measured: list[dict], *, budget_minutes: float, cores: int, grid_runs_per_seed: int, effect: float,
                 alpha: float = 0.05, power: float = 0.8, max_seeds: int = 400, current=None,
-                n_draws: int = 20_000) -> tuple[pd.DataFrame, int | None]:
+                n_draws: int = 20_000, min_rare_f1: float = 0.0) -> tuple[pd.DataFrame, int | None]:
     """The power-per-CPU-minute table of ``--power`` from measured seconds and paired differences, and its choice.
 
     Parameters
@@ -122,12 +124,17 @@ def power_table(measured: list[dict], *, budget_minutes: float, cores: int, grid
         The profile's study size, flagged in the ``current`` column.
     n_draws : int
         Monte Carlo draws of the power functions (seed 0: common random numbers across candidates).
+    min_rare_f1 : float
+        A candidate whose base model's mean rare-class F1 (``base_rare_f1``, when measured) is below this is not
+        eligible (column ``eligible``): a model at a floor on the rare classes has a small spread because nothing
+        moves, not because it measures well, and no cost can change what it never learns.
 
     Returns
     -------
     (pandas.DataFrame, int or None)
-        One row per candidate; the row index of the candidate with the smallest finite ``mde_p_expr`` (ties: the
-        smaller ``cpu_s_per_run``), or None when no candidate's budget reaches a finite MDE. Formulas:
+        One row per candidate; the row index of the eligible candidate with the smallest finite ``mde_p_expr``
+        (ties: the smaller ``cpu_s_per_run``), or None when no eligible candidate's budget reaches a finite MDE.
+        Formulas:
         ``wall_s_per_run = wall_s / runs``; ``cpu_s_per_run = wall_s * workers / runs``;
         ``seeds_in_budget = floor(budget_minutes * 60 * cores / (cpu_s_per_run * grid_runs_per_seed))``;
         ``mde_<m> = minimum_detectable_effect(sd_<m>, min(seeds_in_budget, max_seeds), power=power, alpha=alpha,
@@ -167,9 +174,10 @@ def power_table(measured: list[dict], *, budget_minutes: float, cores: int, grid
             row[f"power_at_effect_{metric}"] = pw
             row[f"seeds_for_effect_{metric}"] = need
         row["current"] = current is not None and (m["n_train"], m["image_size"], m["epochs"]) == tuple(current)
+        row["eligible"] = not (row.get("base_rare_f1", np.inf) < min_rare_f1)
         rows.append(row)
     table = pd.DataFrame(rows)
-    finite = table[np.isfinite(table["mde_p_expr"])] if len(table) else table
+    finite = table[np.isfinite(table["mde_p_expr"]) & table["eligible"]] if len(table) else table
     best = None
     if len(finite):
         best = int(finite.sort_values(["mde_p_expr", "cpu_s_per_run"], kind="stable").index[0])
@@ -208,16 +216,21 @@ def power_mode(args) -> None:
         measured.append(m)
     result, best = power_table(measured, budget_minutes=args.budget_minutes, cores=args.cores,
                                grid_runs_per_seed=grid_runs, effect=args.effect, alpha=args.alpha,
-                               max_seeds=args.max_seeds, current=current)
+                               max_seeds=args.max_seeds, current=current, min_rare_f1=args.min_rare_f1)
+    for row in result[~result["eligible"]].itertuples():
+        print(f"not eligible: {row.n_train}:{row.image_size}:{row.epochs}, its base model's rare-class F1 is "
+              f"{row.base_rare_f1:.3f} < --min-rare-f1 {args.min_rare_f1:g} (a floor: its spread is small because "
+              f"nothing moves)")
     with pd.option_context("display.width", 250, "display.max_columns", None):
         print(result.to_string(float_format=lambda x: f"{x:.4g}"))
     if best is None:
-        print("recommendation: none (no candidate reaches a finite MDE on P_EXPR within the budget: too few seeds "
-              "for the test's floor, or no spread of the differences measured)")
+        print("recommendation: none (no eligible candidate reaches a finite MDE on P_EXPR within the budget: too "
+              "few seeds for the test's floor, or no spread of the differences measured)")
     else:
         row = result.loc[best]
         size = f"{row['n_train']}:{row['image_size']}:{row['epochs']}"
         print(f"recommendation: {size} (n_train:image_size:epochs), the smallest MDE on P_EXPR within the budget "
+              f"among the eligible candidates "
               f"({row['mde_p_expr']:.4g} at {min(row['seeds_in_budget'], args.max_seeds)} seeds); "
               + ("it is the current" if row["current"] else "it is NOT the current")
               + f" {args.profile} study size {current[0]}:{current[1]}:{current[2]}")
@@ -269,6 +282,9 @@ def main() -> None:
     parser.add_argument("--effect", type=float, default=SMALLEST_EFFECT,
                         help=f"--power: effect of interest (default SMALLEST_EFFECT = {SMALLEST_EFFECT:g})")
     parser.add_argument("--max-seeds", type=int, default=400, help="--power: cap of the seeds (default 400)")
+    parser.add_argument("--min-rare-f1", type=float, default=0.05,
+                        help="--power: a candidate whose base model's mean rare-class F1 is below this is not "
+                             "eligible (default 0.05, an assumption: near 0 is a floor)")
     args = parser.parse_args()
     get_profile(args.profile)  # a bad name fails here, before any work
     if args.power:

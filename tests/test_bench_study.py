@@ -35,6 +35,13 @@ def test_power_table_matches_direct_calls():
                                        max_seeds=60, n_draws=DRAWS)
     assert list(with_levels["base_p_expr"]) == pytest.approx([0.31, 0.31])
     assert list(with_levels["base_rare_f1"]) == pytest.approx([0.05, 0.05])
+    # a candidate at a floor on the rare classes is not eligible, however small its spread
+    floor = [dict(levels[0], d_p_expr=[0.0, 0.001, -0.001, 0.0005], base_rare_f1=[0.0, 0.0, 0.0, 0.0]), levels[1]]
+    ranked, choice = bench.power_table(floor, budget_minutes=180, cores=2, grid_runs_per_seed=14, effect=0.03,
+                                       max_seeds=60, n_draws=DRAWS, min_rare_f1=0.05)
+    assert list(ranked["eligible"]) == [False, True] and choice == 1
+    assert bench.power_table(floor, budget_minutes=180, cores=2, grid_runs_per_seed=14, effect=0.03, max_seeds=60,
+                             n_draws=DRAWS)[1] == 0  # without the rule the floor wins (the smaller spread)
     for i, m in enumerate(measured):
         row = table.loc[i]
         cpu_s = m["wall_s"] * m["workers"] / m["runs"]  # 10 s and 20 s
