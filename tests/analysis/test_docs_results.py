@@ -1,14 +1,15 @@
 """The book's recorded studies under docs/results: enough seeds, every exact p recomputed with scipy from the
-committed rows, the stored verdicts recomputed by the book's rule, a provenance a reader can check, and a lambda
-tuning on seeds no verdict uses over a grid that holds every weight a chapter uses."""
+committed rows, the stored verdicts recomputed by the book's rule, a provenance a reader can check, a lambda
+tuning on seeds no verdict uses over a grid that holds every weight a chapter uses, and chapter 09's recorded
+factorial deciding (or sizing) both of its claims."""
 
 import numpy as np
 import pytest
 from scipy import stats as sps
 from support.recorded import row_differences
 
-from affect_book.analysis import (CHAPTER_07_TESTS, CHAPTER_08_TESTS, claim_verdicts, load_recorded, load_tuning,
-                                  recorded_root, recorded_verdicts)
+from affect_book.analysis import (CHAPTER_07_TESTS, CHAPTER_08_TESTS, FACTORIAL_CLAIMS, claim_verdicts, load_recorded,
+                                  load_tuning, recompute_factorial, recorded_root, recorded_verdicts)
 from affect_book.study import DEFAULT_LAMBDAS, TUNING_FIRST_SEED
 
 
@@ -75,3 +76,49 @@ def test_the_lambda_tuning_is_on_its_own_seeds_over_every_weight_a_chapter_uses(
     decisive = load_recorded("cpu", "decisive")
     assert decisive.provenance["study"]["lambda_ot"] == tuning["lambda_ot"]  # the recorded grid used the tuned weight
     assert (recorded_root() / "cpu" / "lambda" / "provenance.json").is_file()
+
+
+@pytest.fixture(scope="module")
+def factorial():
+    return load_recorded("cpu", "factorial")
+
+
+def test_the_recorded_factorial_decides_or_sizes_both_chapter_09_claims(factorial):
+    """Both of chapter 09's claims are in a recorded study: decided, or labelled with the seeds they would need."""
+    stats = factorial.statistics
+    assert stats["kind"] == "factorial" and set(stats["verdicts"]) == set(FACTORIAL_CLAIMS)
+    assert factorial.provenance["study"]["data_draw"] == "per_seed"  # each seed its own data in every cell
+    assert factorial.provenance["command"].startswith("affect-book study record-factorial")
+    assert factorial.results.groupby(["cell", "condition"])["seed"].nunique().min() >= 20
+    for claim, verdict in stats["verdicts"].items():
+        assert verdict["verdict"] in ("reproduced", "not reproduced", "inconclusive", "undecidable"), claim
+        if verdict["verdict"] in ("inconclusive", "undecidable"):
+            assert (verdict.get("seeds_planned") or verdict.get("seeds_needed") or 0) > verdict["n"], claim
+    again = recompute_factorial(factorial)
+    for claim, verdict in again["verdicts"].items():
+        assert verdict["verdict"] == stats["verdicts"][claim]["verdict"], claim
+    tracked = recorded_verdicts("cpu")
+    assert {c: tracked[c]["study"] for c in FACTORIAL_CLAIMS} == {c: "factorial" for c in FACTORIAL_CLAIMS}
+
+
+def test_every_exact_p_of_the_recorded_factorial_recomputes_with_scipy(factorial):
+    rows, stats = factorial.results, factorial.statistics
+    checked = 0
+    for role, verdict in (("published/degenerate/distinct/off", stats["verdicts"]["representations-must-separate"]),
+                          ("published/degenerate/shared/off", stats["negative_control"])):
+        wide = rows[rows["cell"] == role].pivot(index="seed", columns="condition", values="pair_separability")
+        for part, numbers in verdict["numbers"].items():
+            condition = part.removesuffix("-base")
+            d = (wide[condition] - wide["base"]).dropna().to_numpy(float)
+            np.testing.assert_allclose(d, numbers["differences"], rtol=1e-9, atol=1e-12)
+            if condition == stats["primary_fix"]:
+                pairs = (("p_claimed", d, "greater"), ("p_contrary", d - stats["separability_margin"], "less"))
+            else:
+                pairs = (("p_contrary", d - stats["separability_margin"], "greater"),)
+            for key, x, alternative in pairs:
+                x = x[x != 0]
+                if x.size and np.unique(np.abs(x)).size == x.size:  # scipy's exact method: no zeros, no ties
+                    assert numbers[key] == pytest.approx(
+                        sps.wilcoxon(x, alternative=alternative, method="exact").pvalue, rel=1e-9), (role, part, key)
+                    checked += 1
+    assert checked >= 4
