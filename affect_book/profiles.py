@@ -57,6 +57,15 @@ class Profile:
     shifts up to 0.125 of the side) the study-size base model stayed at chance on the ``affwild2`` preset (every
     class but Other at F1 near 0); without the shifts, with batch 128 and learning rate 0.005 it learns within the
     grid's time budget.
+
+    Power per CPU-minute (``benchmarks/bench_study.py --power``; the command and its output are in
+    ``docs/results/cpu/study_size/bench_power.txt``): 6 pilot seeds of base and circumplex on ``affwild2`` per
+    candidate size. ``6000:48:8`` (n_train:image_size:epochs) is the cheapest, but its base model never scores a rare
+    class, so the small spread of its differences is a floor, not precision, and it is not eligible. Among the
+    eligible sizes the bench's rule (the smallest minimum detectable effect on P_EXPR in a 3-hour budget) names
+    ``12000:40:6``, whose base model scores the rare classes less than half as well as ``12000:48:8``'s. The cpu
+    size stays ``12000:48:8`` for now, because every recorded study under ``docs/results/cpu`` was made at it; a
+    change waits for a confirming pilot with more seeds and for those studies to be recorded again.
     """
 
     name: str
