@@ -65,7 +65,8 @@ class Profile:
     eligible sizes the bench's rule (the smallest minimum detectable effect on P_EXPR in a 3-hour budget) names
     ``12000:40:6``, whose base model scores the rare classes less than half as well as ``12000:48:8``'s. The cpu
     size stays ``12000:48:8`` for now, because every recorded study under ``docs/results/cpu`` was made at it; a
-    change waits for a confirming pilot with more seeds and for those studies to be recorded again.
+    change waits for those studies to be recorded again (a 12-seed pilot of ``12000:40:6``, in the same file,
+    confirmed its ranking).
     """
 
     name: str
