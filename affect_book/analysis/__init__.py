@@ -27,9 +27,9 @@ What it may import: :mod:`affect_book.study` (the design and execution of the gr
 imports it.
 """
 
-from ._factorial_stats import (cell_contrasts, condition_differences, degeneracy_verdict, factorial_effects,
-                               factorial_outcomes, index_frame, levels_table, main_effects, pair_outcomes,
-                               representation_verdict, versus_reference)
+from ._factorial_stats import (cell_contrasts, condition_differences, factorial_effects, factorial_outcomes,
+                               index_frame, levels_table, main_effects, pair_outcomes, versus_reference)
+from ._factorial_verdicts import degeneracy_verdict, representation_verdict
 from ._geometry import (GEOMETRY_METRICS, RunPredictions, geometry_metrics, geometry_statistics, study_cka,
                         study_class_table, study_geometry, study_predictions, study_separability)
 from ._power_plan import CHAPTER_07_TESTS, CHAPTER_08_TESTS, ClaimTest, claim_verdicts, power_plan

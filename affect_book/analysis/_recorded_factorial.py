@@ -41,8 +41,8 @@ from ..cache import atomic_write_bytes, config_hash, make_dirs
 from ..params import ParameterError, check_choice
 from ..stats import seeds_for_power, seeds_to_reach
 from ..study import FactorialDesign, cell_label, factorial_cells, fix_cells, json_records, run_factorial
-from ._factorial_stats import (degeneracy_verdict, factorial_effects, factorial_outcomes, representation_verdict,
-                               versus_reference)
+from ._factorial_stats import factorial_effects, factorial_outcomes, versus_reference
+from ._factorial_verdicts import degeneracy_verdict, representation_verdict
 from ._recorded import _finite, _provenance, _source_state, _write_json
 from .verdicts import paired_by_seed
 
