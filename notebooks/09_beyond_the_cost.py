@@ -441,7 +441,8 @@ print(f"verdicts written for the claim tracker: {sorted(verdicts) or 'none'}")
 # %% [markdown]
 # ## This run beside the recorded factorial
 #
-# Five seeds cannot decide these claims, and this grid's seeds share one data draw. The book's recorded factorial
+# A profile's few seeds may not decide these claims (the verdicts above say what their seeds allow), and this
+# grid's seeds share one data draw. The book's recorded factorial
 # (`docs/results/cpu/factorial`, made once with `affect-book study record-factorial`; its command and provenance are
 # printed below) ran what the two verdicts need with more seeds, each seed drawing its own training, validation and
 # test data in every cell: the frequency and circumplex factors crossed (visual distinct, no partner: the

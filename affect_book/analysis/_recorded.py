@@ -114,6 +114,15 @@ def _source_state() -> dict:
             "tree_clean": _git("status", "--porcelain", "--untracked-files=no") == ""}
 
 
+def _timed(run):
+    """``run()`` with what a provenance needs: its result, the start time, :func:`_source_state` at the start and
+    the wall seconds."""
+    started, source = time.time(), _source_state()
+    t0 = time.perf_counter()
+    result = run()
+    return result, started, source, time.perf_counter() - t0
+
+
 def _provenance(study, command: str, started: float, wall: float, frame: pd.DataFrame | None,
                 previous: Path | None = None, key: str | None = None, source: dict | None = None) -> dict:
     """This call's provenance; ``training`` is the call that trained the runs: this one, or (when this one loaded
@@ -178,10 +187,7 @@ def record_study(study: StudyConfig, out: str | os.PathLike, *, command: str, al
     """
     out = Path(out)
     make_dirs(out)
-    started, source = time.time(), _source_state()
-    t0 = time.perf_counter()
-    frame = run_study(study, **run_options)
-    wall = time.perf_counter() - t0
+    frame, started, source, wall = _timed(lambda: run_study(study, **run_options))
     rare = study_rare_classes(study, rare_fraction)
     statistics = study_statistics(frame, rare, margins=DEFAULT_MARGINS)
     verdicts = claim_verdicts(frame, CHAPTER_07_TESTS, DEFAULT_MARGINS, alpha)
@@ -244,10 +250,7 @@ def record_tuning(study: StudyConfig, lambdas: Sequence[float], out: str | os.Pa
     """
     out = Path(out)
     make_dirs(out)
-    started, source = time.time(), _source_state()
-    t0 = time.perf_counter()
-    best, sweep = lambda_sweep(study, lambdas, metric=metric, **run_options)
-    wall = time.perf_counter() - t0
+    (best, sweep), started, source, wall = _timed(lambda: lambda_sweep(study, lambdas, metric=metric, **run_options))
     means = sweep.groupby("lambda_ot")[f"val/{metric}"].agg(["mean", "std", "count"]).reset_index()
     atomic_write_bytes(out / "sweep.csv", sweep.drop(columns=["run_dir"], errors="ignore").to_csv(index=False)
                        .encode())

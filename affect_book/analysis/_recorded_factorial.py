@@ -29,7 +29,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,7 +42,7 @@ from ..stats import seeds_for_power, seeds_to_reach
 from ..study import FactorialDesign, cell_label, factorial_cells, fix_cells, json_records, run_factorial
 from ._factorial_stats import factorial_effects, factorial_outcomes, versus_reference
 from ._factorial_verdicts import degeneracy_verdict, representation_verdict
-from ._recorded import _finite, _provenance, _source_state, _write_json
+from ._recorded import _finite, _provenance, _timed, _write_json
 from .verdicts import paired_by_seed
 
 __all__ = ["FACTORIAL_CLAIMS", "factorial_power_plan", "factorial_rows", "factorial_verdicts", "record_factorial",
@@ -170,17 +169,15 @@ def factorial_power_plan(design: FactorialDesign, frame: pd.DataFrame, verdicts:
                          "seeds needed": needed, "pilot decides": bool(n >= needed)})
     if "representations-must-separate" in verdicts:
         label = cell_label(fix_cells()[0])
-        parts = len(costs) + 1
+        contrary = seeds_to_reach(alpha, "greater", parts=len(costs) + 1)  # every part's contrary is one-sided
         for condition in (primary_fix, *costs):
             _, d = paired_by_seed(frame.assign(preset=frame["cell"]), label, condition, "base", "pair_separability")
             d = d[np.isfinite(d)]
             sd = float(np.std(d, ddof=1)) if d.size > 1 else float("nan")
             if condition == primary_fix:
-                options = {"test": "shift", "alternative": "greater"}
-                shift, contrary = separability_margin, seeds_to_reach(alpha, "greater", parts=parts)
+                options, shift = {"test": "shift", "alternative": "greater"}, separability_margin
             else:
-                options = {"test": "equivalence", "margin": separability_margin}
-                shift, contrary = 0.0, seeds_to_reach(alpha, "greater", parts=parts)
+                options, shift = {"test": "equivalence", "margin": separability_margin}, 0.0
             try:
                 needed = float(seeds_for_power(shift, sd, power=power, alpha=alpha, max_seeds=max_seeds,
                                                n_draws=n_draws, **options)) if np.isfinite(sd) and sd > 0 \
@@ -240,10 +237,7 @@ def record_factorial(design: FactorialDesign, out: str | os.PathLike, *, command
                              "('circumplex', 'uniform')")
     out = Path(out)
     make_dirs(out)
-    started, source = time.time(), _source_state()
-    t0 = time.perf_counter()
-    frame = run_factorial(design, **run_options)
-    wall = time.perf_counter() - t0
+    frame, started, source, wall = _timed(lambda: run_factorial(design, **run_options))
     frame = factorial_outcomes(design, frame)
     options = {"primary_fix": primary_fix, "costs": tuple(costs), "frequency_margin": frequency_margin,
                "separability_margin": separability_margin, "alpha": alpha}
