@@ -43,9 +43,16 @@ reports, from these measurements alone (:func:`power_table`):
   rare classes (chapter 02's rule), so that a size whose spread is small only because the model is at a floor
   (it never learns the rare classes, so no cost can move them) is seen as such;
 
+- whether the calibrated presets still meet their calibration criteria at that size
+  (:func:`affect_book.study.calibration_run`: the ``base`` runs of each preset on the calibration seeds and data
+  draw, at the candidate's n_train, image size and epochs, scored on test against the published per-class target;
+  skipped with ``--no-calibration``);
+
 then names the eligible candidate with the smallest MDE on P_EXPR within the budget (ties: the cheaper) and says
 whether it is the profile's current study size; a candidate whose base model scores the rare classes below
-``--min-rare-f1`` (default 0.05, an assumption) is not eligible. A pilot of K seeds estimates an SD with about
+``--min-rare-f1`` (default 0.05, an assumption) is not eligible, nor is one at which a calibrated preset misses its
+criteria (the presets were calibrated at the study size; at another size the study would train a simulator that
+no longer matches the published scores it was calibrated to). A pilot of K seeds estimates an SD with about
 sqrt(1 / (2 (K - 1))) relative error (41 % at K = 4): the choice ranks candidates, it does not certify a power.
 The ranking also assumes that the effect of interest is the same at every size; the base levels printed beside it
 are the check of that assumption.
@@ -73,7 +80,9 @@ import pandas as pd
 
 from affect_book.profiles import get_profile
 from affect_book.stats import minimum_detectable_effect, paired_power, seeds_for_power
-from affect_book.study import CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, DEFAULT_LAMBDAS, StudyConfig, run_study
+from affect_book.data.simulator import TARGETS
+from affect_book.study import (CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, DEFAULT_LAMBDAS, StudyConfig, calibration_run,
+                               run_study)
 from affect_book.analysis import SMALLEST_EFFECT, study_rare_classes
 
 #: The metrics whose circumplex - base difference sizes the study.
@@ -109,7 +118,8 @@ def power_table(measured: list[dict], *, budget_minutes: float, cores: int, grid
         of the pool), ``wall_s`` (wall seconds of those runs), ``load_avg`` (1-min load average after them) and, per
         metric of :data:`POWER_METRICS`, ``d_<metric>``: the circumplex - base differences, one per seed; optionally
         ``base_<metric>`` (the base runs' values) and ``base_rare_f1`` (the base runs' mean F1 of the rare
-        classes), reported as their means.
+        classes), reported as their means, and ``calibrated``: a dict preset -> whether the calibrated preset still
+        meets every calibration criterion at this size (:func:`affect_book.study.calibration_run`, test split).
     budget_minutes, cores : float, int
         The CPU budget: ``budget_minutes`` of wall time on ``cores`` cores.
     grid_runs_per_seed : int
@@ -127,7 +137,10 @@ def power_table(measured: list[dict], *, budget_minutes: float, cores: int, grid
     min_rare_f1 : float
         A candidate whose base model's mean rare-class F1 (``base_rare_f1``, when measured) is below this is not
         eligible (column ``eligible``): a model at a floor on the rare classes has a small spread because nothing
-        moves, not because it measures well, and no cost can change what it never learns.
+        moves, not because it measures well, and no cost can change what it never learns. A candidate at which a
+        calibrated preset misses its criteria (``calibrated``, when measured) is not eligible either: the presets
+        were calibrated against published per-class scores at the study size, and at a size where they no longer
+        match them the study would be of another simulator than the one the book describes.
 
     Returns
     -------
@@ -174,7 +187,11 @@ def power_table(measured: list[dict], *, budget_minutes: float, cores: int, grid
             row[f"power_at_effect_{metric}"] = pw
             row[f"seeds_for_effect_{metric}"] = need
         row["current"] = current is not None and (m["n_train"], m["image_size"], m["epochs"]) == tuple(current)
-        row["eligible"] = not (row.get("base_rare_f1", np.inf) < min_rare_f1)
+        calibrated = m.get("calibrated")
+        row["calibrated"] = (",".join(p for p, ok in sorted(calibrated.items()) if not ok) or "all met"
+                             if calibrated is not None else "not measured")
+        row["eligible"] = (not (row.get("base_rare_f1", np.inf) < min_rare_f1)
+                           and row["calibrated"] in ("all met", "not measured"))
         rows.append(row)
     table = pd.DataFrame(rows)
     finite = table[np.isfinite(table["mde_p_expr"]) & table["eligible"]] if len(table) else table
@@ -214,13 +231,30 @@ def power_mode(args) -> None:
         print(f"  {n_train}:{image_size}:{epochs}: {len(table)} runs in {wall:.1f} s (data generation included), "
               f"load average {m['load_avg']:.1f}; sizes {dict(study.data)}")
         measured.append(m)
+    for m in measured if args.calibration else ():  # after the timed runs, so they do not share the pool
+        m["calibrated"] = {}
+        for preset in sorted(TARGETS):
+            cal = calibration_run(preset, {"n_train": m["n_train"], "image_size": m["image_size"]},
+                                  study_options={"epochs": m["epochs"]}, workers=args.workers)
+            test = cal["test"]
+            m["calibrated"][preset] = bool(test["met"]["all"])
+            missed = [k for k, ok in test["met"].items() if k != "all" and not ok]
+            print(f"  calibration {m['n_train']}:{m['image_size']}:{m['epochs']} {preset} ({len(cal['study']['seeds'])}"
+                  f" calibration seeds, test): Spearman {test['spearman']:.2f} (lowest seed "
+                  f"{min(test['spearman_per_seed']):.2f}), mean |diff| {test['mean_abs_diff']:.3f}, max "
+                  f"{test['max_abs_diff']:.3f}, macro {test['macro']:.3f}: "
+                  + ("every criterion met" if not missed else f"MISSES {', '.join(missed)}"))
     result, best = power_table(measured, budget_minutes=args.budget_minutes, cores=args.cores,
                                grid_runs_per_seed=grid_runs, effect=args.effect, alpha=args.alpha,
                                max_seeds=args.max_seeds, current=current, min_rare_f1=args.min_rare_f1)
     for row in result[~result["eligible"]].itertuples():
-        print(f"not eligible: {row.n_train}:{row.image_size}:{row.epochs}, its base model's rare-class F1 is "
-              f"{row.base_rare_f1:.3f} < --min-rare-f1 {args.min_rare_f1:g} (a floor: its spread is small because "
-              f"nothing moves)")
+        why = []
+        if row.base_rare_f1 < args.min_rare_f1:
+            why.append(f"its base model's rare-class F1 is {row.base_rare_f1:.3f} < --min-rare-f1 "
+                       f"{args.min_rare_f1:g} (a floor: its spread is small because nothing moves)")
+        if row.calibrated not in ("all met", "not measured"):
+            why.append(f"the calibrated preset(s) {row.calibrated} miss their criteria at this size")
+        print(f"not eligible: {row.n_train}:{row.image_size}:{row.epochs}: " + "; ".join(why))
     with pd.option_context("display.width", 250, "display.max_columns", None):
         print(result.to_string(float_format=lambda x: f"{x:.4g}"))
     if best is None:
@@ -285,6 +319,9 @@ def main() -> None:
     parser.add_argument("--min-rare-f1", type=float, default=0.05,
                         help="--power: a candidate whose base model's mean rare-class F1 is below this is not "
                              "eligible (default 0.05, an assumption: near 0 is a floor)")
+    parser.add_argument("--no-calibration", dest="calibration", action="store_false",
+                        help="--power: skip the calibration check of each candidate (5 calibration seeds x 2 presets "
+                             "of base runs per candidate)")
     args = parser.parse_args()
     get_profile(args.profile)  # a bad name fails here, before any work
     if args.power:

@@ -65,6 +65,23 @@ def test_power_table_matches_direct_calls():
     assert best == int(np.argmin(mdes))
 
 
+def test_power_table_calibration_rule():
+    """A candidate at which a calibrated preset misses its criteria is not eligible, however small its spread."""
+    cheap = _measured(12000, 40.0, [0.0, 0.01, -0.01, 0.005], [0.0, 0.004, -0.003, 0.002], image_size=40, epochs=6)
+    dear = _measured(12000, 80.0, [0.01, 0.05, -0.03, 0.02], [0.02, 0.06, -0.04, 0.03])
+    kwargs = dict(budget_minutes=180, cores=2, grid_runs_per_seed=6, effect=0.03, max_seeds=60, n_draws=DRAWS)
+    table, best = bench.power_table([cheap, dear], **kwargs)
+    assert best == 0 and list(table["calibrated"]) == ["not measured"] * 2  # the smaller spread wins
+    missed = [dict(cheap, calibrated={"affectnet": True, "affwild2": False}),
+              dict(dear, calibrated={"affectnet": True, "affwild2": True})]
+    table, best = bench.power_table(missed, **kwargs)
+    assert list(table["calibrated"]) == ["affwild2", "all met"] and list(table["eligible"]) == [False, True]
+    assert best == 1
+    both = [dict(cheap, calibrated={"affectnet": False, "affwild2": False}), dict(dear, calibrated={"x": False})]
+    table, best = bench.power_table(both, **kwargs)
+    assert list(table["calibrated"]) == ["affectnet,affwild2", "x"] and best is None
+
+
 def test_power_table_floor_cap_and_no_spread():
     measured = [
         _measured(20000, 400.0, [0.01, 0.02, 0.0], [0.01, 0.02, 0.0]),  # 100 cpu-s per run: 2 seeds, below the floor

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -31,56 +30,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from affect_book.cache import config_hash  # noqa: E402
-from affect_book.data.simulator import (  # noqa: E402
-    CALIBRATION_DATA_SEED, CALIBRATION_N_TEST, CALIBRATION_PATH, CALIBRATION_SEEDS, TARGETS, calibration_scores,
-    make_config)
-from affect_book.study import StudyConfig, expand_study, per_class_scores, run_splits, run_study  # noqa: E402
-from affect_book.trainer import predict, train, trained_model  # noqa: E402
-
-
-def calibration_study(preset: str, overrides: dict | None = None, study_options: dict | None = None) -> StudyConfig:
-    """The ``base`` runs of chapter 07's ``cpu`` grid on one preset, on the calibration seeds and data draw (with
-    knob ``overrides`` and StudyConfig ``study_options`` for a search)."""
-    data = {"seed": CALIBRATION_DATA_SEED, "n_test": CALIBRATION_N_TEST, **(overrides or {})}
-    return StudyConfig(presets=(preset,), conditions=("base",), seeds=CALIBRATION_SEEDS, profile="cpu", data=data,
-                       data_draw="shared", **(study_options or {}))  # device "auto", as chapter 07's grid
-
-
-def simulator_hash(study: StudyConfig, preset: str) -> str:
-    """The config hash of the simulator a study's runs of ``preset`` train on (its data options applied)."""
-    options = {k: v for k, v in study.load_options(preset).items() if k != "preset"}
-    return config_hash(make_config(preset, "cpu", **options))
+from affect_book.data.simulator import CALIBRATION_PATH, TARGETS, make_config  # noqa: E402
+from affect_book.study import calibration_run, calibration_study, simulator_hash  # noqa: E402
 
 
 def calibrate(preset: str, overrides: dict, workers: int = 2, log=print, study_options: dict | None = None) -> dict:
-    """Train (or load) the calibration runs of one preset configuration; score them on validation and test."""
-    study = calibration_study(preset, overrides, study_options)
-    metric = TARGETS[preset]["metric"]
-    t0 = time.perf_counter()
-    table = run_study(study, workers=workers, progress=False)
-    seconds = time.perf_counter() - t0
-    per_seed = {"val": [], "test": []}
-    for run in expand_study(study):
-        splits = run_splits(run)
-        result = train(run.config, splits["train"], splits["val"], splits["test"], progress=False)
-        config = run.config
-        val_pred = predict(trained_model(config, result), splits["val"], config, "cpu")
-        for split, pred in (("val", val_pred), ("test", result.predictions())):
-            scores = per_class_scores(pred["logits"], pred["expression"], config.classes)
-            per_seed[split].append({c: scores[f"{metric}/{c}"] for c in config.classes})
-    out = {"preset": preset, "overrides": overrides, "metric": metric,
-           "study": {"seeds": list(study.seeds), "epochs": study.epochs, "width": study.width,
-                     "batch_size": study.batch_size, "data": dict(study.data)},
-           "simulator_config_hash": simulator_hash(study, preset), "study_hash": config_hash(study),
-           "seconds": round(seconds, 1), "trained": int((~table["loaded_from_cache"]).sum())}
-    for split in ("val", "test"):
-        out[split] = calibration_scores(per_seed[split], preset)
+    """Train (or load) the calibration runs of one preset configuration; score them on validation and test
+    (:func:`affect_book.study.calibration_run`) and print one line."""
+    out = calibration_run(preset, overrides, study_options=study_options, workers=workers)
     shown = dict(overrides, **(study_options or {}))
     val, test = out["val"], out["test"]
     log(f"{preset} {shown}: val rho {val['spearman']:.2f} (seeds {min(val['spearman_per_seed']):.2f}+) MAD "
         f"{val['mean_abs_diff']:.3f} max {val['max_abs_diff']:.2f} macro {val['macro']:.3f} met {val['met']['all']} | "
         f"test rho {test['spearman']:.2f} MAD {test['mean_abs_diff']:.3f} met {test['met']['all']} | val "
-        + " ".join(f"{c[:4]} {v:.2f}" for c, v in val["scores"].items()) + f" | {seconds:.0f} s")
+        + " ".join(f"{c[:4]} {v:.2f}" for c, v in val["scores"].items()) + f" | {out['seconds']:.0f} s")
     return out
 
 

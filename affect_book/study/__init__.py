@@ -10,11 +10,13 @@ A frozen :class:`StudyConfig` expands (:func:`expand_study`) into one validated
 design is :class:`FactorialDesign` (:func:`run_factorial`; :func:`chapter_factorial` checks the chapter's parameters).
 
 What lives here: design (``_config``, ``_conditions``, ``_factorial``, ``_chapter``, ``_factorial_chapter``) and
-execution (``_run``, ``_executors``, ``_sweep``, ``_table``). What it may import: the layers below it (the trainer,
+execution (``_run``, ``_executors``, ``_sweep``, ``_table``); the calibration runs of a preset (``_calibrate``,
+:func:`calibration_run`). What it may import: the layers below it (the trainer,
 the data, the costs, ``params``, ``cache``), never :mod:`affect_book.analysis`, which reads the finished runs
 (statistics, geometry, claims) and holds the ``affect-book study run|report`` command line.
 """
 
+from ._calibrate import calibration_run, calibration_study, simulator_hash
 from ._chapter import chapter_grid, chapter_study
 from ._conditions import CONDITIONS, Condition, NotYetSupported, get_condition
 from ._config import (CHAPTER_CONDITIONS, DATA_DRAWS, DEFAULT_CONDITIONS, READING_CONDITIONS, StudyConfig, StudyRun,
@@ -30,7 +32,8 @@ from ._sweep import DEFAULT_LAMBDAS, TUNING_FIRST_SEED, lambda_sweep, tuning_see
 from ._table import (KEY_COLUMNS, VOLATILE_COLUMNS, ResultsTableError, check_results, json_records, json_safe,
                      per_class_scores, read_results, result_row, results_frame, rows_as_json, write_results)
 
-__all__ = ["FACTORIAL_CONDITIONS", "FACTORIAL_DATA", "FACTORS", "FIX_CONDITIONS", "HOLD", "FactorialDesign",
+__all__ = ["calibration_run", "calibration_study", "simulator_hash",
+           "FACTORIAL_CONDITIONS", "FACTORIAL_DATA", "FACTORS", "FIX_CONDITIONS", "HOLD", "FactorialDesign",
            "as_sources", "cell_config", "cell_knobs", "cell_label", "factorial_cells", "factorial_studies", "fix_cells",
            "n_runs", "run_factorial", "chapter_factorial",
            "CHAPTER_CONDITIONS", "CONDITIONS", "CheckedJob", "UnsafeJobFolder", "check_private_folder",
