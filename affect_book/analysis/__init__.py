@@ -11,7 +11,9 @@ the study's claims. Nothing here trains.
 - Factorial statistics (chapter 09): :func:`factorial_outcomes`, :func:`factorial_effects`,
   :func:`cell_contrasts`, :func:`index_frame` and the chapter's verdicts; effects have standard errors clustered
   by seed (or a mixed model with a random intercept per seed), flagged when there are fewer than
-  :data:`MIN_CLUSTERS` seeds.
+  :data:`MIN_CLUSTERS` seeds. Circumplex nearness as a dose, per causal path (annotation, appearance, both):
+  :func:`nearness_effects` (per seed, frequency held fixed), :func:`nearness_verdict`, :func:`path_decomposition`
+  and the seed-clustered cross-check :func:`clustered_dose_response`.
 - Claims (:mod:`affect_book.analysis.claims`): the claim tracker (:data:`CLAIMS`, :func:`claims_table`), the verdict
   rules (:func:`directional_verdict`, :func:`equivalence_verdict`) and the verdict files (:func:`write_claim`,
   :func:`write_verdict`).
@@ -30,6 +32,7 @@ imports it.
 from ._factorial_stats import (cell_contrasts, condition_differences, factorial_effects, factorial_outcomes,
                                index_frame, levels_table, main_effects, pair_outcomes, versus_reference)
 from ._factorial_verdicts import degeneracy_verdict, representation_verdict
+from ._nearness import PATHS, clustered_dose_response, nearness_effects, nearness_verdict, path_decomposition
 from ._geometry import (GEOMETRY_METRICS, RunPredictions, geometry_metrics, geometry_statistics, study_cka,
                         study_class_table, study_geometry, study_predictions, study_separability)
 from ._power_plan import CHAPTER_07_TESTS, CHAPTER_08_TESTS, ClaimTest, claim_verdicts, power_plan
@@ -45,7 +48,8 @@ from .claims import (CLAIMS, NOT_RUN, Claim, claim_status, claims_table, read_ve
 from .verdicts import (VERDICTS, directional_verdict, equivalence_verdict, flat_numbers, paired_by_seed, verdict_text,
                        verdicts_frame)
 
-__all__ = ["CHAPTER_07_TESTS", "CHAPTER_08_TESTS", "CLAIMS", "FACTORIAL_CLAIMS", "factorial_power_plan",
+__all__ = ["PATHS", "clustered_dose_response", "nearness_effects", "nearness_verdict", "path_decomposition",
+           "CHAPTER_07_TESTS", "CHAPTER_08_TESTS", "CLAIMS", "FACTORIAL_CLAIMS", "factorial_power_plan",
            "factorial_rows", "recompute_factorial", "recorded_design",
            "factorial_verdicts", "record_factorial", "DEFAULT_MARGINS", "DISTANCE_MARGIN", "GEOMETRY_METRICS",
            "MIN_CLUSTERS", "NOT_RUN", "REFERENCES", "SMALLEST_EFFECT", "STUDY_EFFECT", "VERDICTS", "Claim", "ClaimTest",
