@@ -152,6 +152,17 @@ def path_decomposition(effects: pd.DataFrame, *, level: float = 0.95, n_resample
     appearance`` per seed, with its Hodges-Lehmann shift, exact interval (attained coverage) and exact two-sided
     signed-rank p (0: the paths add up).
 
+    Parameters
+    ----------
+    effects : DataFrame
+        :func:`nearness_effects`'s table, with every path of :data:`PATHS`.
+    level : float
+        Level of the intervals.
+    n_resamples : int
+        Bootstrap resamples of the shares.
+    seed : int
+        Seed of the bootstrap.
+
     Returns
     -------
     dict
@@ -190,6 +201,13 @@ def clustered_dose_response(frame: pd.DataFrame, *, outcome: str = "pair_f1", di
 
     With every seed running the same cells, each path's slope equals the mean of :func:`nearness_effects`'s
     per-seed slopes (the cross-check of the per-seed route); its standard error is the seed-clustered one.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per run, as :func:`nearness_effects`.
+    outcome, distance, path, control, seed : str
+        Column names.
 
     Returns
     -------

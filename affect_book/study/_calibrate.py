@@ -36,6 +36,11 @@ def calibration_study(preset: str, overrides: dict | None = None, study_options:
         :class:`StudyConfig` fields, e.g. ``{"epochs": 6}``.
     profile : str
         The profile whose study size the runs take (the calibration is of ``cpu``).
+
+    Returns
+    -------
+    StudyConfig
+        ``base`` only, the calibration seeds, one shared data draw (the calibration draw).
     """
     data = {"seed": CALIBRATION_DATA_SEED, "n_test": CALIBRATION_N_TEST, **(overrides or {})}
     return StudyConfig(presets=(preset,), conditions=("base",), seeds=CALIBRATION_SEEDS, profile=profile, data=data,
@@ -43,7 +48,18 @@ def calibration_study(preset: str, overrides: dict | None = None, study_options:
 
 
 def simulator_hash(study: StudyConfig, preset: str) -> str:
-    """The config hash of the simulator a study's runs of ``preset`` train on (its data options applied)."""
+    """The config hash of the simulator a study's runs of ``preset`` train on (its data options applied).
+
+    Parameters
+    ----------
+    study : StudyConfig
+    preset : str
+
+    Returns
+    -------
+    str
+        :func:`affect_book.cache.config_hash` of the preset's :class:`~affect_book.data.simulator.SimulatorConfig`.
+    """
     options = {k: v for k, v in study.load_options(preset).items() if k != "preset"}
     return config_hash(make_config(preset, study.profile, **options))
 
@@ -51,6 +67,17 @@ def simulator_hash(study: StudyConfig, preset: str) -> str:
 def calibration_run(preset: str, overrides: dict | None = None, *, study_options: dict | None = None,
                     workers: int = 2) -> dict:
     """Train (or load) the calibration runs of one preset configuration and score them on validation and test.
+
+    Parameters
+    ----------
+    preset : str
+        A preset with a published target.
+    overrides : dict, optional
+        Data options (simulator knobs or the study size), as :func:`calibration_study`.
+    study_options : dict, optional
+        :class:`StudyConfig` fields (e.g. ``{"epochs": 6}``).
+    workers : int
+        Local processes.
 
     Returns
     -------
