@@ -149,7 +149,8 @@ HAND_PLACEMENTS: dict[str, _Placement] = {
 DEFAULT_PLACEMENT = "contempt_at_midpoint"
 
 
-def hand_placements(name: str = DEFAULT_PLACEMENT, source: str = "russell1977") -> dict[str, tuple[float, float]]:
+def hand_placements(name: str = DEFAULT_PLACEMENT, source: str = "russell1977",
+                    dims: int = 2) -> dict[str, tuple[float, ...]]:
     """The named hand-placement set ``name``, computed on the published coordinate set ``source``.
 
     Parameters
@@ -159,30 +160,40 @@ def hand_placements(name: str = DEFAULT_PLACEMENT, source: str = "russell1977") 
         ``"contempt_at_anger"``). ``HAND_PLACEMENTS[name].why`` says why the set exists and what it implies.
     source : str
         The published coordinate set the reference points are read from (``"russell1977"`` by default).
+    dims : {2, 3}
+        2: (valence, arousal), the placement every cost and the simulator use; 3: with dominance too, the same rule
+        applied to the reference points' published dominance (for a valence-arousal-dominance cost).
 
     Returns
     -------
-    dict of str to (float, float)
-        Concept name (``"contempt"``) to its (valence, arousal); pass it as ``fill=`` to :func:`coordinates`, or
-        use ``coordinates(..., placement=name)``, which also records the set's name for tables.
+    dict of str to tuple of float
+        Concept name (``"contempt"``) to its (valence, arousal) (and dominance with ``dims=3``); pass it as
+        ``fill=`` to :func:`coordinates`, or use ``coordinates(..., placement=name)`` (valence and arousal), which
+        also records the set's name for tables.
 
     Raises
     ------
     ValueError
-        For an unknown name or source, or when ``source`` lacks a reference point (Russell 1980 has no disgust).
+        For an unknown name or source, or when ``source`` lacks a reference point (Russell 1980 has no disgust) or,
+        with ``dims=3``, its dominance.
     """
     if name not in HAND_PLACEMENTS:
         raise ValueError(f"unknown hand placement {name!r}; expected one of {list(HAND_PLACEMENTS)}")
     if source not in _PUBLISHED:
         raise ValueError(f"unknown coordinate set {source!r}; expected one of {list(COORDINATE_SETS)}")
+    if dims not in (2, 3):
+        raise ValueError(f"dims={dims!r}; expected 2 (valence, arousal) or 3 (with dominance)")
     table, out = _PUBLISHED[source], {}
     for concept, refs in HAND_PLACEMENTS[name].at.items():
         lacking = [r for r in refs if r not in table]
         if lacking:
             raise ValueError(f"hand placement {name!r} places {concept} from {list(refs)}, but {source!r} has no "
                              f"coordinate for {lacking}; use source='russell1977'")
-        point = np.mean([table[r][:2] for r in refs], axis=0)
-        out[concept] = (float(point[0]), float(point[1]))
+        point = np.mean([table[r][:dims] for r in refs], axis=0)
+        if np.isnan(point).any():
+            raise ValueError(f"hand placement {name!r} places {concept} from {list(refs)}, but {source!r} has no "
+                             f"dominance for them; use source='russell1977'")
+        out[concept] = tuple(float(x) for x in point)
     return out
 
 

@@ -370,7 +370,7 @@ def main() -> None:
     cpu = get_profile("cpu")
     best, how = min((per_run, "serial"), (per_run_parallel, "2 processes"))
     for name, conditions in (("the issue's five-condition", DEFAULT_CONDITIONS),
-                             ("chapter 07's (with the two readings)", CHAPTER_CONDITIONS)):
+                             ("chapter 07's (with vad and the two readings)", CHAPTER_CONDITIONS)):
         # the sweep's circumplex runs at the chosen lambda on its seeds are reused by the grid
         n = _grid_runs(2, len(conditions), cpu.seeds, len(DEFAULT_LAMBDAS), args.sweep_seeds) - 2 * args.sweep_seeds
         print(f"projected {args.profile}-size grid, {name}, on this machine: {n} runs trained (2 presets x "

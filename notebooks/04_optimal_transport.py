@@ -34,7 +34,7 @@
 # CPU; no GPU needed.
 #
 # The package's tested versions live in `affect_book/losses/` (the OT term and the other losses) and
-# `affect_book/costs.py` (the cost matrices); here each is first written in a few open lines and checked against
+# `affect_book/costs/` (the cost matrices); here each is first written in a few open lines and checked against
 # it, and against POT, the reference library for OT.
 
 # %% tags=["parameters"]

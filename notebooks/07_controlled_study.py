@@ -35,7 +35,7 @@
 # %% tags=["parameters"]
 PROFILE = "cpu"
 PRESETS = ["affwild2", "affectnet"]  # simulator presets (used when DATASET is "synthetic"); or "a,b"
-CONDITIONS = None  # None: the chapter's grid (base, circumplex, uniform, uniform_column, permuted and the two
+CONDITIONS = None  # None: the chapter's grid (base, circumplex, uniform, uniform_column, permuted, vad and the two
 # readings of the uniform term, confidence_penalty and gce); or "a,b,c"
 SEEDS = None  # None: the profile's number of seeds (2 smoke, 5 cpu and gpu)
 EXECUTOR = "local"  # "local" (processes on this machine) or "slurm" (submitit)
@@ -61,8 +61,11 @@ from scipy import stats as sps
 from affect_book import stats
 from affect_book.cache import cache_root
 from affect_book.params import check_choice, check_number
+from affect_book.costs import mean_off_diagonal
 from affect_book.profiles import get_profile
-from affect_book.study import CONDITIONS as ALL_CONDITIONS, chapter_grid, chapter_study
+from affect_book.study import (CONDITIONS as ALL_CONDITIONS, chapter_grid, chapter_study, designated_pair_of,
+                               expand_study)
+from affect_book.trainer import cost_tensor
 from affect_book.analysis import (CHAPTER_07_TESTS, DEFAULT_MARGINS, SMALLEST_EFFECT, STUDY_EFFECT, claim_verdicts,
                                   equivalence_verdict, load_recorded, power_plan, recorded_lambda, study_rare_classes,
                                   study_statistics, verdict_text, verdicts_frame, write_claim)
@@ -93,7 +96,10 @@ print(f"grid: {len(sources)} source(s) {list(sources)} x {len(conditions)} condi
 # OT term with the valence-arousal cost of chapter 04; `uniform` adds the same term with a uniform cost of the same
 # mean off-diagonal value (the study's control); `uniform_column` keeps the circumplex cost's column means (its
 # implicit per-class weighting) and removes only the geometry; `permuted` keeps its entries and relabels the classes
-# (geometry destroyed).
+# (geometry destroyed); `vad` adds the third axis of Russell and Mehrabian's coordinates, dominance, to the
+# circumplex cost (chapter 01: dominance sets some valence-arousal neighbours far apart), so `vad - circumplex` is
+# what dominance changes. The study makes no claim about dominance: `vad` gets its rows in the tables below and no
+# verdict.
 #
 # **What is fixed.** The source (one simulated preset or licensed copy at a time), the model, its width, the
 # optimizer, the schedule, the epochs, the batch size, and `lambda` for every cost condition.
@@ -122,6 +128,25 @@ print(f"grid: {len(sources)} source(s) {list(sources)} x {len(conditions)} condi
 # %%
 pd.DataFrame({"condition": list(conditions),
               "what it trains": [ALL_CONDITIONS[c].description for c in conditions]}).set_index("condition")
+
+# %% [markdown]
+# **What each cost charges.** The controls keep the circumplex cost's mean price per confusion (its mean
+# off-diagonal entry), so at one `lambda` their OT terms have the same size on average. The dominance cost is the
+# distance in three dimensions, not rescaled, so its prices are higher; read `vad - circumplex` with that in mind.
+# The table gives, from this grid's own configs (first seed), each cost's mean price and the price of confusing the
+# source's designated pair (chapter 03).
+
+# %%
+prices = []
+for run in expand_study(design):
+    if run.seed == design.seeds[0] and ALL_CONDITIONS[run.condition].cost is not None:
+        source = run.preset or run.dataset
+        pair = designated_pair_of(design, source, run.config.classes)
+        cost = cost_tensor(run.config).numpy().astype(float)
+        a, b = (run.config.classes.index(c) for c in pair)
+        prices.append({"source": source, "condition": run.condition, "mean price": mean_off_diagonal(cost),
+                       "price of the designated pair": cost[a, b], "pair": "-".join(pair)})
+pd.DataFrame(prices).set_index(["source", "condition"]).round(3) if prices else "no cost condition in this grid"
 
 # %%
 tuning = recorded_lambda(design) if LAMBDA_OT is None else None
@@ -255,6 +280,9 @@ for r in table[~table["testable"]].itertuples():  # kept in the table, left out 
 table[shown].round(4)
 
 # %% [markdown]
+# `vad - circumplex` is the paired effect of adding dominance to the cost (at its higher prices, above), reported like
+# every other comparison, with no claim attached.
+#
 # Every p-value above can be recomputed from the raw rows with scipy. Differences with no zero and no tie go to
 # `scipy.stats.wilcoxon(method="exact")`; scipy's exact method assumes neither, so the others go to
 # `scipy.stats.permutation_test`, which enumerates every sign flip of the signed ranks (zeros dropped, tied
@@ -543,10 +571,11 @@ print(pd.DataFrame({"seeds": range(3, 11),
 # %% [markdown]
 # ## Where to go next
 #
-# Rerun the grid in the `gpu` profile (it adds the confidence-penalty and noise-robust readings of the uniform
-# term), or on a licensed copy with `DATASET` and `DATA_ROOT`; the claim files record which profile and data each
-# verdict came from. The rare-class controls (`class_balanced`, `logit_adjusted`, `balanced_softmax`, `ldam_drw`
-# and the class-balanced sampler `resampling`) are one `CONDITIONS` away.
+# Rerun the grid in the `gpu` profile, or on a licensed copy with `DATASET` and `DATA_ROOT`; the claim files record
+# which profile and data each verdict came from. The rare-class controls (`class_balanced`, `logit_adjusted`,
+# `balanced_softmax`, `ldam_drw` and the class-balanced sampler `resampling`) and the costs aimed at the designated
+# pair (`pair_cost`, `inverse_distance`; chapter 09 runs them beside the representation fixes) are one `CONDITIONS`
+# away.
 
 # %% [markdown]
 # ## References

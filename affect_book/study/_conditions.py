@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..costs import DEFAULT_INVERSE_EPS, DEFAULT_PAIR_WEIGHT
 from ..params import ParameterError, check_choice
 
 __all__ = ["CONDITIONS", "Condition", "NotYetSupported", "get_condition"]
@@ -36,7 +37,10 @@ class Condition:
     unsupported : str or None
         Why the trainer cannot run it yet (None when it can).
     needs_pair : bool
-        The condition acts on the source's designated degenerate pair (``TrainConfig.margin_pair``).
+        The condition acts on the source's designated degenerate pair.
+    pair_field : str
+        The TrainConfig field that receives the pair of a ``needs_pair`` condition: ``margin_pair`` (the pair
+        margin term) or ``cost_pair`` (the ``pair`` cost).
     """
 
     name: str
@@ -45,6 +49,7 @@ class Condition:
     cost: str | None = None
     unsupported: str | None = None
     needs_pair: bool = False
+    pair_field: str = "margin_pair"
 
     def train_overrides(self, lambda_ot: float, coordinates: str, cost_fill: tuple, pair: tuple = ()) -> dict:
         """The TrainConfig fields this condition sets.
@@ -77,7 +82,7 @@ class Condition:
             if len(pair) != 2:
                 raise ParameterError(f"condition {self.name!r} acts on the designated pair; got pair={pair!r}, "
                                      f"expected two class names")
-            out["margin_pair"] = tuple(pair)
+            out[self.pair_field] = tuple(pair)
         if self.cost is not None:
             out.update(cost=self.cost, lambda_ot=float(lambda_ot), coordinates=coordinates, cost_fill=cost_fill)
         return out
@@ -103,6 +108,12 @@ CONDITIONS: dict[str, Condition] = {c.name: c for c in (
                                   "per seed): same entries, geometry destroyed"),
     _cost("vad", "vad", "base + lambda x OT term with the valence-arousal-dominance cost"),
     _cost("au_augmented", "au", "base + lambda x OT term with the AU-augmented cost"),
+    Condition("pair_cost", f"base + lambda x OT term with a cost aimed at the pair: uniform, the designated pair's two "
+                           f"confusions {DEFAULT_PAIR_WEIGHT:g} times dearer than any other, at the va cost's mean "
+                           f"off-diagonal value", cost="pair", needs_pair=True, pair_field="cost_pair"),
+    _cost("inverse_distance", "inverse", f"base + lambda x OT term with the inverse valence-arousal distance "
+                                         f"(1 / (d + {DEFAULT_INVERSE_EPS:g})) at the va cost's mean off-diagonal "
+                                         f"value: near classes dear"),
     _loss("confidence_penalty", "confidence_penalty",
           "cross-entropy minus beta x entropy (Pereyra et al. 2017, beta 0.1)"),
     _loss("gce", "gce", "generalised cross-entropy (Zhang & Sabuncu 2018, q 0.7), a noise-robust loss"),

@@ -27,9 +27,10 @@ __all__ = ["CHAPTER_CONDITIONS", "DATA_DRAWS", "DEFAULT_CONDITIONS", "READING_CO
 DEFAULT_CONDITIONS = ("base", "circumplex", "uniform", "uniform_column", "permuted")
 #: The two readings of what the uniform term does (chapter 04): an entropy confidence penalty, a noise-robust loss.
 READING_CONDITIONS = ("confidence_penalty", "gce")
-#: Chapter 07's grid in every profile: the default conditions and the two readings, so the book tests the study's
-#: "generic confidence penalty" reading wherever it runs.
-CHAPTER_CONDITIONS = DEFAULT_CONDITIONS + READING_CONDITIONS
+#: Chapter 07's grid in every profile: the default conditions, the valence-arousal-dominance cost (does dominance,
+#: which sets anger and fear apart, change what the circumplex cost does?) and the two readings, so the book tests
+#: the study's "generic confidence penalty" reading wherever it runs. In :data:`CONDITIONS`' order (canonical).
+CHAPTER_CONDITIONS = DEFAULT_CONDITIONS + ("vad",) + READING_CONDITIONS
 
 
 def _frozen(value):
@@ -235,7 +236,7 @@ class StudyConfig:
 DATA_DRAWS = ("per_seed", "shared")
 
 _SET_BY_STUDY = {"classes", "dataset", "data", "seed", "profile", "epochs", "width", "batch_size", "lr", "crop",
-                 "norm", "device", "lambda_ot", "cost", "coordinates", "cost_fill", "expression_loss",
+                 "norm", "device", "lambda_ot", "cost", "coordinates", "cost_fill", "cost_pair", "expression_loss",
                  "expression_param"}
 
 
@@ -279,6 +280,21 @@ def _cost_placements(placements: tuple) -> tuple:
     """The simulator's hand placements as a cost's ``cost_fill``, without Other: the book's rule charges Other the
     mean off-diagonal cost of the placed classes (:func:`affect_book.costs.ot_cost`), never a position."""
     return tuple((name, va) for name, va in placements if concept_of(name) != "other")
+
+
+def _with_dominance(fill: tuple) -> tuple:
+    """The default hand placements with dominance, for a valence-arousal-dominance cost: a class placed at the
+    book's default placement (contempt at the midpoint of anger and disgust) gets the same rule's dominance, the
+    midpoint of theirs (:func:`affect_book.circumplex.hand_placements` with ``dims=3``, Russell & Mehrabian 1977,
+    as the simulator's placement); any other placement is left as it is."""
+    named = cx.hand_placements(cx.DEFAULT_PLACEMENT, "russell1977", dims=3)
+    out = []
+    for name, point in fill:
+        ref = named.get(concept_of(name))
+        if ref is not None and len(point) == 2 and all(math.isclose(p, r) for p, r in zip(point, ref)):
+            point = ref
+        out.append((name, tuple(point)))
+    return tuple(out)
 
 
 def _classes_and_fill(study: StudyConfig, source: str) -> tuple[tuple[str, ...], tuple]:
@@ -381,7 +397,9 @@ def expand_study(study: StudyConfig) -> list[StudyRun]:
         pair = designated_pair_of(study, source, classes) if any(
             CONDITIONS[name].needs_pair for name in study.conditions) else ()
         for name in study.conditions:
-            overrides = CONDITIONS[name].train_overrides(study.lambda_ot, study.coordinates, fill, pair)
+            # a dominance cost needs the default placement's dominance too (a stated cost_fill stays as stated)
+            own = _with_dominance(fill) if CONDITIONS[name].cost == "vad" and study.cost_fill is None else fill
+            overrides = CONDITIONS[name].train_overrides(study.lambda_ot, study.coordinates, own, pair)
             for seed in study.seeds:
                 data = tuple(sorted(study.load_options(source, seed).items()))
                 config = TrainConfig(classes=classes, dataset=study.dataset, data=data, epochs=study.epochs,

@@ -19,13 +19,14 @@ import dataclasses
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..costs import COST_KINDS, ot_cost, validate_cost
+from ..cache import OMIT_DEFAULT
+from ..costs import COST_KINDS, DEFAULT_PAIR_WEIGHT, ot_cost, validate_cost
 from ..device import DEVICES
 from ..losses import EXPRESSION_LOSSES
 from ..losses import expression_param as check_expression_param
@@ -83,14 +84,20 @@ class TrainConfig:
         Weight of the OT term (>= 0); above 0 it needs a ``cost``.
     cost : str
         One of :data:`COSTS`: ``none``; a kind of :func:`affect_book.costs.ot_cost`, whose controls ``uniform``,
-        ``uniform_column`` and ``permuted`` (permutation chosen by ``seed``) derive from the ``va`` cost; or
-        ``matrix``.
+        ``uniform_column`` and ``permuted`` (permutation chosen by ``seed``) and aimed costs ``pair`` (needs
+        ``cost_pair``) and ``inverse`` derive from the ``va`` cost; or ``matrix``.
     cost_matrix : tuple, optional
         For ``cost="matrix"``: the (classes, classes) matrix as nested tuples, rows predicted, columns true.
     coordinates : str
         The coordinate set of the cost (:func:`affect_book.circumplex.coordinates`).
     cost_fill : tuple
         Hand placements of classes the coordinate set lacks, as ``((name, (valence, arousal)), ...)``.
+    cost_pair : tuple of str
+        For ``cost="pair"``: the two different names of ``classes`` whose confusions the cost prices high
+        (:func:`affect_book.costs.pair_weighted_cost`). Left out of the hash while empty.
+    pair_weight : float
+        For ``cost="pair"``: how many times dearer the pair's confusions are than any other (> 0; default
+        :data:`affect_book.costs.DEFAULT_PAIR_WEIGHT`). Left out of the hash at its default.
     lambda_va, lambda_au : float
         Weights of the valence-arousal (1 - CCC) and AU terms (>= 0; 0 leaves the term out).
     lambda_supcon, lambda_pair : float
@@ -156,6 +163,8 @@ class TrainConfig:
     cost_matrix: tuple | None = None
     coordinates: str = "russell1977"
     cost_fill: tuple = ()
+    cost_pair: tuple = field(default=(), metadata=OMIT_DEFAULT)
+    pair_weight: float = field(default=DEFAULT_PAIR_WEIGHT, metadata=OMIT_DEFAULT)
     lambda_va: float = 1.0
     lambda_au: float = 1.0
     lambda_supcon: float = 0.0
@@ -220,6 +229,11 @@ def validate_config(config: TrainConfig, classes_known: bool = True) -> None:
         raise ParameterError(f"TrainConfig.{err}") from None
     if config.lambda_ot > 0 and config.cost == "none":
         bad("cost", config.cost, "a cost when lambda_ot > 0")
+    if not config.pair_weight > 0:
+        bad("pair_weight", config.pair_weight, "a finite number > 0")
+    pair = config.cost_pair
+    if config.cost == "pair" and (len(pair) != 2 or not all(isinstance(c, str) for c in pair) or pair[0] == pair[1]):
+        bad("cost_pair", pair, "two different class names (the pair the 'pair' cost prices high)")
     for name in ("epochs", "batch_size", "width"):
         if getattr(config, name) < 1:
             bad(name, getattr(config, name), "a positive integer")
@@ -277,8 +291,8 @@ def cost_tensor(config: TrainConfig) -> torch.Tensor | None:
     Parameters
     ----------
     config : TrainConfig
-        Its ``lambda_ot``, ``cost``, ``cost_matrix``, ``coordinates``, ``cost_fill``, ``classes`` and ``seed`` (the
-        ``permuted`` control's permutation).
+        Its ``lambda_ot``, ``cost``, ``cost_matrix``, ``coordinates``, ``cost_fill``, ``classes``, ``seed`` (the
+        ``permuted`` control's permutation), ``cost_pair`` and ``pair_weight`` (the ``pair`` cost).
 
     Returns
     -------
@@ -291,7 +305,7 @@ def cost_tensor(config: TrainConfig) -> torch.Tensor | None:
         cost = validate_cost(np.asarray(config.cost_matrix, dtype=float), config.classes, where="cost_matrix")
         return torch.tensor(np.asarray(cost), dtype=torch.float32)
     frame = ot_cost(config.classes, config.cost, config.coordinates, fill=dict(config.cost_fill) or None,
-                          seed=config.seed)
+                    seed=config.seed, pair=config.cost_pair or None, pair_weight=config.pair_weight)
     return torch.tensor(frame.to_numpy(), dtype=torch.float32)
 
 

@@ -16,7 +16,7 @@ from affect_book import circumplex as cx
 from affect_book import geometry as geo
 from affect_book.costs import ot_cost
 from affect_book.params import ParameterError
-from affect_book.study import StudyConfig, run_study, study_dir
+from affect_book.study import StudyConfig, run_study, study_dir, study_identity
 from affect_book.analysis import (GEOMETRY_METRICS, RunPredictions, class_regression, geometry_statistics, study_cka,
                                   study_class_table, study_geometry, study_predictions, study_separability)
 
@@ -180,7 +180,7 @@ def test_chapter_grid_builds_chapter_07s_grid_and_checks_its_parameters():
     design = chapter_grid("affwild2, affectnet", None, None, "smoke")
     # chapter 07's own construction of the grid and of its sweep
     by_hand = StudyConfig(presets=("affwild2", "affectnet"), conditions=("base", "circumplex", "uniform",
-                                                                          "uniform_column", "permuted",
+                                                                          "uniform_column", "permuted", "vad",
                                                                           "confidence_penalty", "gce"),
                           seeds=None, profile="smoke", dataset="synthetic", data_root=None)
     assert config_hash(design) == config_hash(by_hand)
@@ -188,8 +188,9 @@ def test_chapter_grid_builds_chapter_07s_grid_and_checks_its_parameters():
                         profile="smoke", dataset="synthetic", data_root=None)
     replaced = dataclasses.replace(design, conditions=("circumplex",), seeds=design.seeds[:2])
     assert config_hash(replaced) == config_hash(sweep)  # what chapter_study sweeps is what chapter 07 swept
-    for prof in ("smoke", "cpu", "gpu"):  # the chapter tests the uniform term's two readings in every profile
-        assert chapter_grid(["affwild2"], None, None, prof).conditions[-2:] == ("confidence_penalty", "gce")
+    for prof in ("smoke", "cpu", "gpu"):  # the uniform term's two readings and dominance in every profile
+        assert chapter_grid(["affwild2"], None, None, prof).conditions[-3:] == ("vad", "confidence_penalty", "gce")
+    assert study_identity(design) is design  # the chapter's grid is in canonical order (its cache key is its hash)
     with pytest.raises(ParameterError, match="lacks \\['circumplex'\\]"):
         chapter_grid(["affwild2"], "base,uniform", None, "smoke")
     with pytest.raises(ParameterError, match="Did you mean 'affwild2'"):

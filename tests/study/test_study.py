@@ -131,8 +131,9 @@ def test_bad_grid_fails_before_anything_runs(kw, words):
 
 def test_cost_that_does_not_fit_the_classes_fails_before_training(tmp_path, monkeypatch):
     monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path))
-    # the simulator places Contempt by hand in valence-arousal only: a dominance cost cannot be built for it
-    study = tiny_study(presets=("affectnet",), conditions=("base", "vad"))
+    # a stated placement of Contempt in valence-arousal only: a dominance cost cannot be built for it (the default
+    # placement gets its dominance by the same rule, test_vad_cost_gets_the_default_placements_dominance)
+    study = tiny_study(presets=("affectnet",), conditions=("base", "vad"), cost_fill={"Contempt": (-0.55, 0.47)})
     with pytest.raises(ParameterError, match=r"condition 'vad' on 'affectnet'.*dominance.*Contempt"):
         run_study(study, progress=False)
     assert not (tmp_path / "runs").exists()  # nothing trained
@@ -161,6 +162,9 @@ EXPECTED = {  # condition -> the TrainConfig fields it must set (independent of 
     "permuted": {"cost": "permuted", "lambda_ot": 0.5},
     "vad": {"cost": "vad", "lambda_ot": 0.5},
     "au_augmented": {"cost": "au", "lambda_ot": 0.5},
+    "pair_cost": {"cost": "pair", "lambda_ot": 0.5, "cost_pair": ("Anger", "Contempt"), "margin_pair": (),
+                  "lambda_pair": 0.0},  # the affectnet preset's designated pair, priced by the cost only
+    "inverse_distance": {"cost": "inverse", "lambda_ot": 0.5, "cost_pair": ()},
     "confidence_penalty": {"expression_loss": "confidence_penalty", "cost": "none"},
     "gce": {"expression_loss": "gce", "cost": "none"},
     "class_balanced": {"expression_loss": "class_balanced", "expression_param": 0.9999},
@@ -184,7 +188,7 @@ def test_condition_table_names():
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_each_condition_resolves_to_trainconfig_fields(name):
     fill = (("Contempt", (-0.55, 0.47, 0.3)),)  # dominance too, so that vad can be built
-    probe = {k: v for k, v in EXPECTED[name].items() if k in ("cost", "expression_loss")}
+    probe = {k: v for k, v in EXPECTED[name].items() if k in ("cost", "expression_loss", "cost_pair")}
     try:
         validate_config(TrainConfig(classes=("Anger", "Fear", "Happy", "Contempt"), cost_fill=fill,
                                     lambda_ot=0.5 if probe.get("cost", "none") != "none" else 0.0, **probe))

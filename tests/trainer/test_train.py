@@ -66,7 +66,7 @@ def test_config_hash_changes_with_every_field():
                "width": 8, "weights_path": "/w.pt", "dropout": 0.1, "expression_loss": "focal", "expression_param": 3.0,
                "lambda_ot": 1.0,
                "cost": "uniform", "cost_matrix": ((0, 1), (1, 0)), "coordinates": "russell1980", "lambda_va": 0.5,
-               "cost_fill": (("Other", (0.0, 0.0)),),
+               "cost_fill": (("Other", (0.0, 0.0)),), "cost_pair": (CLASSES[0], CLASSES[1]), "pair_weight": 8.0,
                "lambda_au": 0.5, "lambda_supcon": 0.5, "supcon_temperature": 0.2, "lambda_pair": 0.5,
                "pair_margin": 0.5, "margin_pair": (CLASSES[0], CLASSES[1]),
                "epochs": 9, "batch_size": 7, "lr": 0.1, "weight_decay": 0.2, "warmup_epochs": 2.0,

@@ -1,60 +1,27 @@
-"""Cost matrices between classes: the one home of every cost the book builds, checks or compares.
-
-Introduced in chapter 01 (``notebooks/01_circumplex``), used as the ground cost of the optimal-transport (OT) term
-in chapter 04 and by the trainer.
-
-Conventions, shared by every function here:
-
-- Orientation: ``cost[j, y]`` is the price of **predicting** class ``j`` when the **true** class is ``y``: rows
-  are the prediction, columns the truth (POT's convention: rows the source, columns the target). Labelled
-  matrices carry ``index`` named ``"predicted"`` and ``columns`` named ``"true"``. The geometric costs are
-  symmetric, so the orientation matters for a user matrix and for :func:`uniform_column_cost`.
-- Units: a valence-arousal cost is in valence-arousal units (coordinates in [-1, 1]); the angular cost in half
-  turns; a cost derived from another (uniform, column-matched uniform, permuted) keeps that cost's units.
-- **The rule for "Other"** (Aff-Wild2's eighth class, faces outside the basic emotions): it has no place on the
-  circumplex, so :func:`ot_cost` charges it the mean off-diagonal cost of the placed classes, in its row and its
-  column, never 0. Putting it at the origin would make Neutral-Other free and the OT term would reward confusing
-  the two largest classes of Aff-Wild2; :func:`validate_cost` rejects such a zero between distinct classes.
-"""
+"""The cost matrices computed from the classes' positions or AU prototypes, the controls derived from a cost
+(uniform, column-matched uniform, permuted) and the checks of a user matrix (:func:`validate_cost`). Conventions
+(orientation, units, the rule for Other): the package's docstring, :mod:`affect_book.costs`."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from . import circumplex as cx
-from .arrays import to_numpy
-from .facs import PROTOTYPES, prototype_matrix
+from .. import circumplex as cx
+from ..arrays import to_numpy
+from ..facs import PROTOTYPES, prototype_matrix
 
-__all__ = [
-    "BASE_KINDS",
-    "COST_KINDS",
-    "DEFAULT_AU_WEIGHT",
-    "angular_cost",
-    "au_augmented_cost",
-    "au_prototype_distance",
-    "cost_matrix",
-    "mean_off_diagonal",
-    "ot_cost",
-    "permuted_cost",
-    "uniform_column_cost",
-    "uniform_cost",
-    "va_distance_cost",
-    "vad_distance_cost",
-    "validate_cost",
-]
+__all__ = ["BASE_KINDS", "DEFAULT_AU_WEIGHT", "angular_cost", "au_augmented_cost", "au_prototype_distance",
+           "mean_off_diagonal", "permuted_cost", "uniform_column_cost", "uniform_cost", "va_distance_cost",
+           "vad_distance_cost", "validate_cost"]
 
 #: Costs computed from the classes' positions (or AU prototypes).
 BASE_KINDS: tuple[str, ...] = ("va", "vad", "angular", "au")
-#: Every kind :func:`ot_cost` builds: the base kinds and the controls derived from one of them (``match``).
-COST_KINDS: tuple[str, ...] = BASE_KINDS + ("uniform", "uniform_column", "permuted")
 #: Default share of the AU-prototype distance in the AU-augmented cost (see :func:`au_augmented_cost`).
 DEFAULT_AU_WEIGHT = 0.5
-
-_OTHER = "other"
 
 
 def mean_off_diagonal(cost) -> float:
@@ -396,102 +363,3 @@ def au_augmented_cost(coords: cx.Coordinates, au_weight: float = DEFAULT_AU_WEIG
     return (1.0 - au_weight) * d_va + au_weight * (m_va / m_au) * d_au
 
 
-def _base_cost(coords: cx.Coordinates, kind: str, au_weight: float, other_au) -> np.ndarray:
-    if kind == "va":
-        return va_distance_cost(coords)
-    if kind == "vad":
-        return vad_distance_cost(coords)
-    if kind == "angular":
-        return angular_cost(coords)
-    return au_augmented_cost(coords, au_weight, other_au)
-
-
-def ot_cost(classes: Sequence[str] | str, kind: str = "va", source: str = "russell1977",
-            fill: Mapping[str, Sequence[float]] | None = None, au_weight: float = DEFAULT_AU_WEIGHT,
-            other_au: str | float = "mean", match: str = "va", seed: int = 0,
-            normalize: str | None = None) -> pd.DataFrame:
-    """A validated, labelled cost matrix for the OT term (index "predicted", columns "true").
-
-    The placed classes get the ``kind`` cost; "Other" gets the book's rule (module docstring): the mean
-    off-diagonal cost of the placed classes in its row and column. Derived kinds are computed on the placed
-    classes from the ``match`` kind before Other is added, so Other obeys the rule in every cost.
-
-    Parameters
-    ----------
-    classes : str or sequence of str
-        A class-set name (:data:`affect_book.circumplex.CLASS_SETS`) or class names, in label order.
-    kind : str
-        One of :data:`COST_KINDS`: "va" valence-arousal distance, "vad" valence-arousal-dominance, "angular",
-        "au" (:func:`au_augmented_cost`); controls derived from the ``match`` kind: "uniform"
-        (:func:`uniform_cost` at its mean off-diagonal value), "uniform_column" (:func:`uniform_column_cost`),
-        "permuted" (:func:`permuted_cost` with ``seed``).
-    source : str
-        Coordinate set (:func:`affect_book.circumplex.coordinates`).
-    fill : mapping, optional
-        Hand placements of classes the set lacks (e.g. contempt), stated by the caller. Other cannot be placed.
-    au_weight, other_au
-        For kind "au" (or ``match="au"``), see :func:`au_augmented_cost`.
-    match : str
-        The base kind a derived kind is computed from (default "va").
-    seed : int
-        Selects the permutation of kind "permuted".
-    normalize : {None, "max", "mean"}
-        Rescale the final matrix by its largest or its mean off-diagonal entry.
-
-    Returns
-    -------
-    pandas.DataFrame, (classes, classes)
-        Entries in the base cost's units. For kind "permuted", ``attrs["priced_as"]`` maps each class to the
-        class whose prices it carries.
-    """
-    cx_names = cx.class_set(classes) if isinstance(classes, str) else tuple(classes)
-    if kind not in COST_KINDS:
-        raise ValueError(f"unknown cost kind {kind!r}; expected one of {list(COST_KINDS)}")
-    if match not in BASE_KINDS:
-        raise ValueError(f"match={match!r}; expected one of {list(BASE_KINDS)}")
-    concepts = [cx.concept_of(c) for c in cx_names]
-    if len(set(concepts)) != len(concepts):
-        raise ValueError(f"classes {list(cx_names)} name the same emotion twice")
-    if fill and any(cx.concept_of(k) == _OTHER for k in fill):
-        raise ValueError("fill places 'Other', but Other has no place on the circumplex: the OT term charges it "
-                         "the mean off-diagonal cost of the placed classes (affect_book.costs); remove it from fill")
-    placed_idx = [i for i, c in enumerate(concepts) if c != _OTHER]
-    if len(placed_idx) < 2:
-        raise ValueError(f"classes {list(cx_names)}: an OT cost needs at least 2 classes besides Other")
-    coords = cx.coordinates([cx_names[i] for i in placed_idx], source, fill)
-    block = _base_cost(coords, kind if kind in BASE_KINDS else match, au_weight, other_au)
-    priced_as = None
-    if kind == "uniform":
-        block = uniform_cost(len(placed_idx), match=block)
-    elif kind == "uniform_column":
-        block = uniform_column_cost(block)
-    elif kind == "permuted":
-        block, perm = permuted_cost(block, seed)
-        priced_as = {coords.classes[j]: coords.classes[perm[j]] for j in range(len(perm))}
-    n = len(cx_names)
-    full = np.full((n, n), mean_off_diagonal(block))
-    full[np.ix_(placed_idx, placed_idx)] = block
-    np.fill_diagonal(full, 0.0)
-    full = validate_cost(_normalize(full, normalize), cx_names, where=f"{kind} cost")
-    frame = pd.DataFrame(full, index=pd.Index(cx_names, name="predicted"), columns=pd.Index(cx_names, name="true"))
-    if priced_as is not None:
-        frame.attrs["priced_as"] = priced_as
-    return frame
-
-
-def cost_matrix(classes: Sequence[str] | str, kind: str = "va", source: str = "russell1977",
-                fill: Mapping[str, Sequence[float]] | None = None, normalize: str | None = None,
-                **options) -> pd.DataFrame:
-    """:func:`ot_cost` under its chapter-01 name: the labelled cost matrix of ``kind`` between ``classes``.
-
-    Parameters
-    ----------
-    classes, kind, source, fill, normalize, **options
-        As in :func:`ot_cost` (``options``: ``au_weight``, ``other_au``, ``match``, ``seed``).
-
-    Returns
-    -------
-    pandas.DataFrame, (classes, classes)
-        Index "predicted", columns "true".
-    """
-    return ot_cost(classes, kind, source, fill, normalize=normalize, **options)
