@@ -21,17 +21,18 @@ centroids and VA labels: the images and the expression labels stay byte-identica
   half intensity on both sides) through the same class-level knobs (``visual_degeneracy``, ``visual_partner``,
   ``contempt_scale``, ``class_intensity``). The face's AU pattern becomes
   ``(1 - a) * own + a * (W[c, c] * own + sum_{k != c} W[c, k] E_k)``, before AU dropout, the per-sample intensity,
-  gains and noise. Two classes at the same point get the same kernel row and so the same neighbour mix; a class
-  alone in its region (every other class far compared with s) keeps its own face. Other's faces, without a
-  position, are untouched. Deterministic: no random stream, so every draw of every face stays as it was.
+  gains and noise. Two classes at one point weigh each other as they weigh themselves, so at a = 1 their faces have
+  the same expectation (their distance shrinks with a and with their nearness); a class alone in its region (every
+  other class far compared with s) keeps its own face. Other's faces, without a position, are untouched.
+  Deterministic: no random stream, so every draw of every face stays as it was.
 
 Why a kernel mean and not a map fitted to the prototypes: it needs no fit, it uses only the classes' own
 prototypes and the cell's distances, it moves a face only as far as another class is near (a linear map from two
 coordinates to 18 AUs would flatten every face onto a plane, changing far classes as much as near ones), and it
 uses the same ``exp(-d / spread)`` form as the annotator, so both paths state nearness the same way. The
 neighbours enter with their faces *in this cell* (after the class-level knobs), not their bare prototypes, so that
-the path composes with the other knobs: two classes moved to one point get the same target whatever their
-``class_intensity`` or ``visual_degeneracy`` (blending towards bare prototypes would overshoot a pair the
+the path composes with the other knobs: two classes moved to one point get the same expected face at a = 1
+whatever their ``class_intensity`` or ``visual_degeneracy`` (blending towards bare prototypes would overshoot a pair the
 ``visual_degeneracy`` blend already mixed, and leave classes of different intensity factors apart).
 """
 
