@@ -61,8 +61,9 @@ from affect_book import circumplex as cx
 from affect_book import degeneracy
 from affect_book import facs
 from affect_book.data import PRESETS, generate_split, make_config, render_examples, simulate_all
-from affect_book.data.simulator import (CALIBRATION_CRITERIA, CALIBRATION_N_TEST, annotation_matrix, calibration_table,
-                                        class_mean_cost_fill, designated_pair, signature_aus)
+from affect_book.data.simulator import (CALIBRATION_CRITERIA, CALIBRATION_N_TEST, annotation_matrix,
+                                        appearance_weights, calibration_table, cell_positions, class_mean_cost_fill,
+                                        config_annotation_matrix, designated_pair, signature_aus, split_labels)
 from affect_book.cache import config_hash
 from affect_book.data.published import PUBLISHED, published_counts
 from affect_book.params import check_number
@@ -467,6 +468,114 @@ fill = class_mean_cost_fill(datasets["affwild2"]["train"])
 print("class means for TrainConfig(cost_fill=...):", ", ".join(f"{c} ({v:.2f}, {a:.2f})" for c, (v, a) in fill))
 
 # %% [markdown]
+# ## Circumplex nearness that reaches the data: two paths
+#
+# On their own, `pair_va_distance` and `va_degeneracy` move the pair's centroids and so its valence-arousal labels,
+# and nothing else: a model trained on faces and expression labels sees the same data whether the pair sits 0.05 or
+# 0.6 apart (the control below). Two knobs, both off by default, let nearness reach the data, each through one
+# stated path:
+#
+# - the **annotation path** (`annotation_geometry="cell"`): the annotator of `annotation_noise` confuses two
+#   classes with weight exp(-d / `annotation_spread`), d measured on the cell's own centroids (`cell_positions`:
+#   after the placements and the VA knobs; Other, without a position, gets the mean weight) instead of the
+#   published coordinates. The observed labels keep the published counts in every split; what moves is the class
+#   the face behind a label shows. It acts only where `annotation_noise` is above 0;
+# - the **appearance path** (`appearance_from_va`, a weight in [0, 1]): each face is blended towards the
+#   kernel-weighted mean of the classes' faces near its class's position, weights exp(-d / `appearance_spread`)
+#   (`appearance_weights`), its own face as its own term. Two classes moved together get the same neighbours and so
+#   nearer faces; a class alone in its region keeps its own face.
+#
+# Neither draws randomness of its own, so every other draw of every face stays as it was. The benchmark presets do
+# not switch them on yet. First the control, the `affwild2` preset with both paths off:
+
+# %%
+NEAR, FAR = 0.05, 0.6
+control = {d: generate_split(make_config("affwild2", PROFILE, n_train=400, n_val=0, n_test=0, image_size=32,
+                                         seed=SEED, pair_va_distance=d), "train") for d in (NEAR, FAR)}
+print(f"both paths off, pair_va_distance {NEAR} against {FAR}: same images "
+      f"{np.array_equal(control[NEAR]['images'], control[FAR]['images'])}, same expression labels "
+      f"{np.array_equal(control[NEAR]['expression'], control[FAR]['expression'])}, same VA labels "
+      f"{np.array_equal(control[NEAR]['va'], control[FAR]['va'], equal_nan=True)}")
+
+# %% [markdown]
+# **The annotation path.** P(shown | observed) for the pair, from each configuration's own annotator
+# (`config_annotation_matrix`), at the preset's noise level and at a larger one, and the share of the training
+# labels of anger or fear whose face shows the other one, measured on 10,000 sampled labels (`split_labels`, no
+# images) at the larger level:
+
+# %%
+aw_noise = make_config("affwild2", PROFILE).annotation_noise
+path_rows = []
+for geometry in ("published", "cell"):
+    for noise in (aw_noise, 0.3):
+        for d in (NEAR, FAR):
+            cfg_path = make_config("affwild2", PROFILE, n_train=10_000, n_val=0, n_test=0, seed=SEED,
+                                   label_fractions=(1.0, 1.0, 1.0), pair_va_distance=d, annotation_noise=noise,
+                                   annotation_geometry=geometry)
+            ia, jf = (cfg_path.classes.index(c) for c in cfg_path.pair)
+            m_path = config_annotation_matrix(cfg_path)
+            row = {"geometry": geometry, "annotation_noise": noise, "pair_va_distance": d,
+                   "P(face shows fear | label anger)": m_path[ia, jf],
+                   "P(face shows anger | label fear)": m_path[jf, ia]}
+            if noise == 0.3:
+                lab = split_labels(cfg_path, "train")
+                obs, shown = lab["expression"], lab["true_expression"]
+                swapped = ((obs == ia) & (shown == jf)) | ((obs == jf) & (shown == ia))
+                row["measured: pair labels showing the other"] = swapped.sum() / np.isin(obs, [ia, jf]).sum()
+            path_rows.append(row)
+annotation_paths = pd.DataFrame(path_rows).set_index(["geometry", "annotation_noise", "pair_va_distance"])
+measured = annotation_paths["measured: pair labels showing the other"]
+assert measured.loc[("cell", 0.3, NEAR)] > measured.loc[("cell", 0.3, FAR)]
+assert measured.loc[("published", 0.3, NEAR)] == measured.loc[("published", 0.3, FAR)]
+annotation_paths
+
+# %% [markdown]
+# With the published geometry the pair's confusion does not depend on where the cell puts it; with the cell's
+# geometry it rises as the pair moves together, in the matrix and in the sampled labels.
+#
+# **The appearance path.** The same training faces (rows: class and setting) of the `affwild2_posed` preset with
+# mild nuisance and equal class counts: the path off, then on (weight 1) with the pair far apart and near. Under
+# them, each setting's *mean face*: the mean AU pattern of the pair's training faces drawn on one identity without
+# nuisance, and the mean absolute pixel difference between the pair's mean faces.
+
+# %%
+even = {c: 1.0 for c in cx.CLASS_SETS["affwild2"]}
+settings = {"off": (FAR, 0.0), f"on, {FAR} apart": (FAR, 1.0), f"on, {NEAR} apart": (NEAR, 1.0)}
+appearance_splits, mean_faces, gaps = {}, {}, {}
+for label, (d, weight) in settings.items():
+    cfg_app = make_config("affwild2_posed", PROFILE, n_train=400, n_val=0, n_test=0, image_size=FIGURE_PIXELS,
+                          seed=SEED, nuisance=0.3, class_counts=even, pair_va_distance=d, appearance_from_va=weight)
+    appearance_splits[label] = sp_app = generate_split(cfg_app, "train")
+    au_mean = sp_app["au_intensity"].astype(np.float64).mean(axis=2)
+    for cls in cfg_app.pair:
+        pattern = au_mean[sp_app["true_expression"] == cfg_app.classes.index(cls)].mean(axis=0)
+        mean_faces[label, cls] = render_examples([cls], aus=dict(zip(facs.RENDERED_AUS, pattern)),
+                                                 size=FIGURE_PIXELS, identity_seed=SEED + 1)[0, 0]
+    a_face, f_face = (mean_faces[label, cls].astype(np.float64) for cls in cfg_app.pair)
+    gaps[label] = float(np.abs(a_face - f_face).mean())
+pair_app = cfg_app.pair
+face_rows, face_labels = [], []
+for cls in pair_app:
+    for label, sp_app in appearance_splits.items():
+        rows_cls = np.flatnonzero(sp_app["true_expression"] == cfg_app.classes.index(cls))[:SAMPLES_PER_CLASS]
+        face_rows.append(sp_app["images"][rows_cls])
+        face_labels.append(f"{cls}\n{label}")
+show_grid(np.stack(face_rows), row_labels=face_labels, title="appearance path: the same training faces", scale=1.1)
+show_grid(np.stack([[mean_faces[label, cls] for label in settings] for cls in pair_app]),
+          row_labels=list(pair_app), col_labels=list(settings), title="mean faces of the pair", scale=1.4)
+print("mean absolute pixel difference between the pair's mean faces:",
+      ", ".join(f"{label} {gap:.2f}" for label, gap in gaps.items()))
+print("appearance kernel row of anger, near:", dict(zip(cfg_app.classes, appearance_weights(cfg_app)[
+    cfg_app.classes.index("Anger")].round(3))))
+print("cell positions of the pair, near:", cell_positions(cfg_app)[[cfg_app.classes.index(c) for c in pair_app]])
+assert gaps[f"on, {NEAR} apart"] < gaps[f"on, {FAR} apart"] < gaps["off"]
+
+# %% [markdown]
+# Near in valence-arousal, the pair's faces share most of their AUs and their mean faces nearly coincide; far apart,
+# each keeps most of its own prototype (disgust, near both, still lends them some of its AUs). The labels are the
+# same at both distances. The factorial of chapter 09 crosses the two paths with the pair's distance.
+
+# %% [markdown]
 # ## The calibration: published versus simulated per-class scores
 #
 # The `affwild2` and `affectnet` presets were tuned by `tools/calibrate_simulator.py` for the model the study trains:
@@ -650,8 +759,11 @@ if live_front_end():
 # - The simulator renders AUs on varied identities under varied nuisances, with expression, valence-arousal and
 #   12 ABAW AU labels, identity-disjoint splits, exact preset frequencies and partial-label masks.
 # - Its knobs (frequency, VA degeneracy, visual degeneracy, confound, label noise, annotation noise) act
-#   independently. Annotation noise keeps the observed labels at the published counts, in every split, and moves
-#   only the class the face shows; its level is an assumption, chosen on validation, with its sensitivity printed.
+#   independently. Circumplex nearness reaches the data only through two stated paths, each a knob: the annotator's
+#   confusion on the cell's own distances (`annotation_geometry="cell"`) and faces drawn towards their
+#   valence-arousal neighbours' (`appearance_from_va`). Annotation noise keeps the observed labels at the
+#   published counts, in every split, and moves only the class the face shows; its level is an assumption, chosen
+#   on validation, with its sensitivity printed.
 # - The benchmark presets are calibrated on their own seeds and data draw to per-class targets a reader can open
 #   (AffectNet's plain cross-entropy baseline recall, an s-Aff-Wild2 multi-task entry's per-class F1); the printed
 #   table says which criteria hold.

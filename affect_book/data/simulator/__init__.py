@@ -58,7 +58,13 @@ corner mark (a spurious shortcut cue; formerly ``confound_strength``) with ``sho
 training labels only (teaching knobs); ``annotation_noise`` is the benchmark presets' annotation model, in every split
 as on the real benchmarks: the observed label keeps the split's (published) frequencies and the face shows another class
 with that probability, a near one in valence-arousal more likely (:func:`annotation_matrix`; the clean class stays in
-``truth["true_expression"]``). Realistic difficulty: ``au_dropout`` (a random subset of the prototype's AUs),
+``truth["true_expression"]``). **Circumplex nearness reaching the data** (issue 22; without them the VA knobs
+change only the VA labels): ``annotation_geometry="cell"`` (the *annotation path*) makes that annotator's confusion
+follow the cell's own distances (:func:`cell_positions`, :func:`config_annotation_matrix`), so a pair moved together
+is confused more in every split's labels (only where ``annotation_noise > 0``); ``appearance_from_va`` in [0, 1] (the
+*appearance path*) blends each face towards the kernel mean of the placed classes' faces at its class's position,
+weights ``exp(-d / appearance_spread)`` (:func:`appearance_weights`), so a pair moved together gets nearer faces.
+Neither draws randomness of its own. Realistic difficulty: ``au_dropout`` (a random subset of the prototype's AUs),
 ``intensity_beta`` (low-heavy intensities), ``emfacs_variants`` (more EMFACS variants, AU17 among them),
 ``contempt_scale`` (trace contempt), ``class_intensity`` (per-class intensity factors), ``wild`` (large pose, occluders,
 strong blur, low resolution). See :class:`SimulatorConfig` for ranges.
@@ -91,6 +97,7 @@ from ._calibration import (AFFECTNET_BASELINE_RECALL, CALIBRATION_CRITERIA, CALI
                            CALIBRATION_SEEDS, TARGETS, calibration_scores, calibration_table, study_calibration)
 from ._config import AU_THRESHOLD, SIMULATOR_VERSION, SPLITS, SimulatorConfig, make_config
 from ._generate import generate_split, render_examples, split_labels
+from ._paths import appearance_weights, cell_positions, config_annotation_matrix
 from ._presets import PRESETS, designated_pair
 from ._probe import probe_config, probe_split
 from ._sampling import sample_identities, sample_nuisance, sample_other_aus, signature_aus
@@ -100,8 +107,9 @@ __all__ = [
     "AFFECTNET_BASELINE_RECALL", "AU_THRESHOLD", "CALIBRATION_CRITERIA", "CALIBRATION_DATA_SEED",
     "CALIBRATION_N_TEST", "CALIBRATION_PATH",
     "CALIBRATION_SEEDS", "PRESETS", "SIMULATOR_VERSION", "SOURCE_OPTIONS", "SPLITS", "SimulatorConfig", "TARGETS",
-    "annotation_matrix", "calibration_scores", "calibration_table", "class_mean_cost_fill", "designated_pair",
-    "study_calibration", "dataset_fingerprint", "generate_split", "load_synthetic", "make_config", "probe_config",
+    "annotation_matrix", "appearance_weights", "calibration_scores", "calibration_table", "cell_positions",
+    "class_mean_cost_fill", "config_annotation_matrix", "designated_pair", "study_calibration", "dataset_fingerprint",
+    "generate_split", "load_synthetic", "make_config", "probe_config",
     "probe_split", "render_examples", "sample_identities", "sample_nuisance", "sample_other_aus", "signature_aus",
     "simulate", "simulate_all", "split_labels",
 ]

@@ -124,6 +124,21 @@ class SimulatorConfig:
         variant), or only the ``"shared"`` ones -- no class's signature AU (one that a single class of the preset
         uses, :func:`signature_aus`), on the assumption that a face showing, say, a nose wrinkle would be labelled
         disgust rather than Other.
+    annotation_geometry : {"published", "cell"}
+        The valence-arousal distances of the ``annotation_noise`` model (the *annotation path*):
+        ``"published"``, Russell & Mehrabian's (1977) coordinates with the default hand placements, whatever the
+        cell's centroids; ``"cell"``, the cell's own geometry (:func:`cell_positions`: after ``placements``,
+        ``va_degeneracy`` and ``pair_va_distance``), so moving the designated pair together raises its label
+        confusion, in every split (:func:`config_annotation_matrix`). Acts only where ``annotation_noise > 0``.
+    appearance_from_va : float
+        In [0, 1], the *appearance path*: each face of a placed class is blended with this weight towards the
+        valence-arousal-indexed prototype at its class's position in the cell's geometry (the
+        :func:`appearance_weights` kernel mean of the placed classes' mean faces in the cell, the face itself as
+        its own term), so classes near in valence-arousal get near faces. 0: off (faces as before).
+    appearance_spread : float
+        Valence-arousal distance scale of that kernel, ``exp(-d / spread)`` (> 0; default 0.25, about the radius of
+        the anger-fear-disgust-contempt cluster of the published coordinates, so classes within it share
+        appearance and classes in other quadrants, d > 0.6, hardly do).
     version : int
         The simulator's code version (part of the hash).
     """
@@ -164,6 +179,9 @@ class SimulatorConfig:
     annotation_noise: float = field(default=0.0, metadata=OMIT_DEFAULT)
     annotation_spread: float = field(default=0.5, metadata=OMIT_DEFAULT)
     other_aus: str = field(default="any", metadata=OMIT_DEFAULT)
+    annotation_geometry: str = field(default="published", metadata=OMIT_DEFAULT)
+    appearance_from_va: float = field(default=0.0, metadata=OMIT_DEFAULT)
+    appearance_spread: float = field(default=0.25, metadata=OMIT_DEFAULT)
     version: int = SIMULATOR_VERSION
 
     def size(self, split: str) -> int:
@@ -259,6 +277,13 @@ def _check_knobs(base: dict, classes: tuple, preset: str) -> None:
     base["annotation_spread"] = float(base["annotation_spread"])
     check_number("contempt_scale", base["contempt_scale"], low=0.01, high=1)
     check_choice("other_aus", base["other_aus"], ("any", "shared"))
+    check_choice("annotation_geometry", base["annotation_geometry"], ("published", "cell"))
+    for name, low, high in (("appearance_from_va", 0, 1), ("appearance_spread", 1e-3, 10)):
+        check_number(name, base[name], low=low, high=high)
+        if base[name] != base[name]:
+            raise ParameterError(f"{name}=nan is not valid; expected a number in [{low}, {high}]")
+    base["appearance_from_va"] = float(base["appearance_from_va"])
+    base["appearance_spread"] = float(base["appearance_spread"])
     if not isinstance(base["emfacs_variants"], bool):
         raise ParameterError(f"emfacs_variants={base['emfacs_variants']!r}: expected True or False")
     factors = []

@@ -14,7 +14,8 @@ from ...facs import ABAW_AUS, PROTOTYPES, RENDERED_AUS, UNILATERAL
 from ...params import check_choice
 from ..render import render_faces
 from ._config import _CHUNK, _SPLIT_CODE, _STREAMS, AU_THRESHOLD, SPLITS, SimulatorConfig, _q
-from ._sampling import _split_params, _SplitParams, _variant_vectors, sample_identities, sample_nuisance
+from ._paths import _variant_vectors
+from ._sampling import _split_params, _SplitParams, sample_identities, sample_nuisance
 
 __all__ = ["generate_split", "render_examples", "split_labels"]
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ... import circumplex as cx
-from ...facs import EMFACS_VARIANTS, PROTOTYPES, RENDERED_AUS, UNILATERAL, prototype_matrix
+from ...facs import PROTOTYPES, RENDERED_AUS, UNILATERAL, prototype_matrix
 from ..render import FACE_PARAMETERS, NUISANCE_PARAMETERS
-from ._annotation import annotation_matrix
 from ._config import _SPLIT_CODE, _STREAMS, SPLITS, SimulatorConfig, _q
+from ._paths import _appearance_blend, _mean_prototypes, _variant_vectors, config_annotation_matrix
 
 __all__ = ["sample_identities", "sample_nuisance", "sample_other_aus", "signature_aus"]
 
@@ -125,18 +125,6 @@ def _wild_nuisance(rng: np.random.Generator, nuis: dict, strength: float) -> dic
     return {k: _q(v) for k, v in out.items()}
 
 
-def _variant_vectors(concept: str, extended: bool = False) -> np.ndarray:
-    """(variants, len(RENDERED_AUS)) 0/1 prototype vectors of a concept (``extended``: with
-    :data:`~affect_book.facs.EMFACS_VARIANTS`)."""
-    rows = []
-    for variant in PROTOTYPES[concept] + (EMFACS_VARIANTS.get(concept, ()) if extended else ()):
-        row = np.zeros(len(RENDERED_AUS))
-        for au in variant:
-            row[RENDERED_AUS.index(au)] = 1.0
-        rows.append(row)
-    return np.array(rows)
-
-
 def signature_aus(concepts, extended: bool = False) -> tuple[int, ...]:
     """The AUs exactly one of ``concepts`` uses in its prototype variants: each class's signature AUs.
 
@@ -222,7 +210,7 @@ def _activations(config: SimulatorConfig, split: str, true_class: np.ndarray, in
     spurious = (rng.uniform(0, 1, (n, n_aus, 1)) < 0.03) * rng.uniform(0, 0.35, (n, n_aus, 1))
 
     def proto(ci: np.ndarray, draw: np.ndarray, side_draw: np.ndarray = side_draw) -> np.ndarray:
-        """(n, aus, 2) prototype of class ci (per sample) with variant chosen by ``draw``."""
+        """(n, aus, 2) prototype of class ci (per sample, -1: none) with variant chosen by ``draw``."""
         out = np.zeros((n, n_aus, 2))
         for k, concept in enumerate(concepts):
             rows = np.flatnonzero(ci == k)
@@ -243,29 +231,57 @@ def _activations(config: SimulatorConfig, split: str, true_class: np.ndarray, in
                 out[rows] = vec[..., None]
         return out
 
-    base = proto(true_class, variant_draw)
-    v = config.visual_degeneracy
-    if v > 0:
-        i, j = (classes.index(c) for c in config.pair)
-        partner = np.where(true_class == i, j, np.where(true_class == j, i, -1))
-        blended = proto(partner, partner_draw)
-        rows = partner >= 0
-        base[rows] = (1 - v / 2) * base[rows] + (v / 2) * blended[rows]
-    if config.visual_partner is not None:
-        a, b_, strength = config.visual_partner
+    def towards(ci: np.ndarray) -> np.ndarray:  # the visual partner's prototypes, on their own stream
         rng_p = _rng(config, split, "partner")
         p_draw, p_side = rng_p.uniform(0, 1, n), rng_p.integers(0, 2, n)
-        rows = true_class == classes.index(a)
-        towards = proto(np.where(rows, classes.index(b_), -1), p_draw, p_side)
-        base[rows] = (1 - strength) * base[rows] + strength * towards[rows]
-    if config.contempt_scale != 1:
-        base[np.isin(true_class, [k for k, c in enumerate(concepts) if c == "contempt"])] *= config.contempt_scale
-    for cls, factor in config.class_intensity:
-        base[true_class == classes.index(cls)] *= factor
+        return proto(ci, p_draw, p_side)
+
+    base = _class_knobs(config, true_class, proto(true_class, variant_draw), lambda ci: proto(ci, partner_draw),
+                        towards)
+    if config.appearance_from_va:  # the appearance path: drawn towards the faces near the class's VA position
+        base = _appearance_blend(config, true_class, base, _class_mean_faces(config))
     if config.au_dropout > 0:
         base = _dropout(_rng(config, split, "dropout"), base, config.au_dropout)
     act = base * gains * intensity[:, None, None] + config.au_noise * noise + spurious
     return np.clip(act, 0, 1)
+
+
+def _class_knobs(config: SimulatorConfig, true_class: np.ndarray, base: np.ndarray, degenerate_partner,
+                 visual_partner) -> np.ndarray:
+    """The class-level face knobs applied to prototypes ``base`` of classes ``true_class`` (in place): the pair's
+    ``visual_degeneracy`` blend, the ``visual_partner`` blend, ``contempt_scale`` and ``class_intensity``.
+    ``degenerate_partner(ci)`` and ``visual_partner(ci)`` give the blended classes' prototypes (-1: none)."""
+    classes = config.classes
+    v = config.visual_degeneracy
+    if v > 0:
+        i, j = (classes.index(c) for c in config.pair)
+        partner = np.where(true_class == i, j, np.where(true_class == j, i, -1))
+        blended = degenerate_partner(partner)
+        rows = partner >= 0
+        base[rows] = (1 - v / 2) * base[rows] + (v / 2) * blended[rows]
+    if config.visual_partner is not None:
+        a, b_, strength = config.visual_partner
+        rows = true_class == classes.index(a)
+        towards = visual_partner(np.where(rows, classes.index(b_), -1))
+        base[rows] = (1 - strength) * base[rows] + strength * towards[rows]
+    if config.contempt_scale != 1:
+        contempt = [k for k, c in enumerate(classes) if cx.concept_of(c) == "contempt"]
+        base[np.isin(true_class, contempt)] *= config.contempt_scale
+    for cls, factor in config.class_intensity:
+        base[true_class == classes.index(cls)] *= factor
+    return base
+
+
+def _class_mean_faces(config: SimulatorConfig) -> np.ndarray:
+    """(classes, aus, 2) each class's mean face pattern in this cell: its mean prototype
+    (:func:`~affect_book.data.simulator._paths._mean_prototypes`) through the class-level knobs (:func:`_class_knobs`),
+    the blended classes entering with their mean prototypes too; Other's is 0."""
+    means = _mean_prototypes(config)
+
+    def mean_of(ci: np.ndarray) -> np.ndarray:
+        return np.where((ci >= 0)[:, None, None], means[np.maximum(ci, 0)], 0.0)
+
+    return _class_knobs(config, np.arange(len(config.classes)), means.copy(), mean_of, mean_of)
 
 
 def _dropout(rng: np.random.Generator, base: np.ndarray, p: float) -> np.ndarray:
@@ -321,8 +337,9 @@ def _confuse(rng: np.random.Generator, config: SimulatorConfig, true_class: np.n
 
 def _annotate(config: SimulatorConfig, split: str, observed: np.ndarray) -> np.ndarray:
     """The class each face shows, given its observed label: one draw per sample from
-    :func:`~affect_book.data.simulator.annotation_matrix` (P(shown | observed)), on the ``annotation`` stream."""
-    matrix = annotation_matrix(config.classes, config.annotation_noise, config.annotation_spread)
+    :func:`~affect_book.data.simulator.config_annotation_matrix` (P(shown | observed), on the published or the cell's
+    geometry), on the ``annotation`` stream (its draws do not depend on the matrix)."""
+    matrix = config_annotation_matrix(config)
     cumulative = np.cumsum(matrix, axis=1)
     cumulative[:, -1] = 1.0
     draw = _rng(config, split, "annotation").uniform(0, 1, len(observed))
