@@ -86,7 +86,14 @@ class VALabels:
         return int((~np.isfinite(self.va).all(axis=1)).sum())
 
     def report(self) -> str:
-        """One line: images used, images without valence-arousal, without an expression label, left out earlier."""
+        """What was read and what was left out, for a log.
+
+        Returns
+        -------
+        str
+            One line: images used, images without valence-arousal, without an expression label, left out by the
+            loader (by reason).
+        """
         left = ", ".join(f"{r}: {c}" for r, c in sorted(self.skipped.items(), key=lambda rc: -rc[1]) if c) or "nothing"
         return (f"{self.source}: {len(self.labels)} expression-labelled images, {len(self.labels) - self.n_without_va}"
                 f" with valence-arousal, {self.n_without_va} without (counted in the frequencies, not the overlap); "
