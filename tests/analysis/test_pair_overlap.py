@@ -208,8 +208,11 @@ def test_a_study_trained_on_the_manifest_fixture_gives_its_pair_table(tmp_path, 
     root = manifest_faces(tmp_path / "faces", n=49, va=True, splits=("train", "val", "test"))
     study = StudyConfig(presets=(), dataset="manifest", data_root=str(root), conditions=("base",), seeds=2,
                         profile="smoke", epochs=1, width=4, batch_size=16)
-    run_study(study, workers=1, progress=False)
+    frame = run_study(study, workers=1, progress=False)
     table, train = study_pair_table(study)
+    # the chapter passes its results frame, with columns of its own added: the same table
+    again, _ = study_pair_table(study, frame.assign(cell="manifest", pair_f1=0.0))
+    pd.testing.assert_frame_equal(again, table)
     assert train.source == "manifest train" and len(train.labels) == 17 and train.n_without_va == 1
     assert table.attrs["runs"] == 2 and table.attrs["condition"] == "base"
     expected = 0
