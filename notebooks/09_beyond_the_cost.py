@@ -480,6 +480,78 @@ if recorded is not None:
     display(pd.DataFrame(recorded.statistics["power_plan"]).set_index(["claim", "part"]).round(4))  # noqa: F821
 
 # %% [markdown]
+# ## On real data: do the pairs that overlap in their labels get confused?
+#
+# The factorial sets each cause by hand. On a licensed copy the question runs the other way: among the benchmark's
+# own class pairs, are the pairs whose per-image valence-arousal labels overlap the pairs a trained model confuses,
+# and are they the rare ones? For each unordered pair of classes the table gives their training frequencies
+# (expression-labelled images and their shares; `rarer_share` is the smaller), the overlap of their labels and the
+# symmetric confusion rate of the base runs. The overlap is the Bhattacharyya coefficient of the two bivariate
+# Gaussians fitted to the classes' per-image valence and arousal, the integral of `sqrt(p_a p_b)`: 1 for identical
+# Gaussians, towards 0 for far ones (its closed form is checked by hand below); beside it, `mahalanobis`, the distance
+# between the class means over their pooled covariance. The confusion is counted on the test split over the base
+# runs' seeds, each row of the confusion matrix normalised by the class's test images: `confusion` is the mean of the
+# share of a's images predicted b and the share of b's predicted a. Images without valence-arousal count in the
+# frequencies and not in the overlap; the line above the table says how many there are.
+#
+# Across the pairs, Spearman's rank correlations and an OLS of the confusion on the overlap and the rarer class's log
+# share describe how the three move together. They are descriptive: n is the number of pairs, the pairs share classes
+# and are not independent observations, and nothing here says which cause makes a pair confused (the factorial above
+# is the design that can). This needs a licensed copy with per-image valence-arousal (AffectNet in its original or
+# .npy layout, whose folder copies carry none; Aff-Wild2; a manifest with valence and arousal columns), set with
+# `DATASET` and `DATA_ROOT` at the top. Without one, the section runs on the **simulator's** own per-image labels in
+# the benchmark-like cell, so that its code runs: those numbers describe the simulator, not real data.
+
+# %%
+from affect_book.analysis import OVERLAP_RIDGE, pair_associations, study_pair_table, va_labels
+from affect_book.data.simulator import split_labels
+
+if synthetic:
+    print("This section needs a licensed copy with per-image valence-arousal labels (set DATASET and DATA_ROOT). "
+          "Shown instead: the SIMULATOR's own per-image labels, not real data.")
+    pair_cells = {cell_label(c): (c, s) for c, s in factorial_studies(design)}
+    pair_key = cell_label(HOLD) if cell_label(HOLD) in pair_cells else next(iter(pair_cells))
+    pair_cell, pair_study = pair_cells[pair_key]
+    pair_sim = cell_config(design, pair_cell)  # the cell's training labels, sampled without rendering the faces
+    pair_train = va_labels(split_labels(pair_sim, "train"), pair_sim.classes,
+                           name=f"simulator {PRESET}, cell {pair_key} (NOT real data), train")
+    pair_table, pair_train = study_pair_table(pair_study, frame[frame["cell"] == pair_key], train=pair_train)
+else:
+    pair_table, pair_train = study_pair_table(real, frame)
+print(pair_train.report())
+print(f"confusion: the {pair_table.attrs['condition']} runs' test predictions, {pair_table.attrs['runs']} seeds "
+      f"summed; {len(pair_table)} pairs")
+shown = pair_table.sort_values("bhattacharyya", ascending=False, na_position="last")
+top = shown.iloc[0]
+if np.isfinite(top["bhattacharyya"]):  # the top pair's overlap from the closed form, by hand
+    fits = []
+    for name in (top["class_a"], top["class_b"]):
+        x = pair_train.va[(pair_train.labels == pair_train.classes.index(name)) & np.isfinite(pair_train.va).all(1)]
+        fits.append((x.mean(0), np.cov(x.T) + OVERLAP_RIDGE * np.eye(2)))
+    (mean_a, cov_a), (mean_b, cov_b) = fits
+    cov_ab, gap = (cov_a + cov_b) / 2, mean_a - mean_b
+    by_hand = np.exp(-(gap @ np.linalg.solve(cov_ab, gap) / 8
+                       + np.log(np.linalg.det(cov_ab) / np.sqrt(np.linalg.det(cov_a) * np.linalg.det(cov_b))) / 2))
+    print(f"{top['class_a']}-{top['class_b']}: Bhattacharyya coefficient by hand {by_hand:.4f}, package "
+          f"{top['bhattacharyya']:.4f}")
+    assert np.isclose(by_hand, top["bhattacharyya"])
+display(shown[["class_a", "class_b", "n_a", "n_b", "rarer_share", "va_a", "va_b", "bhattacharyya",  # noqa: F821
+               "mahalanobis", "confusion", "reason"]].round(3))
+try:
+    pair_assoc = pair_associations(pair_table)
+    display(pair_assoc.round(4))  # noqa: F821
+    print(f"OLS R^2 {pair_assoc.attrs['r_squared']:.3f}; {pair_assoc.attrs['note']}")
+except ParameterError as err:
+    print(f"no associations across the pairs: {err}")
+fig, ax = plt.subplots(figsize=(5, 3.6))
+rarer = pair_table["rarer_share"].where(pair_table["rarer_share"] > 0)
+points = ax.scatter(pair_table["bhattacharyya"], pair_table["confusion"], c=np.log10(rarer), cmap="viridis")
+fig.colorbar(points, label="log10 share of the rarer class")
+ax.set(xlabel="valence-arousal overlap (Bhattacharyya coefficient)", ylabel="symmetric confusion rate",
+       title=pair_train.source.split(",")[0] + (" (simulator)" if synthetic else ""))
+plt.show()
+
+# %% [markdown]
 # ## What a practitioner can take from this run
 #
 # The lines below are assembled from the verdicts and tables this run computed; in `smoke` they describe tiny runs

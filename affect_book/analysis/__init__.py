@@ -14,6 +14,10 @@ the study's claims. Nothing here trains.
   :data:`MIN_CLUSTERS` seeds. Circumplex nearness as a dose, per causal path (annotation, appearance, both):
   :func:`nearness_effects` (per seed, frequency held fixed), :func:`nearness_verdict`, :func:`path_decomposition`
   and the seed-clustered cross-check :func:`clustered_dose_response`.
+- Real data in chapter 09: :func:`pair_overlap_table` (per class pair: label frequencies, the valence-arousal
+  overlap of the per-image labels, the symmetric confusion rate of a trained model), :func:`pair_associations`
+  (descriptive rank correlations and an OLS across the pairs), :func:`va_labels`, :func:`summed_confusion`,
+  :func:`study_pair_table`.
 - Claims (:mod:`affect_book.analysis.claims`): the claim tracker (:data:`CLAIMS`, :func:`claims_table`), the verdict
   rules (:func:`directional_verdict`, :func:`equivalence_verdict`) and the verdict files (:func:`write_claim`,
   :func:`write_verdict`).
@@ -35,6 +39,8 @@ from ._factorial_verdicts import degeneracy_verdict, representation_verdict
 from ._nearness import PATHS, clustered_dose_response, nearness_effects, nearness_verdict, path_decomposition
 from ._geometry import (GEOMETRY_METRICS, RunPredictions, geometry_metrics, geometry_statistics, study_cka,
                         study_class_table, study_geometry, study_predictions, study_separability)
+from ._pair_overlap import (OVERLAP_RIDGE, VALabels, bhattacharyya_coefficient, pair_associations,
+                            pair_overlap_table, study_pair_table, summed_confusion, va_labels)
 from ._power_plan import CHAPTER_07_TESTS, CHAPTER_08_TESTS, ClaimTest, claim_verdicts, power_plan
 from ._recorded import (DISTANCE_MARGIN, RecordedStudy, load_recorded, load_tuning, record_study, record_tuning,
                         recorded_lambda)
@@ -62,4 +68,6 @@ __all__ = ["PATHS", "clustered_dose_response", "nearness_effects", "nearness_ver
            "representation_verdict",
            "study_cka", "study_class_table", "study_geometry", "study_metrics", "study_predictions",
            "study_rare_classes", "study_results", "study_separability", "study_statistics", "verdict_path",
-           "verdicts_frame", "versus_reference", "write_claim", "write_verdict"]
+           "verdicts_frame", "versus_reference", "write_claim", "write_verdict",
+           "OVERLAP_RIDGE", "VALabels", "bhattacharyya_coefficient", "pair_associations", "pair_overlap_table",
+           "study_pair_table", "summed_confusion", "va_labels"]

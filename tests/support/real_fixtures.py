@@ -193,11 +193,31 @@ def affwild2_multitask(root: Path) -> Path:
 
 # --- manifest ---------------------------------------------------------------------------------------------------
 
-def manifest_faces(root: Path, n: int = 24, classes=("Happy", "Sad", "Anger", "Neutral")) -> Path:
-    """``n`` small faces listed in ``root/manifest.csv`` (class k % len(classes), subject p<k // 2>, all train)."""
-    lines = ["image,expression,subject,split"]
+#: Valence-arousal centres of the manifest fixture's classes (hand-placed, roughly Russell's circumplex).
+MANIFEST_VA = {"Happy": (0.6, 0.3), "Sad": (-0.5, -0.3), "Anger": (-0.5, 0.6), "Neutral": (0.0, 0.0)}
+
+
+def manifest_va(k: int, n_classes: int = 4, classes=("Happy", "Sad", "Anger", "Neutral")) -> tuple[float, float]:
+    """Record k's valence-arousal in :func:`manifest_faces` with ``va=True``: its class centre plus a small
+    hand-chosen offset (valence -0.05, 0 or +0.05 and arousal 0 or +0.04, cycling with ``k // n_classes``)."""
+    v, a = MANIFEST_VA[classes[k % n_classes]]
+    j = k // n_classes
+    return round(v + 0.05 * (j % 3 - 1), 4), round(a + 0.04 * (j % 2), 4)
+
+
+def manifest_faces(root: Path, n: int = 24, classes=("Happy", "Sad", "Anger", "Neutral"), va: bool = False,
+                   splits=("train",)) -> Path:
+    """``n`` small faces listed in ``root/manifest.csv`` (class k % len(classes), subject p<k // 2>, split
+    ``splits[k % len(splits)]``: all train by default).
+
+    With ``va=True`` the manifest also has valence and arousal columns: :func:`manifest_va` for every record but the
+    last, whose fields are empty (an image without valence-arousal)."""
+    lines = ["image,expression," + ("valence,arousal," if va else "") + "subject,split"]
     for k in range(n):
         write_face(root / "img" / f"{k:03d}.jpg", k, size=(24, 24))
-        lines.append(f"img/{k:03d}.jpg,{classes[k % len(classes)]},p{k // 2},train")
+        labels = ""
+        if va:
+            labels = ",," if k == n - 1 else "{},{},".format(*manifest_va(k, len(classes), classes))
+        lines.append(f"img/{k:03d}.jpg,{classes[k % len(classes)]},{labels}p{k // 2},{splits[k % len(splits)]}")
     _write(root / "manifest.csv", lines)
     return root
