@@ -13,7 +13,10 @@ the study's claims. Nothing here trains.
   by seed (or a mixed model with a random intercept per seed), flagged when there are fewer than
   :data:`MIN_CLUSTERS` seeds. Circumplex nearness as a dose, per causal path (annotation, appearance, both):
   :func:`nearness_effects` (per seed, frequency held fixed), :func:`nearness_verdict`, :func:`path_decomposition`
-  and the seed-clustered cross-check :func:`clustered_dose_response`.
+  and the seed-clustered cross-check :func:`clustered_dose_response`; wired to the rebuilt design's rows
+  (:class:`affect_book.study.NearnessDesign`) by :func:`nearness_path_verdicts`, :func:`fix_cell_verdicts` (the
+  pair's F1 in each fix cell, with its role) and the dominance section's :func:`pair_distances` and
+  :func:`dominance_comparison`.
 - Real data in chapter 09: :func:`pair_overlap_table` (per class pair: label frequencies, the valence-arousal
   overlap of the per-image labels, the symmetric confusion rate of a trained model), :func:`pair_associations`
   (descriptive rank correlations and an OLS across the pairs), :func:`va_labels`, :func:`summed_confusion`,
@@ -37,6 +40,8 @@ from ._factorial_stats import (cell_contrasts, condition_differences, factorial_
                                index_frame, levels_table, main_effects, pair_outcomes, versus_reference)
 from ._factorial_verdicts import degeneracy_verdict, representation_verdict
 from ._nearness import PATHS, clustered_dose_response, nearness_effects, nearness_verdict, path_decomposition
+from ._nearness_verdicts import (NOT_CARRIED, dominance_comparison, dose_rows, fix_cell_verdicts,
+                                 nearness_path_verdicts, pair_distances)
 from ._geometry import (GEOMETRY_METRICS, RunPredictions, geometry_metrics, geometry_statistics, study_cka,
                         study_class_table, study_geometry, study_predictions, study_separability)
 from ._pair_overlap import (OVERLAP_RIDGE, VALabels, bhattacharyya_coefficient, pair_associations,
@@ -55,6 +60,8 @@ from .verdicts import (VERDICTS, directional_verdict, equivalence_verdict, flat_
                        verdicts_frame)
 
 __all__ = ["PATHS", "clustered_dose_response", "nearness_effects", "nearness_verdict", "path_decomposition",
+           "NOT_CARRIED", "dominance_comparison", "dose_rows", "fix_cell_verdicts", "nearness_path_verdicts",
+           "pair_distances",
            "CHAPTER_07_TESTS", "CHAPTER_08_TESTS", "CLAIMS", "FACTORIAL_CLAIMS", "factorial_power_plan",
            "factorial_rows", "recompute_factorial", "recorded_design",
            "factorial_verdicts", "record_factorial", "DEFAULT_MARGINS", "DISTANCE_MARGIN", "GEOMETRY_METRICS",
