@@ -390,7 +390,7 @@ def run_nearness(design: NearnessDesign, executor="local", workers: int | None =
         rows = []
         for run_dir, seed in zip(frame["run_dir"], frame["seed"]):
             test = pair_test_confusion(run_dir, classes, (a, b))
-            options = study.load_options(design.preset, int(seed))
+            options = {k: v for k, v in study.load_options(design.preset, int(seed)).items() if k != "preset"}
             key = repr(sorted(options.items()))
             if key not in labels:
                 labels[key] = pair_label_confusion(make_config(design.preset, design.profile, **options), (a, b))

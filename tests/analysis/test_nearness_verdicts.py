@@ -24,13 +24,13 @@ def _table(slopes=None, fix_effects=None, noise=0.01, rng=0):
         for f in ("published", "balanced"):
             for p in PATHS:
                 for d in DISTANCES:
-                    rows.append({"kind": "dose", "cell": f"dose/{f}/{p}/{d}", "seed": s, "dataset": "synthetic", "condition": "base",
-                                 "frequency": f, "path": p, "distance": d, "visual": 0.0,
+                    rows.append({"kind": "dose", "cell": f"dose/{f}/{p}/{d}", "seed": s, "dataset": "synthetic",
+                                 "condition": "base", "frequency": f, "path": p, "distance": d, "visual": 0.0,
                                  "pair_f1": 0.2 + 0.2 * (f == "balanced") + slopes[p] * d + rng.normal(0, noise)})
         for v in (0.0, 0.5, 1.0):
             for c, e in fix_effects.items():
-                rows.append({"kind": "fix", "cell": f"fix/visual={v:g}", "seed": s, "dataset": "synthetic", "condition": c,
-                             "frequency": "published", "path": "none", "distance": 0.1304, "visual": v,
+                rows.append({"kind": "fix", "cell": f"fix/visual={v:g}", "seed": s, "dataset": "synthetic",
+                             "condition": c, "frequency": "published", "path": "none", "distance": 0.1304, "visual": v,
                              "pair_f1": 0.3 + e * (v < 1) + rng.normal(0, noise)})
     return pd.DataFrame(rows)
 
