@@ -12,7 +12,7 @@ rebuilt as :class:`NearnessDesign` (:func:`run_nearness`: circumplex nearness as
 annotation and appearance paths, and the fix cells at several visual overlaps).
 
 What lives here: design (``_config``, ``_conditions``, ``_factorial``, ``_chapter``, ``_factorial_chapter``,
-``_nearness_design``, ``_nearness_rows``) and
+``_nearness_design``, ``_nearness_rows``, ``_nearness_chapter``) and
 execution (``_run``, ``_executors``, ``_sweep``, ``_table``); the calibration runs of a preset (``_calibrate``,
 :func:`calibration_run`). What it may import: the layers below it (the trainer,
 the data, the costs, ``params``, ``cache``), never :mod:`affect_book.analysis`, which reads the finished runs
@@ -31,6 +31,7 @@ from ._factorial_chapter import chapter_factorial
 from ._nearness_design import (DOSE, NEARNESS_LEVELS, NEARNESS_PATHS, NearnessDesign, nearness_cell_config,
                                nearness_cell_knobs, nearness_cells, nearness_label, nearness_n_runs, nearness_studies,
                                published_pair_distance, run_nearness)
+from ._nearness_chapter import chapter_nearness
 from ._nearness_rows import pair_label_confusion, pair_test_confusion
 from ._executors import (CheckedJob, UnsafeJobFolder, available_cores, batches, cached_row, check_private_folder,
                          local_workers, private_job_folder, run_splits, run_task)
@@ -45,7 +46,7 @@ __all__ = ["calibration_run", "calibration_study", "simulator_hash",
            "n_runs", "run_factorial", "chapter_factorial",
            "DOSE", "NEARNESS_LEVELS", "NEARNESS_PATHS", "NearnessDesign", "nearness_cell_config",
            "nearness_cell_knobs", "nearness_cells", "nearness_label", "nearness_n_runs", "nearness_studies",
-           "published_pair_distance", "run_nearness", "pair_label_confusion", "pair_test_confusion",
+           "published_pair_distance", "run_nearness", "chapter_nearness", "pair_label_confusion", "pair_test_confusion",
            "CHAPTER_CONDITIONS", "CONDITIONS", "CheckedJob", "UnsafeJobFolder", "check_private_folder",
            "private_job_folder", "Condition", "DATA_DRAWS", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "KEY_COLUMNS",
            "TUNING_FIRST_SEED", "tuning_seeds",
