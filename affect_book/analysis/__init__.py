@@ -28,8 +28,10 @@ the study's claims. Nothing here trains.
   :data:`CHAPTER_07_TESTS`, :data:`CHAPTER_08_TESTS`; the smallest effect of interest :data:`SMALLEST_EFFECT`.
 - Recorded studies under ``docs/results`` (:func:`record_study`, :func:`record_tuning`, :func:`load_recorded`,
   :func:`load_tuning`; chapter 09's factorial: :func:`record_factorial`, :func:`factorial_verdicts`,
-  :func:`factorial_power_plan`).
-- The ``affect-book study run|record|record-factorial|tune|report`` command line (``report`` prints the statistics).
+  :func:`factorial_power_plan`; its rebuilt design: :func:`record_nearness`, :func:`nearness_statistics`,
+  :func:`recompute_nearness`).
+- The ``affect-book study run|record|record-factorial|record-nearness|tune|report`` command line (``report`` prints
+  the statistics).
 
 What it may import: :mod:`affect_book.study` (the design and execution of the grid) and the layers below it
 (``stats``, ``geometry``, ``representation``, ``degeneracy``, ``costs``, ``circumplex``, the data); nothing in those
@@ -51,6 +53,7 @@ from ._recorded import (DISTANCE_MARGIN, RecordedStudy, load_recorded, load_tuni
                         recorded_lambda)
 from ._recorded_factorial import (FACTORIAL_CLAIMS, factorial_power_plan, factorial_rows, factorial_verdicts,
                                   record_factorial, recompute_factorial, recorded_design)
+from ._recorded_nearness import nearness_statistics, record_nearness, recompute_nearness, recorded_nearness_design
 from ._regression import MIN_CLUSTERS, class_regression
 from ._stats import (DEFAULT_MARGINS, REFERENCES, SMALLEST_EFFECT, STUDY_EFFECT, check_comparable, study_metrics,
                      study_rare_classes, study_statistics)
@@ -61,7 +64,8 @@ from .verdicts import (VERDICTS, directional_verdict, equivalence_verdict, flat_
 
 __all__ = ["PATHS", "clustered_dose_response", "nearness_effects", "nearness_verdict", "path_decomposition",
            "NOT_CARRIED", "dominance_comparison", "dose_rows", "fix_cell_verdicts", "nearness_path_verdicts",
-           "pair_distances",
+           "pair_distances", "nearness_statistics", "record_nearness", "recompute_nearness",
+           "recorded_nearness_design",
            "CHAPTER_07_TESTS", "CHAPTER_08_TESTS", "CLAIMS", "FACTORIAL_CLAIMS", "factorial_power_plan",
            "factorial_rows", "recompute_factorial", "recorded_design",
            "factorial_verdicts", "record_factorial", "DEFAULT_MARGINS", "DISTANCE_MARGIN", "GEOMETRY_METRICS",

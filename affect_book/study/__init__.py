@@ -29,8 +29,8 @@ from ._factorial import (FACTORIAL_CONDITIONS, FACTORIAL_DATA, FACTORS, FIX_COND
                          n_runs, run_factorial)
 from ._factorial_chapter import chapter_factorial
 from ._nearness_design import (DOSE, NEARNESS_LEVELS, NEARNESS_PATHS, NearnessDesign, nearness_cell_config,
-                               nearness_cell_knobs, nearness_cells, nearness_label, nearness_n_runs, nearness_studies,
-                               published_pair_distance, run_nearness)
+                               nearness_cell_knobs, nearness_cells, nearness_fill, nearness_label, nearness_n_runs,
+                               nearness_studies, published_pair_distance, run_nearness)
 from ._nearness_chapter import chapter_nearness
 from ._nearness_rows import pair_label_confusion, pair_test_confusion
 from ._executors import (CheckedJob, UnsafeJobFolder, available_cores, batches, cached_row, check_private_folder,
@@ -45,8 +45,9 @@ __all__ = ["calibration_run", "calibration_study", "simulator_hash",
            "as_sources", "cell_config", "cell_knobs", "cell_label", "factorial_cells", "factorial_studies", "fix_cells",
            "n_runs", "run_factorial", "chapter_factorial",
            "DOSE", "NEARNESS_LEVELS", "NEARNESS_PATHS", "NearnessDesign", "nearness_cell_config",
-           "nearness_cell_knobs", "nearness_cells", "nearness_label", "nearness_n_runs", "nearness_studies",
-           "published_pair_distance", "run_nearness", "chapter_nearness", "pair_label_confusion", "pair_test_confusion",
+           "nearness_cell_knobs", "nearness_cells", "nearness_fill", "nearness_label", "nearness_n_runs",
+           "nearness_studies", "published_pair_distance", "run_nearness", "chapter_nearness", "pair_label_confusion",
+           "pair_test_confusion",
            "CHAPTER_CONDITIONS", "CONDITIONS", "CheckedJob", "UnsafeJobFolder", "check_private_folder",
            "private_job_folder", "Condition", "DATA_DRAWS", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "KEY_COLUMNS",
            "TUNING_FIRST_SEED", "tuning_seeds",

@@ -24,7 +24,8 @@ dose, on one preset's designated pair (anger-fear on ``affwild2``):
   shared), with the ``fix_conditions`` (base, the cost aimed at the pair, the circumplex and valence-arousal-dominance
   costs) and the representation ``fixes`` (``pair_margin`` the primary one).
 
-Each cell is a :class:`~affect_book.study.StudyConfig` whose OT cost is filled from that cell's own centroids; all run
+Each cell is a :class:`~affect_book.study.StudyConfig` whose OT cost is filled from that cell's own centroids (with the
+published dominance, :func:`nearness_fill`, for the ``vad`` cost); all run
 in one pool (:func:`~affect_book.study.run_studies`) through the load-or-train cache. :func:`run_nearness` returns one
 row per run with the pair's F1, its two test confusions and the pair's label confusion in the cell's training labels
 (observed label against the class the face shows), so the annotation path's dose is visible.
@@ -39,18 +40,19 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
+from .. import circumplex as cx
 from ..params import ParameterError, check_choice, check_number
 from ..profiles import get_profile
 from ._chapter import _names
 from ._conditions import _check_conditions
 from ._config import StudyConfig, _pairs
-from ._factorial import FACTORIAL_DATA, FACTORIAL_N_TEST, _cell_fill
+from ._factorial import FACTORIAL_DATA, FACTORIAL_N_TEST
 from ._nearness_rows import pair_label_confusion, pair_test_confusion
 from ._run import run_studies
 
 __all__ = ["DOSE", "NEARNESS_LEVELS", "NEARNESS_PATHS", "NearnessDesign", "nearness_cell_config",
-           "nearness_cell_knobs", "nearness_cells", "nearness_label", "nearness_n_runs", "nearness_studies",
-           "published_pair_distance", "run_nearness"]
+           "nearness_cell_knobs", "nearness_cells", "nearness_fill", "nearness_label", "nearness_n_runs",
+           "nearness_studies", "published_pair_distance", "run_nearness"]
 
 #: The causal paths of the dose cells, in the order the chapter reports them; fix cells have path ``"none"``.
 NEARNESS_PATHS = ("annotation", "appearance", "both")
@@ -317,6 +319,31 @@ def nearness_cell_config(design: NearnessDesign, cell: Mapping):
     return make_config(design.preset, design.profile, **_cell_data(design, cell))
 
 
+def nearness_fill(sim) -> tuple:
+    """The cell's cost placements: every placed class at its centroid in the cell, with its published dominance
+    (Russell & Mehrabian 1977, the book's default hand placement), so that the ``vad`` cost can run in every cell;
+    a class without a published dominance gets its valence and arousal only. Other has no position.
+
+    Parameters
+    ----------
+    sim : SimulatorConfig
+        The cell's draw.
+
+    Returns
+    -------
+    tuple
+        ((class, (valence, arousal[, dominance])), ...).
+    """
+    published = cx.coordinates(sim.classes, "russell1977", placement=cx.DEFAULT_PLACEMENT).values
+    out = []
+    for c, va, vad in zip(sim.classes, sim.centroids(), published):
+        if cx.concept_of(c) == "other":
+            continue
+        point = tuple(float(x) for x in va)
+        out.append((c, point + ((float(vad[2]),) if np.isfinite(vad[2]) else ())))
+    return tuple(out)
+
+
 def nearness_studies(design: NearnessDesign) -> list[tuple[dict, StudyConfig]]:
     """One :class:`StudyConfig` per cell: dose cells run ``base``, fix cells ``fix_conditions + fixes``.
 
@@ -334,7 +361,7 @@ def nearness_studies(design: NearnessDesign) -> list[tuple[dict, StudyConfig]]:
         conditions = ("base",) if cell["kind"] == "dose" else design.fix_conditions + design.fixes
         out.append((cell, StudyConfig(presets=(design.preset,), conditions=conditions, seeds=design.seeds,
                                       profile=design.profile, data=_cell_data(design, cell),
-                                      lambda_ot=design.lambda_ot, cost_fill=_cell_fill(sim),
+                                      lambda_ot=design.lambda_ot, cost_fill=nearness_fill(sim),
                                       data_draw=design.data_draw)))
     return out
 

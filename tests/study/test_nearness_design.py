@@ -8,7 +8,7 @@ import pytest
 
 from affect_book.data.simulator import make_config, split_labels
 from affect_book.params import ParameterError
-from affect_book.study import (NEARNESS_LEVELS, NEARNESS_PATHS, NearnessDesign, nearness_cell_config,
+from affect_book.study import (NEARNESS_LEVELS, expand_study, NEARNESS_PATHS, NearnessDesign, nearness_cell_config,
                                nearness_cell_knobs, nearness_cells, nearness_label, nearness_n_runs,
                                nearness_studies, pair_label_confusion, pair_test_confusion, published_pair_distance,
                                run_nearness)
@@ -74,7 +74,11 @@ def test_cells_conditions_and_run_count():
         assert study.conditions == (("base",) if cell["kind"] == "dose" else ("base", "pair_cost", "circumplex",
                                                                              "vad", "pair_margin"))
         sim = nearness_cell_config(design, cell)  # the cost is filled from the cell's own centroids
-        assert dict(study.cost_fill)["Fear"] == pytest.approx(tuple(sim.centroids()[sim.classes.index("Fear")]))
+        fear = dict(study.cost_fill)["Fear"]
+        assert fear[:2] == pytest.approx(tuple(sim.centroids()[sim.classes.index("Fear")]))
+        assert fear[2] == pytest.approx(-0.43)  # with the published dominance, for the vad cost
+        assert "Other" not in dict(study.cost_fill)
+        assert len(expand_study(study)) == study.n_runs  # every condition builds its cost (vad included)
     assert nearness_n_runs(design) == 3 * (24 + 3 * 5)
     assert nearness_n_runs(NearnessDesign()) == 195  # the cpu defaults: 5 seeds
     assert nearness_n_runs(NearnessDesign(profile="gpu")) == 5 * (24 + 4 * 8)
