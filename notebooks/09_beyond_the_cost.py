@@ -135,9 +135,10 @@ if synthetic:
         assert np.isclose(knob_rows[-1]["pair distance"], cell["distance"])  # the dose is where the cell puts it
     knobs = pd.DataFrame(knob_rows)
     display(knobs.round(4))  # noqa: F821 -- IPython's display
-    print(f"annotation_noise of every cell: {design.annotation_noise} (the preset's calibrated value: "
-          f"{ANNOTATION_NOISE is None}); the annotation path can swap at most about that share of the labels, so "
-          f"at a small value it is a weak path; the paths each arm carries: {design.carried}")
+    origin = "the preset's calibrated value" if ANNOTATION_NOISE is None else "set by ANNOTATION_NOISE"
+    print(f"annotation_noise of every cell: {design.annotation_noise} ({origin}); the annotation path can swap at "
+          f"most about that share of the labels, so at a small value it is a weak path; the paths each arm "
+          f"carries: {design.carried}")
 
 # %% [markdown]
 # `ANNOTATION_NOISE` is the strength of the annotation path: it is the share of faces whose label is drawn from the
@@ -349,12 +350,12 @@ if synthetic:
     fix_verdicts = fix_cell_verdicts(frame, PRIMARY_FIX, claim_costs, F1_MARGIN, primary_visual=PRIMARY_VISUAL,
                                      alpha=ALPHA)
 else:
-    fix_verdicts = pd.DataFrame([{"cell": DATASET, "visual": np.nan, "role": "claim", "verdict": None, "error": ""}])
     try:
-        fix_verdicts.at[0, "verdict"] = representation_verdict(frame, DATASET, PRIMARY_FIX, claim_costs, F1_MARGIN,
-                                                               metric="pair_f1", alpha=ALPHA)
+        v, error = representation_verdict(frame, DATASET, PRIMARY_FIX, claim_costs, F1_MARGIN, metric="pair_f1",
+                                          alpha=ALPHA), ""
     except ParameterError as err:
-        fix_verdicts.at[0, "error"] = str(err)
+        v, error = None, str(err)
+    fix_verdicts = pd.DataFrame([{"cell": DATASET, "visual": np.nan, "role": "claim", "verdict": v, "error": error}])
 for row in fix_verdicts.itertuples():
     if row.verdict is None:
         print(f"{row.cell} ({row.role}): not tested: {row.error}")
@@ -619,7 +620,7 @@ if synthetic and set(ALL_PATHS) <= set(design.paths):
     wide = effects.pivot(index="seed", columns="path", values="effect")
     by_hand = wide["appearance"].mean() / wide["both"].mean()
     print(f"by hand {by_hand:.4f}; package {path_decomposition(effects)['share']['appearance']['estimate']:.4f}")
-    assert np.isclose(by_hand, path_decomposition(effects)["share"]["appearance"]["estimate"])
+    assert np.isclose(by_hand, path_decomposition(effects)["share"]["appearance"]["estimate"], equal_nan=True)
 
 # %% [markdown] tags=["exercise", "open-ended"]
 # **5.** The primary fix and the weights of every fix were fixed before the run, untuned. Design a protocol that
