@@ -155,3 +155,24 @@ def test_run_nearness_end_to_end(cache):
     far = frame[(frame["kind"] == "dose") & (frame["dose"] == 1.0)]["label_confusion"]
     assert near.min() >= far.max()
     assert run_nearness(design, workers=1, progress=False)["loaded_from_cache"].all()
+
+
+CHAPTER09 = dict(preset="affwild2", dose=[0, 1 / 3, 2 / 3, 1], paths=["annotation", "appearance", "both"],
+                 fix_conditions=None, fixes=None, primary_fix="pair_margin", seeds=None, profile="smoke",
+                 appearance_weight=0.75, annotation_noise=None, visual_levels=None, primary_visual=0.5,
+                 lambda_ot=0.5, alpha=0.05, smallest_f1_effect=0.05, f1_margin=0.05)
+
+
+def test_chapter_nearness_builds_the_design_and_names_bad_parameters():
+    from affect_book.study import chapter_nearness
+
+    design, costs, root, summary = chapter_nearness(**CHAPTER09)
+    assert design == NearnessDesign(profile="smoke") and root is None
+    assert costs == ["pair_cost", "circumplex", "vad"]
+    assert f"{nearness_n_runs(design)} runs in all" in summary and "Anger-Fear" in summary
+    assert f"{published_pair_distance('affwild2'):.4f}" in summary
+    for change, words in (({"alpha": 0.9}, "ALPHA"), ({"primary_fix": "supcon"}, "PRIMARY_FIX"),
+                          ({"primary_visual": 0.8}, "PRIMARY_VISUAL"), ({"dose": [1]}, "DOSE"),
+                          ({"smallest_f1_effect": 0}, "SMALLEST_F1_EFFECT"), ({"f1_margin": -1}, "F1_MARGIN")):
+        with pytest.raises(ParameterError, match=words):
+            chapter_nearness(**{**CHAPTER09, **change})
