@@ -41,7 +41,7 @@
 # %% tags=["parameters"]
 PROFILE = "cpu"
 PRESET = "affwild2"  # the simulator preset whose designated pair (anger-fear) the design acts on
-DOSE = [0, 1 / 3, 2 / 3, 1]  # the pair's distances, as fractions of the preset's published pair distance
+DOSE = None  # the pair's distances as fractions of the preset's published one; None: 0, 1/3, 2/3 and 1 of it
 PATHS = ["annotation", "appearance", "both"]  # how nearness reaches the data in the dose cells
 APPEARANCE_WEIGHT = 0.75  # appearance_from_va of the appearance path (0: the path is off)
 ANNOTATION_NOISE = None  # annotation_noise of every cell; None: the preset's calibrated value (0: the path is off)
@@ -103,8 +103,8 @@ print(summary)
 # - **frequency**: the preset's published training frequencies (Aff-Wild2's) or every class equally frequent;
 #   validation and test keep the published mix, so F1 is measured on the same class mix in every cell;
 # - **distance**: the pair's valence-arousal distance, at the fractions `DOSE` of the preset's own (published)
-#   pair distance, computed from its centroids (the table gives the values), from 0 (the two classes at one point)
-#   to the published distance;
+#   pair distance (by default four, evenly spaced), computed from its centroids (the table gives the values), from
+#   0 (the two classes at one point) to the published distance;
 # - **path**: how nearness reaches the data. `annotation`: the annotator confuses two classes with a weight
 #   `exp(-d / annotation_spread)` of their distance `d` **in this cell's geometry**, so a near pair gets more of its
 #   labels swapped (in every split, test included, as on the real benchmarks; the class each face shows is kept as

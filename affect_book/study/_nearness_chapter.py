@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..params import ParameterError, check_choice, check_number
 from ._conditions import CONDITIONS
-from ._nearness_design import NearnessDesign, nearness_cells, nearness_n_runs
+from ._nearness_design import DOSE, NearnessDesign, nearness_cells, nearness_n_runs
 
 __all__ = ["chapter_nearness"]
 
@@ -19,8 +19,8 @@ def chapter_nearness(preset: str, dose, paths, fix_conditions, fixes, primary_fi
     """Check chapter 09's parameters and build its :class:`NearnessDesign` (on the simulator only).
 
     Every argument is the chapter parameter of the same name in capitals (``PRESET``, ``DOSE``, ...); None for
-    ``annotation_noise``, ``visual_levels``, ``fix_conditions`` or ``fixes`` takes the design's default (the preset's
-    calibrated noise, the profile's levels).
+    ``dose``, ``annotation_noise``, ``visual_levels``, ``fix_conditions`` or ``fixes`` takes the design's default
+    (:data:`DOSE`, the preset's calibrated noise, the profile's levels).
 
     Returns
     -------
@@ -56,7 +56,8 @@ def chapter_nearness(preset: str, dose, paths, fix_conditions, fixes, primary_fi
             f"faces, so the dose cells are skipped; the costs and the representation fixes are compared on the "
             f"licensed copy below")
     try:
-        design = NearnessDesign(preset=preset, dose=dose, paths=paths, appearance_weight=appearance_weight,
+        design = NearnessDesign(preset=preset, dose=DOSE if dose is None else dose, paths=paths,
+                                appearance_weight=appearance_weight,
                                 annotation_noise=annotation_noise, visual_levels=visual_levels,
                                 fix_conditions=fix_conditions, fixes=fixes, seeds=seeds, profile=profile,
                                 lambda_ot=lambda_ot)
