@@ -55,6 +55,8 @@ EXECUTOR = "local"  # "local" (processes on this machine) or "slurm" (submitit)
 WORKERS = None  # local processes; None: the cores
 LAMBDA_OT = 0.5  # weight of the OT term of the cost conditions (the earlier design's, kept)
 ALPHA = 0.05  # level of every test
+N_PROBE = 480  # images of the degeneracy index's pixel probe per cell
+N_BOOT = 2000  # bootstrap resamples of the index's rank agreement
 SMALLEST_F1_EFFECT = 0.05  # the smallest change of the pair's F1 that matters (the earlier FREQUENCY_MARGIN)
 F1_MARGIN = 0.05  # equivalence margin of a cost's effect on the pair's F1 (the earlier SEPARABILITY_MARGIN)
 RECORDED = "factorial"  # the earlier design's recording (docs/results/cpu/<RECORDED>); None: none
@@ -69,15 +71,17 @@ import numpy as np
 import pandas as pd
 import torch
 
+from affect_book import degeneracy as dg
 from affect_book import losses as L
 from affect_book.cache import config_hash
+from affect_book.data.simulator import probe_split
 from affect_book.params import ParameterError
 from affect_book.study import CONDITIONS as ALL_CONDITIONS
 from affect_book.study import (NearnessDesign, StudyConfig, chapter_nearness, designated_pair_of, expand_study,
-                               nearness_cell_config, nearness_label, nearness_n_runs,
+                               nearness_cell_config, nearness_cells, nearness_label, nearness_n_runs,
                                nearness_studies, run_nearness, run_study)
 from affect_book.analysis import (PATHS as ALL_PATHS, clustered_dose_response, dominance_comparison, dose_rows,
-                                  fix_cell_verdicts, load_recorded, load_tuning, nearness_effects,
+                                  fix_cell_verdicts, load_recorded, load_tuning, nearness_effects, nearness_index_frame,
                                   nearness_path_verdicts, pair_distances, pair_outcomes, path_decomposition,
                                   recompute_factorial, recorded_design, representation_verdict, verdict_text,
                                   versus_reference, write_claim)
@@ -146,7 +150,41 @@ if synthetic:
 # calibrated value (printed above) the path is weak by construction; set `ANNOTATION_NOISE` higher to see it act
 # (the label-confusion dose below shows how much it moves the pair's labels). With `ANNOTATION_NOISE = 0` or
 # `APPEARANCE_WEIGHT = 0` a path does not reach the data at all, and its verdict says "not testable here".
+
+# %% [markdown]
+# ## A degeneracy index, before any training
 #
+# Can we tell which classes will fail before training a model? Three things are known before a run: where the
+# classes sit on the circumplex (`va_nn_distance`, the distance to the nearest other class), how much their AU
+# prototypes overlap (`au_overlap`, the largest cosine similarity of the class's mean AU activation to another
+# class's), and how well a cheap linear probe on a few hundred downsampled images tells the class apart
+# (`probe_f1`, cross-validated). The index is the mean of three scores in [0, 1]: the probe's error
+# `1 - probe_f1`, the AU overlap, and the circumplex nearness `max(0, 1 - distance / 1)`: one valence-arousal unit,
+# a round number near the mean distance between two classes (printed below), so a class further than that from
+# every other is not near any. It is unfitted; its definition is in `affect_book.degeneracy`. The class frequency
+# is *not* in it: it measures degeneracy, not rarity. First, one cell by hand: the partly shared fix cell
+# (`PRIMARY_VISUAL`), at published frequency and distance.
+
+# %%
+if synthetic:
+    hold_cell = next(c for c in nearness_cells(design) if c["kind"] == "fix" and np.isclose(c["visual"],
+                                                                                               PRIMARY_VISUAL))
+    hold_config = nearness_cell_config(design, hold_cell)  # the benchmark-like cell: published frequency and distance
+    probe = probe_split(hold_config, n_probe=N_PROBE)  # the cell's training faces, classes equally frequent
+    components = dg.degeneracy_components(hold_config, probe)
+    scores = dg.degeneracy_scores(components)
+    index = dg.degeneracy_index(components)
+    k = hold_config.classes.index(pair[0])
+    by_hand = np.mean([1 - components["probe_f1"].iloc[k], components["au_overlap"].iloc[k],
+                       max(0.0, 1 - components["va_nn_distance"].iloc[k] / dg.VA_FAR)])
+    placed = np.array([v for c, v in zip(hold_config.classes, hold_config.centroids()) if not dg.is_other(c)])
+    gaps = np.linalg.norm(placed[:, None] - placed[None], axis=-1)[np.triu_indices(len(placed), 1)]
+    print(f"mean distance between two placed classes in this cell: {gaps.mean():.3f} (D = {dg.VA_FAR})")
+    print(f"cell {nearness_label(hold_cell)}, {pair[0]}: index by hand {by_hand:.4f}, package {index.iloc[k]:.4f}")
+    assert np.isclose(by_hand, index.iloc[k])
+    display(components.join(scores.drop(columns="au_overlap")).assign(index=index).round(3))  # noqa: F821
+
+# %% [markdown]
 # ## The grid
 #
 # The dose cells run the base model only; the fix cells run `FIX_CONDITIONS` (base, the cost aimed at the pair,
@@ -273,6 +311,44 @@ if synthetic:
               f"{extra['high']:+.4f}], exact two-sided p {extra['p']:.4f}")
     except (ParameterError, ValueError) as err:  # e.g. a path not run, or too few seeds to resample
         print(f"no path decomposition: {err}")
+
+# %% [markdown]
+# ## Does the index predict which classes fail?
+#
+# For the dose cells with both paths on (the benchmark-like arm) and every fix cell, the index is computed before
+# training and compared with the base model's per-class F1 (mean over seeds) of every class, by Spearman's rank
+# correlation of `-index` with F1, with a bootstrap interval that resamples whole cells. The fitted alternative
+# regresses F1 on the index's three scores and the log training share, fitted on all cells but one and scored on the one
+# held out; its rank correlation is computed on the held-out predictions only. Other has no place on the circumplex, so
+# the fitted model leaves it out (counted), and the unfitted index is scored on the same rows.
+
+# %%
+if synthetic:
+    index_start = time.perf_counter()
+    index_rows = nearness_index_frame(design, frame, n_probe=N_PROBE)
+    predicted = dg.held_out_prediction(index_rows, outcome="f1", group="cell")
+    scored = predicted[predicted["predicted"].notna()]
+    print(f"rows (cell x class): {len(index_rows)}; without a held-out prediction (Other): "
+          f"{predicted.attrs['n_unpredicted']}; index time {time.perf_counter() - index_start:.1f} s")
+    agreement = {
+        "unfitted index": dg.rank_agreement(-scored["degeneracy_index"], scored["f1"], scored["cell"],
+                                            n_boot=N_BOOT),
+        "fitted, held-out cells": dg.rank_agreement(scored["predicted"], scored["f1"], scored["cell"],
+                                                    n_boot=N_BOOT)}
+    for name, a in agreement.items():
+        print(f"{name}: Spearman rho {a['rho']:+.3f}, 95% cell-bootstrap interval [{a['low']:+.3f}, "
+              f"{a['high']:+.3f}] over {a['n']} class-cells in {a['n_groups']} cells")
+    predicts = agreement["unfitted index"]["low"] > 0
+    print("the unfitted index " + ("predicts the base model's per-class F1 (interval above 0)" if predicts else
+                                   "does not predict the per-class F1 with an interval above 0"))
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for name, part in scored.groupby("class"):
+        ax.scatter(part["degeneracy_index"], part["f1"], s=14, label=name)
+    ax.set(xlabel="degeneracy index (before training)", ylabel="base F1 (mean of seeds)",
+           title="Index against trained F1, every cell")
+    ax.legend(fontsize=7, ncol=2)
+    plt.tight_layout()
+    plt.show()
 
 # %% [markdown]
 # ## A cost aimed at the pair, and representation fixes
@@ -544,6 +620,10 @@ if synthetic:
         lines.append(f"nearness lowers the pair's F1 with frequency held fixed, through {path}: {verdict_text(v)}")
 for claim, verdict in verdicts.items():
     lines.append(f"{claim}: {verdict_text(verdict)}")
+if synthetic:
+    lines.append(f"the degeneracy index computed before training against the classes' F1: rho(-index, F1) "
+                 f"{agreement['unfitted index']['rho']:+.2f} [{agreement['unfitted index']['low']:+.2f}, "
+                 f"{agreement['unfitted index']['high']:+.2f}]")
 if synthetic and len(dominance):
     for r in dominance[dominance["reference"] == "circumplex"].itertuples():
         lines.append(f"vad - circumplex on the pair's F1 in {r.cell}: {r.hl_estimate:+.3f} [{r.hl_low:+.3f}, "
@@ -567,6 +647,8 @@ print(f"chapter time {time.perf_counter() - chapter_start:.1f} s, of which the g
 # - `degeneracy-not-imbalance` was tested as the study states it: nearness lowers the pair's F1 *after* frequency is
 #   held fixed, per seed, with a contrary that can refute it, and "not testable here" for a path the data do not
 #   carry; a seed-clustered model cross-checked the per-seed effects, and the arms gave each path's share.
+# - An unfitted degeneracy index, computed before training from the circumplex, the AU prototypes and a pixel
+#   probe, was scored against trained F1, and a fitted alternative only on held-out cells.
 # - A cost aimed at the pair, the valence-arousal and valence-arousal-dominance costs, and representation fixes
 #   were compared on the pair's F1 at several visual overlaps, with a negative control where nothing should work.
 # - The earlier design's recording stays shown, with its verdicts, until this design is recorded.

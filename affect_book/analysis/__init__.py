@@ -43,7 +43,7 @@ from ._factorial_stats import (cell_contrasts, condition_differences, factorial_
 from ._factorial_verdicts import degeneracy_verdict, representation_verdict
 from ._nearness import PATHS, clustered_dose_response, nearness_effects, nearness_verdict, path_decomposition
 from ._nearness_verdicts import (NOT_CARRIED, dominance_comparison, dose_rows, fix_cell_verdicts,
-                                 nearness_path_verdicts, pair_distances)
+                                 nearness_index_frame, nearness_path_verdicts, pair_distances)
 from ._geometry import (GEOMETRY_METRICS, RunPredictions, geometry_metrics, geometry_statistics, study_cka,
                         study_class_table, study_geometry, study_predictions, study_separability)
 from ._pair_overlap import (OVERLAP_RIDGE, VALabels, bhattacharyya_coefficient, pair_associations,
@@ -63,7 +63,8 @@ from .verdicts import (VERDICTS, directional_verdict, equivalence_verdict, flat_
                        verdicts_frame)
 
 __all__ = ["PATHS", "clustered_dose_response", "nearness_effects", "nearness_verdict", "path_decomposition",
-           "NOT_CARRIED", "dominance_comparison", "dose_rows", "fix_cell_verdicts", "nearness_path_verdicts",
+           "NOT_CARRIED", "dominance_comparison", "dose_rows", "fix_cell_verdicts", "nearness_index_frame",
+           "nearness_path_verdicts",
            "pair_distances", "nearness_statistics", "record_nearness", "recompute_nearness",
            "recorded_nearness_design",
            "CHAPTER_07_TESTS", "CHAPTER_08_TESTS", "CLAIMS", "FACTORIAL_CLAIMS", "factorial_power_plan",

@@ -7,6 +7,8 @@
 - ``representations-must-separate``: :func:`fix_cell_verdicts` runs :func:`representation_verdict` on the pair's
   **F1** in every fix cell, naming each cell's role: the primary partly shared cell is the claim, the fully shared
   cell the negative control, the others reported.
+- The degeneracy index (:mod:`affect_book.degeneracy`, computed before training) beside the base model's per-class
+  F1 in the design's cells: :func:`nearness_index_frame`.
 - Dominance: :func:`pair_distances` (the pair's distance with and without dominance, from
   :mod:`affect_book.circumplex`) and :func:`dominance_comparison` (the ``vad`` cost against ``base`` and against
   ``circumplex`` in the fix cells, paired by seed).
@@ -20,13 +22,16 @@ import numpy as np
 import pandas as pd
 
 from .. import circumplex as cx
+from .. import degeneracy as dg
+from ..data.simulator import probe_split
 from ..params import ParameterError
+from ..study import NearnessDesign, nearness_cell_config, nearness_cells, nearness_label
 from ._factorial_stats import versus_reference
 from ._factorial_verdicts import representation_verdict
 from ._nearness import PATHS, nearness_effects, nearness_verdict
 
-__all__ = ["NOT_CARRIED", "dominance_comparison", "dose_rows", "fix_cell_verdicts", "nearness_path_verdicts",
-           "pair_distances"]
+__all__ = ["NOT_CARRIED", "dominance_comparison", "dose_rows", "fix_cell_verdicts", "nearness_index_frame",
+           "nearness_path_verdicts", "pair_distances"]
 
 #: Why a path does not reach the data when its knob is off (the reason of a "not testable here" verdict).
 NOT_CARRIED = {"annotation": "annotation_noise is 0: the annotator never confuses a label, so the pair's distance "
@@ -184,3 +189,39 @@ def dominance_comparison(frame: pd.DataFrame, cells: Sequence[str], metric: str 
              for r in references if {"vad", r} <= set(frame["condition"])]
     parts = [p for p in parts if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def nearness_index_frame(design: NearnessDesign, frame: pd.DataFrame, *, paths: Sequence[str] = ("both",),
+                         n_probe: int = 480, seed: int = 0) -> pd.DataFrame:
+    """The degeneracy index of the design's cells (computed before training) beside the base model's F1: the dose
+    cells of ``paths`` and every fix cell.
+
+    Parameters
+    ----------
+    design : NearnessDesign
+    frame : DataFrame
+        From :func:`affect_book.study.run_nearness`.
+    paths : sequence of str
+        The dose cells' paths included (default: ``both``, the benchmark-like one).
+    n_probe, seed : int
+        The probe's images (:func:`affect_book.data.simulator.probe_split`) and its fold shuffle
+        (:func:`affect_book.degeneracy.degeneracy_components`).
+
+    Returns
+    -------
+    DataFrame
+        One row per (cell, class): ``class``, the components, ``degeneracy_index``, ``cell`` and ``f1`` (the cell's
+        base runs' test F1 of the class, mean over seeds).
+    """
+    rows = []
+    for cell in nearness_cells(design):
+        if cell["kind"] == "dose" and cell["path"] not in paths:
+            continue
+        label = nearness_label(cell)
+        config = nearness_cell_config(design, cell)
+        comp = dg.degeneracy_components(config, probe_split(config, n_probe=n_probe, seed=seed), seed=seed)
+        comp = comp.assign(degeneracy_index=dg.degeneracy_index(comp), cell=label)
+        runs = frame[(frame["cell"] == label) & (frame["condition"] == "base")]
+        comp["f1"] = [runs[f"f1/{c}"].mean() for c in comp.index]
+        rows.append(comp.rename_axis("class").reset_index())
+    return pd.concat(rows, ignore_index=True)

@@ -98,3 +98,20 @@ def test_dominance_comparison_pairs_vad_with_base_and_circumplex():
     walsh = [(d.iloc[i] + d.iloc[j]) / 2 for i in range(len(d)) for j in range(i, len(d))]
     assert row["hl_estimate"] == pytest.approx(np.median(walsh))
     assert dominance_comparison(frame[frame["condition"] != "vad"], ["fix/visual=0"]).empty
+
+
+def test_index_frame_covers_the_both_arm_and_the_fix_cells():
+    from affect_book.analysis import nearness_index_frame
+    from affect_book.study import NearnessDesign, nearness_cells, nearness_label
+
+    design = NearnessDesign(profile="smoke", dose=(0.0, 1.0), visual_levels=(1.0,), fix_conditions=("base",),
+                            fixes=())
+    classes = ("Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise", "Other")
+    rows = [{"cell": nearness_label(c), "condition": "base", "seed": s,
+             **{f"f1/{k}": 0.1 * i + 0.01 * s for i, k in enumerate(classes)}}
+            for c in nearness_cells(design) for s in (0, 1)]
+    table = nearness_index_frame(design, pd.DataFrame(rows), n_probe=80)
+    labels = {nearness_label(c) for c in nearness_cells(design) if c["kind"] == "fix" or c["path"] == "both"}
+    assert set(table["cell"]) == labels and len(table) == len(labels) * len(classes)
+    assert table.set_index(["cell", "class"]).loc[("fix/visual=1", "Fear"), "f1"] == pytest.approx(0.305)
+    assert table["degeneracy_index"].between(0, 1).all()
