@@ -19,7 +19,8 @@ or torch's default), printed beside them; the temporary cache is removed at the 
 With ``--factorial``, it measures chapter 09's factorial grid instead: four runs (base and circumplex, two seeds)
 of its benchmark-like cell on a pool of 2 processes at the factorial's size for the profile
 (:data:`affect_book.study.FACTORIAL_DATA`), and projects the whole design (every cell's conditions x seeds, the
-representation fixes included) from them; the data of one cell are generated once (16 cells: 16 times).
+representation fixes included) from them; the data of one cell are generated once (16 cells: 16 times). From the same
+four runs it projects the rebuilt design (:class:`affect_book.study.NearnessDesign` at the profile's defaults).
 
 With ``--power``, it chooses the study size by power per CPU-minute (issue 21): for each candidate size
 (``--candidates``, ``n_train:image_size:epochs`` triples; the rest of the study size from the profile) it trains
@@ -272,7 +273,7 @@ def power_mode(args) -> None:
 
 def factorial(profile: str) -> None:
     """Measure 4 runs of chapter 09's benchmark-like cell on 2 processes and project the factorial design."""
-    from affect_book.study import HOLD, FactorialDesign, factorial_studies, n_runs
+    from affect_book.study import HOLD, FactorialDesign, NearnessDesign, factorial_studies, n_runs, nearness_studies
 
     design = FactorialDesign(profile=profile)
     cell_study = next(s for c, s in factorial_studies(design) if c == HOLD)
@@ -290,6 +291,11 @@ def factorial(profile: str) -> None:
           f"{per_run:.1f} s per run on 2 processes (4 runs, process start-up included)")
     print(f"projected factorial design on this machine: {total} runs x {per_run:.1f} s + {cells} cells x "
           f"{data_s:.1f} s of data = {(total * per_run + cells * data_s) / 60:.1f} min")
+    rebuilt = nearness_studies(NearnessDesign(profile=profile))
+    total, cells = sum(s.n_runs for _, s in rebuilt), len(rebuilt)
+    print(f"projected rebuilt design (NearnessDesign, {profile} defaults) from the same runs: {total} runs x "
+          f"{per_run:.1f} s + {cells} cells x {data_s:.1f} s of data = {(total * per_run + cells * data_s) / 60:.1f} "
+          f"min (its appearance-path cells may draw their data more slowly than this cell)")
 
 
 def main() -> None:

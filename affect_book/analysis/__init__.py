@@ -13,7 +13,10 @@ the study's claims. Nothing here trains.
   by seed (or a mixed model with a random intercept per seed), flagged when there are fewer than
   :data:`MIN_CLUSTERS` seeds. Circumplex nearness as a dose, per causal path (annotation, appearance, both):
   :func:`nearness_effects` (per seed, frequency held fixed), :func:`nearness_verdict`, :func:`path_decomposition`
-  and the seed-clustered cross-check :func:`clustered_dose_response`.
+  and the seed-clustered cross-check :func:`clustered_dose_response`; wired to the rebuilt design's rows
+  (:class:`affect_book.study.NearnessDesign`) by :func:`nearness_path_verdicts`, :func:`fix_cell_verdicts` (the
+  pair's F1 in each fix cell, with its role) and the dominance section's :func:`pair_distances` and
+  :func:`dominance_comparison`.
 - Real data in chapter 09: :func:`pair_overlap_table` (per class pair: label frequencies, the valence-arousal
   overlap of the per-image labels, the symmetric confusion rate of a trained model), :func:`pair_associations`
   (descriptive rank correlations and an OLS across the pairs), :func:`va_labels`, :func:`summed_confusion`,
@@ -25,8 +28,10 @@ the study's claims. Nothing here trains.
   :data:`CHAPTER_07_TESTS`, :data:`CHAPTER_08_TESTS`; the smallest effect of interest :data:`SMALLEST_EFFECT`.
 - Recorded studies under ``docs/results`` (:func:`record_study`, :func:`record_tuning`, :func:`load_recorded`,
   :func:`load_tuning`; chapter 09's factorial: :func:`record_factorial`, :func:`factorial_verdicts`,
-  :func:`factorial_power_plan`).
-- The ``affect-book study run|record|record-factorial|tune|report`` command line (``report`` prints the statistics).
+  :func:`factorial_power_plan`; its rebuilt design: :func:`record_nearness`, :func:`nearness_statistics`,
+  :func:`recompute_nearness`).
+- The ``affect-book study run|record|record-factorial|record-nearness|tune|report`` command line (``report`` prints
+  the statistics).
 
 What it may import: :mod:`affect_book.study` (the design and execution of the grid) and the layers below it
 (``stats``, ``geometry``, ``representation``, ``degeneracy``, ``costs``, ``circumplex``, the data); nothing in those
@@ -37,6 +42,8 @@ from ._factorial_stats import (cell_contrasts, condition_differences, factorial_
                                index_frame, levels_table, main_effects, pair_outcomes, versus_reference)
 from ._factorial_verdicts import degeneracy_verdict, representation_verdict
 from ._nearness import PATHS, clustered_dose_response, nearness_effects, nearness_verdict, path_decomposition
+from ._nearness_verdicts import (NOT_CARRIED, dominance_comparison, dose_rows, fix_cell_verdicts,
+                                 nearness_index_frame, nearness_path_verdicts, pair_distances)
 from ._geometry import (GEOMETRY_METRICS, RunPredictions, geometry_metrics, geometry_statistics, study_cka,
                         study_class_table, study_geometry, study_predictions, study_separability)
 from ._pair_overlap import (OVERLAP_RIDGE, VALabels, bhattacharyya_coefficient, pair_associations,
@@ -46,6 +53,7 @@ from ._recorded import (DISTANCE_MARGIN, RecordedStudy, load_recorded, load_tuni
                         recorded_lambda)
 from ._recorded_factorial import (FACTORIAL_CLAIMS, factorial_power_plan, factorial_rows, factorial_verdicts,
                                   record_factorial, recompute_factorial, recorded_design)
+from ._recorded_nearness import nearness_statistics, record_nearness, recompute_nearness, recorded_nearness_design
 from ._regression import MIN_CLUSTERS, class_regression
 from ._stats import (DEFAULT_MARGINS, REFERENCES, SMALLEST_EFFECT, STUDY_EFFECT, check_comparable, study_metrics,
                      study_rare_classes, study_statistics)
@@ -55,6 +63,10 @@ from .verdicts import (VERDICTS, directional_verdict, equivalence_verdict, flat_
                        verdicts_frame)
 
 __all__ = ["PATHS", "clustered_dose_response", "nearness_effects", "nearness_verdict", "path_decomposition",
+           "NOT_CARRIED", "dominance_comparison", "dose_rows", "fix_cell_verdicts", "nearness_index_frame",
+           "nearness_path_verdicts",
+           "pair_distances", "nearness_statistics", "record_nearness", "recompute_nearness",
+           "recorded_nearness_design",
            "CHAPTER_07_TESTS", "CHAPTER_08_TESTS", "CLAIMS", "FACTORIAL_CLAIMS", "factorial_power_plan",
            "factorial_rows", "recompute_factorial", "recorded_design",
            "factorial_verdicts", "record_factorial", "DEFAULT_MARGINS", "DISTANCE_MARGIN", "GEOMETRY_METRICS",

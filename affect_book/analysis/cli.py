@@ -1,6 +1,7 @@
-"""``affect-book study run|record|record-factorial|tune|report``: run a grid from the command line, record it (a
-recorded study under ``docs/results``, :func:`affect_book.analysis.record_study`), record chapter 09's factorial
-(:func:`affect_book.analysis.record_factorial`), record a lambda tuning, and print a results table.
+"""``affect-book study run|record|record-factorial|record-nearness|tune|report``: run a grid from the command line,
+record it (a recorded study under ``docs/results``, :func:`affect_book.analysis.record_study`), record chapter 09's
+earlier factorial (:func:`affect_book.analysis.record_factorial`) or its rebuilt design
+(:func:`affect_book.analysis.record_nearness`), record a lambda tuning, and print a results table.
 
 It lives in :mod:`affect_book.analysis`, above :mod:`affect_book.study`, because ``report`` prints the statistics
 table: the study's design and execution never import the analysis.
@@ -33,11 +34,12 @@ import pandas as pd
 from ..data.simulator import TARGETS, study_calibration
 from ..interrupts import RESUME_HINTS, run_command
 from ..params import ParameterError
-from ..study import (CONDITIONS, DEFAULT_CONDITIONS, FACTORS, FactorialDesign, NotYetSupported, ResultsTableError,
-                     StudyConfig, StudyFailed, check_results, json_records, read_results, run_study, run_summary,
-                     study_dir)
+from ..study import (CONDITIONS, DEFAULT_CONDITIONS, FACTORS, FactorialDesign, NearnessDesign, NotYetSupported,
+                     ResultsTableError, StudyConfig, StudyFailed, check_results, json_records, read_results,
+                     run_study, run_summary, study_dir)
 from ._recorded import record_study, record_tuning
 from ._recorded_factorial import record_factorial
+from ._recorded_nearness import record_nearness
 from ._stats import check_comparable, study_rare_classes, study_statistics
 
 __all__ = ["main"]
@@ -149,6 +151,26 @@ def _record_factorial(args, argv) -> int:
     return 0
 
 
+def _record_nearness(args, argv) -> int:
+    """``study record-nearness``: chapter 09's rebuilt design from the options, run and recorded."""
+    costs = _names(args.costs)
+    seeds = tuple(range(args.first_seed, args.first_seed + args.seeds))
+    visual = tuple(float(v) for v in _names(args.visual_levels)) if args.visual_levels else None
+    design = NearnessDesign(preset=args.preset, appearance_weight=args.appearance_weight,
+                            annotation_noise=args.annotation_noise, visual_levels=visual,
+                            fix_conditions=("base", *costs, *_names(args.vad)), fixes=_names(args.fixes),
+                            seeds=seeds, profile=args.profile, lambda_ot=args.lambda_ot,
+                            data=_pairs(args.data, "--data"), data_draw=args.data_draw)
+    command = "affect-book study " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    with contextlib.redirect_stdout(sys.stderr):
+        out = record_nearness(design, args.out, command=command, primary_fix=args.primary_fix, costs=costs,
+                              smallest_effect=args.smallest_effect, f1_margin=args.f1_margin,
+                              primary_visual=args.primary_visual, executor=args.executor, workers=args.workers,
+                              progress=True)
+    print(f"recorded: {out}")
+    return 0
+
+
 def _calibration(frame, study: StudyConfig) -> dict:
     """Chapter 03's calibration criteria for the base runs of a calibrated preset in the table (none otherwise)."""
     out = {}
@@ -228,6 +250,38 @@ def _main(argv: Sequence[str] | None) -> int:
     factorial.add_argument("--out", required=True, help="the folder, e.g. docs/results/cpu/factorial")
     factorial.add_argument("--executor", default="local", choices=("local", "slurm"))
     factorial.add_argument("--workers", type=_integer(1), default=None, help="local processes")
+    nearness = sub.add_parser("record-nearness",
+                              help="run (or load) chapter 09's rebuilt design (NearnessDesign) and record its "
+                                   "statistics and verdicts under --out: results.csv, statistics.json, "
+                                   "provenance.json")
+    nearness.add_argument("--profile", default="cpu", help="smoke, cpu or gpu (default: cpu)")
+    nearness.add_argument("--preset", default="affwild2", help="the preset whose designated pair is studied")
+    nearness.add_argument("--appearance-weight", type=_finite(0), default=0.75,
+                          help="appearance_from_va of the appearance path (default 0.75)")
+    nearness.add_argument("--annotation-noise", type=_finite(0), default=None,
+                          help="annotation_noise of every cell (default: the preset's)")
+    nearness.add_argument("--visual-levels", default=None,
+                          help="visual_degeneracy of the fix cells, comma-separated (default: the profile's)")
+    nearness.add_argument("--costs", default="pair_cost,circumplex",
+                          help="costs that should stay within the margin (default: %(default)s)")
+    nearness.add_argument("--vad", default="vad", help="further fix-cell conditions, reported (default: vad)")
+    nearness.add_argument("--fixes", default="pair_margin", help="representation fixes of the fix cells")
+    nearness.add_argument("--primary-fix", default="pair_margin", help="the fix the verdict tests")
+    nearness.add_argument("--primary-visual", type=_finite(0), default=0.5, help="the fix cell of the claim")
+    nearness.add_argument("--seeds", type=_integer(2), required=True, help="seeds per cell and condition")
+    nearness.add_argument("--first-seed", type=_integer(0), default=0, help="the first seed (default 0)")
+    nearness.add_argument("--data-draw", default="per_seed", choices=("per_seed", "shared"),
+                          help="per_seed (default): each seed draws its own data in every cell")
+    nearness.add_argument("--lambda-ot", type=_finite(0), default=0.5, help="OT weight (default 0.5)")
+    nearness.add_argument("--data", action="append", default=[], metavar="KEY=VALUE",
+                          help="a data option of every cell (JSON values)")
+    nearness.add_argument("--smallest-effect", type=_finite(0, strict=True), default=0.05,
+                          help="smallest rise of the pair's F1 over the dose range that matters (default 0.05)")
+    nearness.add_argument("--f1-margin", type=_finite(0, strict=True), default=0.05,
+                          help="equivalence margin of a cost's effect on the pair's F1 (default 0.05)")
+    nearness.add_argument("--out", required=True, help="the folder, e.g. docs/results/cpu/nearness")
+    nearness.add_argument("--executor", default="local", choices=("local", "slurm"))
+    nearness.add_argument("--workers", type=_integer(1), default=None, help="local processes")
     tune = sub.add_parser("tune", help="run (or load) the lambda sweep of the circumplex cost on its own seeds and "
                                        "record it under --out: sweep.csv, choice.json, provenance.json")
     _grid_options(tune)
@@ -246,6 +300,8 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         if args.command == "record-factorial":
             return _record_factorial(args, argv)
+        if args.command == "record-nearness":
+            return _record_nearness(args, argv)
         study = _study(args)
         if args.command == "run":
             with contextlib.redirect_stdout(sys.stderr):  # stdout: the summary line only
