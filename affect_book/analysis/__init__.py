@@ -53,7 +53,8 @@ from ._recorded import (DISTANCE_MARGIN, RecordedStudy, load_recorded, load_tuni
                         recorded_lambda)
 from ._recorded_factorial import (FACTORIAL_CLAIMS, factorial_power_plan, factorial_rows, factorial_verdicts,
                                   record_factorial, recompute_factorial, recorded_design)
-from ._recorded_nearness import nearness_statistics, record_nearness, recompute_nearness, recorded_nearness_design
+from ._recorded_nearness import (nearness_power_plan, nearness_statistics, record_nearness, recompute_nearness,
+                                 recorded_nearness_design)
 from ._regression import MIN_CLUSTERS, class_regression
 from ._stats import (DEFAULT_MARGINS, REFERENCES, SMALLEST_EFFECT, STUDY_EFFECT, check_comparable, study_metrics,
                      study_rare_classes, study_statistics)
@@ -62,7 +63,8 @@ from .claims import (CLAIMS, NOT_RUN, Claim, claim_status, claims_table, read_ve
 from .verdicts import (VERDICTS, directional_verdict, equivalence_verdict, flat_numbers, paired_by_seed, verdict_text,
                        verdicts_frame)
 
-__all__ = ["PATHS", "clustered_dose_response", "nearness_effects", "nearness_verdict", "path_decomposition",
+__all__ = ["nearness_power_plan",
+           "PATHS", "clustered_dose_response", "nearness_effects", "nearness_verdict", "path_decomposition",
            "NOT_CARRIED", "dominance_comparison", "dose_rows", "fix_cell_verdicts", "nearness_index_frame",
            "nearness_path_verdicts",
            "pair_distances", "nearness_statistics", "record_nearness", "recompute_nearness",

@@ -10,8 +10,10 @@ files):
   the fully shared one), the fix cells' comparisons and the dominance comparison;
 - ``provenance.json``: the design, the command, the machine, the time.
 
-No power plan yet: the recorded factorial's plan is built for its t tests and separability parts; this design's
-exact tests are planned with :func:`~affect_book.stats.seeds_for_power` from its own spread once it is recorded.
+The power plan (:func:`nearness_power_plan`, also in ``statistics.json``) gives, for each part of the two verdicts,
+the seeds its exact test needs at 80 % power for the smallest effect of interest, from a pilot's spread (chapter 09's
+own run before a recording; the recording's own rows after it), and the seeds below which its contrary cannot
+reject at all.
 """
 
 from __future__ import annotations
@@ -21,17 +23,21 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..cache import atomic_write_bytes, config_hash, make_dirs
 from ..params import ParameterError, check_choice
+from ..stats import seeds_for_power, seeds_to_reach
 from ..study import NearnessDesign, json_records, run_nearness
 from ._factorial_stats import versus_reference
-from ._nearness import clustered_dose_response, nearness_effects, path_decomposition
+from ._nearness import PATHS, clustered_dose_response, nearness_effects, path_decomposition
 from ._nearness_verdicts import dominance_comparison, dose_rows, fix_cell_verdicts, nearness_path_verdicts
 from ._recorded import _finite, _provenance, _timed, _write_json
+from .verdicts import paired_by_seed
 
-__all__ = ["nearness_statistics", "record_nearness", "recompute_nearness", "recorded_nearness_design"]
+__all__ = ["nearness_power_plan", "nearness_statistics", "record_nearness", "recompute_nearness",
+           "recorded_nearness_design"]
 
 
 def nearness_statistics(design: NearnessDesign, frame: pd.DataFrame, *, primary_fix: str = "pair_margin",
@@ -99,6 +105,94 @@ def nearness_statistics(design: NearnessDesign, frame: pd.DataFrame, *, primary_
     return out
 
 
+def _needed(effect: float, sd: float, options: dict, power: float, alpha: float, max_seeds: int,
+            n_draws: int) -> float:
+    """Seeds for ``power`` (NaN without a spread, inf beyond ``max_seeds``)."""
+    if not (np.isfinite(sd) and sd > 0):
+        return float("nan")
+    try:
+        return float(seeds_for_power(effect, sd, power=power, alpha=alpha, max_seeds=max_seeds, n_draws=n_draws,
+                                     **options))
+    except ValueError:  # not reached within max_seeds
+        return float("inf")
+
+
+def nearness_power_plan(frame: pd.DataFrame, *, carried=None, primary_fix: str = "pair_margin",
+                        costs: Sequence[str] = ("pair_cost", "circumplex"), primary_visual: float = 0.5,
+                        smallest_effect: float = 0.05, f1_margin: float = 0.05, alpha: float = 0.05,
+                        power: float = 0.8, n_draws: int = 20_000, max_seeds: int = 400) -> pd.DataFrame:
+    """The seeds each part of chapter 09's two verdicts needs, from a pilot table's own spread.
+
+    For ``degeneracy-not-imbalance``, per path the data carry: the SD of the per-seed nearness effects
+    (:func:`~affect_book.analysis.nearness_effects`) and the seeds at which the exact one-sided signed-rank test
+    detects ``smallest_effect`` with ``power`` (:func:`~affect_book.stats.seeds_for_power`, normal differences with
+    the pilot's SD; by symmetry the same seeds give the contrary test that power against a null effect). For
+    ``representations-must-separate``, in the primary fix cell: the fix's paired difference from base on the pair's
+    F1 (shift ``f1_margin``, one-sided) and each cost's (exact TOST within ``f1_margin`` at a true shift of 0). "seeds
+    for the contrary" is the fewest seeds at which a contrary can reject at all (Holm over the claim's parts,
+    :func:`~affect_book.stats.seeds_to_reach`); "seeds needed" the larger of the two.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        :func:`~affect_book.study.run_nearness`'s rows (the pilot).
+    carried : mapping, optional
+        Path -> whether the design carries it (:attr:`~affect_book.study.NearnessDesign.carried`); a path not
+        carried gets no row.
+    primary_fix, costs, primary_visual, smallest_effect, f1_margin, alpha :
+        As :func:`nearness_statistics`.
+    power : float
+        Target power.
+    n_draws, max_seeds : int
+        Of :func:`~affect_book.stats.seeds_for_power`.
+
+    Returns
+    -------
+    DataFrame
+        ``claim``, ``part``, ``test``, ``effect of interest``, ``pilot n``, ``pilot sd``, ``seeds for power``
+        (NaN without a spread, inf beyond ``max_seeds``), ``seeds for the contrary``, ``seeds needed``,
+        ``pilot decides`` (the pilot has that many seeds).
+    """
+    rows = []
+    effects = nearness_effects(dose_rows(frame))
+    floor = float(seeds_to_reach(alpha, "greater"))
+    for path in [p for p in PATHS if p in set(effects["path"])]:
+        if carried is not None and not carried.get(path, False):
+            continue
+        d = effects.loc[effects["path"] == path, "effect"].to_numpy(dtype=float)
+        sd = float(np.std(d, ddof=1)) if d.size > 1 else float("nan")
+        need = _needed(smallest_effect, sd, {"alternative": "greater"}, power, alpha, max_seeds, n_draws)
+        total = max(need, floor) if not np.isnan(need) else floor
+        rows.append({"claim": "degeneracy-not-imbalance", "part": f"nearness effect on pair_f1, {path} path"
+                     + (" (the claim)" if path == "both" else ""), "test": "exact Wilcoxon",
+                     "effect of interest": smallest_effect, "pilot n": int(d.size), "pilot sd": sd,
+                     "seeds for power": need, "seeds for the contrary": floor, "seeds needed": total,
+                     "pilot decides": bool(d.size >= total)})
+    fix = frame[(frame["kind"] == "fix") & np.isclose(frame["visual"].astype(float), primary_visual)]
+    if len(fix):
+        label = str(fix["cell"].iloc[0])
+        floor = float(seeds_to_reach(alpha, "greater", parts=len(costs) + 1))
+        for condition in (primary_fix, *costs):
+            if condition not in set(fix["condition"]):
+                continue
+            _, d = paired_by_seed(frame.assign(preset=frame["cell"], dataset=frame["cell"]), label, condition,
+                                  "base", "pair_f1")
+            d = d[np.isfinite(d)]
+            sd = float(np.std(d, ddof=1)) if d.size > 1 else float("nan")
+            if condition == primary_fix:
+                need = _needed(f1_margin, sd, {"alternative": "greater"}, power, alpha, max_seeds, n_draws)
+            else:
+                need = _needed(0.0, sd, {"test": "equivalence", "margin": f1_margin}, power, alpha, max_seeds,
+                               n_draws)
+            total = max(need, floor) if not np.isnan(need) else floor
+            rows.append({"claim": "representations-must-separate", "part": f"{condition}-base pair_f1 in {label}",
+                         "test": "exact Wilcoxon" if condition == primary_fix else "exact TOST",
+                         "effect of interest": f1_margin, "pilot n": int(d.size), "pilot sd": sd,
+                         "seeds for power": need, "seeds for the contrary": floor, "seeds needed": total,
+                         "pilot decides": bool(d.size >= total)})
+    return pd.DataFrame(rows)
+
+
 def record_nearness(design: NearnessDesign, out: str | os.PathLike, *, command: str, primary_fix: str = "pair_margin",
                     costs: Sequence[str] = ("pair_cost", "circumplex"), smallest_effect: float = 0.05,
                     f1_margin: float = 0.05, primary_visual: float = 0.5, alpha: float = 0.05,
@@ -139,6 +233,7 @@ def record_nearness(design: NearnessDesign, out: str | os.PathLike, *, command: 
     options = {"primary_fix": primary_fix, "costs": tuple(costs), "smallest_effect": smallest_effect,
                "f1_margin": f1_margin, "primary_visual": primary_visual, "alpha": alpha}
     result = nearness_statistics(design, frame, **options)
+    plan = nearness_power_plan(frame, carried=design.carried, **options)
     atomic_write_bytes(out / "results.csv", frame.drop(columns=["run_dir"], errors="ignore")
                        .to_csv(index=False).encode())
     payload = {"kind": "nearness", **options, "effects": json_records(result["effects"]),
@@ -146,7 +241,8 @@ def record_nearness(design: NearnessDesign, out: str | os.PathLike, *, command: 
                "paths": _finite(result["paths"]), "verdicts": _finite(result["verdicts"]),
                "fix_cells": _finite(result["fix_cells"]), "negative_control": _finite(result["negative_control"]),
                "fix_comparisons": json_records(result["fix_comparisons"]),
-               "dominance": json_records(result["dominance"]), "not_tested": result["not_tested"]}
+               "dominance": json_records(result["dominance"]), "not_tested": result["not_tested"],
+               "power_plan": json_records(plan)}
     _write_json(out / "statistics.json", payload)
     config = dataclasses.asdict(design)
     _write_json(out / "provenance.json", _provenance(config, command, started, wall, frame, out / "provenance.json",

@@ -22,6 +22,17 @@ def chapter_nearness(preset: str, dose, paths, fix_conditions, fixes, primary_fi
     ``dose``, ``annotation_noise``, ``visual_levels``, ``fix_conditions`` or ``fixes`` takes the design's default
     (:data:`DOSE`, the preset's calibrated noise, the profile's levels).
 
+    Parameters
+    ----------
+    preset, dose, paths, fix_conditions, fixes, primary_fix, seeds, profile :
+        ``PRESET``, ``DOSE``, ``PATHS``, ``FIX_CONDITIONS``, ``FIXES``, ``PRIMARY_FIX``, ``SEEDS``, ``PROFILE``.
+    appearance_weight, annotation_noise, visual_levels, primary_visual :
+        ``APPEARANCE_WEIGHT``, ``ANNOTATION_NOISE``, ``VISUAL_LEVELS``, ``PRIMARY_VISUAL``.
+    lambda_ot, alpha, smallest_f1_effect, f1_margin :
+        ``LAMBDA_OT``, ``ALPHA``, ``SMALLEST_F1_EFFECT``, ``F1_MARGIN``.
+    dataset, data_root :
+        ``DATASET``, ``DATA_ROOT``.
+
     Returns
     -------
     design : NearnessDesign or None

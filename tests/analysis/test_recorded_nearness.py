@@ -77,3 +77,48 @@ def test_record_nearness_command_line_builds_the_design(tmp_path, monkeypatch, c
     assert design.fix_conditions == ("base", "pair_cost", "circumplex", "vad") and design.fixes == ("pair_margin",)
     assert design.data_draw == "per_seed" and seen["costs"] == ("pair_cost", "circumplex")
     assert seen["primary_fix"] == "pair_margin" and seen["primary_visual"] == 0.5
+
+
+def test_power_plan_against_direct_calls():
+    """The plan's seeds are seeds_for_power of each part's pilot SD (hand-made rows, no training)."""
+    from affect_book.analysis import nearness_effects, nearness_power_plan
+    from affect_book.stats import seeds_for_power, seeds_to_reach
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for seed in range(6):
+        for path in ("annotation", "appearance", "both"):
+            slope = {"annotation": 0.0, "appearance": 0.3, "both": 0.4}[path] + rng.normal(0, 0.2)
+            for frequency in ("published", "balanced"):
+                for distance in (0.0, 0.065, 0.13):
+                    rows.append({"kind": "dose", "condition": "base", "path": path, "frequency": frequency,
+                                 "distance": distance, "seed": seed, "pair_f1": 0.2 + slope * distance,
+                                 "cell": f"dose/{path}", "visual": 0.0})
+        for condition, shift in (("base", 0.0), ("pair_margin", 0.08), ("pair_cost", 0.0), ("circumplex", 0.01)):
+            for visual in (0.5, 1.0):
+                rows.append({"kind": "fix", "condition": condition, "path": "none", "frequency": "published",
+                             "distance": 0.13, "seed": seed, "visual": visual, "cell": f"fix/visual={visual:g}",
+                             "pair_f1": 0.3 + shift + rng.normal(0, 0.03)})
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    draws = 2000
+    plan = nearness_power_plan(frame, carried={"annotation": False, "appearance": True, "both": True},
+                               n_draws=draws, max_seeds=200).set_index("part")
+    assert not any("annotation path" in p for p in plan.index)  # not carried: no row
+    effects = nearness_effects(frame[frame["kind"] == "dose"])
+    both = effects.loc[effects["path"] == "both", "effect"].to_numpy()
+    row = plan.loc["nearness effect on pair_f1, both path (the claim)"]
+    assert row["pilot sd"] == pytest.approx(np.std(both, ddof=1)) and row["pilot n"] == 6
+    assert row["seeds for power"] == seeds_for_power(0.05, np.std(both, ddof=1), alternative="greater",
+                                                     n_draws=draws, max_seeds=200)
+    assert row["seeds for the contrary"] == seeds_to_reach(0.05, "greater") == 5
+    fix = frame[(frame["kind"] == "fix") & (frame["visual"] == 0.5)].pivot(index="seed", columns="condition",
+                                                                              values="pair_f1")
+    d = (fix["pair_cost"] - fix["base"]).to_numpy()
+    row = plan.loc["pair_cost-base pair_f1 in fix/visual=0.5"]
+    assert row["test"] == "exact TOST" and row["seeds for the contrary"] == seeds_to_reach(0.05, "greater", parts=3)
+    assert row["seeds for power"] == seeds_for_power(0.0, np.std(d, ddof=1), test="equivalence", margin=0.05,
+                                                     n_draws=draws, max_seeds=200)
+    assert row["seeds needed"] == max(row["seeds for power"], row["seeds for the contrary"])
+    assert row["pilot decides"] == (6 >= row["seeds needed"])
