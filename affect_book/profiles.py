@@ -96,8 +96,9 @@ class Profile:
 
 
 # Study sizes: smoke is the smallest that trains at all (about 1 s per run); cpu was measured on 2 cores (see the
-# Notes of Profile): 48 px rather than 64 px (about 35 s rather than 55 s per run and process), so chapter 07's grid
-# fits 30 minutes; gpu is not measured yet (no GPU was available): rerun benchmarks/bench_study.py on one.
+# Notes of Profile): 48 px rather than 64 px (about 35 s rather than 55 s per run and process), for a chapter-07 grid
+# of about 30 minutes (its measured time: the README's table); gpu is not measured yet (no GPU was available):
+# rerun benchmarks/bench_study.py on one.
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", "continuous integration: every chapter in seconds, numbers not meaningful",
                      n_train=2_000, n_val=500, n_test=500, image_size=32, epochs=2, batch_size=128,

@@ -104,9 +104,11 @@ print(f"grid: {len(sources)} source(s) {list(sources)} x {len(conditions)} condi
 # **What is fixed.** The source (one simulated preset or licensed copy at a time), the model, its width, the
 # optimizer, the schedule, the epochs, the batch size, and `lambda` for every cost condition.
 # The study's size and training settings come from the profile (`affect_book/profiles.py`, printed above); in `cpu`
-# they were chosen by measurement so that the grid fits about 30 minutes on 2 cores while the base model still
-# learns. The simulator's presets were calibrated (chapter 03) on base runs of this very size, but on their own
-# seeds (100-104) and their own data draw, so the calibration and this chapter's verdicts share no noise.
+# they were chosen by measurement (power per CPU-minute, among the sizes at which the base model learns the rare
+# classes and the calibrated presets still match their published scores) for a grid of about 30 minutes on
+# 2 cores; the README's table gives the chapter's last measured time. The simulator's presets were calibrated
+# (chapter 03) on base runs of this very size, but on their own seeds (100-104) and their own data draw, so the
+# calibration and this chapter's verdicts share no noise.
 #
 # **A seed is the unit.** On the simulator a seed draws its own data (train, validation and test images, from the
 # preset's generator) *and* fixes the initial weights, the shuffling order and the augmentation, so seeds are
