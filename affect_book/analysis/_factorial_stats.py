@@ -357,16 +357,20 @@ def index_frame(design: FactorialDesign, frame: pd.DataFrame, n_probe: int = 480
         One row per (cell, class): ``class``, the components, ``degeneracy_index``, ``cell`` and ``f1`` (the base
         runs' test F1 of the class, mean over seeds).
     """
-    rows = []
-    for cell in factorial_cells(design):
-        label = cell_label(cell)
-        config = cell_config(design, cell)
-        comp = dg.degeneracy_components(config, probe_split(config, n_probe=n_probe, seed=seed), seed=seed)
-        comp = comp.assign(degeneracy_index=dg.degeneracy_index(comp), cell=label)
-        runs = frame[(frame["cell"] == label) & (frame["condition"] == "base")]
-        comp["f1"] = [runs[f"f1/{c}"].mean() for c in comp.index]
-        rows.append(comp.rename_axis("class").reset_index())
+    rows = [cell_index_rows(cell_label(cell), cell_config(design, cell), frame, n_probe=n_probe, seed=seed)
+            for cell in factorial_cells(design)]
     return pd.concat(rows, ignore_index=True)
+
+
+def cell_index_rows(label: str, config, frame: pd.DataFrame, *, n_probe: int, seed: int) -> pd.DataFrame:
+    """One cell's degeneracy index per class (its components on a probe of ``n_probe`` images) beside the cell's
+    base runs' mean test F1 of the class: the rows of :func:`index_frame` and of the rebuilt design's
+    :func:`~affect_book.analysis.nearness_index_frame`."""
+    comp = dg.degeneracy_components(config, probe_split(config, n_probe=n_probe, seed=seed), seed=seed)
+    comp = comp.assign(degeneracy_index=dg.degeneracy_index(comp), cell=label)
+    runs = frame[(frame["cell"] == label) & (frame["condition"] == "base")]
+    comp["f1"] = [runs[f"f1/{c}"].mean() for c in comp.index]
+    return comp.rename_axis("class").reset_index()
 
 
 def main_effects(effects: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

@@ -22,11 +22,9 @@ import numpy as np
 import pandas as pd
 
 from .. import circumplex as cx
-from .. import degeneracy as dg
-from ..data.simulator import probe_split
 from ..params import ParameterError
 from ..study import NearnessDesign, nearness_cell_config, nearness_cells, nearness_label
-from ._factorial_stats import versus_reference
+from ._factorial_stats import cell_index_rows, versus_reference
 from ._factorial_verdicts import representation_verdict
 from ._nearness import PATHS, nearness_effects, nearness_verdict
 
@@ -213,15 +211,7 @@ def nearness_index_frame(design: NearnessDesign, frame: pd.DataFrame, *, paths: 
         One row per (cell, class): ``class``, the components, ``degeneracy_index``, ``cell`` and ``f1`` (the cell's
         base runs' test F1 of the class, mean over seeds).
     """
-    rows = []
-    for cell in nearness_cells(design):
-        if cell["kind"] == "dose" and cell["path"] not in paths:
-            continue
-        label = nearness_label(cell)
-        config = nearness_cell_config(design, cell)
-        comp = dg.degeneracy_components(config, probe_split(config, n_probe=n_probe, seed=seed), seed=seed)
-        comp = comp.assign(degeneracy_index=dg.degeneracy_index(comp), cell=label)
-        runs = frame[(frame["cell"] == label) & (frame["condition"] == "base")]
-        comp["f1"] = [runs[f"f1/{c}"].mean() for c in comp.index]
-        rows.append(comp.rename_axis("class").reset_index())
+    rows = [cell_index_rows(nearness_label(cell), nearness_cell_config(design, cell), frame, n_probe=n_probe,
+                            seed=seed)
+            for cell in nearness_cells(design) if cell["kind"] != "dose" or cell["path"] in paths]
     return pd.concat(rows, ignore_index=True)
