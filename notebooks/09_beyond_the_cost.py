@@ -58,6 +58,7 @@ ALPHA = 0.05  # level of every test
 N_PROBE = 480  # images of the degeneracy index's pixel probe per cell
 N_BOOT = 2000  # bootstrap resamples of the index's rank agreement
 SMALLEST_F1_EFFECT = 0.05  # the smallest change of the pair's F1 that matters (the earlier FREQUENCY_MARGIN)
+PAIR_F1_FLOOR = 0.05  # base pair F1 below this at every distance: a floor (an assumption, as --min-rare-f1)
 F1_MARGIN = 0.05  # equivalence margin of a cost's effect on the pair's F1 (the earlier SEPARABILITY_MARGIN)
 RECORDED = "factorial"  # the earlier design's recording (docs/results/cpu/<RECORDED>); None: none
 DATASET = "synthetic"  # "synthetic" (the simulator) or a licensed copy: "affectnet", "affwild2", "manifest"
@@ -293,6 +294,27 @@ if synthetic:
         verdicts["degeneracy-not-imbalance"] = path_verdicts["both"]
     else:
         print("degeneracy-not-imbalance: the both path is not carried or not run: no verdict recorded")
+
+# %% [markdown]
+# **Is the pair learnable where the verdict looks?** A verdict on the pair's F1 says something only where the base
+# model scores the pair at all. At a floor (F1 near 0 at every distance) nothing can lower it, and "not reproduced"
+# would only repeat the floor. The table gives the base runs' mean pair F1 per path and frequency at each distance,
+# and flags the levels whose F1 stays below `PAIR_F1_FLOOR` at every distance (an assumption, the same as the
+# study-size benchmark's `--min-rare-f1`); the fix cells' base pair F1 follows. The verdict above uses every level:
+# read it together with these flags.
+
+# %%
+if synthetic:
+    levels = dose_base.pivot_table(index=["path", "frequency"], columns="distance", values="pair_f1")
+    levels["at floor"] = (levels < PAIR_F1_FLOOR).all(axis=1)
+    display(levels.round(3))  # noqa: F821
+    fix_base = frame[(frame["kind"] == "fix") & (frame["condition"] == "base")].groupby("visual")["pair_f1"].mean()
+    print("fix cells, base pair F1 by visual overlap:", {float(k): round(float(v), 3) for k, v in fix_base.items()},
+          "; at floor:", [float(k) for k, v in fix_base.items() if v < PAIR_F1_FLOOR] or "none")
+    floor = levels.index[levels["at floor"]].tolist()
+    print(f"levels at a floor (pair F1 < {PAIR_F1_FLOOR} at every distance): {floor or 'none'}"
+          + ("; the nearness verdicts average over them, so a 'not reproduced' there partly repeats the floor"
+             if floor else ""))
 
 # %% [markdown]
 # How much of the effect flows through each path? The paths are switched by the design, so the decomposition is
