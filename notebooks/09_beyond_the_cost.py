@@ -608,39 +608,44 @@ if synthetic:
                            name=f"simulator {PRESET}, cell {pair_key} (NOT real data), train")
     pair_table, pair_train = study_pair_table(pair_study, frame[frame["cell"] == pair_key], train=pair_train)
 else:
-    pair_table, pair_train = study_pair_table(real, frame)
-print(pair_train.report())
-print(f"confusion: the {pair_table.attrs['condition']} runs' test predictions, {pair_table.attrs['runs']} seeds "
-      f"summed; {len(pair_table)} pairs")
-shown = pair_table.sort_values("bhattacharyya", ascending=False, na_position="last")
-top = shown.iloc[0]
-if np.isfinite(top["bhattacharyya"]):  # the top pair's overlap from the closed form, by hand
-    fits = []
-    for name in (top["class_a"], top["class_b"]):
-        x = pair_train.va[(pair_train.labels == pair_train.classes.index(name)) & np.isfinite(pair_train.va).all(1)]
-        fits.append((x.mean(0), np.cov(x.T) + OVERLAP_RIDGE * np.eye(2)))
-    (mean_a, cov_a), (mean_b, cov_b) = fits
-    cov_ab, gap = (cov_a + cov_b) / 2, mean_a - mean_b
-    by_hand = np.exp(-(gap @ np.linalg.solve(cov_ab, gap) / 8
-                       + np.log(np.linalg.det(cov_ab) / np.sqrt(np.linalg.det(cov_a) * np.linalg.det(cov_b))) / 2))
-    print(f"{top['class_a']}-{top['class_b']}: Bhattacharyya coefficient by hand {by_hand:.4f}, package "
-          f"{top['bhattacharyya']:.4f}")
-    assert np.isclose(by_hand, top["bhattacharyya"])
-display(shown[["class_a", "class_b", "n_a", "n_b", "rarer_share", "va_a", "va_b", "bhattacharyya",  # noqa: F821
-               "mahalanobis", "confusion", "reason"]].round(3))
-try:
-    pair_assoc = pair_associations(pair_table)
-    display(pair_assoc.round(4))  # noqa: F821
-    print(f"OLS R^2 {pair_assoc.attrs['r_squared']:.3f}; {pair_assoc.attrs['note']}")
-except ParameterError as err:
-    print(f"no associations across the pairs: {err}")
-fig, ax = plt.subplots(figsize=(5, 3.6))
-rarer = pair_table["rarer_share"].where(pair_table["rarer_share"] > 0)
-points = ax.scatter(pair_table["bhattacharyya"], pair_table["confusion"], c=np.log10(rarer), cmap="viridis")
-fig.colorbar(points, label="log10 share of the rarer class")
-ax.set(xlabel="valence-arousal overlap (Bhattacharyya coefficient)", ylabel="symmetric confusion rate",
-       title=pair_train.source.split(",")[0] + (" (simulator)" if synthetic else ""))
-plt.show()
+    try:
+        pair_table, pair_train = study_pair_table(real, frame)
+    except ParameterError as err:  # e.g. a copy without per-image valence-arousal (folder layouts carry none)
+        pair_table = pair_train = None
+        print(f"no pair table for {DATASET}: {err}")
+if pair_table is not None:
+    print(pair_train.report())
+    print(f"confusion: the {pair_table.attrs['condition']} runs' test predictions, {pair_table.attrs['runs']} seeds "
+          f"summed; {len(pair_table)} pairs")
+    shown = pair_table.sort_values("bhattacharyya", ascending=False, na_position="last")
+    top = shown.iloc[0]
+    if np.isfinite(top["bhattacharyya"]):  # the top pair's overlap from the closed form, by hand
+        fits = []
+        for name in (top["class_a"], top["class_b"]):
+            x = pair_train.va[(pair_train.labels == pair_train.classes.index(name)) & np.isfinite(pair_train.va).all(1)]
+            fits.append((x.mean(0), np.cov(x.T) + OVERLAP_RIDGE * np.eye(2)))
+        (mean_a, cov_a), (mean_b, cov_b) = fits
+        cov_ab, gap = (cov_a + cov_b) / 2, mean_a - mean_b
+        by_hand = np.exp(-(gap @ np.linalg.solve(cov_ab, gap) / 8
+                           + np.log(np.linalg.det(cov_ab) / np.sqrt(np.linalg.det(cov_a) * np.linalg.det(cov_b))) / 2))
+        print(f"{top['class_a']}-{top['class_b']}: Bhattacharyya coefficient by hand {by_hand:.4f}, package "
+              f"{top['bhattacharyya']:.4f}")
+        assert np.isclose(by_hand, top["bhattacharyya"])
+    display(shown[["class_a", "class_b", "n_a", "n_b", "rarer_share", "va_a", "va_b", "bhattacharyya",  # noqa: F821
+                   "mahalanobis", "confusion", "reason"]].round(3))
+    try:
+        pair_assoc = pair_associations(pair_table)
+        display(pair_assoc.round(4))  # noqa: F821
+        print(f"OLS R^2 {pair_assoc.attrs['r_squared']:.3f}; {pair_assoc.attrs['note']}")
+    except ParameterError as err:
+        print(f"no associations across the pairs: {err}")
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    rarer = pair_table["rarer_share"].where(pair_table["rarer_share"] > 0)
+    points = ax.scatter(pair_table["bhattacharyya"], pair_table["confusion"], c=np.log10(rarer), cmap="viridis")
+    fig.colorbar(points, label="log10 share of the rarer class")
+    ax.set(xlabel="valence-arousal overlap (Bhattacharyya coefficient)", ylabel="symmetric confusion rate",
+           title=pair_train.source.split(",")[0] + (" (simulator)" if synthetic else ""))
+    plt.show()
 
 # %% [markdown]
 # ## What a practitioner can take from this run

@@ -124,18 +124,6 @@ def run_splits(run) -> dict:
     return _SPLITS[key]
 
 
-def prepare_source(run) -> None:
-    """Build (simulator) or prepare (real data) a run's data source in this process, and return nothing: a pool
-    worker sends no arrays back, its on-disk cache holds them for every later run (a pool task of
-    :func:`~affect_book.study.run_studies`, one per source, so that no two workers build the same one).
-
-    Parameters
-    ----------
-    run : StudyRun
-    """
-    run_splits(run)
-
-
 def run_task(run, threads: int | None = None, root: str | None = None) -> dict:
     """Load or train one run of a grid; runs wherever an executor puts it (this process, a pool worker, a job).
 

@@ -14,8 +14,8 @@ from tqdm.auto import tqdm
 
 from ..cache import write_unless_same
 from ._config import StudyConfig, expand_study, study_dir, study_identity, study_key
-from ._executors import (batches, cached_row, local_workers, make_executor, prepare_source, run_splits, run_task,
-                         stop_executor, wait_any)
+from ._executors import (batches, cached_row, local_workers, make_executor, run_splits, run_task, stop_executor,
+                         wait_any)
 from ._table import check_results, results_frame, write_results
 
 __all__ = ["StudyFailed", "run_studies", "run_study", "run_summary"]
@@ -168,20 +168,9 @@ def run_studies(studies, executor: str | Any = "local", workers: int | None = No
         in_flight = n if executor == "local" else len(runs)
     else:
         pool, in_flight = executor, len(runs)
-    if in_flight > 1:  # build (simulator) or prepare (real data) each source once before any run, not in racing
-        # workers: in a local pool the workers build them, one task per source (two cores build two at once), else
-        # this process builds them one after another
-        sources = list({(r.dataset, r.data_root, r.load): r for r in runs}.values())
-        if isinstance(pool, cf.ProcessPoolExecutor) and len(sources) > 1:
-            try:
-                for future in [pool.submit(prepare_source, run) for run in sources]:
-                    future.result()  # a failed build raises here, before any run starts
-            except BaseException:  # a bad source or Ctrl-C: end the workers now, then report it
-                stop_executor(pool, wait=False)
-                raise
-        else:
-            for run in sources:
-                run_splits(run)
+    if in_flight > 1:  # build (simulator) or prepare (real data) each source once here, not in racing workers
+        for run in {(r.dataset, r.data_root, r.load): r for r in runs}.values():
+            run_splits(run)
     root_arg = str(root) if root is not None else None
     bar = _Progress(len(runs), progress)
 

@@ -205,20 +205,6 @@ def test_each_condition_resolves_to_trainconfig_fields(name):
 # ------------------------------------------------------------------------------------- running and the table
 
 @pytest.mark.slow
-def test_pool_builds_each_seeds_source_in_the_workers(tmp_path, monkeypatch):
-    """Per-seed data draws on a pool of 2 in an empty cache: the workers build the sources (one task each) before
-    any run, and the rows equal those of one process (which builds them itself) in another cache."""
-    study = tiny_study(data_draw="per_seed")
-    monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path / "serial"))
-    serial = run_study(study, workers=1, progress=False)
-    monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path / "pool"))
-    pooled = run_study(study, workers=2, progress=False)
-    assert not pooled["loaded_from_cache"].any()
-    stable = [c for c in serial if c not in VOLATILE_COLUMNS and c != "run_dir"]
-    pd.testing.assert_frame_equal(serial[stable], pooled[stable])
-
-
-@pytest.mark.slow
 def test_run_study_is_idempotent_and_its_table_matches_the_predictions(tmp_path, monkeypatch):
     monkeypatch.setenv("AFFECT_BOOK_CACHE", str(tmp_path))
     study = tiny_study()
