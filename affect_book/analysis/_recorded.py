@@ -114,6 +114,15 @@ def _source_state() -> dict:
             "tree_clean": _git("status", "--porcelain", "--untracked-files=no") == ""}
 
 
+def _design_of(recorded, kind: str, design_type, maker: str):
+    """The design dataclass a recorded study of ``kind`` was made with, rebuilt from its provenance (JSON lists back
+    to tuples); a ParameterError naming the recorder ``maker`` when the folder holds another kind."""
+    if recorded.statistics.get("kind") != kind:
+        raise ParameterError(f"{recorded.path} is not a recorded {kind} (statistics.json kind "
+                             f"{recorded.statistics.get('kind')!r}); expected one made by {maker}")
+    return design_type(**{k: tuple(v) if isinstance(v, list) else v for k, v in recorded.provenance["study"].items()})
+
+
 def _timed(run):
     """``run()`` with what a provenance needs: its result, the start time, :func:`_source_state` at the start and
     the wall seconds."""

@@ -42,7 +42,7 @@ from ..stats import seeds_for_power, seeds_to_reach
 from ..study import FactorialDesign, cell_label, factorial_cells, fix_cells, json_records, run_factorial
 from ._factorial_stats import factorial_effects, factorial_outcomes, versus_reference
 from ._factorial_verdicts import degeneracy_verdict, representation_verdict
-from ._recorded import _finite, _provenance, _timed, _write_json
+from ._recorded import _design_of, _finite, _provenance, _timed, _write_json
 from .verdicts import paired_by_seed
 
 __all__ = ["FACTORIAL_CLAIMS", "factorial_power_plan", "factorial_rows", "factorial_verdicts", "record_factorial",
@@ -274,11 +274,7 @@ def recorded_design(recorded) -> FactorialDesign:
     -------
     FactorialDesign
     """
-    if recorded.statistics.get("kind") != "factorial":
-        raise ParameterError(f"{recorded.path} is not a recorded factorial (statistics.json kind "
-                             f"{recorded.statistics.get('kind')!r}); expected one made by record_factorial")
-    return FactorialDesign(**{k: tuple(v) if isinstance(v, list) else v
-                              for k, v in recorded.provenance["study"].items()})
+    return _design_of(recorded, "factorial", FactorialDesign, "record_factorial")
 
 
 def recompute_factorial(recorded) -> dict:

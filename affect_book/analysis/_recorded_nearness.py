@@ -33,7 +33,7 @@ from ..study import NearnessDesign, json_records, run_nearness
 from ._factorial_stats import versus_reference
 from ._nearness import PATHS, clustered_dose_response, nearness_effects, path_decomposition
 from ._nearness_verdicts import dominance_comparison, dose_rows, fix_cell_verdicts, nearness_path_verdicts
-from ._recorded import _finite, _provenance, _timed, _write_json
+from ._recorded import _design_of, _finite, _provenance, _timed, _write_json
 from .verdicts import paired_by_seed
 
 __all__ = ["nearness_power_plan", "nearness_statistics", "record_nearness", "recompute_nearness",
@@ -262,11 +262,7 @@ def recorded_nearness_design(recorded) -> NearnessDesign:
     -------
     NearnessDesign
     """
-    if recorded.statistics.get("kind") != "nearness":
-        raise ParameterError(f"{recorded.path} is not a recorded nearness design (statistics.json kind "
-                             f"{recorded.statistics.get('kind')!r}); expected one made by record_nearness")
-    return NearnessDesign(**{k: tuple(v) if isinstance(v, list) else v
-                             for k, v in recorded.provenance["study"].items()})
+    return _design_of(recorded, "nearness", NearnessDesign, "record_nearness")
 
 
 def recompute_nearness(recorded) -> dict:
