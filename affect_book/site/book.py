@@ -206,14 +206,17 @@ def run_book(profile: str = "cpu", only: Sequence[str] = (), parameters: dict[st
         # papermill writes its copy as the cells run: into a hidden file, renamed once the chapter ends, so an
         # interrupted chapter leaves no partial copy as if complete (the previous executed copy stays)
         running = manifest.claim(output.with_name(f".{output.stem}.running{output.suffix}"))
+        # what the kernel process (and the workers it starts) writes outside the notebook: kept, never on the
+        # runner's console (libzmq can abort a kernel at exit after the chapter is saved, printing an assertion)
+        kernel_log = manifest.claim(output.with_name(f"{output.stem}{KERNEL_LOG_SUFFIX}"))
         output.parent.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         try:
-            _execute(path, running, params, kernel)
+            _execute(path, running, params, kernel, kernel_log)
         except Exception as err:  # papermill raises PapermillExecutionError with the cell and the error
             if running.is_file():  # the failed copy, with papermill's error banner, for inspection
                 os.replace(running, output)
-            raise ChapterFailed(_failure_message(chapter, output, err)) from err
+            raise ChapterFailed(_failure_message(chapter, output, err) + _kernel_log_tail(kernel_log)) from err
         except BaseException:  # interrupted (Ctrl-C, SIGTERM): not a chapter's copy
             running.unlink(missing_ok=True)
             raise
@@ -221,19 +224,51 @@ def run_book(profile: str = "cpu", only: Sequence[str] = (), parameters: dict[st
         seconds = time.perf_counter() - start
         manifest.claim(timings)
         record_timings(timings, [timing_record(profile, chapter, path.stem, seconds, machine)])
-        log(f"chapter {chapter}  {path.stem:<28} ok  {seconds:7.1f} s")
+        log(f"chapter {chapter}  {path.stem:<28} ok  {seconds:7.1f} s{_kernel_log_note(kernel_log)}")
         results.append(ChapterResult(chapter, path, output, seconds))
     reading = {path: i for i, path in enumerate(notebooks)}
     return sorted(results, key=lambda r: reading[r.path])
 
 
-def _kernel_manager_class():
-    """Jupyter's kernel manager, except that once the runner is interrupted (Ctrl-C, SIGTERM) it kills the kernel's
-    process group at once (the kernel and what it started, such as a grid's workers) instead of asking a kernel busy
-    in a cell to shut down, which makes it print tracebacks on the runner's stderr and wait seconds."""
+#: The suffix of the file beside an executed copy that holds what its kernel process wrote to its own stdout and
+#: stderr (not the cells' output, which the notebook keeps); removed when empty.
+KERNEL_LOG_SUFFIX = ".kernel.log"
+
+
+def _kernel_log_note(kernel_log: Path) -> str:
+    """The chapter line's note on its kernel log: empty (and the log removed) when the kernel wrote nothing."""
+    if not kernel_log.is_file() or kernel_log.stat().st_size == 0:
+        kernel_log.unlink(missing_ok=True)
+        return ""
+    lines = len(kernel_log.read_text(errors="replace").splitlines())
+    return f"  (the kernel process wrote {lines} line(s) outside the notebook: {kernel_log})"
+
+
+def _kernel_log_tail(kernel_log: Path, lines: int = 20) -> str:
+    """The last lines of a failed chapter's kernel log, for its error message (a kernel that crashed says why
+    there); empty when the kernel wrote nothing."""
+    if not kernel_log.is_file() or kernel_log.stat().st_size == 0:
+        return ""
+    tail = kernel_log.read_text(errors="replace").splitlines()[-lines:]
+    return f"\nthe kernel process wrote (last {len(tail)} line(s) of {kernel_log}):\n" + "\n".join(tail)
+
+
+def _kernel_manager_class(kernel_log: Path | None = None):
+    """Jupyter's kernel manager, except that
+
+    - the kernel process's own stdout and stderr go to ``kernel_log`` (appended) instead of the runner's console;
+    - once the runner is interrupted (Ctrl-C, SIGTERM) it kills the kernel's process group at once (the kernel and
+      what it started, such as a grid's workers) instead of asking a kernel busy in a cell to shut down, which makes
+      it print tracebacks and wait seconds."""
     from jupyter_client.manager import AsyncKernelManager  # deferred: optional (comes with papermill), only to run
 
     class RunnerKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            if kernel_log is None:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            with open(kernel_log, "ab") as sink:  # the child keeps its own copy of the descriptor
+                return await super()._async_launch_kernel(kernel_cmd, **{**kw, "stdout": sink, "stderr": sink})
+
         async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
             if interrupt_status() is None or not self.owns_kernel:
                 return await super()._async_shutdown_kernel(now=now, restart=restart)
@@ -247,8 +282,9 @@ def _kernel_manager_class():
     return RunnerKernelManager
 
 
-def _execute(path: Path, output: Path, params: dict[str, Any], kernel: str) -> None:
-    """Execute one notebook with papermill, the kernel on IPC sockets in a private temporary folder.
+def _execute(path: Path, output: Path, params: dict[str, Any], kernel: str, kernel_log: Path | None = None) -> None:
+    """Execute one notebook with papermill, the kernel on IPC sockets in a private temporary folder and its process's
+    own output in ``kernel_log`` (see :func:`_kernel_manager_class`).
 
     Over TCP, ipykernel prints a warning that the connection is unencrypted for every chapter; IPC sockets are
     files only the user can reach, so the warning does not apply (Windows has no IPC transport: TCP there).
@@ -264,7 +300,9 @@ def _execute(path: Path, output: Path, params: dict[str, Any], kernel: str) -> N
     try:
         with tempfile.TemporaryDirectory(prefix="affect-book-kernel-") as sockets:
             config = Config()
-            config.NotebookClient.kernel_manager_class = _kernel_manager_class()
+            if kernel_log is not None:
+                kernel_log.write_bytes(b"")  # this run's log only
+            config.NotebookClient.kernel_manager_class = _kernel_manager_class(kernel_log)
             if sys.platform != "win32":
                 config.KernelManager.transport = "ipc"
                 config.KernelManager.ip = os.path.join(sockets, "kernel")

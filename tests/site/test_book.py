@@ -300,6 +300,40 @@ def test_tiny_book_runs_builds_twice_and_prints_one_line_per_chapter(tmp_path, c
 
 
 @pytest.mark.notebooks
+def test_the_kernel_process_console_goes_to_a_log_beside_the_copy(tmp_path, capfd):
+    """What a kernel process writes to its own console (libzmq's assertion when it aborts at exit, a crashing
+    library) goes to NN_slug.kernel.log beside the executed copy, never to the runner's console: the chapter line
+    names the log and its line count, a failing chapter's error shows its tail, an empty log is removed."""
+    meta = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+
+    def chapter(*code):
+        nb = nbformat.v4.new_notebook(metadata=meta)
+        nb.cells = [nbformat.v4.new_code_cell('PROFILE = "cpu"', metadata={"tags": ["parameters"]}),
+                    *(nbformat.v4.new_code_cell(c) for c in code)]
+        nbformat.write(nb, tmp_path / "notebooks" / "01_noisy.ipynb")
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: README\nchapters:\n  - file: notebooks/01_noisy\n")
+    # file descriptor 2 is the kernel process's own stderr (where ipykernel captures it, it echoes it there too)
+    console = "import os\nos.write(2, b'first console line\\nsecond console line\\n')"
+    chapter(console)
+    out_dir = tmp_path / "out"
+    lines = []
+    book.run_book("smoke", root=tmp_path, out_dir=out_dir, log=lines.append)
+    log = out_dir / "notebooks" / "01_noisy.kernel.log"
+    assert "first console line\nsecond console line" in log.read_text()
+    assert len(lines) == 1 and f"wrote {len(log.read_text().splitlines())} line(s)" in lines[0] and str(log) in lines[0]
+    chapter(console, "raise ValueError('broken on purpose')")
+    with pytest.raises(book.ChapterFailed, match=r"(?s)broken on purpose.*kernel process wrote.*second console line"):
+        book.run_book("smoke", root=tmp_path, out_dir=out_dir, log=lines.append)
+    chapter("print('quiet')")
+    book.run_book("smoke", root=tmp_path, out_dir=out_dir, log=lines.append)
+    assert not log.exists() and "kernel" not in lines[-1]
+    out, err = capfd.readouterr()
+    assert "console line" not in out + err
+
+
+@pytest.mark.notebooks
 def test_the_preface_runs_after_the_chapters_it_reports_on(tmp_path):
     """Chapter 00's claim tracker reads what later chapters write: the runner executes it last, and still returns
     (and the site shows) the chapters in reading order."""
