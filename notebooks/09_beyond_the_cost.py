@@ -46,6 +46,7 @@ PATHS = ["annotation", "appearance", "both"]  # how nearness reaches the data in
 APPEARANCE_WEIGHT = 0.75  # appearance_from_va of the appearance path (0: the path is off)
 ANNOTATION_NOISE = None  # annotation_noise of every cell; None: the preset's calibrated value (0: the path is off)
 VISUAL_LEVELS = None  # the pair's visual overlap in the fix cells; None: the profile's (cpu drops 0.8)
+FIX_FREQUENCY = "balanced"  # training frequencies of the fix cells: "balanced" or "published"
 FIX_CONDITIONS = None  # conditions of the fix cells; None: base, pair_cost, circumplex, vad
 FIXES = None  # representation fixes of the fix cells; None: the profile's (cpu: pair_margin only)
 PRIMARY_FIX = "pair_margin"  # the fix the verdict tests (named before the run; the others are reported)
@@ -81,11 +82,12 @@ from affect_book.study import CONDITIONS as ALL_CONDITIONS
 from affect_book.study import (NearnessDesign, StudyConfig, chapter_nearness, designated_pair_of, expand_study,
                                nearness_cell_config, nearness_cells, nearness_label, nearness_n_runs,
                                nearness_studies, run_nearness, run_study)
-from affect_book.analysis import (PATHS as ALL_PATHS, clustered_dose_response, dominance_comparison, dose_rows,
-                                  fix_cell_verdicts, load_recorded, load_tuning, nearness_effects, nearness_index_frame,
-                                  nearness_path_verdicts, nearness_power_plan, pair_distances, pair_outcomes,
-                                  path_decomposition, recompute_factorial, recorded_design, representation_verdict,
-                                  verdict_text, versus_reference, write_claim)
+from affect_book.analysis import (PATHS as ALL_PATHS, clustered_dose_response, common_level_effects,
+                                  dominance_comparison, dose_rows, fix_cell_verdicts, floor_table, load_recorded,
+                                  load_tuning, nearness_effects, nearness_index_frame, nearness_path_verdicts,
+                                  nearness_power_plan, off_floor, pair_distances, pair_outcomes, path_decomposition,
+                                  recompute_factorial, recorded_design, representation_verdict, verdict_text,
+                                  versus_reference, write_claim)
 
 chapter_start = time.perf_counter()
 # every parameter checked and the design built (on the simulator) in one call
@@ -93,7 +95,7 @@ design, costs_, root, summary = chapter_nearness(
     PRESET, DOSE, PATHS, FIX_CONDITIONS, FIXES, PRIMARY_FIX, SEEDS, PROFILE, appearance_weight=APPEARANCE_WEIGHT,
     annotation_noise=ANNOTATION_NOISE, visual_levels=VISUAL_LEVELS, primary_visual=PRIMARY_VISUAL,
     lambda_ot=LAMBDA_OT, alpha=ALPHA, smallest_f1_effect=SMALLEST_F1_EFFECT, f1_margin=F1_MARGIN, dataset=DATASET,
-    data_root=DATA_ROOT)
+    data_root=DATA_ROOT, fix_frequency=FIX_FREQUENCY)
 synthetic = design is not None
 fixes_ = list(design.fixes) if synthetic else list(FIXES or ["pair_margin"])
 if synthetic:
@@ -118,9 +120,11 @@ print(summary)
 #   together, as on the real benchmarks, where both would act.
 #
 # In every dose cell the pair starts visually distinct (`visual_degeneracy` 0, its own intensity factors removed,
-# no third class drawn towards it), so its faces differ only as the path says. The **fix cells** hold published
-# frequency and the published distance with both paths off, and vary the pair's visual overlap instead
-# (`visual_degeneracy`: distinct, partly shared, fully shared); they run the costs and the representation fixes.
+# no third class drawn towards it), so its faces differ only as the path says. The **fix cells** hold the published
+# distance with both paths off, and vary the pair's visual overlap instead (`visual_degeneracy`: distinct, partly
+# shared, fully shared); they run the costs and the representation fixes. Their training frequencies are
+# `FIX_FREQUENCY`, balanced by default: the claim is about degenerate classes, and at the published frequencies fear
+# is rare enough that the base model may not score the pair at all (the floor check below says where it does not).
 # The table gives each cell's knobs; the distance column is computed from the cell's own centroids.
 
 # %%
@@ -259,6 +263,26 @@ if synthetic:
     display(dose_table)  # noqa: F821
 
 # %% [markdown]
+# **Is the pair learnable where the verdict looks?** A verdict on the pair's F1 says something only where the base
+# model scores the pair at all. At a floor (F1 near 0 at every distance) nothing can lower it: a flat dose-response
+# there would only repeat the floor, and averaged with the other frequency level it would pull the effect towards 0.
+# The table gives the base runs' mean pair F1 per path and frequency at each distance, and flags the levels whose F1
+# stays below `PAIR_F1_FLOOR` at every distance (`floor_table`; the floor is an assumption, the same as the
+# study-size benchmark's `--min-rare-f1`). The verdicts below leave those levels out (each names the levels it rests
+# on), and a path at the floor at every level is "not testable here"; the fix cells' base pair F1 follows.
+
+# %%
+if synthetic:
+    levels = floor_table(dose_base, PAIR_F1_FLOOR)
+    display(levels.round(3))  # noqa: F821
+    fix_base = frame[(frame["kind"] == "fix") & (frame["condition"] == "base")].groupby("visual")["pair_f1"].mean()
+    print("fix cells, base pair F1 by visual overlap:", {float(k): round(float(v), 3) for k, v in fix_base.items()},
+          "; at floor:", [float(k) for k, v in fix_base.items() if v < PAIR_F1_FLOOR] or "none")
+    floor = levels.index[levels["at floor"]].tolist()
+    print(f"levels at a floor (pair F1 < {PAIR_F1_FLOOR} at every distance), left out of the verdicts: "
+          f"{floor or 'none'}")
+
+# %% [markdown]
 # ## Does nearness lower the pair's F1 with frequency held fixed?
 #
 # The unit is the seed. Per seed and path, the pair's F1 is fitted on distance with one intercept per frequency
@@ -269,22 +293,25 @@ if synthetic:
 # frequency is controlled (the study says imbalance is not the *sole* cause, not that frequency does nothing). It
 # rests on the `both` path, which the real benchmarks carry; the single paths are reported. Claimed: the per-seed
 # effects are positive (exact one-sided Wilcoxon); contrary: they lie below `SMALLEST_F1_EFFECT` (an assumption,
-# the earlier design's margin on the same F1 scale), so the verdict can go against the claim.
+# the earlier design's margin on the same F1 scale), so the verdict can go against the claim. The effects are fitted
+# on the levels off the floor only.
 
 # %%
 verdicts = {}
 if synthetic:
-    effects = nearness_effects(dose_base)
-    clustered = clustered_dose_response(dose_base).set_index("path")
+    effects = nearness_effects(dose_base, floor=PAIR_F1_FLOOR)
+    clustered = clustered_dose_response(off_floor(dose_base, PAIR_F1_FLOOR)).set_index("path")
     mean_slopes = effects.groupby("path")["slope"].mean()
     for path in clustered.index:
         assert np.isclose(clustered.loc[path, "slope"], mean_slopes[path])  # the two routes agree
     display(effects.groupby("path")[["slope", "effect"]].agg(["mean", "std"]).round(4))  # noqa: F821
     display(clustered.round(4))  # noqa: F821
-    path_verdicts = nearness_path_verdicts(frame, design.carried, SMALLEST_F1_EFFECT, alpha=ALPHA)
+    path_verdicts = nearness_path_verdicts(frame, design.carried, SMALLEST_F1_EFFECT, alpha=ALPHA,
+                                           floor=PAIR_F1_FLOOR)
     for path, v in path_verdicts.items():
         role = "the claim" if path == "both" else "reported"
-        print(f"{path} ({role}; control: {v['control']}): {verdict_text(v)}"
+        print(f"{path} ({role}; control: {v['control']} held at {v['levels'] or 'no level'}"
+              + (f"; at the floor, left out: {v['at_floor']}" if v["at_floor"] else "") + f"): {verdict_text(v)}"
               + (f" -- {v['reason']}" if v["verdict"] == "not testable here" else ""))
         for numbers in v["numbers"].values():
             print(f"  effects {np.round(numbers['differences'], 4).tolist()}: HL {numbers['hl_estimate']:+.4f} "
@@ -293,39 +320,22 @@ if synthetic:
     if "both" in path_verdicts and path_verdicts["both"]["verdict"] != "not testable here":
         verdicts["degeneracy-not-imbalance"] = path_verdicts["both"]
     else:
-        print("degeneracy-not-imbalance: the both path is not carried or not run: no verdict recorded")
-
-# %% [markdown]
-# **Is the pair learnable where the verdict looks?** A verdict on the pair's F1 says something only where the base
-# model scores the pair at all. At a floor (F1 near 0 at every distance) nothing can lower it, and "not reproduced"
-# would only repeat the floor. The table gives the base runs' mean pair F1 per path and frequency at each distance,
-# and flags the levels whose F1 stays below `PAIR_F1_FLOOR` at every distance (an assumption, the same as the
-# study-size benchmark's `--min-rare-f1`); the fix cells' base pair F1 follows. The verdict above uses every level:
-# read it together with these flags.
-
-# %%
-if synthetic:
-    levels = dose_base.pivot_table(index=["path", "frequency"], columns="distance", values="pair_f1")
-    levels["at floor"] = (levels < PAIR_F1_FLOOR).all(axis=1)
-    display(levels.round(3))  # noqa: F821
-    fix_base = frame[(frame["kind"] == "fix") & (frame["condition"] == "base")].groupby("visual")["pair_f1"].mean()
-    print("fix cells, base pair F1 by visual overlap:", {float(k): round(float(v), 3) for k, v in fix_base.items()},
-          "; at floor:", [float(k) for k, v in fix_base.items() if v < PAIR_F1_FLOOR] or "none")
-    floor = levels.index[levels["at floor"]].tolist()
-    print(f"levels at a floor (pair F1 < {PAIR_F1_FLOOR} at every distance): {floor or 'none'}"
-          + ("; the nearness verdicts average over them, so a 'not reproduced' there partly repeats the floor"
-             if floor else ""))
+        why = path_verdicts["both"]["reason"] if "both" in path_verdicts else "the both path was not run"
+        print(f"degeneracy-not-imbalance: no verdict recorded: {why}")
 
 # %% [markdown]
 # How much of the effect flows through each path? The paths are switched by the design, so the decomposition is
 # read off the arms: the share of a single path is its mean effect over the mean effect with both on (a seed
 # bootstrap interval), and the non-additivity is `both - annotation - appearance` per seed (0: the paths add up).
-# A share is not a fraction of a whole that must sum to 1: the paths can overlap or reinforce each other.
+# A share is not a fraction of a whole that must sum to 1: the paths can overlap or reinforce each other. The paths
+# are compared on the frequency levels that all three keep off the floor (`common_level_effects`).
 
 # %%
 if synthetic:
     try:
-        decomposition = path_decomposition(effects)
+        common_effects, common = common_level_effects(dose_base, PAIR_F1_FLOOR)
+        decomposition = path_decomposition(common_effects)
+        print(f"frequency levels compared: {common}")
         display(pd.DataFrame(decomposition["share"]).T.round(4))  # noqa: F821
         extra = decomposition["non_additivity"]
         print(f"mean effect per path: { {k: round(v, 4) for k, v in decomposition['mean'].items()} }; "
@@ -439,14 +449,16 @@ if synthetic:
 # within `F1_MARGIN` of base (exact TOST; the margin is an assumption, the earlier design's on the same scale). What
 # would refute it: the fix raises the F1 by less than the margin, or a cost raises it by more (Holm over the parts).
 # The fully shared cell is the negative control (the pair's faces come from one prototype, so nothing should move
-# its F1 there); the other cells are reported. The pair's separability in the features is a diagnostic only, below.
+# its F1 there); the other cells are reported. A cell where every condition's mean pair F1 stays below
+# `PAIR_F1_FLOOR` is not tested: nothing moved the pair there, so "the costs stay within the margin" would only
+# repeat the floor. The pair's separability in the features is a diagnostic only, below.
 
 # %%
 where = f"simulator:{PRESET} nearness design" if synthetic else DATASET
 claim_costs = [c for c in ("pair_cost", "circumplex") if c in costs_] or list(costs_)
 if synthetic:
     fix_verdicts = fix_cell_verdicts(frame, PRIMARY_FIX, claim_costs, F1_MARGIN, primary_visual=PRIMARY_VISUAL,
-                                     alpha=ALPHA)
+                                     alpha=ALPHA, floor=PAIR_F1_FLOOR)
 else:
     try:
         v, error = representation_verdict(frame, DATASET, PRIMARY_FIX, claim_costs, F1_MARGIN, metric="pair_f1",
@@ -483,7 +495,7 @@ print(f"verdicts written for the claim tracker's run record: {sorted(verdicts) o
 if synthetic:
     plan = nearness_power_plan(frame, carried=design.carried, primary_fix=PRIMARY_FIX, costs=claim_costs,
                                primary_visual=PRIMARY_VISUAL, smallest_effect=SMALLEST_F1_EFFECT,
-                               f1_margin=F1_MARGIN, alpha=ALPHA, n_draws=5_000, max_seeds=200)
+                               f1_margin=F1_MARGIN, alpha=ALPHA, n_draws=5_000, max_seeds=200, floor=PAIR_F1_FLOOR)
     display(plan.set_index(["claim", "part"]).round(4))  # noqa: F821
     print(f"seeds this run has: {frame['seed'].nunique()}; the most any part needs: {plan['seeds needed'].max():g}")
 
@@ -589,8 +601,8 @@ if recorded is not None:
 # is the one that can). This needs a licensed copy with per-image valence-arousal (AffectNet in its original or
 # .npy layout, whose folder copies carry none; Aff-Wild2; a manifest with valence and arousal columns), set with
 # `DATASET` and `DATA_ROOT` at the top. Without one, the section runs on the **simulator's** own per-image labels in
-# the benchmark-like fix cell (`PRIMARY_VISUAL`), so that its code runs: those numbers describe the simulator, not
-# real data.
+# the benchmark-like dose cell (published frequencies and pair distance, the last of `PATHS`: both paths by
+# default), so that its code runs: those numbers describe the simulator, not real data.
 
 # %%
 from affect_book.analysis import OVERLAP_RIDGE, pair_associations, study_pair_table, va_labels
@@ -599,10 +611,10 @@ from affect_book.data.simulator import split_labels
 if synthetic:
     print("This section needs a licensed copy with per-image valence-arousal labels (set DATASET and DATA_ROOT). "
           "Shown instead: the SIMULATOR's own per-image labels, not real data.")
-    pair_cells = {nearness_label(c): (c, s) for c, s in nearness_studies(design) if c["kind"] == "fix"}
-    pair_key = next((k for k, (c, _) in pair_cells.items() if np.isclose(c["visual"], PRIMARY_VISUAL)),
-                    next(iter(pair_cells)))  # the benchmark-like fix cell: published frequency and distance
-    pair_cell, pair_study = pair_cells[pair_key]
+    pair_key, (pair_cell, pair_study) = next(  # the benchmark-like dose cell: published frequency and distance
+        (nearness_label(c), (c, s)) for c, s in nearness_studies(design)
+        if c["kind"] == "dose" and c["frequency"] == "published" and c["path"] == design.paths[-1]
+        and np.isclose(c["dose"], max(design.dose)))
     pair_sim = nearness_cell_config(design, pair_cell)  # the cell's training labels, without rendering the faces
     pair_train = va_labels(split_labels(pair_sim, "train"), pair_sim.classes,
                            name=f"simulator {PRESET}, cell {pair_key} (NOT real data), train")
@@ -689,7 +701,8 @@ print(f"chapter time {time.perf_counter() - chapter_start:.1f} s, of which the g
 #   any training.
 # - `degeneracy-not-imbalance` was tested as the study states it: nearness lowers the pair's F1 *after* frequency is
 #   held fixed, per seed, with a contrary that can refute it, and "not testable here" for a path the data do not
-#   carry; a seed-clustered model cross-checked the per-seed effects, and the arms gave each path's share.
+#   carry or whose pair F1 sits at a floor at every level (levels at the floor are left out and named); a
+#   seed-clustered model cross-checked the per-seed effects, and the arms gave each path's share.
 # - An unfitted degeneracy index, computed before training from the circumplex, the AU prototypes and a pixel
 #   probe, was scored against trained F1, and a fitted alternative only on held-out cells.
 # - A cost aimed at the pair, the valence-arousal and valence-arousal-dominance costs, and representation fixes
@@ -742,10 +755,15 @@ if synthetic:
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 if synthetic and set(ALL_PATHS) <= set(design.paths):
-    wide = effects.pivot(index="seed", columns="path", values="effect")
-    by_hand = wide["appearance"].mean() / wide["both"].mean()
-    print(f"by hand {by_hand:.4f}; package {path_decomposition(effects)['share']['appearance']['estimate']:.4f}")
-    assert np.isclose(by_hand, path_decomposition(effects)["share"]["appearance"]["estimate"], equal_nan=True)
+    try:
+        common_effects, _ = common_level_effects(dose_base, PAIR_F1_FLOOR)
+        wide = common_effects.pivot(index="seed", columns="path", values="effect")
+        by_hand = wide["appearance"].mean() / wide["both"].mean()
+        package = path_decomposition(common_effects)["share"]["appearance"]["estimate"]
+        print(f"by hand {by_hand:.4f}; package {package:.4f}")
+        assert np.isclose(by_hand, package, equal_nan=True)
+    except ParameterError as err:  # every frequency level at the floor in some path
+        print(f"no decomposition in this run: {err}")
 
 # %% [markdown] tags=["exercise", "open-ended"]
 # **5.** The primary fix and the weights of every fix were fixed before the run, untuned. Design a protocol that

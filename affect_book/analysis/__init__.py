@@ -41,7 +41,8 @@ imports it.
 from ._factorial_stats import (cell_contrasts, condition_differences, factorial_effects, factorial_outcomes,
                                index_frame, levels_table, main_effects, pair_outcomes, versus_reference)
 from ._factorial_verdicts import degeneracy_verdict, representation_verdict
-from ._nearness import PATHS, clustered_dose_response, nearness_effects, nearness_verdict, path_decomposition
+from ._nearness import (PAIR_F1_FLOOR, PATHS, clustered_dose_response, common_level_effects, floor_table,
+                        nearness_effects, nearness_verdict, off_floor, path_decomposition)
 from ._nearness_verdicts import (NOT_CARRIED, dominance_comparison, dose_rows, fix_cell_verdicts,
                                  nearness_index_frame, nearness_path_verdicts, pair_distances)
 from ._geometry import (GEOMETRY_METRICS, RunPredictions, geometry_metrics, geometry_statistics, study_cka,
@@ -64,7 +65,9 @@ from .verdicts import (VERDICTS, directional_verdict, equivalence_verdict, flat_
                        verdicts_frame)
 
 __all__ = ["nearness_power_plan",
-           "PATHS", "clustered_dose_response", "nearness_effects", "nearness_verdict", "path_decomposition",
+           "PAIR_F1_FLOOR", "PATHS", "clustered_dose_response", "common_level_effects", "floor_table",
+           "nearness_effects", "nearness_verdict",
+           "off_floor", "path_decomposition",
            "NOT_CARRIED", "dominance_comparison", "dose_rows", "fix_cell_verdicts", "nearness_index_frame",
            "nearness_path_verdicts",
            "pair_distances", "nearness_statistics", "record_nearness", "recompute_nearness",

@@ -27,10 +27,16 @@ from ..params import ParameterError
 from ..stats import hodges_lehmann, wilcoxon_paired
 from .verdicts import _decide
 
-__all__ = ["PATHS", "clustered_dose_response", "nearness_effects", "nearness_verdict", "path_decomposition"]
+__all__ = ["PAIR_F1_FLOOR", "PATHS", "clustered_dose_response", "common_level_effects", "floor_table",
+           "nearness_effects", "nearness_verdict", "off_floor", "path_decomposition"]
 
 #: The causal paths of circumplex nearness to the data, in the order the chapter reports them.
 PATHS = ("annotation", "appearance", "both")
+
+#: The pair's F1 below which, at every distance, a path's frequency level is at a floor: nothing there can lower the
+#: F1, so a dose-response on it would only repeat the floor. An assumption of the book, the same as the study-size
+#: benchmark's ``--min-rare-f1`` default.
+PAIR_F1_FLOOR = 0.05
 
 
 def _check_columns(frame: pd.DataFrame, columns) -> None:
@@ -40,13 +46,69 @@ def _check_columns(frame: pd.DataFrame, columns) -> None:
                              f"(the rebuilt factorial's rows)")
 
 
+def floor_table(frame: pd.DataFrame, floor: float = PAIR_F1_FLOOR, *, outcome: str = "pair_f1",
+                distance: str = "distance", path: str = "path", control: str = "frequency") -> pd.DataFrame:
+    """Per path and ``control`` level: the mean ``outcome`` over seeds at each distance, and whether it stays below
+    ``floor`` at every distance (a floor: nearness has nothing to lower there).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per run (one condition), with the named columns.
+    floor : float
+        The floor (outcome units; default :data:`PAIR_F1_FLOOR`).
+    outcome, distance, path, control : str
+        Column names.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by (path, control level); one column per distance (the mean outcome) and ``at floor`` (bool).
+    """
+    _check_columns(frame, (outcome, distance, path, control))
+    table = frame.pivot_table(index=[path, control], columns=distance, values=outcome, aggfunc="mean")
+    table.columns = [float(c) for c in table.columns]
+    table["at floor"] = (table < floor).all(axis=1)
+    return table
+
+
+def off_floor(frame: pd.DataFrame, floor: float | None = PAIR_F1_FLOOR, *, outcome: str = "pair_f1",
+              distance: str = "distance", path: str = "path", control: str = "frequency") -> pd.DataFrame:
+    """The rows of the path and ``control`` levels that are not at a floor (:func:`floor_table`); all rows when
+    ``floor`` is None.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per run (one condition), with the named columns.
+    floor : float or None
+        The floor (outcome units).
+    outcome, distance, path, control : str
+        Column names.
+
+    Returns
+    -------
+    DataFrame
+        The kept rows (a path at the floor at every level has none).
+    """
+    if floor is None:
+        return frame
+    table = floor_table(frame, floor, outcome=outcome, distance=distance, path=path, control=control)
+    at_floor = set(table.index[table["at floor"]])
+    keep = [(p, c) not in at_floor for p, c in zip(frame[path], frame[control])]
+    return frame[np.asarray(keep, dtype=bool)]
+
+
 def nearness_effects(frame: pd.DataFrame, *, outcome: str = "pair_f1", distance: str = "distance",
-                     path: str = "path", control: str = "frequency", seed: str = "seed") -> pd.DataFrame:
+                     path: str = "path", control: str = "frequency", seed: str = "seed",
+                     floor: float | None = None) -> pd.DataFrame:
     """Per seed and path: the dose-response of ``outcome`` on the pair's distance, ``control`` held fixed.
 
     Within one seed and path, the least-squares fit ``outcome = a[control level] + slope * distance`` (one intercept
     per level of ``control``, a common slope); ``effect = slope * (max distance - min distance)``, the fitted rise
-    from the nearest level to the farthest.
+    from the nearest level to the farthest. With ``floor``, a path's ``control`` levels whose mean outcome stays
+    below it at every distance are left out first (:func:`off_floor`): a slope of 0 there repeats the floor and
+    would pull the effect towards 0.
 
     Parameters
     ----------
@@ -54,12 +116,14 @@ def nearness_effects(frame: pd.DataFrame, *, outcome: str = "pair_f1", distance:
         One row per run (one condition), with the named columns.
     outcome, distance, path, control, seed : str
         Column names.
+    floor : float, optional
+        Leave out the levels at this floor (default: none left out).
 
     Returns
     -------
     DataFrame
         ``seed``, ``path``, ``slope``, ``effect``, ``rows`` (runs in the fit), ``levels`` (distinct distances),
-        sorted by path then seed.
+        sorted by path then seed (a path left out entirely at the floor has no row).
 
     Raises
     ------
@@ -67,6 +131,7 @@ def nearness_effects(frame: pd.DataFrame, *, outcome: str = "pair_f1", distance:
         A column is missing, an outcome is not finite, or a seed and path has fewer than two distances.
     """
     _check_columns(frame, (outcome, distance, path, control, seed))
+    frame = off_floor(frame, floor, outcome=outcome, distance=distance, path=path, control=control)
     bad = ~np.isfinite(frame[outcome].to_numpy(dtype=float))
     if bad.any():
         raise ParameterError(f"{int(bad.sum())} rows have no finite {outcome!r} (seeds "
@@ -82,7 +147,7 @@ def nearness_effects(frame: pd.DataFrame, *, outcome: str = "pair_f1", distance:
         coef, *_ = np.linalg.lstsq(design, rows[outcome].to_numpy(dtype=float), rcond=None)
         out.append({"seed": s, "path": p, "slope": float(coef[0]), "effect": float(coef[0] * (x.max() - x.min())),
                     "rows": len(rows), "levels": int(len(np.unique(x)))})
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=["seed", "path", "slope", "effect", "rows", "levels"])
 
 
 def nearness_verdict(effects: pd.DataFrame, path: str, smallest_effect: float, *, alpha: float = 0.05,
@@ -140,6 +205,39 @@ def nearness_verdict(effects: pd.DataFrame, path: str, smallest_effect: float, *
     numbers = {path: part}
     decision = _decide(numbers, "p_claimed", "p_contrary", alpha, "greater")
     return {**decision, "path": path, "rule": rule, "alpha": alpha, "numbers": numbers}
+
+
+def common_level_effects(frame: pd.DataFrame, floor: float | None = PAIR_F1_FLOOR, *, outcome: str = "pair_f1",
+                         control: str = "frequency") -> tuple[pd.DataFrame, list]:
+    """:func:`nearness_effects` on the ``control`` levels that every path keeps off the floor: the effects that
+    :func:`path_decomposition` compares across paths (a share of one path over another fitted on other levels would
+    mix levels).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The dose cells' rows of one condition, every path of :data:`PATHS`.
+    floor : float or None
+        As :func:`off_floor`.
+    outcome, control : str
+        Column names.
+
+    Returns
+    -------
+    (DataFrame, list)
+        The effects and the common levels.
+
+    Raises
+    ------
+    ParameterError
+        No level is off the floor in every path.
+    """
+    kept = off_floor(frame, floor, outcome=outcome, control=control)
+    common = set.intersection(*(set(kept.loc[kept["path"] == p, control]) for p in PATHS))
+    if not common:
+        raise ParameterError(f"no {control} level is off the floor ({floor}) in all of {list(PATHS)}; "
+                             f"the paths cannot be compared")
+    return nearness_effects(kept[kept[control].isin(common)], outcome=outcome, control=control), sorted(common)
 
 
 def path_decomposition(effects: pd.DataFrame, *, level: float = 0.95, n_resamples: int = 9_999,
@@ -213,9 +311,12 @@ def clustered_dose_response(frame: pd.DataFrame, *, outcome: str = "pair_f1", di
     -------
     DataFrame
         One row per path: ``path``, ``slope``, ``se``, ``low``, ``high`` (95 %, t with seeds - 1 degrees of
-        freedom), ``n_clusters``.
+        freedom), ``n_clusters``; empty for no rows.
     """
     _check_columns(frame, (outcome, distance, path, control, seed))
+    columns = ["path", "slope", "se", "low", "high", "n_clusters"]
+    if frame.empty:  # e.g. every level at the floor (off_floor)
+        return pd.DataFrame(columns=columns)
     data = pd.DataFrame({"y": frame[outcome].astype(float), "x": frame[distance].astype(float),
                          "p": frame[path].astype(str), "c": frame[control].astype(str)})
     groups = pd.factorize(frame[seed])[0]
@@ -228,4 +329,4 @@ def clustered_dose_response(frame: pd.DataFrame, *, outcome: str = "pair_f1", di
         name = f"C(p)[{p}]:x"
         est, se = float(fit.params[name]), float(fit.bse[name])
         out.append({"path": p, "slope": est, "se": se, "low": est - t * se, "high": est + t * se, "n_clusters": n})
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=columns)

@@ -26,7 +26,7 @@ from ..params import ParameterError
 from ..study import NearnessDesign, nearness_cell_config, nearness_cells, nearness_label
 from ._factorial_stats import cell_index_rows, versus_reference
 from ._factorial_verdicts import representation_verdict
-from ._nearness import PATHS, nearness_effects, nearness_verdict
+from ._nearness import PATHS, floor_table, nearness_effects, nearness_verdict
 
 __all__ = ["NOT_CARRIED", "dominance_comparison", "dose_rows", "fix_cell_verdicts", "nearness_index_frame",
            "nearness_path_verdicts", "pair_distances"]
@@ -64,7 +64,8 @@ def dose_rows(frame: pd.DataFrame, condition: str = "base") -> pd.DataFrame:
 
 
 def nearness_path_verdicts(frame: pd.DataFrame, carried: Mapping[str, bool], smallest_effect: float, *,
-                           alpha: float = 0.05, outcome: str = "pair_f1") -> dict[str, dict]:
+                           alpha: float = 0.05, outcome: str = "pair_f1",
+                           floor: float | None = None) -> dict[str, dict]:
     """``degeneracy-not-imbalance`` per path: does nearness lower ``outcome`` with frequency held fixed?
 
     Parameters
@@ -77,30 +78,45 @@ def nearness_path_verdicts(frame: pd.DataFrame, carried: Mapping[str, bool], sma
         The smallest rise of ``outcome`` from the nearest to the farthest distance that matters (> 0).
     alpha : float
     outcome : str
+    floor : float, optional
+        Leave out each path's frequency levels whose base ``outcome`` (mean over seeds) stays below ``floor`` at
+        every distance (:func:`~affect_book.analysis.off_floor`; e.g. :data:`~affect_book.analysis.PAIR_F1_FLOOR`);
+        a path at the floor at every level is "not testable here". Default: every level is used.
 
     Returns
     -------
     dict
-        Path -> :func:`nearness_verdict` (with ``control`` = "frequency" and ``outcome``), for every path the rows
-        have, in :data:`PATHS` order; a path not carried is "not testable here" with its :data:`NOT_CARRIED` reason.
+        Path -> :func:`nearness_verdict` (with ``control`` = "frequency", ``outcome``, ``levels`` (the frequency
+        levels the verdict rests on) and ``at_floor`` (those left out)), for every path the rows have, in
+        :data:`PATHS` order; a path not carried is "not testable here" with its :data:`NOT_CARRIED` reason, one at
+        the floor everywhere with the means that put it there.
     """
     rows = dose_rows(frame)
     if rows.empty:
         raise ParameterError("the table has no base run in a dose cell; expected the rows of run_nearness")
-    effects = nearness_effects(rows, outcome=outcome)
+    effects = nearness_effects(rows, outcome=outcome, floor=floor)
+    table = floor_table(rows, floor, outcome=outcome) if floor is not None else None
     out = {}
     for path in PATHS:
         if path not in set(rows["path"]):
             continue
-        v = nearness_verdict(effects, path, smallest_effect, alpha=alpha, carried=bool(carried.get(path, False)),
-                             reason=NOT_CARRIED[path])
-        out[path] = {**v, "control": "frequency", "outcome": outcome}
+        levels = sorted(set(rows.loc[rows["path"] == path, "frequency"]))
+        at_floor = [] if table is None else [c for c in levels if table.loc[(path, c), "at floor"]]
+        kept = [c for c in levels if c not in at_floor]
+        is_carried, reason = bool(carried.get(path, False)), NOT_CARRIED[path]
+        if is_carried and not kept:
+            means = {c: [round(float(x), 4) for x in table.loc[(path, c)].drop("at floor")] for c in levels}
+            is_carried, reason = False, (f"at a floor: the base model's {outcome} (mean over seeds) stays below "
+                                         f"{floor} at every distance at every frequency level {means}, so nearness "
+                                         f"has nothing to lower")
+        v = nearness_verdict(effects, path, smallest_effect, alpha=alpha, carried=is_carried, reason=reason)
+        out[path] = {**v, "control": "frequency", "outcome": outcome, "levels": kept, "at_floor": at_floor}
     return out
 
 
 def fix_cell_verdicts(frame: pd.DataFrame, fix: str, costs: Sequence[str], margin: float, *,
                       primary_visual: float = 0.5, control_visual: float = 1.0, alpha: float = 0.05,
-                      smallest_effect: float | None = None) -> pd.DataFrame:
+                      smallest_effect: float | None = None, floor: float | None = None) -> pd.DataFrame:
     """``representations-must-separate`` on the pair's F1 in every fix cell, each with its role.
 
     Parameters
@@ -120,13 +136,17 @@ def fix_cell_verdicts(frame: pd.DataFrame, fix: str, costs: Sequence[str], margi
     alpha : float
     smallest_effect : float, optional
         Of :func:`representation_verdict` (default ``margin``).
+    floor : float, optional
+        A cell where every condition's mean pair F1 (over seeds) stays below ``floor`` is not tested (nothing moved
+        the pair there, so "the costs stay within the margin" would only repeat the floor); default: every cell is
+        tested.
 
     Returns
     -------
     DataFrame
         One row per fix cell, by visual overlap: ``cell``, ``visual``, ``role`` ("claim", "negative control",
-        "reported"), ``verdict`` (the :func:`representation_verdict` dict, or None) and ``error`` (why it could not
-        be tested, or "").
+        "reported"), ``base_f1`` (the base runs' mean pair F1), ``verdict`` (the :func:`representation_verdict`
+        dict, or None) and ``error`` (why it could not be tested, or "").
     """
     _check(frame, ("kind", "cell", "visual", "condition", "seed", "pair_f1"))
     cells = frame[frame["kind"] == "fix"].drop_duplicates("cell").sort_values("visual")
@@ -134,13 +154,18 @@ def fix_cell_verdicts(frame: pd.DataFrame, fix: str, costs: Sequence[str], margi
     for cell, visual in zip(cells["cell"], cells["visual"]):
         role = ("claim" if np.isclose(visual, primary_visual) else
                 "negative control" if np.isclose(visual, control_visual) else "reported")
+        means = frame[frame["cell"] == cell].groupby("condition")["pair_f1"].mean()
         try:
+            if floor is not None and (means < floor).all():
+                raise ParameterError(f"at a floor: every condition's mean pair F1 stays below {floor} "
+                                     f"({ {k: round(float(x), 4) for k, x in means.items()} })")
             v, error = representation_verdict(frame, cell, fix, costs, margin, metric="pair_f1", alpha=alpha,
                                               smallest_effect=smallest_effect), ""
         except ParameterError as err:
             v, error = None, str(err)
-        out.append({"cell": cell, "visual": float(visual), "role": role, "verdict": v, "error": error})
-    return pd.DataFrame(out, columns=["cell", "visual", "role", "verdict", "error"])
+        out.append({"cell": cell, "visual": float(visual), "role": role,
+                    "base_f1": float(means.get("base", np.nan)), "verdict": v, "error": error})
+    return pd.DataFrame(out, columns=["cell", "visual", "role", "base_f1", "verdict", "error"])
 
 
 def pair_distances(pair: Sequence[str], source: str = "russell1977") -> dict[str, float]:

@@ -31,7 +31,8 @@ from ..params import ParameterError, check_choice
 from ..stats import seeds_for_power, seeds_to_reach
 from ..study import NearnessDesign, json_records, run_nearness
 from ._factorial_stats import versus_reference
-from ._nearness import PATHS, clustered_dose_response, nearness_effects, path_decomposition
+from ._nearness import (PAIR_F1_FLOOR, PATHS, clustered_dose_response, common_level_effects, floor_table,
+                        nearness_effects, off_floor, path_decomposition)
 from ._nearness_verdicts import dominance_comparison, dose_rows, fix_cell_verdicts, nearness_path_verdicts
 from ._recorded import _design_of, _finite, _provenance, _timed, _write_json
 from .verdicts import paired_by_seed
@@ -42,7 +43,8 @@ __all__ = ["nearness_power_plan", "nearness_statistics", "record_nearness", "rec
 
 def nearness_statistics(design: NearnessDesign, frame: pd.DataFrame, *, primary_fix: str = "pair_margin",
                         costs: Sequence[str] = ("pair_cost", "circumplex"), smallest_effect: float = 0.05,
-                        f1_margin: float = 0.05, primary_visual: float = 0.5, alpha: float = 0.05) -> dict:
+                        f1_margin: float = 0.05, primary_visual: float = 0.5, alpha: float = 0.05,
+                        floor: float | None = PAIR_F1_FLOOR) -> dict:
     """Chapter 09's statistics and verdicts on one table of the rebuilt design.
 
     Parameters
@@ -62,34 +64,46 @@ def nearness_statistics(design: NearnessDesign, frame: pd.DataFrame, *, primary_
     primary_visual : float
         The fix cell of the claim.
     alpha : float
+    floor : float or None
+        The pair F1 floor (:data:`~affect_book.analysis.PAIR_F1_FLOOR`): the nearness effects, their clustered
+        cross-check and the verdicts leave out each path's frequency levels at it (:func:`~affect_book.analysis.
+        off_floor`); the decomposition uses the frequency levels off the floor in all three paths; a fix cell where
+        every condition is below it is not tested (:func:`~affect_book.analysis.fix_cell_verdicts`). None: every
+        level and cell.
 
     Returns
     -------
     dict
-        ``effects``, ``clustered``, ``decomposition`` (or None, with the reason in ``not_tested``), ``paths``
+        ``floor`` (:func:`~affect_book.analysis.floor_table`'s rows, or None), ``effects``, ``clustered``,
+        ``decomposition`` (or None, with the reason in ``not_tested``), ``paths``
         (path -> verdict), ``verdicts`` (claim id -> verdict: ``degeneracy-not-imbalance`` from the ``both`` path
         when it is testable, ``representations-must-separate`` from the primary fix cell), ``fix_cells`` (cell,
         visual, role, verdict, error), ``negative_control``, ``fix_comparisons``, ``dominance`` and ``not_tested``.
     """
     out = {"verdicts": {}, "not_tested": {}, "negative_control": None}
     rows = dose_rows(frame)
-    effects = nearness_effects(rows)
-    out["effects"], out["clustered"] = effects, clustered_dose_response(rows)
-    try:
-        out["decomposition"] = path_decomposition(effects)
+    kept = off_floor(rows, floor)
+    out["floor"] = None if floor is None else floor_table(rows, floor).reset_index()
+    effects = nearness_effects(kept)
+    out["effects"] = effects
+    out["clustered"] = clustered_dose_response(kept)
+    try:  # the shares compare paths, so they rest on the frequency levels every path keeps
+        common_effects, common = common_level_effects(rows, floor)
+        out["decomposition"] = {**path_decomposition(common_effects), "frequency levels": common}
     except (ParameterError, ValueError) as err:
         out["decomposition"] = None
         out["not_tested"]["path decomposition"] = str(err)
-    out["paths"] = nearness_path_verdicts(frame, design.carried, smallest_effect, alpha=alpha)
+    out["paths"] = nearness_path_verdicts(frame, design.carried, smallest_effect, alpha=alpha, floor=floor)
     both = out["paths"].get("both")
     if both is not None and both["verdict"] != "not testable here":
         out["verdicts"]["degeneracy-not-imbalance"] = {**both, "n": both.get("n") or len(both["numbers"]["both"]
                                                                                            ["differences"])}
     else:
         out["not_tested"]["degeneracy-not-imbalance"] = (both or {}).get("reason", "the both path was not run")
-    cells = fix_cell_verdicts(frame, primary_fix, costs, f1_margin, primary_visual=primary_visual, alpha=alpha)
-    out["fix_cells"] = [{"cell": r.cell, "visual": r.visual, "role": r.role, "verdict": r.verdict, "error": r.error}
-                        for r in cells.itertuples()]
+    cells = fix_cell_verdicts(frame, primary_fix, costs, f1_margin, primary_visual=primary_visual, alpha=alpha,
+                              floor=floor)
+    out["fix_cells"] = [{"cell": r.cell, "visual": r.visual, "role": r.role, "base_f1": r.base_f1,
+                         "verdict": r.verdict, "error": r.error} for r in cells.itertuples()]
     for r in out["fix_cells"]:
         if r["role"] == "claim":
             if r["verdict"] is None:
@@ -120,7 +134,8 @@ def _needed(effect: float, sd: float, options: dict, power: float, alpha: float,
 def nearness_power_plan(frame: pd.DataFrame, *, carried=None, primary_fix: str = "pair_margin",
                         costs: Sequence[str] = ("pair_cost", "circumplex"), primary_visual: float = 0.5,
                         smallest_effect: float = 0.05, f1_margin: float = 0.05, alpha: float = 0.05,
-                        power: float = 0.8, n_draws: int = 20_000, max_seeds: int = 400) -> pd.DataFrame:
+                        power: float = 0.8, n_draws: int = 20_000, max_seeds: int = 400,
+                        floor: float | None = PAIR_F1_FLOOR) -> pd.DataFrame:
     """The seeds each part of chapter 09's two verdicts needs, from a pilot table's own spread.
 
     For ``degeneracy-not-imbalance``, per path the data carry: the SD of the per-seed nearness effects
@@ -139,8 +154,8 @@ def nearness_power_plan(frame: pd.DataFrame, *, carried=None, primary_fix: str =
     carried : mapping, optional
         Path -> whether the design carries it (:attr:`~affect_book.study.NearnessDesign.carried`); a path not
         carried gets no row.
-    primary_fix, costs, primary_visual, smallest_effect, f1_margin, alpha :
-        As :func:`nearness_statistics`.
+    primary_fix, costs, primary_visual, smallest_effect, f1_margin, alpha, floor :
+        As :func:`nearness_statistics` (a path at the floor at every frequency level gets no row).
     power : float
         Target power.
     n_draws, max_seeds : int
@@ -154,7 +169,7 @@ def nearness_power_plan(frame: pd.DataFrame, *, carried=None, primary_fix: str =
         ``pilot decides`` (the pilot has that many seeds).
     """
     rows = []
-    effects = nearness_effects(dose_rows(frame))
+    effects = nearness_effects(dose_rows(frame), floor=floor)
     floor = float(seeds_to_reach(alpha, "greater"))
     for path in [p for p in PATHS if p in set(effects["path"])]:
         if carried is not None and not carried.get(path, False):
@@ -196,7 +211,7 @@ def nearness_power_plan(frame: pd.DataFrame, *, carried=None, primary_fix: str =
 def record_nearness(design: NearnessDesign, out: str | os.PathLike, *, command: str, primary_fix: str = "pair_margin",
                     costs: Sequence[str] = ("pair_cost", "circumplex"), smallest_effect: float = 0.05,
                     f1_margin: float = 0.05, primary_visual: float = 0.5, alpha: float = 0.05,
-                    **run_options) -> Path:
+                    floor: float | None = PAIR_F1_FLOOR, **run_options) -> Path:
     """Run (or load) the rebuilt design and record chapter 09's statistics and verdicts on it under ``out``.
 
     Parameters
@@ -207,7 +222,7 @@ def record_nearness(design: NearnessDesign, out: str | os.PathLike, *, command: 
         The folder, e.g. ``docs/results/cpu/nearness``.
     command : str
         The command line that made it (provenance).
-    primary_fix, costs, smallest_effect, f1_margin, primary_visual, alpha :
+    primary_fix, costs, smallest_effect, f1_margin, primary_visual, alpha, floor :
         As :func:`nearness_statistics` (chapter 09's stated choices by default).
     **run_options
         Passed to :func:`~affect_book.study.run_nearness` (``executor``, ``workers``, ``progress``).
@@ -231,12 +246,13 @@ def record_nearness(design: NearnessDesign, out: str | os.PathLike, *, command: 
     make_dirs(out)
     frame, started, source, wall = _timed(lambda: run_nearness(design, **run_options))
     options = {"primary_fix": primary_fix, "costs": tuple(costs), "smallest_effect": smallest_effect,
-               "f1_margin": f1_margin, "primary_visual": primary_visual, "alpha": alpha}
+               "f1_margin": f1_margin, "primary_visual": primary_visual, "alpha": alpha, "floor": floor}
     result = nearness_statistics(design, frame, **options)
     plan = nearness_power_plan(frame, carried=design.carried, **options)
     atomic_write_bytes(out / "results.csv", frame.drop(columns=["run_dir"], errors="ignore")
                        .to_csv(index=False).encode())
     payload = {"kind": "nearness", **options, "effects": json_records(result["effects"]),
+               "floor_table": None if result["floor"] is None else json_records(result["floor"]),
                "clustered": json_records(result["clustered"]), "decomposition": _finite(result["decomposition"]),
                "paths": _finite(result["paths"]), "verdicts": _finite(result["verdicts"]),
                "fix_cells": _finite(result["fix_cells"]), "negative_control": _finite(result["negative_control"]),
@@ -280,4 +296,5 @@ def recompute_nearness(recorded) -> dict:
     s = recorded.statistics
     return nearness_statistics(recorded_nearness_design(recorded), recorded.results, primary_fix=s["primary_fix"],
                                costs=tuple(s["costs"]), smallest_effect=s["smallest_effect"],
-                               f1_margin=s["f1_margin"], primary_visual=s["primary_visual"], alpha=s["alpha"])
+                               f1_margin=s["f1_margin"], primary_visual=s["primary_visual"], alpha=s["alpha"],
+                               floor=s.get("floor"))

@@ -39,6 +39,7 @@ from ..study import (CONDITIONS, DEFAULT_CONDITIONS, FACTORS, FactorialDesign, N
                      run_study, run_summary, study_dir)
 from ._recorded import record_study, record_tuning
 from ._recorded_factorial import record_factorial
+from ._nearness import PAIR_F1_FLOOR
 from ._recorded_nearness import record_nearness
 from ._stats import check_comparable, study_rare_classes, study_statistics
 
@@ -160,12 +161,14 @@ def _record_nearness(args, argv) -> int:
                             annotation_noise=args.annotation_noise, visual_levels=visual,
                             fix_conditions=("base", *costs, *_names(args.vad)), fixes=_names(args.fixes),
                             seeds=seeds, profile=args.profile, lambda_ot=args.lambda_ot,
-                            data=_pairs(args.data, "--data"), data_draw=args.data_draw)
+                            data=_pairs(args.data, "--data"), data_draw=args.data_draw,
+                            fix_frequency=args.fix_frequency)
     command = "affect-book study " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     with contextlib.redirect_stdout(sys.stderr):
         out = record_nearness(design, args.out, command=command, primary_fix=args.primary_fix, costs=costs,
                               smallest_effect=args.smallest_effect, f1_margin=args.f1_margin,
-                              primary_visual=args.primary_visual, executor=args.executor, workers=args.workers,
+                              floor=args.floor, primary_visual=args.primary_visual, executor=args.executor,
+                              workers=args.workers,
                               progress=True)
     print(f"recorded: {out}")
     return 0
@@ -268,6 +271,8 @@ def _main(argv: Sequence[str] | None) -> int:
     nearness.add_argument("--fixes", default="pair_margin", help="representation fixes of the fix cells")
     nearness.add_argument("--primary-fix", default="pair_margin", help="the fix the verdict tests")
     nearness.add_argument("--primary-visual", type=_finite(0), default=0.5, help="the fix cell of the claim")
+    nearness.add_argument("--fix-frequency", default="balanced", choices=("balanced", "published"),
+                          help="training frequencies of the fix cells (default: balanced)")
     nearness.add_argument("--seeds", type=_integer(2), required=True, help="seeds per cell and condition")
     nearness.add_argument("--first-seed", type=_integer(0), default=0, help="the first seed (default 0)")
     nearness.add_argument("--data-draw", default="per_seed", choices=("per_seed", "shared"),
@@ -279,6 +284,9 @@ def _main(argv: Sequence[str] | None) -> int:
                           help="smallest rise of the pair's F1 over the dose range that matters (default 0.05)")
     nearness.add_argument("--f1-margin", type=_finite(0, strict=True), default=0.05,
                           help="equivalence margin of a cost's effect on the pair's F1 (default 0.05)")
+    nearness.add_argument("--floor", type=_finite(0), default=PAIR_F1_FLOOR,
+                          help="a path's frequency level whose base pair F1 stays below this at every distance is "
+                               "left out of the nearness verdicts (default %(default)s; 0 keeps every level)")
     nearness.add_argument("--out", required=True, help="the folder, e.g. docs/results/cpu/nearness")
     nearness.add_argument("--executor", default="local", choices=("local", "slurm"))
     nearness.add_argument("--workers", type=_integer(1), default=None, help="local processes")

@@ -14,8 +14,8 @@ __all__ = ["chapter_nearness"]
 def chapter_nearness(preset: str, dose, paths, fix_conditions, fixes, primary_fix: str, seeds, profile: str, *,
                      appearance_weight: float, annotation_noise, visual_levels, primary_visual: float,
                      lambda_ot: float, alpha: float, smallest_f1_effect: float, f1_margin: float,
-                     dataset: str = "synthetic", data_root=None) -> tuple[NearnessDesign | None, list[str],
-                                                                          Path | None, str]:
+                     dataset: str = "synthetic", data_root=None,
+                     fix_frequency: str = "balanced") -> tuple[NearnessDesign | None, list[str], Path | None, str]:
     """Check chapter 09's parameters and build its :class:`NearnessDesign` (on the simulator only).
 
     Every argument is the chapter parameter of the same name in capitals (``PRESET``, ``DOSE``, ...); None for
@@ -30,8 +30,8 @@ def chapter_nearness(preset: str, dose, paths, fix_conditions, fixes, primary_fi
         ``APPEARANCE_WEIGHT``, ``ANNOTATION_NOISE``, ``VISUAL_LEVELS``, ``PRIMARY_VISUAL``.
     lambda_ot, alpha, smallest_f1_effect, f1_margin :
         ``LAMBDA_OT``, ``ALPHA``, ``SMALLEST_F1_EFFECT``, ``F1_MARGIN``.
-    dataset, data_root :
-        ``DATASET``, ``DATA_ROOT``.
+    dataset, data_root, fix_frequency :
+        ``DATASET``, ``DATA_ROOT``, ``FIX_FREQUENCY``.
 
     Returns
     -------
@@ -71,10 +71,11 @@ def chapter_nearness(preset: str, dose, paths, fix_conditions, fixes, primary_fi
                                 appearance_weight=appearance_weight,
                                 annotation_noise=annotation_noise, visual_levels=visual_levels,
                                 fix_conditions=fix_conditions, fixes=fixes, seeds=seeds, profile=profile,
-                                lambda_ot=lambda_ot)
+                                lambda_ot=lambda_ot, fix_frequency=fix_frequency)
     except ParameterError as err:  # name the chapter's parameter
         raise ParameterError(f"{err} (a chapter parameter in capitals: DOSE, PATHS, APPEARANCE_WEIGHT, "
-                             f"ANNOTATION_NOISE, VISUAL_LEVELS, FIX_CONDITIONS, FIXES, SEEDS or PROFILE)") from err
+                             f"ANNOTATION_NOISE, VISUAL_LEVELS, FIX_FREQUENCY, FIX_CONDITIONS, FIXES, SEEDS or "
+                             f"PROFILE)") from err
     check_choice("PRIMARY_FIX", primary_fix, design.fixes)
     if not any(abs(v - primary_visual) < 1e-9 for v in design.visual_levels):
         raise ParameterError(f"PRIMARY_VISUAL={primary_visual}: expected one of the fix cells' visual levels "
@@ -86,4 +87,5 @@ def chapter_nearness(preset: str, dose, paths, fix_conditions, fixes, primary_fi
     return design, costs, root, (
         f"preset {preset}: designated pair {a}-{b}, published valence-arousal distance "
         f"{design.published_distance:.4f}; {dose} dose cells (base), {len(cells) - dose} fix cells "
-        f"(visual overlap {list(design.visual_levels)}), {nearness_n_runs(design)} runs in all")
+        f"(visual overlap {list(design.visual_levels)}, {design.fix_frequency} training frequencies), "
+        f"{nearness_n_runs(design)} runs in all")

@@ -65,6 +65,35 @@ def test_a_path_that_is_not_carried_is_not_testable():
     assert verdicts["appearance"]["verdict"] == "reproduced"
 
 
+def test_a_floor_level_is_left_out_and_a_path_at_the_floor_everywhere_is_not_testable():
+    """At the published frequency the appearance and both arms sit at F1 ~ 0.01 with no slope (a floor); at the
+    balanced one they fall with nearness. With the floor, each effect is the balanced level's own fit (checked
+    against numpy's polyfit per seed); without it, the flat floor level halves it. A path at the floor at both
+    levels is not testable, with the means that put it there."""
+    frame = _table()
+    floored = (frame["kind"] == "dose") & (frame["frequency"] == "published") & (frame["path"] != "annotation")
+    frame.loc[floored, "pair_f1"] = 0.01 + np.random.default_rng(1).uniform(0, 0.005, floored.sum())
+    carried = {p: True for p in PATHS}
+    verdicts = nearness_path_verdicts(frame, carried, 0.05, floor=0.05)
+    assert verdicts["both"]["at_floor"] == ["published"] and verdicts["both"]["levels"] == ["balanced"]
+    assert verdicts["annotation"]["at_floor"] == [] and verdicts["annotation"]["levels"] == ["balanced", "published"]
+    rows = dose_rows(frame)
+    for s in SEEDS:
+        part = rows[(rows["path"] == "both") & (rows["frequency"] == "balanced") & (rows["seed"] == s)]
+        slope = np.polyfit(part["distance"], part["pair_f1"], 1)[0]
+        assert verdicts["both"]["numbers"]["both"]["differences"][s] == pytest.approx(slope * max(DISTANCES))
+    diluted = nearness_path_verdicts(frame, carried, 0.05)["both"]["numbers"]["both"]["mean_effect"]
+    assert diluted == pytest.approx(verdicts["both"]["numbers"]["both"]["mean_effect"] / 2, abs=0.01)
+    flat = (frame["kind"] == "dose") & (frame["path"] == "appearance")
+    frame.loc[flat, "pair_f1"] = 0.02 + np.random.default_rng(2).normal(0, 0.002, flat.sum())
+    verdicts = nearness_path_verdicts(frame, carried, 0.05, floor=0.05)
+    appearance = verdicts["appearance"]
+    assert appearance["verdict"] == "not testable here" and "at a floor" in appearance["reason"]
+    assert verdicts["appearance"]["at_floor"] == ["balanced", "published"]
+    assert verdicts["both"]["verdict"] == "reproduced"  # 3 x 0.13 on the balanced level
+    assert nearness_path_verdicts(frame, carried, 0.05, floor=0.0)["appearance"]["verdict"] == "not reproduced"
+
+
 def test_fix_cell_verdicts_score_pair_f1_with_roles():
     table = fix_cell_verdicts(_table(), "pair_margin", ("pair_cost", "circumplex"), 0.05)
     assert list(table["role"]) == ["reported", "claim", "negative control"]
@@ -115,3 +144,16 @@ def test_index_frame_covers_the_both_arm_and_the_fix_cells():
     assert set(table["cell"]) == labels and len(table) == len(labels) * len(classes)
     assert table.set_index(["cell", "class"]).loc[("fix/visual=1", "Fear"), "f1"] == pytest.approx(0.305)
     assert table["degeneracy_index"].between(0, 1).all()
+
+
+def test_a_fix_cell_at_the_floor_is_not_tested():
+    """Where every condition's mean pair F1 is below the floor the cell is not tested (named, with the means); a cell
+    whose fix lifts the pair off the floor is tested."""
+    frame = _table()
+    cell = frame["cell"] == "fix/visual=1"
+    frame.loc[cell, "pair_f1"] = 0.01 + np.random.default_rng(3).uniform(0, 0.01, cell.sum())
+    table = fix_cell_verdicts(frame, "pair_margin", ("pair_cost",), 0.05, floor=0.05).set_index("visual")
+    assert table.loc[1.0, "verdict"] is None and "at a floor" in table.loc[1.0, "error"]
+    assert table.loc[1.0, "base_f1"] == pytest.approx(frame[cell & (frame["condition"] == "base")]["pair_f1"].mean())
+    assert table.loc[0.5, "verdict"]["verdict"] == "reproduced"
+    assert fix_cell_verdicts(frame, "pair_margin", ("pair_cost",), 0.05).set_index("visual").loc[1.0, "verdict"]

@@ -38,6 +38,7 @@ def test_record_load_and_recompute(tmp_path, monkeypatch):
     stats = json.loads((out / "statistics.json").read_text())
     assert stats["kind"] == "nearness" and set(stats["paths"]) == {"annotation", "appearance", "both"}
     assert [c["role"] for c in stats["fix_cells"]] == ["claim", "negative control"]
+    assert stats["floor"] == 0.05 and len(stats["floor_table"]) == 2 * 3  # (path, frequency) levels
     recorded = load_recorded("smoke", "nearness", root=tmp_path / "results")
     assert recorded_nearness_design(recorded) == design
     again = recompute_nearness(recorded)
@@ -76,7 +77,8 @@ def test_record_nearness_command_line_builds_the_design(tmp_path, monkeypatch, c
     assert design.visual_levels == (0.5, 1.0) and design.annotation_noise == 0.3 and design.seeds == (0, 1, 2)
     assert design.fix_conditions == ("base", "pair_cost", "circumplex", "vad") and design.fixes == ("pair_margin",)
     assert design.data_draw == "per_seed" and seen["costs"] == ("pair_cost", "circumplex")
-    assert seen["primary_fix"] == "pair_margin" and seen["primary_visual"] == 0.5
+    assert design.fix_frequency == "balanced"
+    assert seen["primary_fix"] == "pair_margin" and seen["primary_visual"] == 0.5 and seen["floor"] == 0.05
 
 
 def test_power_plan_against_direct_calls():

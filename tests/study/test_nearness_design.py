@@ -55,9 +55,17 @@ def test_each_path_arm_sets_its_own_knobs():
             assert knobs["train_proportions"] == pytest.approx(shares)
         else:
             assert knobs["pair_va_distance"] is None and knobs["visual_degeneracy"] == cell["visual"]
-            assert knobs["train_proportions"] == preset.train_proportions
+            # the fix cells train on balanced frequencies by default (fix_frequency)
+            assert cell["frequency"] == "balanced"
+            assert knobs["train_proportions"] == pytest.approx((1 / len(preset.classes),) * len(preset.classes))
         seen.add(cell["path"])
     assert seen == {*NEARNESS_PATHS, "none"}
+    published = NearnessDesign(annotation_noise=0.2, fix_frequency="published")
+    fix = [c for c in nearness_cells(published) if c["kind"] == "fix"]
+    assert fix and all(nearness_cell_knobs(published, c)["train_proportions"] == preset.train_proportions
+                       for c in fix)
+    with pytest.raises(ParameterError, match="fix_frequency"):
+        NearnessDesign(fix_frequency="rare")
 
 
 def test_cells_conditions_and_run_count():
