@@ -219,6 +219,7 @@ def run_book(profile: str = "cpu", only: Sequence[str] = (), parameters: dict[st
             raise ChapterFailed(_failure_message(chapter, output, err) + _kernel_log_tail(kernel_log)) from err
         except BaseException:  # interrupted (Ctrl-C, SIGTERM): not a chapter's copy
             running.unlink(missing_ok=True)
+            _kernel_log_note(kernel_log)  # an empty log goes; what the kernel said as it was stopped stays
             raise
         os.replace(running, output)
         seconds = time.perf_counter() - start
