@@ -168,13 +168,13 @@ if synthetic:
 # a round number near the mean distance between two classes (printed below), so a class further than that from
 # every other is not near any. It is unfitted; its definition is in `affect_book.degeneracy`. The class frequency
 # is *not* in it: it measures degeneracy, not rarity. First, one cell by hand: the partly shared fix cell
-# (`PRIMARY_VISUAL`), at published frequency and distance.
+# (`PRIMARY_VISUAL`), at the published distance.
 
 # %%
 if synthetic:
     hold_cell = next(c for c in nearness_cells(design) if c["kind"] == "fix" and np.isclose(c["visual"],
                                                                                                PRIMARY_VISUAL))
-    hold_config = nearness_cell_config(design, hold_cell)  # the benchmark-like cell: published frequency and distance
+    hold_config = nearness_cell_config(design, hold_cell)  # the claim's cell: the published distance
     probe = probe_split(hold_config, n_probe=N_PROBE)  # the cell's training faces, classes equally frequent
     components = dg.degeneracy_components(hold_config, probe)
     scores = dg.degeneracy_scores(components)
@@ -196,8 +196,9 @@ if synthetic:
 # the valence-arousal cost, the valence-arousal-dominance cost) and `FIXES`. Every cell's OT cost is filled from
 # that cell's own centroids, with `LAMBDA_OT` fixed, not tuned per cell (the next cell prints chapter 07's recorded
 # tuning beside it). The grid keeps one data draw per cell for every seed (seeds vary the training only), as the
-# earlier design did; a recorded study draws each seed's data. In `cpu` the design is reduced to fit the chapter's
-# budget of 45 minutes on 2 cores (the profile's levels, printed): the 0.8 visual level and the `supcon`, `au_off`
+# earlier design did; a recorded study draws each seed's data. In `cpu` the design is reduced towards the chapter's
+# budget of 45 minutes on 2 cores (the profile's levels, printed; the measured time is in the page's run-time
+# note): the 0.8 visual level and the `supcon`, `au_off`
 # and `au_strong` fixes run in `gpu` only; the seeds are not reduced. All cells go through one process pool and the
 # load-or-train cache; `EXECUTOR = "slurm"` sends the runs to Slurm as one job array. The outcomes per run: the
 # pair's F1 (mean of its two classes), its two test confusions (the share of anger's test images predicted fear,
