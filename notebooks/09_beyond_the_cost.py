@@ -278,7 +278,7 @@ if synthetic:
     display(levels.round(3))  # noqa: F821
     fix_base = frame[(frame["kind"] == "fix") & (frame["condition"] == "base")].groupby("visual")["pair_f1"].mean()
     print("fix cells, base pair F1 by visual overlap:", {float(k): round(float(v), 3) for k, v in fix_base.items()},
-          "; at floor:", [float(k) for k, v in fix_base.items() if v < PAIR_F1_FLOOR] or "none")
+          "(a cell is left untested only where every condition stays below the floor: fix_cell_verdicts, below)")
     floor = levels.index[levels["at floor"]].tolist()
     print(f"levels at a floor (pair F1 < {PAIR_F1_FLOOR} at every distance), left out of the verdicts: "
           f"{floor or 'none'}")
