@@ -29,7 +29,9 @@
 # An earlier version of this chapter moved only the pair's valence-arousal centroids. That reached the VA labels
 # and the cost, never the images or the expression labels, so its "circumplex" factor measured extra VA
 # supervision, not nearness. Its recorded study is still shown near the end, as **the earlier design's
-# recording**; the book's claim tracker keeps reading that recording until this design is recorded.
+# recording**. Where this design has its own recording (made once with the power plan's seeds, below), the book's
+# claim tracker reads that one for this chapter's two claims, whatever the earlier one's seeds; until then it reads
+# the earlier one.
 #
 # **You will learn** how a dose-response design with switchable causal paths separates what nearness does through
 # the labels from what it does through the faces; how to test "not solely imbalance" with frequency held fixed, and
@@ -61,6 +63,7 @@ N_BOOT = 2000  # bootstrap resamples of the index's rank agreement
 SMALLEST_F1_EFFECT = 0.05  # the smallest change of the pair's F1 that matters (the earlier FREQUENCY_MARGIN)
 PAIR_F1_FLOOR = 0.05  # base pair F1 below this at every distance: a floor (an assumption, as --min-rare-f1)
 F1_MARGIN = 0.05  # equivalence margin of a cost's effect on the pair's F1 (the earlier SEPARABILITY_MARGIN)
+RECORDED_NEARNESS = "nearness"  # this design's recording (docs/results/cpu/<RECORDED_NEARNESS>); None: none
 RECORDED = "factorial"  # the earlier design's recording (docs/results/cpu/<RECORDED>); None: none
 DATASET = "synthetic"  # "synthetic" (the simulator) or a licensed copy: "affectnet", "affwild2", "manifest"
 DATA_ROOT = None  # folder of the licensed copy; None uses the simulator
@@ -86,7 +89,8 @@ from affect_book.analysis import (PATHS as ALL_PATHS, clustered_dose_response, c
                                   dominance_comparison, dose_rows, fix_cell_verdicts, floor_table, load_recorded,
                                   load_tuning, nearness_effects, nearness_index_frame, nearness_path_verdicts,
                                   nearness_power_plan, off_floor, pair_distances, pair_outcomes, path_decomposition,
-                                  recompute_factorial, recorded_design, representation_verdict, verdict_text,
+                                  recompute_factorial, recompute_nearness, recorded_design,
+                                  recorded_nearness_design, recorded_verdicts, representation_verdict, verdict_text,
                                   versus_reference, write_claim)
 
 chapter_start = time.perf_counter()
@@ -542,16 +546,81 @@ else:
     print("no vad runs beside base or circumplex in the fix cells: nothing to compare")
 
 # %% [markdown]
+# ## This design's recording
+#
+# A reader's `cpu` run has five seeds, and the plan above says how many each part needs. The book records this
+# design once with the plan's seeds (`docs/results/cpu/nearness`, made with `affect-book study record-nearness`;
+# its command, commit, machine and wall time are printed below), each seed drawing its own data in every cell,
+# and this section shows it beside this run: its verdicts recomputed from its rows by the same rules (they must
+# equal the stored ones), each path's verdict with the frequency levels it rests on, the fix cells on the pair's
+# F1, and the power its seeds reached. Where the folder is missing (before the recording was made, or with
+# `RECORDED_NEARNESS = None`) the section says so and this run's verdicts stand alone.
+
+# %%
+recorded_near = None
+if RECORDED_NEARNESS and synthetic:
+    try:
+        recorded_near = load_recorded("cpu", RECORDED_NEARNESS)
+    except FileNotFoundError as err:
+        print(f"this design is not recorded: {err}")
+if recorded_near is not None:
+    near_stats = recorded_near.statistics
+    print(recorded_near.describe())
+    print(f"made by: {recorded_near.provenance['command']}")
+    print(f"its design: {recorded_nearness_design(recorded_near)}")
+    near_again = recompute_nearness(recorded_near)
+    for claim, verdict in near_again["verdicts"].items():  # the same rules on the recorded rows give the stored ones
+        assert verdict["verdict"] == near_stats["verdicts"][claim]["verdict"], claim
+    for path, verdict in near_again["paths"].items():
+        assert verdict["verdict"] == near_stats["paths"][path]["verdict"], path
+    near_rows = [{"verdict on": f"nearness through {path}" + (" (degeneracy-not-imbalance)" if path == "both"
+                                                              else ""),
+                  "this run": verdict_text(path_verdicts[path]) if path in path_verdicts else "not run here",
+                  "recorded": verdict_text(v), "recorded levels": ", ".join(v["levels"]) or "none",
+                  "recorded at the floor": ", ".join(v["at_floor"]) or "none"}
+                 for path, v in near_stats["paths"].items()]
+    for cell in near_stats["fix_cells"]:
+        mine = fix_verdicts[np.isclose(fix_verdicts["visual"].astype(float), cell["visual"])]
+        here = mine.iloc[0]["verdict"] if len(mine) else None
+        near_rows.append({"verdict on": f"fix cell visual {cell['visual']:g} ({cell['role']})",
+                          "this run": verdict_text(here) if here is not None else "not tested here",
+                          "recorded": verdict_text(cell["verdict"]) if cell["verdict"] is not None
+                          else f"not tested: {cell['error']}",
+                          "recorded levels": f"base pair F1 {cell['base_f1']:.3f}", "recorded at the floor": ""})
+    display(pd.DataFrame(near_rows).set_index("verdict on"))  # noqa: F821
+    for claim, why in near_stats["not_tested"].items():
+        print(f"recorded, not tested: {claim}: {why}")
+    for cell in near_stats["fix_cells"]:
+        for part, numbers in (cell["verdict"] or {}).get("numbers", {}).items():
+            print(f"  recorded visual {cell['visual']:g} / {part}: HL {numbers['hl_estimate']:+.4f} "
+                  f"[{numbers['hl_low']:+.4f}, {numbers['hl_high']:+.4f}], p claimed {numbers['p_claimed']:.4g}, "
+                  f"p contrary (Holm) {numbers['p_contrary_holm']:.4g}")
+    near_comparisons = pd.DataFrame(near_stats["fix_comparisons"])
+    if len(near_comparisons):
+        display(near_comparisons.loc[near_comparisons["metric"] == "pair_f1",  # noqa: F821
+                                     ["cell", "label", "n", "mean_difference", "hl_estimate", "hl_low", "hl_high",
+                                      "pvalue", "pvalue_holm"]].round(4))
+    if near_stats["dominance"]:
+        display(pd.DataFrame(near_stats["dominance"])[["cell", "reference", "label", "n", "hl_estimate",  # noqa: F821
+                                                         "hl_low", "hl_high", "pvalue"]].round(4))
+    display(pd.DataFrame(near_stats["power_plan"]).set_index(["claim", "part"]).round(4))  # noqa: F821
+tracked = recorded_verdicts("cpu")
+for claim in ("degeneracy-not-imbalance", "representations-must-separate"):
+    entry = tracked.get(claim)
+    print(f"claim tracker, {claim}: " + (f"{entry['verdict']} (n = {entry['n']}, docs/results/cpu/{entry['study']})"
+                                         if entry else "not recorded"))
+
+# %% [markdown]
 # ## The earlier design's recording
 #
 # The book's recorded factorial (`docs/results/cpu/factorial`, made once with `affect-book study
 # record-factorial`; its command and provenance are printed below) is the **earlier design's**: the pair's
 # valence-arousal distance moved only its VA labels and the cost, its `degeneracy-not-imbalance` verdict rests on a
 # two-level circumplex factor, and its `representations-must-separate` verdict scored the pair's separability. It
-# ran with more seeds, each seed drawing its own data. Until this design is recorded the claim tracker keeps
-# reading that recording, so it is shown here with its verdicts, recomputed from its rows by the same rules (they
-# must equal the stored ones), and its power plan. Read its verdicts as answers to the earlier design's questions,
-# not to this chapter's.
+# ran with more seeds than a reader's run, each seed drawing its own data. It is shown here with its verdicts,
+# recomputed from its rows by the same rules (they must equal the stored ones), and its power plan; the last lines
+# of the section above say which recording the claim tracker reads. Read its verdicts as answers to the earlier
+# design's questions, not to this chapter's.
 
 # %%
 try:
@@ -684,11 +753,17 @@ if synthetic and len(dominance):
     for r in dominance[dominance["reference"] == "circumplex"].itertuples():
         lines.append(f"vad - circumplex on the pair's F1 in {r.cell}: {r.hl_estimate:+.3f} [{r.hl_low:+.3f}, "
                      f"{r.hl_high:+.3f}] (reported, no claim)")
+if recorded_near is not None:
+    for path, verdict in recorded_near.statistics["paths"].items():
+        lines.append(f"nearness through {path}, in this design's recording ({recorded_near.seeds} seeds, each its "
+                     f"own data): {verdict_text(verdict)}")
+    for claim, verdict in recorded_near.statistics["verdicts"].items():
+        lines.append(f"{claim}, in this design's recording: {verdict_text(verdict)}")
 if recorded is not None:
     for claim, verdict in recorded.statistics["verdicts"].items():
-        lines.append(f"{claim}, in the earlier design's recording ({recorded.seeds} seeds, each its own data): "
-                     f"{verdict_text(verdict)}")
-else:
+        lines.append(f"{claim}, in the earlier design's recording ({recorded.seeds} seeds, each its own data; "
+                     f"another question): {verdict_text(verdict)}")
+if recorded_near is None and recorded is None:
     lines.append("no recorded study was loaded: these verdicts rest on this run alone")
 print("\n".join(f"- {line}" for line in lines))
 print(f"chapter time {time.perf_counter() - chapter_start:.1f} s, of which the grid and its outcomes "
@@ -708,7 +783,8 @@ print(f"chapter time {time.perf_counter() - chapter_start:.1f} s, of which the g
 #   probe, was scored against trained F1, and a fitted alternative only on held-out cells.
 # - A cost aimed at the pair, the valence-arousal and valence-arousal-dominance costs, and representation fixes
 #   were compared on the pair's F1 at several visual overlaps, with a negative control where nothing should work.
-# - The earlier design's recording stays shown, with its verdicts, until this design is recorded.
+# - This design's recording, where it exists, was shown beside the run with its verdicts recomputed from its rows;
+#   the earlier design's recording stays shown as the answer to the earlier question.
 #
 # ## Exercises
 #

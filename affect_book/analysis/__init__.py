@@ -59,7 +59,7 @@ from ._recorded_nearness import (nearness_power_plan, nearness_statistics, recor
 from ._regression import MIN_CLUSTERS, class_regression
 from ._stats import (DEFAULT_MARGINS, REFERENCES, SMALLEST_EFFECT, STUDY_EFFECT, check_comparable, study_metrics,
                      study_rare_classes, study_statistics)
-from .claims import (CLAIMS, NOT_RUN, Claim, claim_status, claims_table, read_verdict, recorded_root,
+from .claims import (CLAIMS, NOT_RUN, SUPERSEDES, Claim, claim_status, claims_table, read_verdict, recorded_root,
                      recorded_verdicts, study_results, verdict_path, write_claim, write_verdict)
 from .verdicts import (VERDICTS, directional_verdict, equivalence_verdict, flat_numbers, paired_by_seed, verdict_text,
                        verdicts_frame)
@@ -75,7 +75,8 @@ __all__ = ["nearness_power_plan",
            "CHAPTER_07_TESTS", "CHAPTER_08_TESTS", "CLAIMS", "FACTORIAL_CLAIMS", "factorial_power_plan",
            "factorial_rows", "recompute_factorial", "recorded_design",
            "factorial_verdicts", "record_factorial", "DEFAULT_MARGINS", "DISTANCE_MARGIN", "GEOMETRY_METRICS",
-           "MIN_CLUSTERS", "NOT_RUN", "REFERENCES", "SMALLEST_EFFECT", "STUDY_EFFECT", "VERDICTS", "Claim", "ClaimTest",
+           "MIN_CLUSTERS", "NOT_RUN", "SUPERSEDES", "REFERENCES", "SMALLEST_EFFECT", "STUDY_EFFECT", "VERDICTS",
+           "Claim", "ClaimTest",
            "RecordedStudy", "claim_verdicts", "class_regression", "load_recorded", "load_tuning", "power_plan",
            "record_study", "record_tuning", "recorded_lambda", "recorded_root", "recorded_verdicts", "verdict_text",
            "RunPredictions", "cell_contrasts", "check_comparable", "claim_status", "claims_table",

@@ -53,7 +53,7 @@ from ..params import ParameterError, check_choice
 from ..profiles import PROFILES
 from .verdicts import VERDICTS, flat_numbers, verdict_text
 
-__all__ = ["CLAIMS", "NOT_RUN", "Claim", "claim_status", "claims_table", "read_verdict", "recorded_root",
+__all__ = ["CLAIMS", "NOT_RUN", "SUPERSEDES", "Claim", "claim_status", "claims_table", "read_verdict", "recorded_root",
            "recorded_verdicts", "study_results", "verdict_path", "write_claim", "write_verdict"]
 
 _REPO = Path(__file__).resolve().parents[2]
@@ -113,6 +113,11 @@ CLAIMS = (
           "A cost cannot separate degenerate classes; the representation must.", "stated in the abstract", "09"),
 )
 _IDS = tuple(c.id for c in CLAIMS)
+#: Recorded designs that replace another design's verdicts on the claims both record, whatever their seeds: chapter
+#: 09's nearness design (circumplex nearness reaching the labels and faces; fix cells scored on the pair's F1)
+#: replaces the earlier factorial, whose circumplex factor never reached the images or the expression labels and
+#: whose representation verdict scored the quantity the fix optimises (issue 22).
+SUPERSEDES = {"nearness": ("factorial",)}
 
 
 def verdict_path(claim_id: str, profile: str, root: Path | None = None) -> Path:
@@ -268,10 +273,12 @@ def recorded_root() -> Path:
 
 
 def recorded_verdicts(profile: str, root: Path | None = None) -> dict[str, dict]:
-    """The verdicts of the recorded studies of a profile, by claim: ``{"verdict", "n", "seeds_needed", "study"}``.
+    """The verdicts of the recorded studies of a profile, by claim: ``{"verdict", "n", "seeds_needed", "study",
+    "kind"}``.
 
     Read from every ``<root>/<profile>/<study>/statistics.json`` (its ``verdicts`` and ``geometry_verdicts``); a
-    claim recorded by two studies keeps the one with more seeds.
+    claim recorded by two studies keeps the one of a design that :data:`SUPERSEDES` the other's (by the statistics'
+    ``kind``), else the one with more seeds.
 
     Parameters
     ----------
@@ -297,16 +304,27 @@ def recorded_verdicts(profile: str, root: Path | None = None) -> dict[str, dict]
             record = json.loads(path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise ValueError(f"{path}: not valid JSON ({err})") from err
+        kind = record.get("kind")
         for claim, verdict in {**record.get("verdicts", {}), **record.get("geometry_verdicts", {})}.items():
             if verdict.get("verdict") not in VERDICTS or claim not in _IDS:
                 raise ValueError(f"{path}: claim {claim!r} has verdict {verdict.get('verdict')!r}; expected a claim "
                                  f"of CLAIMS and one of {list(VERDICTS)}")
             entry = {"verdict": verdict["verdict"], "n": verdict.get("n"), "seeds_needed": verdict.get("seeds_needed"),
                      "seeds_planned": verdict.get("seeds_planned"), "below_effect": verdict.get("below_effect"),
-                     "study": path.parent.name}
-            if claim not in out or (entry["n"] or 0) > (out[claim]["n"] or 0):
+                     "study": path.parent.name, "kind": kind}
+            if claim not in out or _ranks_above(entry, out[claim]):
                 out[claim] = entry
     return out
+
+
+def _ranks_above(entry: dict, held: dict) -> bool:
+    """Whether a recorded verdict replaces the one held for the same claim: a superseding design first, then more
+    seeds."""
+    if held["kind"] in SUPERSEDES.get(entry["kind"], ()):
+        return True
+    if entry["kind"] in SUPERSEDES.get(held["kind"], ()):
+        return False
+    return (entry["n"] or 0) > (held["n"] or 0)
 
 
 def study_results(root: Path | None = None) -> list[Path]:

@@ -10,9 +10,9 @@ import pytest
 from scipy import stats as sps
 from support.recorded import row_differences
 
-from affect_book.analysis import (CHAPTER_07_TESTS, CHAPTER_08_TESTS, DEFAULT_MARGINS, ClaimTest, claim_verdicts,
-                                  claims_table, load_recorded, load_tuning, power_plan, record_study, record_tuning,
-                                  recorded_lambda, recorded_verdicts)
+from affect_book.analysis import (CHAPTER_07_TESTS, CHAPTER_08_TESTS, DEFAULT_MARGINS, SUPERSEDES, ClaimTest,
+                                  claim_verdicts, claims_table, load_recorded, load_tuning, power_plan, record_study,
+                                  record_tuning, recorded_lambda, recorded_verdicts)
 from affect_book.analysis.cli import main as study_cli
 from affect_book.params import ParameterError
 from affect_book.stats import paired_power, seeds_for_power, seeds_to_reach
@@ -105,6 +105,31 @@ def test_recording_again_from_the_cache_keeps_the_training_provenance(recorded):
     again = json.loads((out / "provenance.json").read_text())
     assert again["command"] == "test record again" and again["trained"] == 0
     assert again["training"] == first["training"]  # who trained the runs, and how long it took, is kept
+
+
+def test_the_tracker_takes_a_superseding_design_over_more_seeds(tmp_path):
+    """Chapter 09's nearness design replaces the earlier factorial's verdicts on the claims both record, although
+    the factorial has more seeds; between two studies of one kind, or of unrelated kinds, more seeds win."""
+    def write(name, kind, claims):
+        folder = tmp_path / "cpu" / name
+        folder.mkdir(parents=True)
+        (folder / "statistics.json").write_text(json.dumps({"kind": kind, "verdicts": {
+            claim: {"verdict": verdict, "n": n} for claim, (verdict, n) in claims.items()}}))
+
+    assert SUPERSEDES == {"nearness": ("factorial",)}
+    write("factorial", "factorial", {"degeneracy-not-imbalance": ("not reproduced", 20),
+                                     "representations-must-separate": ("not reproduced", 20)})
+    write("nearness", "nearness", {"degeneracy-not-imbalance": ("undecidable", 14)})
+    write("grid-small", None, {"ot-raises-score": ("undecidable", 5)})
+    write("grid-large", None, {"ot-raises-score": ("reproduced", 24)})
+    tracked = recorded_verdicts("cpu", root=tmp_path)
+    assert tracked["degeneracy-not-imbalance"] == {"verdict": "undecidable", "n": 14, "seeds_needed": None,
+                                                   "seeds_planned": None, "below_effect": None,
+                                                   "study": "nearness", "kind": "nearness"}
+    assert tracked["representations-must-separate"]["study"] == "factorial"  # only the factorial records it here
+    assert tracked["ot-raises-score"]["study"] == "grid-large"
+    write("nearness-bigger", "nearness", {"degeneracy-not-imbalance": ("not reproduced", 30)})
+    assert recorded_verdicts("cpu", root=tmp_path)["degeneracy-not-imbalance"]["study"] == "nearness-bigger"
 
 
 def test_a_broken_statistics_file_is_named(tmp_path):
