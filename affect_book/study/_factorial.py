@@ -7,7 +7,10 @@ cannot say which one makes a rare class fail. The simulator (chapter 03) has eac
 - ``frequency``: the preset's published training frequencies, or every class equally frequent (``train_proportions``;
   validation and test keep the preset's frequencies, so F1 is measured on the same class mix in every cell);
 - ``circumplex``: the pair's valence-arousal centroids ``separated_distance`` apart, or ``degenerate_distance``
-  apart (``pair_va_distance``; the images are untouched: only the VA labels and the OT cost see it);
+  apart (``pair_va_distance``; the images are untouched: only the VA labels and the OT cost see it, since the design
+  keeps both circumplex paths off, ``annotation_geometry="published"`` and ``appearance_from_va=0``, whatever the
+  preset says: it is the earlier design, kept as recorded; :class:`~affect_book.study.NearnessDesign` is the one
+  whose nearness reaches the data);
 - ``visual``: the pair's AU prototypes distinct, or blended towards their mean by ``shared_visual``
   (``visual_degeneracy``; 1 makes them identical);
 - ``partner``: no third class drawn towards the pair, or the preset's ``visual_partner`` (``affwild2``: surprise drawn
@@ -211,8 +214,9 @@ def cell_knobs(design: FactorialDesign, cell: Mapping[str, str]) -> dict:
     Returns
     -------
     dict
-        ``train_proportions``, ``pair_va_distance``, ``visual_degeneracy``, ``visual_partner`` and
-        ``class_intensity`` (the preset's, without the pair's own factors).
+        ``train_proportions``, ``pair_va_distance``, ``visual_degeneracy``, ``visual_partner``,
+        ``class_intensity`` (the preset's, without the pair's own factors), and both circumplex paths off
+        (``annotation_geometry="published"``, ``appearance_from_va=0``).
     """
     from ..data.simulator import make_config  # deferred: the data package imports torch; the study loads without
 
@@ -226,7 +230,8 @@ def cell_knobs(design: FactorialDesign, cell: Mapping[str, str]) -> dict:
             else design.degenerate_distance,
             "visual_degeneracy": 0.0 if cell["visual"] == "distinct" else design.shared_visual,
             "visual_partner": preset.visual_partner if cell["partner"] == "on" else None,
-            "class_intensity": tuple((c, f) for c, f in preset.class_intensity if c not in preset.pair)}
+            "class_intensity": tuple((c, f) for c, f in preset.class_intensity if c not in preset.pair),
+            "annotation_geometry": "published", "appearance_from_va": 0.0}
 
 
 def cell_config(design: FactorialDesign, cell: Mapping[str, str]):

@@ -61,10 +61,12 @@ with that probability, a near one in valence-arousal more likely (:func:`annotat
 ``truth["true_expression"]``). **Circumplex nearness reaching the data** (issue 22; without them the VA knobs
 change only the VA labels): ``annotation_geometry="cell"`` (the *annotation path*) makes that annotator's confusion
 follow the cell's own distances (:func:`cell_positions`, :func:`config_annotation_matrix`), so a pair moved together
-is confused more in every split's labels (only where ``annotation_noise > 0``); ``appearance_from_va`` in [0, 1] (the
+is confused more in every split's labels (only where ``annotation_noise > 0``; on in ``affwild2`` and ``affectnet``,
+where at the preset's own centroids it gives the calibrated labels unchanged); ``appearance_from_va`` in [0, 1] (the
 *appearance path*) blends each face towards the kernel mean of the placed classes' faces at its class's position,
-weights ``exp(-d / appearance_spread)`` (:func:`appearance_weights`), so a pair moved together gets nearer faces.
-Neither draws randomness of its own. Realistic difficulty: ``au_dropout`` (a random subset of the prototype's AUs),
+weights ``exp(-d / appearance_spread)`` (:func:`appearance_weights`), so a pair moved together gets nearer faces
+(off in the presets: it would redraw the calibrated faces). Neither draws randomness of its own. Realistic
+difficulty: ``au_dropout`` (a random subset of the prototype's AUs),
 ``intensity_beta`` (low-heavy intensities), ``emfacs_variants`` (more EMFACS variants, AU17 among them),
 ``contempt_scale`` (trace contempt), ``class_intensity`` (per-class intensity factors), ``wild`` (large pose, occluders,
 strong blur, low resolution). See :class:`SimulatorConfig` for ranges.

@@ -11,12 +11,13 @@ position, gets the mean weight of the placed classes). The noise level is a stat
 published figure (no per-category confusion or agreement table of AffectNet or Aff-Wild2 could be read here);
 chapter 03 shows what changes when it moves.
 
-**Which distances** (``annotation_geometry``, the annotation path of issue 22): ``"published"`` (the default, the
-model the calibrated presets were tuned with) takes d on Russell & Mehrabian's (1977) coordinates with the book's
+**Which distances** (``annotation_geometry``, the annotation path of issue 22): ``"published"`` (the field's default,
+the model the calibrated presets were tuned with) takes d on Russell & Mehrabian's (1977) coordinates with the book's
 default hand placements, whatever the cell does to the centroids; ``"cell"`` takes d on the cell's own geometry
 (:func:`~affect_book.data.simulator.cell_positions`: after ``placements``, ``va_degeneracy`` and
 ``pair_va_distance``), so an annotator who perceives valence-arousal confuses the designated pair more when the
-cell moves it together. Either way the observed labels stay the quota's and only the shown class (and with it the
+cell moves it together (the ``affwild2`` and ``affectnet`` presets use it; at their own centroids both give one
+matrix). Either way the observed labels stay the quota's and only the shown class (and with it the
 face) moves; with ``annotation_noise`` 0 there is no annotator noise and the geometry changes nothing. A config's
 own matrix is :func:`~affect_book.data.simulator.config_annotation_matrix`.
 """

@@ -2,7 +2,8 @@
 
 Without these paths, ``pair_va_distance`` and ``va_degeneracy`` move only the designated pair's valence-arousal
 centroids and VA labels: the images and the expression labels stay byte-identical. Each path is one knob of
-:class:`~affect_book.data.simulator.SimulatorConfig`, off by default, and reads the **cell's own geometry**
+:class:`~affect_book.data.simulator.SimulatorConfig`, off by the field's default (the ``affwild2`` and ``affectnet``
+presets switch the annotation path on), and reads the **cell's own geometry**
 (:func:`cell_positions`: the centroids after ``coordinates``, ``placements``, ``va_degeneracy`` and
 ``pair_va_distance``; Other, a catch-all without a circumplex position, is left out as everywhere in the book):
 
@@ -87,9 +88,10 @@ def config_annotation_matrix(config: SimulatorConfig) -> np.ndarray:
     ``annotation_spread``, on the geometry ``annotation_geometry`` names.
 
     ``"published"``: Russell & Mehrabian's (1977) coordinates with the book's default hand placement, whatever the
-    cell's centroids (the benchmark presets' model so far); ``"cell"``: :func:`cell_positions`, so the pair's
-    confusion follows ``pair_va_distance`` and ``va_degeneracy``. The identity matrix when ``annotation_noise`` is 0
-    (then the geometry changes nothing).
+    cell's centroids (the field's default, and the model the presets were calibrated with); ``"cell"`` (the
+    ``affwild2`` and ``affectnet`` presets: at their own centroids the same matrix): :func:`cell_positions`, so the
+    pair's confusion follows ``pair_va_distance`` and ``va_degeneracy``. The identity matrix when
+    ``annotation_noise`` is 0 (then the geometry changes nothing).
 
     Parameters
     ----------
