@@ -99,7 +99,12 @@ def test_the_recorded_factorial_decides_or_sizes_both_chapter_09_claims(factoria
     for claim, verdict in again["verdicts"].items():
         assert verdict["verdict"] == stats["verdicts"][claim]["verdict"], claim
     tracked = recorded_verdicts("cpu")
-    assert {c: tracked[c]["study"] for c in FACTORIAL_CLAIMS} == {c: "factorial" for c in FACTORIAL_CLAIMS}
+    try:  # a recording of chapter 09's rebuilt design supersedes this one on the claims it records
+        superseded = set(load_recorded("cpu", "nearness").statistics["verdicts"])
+    except FileNotFoundError:
+        superseded = set()
+    assert {c: tracked[c]["study"] for c in FACTORIAL_CLAIMS} == {
+        c: "nearness" if c in superseded else "factorial" for c in FACTORIAL_CLAIMS}
 
 
 def test_every_exact_p_of_the_recorded_factorial_recomputes_with_scipy(factorial):
