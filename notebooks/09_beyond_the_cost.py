@@ -90,8 +90,8 @@ from affect_book.analysis import (PATHS as ALL_PATHS, clustered_dose_response, c
                                   load_tuning, nearness_effects, nearness_index_frame, nearness_path_verdicts,
                                   nearness_power_plan, off_floor, pair_distances, pair_outcomes, path_decomposition,
                                   recompute_factorial, recompute_nearness, recorded_design,
-                                  recorded_nearness_design, recorded_verdicts, representation_verdict, verdict_text,
-                                  versus_reference, write_claim)
+                                  recorded_nearness_design, recorded_nearness_table, recorded_verdicts,
+                                  representation_verdict, verdict_text, versus_reference, write_claim)
 
 chapter_start = time.perf_counter()
 # every parameter checked and the design built (on the simulator) in one call
@@ -573,21 +573,7 @@ if recorded_near is not None:
         assert verdict["verdict"] == near_stats["verdicts"][claim]["verdict"], claim
     for path, verdict in near_again["paths"].items():
         assert verdict["verdict"] == near_stats["paths"][path]["verdict"], path
-    near_rows = [{"verdict on": f"nearness through {path}" + (" (degeneracy-not-imbalance)" if path == "both"
-                                                              else ""),
-                  "this run": verdict_text(path_verdicts[path]) if path in path_verdicts else "not run here",
-                  "recorded": verdict_text(v), "recorded levels": ", ".join(v["levels"]) or "none",
-                  "recorded at the floor": ", ".join(v["at_floor"]) or "none"}
-                 for path, v in near_stats["paths"].items()]
-    for cell in near_stats["fix_cells"]:
-        mine = fix_verdicts[np.isclose(fix_verdicts["visual"].astype(float), cell["visual"])]
-        here = mine.iloc[0]["verdict"] if len(mine) else None
-        near_rows.append({"verdict on": f"fix cell visual {cell['visual']:g} ({cell['role']})",
-                          "this run": verdict_text(here) if here is not None else "not tested here",
-                          "recorded": verdict_text(cell["verdict"]) if cell["verdict"] is not None
-                          else f"not tested: {cell['error']}",
-                          "recorded levels": f"base pair F1 {cell['base_f1']:.3f}", "recorded at the floor": ""})
-    display(pd.DataFrame(near_rows).set_index("verdict on"))  # noqa: F821
+    display(recorded_nearness_table(near_stats, path_verdicts, fix_verdicts))  # noqa: F821
     for claim, why in near_stats["not_tested"].items():
         print(f"recorded, not tested: {claim}: {why}")
     for cell in near_stats["fix_cells"]:

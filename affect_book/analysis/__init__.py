@@ -55,7 +55,7 @@ from ._recorded import (DISTANCE_MARGIN, RecordedStudy, load_recorded, load_tuni
 from ._recorded_factorial import (FACTORIAL_CLAIMS, factorial_power_plan, factorial_rows, factorial_verdicts,
                                   record_factorial, recompute_factorial, recorded_design)
 from ._recorded_nearness import (nearness_power_plan, nearness_statistics, record_nearness, recompute_nearness,
-                                 recorded_nearness_design)
+                                 recorded_nearness_design, recorded_nearness_table)
 from ._regression import MIN_CLUSTERS, class_regression
 from ._stats import (DEFAULT_MARGINS, REFERENCES, SMALLEST_EFFECT, STUDY_EFFECT, check_comparable, study_metrics,
                      study_rare_classes, study_statistics)
@@ -71,7 +71,7 @@ __all__ = ["nearness_power_plan",
            "NOT_CARRIED", "dominance_comparison", "dose_rows", "fix_cell_verdicts", "nearness_index_frame",
            "nearness_path_verdicts",
            "pair_distances", "nearness_statistics", "record_nearness", "recompute_nearness",
-           "recorded_nearness_design",
+           "recorded_nearness_design", "recorded_nearness_table",
            "CHAPTER_07_TESTS", "CHAPTER_08_TESTS", "CLAIMS", "FACTORIAL_CLAIMS", "factorial_power_plan",
            "factorial_rows", "recompute_factorial", "recorded_design",
            "factorial_verdicts", "record_factorial", "DEFAULT_MARGINS", "DISTANCE_MARGIN", "GEOMETRY_METRICS",

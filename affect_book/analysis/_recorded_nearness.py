@@ -35,10 +35,10 @@ from ._nearness import (PAIR_F1_FLOOR, PATHS, clustered_dose_response, common_le
                         nearness_effects, off_floor, path_decomposition)
 from ._nearness_verdicts import dominance_comparison, dose_rows, fix_cell_verdicts, nearness_path_verdicts
 from ._recorded import _design_of, _finite, _provenance, _timed, _write_json
-from .verdicts import paired_by_seed
+from .verdicts import paired_by_seed, verdict_text
 
 __all__ = ["nearness_power_plan", "nearness_statistics", "record_nearness", "recompute_nearness",
-           "recorded_nearness_design"]
+           "recorded_nearness_design", "recorded_nearness_table"]
 
 
 def nearness_statistics(design: NearnessDesign, frame: pd.DataFrame, *, primary_fix: str = "pair_margin",
@@ -298,3 +298,45 @@ def recompute_nearness(recorded) -> dict:
                                costs=tuple(s["costs"]), smallest_effect=s["smallest_effect"],
                                f1_margin=s["f1_margin"], primary_visual=s["primary_visual"], alpha=s["alpha"],
                                floor=s.get("floor"))
+
+
+def recorded_nearness_table(statistics: dict, paths: dict | None = None, fix_cells: pd.DataFrame | None = None
+                            ) -> pd.DataFrame:
+    """A recorded nearness study's verdicts beside a reader's run: one row per path and per fix cell.
+
+    Parameters
+    ----------
+    statistics : dict
+        The recording's ``statistics.json`` (:func:`record_nearness`).
+    paths : dict, optional
+        This run's path verdicts (:func:`~affect_book.analysis.nearness_path_verdicts`); None: not run here.
+    fix_cells : DataFrame, optional
+        This run's fix-cell verdicts (:func:`~affect_book.analysis.fix_cell_verdicts`), matched to the recording's
+        cells by their visual overlap; None: not run here.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``verdict on`` (``nearness through <path>``, the claim's path marked, then ``fix cell visual <v>
+        (<role>)``), with ``this run``, ``recorded``, ``recorded levels`` (a path's frequency levels off the floor;
+        a fix cell's base pair F1) and ``recorded at the floor`` (a path's levels left out).
+    """
+    paths = paths or {}
+    rows = []
+    for path, v in statistics["paths"].items():
+        rows.append({"verdict on": f"nearness through {path}"
+                     + (" (degeneracy-not-imbalance)" if path == "both" else ""),
+                     "this run": verdict_text(paths[path]) if path in paths else "not run here",
+                     "recorded": verdict_text(v), "recorded levels": ", ".join(v["levels"]) or "none",
+                     "recorded at the floor": ", ".join(v["at_floor"]) or "none"})
+    for cell in statistics["fix_cells"]:
+        here = None
+        if fix_cells is not None and len(fix_cells):
+            mine = fix_cells[np.isclose(fix_cells["visual"].astype(float), cell["visual"])]
+            here = mine.iloc[0]["verdict"] if len(mine) else None
+        rows.append({"verdict on": f"fix cell visual {cell['visual']:g} ({cell['role']})",
+                     "this run": verdict_text(here) if here is not None else "not tested here",
+                     "recorded": verdict_text(cell["verdict"]) if cell["verdict"] is not None
+                     else f"not tested: {cell['error']}",
+                     "recorded levels": f"base pair F1 {cell['base_f1']:.3f}", "recorded at the floor": ""})
+    return pd.DataFrame(rows).set_index("verdict on")

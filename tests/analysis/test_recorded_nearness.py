@@ -4,10 +4,12 @@ tiny design: one end-to-end run that also covers what chapter 09 computes from t
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from affect_book.analysis import (dominance_comparison, fix_cell_verdicts, load_recorded, nearness_path_verdicts,
-                                  nearness_statistics, recompute_nearness, record_nearness, recorded_nearness_design)
+                                  nearness_statistics, recompute_nearness, record_nearness, recorded_nearness_design,
+                                  recorded_nearness_table)
 from affect_book.analysis.cli import main as study_cli
 from affect_book.params import ParameterError
 from affect_book.study import NearnessDesign
@@ -17,6 +19,30 @@ def _design():
     return NearnessDesign(profile="smoke", dose=(0.0, 1.0), visual_levels=(0.5, 1.0),
                           fix_conditions=("base", "pair_cost", "circumplex", "vad"), fixes=("pair_margin",), seeds=2,
                           annotation_noise=0.3, data_draw="per_seed")
+
+
+def test_the_recorded_table_puts_each_verdict_beside_this_runs():
+    """By hand: one row per recorded path (the claim's marked) and per fix cell, this run's verdict matched by the
+    cell's visual overlap, a cell the recording did not test shown with its reason, a path this run lacks as such."""
+    path = {"verdict": "not reproduced", "levels": ["balanced"], "at_floor": ["published"]}
+    stats = {"paths": {"annotation": {"verdict": "inconclusive", "levels": ["balanced", "published"], "at_floor": []},
+                       "both": path},
+             "fix_cells": [{"cell": "fix/visual=0.5", "visual": 0.5, "role": "claim", "base_f1": 0.2931,
+                            "verdict": {"verdict": "undecidable", "n": 14, "seeds_needed": 20}, "error": ""},
+                           {"cell": "fix/visual=1", "visual": 1.0, "role": "negative control", "base_f1": 0.01,
+                            "verdict": None, "error": "at a floor"}]}
+    mine = pd.DataFrame([{"cell": "fix/visual=1", "visual": 1.0, "verdict": {"verdict": "inconclusive"}},
+                         {"cell": "fix/visual=0.5", "visual": 0.5, "verdict": {"verdict": "reproduced"}}])
+    table = recorded_nearness_table(stats, {"both": {"verdict": "inconclusive"}}, mine)
+    assert list(table.index) == ["nearness through annotation", "nearness through both (degeneracy-not-imbalance)",
+                                 "fix cell visual 0.5 (claim)", "fix cell visual 1 (negative control)"]
+    assert list(table["this run"]) == ["not run here", "inconclusive", "reproduced", "inconclusive"]
+    assert list(table["recorded"]) == ["inconclusive", "not reproduced", "undecidable at n = 14 (needs >= 20 seeds)",
+                                       "not tested: at a floor"]
+    assert list(table["recorded levels"]) == ["balanced, published", "balanced", "base pair F1 0.293",
+                                              "base pair F1 0.010"]
+    assert table.loc["nearness through both (degeneracy-not-imbalance)", "recorded at the floor"] == "published"
+    assert (recorded_nearness_table(stats)["this run"] == ["not run here"] * 2 + ["not tested here"] * 2).all()
 
 
 def test_record_nearness_checks_its_options(tmp_path):
@@ -101,8 +127,6 @@ def test_power_plan_against_direct_calls():
                 rows.append({"kind": "fix", "condition": condition, "path": "none", "frequency": "published",
                              "distance": 0.13, "seed": seed, "visual": visual, "cell": f"fix/visual={visual:g}",
                              "pair_f1": 0.3 + shift + rng.normal(0, 0.03)})
-    import pandas as pd
-
     frame = pd.DataFrame(rows)
     draws = 2000
     plan = nearness_power_plan(frame, carried={"annotation": False, "appearance": True, "both": True},
