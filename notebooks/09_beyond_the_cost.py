@@ -30,8 +30,8 @@
 # and the cost, never the images or the expression labels, so its "circumplex" factor measured extra VA
 # supervision, not nearness. Its recorded study is still shown near the end, as **the earlier design's
 # recording**. Where this design has its own recording (made once with the power plan's seeds, below), the book's
-# claim tracker reads that one for this chapter's two claims, whatever the earlier one's seeds; until then it reads
-# the earlier one.
+# claim tracker reads that one for each of this chapter's two claims it records, whatever the earlier one's seeds;
+# until then it reads the earlier one.
 #
 # **You will learn** how a dose-response design with switchable causal paths separates what nearness does through
 # the labels from what it does through the faces; how to test "not solely imbalance" with frequency held fixed, and
