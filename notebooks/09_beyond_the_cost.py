@@ -548,13 +548,14 @@ else:
 # %% [markdown]
 # ## This design's recording
 #
-# A reader's `cpu` run has five seeds, and the plan above says how many each part needs. The book records this
-# design once with the plan's seeds (`docs/results/cpu/nearness`, made with `affect-book study record-nearness`;
-# its command, commit, machine and wall time are printed below), each seed drawing its own data in every cell,
-# and this section shows it beside this run: its verdicts recomputed from its rows by the same rules (they must
-# equal the stored ones), each path's verdict with the frequency levels it rests on, the fix cells on the pair's
-# F1, and the power its seeds reached. Where the folder is missing (before the recording was made, or with
-# `RECORDED_NEARNESS = None`) the section says so and this run's verdicts stand alone.
+# A reader's `cpu` run has five seeds, and the plan above says how many each part needs. A recording of this design
+# (`docs/results/cpu/nearness`, made once with `affect-book study record-nearness` and the seeds the plan asks for;
+# its command, commit, machine and wall time are printed below), each seed drawing its own data in every cell, is
+# shown here beside this run: its verdicts recomputed from its rows by the same rules (they must equal the stored
+# ones), each path's verdict with the frequency levels it rests on, the fix cells on the pair's F1, and the power
+# plan computed from its own spread (the seeds each part needs, against the seeds it has). Where the folder is
+# missing (before the recording is made, or with `RECORDED_NEARNESS = None`) the section says so and this run's
+# verdicts stand alone.
 
 # %%
 recorded_near = None
