@@ -4,6 +4,38 @@ import pytest
 from support import ROOT
 
 
+# The test files that use the session's smoke book (``smoke_book`` below): under pytest-xdist they run on one process,
+# which builds the book once.
+SMOKE_BOOK_FILES = ("tests/site/test_book.py", "tests/site/test_browser.py")
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (``-n``, on in pyproject's addopts) each test process and the kernels and workers it starts
+    use one thread, so two processes on two cores do not oversubscribe them (set before torch is imported)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile`` (pyproject's addopts), with the files in ``SMOKE_BOOK_FILES`` as one unit.
+
+    A file runs on one process: its module fixtures are built once and a golden notebook's cells run in order in one
+    kernel. (pytest-xdist's ``xdist_group`` marks would say the same, but pytest-xdist 3.8 renames ``item._nodeid``,
+    which pytest 9 no longer reads.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SmokeBookWithItsFiles(LoadFileScheduling):
+        def _split_scope(self, nodeid):
+            scope = super()._split_scope(nodeid)
+            return "smoke_book" if scope in SMOKE_BOOK_FILES else scope
+
+    return SmokeBookWithItsFiles(config, log)
+
+
 def pytest_collection_modifyitems(items):
     """The golden notebooks that nbval executes (tests/golden/*.ipynb) carry the ``notebooks`` marker, so
     ``-m "not notebooks"`` (and ``make test-fast``) leaves them out like the other notebook runs."""
