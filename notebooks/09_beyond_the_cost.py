@@ -204,10 +204,13 @@ if synthetic:
 # budget of 45 minutes on 2 cores (the profile's levels, printed; the measured time is in the page's run-time
 # note): the 0.8 visual level and the `supcon`, `au_off`
 # and `au_strong` fixes run in `gpu` only; the seeds are not reduced. All cells go through one process pool and the
-# load-or-train cache; `EXECUTOR = "slurm"` sends the runs to Slurm as one job array. The outcomes per run: the
-# pair's F1 (mean of its two classes), its two test confusions (the share of anger's test images predicted fear,
-# and of fear's predicted anger), and the pair's label confusion in the cell's training labels (observed label
-# against the class the face shows).
+# load-or-train cache; `EXECUTOR = "slurm"` sends the runs to Slurm as one job array. At dose 1 the pair sits at the
+# preset's own centroids, where the annotation path changes nothing (chapter 03), so cells that draw the same data
+# share their runs, trained once: the appearance and both paths at dose 1, and the balanced annotation path at
+# dose 1 with the fix cells' base at visual overlap 0 (the next cell prints how many runs were loaded, not trained).
+# The outcomes per run: the pair's F1 (mean of its two classes), its two test confusions (the share of anger's test
+# images predicted fear, and of fear's predicted anger), and the pair's label confusion in the cell's training labels
+# (observed label against the class the face shows).
 
 # %%
 try:

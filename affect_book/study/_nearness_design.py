@@ -278,9 +278,18 @@ def nearness_cell_knobs(design: NearnessDesign, cell: Mapping) -> dict:
     Returns
     -------
     dict
-        ``train_proportions``, ``pair_va_distance`` (None in fix cells: the preset's own centroids),
-        ``annotation_noise``, ``annotation_geometry``, ``appearance_from_va``, ``visual_degeneracy``,
-        ``visual_partner`` (None) and ``class_intensity`` (the preset's, without the pair's own factors).
+        ``train_proportions``, ``pair_va_distance`` (None in fix cells and at dose 1: the preset's own centroids,
+        which are the published distance apart), ``annotation_noise``, ``annotation_geometry``,
+        ``appearance_from_va``, ``visual_degeneracy``, ``visual_partner`` (None) and ``class_intensity`` (the
+        preset's, without the pair's own factors).
+
+    Notes
+    -----
+    At dose 1 the pair sits at the preset's own centroids, where the annotation path's geometry is the published one
+    (the annotator's confusions, and so every face and label, are those of ``annotation_geometry="published"``). The
+    knobs say so (``pair_va_distance=None``, ``"published"``), so cells that draw the same data have one config and
+    share their cached runs instead of training them twice: the appearance and both paths at dose 1, and the
+    annotation path at dose 1 with the fix cell at visual overlap 0 on the same frequencies.
     """
     from ..data.simulator import make_config  # deferred: the data package imports torch; the study loads without
 
@@ -290,10 +299,11 @@ def nearness_cell_knobs(design: NearnessDesign, cell: Mapping) -> dict:
     check_choice("path", cell.get("path"), (*NEARNESS_PATHS, "none"))
     preset = make_config(design.preset, design.profile)
     n = len(preset.classes)
-    annotation = cell["path"] in ("annotation", "both")
+    own_centroids = cell["kind"] == "fix" or float(cell["dose"]) == 1.0  # the published distance (see Notes)
+    annotation = cell["path"] in ("annotation", "both") and not own_centroids
     appearance = cell["path"] in ("appearance", "both")
     return {"train_proportions": preset.train_proportions if cell["frequency"] == "published" else (1 / n,) * n,
-            "pair_va_distance": float(cell["distance"]) if cell["kind"] == "dose" else None,
+            "pair_va_distance": None if own_centroids else float(cell["distance"]),
             "annotation_noise": design.annotation_noise,
             "annotation_geometry": "cell" if annotation else "published",
             "appearance_from_va": design.appearance_weight if appearance else 0.0,

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from affect_book.data.simulator import make_config, split_labels
+from affect_book.data.simulator import generate_split, make_config, split_labels
 from affect_book.params import ParameterError
 from affect_book.study import (NEARNESS_LEVELS, expand_study, NEARNESS_PATHS, NearnessDesign, nearness_cell_config,
                                nearness_cell_knobs, nearness_cells, nearness_label, nearness_n_runs,
@@ -45,11 +45,15 @@ def test_each_path_arm_sets_its_own_knobs():
     seen = set()
     for cell in nearness_cells(design):
         knobs = nearness_cell_knobs(design, cell)
-        assert (knobs["annotation_geometry"], knobs["appearance_from_va"]) == expected[cell["path"]]
+        geometry, weight = expected["appearance" if cell["dose"] == 1.0 and cell["path"] == "both"
+                                    else "none" if cell["dose"] == 1.0 and cell["path"] == "annotation"
+                                    else cell["path"]]  # at dose 1 the cell's geometry is the published one
+        assert (knobs["annotation_geometry"], knobs["appearance_from_va"]) == (geometry, weight)
         assert knobs["annotation_noise"] == 0.2 and knobs["visual_partner"] is None
         assert not {c for c, _ in knobs["class_intensity"]} & set(preset.pair)  # the pair's own factors removed
         if cell["kind"] == "dose":
-            assert knobs["visual_degeneracy"] == 0.0 and knobs["pair_va_distance"] == cell["distance"]
+            assert knobs["visual_degeneracy"] == 0.0
+            assert knobs["pair_va_distance"] == (None if cell["dose"] == 1.0 else cell["distance"])
             shares = (preset.train_proportions if cell["frequency"] == "published"
                       else (1 / len(preset.classes),) * len(preset.classes))
             assert knobs["train_proportions"] == pytest.approx(shares)
@@ -66,6 +70,30 @@ def test_each_path_arm_sets_its_own_knobs():
                        for c in fix)
     with pytest.raises(ParameterError, match="fix_frequency"):
         NearnessDesign(fix_frequency="rare")
+
+
+def test_cells_that_draw_the_same_data_share_one_config():
+    """At dose 1 the pair sits at the preset's own centroids: the knobs name them (no distance, the published
+    geometry), and the data are byte-identical to the explicit form (the distance given, the annotation path on), so
+    the cells that draw them (appearance and both at dose 1; annotation at dose 1 and the fix cell at visual 0 on the
+    same frequencies) share one config, hence one cache entry; the other cells' configs are all different."""
+    design = NearnessDesign(profile="smoke")
+    cells = {nearness_label(c): c for c in nearness_cells(design)}
+    data = {label: study.data for label, (_, study) in zip(cells, nearness_studies(design))}
+    for frequency in ("published", "balanced"):
+        assert data[f"dose/{frequency}/appearance/d=1"] == data[f"dose/{frequency}/both/d=1"]
+    assert data["dose/balanced/annotation/d=1"] == data["fix/visual=0"]  # fix cells train on balanced frequencies
+    assert len(set(data.values())) == len(data) - 3
+    tiny = dict(n_train=300, n_val=0, n_test=200, image_size=32)
+    for label in ("dose/published/both/d=1", "dose/balanced/annotation/d=1"):
+        knobs = nearness_cell_knobs(design, cells[label])
+        explicit = {**knobs, "pair_va_distance": cells[label]["distance"], "annotation_geometry": "cell"}
+        for split in ("train", "test"):
+            a = generate_split(make_config(design.preset, "smoke", **knobs, **tiny), split)
+            b = generate_split(make_config(design.preset, "smoke", **explicit, **tiny), split)
+            assert a.keys() == b.keys()
+            for key in a:
+                assert np.array_equal(a[key], b[key], equal_nan=True), (label, split, key)
 
 
 def test_cells_conditions_and_run_count():
