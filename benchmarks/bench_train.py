@@ -4,10 +4,10 @@ Data: the simulator's ``affwild2`` preset at a profile's sizes (``--profile``, d
 
 1. the trainer's training throughput (``RunResult.images_per_second``: training images over the seconds spent in
    training steps, validation excluded) as a ratio of a **bare loop**: the same model, batch size, shuffling order,
-   multi-task loss, AdamW step and learning-rate schedule (so both runs compute the same numbers), with nothing else
-   (no augmentation, clipping, loss bookkeeping, progress bar, logging or checkpointing). Bare epochs and trainer
-   runs alternate ``--repeats`` times (the machine may be shared: alternating spreads its noise over both) and the
-   medians are compared. Target: overhead (1 - ratio) at most 10 %.
+   multi-task loss, AdamW step, learning-rate schedule and memory format (so both runs compute the same numbers),
+   with nothing else (no augmentation, clipping, loss bookkeeping, progress bar, logging or checkpointing). Bare
+   epochs and trainer runs alternate ``--repeats`` times (the machine may be shared: alternating spreads its noise
+   over both) and the medians are compared. Target: overhead (1 - ratio) at most 10 %.
 2. the wall time of the first ``train()`` (training, per-epoch validation, checkpoints, test predictions) for the
    profile's epochs, or ``--epochs`` of them (then per epoch too, so the reader can scale it; the scaled figure is
    labelled as such, not measured).
@@ -31,8 +31,8 @@ from affect_book.data.base import ArrayDataset
 from affect_book.data.sources import load_splits
 from affect_book.device import seed_everything
 from affect_book.profiles import get_profile
-from affect_book.trainer import (TrainConfig, batch_images, dataset_arrays, lr_schedule, make_model, multitask_loss,
-                                 train)
+from affect_book.trainer import (TrainConfig, batch_images, channels_last_on, dataset_arrays, lr_schedule,
+                                 make_model, multitask_loss, train)
 
 
 def subset(data: ArrayDataset, n: int) -> ArrayDataset:
@@ -45,6 +45,8 @@ def bare_epoch(config: TrainConfig, tensors: dict, epoch: int) -> float:
     """Images per second of one epoch of the bare loop (forward, loss, backward, AdamW step), CPU."""
     seed_everything(config.seed)
     model = make_model(config)
+    if channels_last_on(config, torch.device("cpu")):  # the trainer's memory format, so both compute alike
+        model = model.to(memory_format=torch.channels_last)
     model.train()
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     n = len(tensors["image"])
@@ -55,6 +57,8 @@ def bare_epoch(config: TrainConfig, tensors: dict, epoch: int) -> float:
         idx = order[step * config.batch_size:(step + 1) * config.batch_size]
         batch = {k: tensors[k][idx] for k in ("expression", "va", "au")}
         batch["image"] = batch_images(tensors["image"], idx)
+        if channels_last_on(config, torch.device("cpu")):
+            batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
         loss, _ = multitask_loss(model(batch["image"]), batch, config, None)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()

@@ -238,7 +238,8 @@ log
 #
 # - **bf16 autocast** (`amp=True`): convolutions and matrix products run in bfloat16, the losses in float32
 #   (`affect_book.losses` lifts them out of autocast);
-# - **channels-last** memory (`channels_last=True`), which tensor cores prefer;
+# - **channels-last** memory (`channels_last=True`), which tensor cores prefer (the trainer keeps it on the CPU too,
+#   where oneDNN's pooling and batch norm run faster in it: `benchmarks/bench_memory_format.py` measures by how much);
 # - **`torch.compile`** (`compile=True`), worth it for long runs;
 # - a torchvision backbone (`backbone="resnet18"` and others, pretrained weights from a local file in
 #   `weights_path`), at the `gpu` profile's 112 px;

@@ -34,10 +34,10 @@ from .loop import MAX_LOSS_RATIO, epoch_order, fit, recorded_divergence
 from .objective import expression_term, multitask_loss
 from .parameters import check_run_parameters
 from .runs import NonFiniteMetrics, RunResult, TrainingDiverged, load_finished, nonfinite_metrics, run_key
-from .steps import batch_images, dataset_arrays, lr_schedule, make_model
+from .steps import batch_images, channels_last_on, dataset_arrays, lr_schedule, make_model
 
 __all__ = ["COSTS", "MAX_LOSS_RATIO", "NonFiniteMetrics", "RunResult", "SAMPLERS", "TRAINER_VERSION", "TrainConfig",
-           "TrainingDiverged", "batch_images", "check_run_parameters",
+           "TrainingDiverged", "batch_images", "channels_last_on", "check_run_parameters",
            "coerce_values", "config_from_dict", "cost_tensor", "dataset_arrays",
            "epoch_order", "evaluate", "expression_term", "field_kinds", "fit", "load_finished", "lr_schedule",
            "make_model", "multitask_loss", "nonfinite_metrics", "parse_assignment", "predict", "recorded_divergence",

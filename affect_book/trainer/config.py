@@ -40,7 +40,8 @@ __all__ = ["COSTS", "SAMPLERS", "TRAINER_VERSION", "TrainConfig", "coerce_values
 #: Bumped when the trainer or the models change what a config produces, so cached runs of older code are not
 #: loaded as if they were current (it is a field of every config, hence part of its hash). 3: random shifts
 #: (``crop``) join the flips; runs keyed on the data's fingerprint too. (``sampler`` and ``ldam_drw`` need no bump:
-#: earlier configs train exactly as before.)
+#: earlier configs train exactly as before; nor ``channels_last`` on the CPU, which computes the same function in
+#: another memory order: runs differ from earlier ones only by rounding.)
 TRAINER_VERSION = 3
 
 #: Samplers of ``TrainConfig.sampler``: a shuffle of the training set, or class-balanced sampling with replacement.
@@ -133,7 +134,9 @@ class TrainConfig:
     amp : bool
         bf16 autocast on a CUDA GPU (ignored elsewhere).
     channels_last : bool
-        Channels-last memory format on a CUDA GPU (ignored elsewhere).
+        Channels-last memory format on a CUDA GPU and on the CPU (oneDNN's pooling and batch norm are faster in
+        it; ``benchmarks/bench_memory_format.py``); ignored on Apple MPS. The same computation in another memory
+        order: runs differ only by rounding.
     compile : bool
         ``torch.compile`` the model on a CUDA GPU (ignored elsewhere).
     augment : bool

@@ -12,7 +12,7 @@ import torch
 from .. import metrics
 from .config import TrainConfig
 from .runs import RunResult
-from .steps import autocast, batch_images, dataset_arrays, make_model
+from .steps import autocast, batch_images, channels_last_on, dataset_arrays, make_model
 
 __all__ = ["evaluate", "predict", "trained_model"]
 
@@ -24,7 +24,7 @@ def _outputs(model, data: dict[str, torch.Tensor], config: TrainConfig, device: 
     chunks: dict[str, list] = {"logits": [], "va": [], "au_prob": [], "features": []}
     for start in range(0, len(data["image"]), batch_size):
         x = batch_images(data["image"], slice(start, start + batch_size)).to(device)
-        if config.channels_last and device.type == "cuda":
+        if channels_last_on(config, device):
             x = x.contiguous(memory_format=torch.channels_last)
         with autocast(device, config.amp):
             out = model(x)

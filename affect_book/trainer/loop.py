@@ -35,7 +35,7 @@ from .evaluation import evaluate
 from .objective import multitask_loss
 from .runs import (RunResult, TrainingDiverged, load_checkpoint, move_aside, rng_state, save_torch, set_rng_state,
                    write_log)
-from .steps import autocast, batch_images, dataset_arrays, lr_schedule, make_model, rank_and_world
+from .steps import autocast, batch_images, channels_last_on, dataset_arrays, lr_schedule, make_model, rank_and_world
 
 __all__ = ["MAX_LOSS_RATIO", "check_finite", "check_loss_growth", "epoch_order", "fit", "recorded_divergence"]
 
@@ -53,7 +53,7 @@ def _build(config: TrainConfig, device: torch.device, world: int, steps: int):
     model = make_model(config).to(device)
     if world > 1 and device.type == "cuda":
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    if config.channels_last and device.type == "cuda":
+    if channels_last_on(config, device):
         model = model.to(memory_format=torch.channels_last)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lr_schedule(config, steps))
@@ -309,7 +309,7 @@ def fit(config: TrainConfig, key: str, folder: Path, train_set, val_set, test_se
                 images = flip_images(images, flip)
                 images = shift_images(images, shift) if pad else images
             batch["image"] = images.to(device, non_blocking=True)
-            if config.channels_last and device.type == "cuda":
+            if channels_last_on(config, device):
                 batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
             with autocast(device, config.amp):
                 out = step_fn(batch["image"])

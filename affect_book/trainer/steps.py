@@ -16,7 +16,8 @@ from ..arrays import to_numpy
 from ..models import build_model
 from .config import TrainConfig
 
-__all__ = ["autocast", "batch_images", "dataset_arrays", "lr_schedule", "make_model", "rank_and_world"]
+__all__ = ["autocast", "batch_images", "channels_last_on", "dataset_arrays", "lr_schedule", "make_model",
+           "rank_and_world"]
 
 
 def make_model(config: TrainConfig) -> torch.nn.Module:
@@ -115,6 +116,26 @@ def lr_schedule(config: TrainConfig, steps_per_epoch: int) -> Callable[[int], fl
         return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
     return factor
+
+
+def channels_last_on(config: TrainConfig, device: torch.device) -> bool:
+    """Whether a run keeps its images and weights in channels-last memory: ``config.channels_last`` on a CUDA GPU
+    (tensor cores prefer it) and on the CPU (oneDNN's pooling and batch-norm kernels are vectorised over channels
+    in it; ``benchmarks/bench_train.py`` measures the ratio); not on Apple MPS.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        Supplies ``channels_last``.
+    device : torch.device
+        Where the model runs.
+
+    Returns
+    -------
+    bool
+        True where the run converts to channels-last.
+    """
+    return bool(config.channels_last) and device.type in ("cuda", "cpu")
 
 
 def autocast(device: torch.device, enabled: bool):

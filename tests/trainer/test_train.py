@@ -50,6 +50,20 @@ def test_finished_run_is_loaded_not_retrained(sets, tmp_path):
     assert (first.run_dir / "log.csv").read_text().startswith("epoch,")
 
 
+def test_channels_last_on_the_cpu_changes_the_memory_order_not_the_numbers(sets, tmp_path):
+    """On the CPU a run keeps its weights channels-last (oneDNN's faster path; benchmarks/bench_memory_format.py)
+    and computes what the channels-first run computes, up to rounding."""
+    train_set, val_set, test_set = sets
+    last = train(_config(epochs=1), train_set, val_set, test_set, root=tmp_path / "last", progress=False)
+    first = train(_config(epochs=1, channels_last=False), train_set, val_set, test_set, root=tmp_path / "first",
+                  progress=False)
+    conv = next(k for k, v in last.model_state().items() if v.ndim == 4)
+    assert last.model_state()[conv].is_contiguous(memory_format=torch.channels_last)
+    assert not first.model_state()[conv].is_contiguous(memory_format=torch.channels_last)
+    assert last.history[0]["train_loss"] == pytest.approx(first.history[0]["train_loss"], rel=1e-4)
+    np.testing.assert_allclose(last.predictions()["logits"], first.predictions()["logits"], rtol=1e-3, atol=1e-3)
+
+
 @pytest.mark.slow
 def test_training_learns_the_toy_task(sets, tmp_path):
     train_set, val_set, _ = sets
