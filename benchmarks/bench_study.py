@@ -83,7 +83,7 @@ from affect_book.profiles import get_profile
 from affect_book.stats import minimum_detectable_effect, paired_power, seeds_for_power
 from affect_book.data.simulator import TARGETS
 from affect_book.study import (CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, DEFAULT_LAMBDAS, StudyConfig, calibration_run,
-                               run_study)
+                               chapter_conditions, run_study)
 from affect_book.analysis import SMALLEST_EFFECT, study_rare_classes
 
 #: The metrics whose circumplex - base difference sizes the study.
@@ -206,7 +206,7 @@ def power_mode(args) -> None:
     """Measure the candidates of ``--power`` and print :func:`power_table`'s table and choice."""
     prof = get_profile(args.profile)
     candidates = parse_candidates(args.candidates)
-    grid_runs = args.grid_runs_per_seed or 2 * len(CHAPTER_CONDITIONS)
+    grid_runs = args.grid_runs_per_seed or 2 * len(chapter_conditions(args.profile))
     current = (prof.study_n_train, prof.study_image_size, prof.study_epochs)
     print(f"power per CPU-minute ({args.profile}, {args.preset}): {len(candidates)} candidates x {args.seeds} seeds x "
           f"(base, circumplex) on {args.workers} processes; budget {args.budget_minutes:g} min x {args.cores} cores; "
@@ -317,7 +317,7 @@ def main() -> None:
     parser.add_argument("--budget-minutes", type=float, default=30.0, help="--power: wall minutes (default 30)")
     parser.add_argument("--cores", type=int, default=2, help="--power: cores of the budget (default 2)")
     parser.add_argument("--grid-runs-per-seed", type=int, default=None,
-                        help=f"--power: default 2 presets x {len(CHAPTER_CONDITIONS)} chapter-07 conditions")
+                        help="--power: default 2 presets x the profile's chapter-07 conditions (chapter_conditions)")
     parser.add_argument("--alpha", type=float, default=0.05, help="--power: one-sided level (default 0.05)")
     parser.add_argument("--effect", type=float, default=SMALLEST_EFFECT,
                         help=f"--power: effect of interest (default SMALLEST_EFFECT = {SMALLEST_EFFECT:g})")
@@ -376,7 +376,8 @@ def main() -> None:
     cpu = get_profile("cpu")
     best, how = min((per_run, "serial"), (per_run_parallel, "2 processes"))
     for name, conditions in (("the issue's five-condition", DEFAULT_CONDITIONS),
-                             ("chapter 07's (with vad and the two readings)", CHAPTER_CONDITIONS)):
+                             ("chapter 07's (with vad and the two readings)", CHAPTER_CONDITIONS),
+                             ("chapter 07's cpu default", chapter_conditions("cpu"))):
         # the sweep's circumplex runs at the chosen lambda on its seeds are reused by the grid
         n = _grid_runs(2, len(conditions), cpu.seeds, len(DEFAULT_LAMBDAS), args.sweep_seeds) - 2 * args.sweep_seeds
         print(f"projected {args.profile}-size grid, {name}, on this machine: {n} runs trained (2 presets x "

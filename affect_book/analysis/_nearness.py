@@ -319,9 +319,12 @@ def clustered_dose_response(frame: pd.DataFrame, *, outcome: str = "pair_f1", di
         return pd.DataFrame(columns=columns)
     data = pd.DataFrame({"y": frame[outcome].astype(float), "x": frame[distance].astype(float),
                          "p": frame[path].astype(str), "c": frame[control].astype(str)})
+    # one intercept per (path, control) pair present in the rows: C(p):C(c) would add an all-zero column for each
+    # pair left out (a level at the floor), a rank-deficient design
+    data["pc"] = data["p"] + "|" + data["c"]
     groups = pd.factorize(frame[seed])[0]
-    fit = smf.ols("y ~ 0 + C(p):C(c) + C(p):x", data=data).fit(cov_type="cluster", cov_kwds={"groups": groups},
-                                                                 use_t=True)
+    fit = smf.ols("y ~ 0 + C(pc) + C(p):x", data=data).fit(cov_type="cluster", cov_kwds={"groups": groups},
+                                                            use_t=True)
     n = int(len(np.unique(groups)))
     t = stats.t.ppf(0.975, n - 1)
     out = []

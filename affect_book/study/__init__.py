@@ -22,8 +22,9 @@ the data, the costs, ``params``, ``cache``), never :mod:`affect_book.analysis`, 
 from ._calibrate import calibration_run, calibration_study, simulator_hash
 from ._chapter import chapter_grid, chapter_study
 from ._conditions import CONDITIONS, Condition, NotYetSupported, get_condition
-from ._config import (CHAPTER_CONDITIONS, DATA_DRAWS, DEFAULT_CONDITIONS, READING_CONDITIONS, StudyConfig, StudyRun,
-                      designated_pair_of, expand_study, study_cost_fill, study_dir, study_identity, study_key)
+from ._config import (CHAPTER_CONDITIONS, CHAPTER_LEAVES_OUT, DATA_DRAWS, DEFAULT_CONDITIONS, READING_CONDITIONS,
+                      StudyConfig, StudyRun, chapter_conditions, designated_pair_of, expand_study, study_cost_fill,
+                      study_dir, study_identity, study_key)
 from ._factorial import (FACTORIAL_CONDITIONS, FACTORIAL_DATA, FACTORS, FIX_CONDITIONS, HOLD, FactorialDesign,
                          as_sources, cell_config, cell_knobs, cell_label, factorial_cells, factorial_studies, fix_cells,
                          n_runs, run_factorial)
@@ -48,11 +49,13 @@ __all__ = ["calibration_run", "calibration_study", "simulator_hash",
            "nearness_cell_knobs", "nearness_cells", "nearness_fill", "nearness_label", "nearness_n_runs",
            "nearness_studies", "published_pair_distance", "run_nearness", "chapter_nearness", "pair_label_confusion",
            "pair_test_confusion",
-           "CHAPTER_CONDITIONS", "CONDITIONS", "CheckedJob", "UnsafeJobFolder", "check_private_folder",
+           "CHAPTER_CONDITIONS", "CHAPTER_LEAVES_OUT", "CONDITIONS", "CheckedJob", "UnsafeJobFolder",
+           "check_private_folder",
            "private_job_folder", "Condition", "DATA_DRAWS", "DEFAULT_CONDITIONS", "DEFAULT_LAMBDAS", "KEY_COLUMNS",
            "TUNING_FIRST_SEED", "tuning_seeds",
            "NotYetSupported", "READING_CONDITIONS", "ResultsTableError", "StudyConfig", "StudyFailed", "StudyRun",
-           "VOLATILE_COLUMNS", "available_cores", "batches", "cached_row", "chapter_grid", "chapter_study",
+           "VOLATILE_COLUMNS", "available_cores", "batches", "cached_row", "chapter_conditions", "chapter_grid",
+           "chapter_study",
            "check_results",
            "designated_pair_of", "expand_study", "get_condition", "json_records", "json_safe", "lambda_sweep",
            "local_workers", "per_class_scores", "read_results", "result_row", "results_frame", "rows_as_json",

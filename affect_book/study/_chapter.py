@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..params import ParameterError, check_choice
 from ._conditions import CONDITIONS
-from ._config import CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, StudyConfig  # noqa: F401 (DEFAULT_CONDITIONS: docs)
+from ._config import CHAPTER_CONDITIONS, DEFAULT_CONDITIONS, StudyConfig, chapter_conditions  # noqa: F401 (docs)
 from ._run import run_study
 from ._sweep import DEFAULT_LAMBDAS, lambda_sweep, tuning_seeds
 
@@ -30,9 +30,10 @@ def chapter_grid(presets, conditions, seeds, profile: str, dataset: str = "synth
     presets : sequence of str or str
         ``PRESETS``: simulator presets, a list or ``"a,b"`` (ignored for a licensed copy).
     conditions : sequence of str, str or None
-        ``CONDITIONS``: None for chapter 07's grid (:data:`CHAPTER_CONDITIONS`: :data:`DEFAULT_CONDITIONS` and the
-        two readings of the uniform term, ``confidence_penalty`` and ``gce``); must hold ``base`` and
-        ``circumplex``.
+        ``CONDITIONS``: None for chapter 07's grid in ``profile`` (:func:`chapter_conditions`: of
+        :data:`CHAPTER_CONDITIONS`, i.e. :data:`DEFAULT_CONDITIONS`, ``vad`` and the two readings of the uniform
+        term, ``confidence_penalty`` and ``gce``, all but what :data:`CHAPTER_LEAVES_OUT` leaves out in that
+        profile); must hold ``base`` and ``circumplex``.
     seeds : int, sequence of int or None
         ``SEEDS`` (None: the profile's).
     profile : str
@@ -58,7 +59,7 @@ def chapter_grid(presets, conditions, seeds, profile: str, dataset: str = "synth
     root = check_data_parameters(dataset, data_root)
     for preset in _names(presets):
         check_choice("PRESETS", preset, PRESETS)
-    chosen = _names(conditions) if conditions is not None else CHAPTER_CONDITIONS
+    chosen = _names(conditions) if conditions is not None else chapter_conditions(profile)
     for name in chosen:
         check_choice("CONDITIONS", name, CONDITIONS)
     lacking = [c for c in ("base", "circumplex") if c not in chosen]

@@ -20,8 +20,9 @@ from ..profiles import get_profile
 from ..params import ParameterError, check_choice, check_number
 from ._conditions import CONDITIONS, _check_conditions, get_condition
 
-__all__ = ["CHAPTER_CONDITIONS", "DATA_DRAWS", "DEFAULT_CONDITIONS", "READING_CONDITIONS", "StudyConfig", "StudyRun",
-           "designated_pair_of", "expand_study", "study_cost_fill", "study_dir", "study_identity", "study_key"]
+__all__ = ["CHAPTER_CONDITIONS", "CHAPTER_LEAVES_OUT", "DATA_DRAWS", "DEFAULT_CONDITIONS", "READING_CONDITIONS",
+           "StudyConfig", "StudyRun", "chapter_conditions", "designated_pair_of", "expand_study", "study_cost_fill",
+           "study_dir", "study_identity", "study_key"]
 
 #: The study's model, its control and the two geometry-removing controls (the CLI's default grid).
 DEFAULT_CONDITIONS = ("base", "circumplex", "uniform", "uniform_column", "permuted")
@@ -31,6 +32,28 @@ READING_CONDITIONS = ("confidence_penalty", "gce")
 #: which sets anger and fear apart, change what the circumplex cost does?) and the two readings, so the book tests
 #: the study's "generic confidence penalty" reading wherever it runs. In :data:`CONDITIONS`' order (canonical).
 CHAPTER_CONDITIONS = DEFAULT_CONDITIONS + ("vad",) + READING_CONDITIONS
+#: What chapter 07's default grid leaves out, by profile: in ``cpu`` the two geometry-removing controls, which no claim
+#: tests (20 of its 80 runs): with them the chapter took 34 min 50 s on 2 cores (measured 2026-12-07), over its
+#: 30-minute budget; a reader adds them with ``CONDITIONS``. ``smoke`` keeps them (their code path runs in CI), as
+#: does ``gpu``.
+CHAPTER_LEAVES_OUT = {"cpu": ("uniform_column", "permuted")}
+
+
+def chapter_conditions(profile: str) -> tuple[str, ...]:
+    """Chapter 07's default grid in ``profile``: :data:`CHAPTER_CONDITIONS` less :data:`CHAPTER_LEAVES_OUT`'s.
+
+    Parameters
+    ----------
+    profile : str
+        A run profile (:data:`affect_book.profiles.PROFILES`).
+
+    Returns
+    -------
+    tuple of str
+        The conditions, in :data:`CONDITIONS`' order.
+    """
+    left_out = CHAPTER_LEAVES_OUT.get(profile, ())
+    return tuple(c for c in CHAPTER_CONDITIONS if c not in left_out)
 
 
 def _frozen(value):

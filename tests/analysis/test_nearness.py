@@ -1,6 +1,8 @@
 """Chapter 09's dose-response of circumplex nearness, per path (``affect_book.analysis._nearness``), against scipy
 and statsmodels references and hand-made cases."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -61,6 +63,19 @@ def test_clustered_model_matches_the_per_seed_route_and_statsmodels():
     rows = frame[frame["path"] == "appearance"]
     ref = smf.ols("pair_f1 ~ 0 + C(frequency) + distance", data=rows).fit()
     assert table.loc["appearance", "slope"] == pytest.approx(ref.params["distance"], abs=1e-10)
+
+
+def test_clustered_model_with_a_level_left_out_stays_full_rank():
+    """A path whose published level is at the floor (left out) has no intercept column for it, not a zero one."""
+    frame = _rows(n_seeds=6, rng=3)
+    kept = frame[~((frame["path"] == "appearance") & (frame["frequency"] == "published"))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # statsmodels warns of a rank-deficient design
+        table = clustered_dose_response(kept).set_index("path")
+    ref = smf.ols("pair_f1 ~ distance", data=kept[kept["path"] == "appearance"]).fit()
+    assert table.loc["appearance", "slope"] == pytest.approx(ref.params["distance"], abs=1e-10)
+    assert table.loc["both", "slope"] == pytest.approx(clustered_dose_response(frame).set_index("path").loc[
+        "both", "slope"], abs=1e-10)
 
 
 def test_verdict_reproduced_not_reproduced_undecidable_not_testable():

@@ -191,6 +191,13 @@ def test_chapter_grid_builds_chapter_07s_grid_and_checks_its_parameters():
     for prof in ("smoke", "cpu", "gpu"):  # the uniform term's two readings and dominance in every profile
         assert chapter_grid(["affwild2"], None, None, prof).conditions[-3:] == ("vad", "confidence_penalty", "gce")
     assert study_identity(design) is design  # the chapter's grid is in canonical order (its cache key is its hash)
+    # cpu leaves out the two geometry-removing controls (its time budget); smoke and gpu run them; named, they run
+    cpu = chapter_grid(["affwild2", "affectnet"], None, None, "cpu")
+    assert cpu.conditions == ("base", "circumplex", "uniform", "vad", "confidence_penalty", "gce")
+    assert cpu.n_runs == 2 * 6 * 5 and study_identity(cpu) is cpu
+    assert "permuted" in chapter_grid(["affwild2"], None, None, "gpu").conditions
+    assert chapter_grid(["affwild2"], "base,circumplex,permuted", None, "cpu").conditions == (
+        "base", "circumplex", "permuted")
     with pytest.raises(ParameterError, match="lacks \\['circumplex'\\]"):
         chapter_grid(["affwild2"], "base,uniform", None, "smoke")
     with pytest.raises(ParameterError, match="Did you mean 'affwild2'"):
