@@ -121,7 +121,7 @@ def lr_schedule(config: TrainConfig, steps_per_epoch: int) -> Callable[[int], fl
 def channels_last_on(config: TrainConfig, device: torch.device) -> bool:
     """Whether a run keeps its images and weights in channels-last memory: ``config.channels_last`` on a CUDA GPU
     (tensor cores prefer it) and on the CPU (oneDNN's pooling and batch-norm kernels are vectorised over channels
-    in it; ``benchmarks/bench_train.py`` measures the ratio); not on Apple MPS.
+    in it; ``benchmarks/bench_memory_format.py`` measures the ratio); not on Apple MPS.
 
     Parameters
     ----------
