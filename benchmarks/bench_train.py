@@ -45,7 +45,8 @@ def bare_epoch(config: TrainConfig, tensors: dict, epoch: int) -> float:
     """Images per second of one epoch of the bare loop (forward, loss, backward, AdamW step), CPU."""
     seed_everything(config.seed)
     model = make_model(config)
-    if channels_last_on(config, torch.device("cpu")):  # the trainer's memory format, so both compute alike
+    last = channels_last_on(config, torch.device("cpu"))  # the trainer's memory format, so both compute alike
+    if last:
         model = model.to(memory_format=torch.channels_last)
     model.train()
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -57,7 +58,7 @@ def bare_epoch(config: TrainConfig, tensors: dict, epoch: int) -> float:
         idx = order[step * config.batch_size:(step + 1) * config.batch_size]
         batch = {k: tensors[k][idx] for k in ("expression", "va", "au")}
         batch["image"] = batch_images(tensors["image"], idx)
-        if channels_last_on(config, torch.device("cpu")):
+        if last:
             batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
         loss, _ = multitask_loss(model(batch["image"]), batch, config, None)
         optimiser.zero_grad(set_to_none=True)

@@ -103,9 +103,10 @@ if CONDITIONS is None and CHAPTER_LEAVES_OUT.get(PROFILE):
 # circumplex cost (chapter 01: dominance sets some valence-arousal neighbours far apart), so `vad - circumplex` is
 # what dominance changes. The study makes no claim about dominance: `vad` gets its rows in the tables below and no
 # verdict. No claim rests on `uniform_column` or `permuted` either: they say whether what a cost does comes from its
-# geometry or from its per-class weighting. In `cpu` the default grid leaves those two out (their 20 runs took the
-# chapter past its 30-minute budget on 2 cores; the README's table has the measured time); name them in
-# `CONDITIONS` to run them; `smoke` and `gpu` run them.
+# geometry or from its per-class weighting. In `cpu` the default grid leaves those two out, for the chapter's
+# 30-minute budget on 2 cores (the time measured with them is noted at `affect_book.study.CHAPTER_LEAVES_OUT`; the
+# README's table has the chapter's time without them); name them in `CONDITIONS` to run them; `smoke` and `gpu` run
+# them.
 #
 # **What is fixed.** The source (one simulated preset or licensed copy at a time), the model, its width, the
 # optimizer, the schedule, the epochs, the batch size, and `lambda` for every cost condition.
