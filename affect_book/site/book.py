@@ -260,7 +260,12 @@ def _kernel_manager_class(kernel_log: Path | None = None):
     - the kernel process's own stdout and stderr go to ``kernel_log`` (appended) instead of the runner's console;
     - once the runner is interrupted (Ctrl-C, SIGTERM) it kills the kernel's process group at once (the kernel and
       what it started, such as a grid's workers) instead of asking a kernel busy in a cell to shut down, which makes
-      it print tracebacks and wait seconds."""
+      it print tracebacks and wait seconds;
+    - otherwise it asks the kernel to shut down without interrupting it first. jupyter_client sends SIGINT before
+      every shutdown request; a chapter that ran to its end (or stopped at a failing cell) has nothing to interrupt,
+      and a signal landing while ipykernel still finishes a message makes it log "KeyboardInterrupt caught in
+      kernel." to its console, a kernel log for a quiet chapter (seen under load). A kernel that does not exit
+      within ``shutdown_wait_time`` is killed, as before."""
     from jupyter_client.manager import AsyncKernelManager  # deferred: optional (comes with papermill), only to run
 
     class RunnerKernelManager(AsyncKernelManager):
@@ -271,12 +276,16 @@ def _kernel_manager_class(kernel_log: Path | None = None):
                 return await super()._async_launch_kernel(kernel_cmd, **{**kw, "stdout": sink, "stderr": sink})
 
         async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
-            if interrupt_status() is None or not self.owns_kernel:
+            if not self.owns_kernel or restart:
                 return await super()._async_shutdown_kernel(now=now, restart=restart)
             self.shutting_down = True
             self.stop_restarter()
-            await self._async_kill_kernel()
-            await self._async_cleanup_resources(restart=restart)
+            if now or interrupt_status() is not None:
+                await self._async_kill_kernel()
+            else:
+                await self._async_request_shutdown()
+                await self._async_finish_shutdown()  # waits shutdown_wait_time, then kills
+            await self._async_cleanup_resources()
 
         shutdown_kernel = _async_shutdown_kernel
 

@@ -334,6 +334,34 @@ def test_the_kernel_process_console_goes_to_a_log_beside_the_copy(tmp_path, capf
 
 
 @pytest.mark.notebooks
+def test_a_chapter_that_ends_is_shut_down_without_an_interrupt(tmp_path):
+    """jupyter_client interrupts a kernel (SIGINT) before asking it to shut down; when the signal lands while the
+    kernel is still finishing a message, ipykernel logs "KeyboardInterrupt caught in kernel." to its console, and
+    a quiet chapter's line then reports a kernel log (seen in CI under load). A chapter that ran to its end has an
+    idle kernel: the runner asks it to shut down without the signal. Here the kernel reports every SIGINT it gets
+    on its console, so the old shutdown leaves a log every time, not only under load."""
+    meta = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    nb = nbformat.v4.new_notebook(metadata=meta)
+    # ipykernel sets its own SIGINT handler around each message and restores the previous one afterwards
+    # (pre_handler_hook / post_handler_hook): the reporting handler is put back after every message
+    trap = ("import os, signal\n"
+            "def _report(*_):\n"
+            "    os.write(2, b'the kernel got SIGINT\\n')\n"
+            "kernel = get_ipython().kernel\n"
+            "kernel.post_handler_hook = lambda: signal.signal(signal.SIGINT, _report)")
+    nb.cells = [nbformat.v4.new_code_cell('PROFILE = "cpu"', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell(trap), nbformat.v4.new_code_cell("print('quiet')")]
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "01_quiet.ipynb")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: README\nchapters:\n  - file: notebooks/01_quiet\n")
+    lines = []
+    book.run_book("smoke", root=tmp_path, out_dir=tmp_path / "out", log=lines.append)
+    log = tmp_path / "out" / "notebooks" / "01_quiet.kernel.log"
+    assert not log.exists(), log.read_text()
+    assert len(lines) == 1 and "kernel" not in lines[0]
+
+
+@pytest.mark.notebooks
 def test_the_preface_runs_after_the_chapters_it_reports_on(tmp_path):
     """Chapter 00's claim tracker reads what later chapters write: the runner executes it last, and still returns
     (and the site shows) the chapters in reading order."""
