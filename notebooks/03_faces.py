@@ -63,7 +63,8 @@ from affect_book import facs
 from affect_book.data import PRESETS, generate_split, make_config, render_examples, simulate_all
 from affect_book.data.simulator import (CALIBRATION_CRITERIA, CALIBRATION_N_TEST, annotation_matrix,
                                         appearance_weights, calibration_table, cell_positions, class_mean_cost_fill,
-                                        config_annotation_matrix, designated_pair, signature_aus, split_labels)
+                                        config_annotation_matrix, designated_pair, render_rows, signature_aus,
+                                        split_labels)
 from affect_book.cache import config_hash
 from affect_book.data.published import PUBLISHED, published_counts
 from affect_book.params import check_number
@@ -262,12 +263,12 @@ print("AUs shared by the anger and fear prototypes:", ", ".join(f"AU{a} ({facs.A
 rng = np.random.default_rng(SEED)
 for name in datasets:
     # the same preset and seed, drawn at the figure's resolution so the faces can be read (a small training set)
-    preview = simulate_all(make_config(name, PROFILE, seed=SEED, image_size=FIGURE_PIXELS, n_train=1200, n_val=0,
-                                       n_test=0))["train"]
-    truth = preview.truth["true_expression"]
-    grid = np.stack([preview.images[np.sort(rng.choice(np.flatnonzero(truth == k), SAMPLES_PER_CLASS,
-                                                      replace=False))]
-                     for k in range(len(preview.classes))])
+    # the labels of the whole split (split_labels, no rendering), then only the faces the grid shows (render_rows)
+    preview = make_config(name, PROFILE, seed=SEED, image_size=FIGURE_PIXELS, n_train=1200, n_val=0, n_test=0)
+    truth = split_labels(preview, "train")["true_expression"]
+    picks = np.stack([np.sort(rng.choice(np.flatnonzero(truth == k), SAMPLES_PER_CLASS, replace=False))
+                      for k in range(len(preview.classes))])
+    grid = render_rows(preview, "train", picks.ravel()).reshape(*picks.shape, FIGURE_PIXELS, FIGURE_PIXELS, 3)
     show_grid(grid, row_labels=preview.classes, title=f"preset {name!r}: random training faces "
               f"({FIGURE_PIXELS} px)", scale=1.2)
 
@@ -377,9 +378,8 @@ def knob_rows(preset, knobs, cls, **fixed):
     for extra in ({}, knobs):
         cfg = make_config(preset, PROFILE, n_train=800, n_val=0, n_test=0, image_size=FIGURE_PIXELS, seed=SEED,
                           nuisance=0.3, **fixed, **extra)
-        split = generate_split(cfg, "train")
-        rows.append(split["images"][np.flatnonzero(split["true_expression"] == cfg.classes.index(cls))
-                                    [:SAMPLES_PER_CLASS]])
+        truth = split_labels(cfg, "train")["true_expression"]
+        rows.append(render_rows(cfg, "train", np.flatnonzero(truth == cfg.classes.index(cls))[:SAMPLES_PER_CLASS]))
     return np.stack(rows)
 
 
@@ -455,7 +455,7 @@ valence = {}
 for w in (0.0, 1.0):
     cfg_w = make_config("affectnet_posed", "smoke", n_train=2000, n_val=0, n_test=0, seed=SEED,
                         visual_partner=("Contempt", "Happy", 0.6), va_from_au=w)
-    split = generate_split(cfg_w, "train")
+    split = split_labels(cfg_w, "train")
     valence[w] = float(split["true_va"][split["true_expression"] == cfg_w.classes.index("Contempt"), 0].mean())
 print(f"mean valence of contempt faces drawn towards happy: {valence[0.0]:.2f} with va_from_au 0, "
       f"{valence[1.0]:.2f} with va_from_au 1")
@@ -553,11 +553,12 @@ annotation_paths
 # %%
 even = {c: 1.0 for c in cx.CLASS_SETS["affwild2"]}
 settings = {"off": (FAR, 0.0), f"on, {FAR} apart": (FAR, 1.0), f"on, {NEAR} apart": (NEAR, 1.0)}
-appearance_splits, mean_faces, gaps = {}, {}, {}
+appearance_splits, settings_configs, mean_faces, gaps = {}, {}, {}, {}
 for label, (d, weight) in settings.items():
     cfg_app = make_config("affwild2_posed", PROFILE, n_train=400, n_val=0, n_test=0, image_size=FIGURE_PIXELS,
                           seed=SEED, nuisance=0.3, class_counts=even, pair_va_distance=d, appearance_from_va=weight)
-    appearance_splits[label] = sp_app = generate_split(cfg_app, "train")
+    settings_configs[label] = cfg_app
+    appearance_splits[label] = sp_app = split_labels(cfg_app, "train")  # labels and AU intensities, no faces
     au_mean = sp_app["au_intensity"].astype(np.float64).mean(axis=2)
     for cls in cfg_app.pair:
         pattern = au_mean[sp_app["true_expression"] == cfg_app.classes.index(cls)].mean(axis=0)
@@ -570,7 +571,7 @@ face_rows, face_labels = [], []
 for cls in pair_app:
     for label, sp_app in appearance_splits.items():
         rows_cls = np.flatnonzero(sp_app["true_expression"] == cfg_app.classes.index(cls))[:SAMPLES_PER_CLASS]
-        face_rows.append(sp_app["images"][rows_cls])
+        face_rows.append(render_rows(settings_configs[label], "train", rows_cls))
         face_labels.append(f"{cls}\n{label}")
 show_grid(np.stack(face_rows), row_labels=face_labels, title="appearance path: the same training faces", scale=1.1)
 show_grid(np.stack([[mean_faces[label, cls] for label in settings] for cls in pair_app]),

@@ -72,8 +72,9 @@ difficulty: ``au_dropout`` (a random subset of the prototype's AUs),
 strong blur, low resolution). See :class:`SimulatorConfig` for ranges.
 
 **Without the cache.** :func:`generate_split` renders one split; :func:`split_labels` samples its labels and ground
-truth without rendering; :func:`probe_split` renders the class-balanced, noise-free training images that
-:func:`affect_book.degeneracy.degeneracy_components` reads (chapter 09). The samplers :func:`sample_identities`,
+truth without rendering; :func:`render_rows` renders a few of its rows (the same pixels); :func:`probe_split` renders
+the class-balanced, noise-free training images that :func:`affect_book.degeneracy.degeneracy_components` reads
+(chapter 09). The samplers :func:`sample_identities`,
 :func:`sample_nuisance` and :func:`sample_other_aus` (the book's assumption about Other's faces) are public for
 figures and tests.
 
@@ -98,7 +99,7 @@ from ._calibration import (AFFECTNET_BASELINE_RECALL, CALIBRATION_CRITERIA, CALI
                            CALIBRATION_N_TEST, CALIBRATION_PATH,
                            CALIBRATION_SEEDS, TARGETS, calibration_scores, calibration_table, study_calibration)
 from ._config import AU_THRESHOLD, SIMULATOR_VERSION, SPLITS, SimulatorConfig, make_config
-from ._generate import generate_split, render_examples, split_labels
+from ._generate import generate_split, render_examples, render_rows, split_labels
 from ._paths import appearance_weights, cell_positions, config_annotation_matrix
 from ._presets import PRESETS, designated_pair
 from ._probe import probe_config, probe_split
@@ -111,7 +112,7 @@ __all__ = [
     "CALIBRATION_SEEDS", "PRESETS", "SIMULATOR_VERSION", "SOURCE_OPTIONS", "SPLITS", "SimulatorConfig", "TARGETS",
     "annotation_matrix", "appearance_weights", "calibration_scores", "calibration_table", "cell_positions",
     "class_mean_cost_fill", "config_annotation_matrix", "designated_pair", "study_calibration", "dataset_fingerprint",
-    "generate_split", "load_synthetic", "make_config", "probe_config",
-    "probe_split", "render_examples", "sample_identities", "sample_nuisance", "sample_other_aus", "signature_aus",
+    "generate_split", "load_synthetic", "make_config", "probe_config", "probe_split", "render_examples", "render_rows",
+    "sample_identities", "sample_nuisance", "sample_other_aus", "signature_aus",
     "simulate", "simulate_all", "split_labels",
 ]

@@ -312,6 +312,24 @@ def test_a_face_does_not_depend_on_the_other_faces_in_its_batch():
         assert np.array_equal(alone[0], together[i]), i
 
 
+@pytest.mark.parametrize("preset,options", [("affwild2", {}), ("affectnet_posed", {"nuisance": 0.8, "wild": 1.0})])
+def test_render_rows_gives_the_rows_of_the_whole_split_byte_for_byte(preset, options):
+    """Rows from several 64-row chunks, out of order, repeated, the last row of a chunk and of the split: the same
+    pixels (pixel noise included) as rendering the whole split; bad indices are refused, naming the range."""
+    from affect_book.data.simulator import render_rows
+
+    cfg = make_config(preset, "smoke", n_train=0, n_val=0, n_test=200, image_size=40, seed=3, **options)
+    whole = generate_split(cfg, "test")["images"]
+    assert whole[:, :, :, :].std() > 10
+    rows = [199, 0, 63, 64, 130, 5, 63, 127, 128]
+    assert np.array_equal(render_rows(cfg, "test", rows), whole[rows])
+    assert np.array_equal(render_rows(cfg, "test", np.array([], np.int64)), whole[:0])
+    with pytest.raises(ValueError, match=r"\[0, 200\)"):
+        render_rows(cfg, "test", [0, 200])
+    with pytest.raises(ValueError, match="integer row indices"):
+        render_rows(cfg, "test", np.array([0.0, 1.0]))
+
+
 def test_affwild2_label_fractions_are_the_published_row_fractions():
     from affect_book.data import PRESETS
 
