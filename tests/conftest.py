@@ -67,3 +67,13 @@ def smoke_book(tmp_path_factory):
     except ChapterFailed as err:  # report it on every test that needs the book, with the chapter and cell
         return {"error": str(err), "out": out, "results": []}
     return {"error": None, "out": out, "results": results}
+
+
+@pytest.fixture(scope="session")
+def smoke_html(smoke_book, tmp_path_factory):
+    """The smoke book's HTML site, built once (Jupyter Book, offline) for the HTML and the browser tests: a build
+    takes about 100 s on one CI core, most of it the API page (autodoc and viewcode's source pages)."""
+    from affect_book.site.book import build_html
+
+    assert smoke_book["error"] is None, smoke_book["error"]
+    return build_html(ROOT, smoke_book["out"], tmp_path_factory.mktemp("smoke-html") / "html")

@@ -26,14 +26,18 @@ def test_chapter_runs_in_smoke_profile(smoke_book, stem):
 
 
 @pytest.mark.notebooks
-def test_html_book_builds_offline_without_tracebacks(smoke_book, tmp_path):
-    assert smoke_book["error"] is None, smoke_book["error"]
-    html = book.build_html(ROOT, smoke_book["out"], tmp_path / "html")
+def test_html_book_builds_offline_without_tracebacks(smoke_html):
+    html = smoke_html  # build_html checked every page for tracebacks
     page = (html / "notebooks" / "01_circumplex.html").read_text()
     assert page.count("<img") >= 3, "chapter 01's figures are missing from its page"
     api = (html / "docs" / "api.html").read_text()
     assert ".. py:" not in api, "autodoc's directives are shown as text (they need an eval-rst block in MyST)"
     assert api.count('class="sig sig-object py"') >= 100, "the API page documents too few objects"
+    # the API reference shows the numpydoc sections (napoleon): Parameters and Returns of run_book as field lists
+    entry = api[api.index('id="affect_book.site.book.run_book"'):]
+    entry = entry[:entry.index('id="affect_book.', 1)]  # up to the next documented object
+    assert re.search(r'class="field-list[^"]*".*?>\s*Parameters', entry, re.S), "no Parameters field list"
+    assert re.search(r">\s*Returns", entry) and "out_dir" in entry
     assert (html / "index.html").is_file()
     # A chapter with formulas loads MathJax from the site (Sphinx loads it only where there are formulas); none from a
     # CDN. check_html has checked every page's renderer too.
@@ -258,7 +262,8 @@ def test_a_corrupt_manifest_is_named(tmp_path):
 def test_tiny_book_runs_builds_twice_and_prints_one_line_per_chapter(tmp_path, capfd):
     """End to end on a one-chapter book: the console shows one line per chapter and no kernel warnings (issue 14,
     point 8: over TCP every kernel printed an "unencrypted" warning); a rerun overwrites the runner's own files
-    and keeps a file the reader put in the site folder."""
+    and keeps a file the reader put in the site folder. Without the API page, which takes most of a build (autodoc
+    and viewcode, about 60 s); the smoke book's site checks it (test_html_book_builds_offline_without_tracebacks)."""
     import shutil
 
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
@@ -267,8 +272,7 @@ def test_tiny_book_runs_builds_twice_and_prints_one_line_per_chapter(tmp_path, c
                 nbformat.v4.new_code_cell("print(PROFILE)")]
     (tmp_path / "notebooks").mkdir()
     nbformat.write(nb, tmp_path / "notebooks" / "97_tiny.ipynb")
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: README\nchapters:\n  - file: notebooks/97_tiny\n"
-                                       "  - file: docs/api\n")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: README\nchapters:\n  - file: notebooks/97_tiny\n")
     (tmp_path / "README.md").write_text("# A tiny book\n")
     shutil.copy2(ROOT / "_config.yml", tmp_path / "_config.yml")
     shutil.copytree(ROOT / "docs", tmp_path / "docs")
@@ -280,12 +284,6 @@ def test_tiny_book_runs_builds_twice_and_prints_one_line_per_chapter(tmp_path, c
     assert len(lines) == 4 and lines[0].startswith("Running the book") and lines[3].startswith("HTML book built")
     assert err == "", f"the run printed to stderr:\n{err}"
     html = tmp_path / "_build" / "html"
-    # the API reference shows the numpydoc sections (napoleon): Parameters and Returns of run_book as field lists
-    api = (html / "docs" / "api.html").read_text()
-    entry = api[api.index('id="affect_book.site.book.run_book"'):]
-    entry = entry[:entry.index('id="affect_book.', 1)]  # up to the next documented object
-    assert re.search(r'class="field-list[^"]*".*?>\s*Parameters', entry, re.S), "no Parameters field list"
-    assert re.search(r">\s*Returns", entry) and "out_dir" in entry
     # the chapter's page shows the time the runner recorded for it (issue 14, point 6)
     from affect_book.site.timings import TIMINGS_FILE, format_seconds, read_timings
 

@@ -86,14 +86,12 @@ def browser(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def html_site(request, tmp_path_factory):
-    """The smoke book's HTML site, built offline from a copy of the executed chapters."""
+    """The smoke book's HTML site (the session's, built once), or one built offline from a copy of the executed
+    chapters in ``AFFECT_BOOK_EXECUTED``."""
     given = os.environ.get("AFFECT_BOOK_EXECUTED")
-    if given:
-        source = Path(given)
-    else:
-        smoke = request.getfixturevalue("smoke_book")
-        assert smoke["error"] is None, smoke["error"]
-        source = smoke["out"]
+    if not given:
+        return request.getfixturevalue("smoke_html")
+    source = Path(given)
     executed = tmp_path_factory.mktemp("browser-executed")
     shutil.copytree(source / "notebooks", executed / "notebooks")
     for path in (executed / "notebooks").glob("*.ipynb"):  # AFFECT_BOOK_EXECUTED may come from an older runner
