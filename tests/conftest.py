@@ -5,8 +5,8 @@ from support import ROOT
 
 
 # The test files that use the session's smoke book (``smoke_book`` below): under pytest-xdist they run on one process,
-# which builds the book once.
-SMOKE_BOOK_FILES = ("tests/site/test_book.py", "tests/site/test_browser.py")
+# which builds the book once; the student copies (test_course.py) find its runs and data in that process's cache.
+SMOKE_BOOK_FILES = ("tests/site/test_book.py", "tests/site/test_browser.py", "tests/site/test_course.py")
 
 
 def pytest_configure(config):

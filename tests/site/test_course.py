@@ -161,9 +161,10 @@ def test_student_copy_runs_up_to_its_first_stub(tmp_path):
 
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", book.toc_notebooks(ROOT), ids=lambda p: p.stem)
-def test_every_student_copy_runs_up_to_its_first_stub(path, tmp_path):
+def test_every_student_copy_runs_up_to_its_first_stub(path, tmp_path, smoke_book):
     """make student's copy of each chapter has no solution left and runs in the smoke profile up to its first stub
-    (runs and data the smoke book already made come from the session's cache)."""
+    (after the smoke book, whose runs and data come from the session's cache: conftest.py keeps this file on the
+    smoke book's test process)."""
     student = course.make_student_notebook(path)
     assert not [c for c in student.cells if "solution" in c.metadata.get("tags", [])]
     copy = tmp_path / "notebooks" / path.name
