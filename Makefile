@@ -12,13 +12,13 @@ PROFILE ?= cpu
 
 env: $(VENV)/.installed
 
-# The pins of environment.yml, turned into pip constraints; reinstalled when the pins or ranges change. --no-compile:
-# Python compiles a module when it is first imported instead of pip compiling all of them (3 min 7 s -> 2 min 19 s
-# for a fresh environment on a 2-core machine; most of torch's modules are never imported).
+# The pins of environment.yml, turned into pip constraints; reinstalled when the pins or ranges change. pip compiles
+# the modules at install (not --no-compile): where PYTHONDONTWRITEBYTECODE is set, as on the CI machine, Python would
+# otherwise compile every module it imports again in every process (the whole test run took 1.7x as long).
 $(VENV)/.installed: pyproject.toml environment.yml tools/pip_constraints.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PYTHON) tools/pip_constraints.py environment.yml > $(VENV)/constraints.txt
-	$(BIN)/python -m pip install --quiet --no-compile --constraint $(VENV)/constraints.txt --editable ".[dev,book]"
+	$(BIN)/python -m pip install --quiet --constraint $(VENV)/constraints.txt --editable ".[dev,book]"
 	touch $@
 
 book: env
