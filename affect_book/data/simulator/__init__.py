@@ -74,9 +74,8 @@ strong blur, low resolution). See :class:`SimulatorConfig` for ranges.
 **Without the cache.** :func:`generate_split` renders one split; :func:`split_labels` samples its labels and ground
 truth without rendering; :func:`render_rows` renders a few of its rows (the same pixels); :func:`probe_split` renders
 the class-balanced, noise-free training images that :func:`affect_book.degeneracy.degeneracy_components` reads
-(chapter 09). The samplers :func:`sample_identities`,
-:func:`sample_nuisance` and :func:`sample_other_aus` (the book's assumption about Other's faces) are public for
-figures and tests.
+(chapter 09). The samplers :func:`sample_identities`, :func:`sample_nuisance` and :func:`sample_other_aus` (the
+book's assumption about Other's faces) are public for figures and tests.
 
 **What it may import**: the renderer (:mod:`affect_book.data.render`), :mod:`affect_book.circumplex`,
 :mod:`affect_book.degeneracy` (the designated pair is :func:`affect_book.degeneracy.nearest_pair`),
