@@ -553,12 +553,12 @@ annotation_paths
 # %%
 even = {c: 1.0 for c in cx.CLASS_SETS["affwild2"]}
 settings = {"off": (FAR, 0.0), f"on, {FAR} apart": (FAR, 1.0), f"on, {NEAR} apart": (NEAR, 1.0)}
-appearance_splits, settings_configs, mean_faces, gaps = {}, {}, {}, {}
+appearance_labels, settings_configs, mean_faces, gaps = {}, {}, {}, {}
 for label, (d, weight) in settings.items():
     cfg_app = make_config("affwild2_posed", PROFILE, n_train=400, n_val=0, n_test=0, image_size=FIGURE_PIXELS,
                           seed=SEED, nuisance=0.3, class_counts=even, pair_va_distance=d, appearance_from_va=weight)
     settings_configs[label] = cfg_app
-    appearance_splits[label] = sp_app = split_labels(cfg_app, "train")  # labels and AU intensities, no faces
+    appearance_labels[label] = sp_app = split_labels(cfg_app, "train")  # labels and AU intensities, no faces
     au_mean = sp_app["au_intensity"].astype(np.float64).mean(axis=2)
     for cls in cfg_app.pair:
         pattern = au_mean[sp_app["true_expression"] == cfg_app.classes.index(cls)].mean(axis=0)
@@ -569,7 +569,7 @@ for label, (d, weight) in settings.items():
 pair_app = cfg_app.pair
 face_rows, face_labels = [], []
 for cls in pair_app:
-    for label, sp_app in appearance_splits.items():
+    for label, sp_app in appearance_labels.items():
         rows_cls = np.flatnonzero(sp_app["true_expression"] == cfg_app.classes.index(cls))[:SAMPLES_PER_CLASS]
         face_rows.append(render_rows(settings_configs[label], "train", rows_cls))
         face_labels.append(f"{cls}\n{label}")
